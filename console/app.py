@@ -1,0 +1,94 @@
+"""create_console(...) -> an ASGI app: HTML pages and the JSON API, behind authentication."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from console import views
+from console.auth import BasicAuth, User
+from console.read_model import ReadModel
+from incident.profiles import Directory
+
+
+class Mailbox(Protocol):
+    def summaries(self) -> list[dict[str, Any]]: ...
+
+    def message(self, message_id: str) -> dict[str, Any] | None: ...
+
+
+def create_console(*, model: ReadModel, directory: Directory, templates_dir: Path,
+                   users: dict[str, tuple[str, User]], clock: Callable[[], datetime],
+                   mailbox: Mailbox | None = None) -> ASGIApp:
+    pages = Environment(loader=FileSystemLoader(templates_dir / "console"), autoescape=select_autoescape(["html"]))
+
+    def incidents_sorted(now: datetime) -> list[dict[str, Any]]:
+        rows = [views.summary(i, directory, now) for i in model.incidents.values()]
+        # Most urgent first: the nearest deadline, then the newest incident.
+        return sorted(rows, key=lambda r: (min((d["seconds_left"] for d in r["deadlines"]), default=10**12),
+                                           r["opened_at"] or ""), reverse=False)
+
+    def find(request: Request) -> tuple[Any, list[Any]] | None:
+        incident_id = request.path_params["incident_id"]
+        incident = model.incidents.get(incident_id)
+        return None if incident is None else (incident, model.timeline.get(incident_id, []))
+
+    async def api_incidents(request: Request) -> Response:
+        return JSONResponse({"incidents": incidents_sorted(clock()), "dead_letters": dict(model.dead_letters)})
+
+    async def api_incident(request: Request) -> Response:
+        found = find(request)
+        if found is None:
+            return JSONResponse({"error": "no such incident"}, status_code=404)
+        return JSONResponse(views.detail(found[0], found[1], directory, clock()))
+
+    async def page_list(request: Request) -> Response:
+        now = clock()
+        html = pages.get_template("list.html").render(
+            incidents=incidents_sorted(now), dead_letters=dict(model.dead_letters), now=now,
+            user=request.scope["state"]["user"], mail=mailbox is not None)
+        return HTMLResponse(html)
+
+    async def page_detail(request: Request) -> Response:
+        found = find(request)
+        if found is None:
+            return HTMLResponse("<p>No such incident.</p>", status_code=404)
+        now = clock()
+        html = pages.get_template("detail.html").render(
+            incident=views.detail(found[0], found[1], directory, now), now=now,
+            user=request.scope["state"]["user"], mail=mailbox is not None)
+        return HTMLResponse(html)
+
+    async def api_mail(request: Request) -> Response:
+        if mailbox is None:
+            return JSONResponse({"error": "no mail catcher in this deployment"}, status_code=404)
+        return JSONResponse({"messages": mailbox.summaries()})
+
+    async def api_mail_message(request: Request) -> Response:
+        message = mailbox.message(request.path_params["message_id"]) if mailbox else None
+        if message is None:
+            return JSONResponse({"error": "no such message"}, status_code=404)
+        return JSONResponse(message)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok\n")
+
+    app = Starlette(routes=[
+        Route("/", page_list),
+        Route("/incidents/{incident_id}", page_detail),
+        Route("/api/incidents", api_incidents),
+        Route("/api/incidents/{incident_id}", api_incident),
+        Route("/api/mail", api_mail),
+        Route("/api/mail/{message_id}", api_mail_message),
+        Route("/healthz", healthz),
+    ])
+    return BasicAuth(app, users)

@@ -1,0 +1,77 @@
+"""Feeds a ReadModel from the broker: every partition of incident-events and the DLQ, from
+the beginning, without a consumer group (each console holds the whole read model)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from console.read_model import ReadModel
+from streams import codec
+from streams.topics import INCIDENT_EVENTS, SECURITY_EVENTS_DLQ
+
+log = structlog.get_logger("breach.console.projection")
+RESCAN_SECONDS = 1.0
+
+
+async def current_partitions(consumer: AIOKafkaConsumer, topics: tuple[str, ...]) -> set[TopicPartition]:
+    """The partitions the broker has now for these topics (None-safe for topics not created yet).
+
+    ``partitions_for_topic`` only knows the metadata the client already holds, and aiokafka
+    offers no public call to refresh it for an unassigned consumer, hence the client call."""
+    cluster = await consumer._client.fetch_all_metadata()
+    return {TopicPartition(t, p) for t in topics for p in (cluster.partitions_for_topic(t) or ())}
+
+
+class Projection:
+    def __init__(self, bootstrap_servers: str, model: ReadModel) -> None:
+        self.bootstrap_servers, self.model = bootstrap_servers, model
+        self._task: asyncio.Task[None] | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
+                                          auto_offset_reset="earliest", group_id=None)
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run(self._consumer), name="console-projection")
+
+    async def _run(self, consumer: AIOKafkaConsumer) -> None:
+        assigned: set[TopicPartition] = set()
+        checked_at = 0.0
+        wanted: set[TopicPartition] = set()
+        while True:
+            # Topics appear when the worker first writes to them: look for new partitions now and then.
+            if time.monotonic() - checked_at > RESCAN_SECONDS:
+                checked_at = time.monotonic()
+                wanted = await current_partitions(consumer, (INCIDENT_EVENTS, SECURITY_EVENTS_DLQ))
+            if wanted - assigned:
+                assigned = wanted
+                consumer.assign(sorted(assigned))
+                await consumer.seek_to_beginning()  # fresh read model: replay everything
+                self.model.reset()
+            if not assigned:
+                await asyncio.sleep(RESCAN_SECONDS)  # nothing to read yet
+                continue
+            batches = await consumer.getmany(timeout_ms=500)
+            for tp, records in batches.items():
+                for record in records:
+                    if tp.topic == SECURITY_EVENTS_DLQ:
+                        self.model.apply_dead_letter(record.value or b"")
+                        continue
+                    try:
+                        self.model.apply(codec.decode(record.value or b""))
+                    except Exception as exc:  # a bad record must not blind the console
+                        log.error("projection.skipped", topic=tp.topic, partition=tp.partition,
+                                  offset=record.offset, error=type(exc).__name__)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer:
+            await self._consumer.stop()

@@ -1,0 +1,51 @@
+"""The console's read model: incidents folded from incident-events, plus DLQ counts.
+
+Rebuilt from the start of the topics each time the console starts (events are the record).
+Duplicated events (at-least-once) are skipped by version.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from incident.events import CommandRejected
+from incident.model import Incident, evolve
+
+
+@dataclass
+class ReadModel:
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    timeline: dict[str, list[Any]] = field(default_factory=dict)
+    rejected: deque[CommandRejected] = field(default_factory=lambda: deque(maxlen=200))
+    dead_letters: Counter[str] = field(default_factory=Counter)
+    events_seen: int = 0
+
+    def reset(self) -> None:
+        self.incidents.clear()
+        self.timeline.clear()
+        self.rejected.clear()
+        self.dead_letters.clear()
+        self.events_seen = 0
+
+    def apply(self, event: Any) -> None:
+        self.events_seen += 1
+        if isinstance(event, CommandRejected):
+            self.rejected.append(event)
+            self.timeline.setdefault(event.incident_id, []).append(event)
+            return
+        current = self.incidents.get(event.incident_id)
+        if current is not None and event.version <= current.version:
+            return  # a redelivered event we already applied
+        self.incidents[event.incident_id] = evolve(event, current)
+        self.timeline.setdefault(event.incident_id, []).append(event)
+
+    def apply_dead_letter(self, raw: bytes) -> None:
+        try:
+            reason = str(json.loads(raw)["reason"])
+        except (ValueError, KeyError, TypeError):
+            reason = "unreadable dead letter"
+        # Group by the reason's first clause so the console shows kinds, not every variant.
+        self.dead_letters[reason.split(":")[0]] += 1

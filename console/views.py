@@ -1,0 +1,93 @@
+"""Shapes the read model for people and for the JSON API (times in ISO 8601 UTC)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from incident.model import Incident
+from incident.notices import reference
+from incident.profiles import Directory
+from streams.codec import to_jsonable
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def time_left(deadline: datetime, now: datetime) -> str:
+    seconds = int((deadline - now).total_seconds())
+    sign, seconds = ("", seconds) if seconds >= 0 else ("overdue by ", -seconds)
+    hours, minutes = divmod(seconds // 60, 60)
+    text = f"{hours} h {minutes:02d} min"
+    return f"{sign}{text}" if sign else f"{text} left"
+
+
+def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str, Any]:
+    profile = directory.profiles.get(incident.controller or "")
+    return {
+        "id": incident.id,
+        "reference": reference(incident.id),
+        "controller": incident.controller,
+        "controller_name": profile.name if profile else None,
+        "status": incident.status,
+        "risk": incident.assessment.level if incident.assessment else None,
+        "opened_at": _iso(incident.opened_at),
+        "first_event_at": _iso(incident.first_event_at),
+        "last_event_at": _iso(incident.last_event_at),
+        "assets": list(incident.assets),
+        "unmapped_assets": list(incident.unmapped_assets),
+        "signal_count": len(incident.evidence),
+        "awareness": None if incident.awareness is None else {
+            "aware_at": _iso(incident.awareness.aware_at), "by": incident.awareness.by,
+            "evidence": list(incident.awareness.evidence)},
+        "deadlines": [{
+            "regime": c.regime, "obligation": c.obligation, "legal_ref": c.legal_ref, "recipient": c.recipient,
+            "anchor": c.anchor, "anchor_at": _iso(c.anchor_at), "deadline": _iso(c.deadline),
+            "seconds_left": int((c.deadline - now).total_seconds()), "time_left": time_left(c.deadline, now),
+            "profile_ref": c.profile_ref} for c in incident.clocks],
+        "notices": [{
+            "notice_id": n.notice_id, "kind": n.kind, "locale": n.locale, "audience": n.audience,
+            "recipients": len(n.recipients), "delivered": len(n.delivered), "failed": len(n.failed)}
+            for n in incident.notices],
+    }
+
+
+def detail(incident: Incident, timeline: list[Any], directory: Directory, now: datetime) -> dict[str, Any]:
+    out = summary(incident, directory, now)
+    out["assessment"] = None if incident.assessment is None else to_jsonable(incident.assessment)
+    out["evidence"] = [to_jsonable(e) for e in incident.evidence]
+    out["timeline"] = [{"type": type(e).__name__, "version": getattr(e, "version", None), "at": _iso(e.at),
+                        "summary": describe(e)} for e in timeline]
+    return out
+
+
+def describe(event: Any) -> str:
+    """One line a responder can read at 3 a.m.; no personal data."""
+    name = type(event).__name__
+    data = asdict(event)
+    match name:
+        case "IncidentOpened":
+            return f"Incident opened for {data['controller'] or 'an unmapped asset'}"
+        case "SignalAttached":
+            e = data["evidence"]
+            return f"Signal {e['event_id']} ({e['source_format']}): {e['title']} — {e['reason']}"
+        case "AwarenessRecorded":
+            return f"Awareness recorded by {data['by']} at {_iso(data['aware_at'])}"
+        case "RiskAssessed":
+            return f"Risk assessed: {data['assessment']['level']} (method {data['assessment']['method']})"
+        case "ClockStarted":
+            c = data["clock"]
+            return f"{c['legal_ref']} clock started: deadline {_iso(c['deadline'])}"
+        case "NoticeRequested":
+            d = data["draft"]
+            recipients = len(d["recipients"])
+            return f"Notice requested: {d['kind']} ({d['locale']}, {d['audience']}, {recipients} recipient(s))"
+        case "NoticeDelivered":
+            return f"Notice {data['notice_id'][:8]} delivered ({data['message_id']})"
+        case "NoticeFailed":
+            return f"Notice {data['notice_id'][:8]} failed: {data['reason']}"
+        case "CommandRejected":
+            return f"Command {data['command']} rejected: {data['reason']}"
+    return name

@@ -1,0 +1,103 @@
+"""Domain events: what happened to an incident, in the past tense.
+
+Published on ``incident-events`` (retained: the audit trail and the register's source).
+Each carries ``version == previous version + 1``; ``model.evolve`` refuses anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from incident.deadlines import Clock
+from incident.notices import NoticeDraft
+from incident.risk import Assessment
+from incident.signals import Evidence
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentOpened:
+    incident_id: str
+    version: int
+    at: datetime
+    controller: str | None
+    correlation_key: str
+    profile_ref: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalAttached:
+    incident_id: str
+    version: int
+    at: datetime
+    evidence: Evidence
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AwarenessRecorded:
+    incident_id: str
+    version: int
+    at: datetime
+    aware_at: datetime
+    by: str
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskAssessed:
+    incident_id: str
+    version: int
+    at: datetime
+    assessment: Assessment
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClockStarted:
+    incident_id: str
+    version: int
+    at: datetime
+    clock: Clock
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoticeRequested:
+    incident_id: str
+    version: int
+    at: datetime
+    draft: NoticeDraft
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoticeDelivered:
+    incident_id: str
+    version: int
+    at: datetime
+    notice_id: str
+    recipient: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoticeFailed:
+    incident_id: str
+    version: int
+    at: datetime
+    notice_id: str
+    recipient: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandRejected:
+    """Not part of the incident's history (no version): a record that a command was refused."""
+
+    incident_id: str
+    at: datetime
+    command: str
+    reason: str
+
+
+Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | ClockStarted | NoticeRequested
+         | NoticeDelivered | NoticeFailed)
+EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, ClockStarted,
+                            NoticeRequested, NoticeDelivered, NoticeFailed, CommandRejected)

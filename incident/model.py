@@ -1,0 +1,180 @@
+"""The incident aggregate's state, and ``evolve``/``fold`` that build it from events.
+
+State is frozen; anything derivable from it (status, assets, time span) is a property,
+not a stored field, so it can never disagree with the events.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from incident.deadlines import Clock
+from incident.errors import OutOfSequence
+from incident.events import (
+    AwarenessRecorded,
+    ClockStarted,
+    Event,
+    IncidentOpened,
+    NoticeDelivered,
+    NoticeFailed,
+    NoticeRequested,
+    RiskAssessed,
+    SignalAttached,
+)
+from incident.risk import Assessment
+from incident.signals import Evidence
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Awareness:
+    aware_at: datetime
+    by: str
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoticeProgress:
+    notice_id: str
+    kind: str
+    locale: str
+    audience: str
+    recipients: tuple[str, ...]
+    delivered: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+
+    @property
+    def settled(self) -> bool:
+        return len(self.delivered) + len(self.failed) >= len(self.recipients)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Incident:
+    id: str
+    version: int
+    controller: str | None
+    correlation_key: str
+    profile_ref: str | None
+    opened_at: datetime
+    evidence: tuple[Evidence, ...] = ()
+    awareness: Awareness | None = None
+    assessment: Assessment | None = None
+    clocks: tuple[Clock, ...] = ()
+    notices: tuple[NoticeProgress, ...] = ()
+
+    @property
+    def status(self) -> str:
+        if self.awareness is None:
+            return "open"
+        if self.assessment is None:
+            return "aware"
+        if not self.notices:
+            return "assessed"
+        if not all(n.settled for n in self.notices):
+            return "notices_requested"
+        return "notice_failed" if any(n.failed for n in self.notices) else "notified"
+
+    @property
+    def assets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(e.asset for e in self.evidence))
+
+    @property
+    def systems(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(e.system for e in self.evidence if e.system))
+
+    @property
+    def unmapped_assets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(e.asset for e in self.evidence if e.system is None))
+
+    @property
+    def first_event_at(self) -> datetime | None:
+        return min((e.occurred_at for e in self.evidence), default=None)
+
+    @property
+    def last_event_at(self) -> datetime | None:
+        return max((e.occurred_at for e in self.evidence), default=None)
+
+    @property
+    def records_estimate(self) -> int | None:
+        return max((e.records for e in self.evidence if e.records is not None), default=None)
+
+    def has_signal(self, event_id: str) -> bool:
+        return any(e.event_id == event_id for e in self.evidence)
+
+    def notice(self, notice_id: str) -> NoticeProgress | None:
+        return next((n for n in self.notices if n.notice_id == notice_id), None)
+
+
+@functools.singledispatch
+def evolve(event: Event, state: Incident | None) -> Incident:
+    raise TypeError(f"no evolve() for {type(event).__name__}")
+
+
+def _next(event: Event, state: Incident | None) -> Incident:
+    if state is None or event.incident_id != state.id or event.version != state.version + 1:
+        expected = 1 if state is None else state.version + 1
+        raise OutOfSequence(f"{type(event).__name__} v{event.version} for {event.incident_id}: expected v{expected}")
+    return replace(state, version=event.version)
+
+
+@evolve.register
+def _opened(event: IncidentOpened, state: Incident | None) -> Incident:
+    if state is not None or event.version != 1:
+        raise OutOfSequence(f"IncidentOpened v{event.version} for an incident that exists")
+    return Incident(id=event.incident_id, version=1, controller=event.controller,
+                    correlation_key=event.correlation_key, profile_ref=event.profile_ref, opened_at=event.at)
+
+
+@evolve.register
+def _attached(event: SignalAttached, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    return replace(s, evidence=(*s.evidence, event.evidence))
+
+
+@evolve.register
+def _aware(event: AwarenessRecorded, state: Incident | None) -> Incident:
+    return replace(_next(event, state),
+                   awareness=Awareness(aware_at=event.aware_at, by=event.by, evidence=event.evidence))
+
+
+@evolve.register
+def _assessed(event: RiskAssessed, state: Incident | None) -> Incident:
+    return replace(_next(event, state), assessment=event.assessment)
+
+
+@evolve.register
+def _clock(event: ClockStarted, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    return replace(s, clocks=(*s.clocks, event.clock))
+
+
+@evolve.register
+def _requested(event: NoticeRequested, state: Incident | None) -> Incident:
+    s, d = _next(event, state), event.draft
+    progress = NoticeProgress(notice_id=d.notice_id, kind=d.kind, locale=d.locale, audience=d.audience,
+                              recipients=d.recipients)
+    return replace(s, notices=(*s.notices, progress))
+
+
+def _settle(state: Incident, notice_id: str, *, delivered: str | None = None, failed: str | None = None) -> Incident:
+    notices = tuple(
+        replace(n, delivered=(*n.delivered, delivered) if delivered else n.delivered,
+                failed=(*n.failed, failed) if failed else n.failed) if n.notice_id == notice_id else n
+        for n in state.notices
+    )
+    return replace(state, notices=notices)
+
+
+@evolve.register
+def _delivered(event: NoticeDelivered, state: Incident | None) -> Incident:
+    return _settle(_next(event, state), event.notice_id, delivered=event.recipient)
+
+
+@evolve.register
+def _failed(event: NoticeFailed, state: Incident | None) -> Incident:
+    return _settle(_next(event, state), event.notice_id, failed=event.recipient)
+
+
+def fold(state: Incident | None, events: list[Event]) -> Incident | None:
+    return functools.reduce(lambda s, e: evolve(e, s), events, state)

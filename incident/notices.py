@@ -1,0 +1,87 @@
+"""Notice drafts: which template, which language, to whom, with what facts — plain data.
+
+The shell renders a draft with Jinja; nothing here knows about templates beyond their key.
+Until the approval workflow exists, every notice goes to the controller's DPO as a draft
+for review: this service never writes to an authority or to the people affected on its
+own authority.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from incident.profiles import Profile
+
+if TYPE_CHECKING:
+    from incident.model import Incident
+
+AUTHORITY_NOTIFICATION = "authority_notification"
+DATA_SUBJECT_NOTICE = "data_subject_notice"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoticeDraft:
+    notice_id: str
+    kind: str
+    regime: str
+    locale: str
+    audience: str  # "dpo-review" until approval exists
+    recipients: tuple[str, ...]
+    context: dict[str, Any]  # JSON values only: it travels in the NoticeRequested event
+
+
+def notice_id(incident_id: str, regime: str, kind: str, seq: int = 1) -> str:
+    return str(uuid.uuid5(uuid.UUID(incident_id), f"{regime}:{kind}:{seq}"))
+
+
+def reference(incident_id: str) -> str:
+    """A short reference a person can read out on the phone."""
+    return "BR-" + incident_id.replace("-", "")[:8].upper()
+
+
+def draft(kind: str, state: Incident, profile: Profile, now: datetime) -> NoticeDraft:
+    locale = profile.authority.language if kind == AUTHORITY_NOTIFICATION else profile.languages[0]
+    nid = notice_id(state.id, "gdpr", kind)
+    return NoticeDraft(notice_id=nid, kind=kind, regime="gdpr", locale=locale, audience="dpo-review",
+                       recipients=(profile.dpo.email,), context=_context(nid, kind, state, profile, now))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _context(nid: str, kind: str, state: Incident, profile: Profile, now: datetime) -> dict[str, Any]:
+    assessment, awareness = state.assessment, state.awareness
+    assert assessment is not None and awareness is not None, "a notice needs awareness and an assessment"
+    clock = state.clocks[0]
+    systems = [s.name for s in profile.systems if s.id in state.systems]
+    return {
+        "notice": {"id": nid, "kind": kind, "draft": True, "generated_at": now.isoformat(),
+                   "reader_tz": profile.timezone},
+        "controller": {"id": profile.id, "name": profile.name, "address": profile.address,
+                       "dpo": {"name": profile.dpo.name, "email": profile.dpo.email, "postal": profile.dpo.postal,
+                               "phone": profile.dpo.phone}},
+        "authority": {"name": profile.authority.name, "address": profile.authority.address},
+        "incident": {
+            "id": state.id, "reference": reference(state.id), "opened_at": state.opened_at.isoformat(),
+            "first_event_at": _iso(state.first_event_at), "last_event_at": _iso(state.last_event_at),
+            "awareness_at": awareness.aware_at.isoformat(), "awareness_by": awareness.by,
+            "assets": list(state.assets), "systems": systems, "signal_count": len(state.evidence),
+            "breach_types": list(assessment.breach_types),
+            "summary": list(dict.fromkeys(e.title for e in state.evidence)),
+        },
+        "data": {"categories": list(assessment.data_categories), "subjects_estimate": assessment.subjects_estimate,
+                 "records_estimate": state.records_estimate,
+                 "subject_kinds": list(dict.fromkeys(k for s in profile.systems if s.id in state.systems
+                                                     for k in s.data_subjects))},
+        "risk": {"level": assessment.level, "method": assessment.method,
+                 "factors": [{"name": f.name, "value": f.value, "reason": f.reason} for f in assessment.factors],
+                 "consequences": list(assessment.consequences)},
+        "clock": {"regime": clock.regime, "obligation": clock.obligation, "legal_ref": clock.legal_ref,
+                  "deadline": clock.deadline.isoformat(), "late": now > clock.deadline},
+        "measures": {"taken": [], "proposed": []},
+        "advice": list(assessment.advice),
+    }

@@ -1,0 +1,278 @@
+"""Controller profiles: who the controller is, its DPO and authority, its systems and promises.
+
+``parse_profile(mapping, source=...)`` validates a decoded TOML document (the shell reads the
+file) and raises :class:`ProfileError` naming the file and the dotted key. The schema is
+documented key by key in docs/profiles.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from incident.errors import ProfileError
+
+DATA_CATEGORIES = (
+    "contact", "identity", "credentials", "financial", "payment_card", "official_id", "location",
+    "behavioural", "communications", "health", "special_category", "criminal", "children", "technical",
+)
+LANGUAGES = ("fr", "en")
+AUDIENCES = ("data_subjects", "authority", "internal")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    name: str
+    email: str
+    postal: str | None
+    phone: str | None
+    is_dpo: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Authority:
+    id: str
+    name: str
+    address: str
+    language: str
+    portal: str | None
+    email: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class System:
+    id: str
+    name: str
+    assets: tuple[str, ...]
+    data_categories: tuple[str, ...]
+    data_subjects: tuple[str, ...]
+    approx_subjects: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Processor:
+    name: str
+    role: str
+    country: str | None
+    outside_eea: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Commitment:
+    id: str
+    audience: str
+    within_hours: int | None
+    condition: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    id: str
+    name: str
+    address: str
+    timezone: str
+    languages: tuple[str, ...]
+    established_in: str
+    dpo: Contact
+    authority: Authority
+    systems: tuple[System, ...]
+    processors: tuple[Processor, ...]
+    commitments: tuple[Commitment, ...]
+    gaps: tuple[str, ...]
+    ref: str  # "<id>@<sha256 prefix of the document>": what a clock snapshot points at
+
+    def system_for(self, asset: str) -> System | None:
+        return next((s for s in self.systems if asset in s.assets), None)
+
+
+class _Reader:
+    """Typed access to one table of the document; every error carries the dotted key."""
+
+    def __init__(self, data: Mapping[str, Any], source: str, prefix: str = "") -> None:
+        self.data, self.source, self.prefix = data, source, prefix
+
+    def fail(self, key: str, message: str) -> ProfileError:
+        return ProfileError(message, source=self.source, key=self.prefix + key)
+
+    def allow(self, *keys: str) -> None:
+        for key in self.data:
+            if key not in keys:
+                raise self.fail(key, f"unknown key (allowed: {', '.join(keys)})")
+
+    def text(self, key: str, *, required: bool = True, pattern: re.Pattern[str] | None = None) -> str | None:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                raise self.fail(key, "is required")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "must be a non-empty string")
+        if pattern is not None and not pattern.match(value):
+            raise self.fail(key, f"{value!r} does not match {pattern.pattern}")
+        return value
+
+    def req(self, key: str, pattern: re.Pattern[str] | None = None) -> str:
+        value = self.text(key, pattern=pattern)
+        assert value is not None
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key)
+        if not isinstance(value, bool):
+            raise self.fail(key, "must be true or false")
+        return value
+
+    def count(self, key: str) -> int | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail(key, "must be a non-negative integer")
+        return value
+
+    def strings(self, key: str, *, allowed: Iterable[str] | None = None, required: bool = True) -> tuple[str, ...]:
+        value = self.data.get(key)
+        if value is None and not required:
+            return ()
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, "must be a non-empty list of strings")
+        if allowed is not None:
+            allowed = tuple(allowed)
+            for index, item in enumerate(value):
+                if item not in allowed:
+                    raise self.fail(f"{key}[{index}]", f"{item!r} is not one of {', '.join(allowed)}")
+        return tuple(value)
+
+    def table(self, key: str) -> _Reader:
+        value = self.data.get(key)
+        if not isinstance(value, Mapping):
+            raise self.fail(key, "must be a table")
+        return _Reader(value, self.source, f"{self.prefix}{key}.")
+
+    def tables(self, key: str, *, required: bool) -> list[_Reader]:
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or (required and not value):
+            raise self.fail(key, "must be a non-empty array of tables" if required else "must be an array of tables")
+        readers = []
+        for index, item in enumerate(value):
+            if not isinstance(item, Mapping):
+                raise self.fail(f"{key}[{index}]", "must be a table")
+            readers.append(_Reader(item, self.source, f"{self.prefix}{key}[{index}]."))
+        return readers
+
+
+def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | None = None) -> Profile:
+    """Validate one decoded profile document; ``source`` names it in errors."""
+    doc = _Reader(data, source)
+    doc.allow("id", "name", "policy", "timezone", "languages", "established_in", "gaps",
+              "address", "dpo", "authority", "systems", "processors", "commitments", "retention")
+    profile_id = doc.req("id", _SLUG)
+    if expected_id is not None and profile_id != expected_id:
+        raise doc.fail("id", f"{profile_id!r} must equal the file name {expected_id!r}")
+    doc.table("policy").req("source")
+    tz = doc.req("timezone")
+    if "/" not in tz and tz != "UTC":
+        raise doc.fail("timezone", f"{tz!r} is not an IANA zone name such as Europe/Paris")
+
+    addr = doc.table("address")
+    addr.allow("street", "postcode", "city", "country")
+    address = ", ".join(
+        part for part in (addr.text("street", required=False), addr.text("postcode", required=False),
+                          addr.text("city", required=False), addr.req("country", _COUNTRY)) if part
+    )
+
+    d = doc.table("dpo")
+    d.allow("name", "email", "postal", "phone", "is_dpo")
+    email = d.req("email")
+    if "@" not in email or any(c in email for c in " \r\n,;<>"):
+        raise d.fail("email", f"{email!r} is not a single e-mail address")
+    dpo = Contact(d.req("name"), email, d.text("postal", required=False), d.text("phone", required=False),
+                  d.flag("is_dpo"))
+
+    a = doc.table("authority")
+    a.allow("id", "name", "address", "language", "portal", "email")
+    authority = Authority(a.req("id", _SLUG), a.req("name"), a.req("address"), _one_of(a, "language", LANGUAGES),
+                          a.text("portal", required=False), a.text("email", required=False))
+
+    systems: list[System] = []
+    for s in doc.tables("systems", required=True):
+        s.allow("id", "name", "assets", "data_categories", "data_subjects", "approx_subjects", "source_quote")
+        systems.append(System(s.req("id", _SLUG), s.req("name"), s.strings("assets"),
+                              s.strings("data_categories", allowed=DATA_CATEGORIES), s.strings("data_subjects"),
+                              s.count("approx_subjects")))
+    _unique(doc, "systems", [s.id for s in systems])
+
+    processors = []
+    for p in doc.tables("processors", required=False):
+        p.allow("name", "role", "country", "outside_eea", "safeguards", "source_quote")
+        processors.append(Processor(p.req("name"), p.req("role"), p.text("country", required=False),
+                                    p.flag("outside_eea")))
+
+    commitments = []
+    for c in doc.tables("commitments", required=False):
+        c.allow("id", "audience", "within_hours", "condition", "text", "source_quote")
+        commitments.append(Commitment(c.req("id", _SLUG), _one_of(c, "audience", AUDIENCES),
+                                      c.count("within_hours"), c.req("condition"), c.req("text")))
+
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return Profile(
+        id=profile_id, name=doc.req("name"), address=address, timezone=tz,
+        languages=doc.strings("languages", allowed=LANGUAGES), established_in=doc.req("established_in", _COUNTRY),
+        dpo=dpo, authority=authority, systems=tuple(systems), processors=tuple(processors),
+        commitments=tuple(commitments), gaps=doc.strings("gaps", required=False), ref=f"{profile_id}@{digest}",
+    )
+
+
+def _one_of(reader: _Reader, key: str, allowed: tuple[str, ...]) -> str:
+    value = reader.req(key)
+    if value not in allowed:
+        raise reader.fail(key, f"{value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _unique(reader: _Reader, key: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for index, item in enumerate(ids):
+        if item in seen:
+            raise reader.fail(f"{key}[{index}].id", f"duplicate id {item!r}")
+        seen.add(item)
+
+
+@dataclass(frozen=True, slots=True)
+class Directory:
+    """Every loaded profile, and which controller's system owns which asset."""
+
+    profiles: Mapping[str, Profile]
+
+    @classmethod
+    def of(cls, profiles: Iterable[Profile]) -> Directory:
+        by_id: dict[str, Profile] = {}
+        owner: dict[str, str] = {}
+        for profile in profiles:
+            if profile.id in by_id:
+                raise ProfileError("two profiles share this id", source=profile.id, key="id")
+            for system in profile.systems:
+                for asset in system.assets:
+                    if asset in owner:
+                        raise ProfileError(f"asset {asset!r} is already declared by profile {owner[asset]!r}",
+                                           source=profile.id, key=f"systems.{system.id}.assets")
+                    owner[asset] = profile.id
+            by_id[profile.id] = profile
+        return cls(by_id)
+
+    def locate(self, asset: str, controller: str | None = None) -> tuple[Profile | None, System | None]:
+        """The controller and system an asset belongs to; (None, None) when unmapped."""
+        named = self.profiles.get(controller) if controller else None
+        candidates = [named] if named else self.profiles.values()
+        for profile in candidates:
+            system = profile.system_for(asset)
+            if system is not None:
+                return profile, system
+        return named, None

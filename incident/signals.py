@@ -1,0 +1,104 @@
+"""SecurityEvent: the one normalised model every SIEM record becomes.
+
+Field names follow ECS where ECS has one (``host.name`` → ``asset``, ``source.ip`` →
+``source_ip``); severity uses OCSF ``severity_id`` (0 unknown … 6 fatal). Two times are
+kept apart on purpose: ``occurred_at`` (the event time the SIEM reports, used for
+correlation windows) and ``ingested_at`` (when we received it, the earliest moment the
+controller could have known — used for awareness).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+BREACH_TYPES = ("confidentiality", "integrity", "availability")
+
+# OCSF severity_id values, by name, so canonical events may say "high" or 4.
+SEVERITIES = {"unknown": 0, "informational": 1, "low": 2, "medium": 3, "high": 4, "critical": 5, "fatal": 6}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecurityEvent:
+    event_id: str
+    source_format: str
+    title: str
+    occurred_at: datetime
+    ingested_at: datetime
+    asset: str
+    severity: int = 0
+    category: str | None = None
+    rule_id: str | None = None
+    controller: str | None = None
+    system: str | None = None
+    user: str | None = None
+    source_ip: str | None = None
+    destination_ip: str | None = None
+    data_store: str | None = None
+    records: int | None = None
+    breach_types: tuple[str, ...] = ()
+    data_categories: tuple[str, ...] = ()
+    confirms_breach: bool = False
+    raw_ref: str | None = None
+    unmapped: bool = field(default=False)
+
+    def located(self, controller: str | None, system: str | None) -> SecurityEvent:
+        """The same event attributed to a controller's system (or flagged unmapped)."""
+        return replace(self, controller=controller, system=system, unmapped=system is None)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SecurityEvent:
+        values = dict(data)
+        for name in ("occurred_at", "ingested_at"):
+            values[name] = datetime.fromisoformat(values[name])
+        for name in ("breach_types", "data_categories"):
+            values[name] = tuple(values.get(name) or ())
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence:
+    """What an incident keeps of a signal: facts and a reference, no personal data.
+
+    Users and IP addresses stay in the raw record (``raw_ref``); the incident log is retained
+    for years as the Art. 33(5) register's source, so it holds only what the register needs.
+    """
+
+    event_id: str
+    title: str
+    occurred_at: datetime
+    ingested_at: datetime
+    asset: str
+    system: str | None
+    severity: int
+    category: str | None
+    source_format: str
+    breach_types: tuple[str, ...]
+    data_categories: tuple[str, ...]
+    records: int | None
+    confirms_breach: bool
+    raw_ref: str | None
+    reason: str  # why this signal joined the incident, in one sentence
+
+    @classmethod
+    def of(cls, event: SecurityEvent, reason: str) -> Evidence:
+        return cls(
+            event_id=event.event_id, title=event.title, occurred_at=event.occurred_at,
+            ingested_at=event.ingested_at, asset=event.asset, system=event.system, severity=event.severity,
+            category=event.category, source_format=event.source_format, breach_types=event.breach_types,
+            data_categories=event.data_categories, records=event.records, confirms_breach=event.confirms_breach,
+            raw_ref=event.raw_ref, reason=reason,
+        )

@@ -1,0 +1,1 @@
+"""The shell: faust app, topics, agents and every adapter."""

@@ -1,0 +1,1 @@
+"""Agents: each module's ``register(app, topics, tables, deps)`` adds one thin agent."""

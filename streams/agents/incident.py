@@ -1,0 +1,47 @@
+"""incident-commands → decide/evolve → incidents table → incident-events. The only writer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+import structlog
+
+from incident.decide import decide
+from incident.errors import CommandRejected as Rejected
+from incident.events import CommandRejected
+from incident.model import fold
+from streams import codec
+from streams.deps import Deps
+from streams.topics import Tables, Topics
+
+log = structlog.get_logger("breach.incident")
+
+
+def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
+    @app.agent(topics.commands, name="incident", concurrency=1)
+    async def handle(stream: Any) -> None:
+        async for key, raw in stream.items():
+            incident_id = key.decode()
+            command = codec.decode(raw)
+            stored = tables.incidents.get(incident_id)
+            state = codec.decode(stored) if stored else None
+            now = deps.clock()
+            try:
+                events = decide(command, state, now=now, directory=deps.directory)
+            except Rejected as exc:
+                rejected = CommandRejected(incident_id=incident_id, at=now, command=type(command).__name__,
+                                           reason=exc.reason)
+                await topics.events.send(key=key, value=codec.encode(rejected))
+                log.warning("command.rejected", incident_id=incident_id, command=type(command).__name__,
+                            reason=exc.reason)
+                continue
+            # Publish before saving: a crash in between replays the command against the old
+            # state and re-publishes the same versioned events (readers skip versions they
+            # have), where the other order would save a state whose events were never sent.
+            for event in events:
+                await topics.events.send(key=key, value=codec.encode(event))
+            if events:
+                tables.incidents[incident_id] = codec.as_table_value(fold(state, events))
+            log.info("command.handled", incident_id=incident_id, command=type(command).__name__,
+                     emitted=[type(e).__name__ for e in events])

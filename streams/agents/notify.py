@@ -1,0 +1,76 @@
+"""incident-events: NoticeRequested → render → send to each recipient → RecordDelivery command.
+
+A reaction, not a decision: failures become failed deliveries on the incident (with a
+reason a person can act on), and the stream moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import faust
+import jinja2
+import structlog
+
+from incident.commands import RecordDelivery
+from incident.events import NoticeRequested
+from incident.notices import NoticeDraft
+from streams import codec
+from streams.deps import Deps
+from streams.mailer import Disposition, MailError, OutgoingMessage, message_id_for
+from streams.render import TemplateMissing
+from streams.topics import Tables, Topics
+
+log = structlog.get_logger("breach.notify")
+
+
+def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
+    @app.agent(topics.events, name="notify")
+    async def notify(stream: Any) -> None:
+        async for raw in stream:
+            event = codec.decode(raw)
+            if not isinstance(event, NoticeRequested):
+                continue
+            for command in await deliver(event.incident_id, event.draft, deps):
+                await topics.commands.send(key=command.incident_id.encode(), value=codec.encode(command))
+
+
+async def deliver(incident_id: str, draft: NoticeDraft, deps: Deps) -> list[RecordDelivery]:
+    """Render once, send to each recipient; one RecordDelivery per recipient, sent or failed."""
+    try:
+        rendered = deps.renderer.render(regime=draft.regime, locale=draft.locale, kind=draft.kind,
+                                        context=draft.context)
+    except (jinja2.TemplateError, TemplateMissing, ValueError) as exc:
+        reason = f"render failed: {type(exc).__name__}: {exc}"
+        log.error("notice.render_failed", incident_id=incident_id, notice_id=draft.notice_id, kind=draft.kind,
+                  error=type(exc).__name__)
+        return [RecordDelivery(incident_id=incident_id, notice_id=draft.notice_id, recipient=r, delivered=False,
+                               message_id="", detail=reason) for r in draft.recipients]
+    results = []
+    for index, recipient in enumerate(draft.recipients):
+        message = OutgoingMessage(message_id=message_id_for(draft.notice_id, recipient), recipient=recipient,
+                                  subject=rendered.subject, text=rendered.text, html=rendered.html,
+                                  notice_id=draft.notice_id)
+        error = await _send_with_retries(message, deps)
+        results.append(RecordDelivery(incident_id=incident_id, notice_id=draft.notice_id, recipient=recipient,
+                                      delivered=error is None, message_id=message.message_id,
+                                      detail=error or "accepted by the SMTP server"))
+        log.info("notice.sent" if error is None else "notice.failed", incident_id=incident_id,
+                 notice_id=draft.notice_id, kind=draft.kind, recipient_index=index, error=error)
+    return results
+
+
+async def _send_with_retries(message: OutgoingMessage, deps: Deps) -> str | None:
+    delay = deps.retry_delay
+    for attempt in range(1, deps.send_attempts + 1):
+        try:
+            await deps.mailer.send(message)
+            return None
+        except MailError as exc:
+            if exc.disposition is Disposition.PERMANENT or attempt == deps.send_attempts:
+                return f"{exc.reason} ({exc.disposition.value}, attempt {attempt})"
+            log.warning("notice.retry", notice_id=message.notice_id, attempt=attempt, reason=exc.reason)
+            await asyncio.sleep(delay)  # back-off before the next attempt, not a wait for a result
+            delay *= 2
+    return "not sent"

@@ -1,0 +1,41 @@
+"""create_app(settings) -> faust.App, and build() wiring topics, tables and agents onto it."""
+
+from __future__ import annotations
+
+import faust
+
+from streams.agents import correlate, incident, ingest, notify
+from streams.deps import Deps
+from streams.settings import Settings
+from streams.topics import Tables, Topics, declare
+
+
+def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
+    return faust.App(
+        app_id or settings.app_id,
+        broker=settings.broker_url,
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.partitions,
+        # Session and heartbeat are short by default because the embedded broker (Tansu)
+        # holds every JoinGroup for session_timeout/2 (research/runtime.md §1); production
+        # sets BREACH_SESSION_TIMEOUT to 10-30 s.
+        broker_session_timeout=settings.session_timeout,
+        broker_heartbeat_interval=settings.heartbeat_interval,
+        broker_rebalance_timeout=settings.session_timeout,
+        # One record per producer batch: Tansu answers ListOffsets wrongly after multi-record
+        # batches, which makes table recovery skip records. Harmless on Apache Kafka but slower.
+        producer_max_batch_size=1 if settings.one_record_batches else 16384,
+        processing_guarantee="at_least_once",
+        table_standby_replicas=0,
+        web_enabled=False,
+        topic_allow_declare=True,
+    )
+
+
+def build(settings: Settings, deps: Deps, *, app_id: str | None = None) -> tuple[faust.App, Topics, Tables]:
+    app = create_app(settings, app_id=app_id)
+    topics, tables = declare(app, settings.partitions)
+    for module in (ingest, correlate, incident, notify):
+        module.register(app, topics, tables, deps)
+    return app, topics, tables

@@ -1,0 +1,136 @@
+"""The `breach` command: up, worker, console, send, incidents, mail."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from incident.errors import ProfileError
+from streams.settings import EMBEDDED_USERS, Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    return load_settings(os.environ)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from streams.deps import Deps
+    from streams.logging import configure_logging
+    from streams.worker import run_worker
+
+    settings = _settings()
+    configure_logging(settings)
+    deps = Deps.production(settings)  # an invalid profile stops here, naming file and key
+    asyncio.run(run_worker(settings, deps))
+    return 0
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from streams.embedded_run import run_console_only
+
+    settings = _settings()
+    asyncio.run(run_console_only(settings))
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from streams.embedded_run import run_up
+
+    return asyncio.run(run_up(_settings(), samples=not args.no_samples))
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from streams.samples import jsonl_lines, publish
+
+    data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    lines = jsonl_lines(data)
+    count = asyncio.run(publish(_settings().bootstrap_servers, lines))
+    print(f"sent {count} record(s) to security-events")
+    return 0
+
+
+def _api(path: str) -> Any:
+    settings = _settings()
+    users = settings.console_users or EMBEDDED_USERS
+    name, password, _ = users.split(",")[0].split(":")
+    token = base64.b64encode(f"{name}:{password}".encode()).decode()
+    url = f"http://{settings.console_host}:{settings.console_port}{path}"
+    request = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return json.load(response)
+    except urllib.error.HTTPError as exc:
+        raise SystemExit(f"breach: {url}: HTTP {exc.code}") from None
+    except urllib.error.URLError as exc:
+        raise SystemExit(f"breach: cannot reach the console at {url} ({exc.reason}); is `make up` running?") from None
+
+
+def cmd_incidents(args: argparse.Namespace) -> int:
+    data = _api("/api/incidents")
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+    rows = [("REFERENCE", "CONTROLLER", "STATE", "RISK", "ART. 33 DEADLINE (UTC)", "TIME LEFT")]
+    for i in data["incidents"]:
+        d = i["deadlines"][0] if i["deadlines"] else None
+        rows.append((i["reference"], i["controller_name"] or "unmapped", i["status"], i["risk"] or "-",
+                     d["deadline"][:16].replace("T", " ") if d else "-", d["time_left"] if d else "-"))
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def cmd_mail(args: argparse.Namespace) -> int:
+    if args.id:
+        message = _api(f"/api/mail/{args.id}")
+        print(message["raw"] if args.raw else message["text"])
+        return 0
+    for m in _api("/api/mail")["messages"]:
+        print(f"{m['id']:>4}  {m['received_at'][:19]}  {', '.join(m['to'])}  {m['subject']}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="breach", description="Security events in, handled personal-data breaches out.")
+    sub = p.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run everything locally: broker, mail catcher, worker, console, samples")
+    up.add_argument("--no-samples", action="store_true", help="do not publish deploy/samples/*.jsonl")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("worker", help="run a stream worker (BREACH_BROKER_URL)").set_defaults(func=cmd_worker)
+    sub.add_parser("console", help="run the console (BREACH_CONSOLE_*)").set_defaults(func=cmd_console)
+    send = sub.add_parser("send", help="publish JSONL records to security-events")
+    send.add_argument("file", help="a .jsonl file, or - for standard input")
+    send.set_defaults(func=cmd_send)
+    inc = sub.add_parser("incidents", help="list incidents (from the console API)")
+    inc.add_argument("--json", action="store_true")
+    inc.set_defaults(func=cmd_incidents)
+    mail = sub.add_parser("mail", help="messages held by the embedded mail catcher")
+    mail.add_argument("id", nargs="?", help="show one message (its text part)")
+    mail.add_argument("--raw", action="store_true", help="with an id: the whole MIME message")
+    mail.set_defaults(func=cmd_mail)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        result: int = args.func(args)
+        return result
+    except (ProfileError, SettingsError) as exc:
+        print(f"breach: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

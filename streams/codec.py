@@ -1,0 +1,86 @@
+"""The wire format: explicit JSON envelopes, never class paths or pickle.
+
+Commands, events and signals travel as ``{"type": <name>, "v": 1, "data": {...}}``; the
+data is the dataclass's fields, datetimes as ISO-8601 with their offset. Decoding
+rebuilds nested dataclasses from the type hints, so adding a field with a default keeps
+old records readable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from incident.commands import COMMANDS
+from incident.correlation import Window
+from incident.events import EVENTS
+from incident.model import Incident
+from incident.signals import SecurityEvent
+
+VERSION = 1
+REGISTRY: dict[str, type] = {cls.__name__: cls for cls in (*COMMANDS, *EVENTS, SecurityEvent, Window, Incident)}
+
+
+class DecodeError(ValueError):
+    """A record that is not a valid envelope of a known type."""
+
+
+def to_jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def from_jsonable(tp: Any, value: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        return from_jsonable(options[0], value) if len(options) == 1 else value
+    if origin is tuple:
+        (inner, *_) = typing.get_args(tp)
+        return tuple(from_jsonable(inner, v) for v in value)
+    if tp is datetime:
+        return datetime.fromisoformat(value)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        hints = _hints(tp)
+        names = {f.name for f in dataclasses.fields(tp)}
+        return tp(**{k: from_jsonable(hints[k], v) for k, v in value.items() if k in names})
+    return value
+
+
+def encode(obj: Any) -> bytes:
+    return json.dumps({"type": type(obj).__name__, "v": VERSION, "data": to_jsonable(obj)},
+                      ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode(raw: bytes | str | dict[str, Any]) -> Any:
+    try:
+        envelope = raw if isinstance(raw, dict) else json.loads(raw)
+        cls = REGISTRY[envelope["type"]]
+        return from_jsonable(cls, envelope["data"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DecodeError(f"not a valid envelope: {type(exc).__name__}: {exc}") from None
+
+
+def as_table_value(obj: Any) -> dict[str, Any]:
+    """Tables hold the envelope as a JSON object (faust's json serializer writes it)."""
+    result: dict[str, Any] = json.loads(encode(obj))
+    return result

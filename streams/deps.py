@@ -1,0 +1,37 @@
+"""What the agents depend on, passed in explicitly (tests pass fakes at the same ports)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from incident.profiles import Directory
+from streams.mailer import Mailer, SmtpMailer
+from streams.profiles_loader import load_directory
+from streams.render import NoticeRenderer
+from streams.settings import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Deps:
+    directory: Directory
+    renderer: NoticeRenderer
+    mailer: Mailer
+    clock: Callable[[], datetime] = utc_now
+    correlation_span: timedelta = timedelta(hours=24)
+    send_attempts: int = 3
+    retry_delay: float = 1.0  # seconds, doubled at each attempt
+
+    @classmethod
+    def production(cls, settings: Settings) -> Deps:
+        return cls(
+            directory=load_directory(settings.profiles_dir),
+            renderer=NoticeRenderer(settings.templates_dir / "notices"),
+            mailer=SmtpMailer(settings),
+            correlation_span=timedelta(hours=settings.correlation_window_hours),
+        )

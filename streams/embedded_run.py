@@ -1,0 +1,180 @@
+"""`breach up` and `breach console`: the processes around the worker, started and stopped in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Generator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+import uvicorn
+
+from console.app import Mailbox, create_console
+from console.auth import parse_users
+from console.projection import Projection
+from console.read_model import ReadModel
+from streams.deps import utc_now
+from streams.embedded import Broker, EmbeddedError, MailCatcher
+from streams.logging import configure_logging
+from streams.profiles_loader import load_directory
+from streams.samples import jsonl_lines, publish, shift_to
+from streams.settings import EMBEDDED_USERS, Settings
+from streams.worker import READY
+
+log = structlog.get_logger("breach.up")
+
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield  # `breach up` owns the signals and stops the server itself
+
+
+def _host_port(broker_url: str) -> tuple[str, int]:
+    host, _, port = broker_url.split(",")[0].split("://", 1)[-1].rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+async def _serve_console(settings: Settings, mailbox: Mailbox | None) -> tuple[_Server, Projection, asyncio.Task[None]]:
+    directory = load_directory(settings.profiles_dir)
+    model = ReadModel()
+    projection = Projection(settings.bootstrap_servers, model)
+    await projection.start()
+    app = create_console(model=model, directory=directory, templates_dir=settings.templates_dir,
+                         users=parse_users(settings.console_users or EMBEDDED_USERS), clock=utc_now,
+                         mailbox=mailbox)
+    server = _Server(uvicorn.Config(app, host=settings.console_host, port=settings.console_port,
+                                    log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(), name="console")
+    while not server.started:
+        if task.done():
+            task.result()
+            raise EmbeddedError(f"the console could not listen on {settings.console_host}:{settings.console_port}")
+        await asyncio.sleep(0.05)
+    return server, projection, task
+
+
+def _stop_signal() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_console_only(settings: Settings) -> None:
+    configure_logging(settings)
+    if not settings.console_users:
+        raise SystemExit("breach: set BREACH_CONSOLE_USERS (name:password:role,...): the console requires logins")
+    stop = _stop_signal()
+    server, projection, task = await _serve_console(settings, None)
+    log.info("console.ready", url=f"http://{settings.console_host}:{settings.console_port}")
+    await stop.wait()
+    server.should_exit = True
+    await task
+    await projection.stop()
+
+
+def _spawn_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "BREACH_BROKER_URL": settings.broker_url, "BREACH_SMTP_HOST": settings.smtp_host,
+           "BREACH_SMTP_PORT": str(settings.smtp_port), "BREACH_SMTP_TLS": "none", "BREACH_LOG_FORMAT": "json"}
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"],
+                                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+
+async def _wait_ready(process: subprocess.Popen[bytes], log_path: Path, within: float = 90.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EmbeddedError(f"the worker exited (code {process.returncode}); see {log_path}")
+        if READY.encode() in await asyncio.to_thread(log_path.read_bytes):
+            return
+        await asyncio.sleep(0.1)  # the worker joins its group in ~3 s; look again
+    process.terminate()
+    raise EmbeddedError(f"the worker was not ready within {within:g} s; see {log_path}")
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def run_up(settings: Settings, *, samples: bool = True) -> int:
+    configure_logging(settings)
+    load_directory(settings.profiles_dir)  # refuse to start anything on an invalid profile
+    broker = Broker(*_host_port(settings.broker_url))
+    catcher = MailCatcher(settings.smtp_host, settings.smtp_port)
+    stop = _stop_signal()
+    worker: subprocess.Popen[bytes] | None = None
+    server = projection = console_task = None
+    started = time.monotonic()
+    try:
+        broker.start()
+        await catcher.start()
+        worker = _spawn_worker(settings, settings.data_dir / "logs" / "worker.log")
+        await _wait_ready(worker, settings.data_dir / "logs" / "worker.log")
+        server, projection, console_task = await _serve_console(settings, catcher)
+        published = 0
+        if samples:
+            for path in sorted(settings.samples_dir.glob("*.jsonl")):
+                published += await publish(settings.bootstrap_servers,
+                                           shift_to(jsonl_lines(path.read_bytes()), datetime.now(UTC)))
+        _banner(settings, published, time.monotonic() - started)
+        waiter = asyncio.ensure_future(stop.wait())
+        while not waiter.done() and worker.poll() is None:
+            await asyncio.wait([waiter], timeout=1.0)
+        if worker.poll() is not None:
+            print(f"\nThe worker stopped (code {worker.returncode}); see {settings.data_dir / 'logs' / 'worker.log'}",
+                  file=sys.stderr)
+            return 1
+        return 0
+    except EmbeddedError as exc:
+        print(f"breach up: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("\nStopping: console, worker, mail catcher, broker…", file=sys.stderr)
+        if server is not None and console_task is not None:
+            server.should_exit = True
+            with contextlib.suppress(Exception):
+                await console_task
+        if projection is not None:
+            await projection.stop()
+        if worker is not None:
+            _stop_process(worker)
+        await catcher.stop()
+        broker.stop()
+        print("Stopped. The embedded broker kept nothing: the next `make up` starts empty.", file=sys.stderr)
+
+
+def _banner(settings: Settings, published: int, seconds: float) -> None:
+    users = settings.console_users or EMBEDDED_USERS
+    name, password, _ = users.split(",")[0].split(":")
+    url = f"http://{settings.console_host}:{settings.console_port}"
+    print(f"""
+breach-response is running (embedded mode, ready in {seconds:.1f} s)
+
+  console       {url}   (login {name} / {password})
+  API           curl -u {name}:{password} {url}/api/incidents
+  mail catcher  smtp://{settings.smtp_host}:{settings.smtp_port}   — `breach mail`, or {url}/api/mail
+  broker        {settings.broker_url}   (Tansu, MEMORY ONLY: everything is lost when it stops)
+  worker log    {settings.data_dir / 'logs' / 'worker.log'}
+
+  {published} sample record(s) published from {settings.samples_dir}.
+  Send more:    .venv/bin/breach send FILE.jsonl      List:  .venv/bin/breach incidents
+  Stop:         Ctrl-C
+""", flush=True)

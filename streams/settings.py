@@ -1,0 +1,83 @@
+"""Settings: the only reader of the environment. Every variable is BREACH_*, typed, and
+checked at start; a bad value stops the process with a message naming the variable."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Logins of the embedded stack only (loopback, `make up`); any other deployment must set
+# BREACH_CONSOLE_USERS, or the console refuses to start.
+EMBEDDED_USERS = "oncall:oncall:responder,dpo:dpo:dpo"
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    broker_url: str = "kafka://127.0.0.1:9092"
+    app_id: str = "breach-response"
+    partitions: int = 4
+    store: str = "memory://"
+    data_dir: Path = ROOT / ".data"
+    session_timeout: float = 8.0
+    heartbeat_interval: float = 1.0
+    one_record_batches: bool = True
+    profiles_dir: Path = ROOT / "deploy" / "profiles"
+    templates_dir: Path = ROOT / "templates"
+    samples_dir: Path = ROOT / "deploy" / "samples"
+    correlation_window_hours: float = 24.0
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_tls: str = "none"  # none | starttls | tls
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "breach-response <breach-response@localhost>"
+    console_host: str = "127.0.0.1"
+    console_port: int = 8000
+    console_users: str = ""  # "name:password:role,..."; required outside embedded mode
+    log_format: str = "auto"  # auto | json | console
+    log_level: str = "info"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(u.split("://", 1)[-1] for u in self.broker_url.split(","))
+
+
+
+
+def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
+    """Build Settings from BREACH_* variables; ``overrides`` win (used by `breach up` and tests)."""
+    values: dict[str, object] = {}
+    defaults = Settings()
+    for name in Settings.__dataclass_fields__:
+        var = f"BREACH_{name.upper()}"
+        if var not in environ:
+            continue
+        raw, default = environ[var], getattr(defaults, name)
+        try:
+            if isinstance(default, bool):
+                if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError("expected true or false")
+                values[name] = raw.lower() in ("1", "true", "yes")
+            elif isinstance(default, int):
+                values[name] = int(raw)
+            elif isinstance(default, float):
+                values[name] = float(raw)
+            elif isinstance(default, Path):
+                values[name] = Path(raw)
+            else:
+                values[name] = (raw or None) if default is None else raw
+        except ValueError as exc:
+            raise SettingsError(f"{var}={raw!r}: {exc}") from None
+    values.update(overrides)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if settings.smtp_tls not in ("none", "starttls", "tls"):
+        raise SettingsError(f"BREACH_SMTP_TLS={settings.smtp_tls!r}: expected none, starttls or tls")
+    if settings.partitions < 1:
+        raise SettingsError("BREACH_PARTITIONS must be at least 1")
+    return settings

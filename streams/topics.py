@@ -1,0 +1,49 @@
+"""Every topic and table, declared once per app and passed to the agents.
+
+Partition counts are equal everywhere on purpose: each table is co-partitioned with the
+topic its agent consumes (faust writes a table's changelog to the partition of the
+message being processed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+SECURITY_EVENTS = "security-events"
+SECURITY_EVENTS_DLQ = "security-events.dlq"
+SIGNALS = "signals"
+INCIDENT_COMMANDS = "incident-commands"
+INCIDENT_EVENTS = "incident-events"
+
+
+@dataclass(frozen=True)
+class Topics:
+    security_events: Any
+    dlq: Any
+    signals: Any
+    commands: Any
+    events: Any
+
+
+@dataclass(frozen=True)
+class Tables:
+    windows: Any  # correlation key -> Window envelope
+    incidents: Any  # incident id -> Incident envelope
+
+
+def declare(app: faust.App, partitions: int) -> tuple[Topics, Tables]:
+    def topic(name: str) -> Any:
+        return app.topic(name, partitions=partitions, key_serializer="raw", value_serializer="raw")
+
+    topics = Topics(security_events=topic(SECURITY_EVENTS), dlq=topic(SECURITY_EVENTS_DLQ),
+                    signals=topic(SIGNALS), commands=topic(INCIDENT_COMMANDS), events=topic(INCIDENT_EVENTS))
+    tables = Tables(
+        # Keys are str (raw bytes on the changelog, decoded back to str on recovery); values are
+        # our JSON envelopes, written with the app's default json serializer.
+        windows=app.Table("correlation-windows", partitions=partitions, key_type=str),
+        incidents=app.Table("incidents", partitions=partitions, key_type=str),
+    )
+    return topics, tables

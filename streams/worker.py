@@ -1,0 +1,50 @@
+"""Running the faust app: in this process, until a signal or a crash stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+
+import faust
+import structlog
+
+from streams.app import build
+from streams.deps import Deps
+from streams.settings import Settings
+from streams.topics import Tables, Topics
+
+log = structlog.get_logger("breach.worker")
+
+READY = "worker.ready"
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, deps: Deps, *, app_id: str | None = None,
+                  ) -> AsyncIterator[tuple[faust.App, Topics, Tables]]:
+    """The app started and its tables recovered; stopped on exit."""
+    app, topics, tables = build(settings, deps, app_id=app_id)
+    await app.start()
+    try:
+        await asyncio.wait_for(app.tables.recovery.completed.wait(), timeout=120)  # type: ignore[attr-defined]
+        log.info(READY, app_id=app.conf.id, broker=settings.broker_url, profiles=len(deps.directory.profiles))
+        yield app, topics, tables
+    finally:
+        # A bare `await app.stop()` can hang inside another loop owner (research/runtime.md §1).
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(app.stop(), 15)
+
+
+async def run_worker(settings: Settings, deps: Deps) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(settings, deps) as (app, _, _):
+        stopped = asyncio.ensure_future(app.wait_until_stopped())
+        waiting = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([stopped, waiting], return_when=asyncio.FIRST_COMPLETED)
+        for task in (stopped, waiting):
+            task.cancel()
+        log.info("worker.stopping", reason="signal" if stop.is_set() else "app stopped")

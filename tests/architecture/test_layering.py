@@ -1,0 +1,43 @@
+"""incident/ is the pure domain: standard library only, no clock, no environment."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+DOMAIN = Path(__file__).resolve().parents[2] / "incident"
+ALLOWED_STDLIB = set(sys.stdlib_module_names) - {"asyncio", "socket", "subprocess", "logging", "os", "http",
+                                                 "urllib", "smtplib", "email", "sqlite3", "threading", "shutil"}
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
+
+
+def test_the_domain_imports_only_itself_and_pure_stdlib() -> None:
+    offenders = [
+        f"{path.relative_to(DOMAIN.parent)}: {name}"
+        for path in sorted(DOMAIN.rglob("*.py")) for name in _imports(path)
+        if name.split(".")[0] not in ALLOWED_STDLIB | {"incident", "__future__"}
+    ]
+    assert offenders == []
+
+
+def test_the_domain_never_reads_the_clock_or_the_environment() -> None:
+    forbidden = ("datetime.now(", "datetime.utcnow(", "time.time(", "date.today(", "os.environ", "open(")
+    hits = [f"{p.name}: {f}" for p in DOMAIN.rglob("*.py") for f in forbidden if f in p.read_text()]
+    assert hits == []
+
+
+def test_the_check_would_catch_a_framework_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import faust\nfrom aiokafka import AIOKafkaProducer\n")
+    assert _imports(bad) == ["faust", "aiokafka"]

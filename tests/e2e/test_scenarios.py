@@ -1,0 +1,112 @@
+"""The shipped samples, end to end: real broker, real SMTP server, shipped profiles and templates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from console.app import create_console
+from console.auth import parse_users
+from streams.deps import Deps
+from streams.embedded import Broker, MailCatcher, free_port
+from streams.samples import jsonl_lines, publish, shift_to
+from streams.settings import ROOT, Settings
+from streams.worker import running
+from tests.support import Watcher, eventually, read_topic, settings_for
+
+SAMPLES = ROOT / "deploy" / "samples"
+
+
+class Stack:
+    def __init__(self, settings: Settings, catcher: MailCatcher, watcher: Watcher) -> None:
+        self.settings, self.catcher, self.watcher = settings, catcher, watcher
+        self.api = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_console(
+                model=watcher.model, directory=Deps.production(settings).directory,
+                templates_dir=settings.templates_dir, users=parse_users("dpo:secret:dpo"),
+                clock=lambda: datetime.now(UTC), mailbox=catcher)),
+            base_url="http://console", auth=("dpo", "secret"))
+
+    async def send_sample(self, name: str) -> int:
+        lines = shift_to(jsonl_lines((SAMPLES / name).read_bytes()), datetime.now(UTC))
+        return await publish(self.settings.bootstrap_servers, lines)
+
+    async def incidents(self) -> list[dict]:  # type: ignore[type-arg]
+        response = await self.api.get("/api/incidents")
+        assert response.status_code == 200
+        return response.json()["incidents"]  # type: ignore[no-any-return]
+
+
+@pytest_asyncio.fixture
+async def stack(broker: Broker, tmp_path: Path) -> AsyncIterator[Stack]:
+    catcher = MailCatcher(port=free_port())
+    await catcher.start()
+    settings = settings_for(broker.bootstrap, tmp_path, smtp_port=catcher.port)
+    try:
+        async with running(settings, Deps.production(settings)), Watcher(broker.bootstrap) as watcher:
+            stack = Stack(settings, catcher, watcher)
+            yield stack
+            await stack.api.aclose()
+    finally:
+        await catcher.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_confirmed_exfiltration_gets_a_72h_deadline_and_rendered_notices(stack: Stack) -> None:
+    assert await stack.send_sample("01-ampere-crm-export.jsonl") == 4
+    rows = await eventually(lambda: [i for i in stack.watcher.model.incidents.values() if i.status == "notified"],
+                            what="the AMPERE incident notified")
+    (incident,) = rows
+    detail = (await stack.api.get(f"/api/incidents/{incident.id}")).json()
+    assert detail["controller_name"] == "AMPERE SAS" and detail["risk"] == "risk"
+    assert detail["signal_count"] == 3  # the repeated event id was ignored
+    (deadline,) = detail["deadlines"]
+    aware_at = datetime.fromisoformat(detail["awareness"]["aware_at"])
+    assert datetime.fromisoformat(deadline["deadline"]) - aware_at == timedelta(hours=72)
+    assert deadline["deadline"].endswith("+00:00") and deadline["legal_ref"] == "GDPR Art. 33(1)"
+
+    (mail,) = stack.catcher.messages  # risk, not high: only the authority notification draft
+    message = mail.parsed()
+    assert mail.recipients == ["dpo@ampere.cars"]
+    assert str(message["Subject"]).startswith("[PROJET à valider par le DPO]")
+    html = message.get_body(preferencelist=("html",)).get_content()
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "AMPERE SAS" in html and "AMPERE SAS" in text
+    assert ("48" in text and "novembre" in text) or "décembre" in text  # volume and a French date
+    listed = (await stack.api.get("/api/mail")).json()["messages"]
+    assert listed[0]["notice_id"] == incident.notices[0].notice_id
+
+
+@pytest.mark.asyncio
+async def test_a_wazuh_compromise_is_high_risk_and_drafts_both_notices(stack: Stack) -> None:
+    await stack.send_sample("02-atometrics-wazuh.jsonl")
+    await eventually(lambda: [i for i in stack.watcher.model.incidents.values() if i.status == "notified"],
+                     what="the Atometrics incident notified")
+    (row,) = await stack.incidents()
+    assert (row["controller"], row["risk"], row["status"]) == ("atometrics", "high", "notified")
+    assert len(stack.catcher.messages) == 2
+    kinds = {n["kind"] for n in row["notices"]}
+    assert kinds == {"authority_notification", "data_subject_notice"}
+
+
+@pytest.mark.asyncio
+async def test_rejected_samples_are_dead_lettered_with_their_reasons(stack: Stack) -> None:
+    await stack.send_sample("09-rejected.jsonl")
+    letters = await read_topic(stack.settings.bootstrap_servers, "security-events.dlq", 2)
+    reasons = sorted(json.loads(r.value)["reason"] for r in letters)
+    assert reasons == ["field 'time' has no UTC offset", "not JSON: Expecting value: line 1 column 1 (char 0)"]
+    await eventually(lambda: sum(stack.watcher.model.dead_letters.values()) == 2, what="the console's DLQ count")
+
+
+@pytest.mark.asyncio
+async def test_the_console_refuses_anonymous_requests(stack: Stack) -> None:
+    for path in ("/", "/api/incidents", "/api/mail", "/incidents/x"):
+        response = await stack.api.get(path, auth=None)
+        assert response.status_code == 401 and "Basic" in response.headers["www-authenticate"]
+    assert (await stack.api.get("/api/incidents", auth=("dpo", "wrong"))).status_code == 401

@@ -1,0 +1,72 @@
+"""Helpers for tests that wait on a real system: poll a condition until a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from console.projection import Projection, current_partitions
+from console.read_model import ReadModel
+from streams.settings import Settings, load_settings
+
+POLL_INTERVAL = 0.05  # seconds between two looks at the condition, not a wait for a result
+
+
+async def eventually(condition: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition") -> Any:
+    """Return the condition's first truthy value; fail with ``what`` if the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(POLL_INTERVAL)
+
+
+def settings_for(bootstrap: str, tmp_path: Path, **overrides: Any) -> Settings:
+    return load_settings({}, broker_url=f"kafka://{bootstrap}", data_dir=tmp_path, session_timeout=2.0,
+                         heartbeat_interval=0.5, **overrides)
+
+
+class Watcher:
+    """The console's own projection, used by tests to see what the worker published."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.model = ReadModel()
+        self.projection = Projection(bootstrap, self.model)
+
+    async def __aenter__(self) -> Watcher:
+        await self.projection.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.projection.stop()
+
+
+async def read_topic(bootstrap: str, topic: str, count: int, timeout: float = 30.0) -> list[Any]:
+    """The first ``count`` records of a topic, across its partitions."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+                                enable_auto_commit=False)
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while not (partitions := await current_partitions(consumer, (topic,))):
+            assert time.monotonic() < deadline, f"topic {topic} never appeared"
+            await asyncio.sleep(POLL_INTERVAL)
+        consumer.assign(sorted(partitions))
+        await consumer.seek_to_beginning()
+        deadline = time.monotonic() + timeout
+        while len(records) < count and time.monotonic() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                records.extend(batch)
+    finally:
+        await consumer.stop()
+    assert len(records) >= count, f"{topic}: {len(records)} record(s), expected {count}"
+    return records

@@ -1,0 +1,50 @@
+"""Small builders for domain tests: a profile document and security events."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from incident.profiles import Directory, parse_profile
+from incident.signals import SecurityEvent
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+PROFILE: dict[str, Any] = {
+    "id": "acme",
+    "name": "ACME SAS",
+    "policy": {"source": "tests"},
+    "timezone": "Europe/Paris",
+    "languages": ["fr", "en"],
+    "established_in": "FR",
+    "address": {"street": "1 rue de la Paix", "postcode": "75002", "city": "Paris", "country": "FR"},
+    "dpo": {"name": "DPO", "email": "dpo@acme.example", "is_dpo": True},
+    "authority": {"id": "cnil", "name": "CNIL", "address": "3 place de Fontenoy, 75007 Paris", "language": "fr"},
+    "systems": [
+        {"id": "crm", "name": "CRM", "assets": ["acme-crm-db"], "data_categories": ["contact", "identity"],
+         "data_subjects": ["customers"], "approx_subjects": 5000},
+        {"id": "accounts", "name": "Customer accounts", "assets": ["acme-auth"],
+         "data_categories": ["contact", "credentials"], "data_subjects": ["customers"]},
+    ],
+}
+
+
+def profile_doc(**changes: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(PROFILE)
+    doc.update(changes)
+    return doc
+
+
+def directory() -> Directory:
+    return Directory.of([parse_profile(PROFILE, source="acme.toml")])
+
+
+def event(event_id: str = "ev-1", *, asset: str = "acme-crm-db", at: datetime = T0, confirms: bool = False,
+          located: bool = True, **fields: Any) -> SecurityEvent:
+    e = SecurityEvent(event_id=event_id, source_format="canonical", title="Bulk export", occurred_at=at,
+                      ingested_at=at + timedelta(minutes=2), asset=asset, confirms_breach=confirms, **fields)
+    if not located:
+        return e
+    profile, system = directory().locate(asset)
+    return e.located(profile.id if profile else None, system.id if system else None)

@@ -1,0 +1,136 @@
+"""The incident aggregate: lifecycle, the Art. 33 clock, idempotency, refusals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from incident.commands import AttachSignal, RecordAwareness, RecordDelivery
+from incident.correlation import correlate
+from incident.decide import decide
+from incident.errors import CommandRejected, OutOfSequence
+from incident.events import (
+    AwarenessRecorded,
+    ClockStarted,
+    IncidentOpened,
+    NoticeRequested,
+    RiskAssessed,
+    SignalAttached,
+)
+from incident.model import Incident, evolve, fold
+from tests.unit.builders import T0, directory, event
+
+NOW = T0 + timedelta(minutes=5)
+
+
+def attach(e, window=None):  # type: ignore[no-untyped-def]
+    return correlate(window, e)
+
+
+def run(state: Incident | None, command: object) -> tuple[Incident | None, list[object]]:
+    events = decide(command, state, now=NOW, directory=directory())  # type: ignore[arg-type]
+    return fold(state, events), events  # type: ignore[arg-type]
+
+
+def opened(e=None) -> tuple[Incident, AttachSignal]:  # type: ignore[no-untyped-def]
+    _, (command,) = correlate(None, e or event("a"))
+    state, _ = run(None, command)
+    assert state is not None
+    return state, command
+
+
+def test_the_first_signal_opens_an_incident() -> None:
+    _, (command,) = correlate(None, event("a"))
+    state, events = run(None, command)
+    assert [type(e) for e in events] == [IncidentOpened, SignalAttached]
+    assert state is not None and state.status == "open" and state.version == 2
+    assert state.controller == "acme" and state.systems == ("crm",)
+
+
+def test_a_confirming_signal_records_awareness_assesses_starts_the_clock_and_drafts_notices() -> None:
+    state, _ = opened()
+    _, (command,) = correlate(None, event("b", confirms=True, asset="acme-crm-db"))
+    command = AttachSignal(incident_id=state.id, controller="acme", correlation_key=command.correlation_key,
+                           evidence=command.evidence)
+    state2, events = run(state, command)
+    assert [type(e) for e in events] == [SignalAttached, AwarenessRecorded, RiskAssessed, ClockStarted,
+                                         NoticeRequested]
+    aware = events[1]
+    assert isinstance(aware, AwarenessRecorded) and aware.by == "rule:confirmed-signal"
+    assert aware.aware_at == command.evidence.ingested_at  # when the signal reached us
+    clock = events[3]
+    assert isinstance(clock, ClockStarted)
+    assert clock.clock.deadline == aware.aware_at + timedelta(hours=72)
+    assert clock.clock.profile_ref is not None and clock.clock.profile_ref.startswith("acme@")
+    notice = events[4]
+    assert isinstance(notice, NoticeRequested)
+    assert notice.draft.kind == "authority_notification" and notice.draft.locale == "fr"
+    assert notice.draft.recipients == ("dpo@acme.example",) and notice.draft.audience == "dpo-review"
+    assert notice.draft.context["clock"]["deadline"] == clock.clock.deadline.isoformat()
+    assert state2 is not None and state2.status == "notices_requested"
+
+
+def test_high_risk_also_drafts_the_data_subject_notice() -> None:
+    _, (command,) = correlate(None, event("a", asset="acme-auth", confirms=True))
+    _, events = run(None, command)
+    kinds = [e.draft.kind for e in events if isinstance(e, NoticeRequested)]
+    assert kinds == ["authority_notification", "data_subject_notice"]
+    risk = next(e for e in events if isinstance(e, RiskAssessed))
+    assert risk.assessment.level == "high"
+
+
+def test_a_signal_already_attached_changes_nothing() -> None:
+    state, command = opened()
+    assert run(state, command)[1] == []
+
+
+def test_an_unmapped_asset_gets_a_clock_but_no_notice_to_nobody() -> None:
+    _, (command,) = correlate(None, event("a", asset="printer-7", confirms=True))
+    state, events = run(None, command)
+    assert ClockStarted in [type(e) for e in events]
+    assert not [e for e in events if isinstance(e, NoticeRequested)]
+    assert state is not None and state.unmapped_assets == ("printer-7",)
+
+
+def test_awareness_by_a_person_and_its_refusals() -> None:
+    state, _ = opened()
+    with pytest.raises(CommandRejected, match="future"):
+        run(state, RecordAwareness(incident_id=state.id, aware_at=NOW + timedelta(hours=1), by="alice",
+                                   evidence=()))
+    aware_at = NOW - timedelta(minutes=1)
+    state2, _ = run(state, RecordAwareness(incident_id=state.id, aware_at=aware_at, by="alice", evidence=("a",)))
+    assert state2 is not None and state2.clocks[0].deadline == aware_at + timedelta(hours=72)
+    with pytest.raises(CommandRejected, match="already recorded"):
+        run(state2, RecordAwareness(incident_id=state.id, aware_at=aware_at, by="bob", evidence=()))
+    with pytest.raises(CommandRejected, match="no incident"):
+        run(None, RecordAwareness(incident_id="nope", aware_at=aware_at, by="bob", evidence=()))
+
+
+def test_deliveries_settle_notices_once() -> None:
+    _, (command,) = correlate(None, event("a", asset="acme-auth", confirms=True))
+    state, _ = run(None, command)
+    assert state is not None
+    for notice in state.notices:
+        delivered = RecordDelivery(incident_id=state.id, notice_id=notice.notice_id, recipient="dpo@acme.example",
+                                   delivered=True, message_id="<m>", detail="ok")
+        state, _ = run(state, delivered)
+        assert state is not None
+        assert run(state, delivered)[1] == []  # redelivered command: no second event
+    assert state.status == "notified"
+
+
+def test_a_delivery_for_an_unknown_recipient_is_refused() -> None:
+    _, (command,) = correlate(None, event("a", confirms=True))
+    state, _ = run(None, command)
+    assert state is not None
+    with pytest.raises(CommandRejected, match="recipient"):
+        run(state, RecordDelivery(incident_id=state.id, notice_id=state.notices[0].notice_id,
+                                  recipient="eve@evil.example", delivered=True, message_id="", detail=""))
+
+
+def test_events_out_of_sequence_are_refused() -> None:
+    state, command = opened()
+    replay = SignalAttached(incident_id=state.id, version=state.version, at=NOW, evidence=command.evidence)
+    with pytest.raises(OutOfSequence):
+        evolve(replay, state)
