@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,6 +30,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                    users: dict[str, tuple[str, User]], clock: Callable[[], datetime],
                    mailbox: Mailbox | None = None) -> ASGIApp:
     pages = Environment(loader=FileSystemLoader(templates_dir / "console"), autoescape=select_autoescape(["html"]))
+    # Server-side text is UTC (unambiguous without JavaScript); the page script adds the reader's zone.
+    pages.filters["utc"] = lambda iso: datetime.fromisoformat(iso).astimezone(UTC).strftime("%d %b %Y %H:%M UTC")
 
     def incidents_sorted(now: datetime) -> list[dict[str, Any]]:
         rows = [views.summary(i, directory, now) for i in model.incidents.values()]

@@ -40,3 +40,7 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
+    # aiosmtpd's "mail.log" writes envelope addresses at INFO: personal data, never logged.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    for chatty in ("aiokafka", "faust", "mode"):
+        logging.getLogger(chatty).setLevel(max(root.level, logging.WARNING))
