@@ -1,0 +1,99 @@
+"""`breach up` as a newcomer runs it: samples become incidents with 72 h deadlines and notices;
+`breach send` adds more while it runs; Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streams.embedded import free_port, port_is_free
+from streams.settings import ROOT
+from tests.support import eventually
+
+AUTH = "Basic " + base64.b64encode(b"oncall:oncall").decode()
+
+
+class Up:
+    def __init__(self, tmp_path: Path) -> None:
+        self.ports = {"broker": free_port(), "smtp": free_port(), "console": free_port()}
+        self.env = {**os.environ, "BREACH_BROKER_URL": f"kafka://127.0.0.1:{self.ports['broker']}",
+                    "BREACH_SMTP_PORT": str(self.ports["smtp"]), "BREACH_CONSOLE_PORT": str(self.ports["console"]),
+                    "BREACH_DATA_DIR": str(tmp_path), "BREACH_SESSION_TIMEOUT": "2"}
+        # Output goes to files: an unread pipe could fill up and stall the stack.
+        self.stderr = tmp_path / "up.stderr"
+        with open(tmp_path / "up.stdout", "wb") as out, open(self.stderr, "wb") as err:
+            self.process = subprocess.Popen([sys.executable, "-m", "streams.cli", "up"], env=self.env, cwd=ROOT,
+                                            stdout=out, stderr=err)
+
+    def get(self, path: str) -> Any:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.ports['console']}{path}",
+                                         headers={"Authorization": AUTH})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return json.load(response)
+        except (urllib.error.URLError, ConnectionError):
+            return None
+
+    def incidents(self) -> list[dict[str, Any]]:
+        return (self.get("/api/incidents") or {"incidents": []})["incidents"]
+
+    def breach(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "streams.cli", *args], input=stdin, text=True, env=self.env,
+                              cwd=ROOT, capture_output=True, timeout=60, check=True)
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[Up]:
+    running = Up(tmp_path)
+    try:
+        yield running
+    finally:
+        if running.process.poll() is None:
+            running.process.send_signal(signal.SIGINT)
+            try:
+                running.process.wait(30)
+            except subprocess.TimeoutExpired:
+                running.process.kill()
+
+
+@pytest.mark.asyncio
+async def test_make_up_shows_incidents_clocks_and_notices_then_stops_cleanly(up: Up) -> None:
+    notified = await eventually(lambda: [i for i in up.incidents() if i["status"] == "notified"], timeout=60,
+                                what="sample incidents notified via the console API")
+    deadline = notified[0]["deadlines"][0]
+    assert (datetime.fromisoformat(deadline["deadline"]) - datetime.fromisoformat(deadline["anchor_at"])
+            == timedelta(hours=72))
+    mail = up.get("/api/mail")["messages"]
+    assert mail and all("[PROJET" in m["subject"] or "[DRAFT" in m["subject"] for m in mail)
+    assert up.get(f"/api/mail/{mail[0]['id']}")["html"].lstrip().lower().startswith("<!doctype html")
+    assert "dpo@ampere.cars" in up.breach("mail").stdout
+
+    before = {i["id"] for i in up.incidents()}
+    dlq_before = sum(up.get("/api/incidents")["dead_letters"].values())
+    new = {"id": "new-1", "time": datetime.now().astimezone().isoformat(), "title": "Customer table exported",
+           "host": "ama-crm-db", "confirms_breach": True}
+    sent = up.breach("send", "-", stdin=json.dumps(new) + "\n{broken\n")
+    assert "sent 2 record(s)" in sent.stdout
+    fresh = await eventually(lambda: [i for i in up.incidents() if i["id"] not in before and i["deadlines"]],
+                             timeout=30, what="the incident from `breach send`")
+    assert fresh[0]["controller"] == "ama"
+    await eventually(lambda: sum(up.get("/api/incidents")["dead_letters"].values()) == dlq_before + 1,
+                     what="the malformed line counted in the DLQ")
+    assert "BR-" in up.breach("incidents").stdout
+
+    up.process.send_signal(signal.SIGINT)
+    assert up.process.wait(30) == 0
+    assert "kept nothing" in up.stderr.read_text()
+    assert all(port_is_free("127.0.0.1", port) for port in up.ports.values())

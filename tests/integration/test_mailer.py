@@ -1,0 +1,61 @@
+"""SmtpMailer against a real SMTP server on loopback (the embedded mail catcher)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from streams.embedded import MailCatcher, free_port
+from streams.mailer import Disposition, MailError, OutgoingMessage, SmtpMailer, message_id_for
+from streams.settings import load_settings
+
+
+def message(**changes: str) -> OutgoingMessage:
+    values = {"message_id": message_id_for("n-1", "dpo@acme.example"), "recipient": "dpo@acme.example",
+              "subject": "Draft", "text": "Bonjour", "html": "<p>Bonjour</p>", "notice_id": "n-1"}
+    values.update(changes)
+    return OutgoingMessage(**values)
+
+
+@pytest_asyncio.fixture
+async def catcher() -> AsyncIterator[MailCatcher]:
+    c = MailCatcher(port=free_port())
+    await c.start()
+    yield c
+    await c.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_notice_arrives_with_both_parts_and_its_message_id(catcher: MailCatcher) -> None:
+    await SmtpMailer(load_settings({}, smtp_port=catcher.port)).send(message())
+    (caught,) = catcher.messages
+    parsed = caught.parsed()
+    assert caught.recipients == ["dpo@acme.example"]
+    assert parsed["Message-ID"] == message_id_for("n-1", "dpo@acme.example")
+    assert parsed.get_body(preferencelist=("html",)).get_content().strip() == "<p>Bonjour</p>"
+    assert catcher.summaries()[0]["notice_id"] == "n-1"
+
+
+def test_message_ids_are_stable_per_notice_and_recipient() -> None:
+    assert message_id_for("n-1", "A@x.example") == message_id_for("n-1", "a@x.example")
+    assert message_id_for("n-1", "a@x.example") != message_id_for("n-2", "a@x.example")
+
+
+@pytest.mark.asyncio
+async def test_an_unreachable_server_is_a_retriable_failure() -> None:
+    mailer = SmtpMailer(load_settings({}, smtp_port=free_port()), timeout=5)
+    with pytest.raises(MailError) as caught:
+        await mailer.send(message())
+    assert caught.value.disposition is Disposition.RETRY
+    assert "dpo@" not in str(caught.value)  # the reason is safe to log
+
+
+@pytest.mark.asyncio
+async def test_header_injection_is_refused_and_nothing_is_sent(catcher: MailCatcher) -> None:
+    mailer = SmtpMailer(load_settings({}, smtp_port=catcher.port))
+    with pytest.raises(MailError) as caught:
+        await mailer.send(message(subject="Hello\r\nBcc: everyone@evil.example"))
+    assert caught.value.disposition is Disposition.PERMANENT
+    assert catcher.messages == []

@@ -1,0 +1,45 @@
+"""The shipped controller profiles, and what a broken profile does to a worker at start."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from streams.profiles_loader import load_directory
+from streams.settings import ROOT
+
+PROFILES = ROOT / "deploy" / "profiles"
+
+
+def test_every_seed_controller_has_a_valid_profile() -> None:
+    directory = load_directory(PROFILES)
+    assert set(directory.profiles) == {"ampere", "ama", "publisher-2018", "atometrics"}
+    assert directory.profiles["ampere"].dpo.email == "dpo@ampere.cars"
+    assert all(p.authority.id == "cnil" for p in directory.profiles.values())
+    # Atometrics promises more than the law: an e-mail to each person within 72 h of any leak.
+    promise = next(c for c in directory.profiles["atometrics"].commitments if c.audience == "data_subjects")
+    assert promise.within_hours == 72
+
+
+def _worker(profiles: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BREACH_PROFILES_DIR": str(profiles), "BREACH_BROKER_URL": "kafka://127.0.0.1:1"}
+    return subprocess.run([sys.executable, "-m", "streams.cli", "worker"], capture_output=True, text=True,
+                          env=env, timeout=60, cwd=ROOT, check=False)
+
+
+def test_an_invalid_profile_stops_the_worker_naming_file_and_key(tmp_path: Path) -> None:
+    text = (PROFILES / "ampere.toml").read_text().replace('email = "dpo@ampere.cars"', 'email = "not-an-address"')
+    (tmp_path / "ampere.toml").write_text(text)
+    result = _worker(tmp_path)
+    assert result.returncode == 2
+    assert f"{tmp_path / 'ampere.toml'}: dpo.email:" in result.stderr
+    assert "not a single e-mail address" in result.stderr
+
+
+def test_a_profile_that_is_not_toml_names_its_line(tmp_path: Path) -> None:
+    (tmp_path / "broken.toml").write_text('id = "broken"\nname = \n')
+    result = _worker(tmp_path)
+    assert result.returncode == 2 and "broken.toml: (syntax): not valid TOML" in result.stderr
+    assert "line 2" in result.stderr
