@@ -115,7 +115,7 @@ async def main() -> None:
 breach-response bench (one worker, embedded broker, this machine)
   raw aiokafka produce      {produce:10,.0f} msg/s   (limit)
   raw aiokafka consume      {consume:10,.0f} msg/s   (limit)
-  ingest -> incident        {service['events_per_s']:10,.0f} events/s  = {figures['ratio_to_raw_limit']:.1%} of the limit
+  ingest -> incident        {service['events_per_s']:10,.0f} events/s = {figures['ratio_to_raw_limit']:.1%} of limit
   latency p50 / p99         {service['p50_ms']:10,.0f} / {service['p99_ms']:,.0f} ms
                             (record -> signal on its incident; {SERVICE_N:,} sent at once: queueing included)
   worker peak RSS           {rss_mb:10,.0f} MB
