@@ -41,3 +41,15 @@ def test_the_check_would_catch_a_framework_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import faust\nfrom aiokafka import AIOKafkaProducer\n")
     assert _imports(bad) == ["faust", "aiokafka"]
+
+
+def test_lint_and_types_are_clean() -> None:
+    """`make lint` as a test, so CI (which runs `make test`) keeps main ruff- and mypy-clean."""
+    import subprocess
+
+    root = DOMAIN.parent
+    bin_dir = Path(sys.executable).parent
+    for command in ([str(bin_dir / "ruff"), "check", "incident", "streams", "console", "tests"],
+                    [str(bin_dir / "mypy")]):
+        result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, f"{command[0]} found problems:\n{result.stdout[-3000:]}"
