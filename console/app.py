@@ -17,7 +17,12 @@ from starlette.types import ASGIApp
 from console import views
 from console.auth import BasicAuth, User
 from console.read_model import ReadModel
+from incident.commands import RecordAwareness
 from incident.profiles import Directory
+
+
+class SendCommand(Protocol):
+    async def __call__(self, command: RecordAwareness) -> None: ...
 
 
 class Mailbox(Protocol):
@@ -28,7 +33,7 @@ class Mailbox(Protocol):
 
 def create_console(*, model: ReadModel, directory: Directory, templates_dir: Path,
                    users: dict[str, tuple[str, User]], clock: Callable[[], datetime],
-                   mailbox: Mailbox | None = None) -> ASGIApp:
+                   send_command: SendCommand | None = None, mailbox: Mailbox | None = None) -> ASGIApp:
     pages = Environment(loader=FileSystemLoader(templates_dir / "console"), autoescape=select_autoescape(["html"]))
     # Server-side text is UTC (unambiguous without JavaScript); the page script adds the reader's zone.
     pages.filters["utc"] = lambda iso: datetime.fromisoformat(iso).astimezone(UTC).strftime("%d %b %Y %H:%M UTC")
@@ -70,6 +75,29 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             user=request.scope["state"]["user"], mail=mailbox is not None)
         return HTMLResponse(html)
 
+    async def api_awareness(request: Request) -> Response:
+        """Record that the controller is aware. Answers 202: the incident agent decides."""
+        if send_command is None:
+            return JSONResponse({"error": "this console is read-only"}, status_code=405)
+        if request.headers.get("content-type", "").split(";")[0] != "application/json":
+            # Also keeps cross-site HTML forms out: they cannot send JSON without a CORS pre-flight.
+            return JSONResponse({"error": "send application/json"}, status_code=415)
+        if find(request) is None:
+            return JSONResponse({"error": "no such incident"}, status_code=404)
+        try:
+            body = await request.json()
+            aware_at = datetime.fromisoformat(body["aware_at"]) if body.get("aware_at") else clock()
+            evidence = tuple(str(e) for e in body.get("evidence", []))
+            if aware_at.tzinfo is None:
+                raise ValueError("aware_at needs a UTC offset")
+        except (ValueError, KeyError, TypeError) as exc:
+            return JSONResponse({"error": f"invalid request: {exc}"}, status_code=400)
+        user: User = request.scope["state"]["user"]
+        command = RecordAwareness(incident_id=request.path_params["incident_id"], aware_at=aware_at,
+                                  by=f"user:{user.name}", evidence=evidence)
+        await send_command(command)
+        return JSONResponse({"accepted": True, "incident_id": command.incident_id}, status_code=202)
+
     async def api_mail(request: Request) -> Response:
         if mailbox is None:
             return JSONResponse({"error": "no mail catcher in this deployment"}, status_code=404)
@@ -89,6 +117,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/incidents/{incident_id}", page_detail),
         Route("/api/incidents", api_incidents),
         Route("/api/incidents/{incident_id}", api_incident),
+        Route("/api/incidents/{incident_id}/awareness", api_awareness, methods=["POST"]),
         Route("/api/mail", api_mail),
         Route("/api/mail/{message_id}", api_mail_message),
         Route("/healthz", healthz),

@@ -89,6 +89,37 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_aware(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from incident.commands import RecordAwareness
+    from streams.commands_out import CommandSender
+
+    aware_at = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
+    if aware_at.tzinfo is None:
+        raise SystemExit("breach: --at needs a UTC offset, e.g. 2026-11-22T09:30:00+01:00")
+    incident_id = args.incident_id
+    if incident_id.upper().startswith("BR-"):  # the reference people read out; resolve it via the console
+        matches = [i["id"] for i in _api("/api/incidents")["incidents"] if i["reference"] == incident_id.upper()]
+        if len(matches) != 1:
+            raise SystemExit(f"breach: no incident with reference {incident_id}")
+        incident_id = matches[0]
+    command = RecordAwareness(incident_id=incident_id, aware_at=aware_at, by=f"user:{args.by}",
+                              evidence=tuple(args.evidence))
+
+    async def send() -> None:
+        sender = CommandSender(_settings().bootstrap_servers)
+        await sender.start()
+        try:
+            await sender.send(command)
+        finally:
+            await sender.stop()
+
+    asyncio.run(send())
+    print(f"awareness sent for {incident_id} at {aware_at.isoformat()} (the worker records it)")
+    return 0
+
+
 def cmd_mail(args: argparse.Namespace) -> int:
     if args.id:
         message = _api(f"/api/mail/{args.id}")
@@ -113,6 +144,12 @@ def parser() -> argparse.ArgumentParser:
     inc = sub.add_parser("incidents", help="list incidents (from the console API)")
     inc.add_argument("--json", action="store_true")
     inc.set_defaults(func=cmd_incidents)
+    aware = sub.add_parser("aware", help="record that the controller is aware of a breach (starts the clock)")
+    aware.add_argument("incident_id", help="the incident id, or its reference (BR-…)")
+    aware.add_argument("--by", required=True, help="who decided (name or role)")
+    aware.add_argument("--at", help="ISO 8601 time with offset (default: now)")
+    aware.add_argument("--evidence", action="append", default=[], help="an event id or note; repeatable")
+    aware.set_defaults(func=cmd_aware)
     mail = sub.add_parser("mail", help="messages held by the embedded mail catcher")
     mail.add_argument("id", nargs="?", help="show one message (its text part)")
     mail.add_argument("--raw", action="store_true", help="with an id: the whole MIME message")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Generator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from console.app import Mailbox, create_console
 from console.auth import parse_users
 from console.projection import Projection
 from console.read_model import ReadModel
+from streams.commands_out import CommandSender
 from streams.deps import utc_now
 from streams.embedded import Broker, EmbeddedError, MailCatcher
 from streams.logging import configure_logging
@@ -43,14 +45,30 @@ def _host_port(broker_url: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
-async def _serve_console(settings: Settings, mailbox: Mailbox | None) -> tuple[_Server, Projection, asyncio.Task[None]]:
+@dataclass
+class _Console:
+    server: _Server
+    task: asyncio.Task[None]
+    projection: Projection
+    commands: CommandSender
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        with contextlib.suppress(Exception):
+            await self.task
+        await self.projection.stop()
+        await self.commands.stop()
+
+
+async def _serve_console(settings: Settings, mailbox: Mailbox | None, users: str) -> _Console:
     directory = load_directory(settings.profiles_dir)
     model = ReadModel()
     projection = Projection(settings.bootstrap_servers, model)
     await projection.start()
+    commands = CommandSender(settings.bootstrap_servers)
+    await commands.start()
     app = create_console(model=model, directory=directory, templates_dir=settings.templates_dir,
-                         users=parse_users(settings.console_users or EMBEDDED_USERS), clock=utc_now,
-                         mailbox=mailbox)
+                         users=parse_users(users), clock=utc_now, send_command=commands.send, mailbox=mailbox)
     server = _Server(uvicorn.Config(app, host=settings.console_host, port=settings.console_port,
                                     log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(), name="console")
@@ -59,7 +77,7 @@ async def _serve_console(settings: Settings, mailbox: Mailbox | None) -> tuple[_
             task.result()
             raise EmbeddedError(f"the console could not listen on {settings.console_host}:{settings.console_port}")
         await asyncio.sleep(0.05)
-    return server, projection, task
+    return _Console(server, task, projection, commands)
 
 
 def _stop_signal() -> asyncio.Event:
@@ -75,12 +93,10 @@ async def run_console_only(settings: Settings) -> None:
     if not settings.console_users:
         raise SystemExit("breach: set BREACH_CONSOLE_USERS (name:password:role,...): the console requires logins")
     stop = _stop_signal()
-    server, projection, task = await _serve_console(settings, None)
+    console = await _serve_console(settings, None, settings.console_users)
     log.info("console.ready", url=f"http://{settings.console_host}:{settings.console_port}")
     await stop.wait()
-    server.should_exit = True
-    await task
-    await projection.stop()
+    await console.stop()
 
 
 def _spawn_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
@@ -121,14 +137,14 @@ async def run_up(settings: Settings, *, samples: bool = True) -> int:
     catcher = MailCatcher(settings.smtp_host, settings.smtp_port)
     stop = _stop_signal()
     worker: subprocess.Popen[bytes] | None = None
-    server = projection = console_task = None
+    console: _Console | None = None
     started = time.monotonic()
     try:
         broker.start()
         await catcher.start()
         worker = _spawn_worker(settings, settings.data_dir / "logs" / "worker.log")
         await _wait_ready(worker, settings.data_dir / "logs" / "worker.log")
-        server, projection, console_task = await _serve_console(settings, catcher)
+        console = await _serve_console(settings, catcher, settings.console_users or EMBEDDED_USERS)
         published = 0
         if samples:
             for path in sorted(settings.samples_dir.glob("*.jsonl")):
@@ -148,12 +164,8 @@ async def run_up(settings: Settings, *, samples: bool = True) -> int:
         return 1
     finally:
         print("\nStopping: console, worker, mail catcher, broker…", file=sys.stderr)
-        if server is not None and console_task is not None:
-            server.should_exit = True
-            with contextlib.suppress(Exception):
-                await console_task
-        if projection is not None:
-            await projection.stop()
+        if console is not None:
+            await console.stop()
         if worker is not None:
             _stop_process(worker)
         await catcher.stop()

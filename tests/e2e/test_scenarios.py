@@ -13,6 +13,7 @@ import pytest_asyncio
 
 from console.app import create_console
 from console.auth import parse_users
+from streams.commands_out import CommandSender
 from streams.deps import Deps
 from streams.embedded import Broker, MailCatcher, free_port
 from streams.samples import jsonl_lines, publish, shift_to
@@ -24,13 +25,13 @@ SAMPLES = ROOT / "deploy" / "samples"
 
 
 class Stack:
-    def __init__(self, settings: Settings, catcher: MailCatcher, watcher: Watcher) -> None:
+    def __init__(self, settings: Settings, catcher: MailCatcher, watcher: Watcher, commands: CommandSender) -> None:
         self.settings, self.catcher, self.watcher = settings, catcher, watcher
         self.api = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_console(
                 model=watcher.model, directory=Deps.production(settings).directory,
                 templates_dir=settings.templates_dir, users=parse_users("dpo:secret:dpo"),
-                clock=lambda: datetime.now(UTC), mailbox=catcher)),
+                clock=lambda: datetime.now(UTC), send_command=commands.send, mailbox=catcher)),
             base_url="http://console", auth=("dpo", "secret"))
 
     async def send_sample(self, name: str) -> int:
@@ -49,10 +50,13 @@ async def stack(broker: Broker, tmp_path: Path) -> AsyncIterator[Stack]:
     await catcher.start()
     settings = settings_for(broker.bootstrap, tmp_path, smtp_port=catcher.port)
     try:
+        commands = CommandSender(broker.bootstrap)
+        await commands.start()
         async with running(settings, Deps.production(settings)), Watcher(broker.bootstrap) as watcher:
-            stack = Stack(settings, catcher, watcher)
+            stack = Stack(settings, catcher, watcher, commands)
             yield stack
             await stack.api.aclose()
+        await commands.stop()
     finally:
         await catcher.stop()
 
@@ -110,3 +114,23 @@ async def test_the_console_refuses_anonymous_requests(stack: Stack) -> None:
         response = await stack.api.get(path, auth=None)
         assert response.status_code == 401 and "Basic" in response.headers["www-authenticate"]
     assert (await stack.api.get("/api/incidents", auth=("dpo", "wrong"))).status_code == 401
+
+
+@pytest.mark.asyncio
+async def test_a_person_records_awareness_and_the_clock_runs_from_their_time(stack: Stack) -> None:
+    await stack.send_sample("03-ama-suspicious-activity.jsonl")
+    (incident,) = await eventually(lambda: list(stack.watcher.model.incidents.values()), what="the AMA incident")
+    assert incident.status == "open" and not incident.clocks
+    url = f"/api/incidents/{incident.id}/awareness"
+    assert (await stack.api.post(url, content="aware_at=now")).status_code == 415
+    assert (await stack.api.post(url, json={"aware_at": "2026-11-22T09:00:00"})).status_code == 400
+    aware_at = datetime.now(UTC) - timedelta(hours=2)
+    response = await stack.api.post(url, json={"aware_at": aware_at.isoformat(), "evidence": ["ama-soc-77"]})
+    assert response.status_code == 202
+    aware = await eventually(lambda: stack.watcher.model.incidents[incident.id].clocks, what="the clock started")
+    assert aware[0].deadline == aware_at + timedelta(hours=72)
+    assert stack.watcher.model.incidents[incident.id].awareness.by == "user:dpo"
+    # Said twice: the second is refused, and the refusal is on the record.
+    await stack.api.post(url, json={})
+    await eventually(lambda: stack.watcher.model.rejected, what="the refusal recorded")
+    assert "already recorded" in stack.watcher.model.rejected[0].reason

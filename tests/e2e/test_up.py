@@ -93,6 +93,14 @@ async def test_make_up_shows_incidents_clocks_and_notices_then_stops_cleanly(up:
                      what="the malformed line counted in the DLQ")
     assert "BR-" in up.breach("incidents").stdout
 
+    # The AMA sample is only suspected; a responder confirms it by its reference.
+    (suspected,) = [i for i in up.incidents() if i["status"] == "open"]
+    assert "awareness sent" in up.breach("aware", suspected["reference"], "--by", "alice").stdout
+    confirmed = await eventually(lambda: next((i for i in up.incidents()
+                                               if i["id"] == suspected["id"] and i["deadlines"]), None),
+                                 what="the suspected incident confirmed")
+    assert confirmed["awareness"]["by"] == "user:alice"
+
     up.process.send_signal(signal.SIGINT)
     assert up.process.wait(30) == 0
     assert "kept nothing" in up.stderr.read_text()

@@ -1,0 +1,25 @@
+"""Sending commands from outside the worker (console, CLI): one producer, keyed by incident id."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaProducer
+
+from incident.commands import Command
+from streams import codec
+from streams.topics import INCIDENT_COMMANDS
+
+
+class CommandSender:
+    def __init__(self, bootstrap_servers: str) -> None:
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def send(self, command: Command) -> None:
+        """Returns once the broker has the command; the worker decides, asynchronously."""
+        await self._producer.send_and_wait(INCIDENT_COMMANDS, codec.encode(command),
+                                           key=command.incident_id.encode())
