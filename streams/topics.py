@@ -16,6 +16,7 @@ SECURITY_EVENTS = "security-events"
 SECURITY_EVENTS_DLQ = "security-events.dlq"
 SIGNALS = "signals"
 INCIDENT_COMMANDS = "incident-commands"
+INCIDENT_COMMANDS_DLQ = "incident-commands.dlq"
 INCIDENT_EVENTS = "incident-events"
 
 
@@ -25,6 +26,7 @@ class Topics:
     dlq: Any
     signals: Any
     commands: Any
+    commands_dlq: Any
     events: Any
 
 
@@ -39,7 +41,8 @@ def declare(app: faust.App, partitions: int) -> tuple[Topics, Tables]:
         return app.topic(name, partitions=partitions, key_serializer="raw", value_serializer="raw")
 
     topics = Topics(security_events=topic(SECURITY_EVENTS), dlq=topic(SECURITY_EVENTS_DLQ),
-                    signals=topic(SIGNALS), commands=topic(INCIDENT_COMMANDS), events=topic(INCIDENT_EVENTS))
+                    signals=topic(SIGNALS), commands=topic(INCIDENT_COMMANDS),
+                    commands_dlq=topic(INCIDENT_COMMANDS_DLQ), events=topic(INCIDENT_EVENTS))
     tables = Tables(
         # Keys are str (raw bytes on the changelog, decoded back to str on recovery); values are
         # our JSON envelopes, written with the app's default json serializer.

@@ -23,11 +23,11 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
     @app.agent(topics.signals, name="correlate", concurrency=1)
     async def correlate_signals(stream: Any) -> None:
         async for key, raw in stream.items():
-            signal = codec.decode(raw)
-            stored = tables.windows.get(signal_key := key.decode())
+            signal, window_key = codec.decode(raw), key.decode()
+            stored = tables.windows.get(window_key)
             window, commands = correlate(codec.decode(stored) if stored else None, signal,
                                          span=deps.correlation_span)
-            tables.windows[signal_key] = codec.as_table_value(window)
+            tables.windows[window_key] = codec.as_table_value(window)
             for command in commands:
                 await topics.commands.send(key=command.incident_id.encode(), value=codec.encode(command))
             log.info("signal.correlated", event_id=signal.event_id, incident_id=window.incident_id,

@@ -12,6 +12,7 @@ from incident.errors import CommandRejected as Rejected
 from incident.events import CommandRejected
 from incident.model import fold
 from streams import codec
+from streams.agents.ingest import dead_letter
 from streams.deps import Deps
 from streams.topics import Tables, Topics
 
@@ -21,9 +22,17 @@ log = structlog.get_logger("breach.incident")
 def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
     @app.agent(topics.commands, name="incident", concurrency=1)
     async def handle(stream: Any) -> None:
-        async for key, raw in stream.items():
-            incident_id = key.decode()
-            command = codec.decode(raw)
+        async for event in stream.events():
+            key, raw, msg = event.key, event.value, event.message
+            incident_id = key.decode() if key else ""
+            try:
+                command = codec.decode(raw)
+            except codec.DecodeError as exc:
+                # The console and the CLI write here too: a bad record must not stop the incidents.
+                ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
+                await topics.commands_dlq.send(key=key, value=dead_letter(raw, str(exc), ref, deps.clock()))
+                log.error("command.undecodable", source=ref, reason=str(exc))
+                continue
             stored = tables.incidents.get(incident_id)
             state = codec.decode(stored) if stored else None
             now = deps.clock()

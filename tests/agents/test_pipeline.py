@@ -96,3 +96,12 @@ async def test_a_permanent_smtp_failure_is_recorded_on_the_incident(system: Syst
                                 what="an incident whose notice failed")
     assert incident.notices[0].failed == ("dpo@acme.example",)
     assert system.mailer.sent == []
+
+
+@pytest.mark.asyncio
+async def test_an_undecodable_command_is_dead_lettered_and_incidents_go_on(system: System) -> None:
+    await publish(system.broker.bootstrap, [b'{"type": "DeleteEverything", "data": {}}'], topic="incident-commands")
+    await system.send(record("after-1"))
+    await eventually(lambda: system.incidents(), what="the incident after the bad command")
+    (letter,) = [json.loads(r.value) for r in await read_topic(system.broker.bootstrap, "incident-commands.dlq", 1)]
+    assert letter["reason"].startswith("not a valid envelope") and "DeleteEverything" in letter["record"]
