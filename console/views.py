@@ -76,7 +76,12 @@ def describe(event: Any) -> str:
         case "AwarenessRecorded":
             return f"Awareness recorded by {data['by']} at {_iso(data['aware_at'])}"
         case "RiskAssessed":
-            return f"Risk assessed: {data['assessment']['level']} (method {data['assessment']['method']})"
+            a = data["assessment"]
+            return f"Risk assessed: {a['level']} (method {a['method_version']}, ENISA severity {a['severity']['score']:g})"
+        case "FactsCorrected":
+            return f"Facts corrected by {data['by']} ({', '.join(data['changes'])}): {data['reason']}"
+        case "RiskOverridden":
+            return f"Risk level set to {data['level']} by {data['by']}: {data['justification']}"
         case "ClockStarted":
             c = data["clock"]
             return f"{c['legal_ref']} clock started: deadline {_iso(c['deadline'])}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from incident.signals import Evidence
 
@@ -44,5 +45,26 @@ class RecordDelivery:
     detail: str
 
 
-Command = AttachSignal | RecordAwareness | RecordDelivery
-COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CorrectFacts:
+    """A responder corrects or completes the breach facts (fields as in a facts file)."""
+
+    incident_id: str
+    changes: dict[str, Any]
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OverrideRisk:
+    """The DPO sets the level, with a justification; only a DPO-role actor may."""
+
+    incident_id: str
+    level: str
+    justification: str
+    by: str
+    role: str
+
+
+Command = AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk
+COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk)

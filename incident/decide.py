@@ -12,27 +12,33 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from incident.commands import AttachSignal, Command, RecordAwareness, RecordDelivery
+from incident.commands import AttachSignal, Command, CorrectFacts, OverrideRisk, RecordAwareness, RecordDelivery
 from incident.deadlines import start_clock
 from incident.errors import CommandRejected
 from incident.events import (
     AwarenessRecorded,
     ClockStarted,
     Event,
+    FactsCorrected,
     IncidentOpened,
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
     RiskAssessed,
+    RiskOverridden,
     SignalAttached,
 )
+from incident.facts import Facts, FactsError
 from incident.model import Incident, evolve
 from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, draft
 from incident.profiles import Directory, Profile
 from incident.regimes import GDPR_ART33
-from incident.risk import Facts, assess
+from incident.risk import LEVELS, assess
 
 AUTOMATIC_AWARENESS = "rule:confirmed-signal"
+DPO_ROLE = "dpo"
+# Signal categories that come from an attack, not an accident (malicious intent, ENISA CB).
+HOSTILE_CATEGORIES = ("authentication", "exfiltration", "malware", "intrusion")
 
 
 class _Tape:
@@ -69,6 +75,10 @@ def decide(command: Command, state: Incident | None, *, now: datetime, directory
             return tape.events
         case RecordDelivery():
             return _delivery(command, state, now)
+        case CorrectFacts():
+            return _correct(command, _aware(state, command.incident_id), now, directory)
+        case OverrideRisk():
+            return _override(command, _aware(state, command.incident_id), now, directory)
     raise CommandRejected(f"unknown command {type(command).__name__}")
 
 
@@ -92,18 +102,27 @@ def _become_aware(tape: _Tape, aware_at: datetime, by: str, evidence: tuple[str,
                   directory: Directory) -> None:
     state = tape.emit(AwarenessRecorded(incident_id=_id(tape), version=tape.version, at=now, aware_at=aware_at,
                                         by=by, evidence=evidence))
-    profile = directory.profiles.get(state.controller) if state.controller else None
-    assessment = assess(facts_of(state, profile))
-    tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, assessment=assessment))
-    state = tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now,
-                                   clock=start_clock(GDPR_ART33, aware_at, state.profile_ref)))
-    if profile is None:
+    profile = _profile(state, directory)
+    facts = facts_of(state, profile)
+    tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
+                           assessment=assess(facts, profile)))
+    tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now,
+                           clock=start_clock(GDPR_ART33, aware_at, state.profile_ref)))
+    _request_due_notices(tape, profile, now)
+
+
+def _request_due_notices(tape: _Tape, profile: Profile | None, now: datetime) -> None:
+    """Draft each notice the level in force calls for and that was not drafted yet."""
+    state = tape.state
+    if state is None or profile is None or state.level is None:
         return  # no controller known: nobody to draft for; the console shows it as unmapped
-    kinds = [AUTHORITY_NOTIFICATION] if assessment.notify_authority else []
-    kinds += [DATA_SUBJECT_NOTICE] if assessment.communicate_to_subjects else []
+    kinds = [AUTHORITY_NOTIFICATION] if state.level != "unlikely" else []
+    kinds += [DATA_SUBJECT_NOTICE] if state.level == "high" else []
+    requested = {n.kind for n in state.notices}
     for kind in kinds:
-        tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
-                                  draft=draft(kind, state, profile, now)))
+        if kind not in requested:
+            tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
+                                      draft=draft(kind, state, profile, now)))
 
 
 def _id(tape: _Tape) -> str:
@@ -111,19 +130,73 @@ def _id(tape: _Tape) -> str:
     return tape.state.id
 
 
+def _profile(state: Incident, directory: Directory) -> Profile | None:
+    return directory.profiles.get(state.controller) if state.controller else None
+
+
+def _aware(state: Incident | None, incident_id: str) -> Incident:
+    if state is None:
+        raise CommandRejected(f"no incident {incident_id}")
+    if state.awareness is None:
+        raise CommandRejected("record awareness first: the assessment starts from it")
+    return state
+
+
 def facts_of(state: Incident, profile: Profile | None) -> Facts:
-    """The breach facts an incident supports so far: its signals plus its systems' declarations."""
+    """The breach facts an incident supports: its signals, its systems' declarations, then the
+    corrections responders made (which win)."""
     systems = [s for s in profile.systems if s.id in state.systems] if profile else []
     categories = [c for e in state.evidence for c in e.data_categories]
     categories += [c for s in systems for c in s.data_categories]
     declared = [s.approx_subjects for s in systems if s.approx_subjects is not None]
     estimate = state.records_estimate if state.records_estimate is not None else (sum(declared) if declared else None)
-    return Facts(
-        breach_types=tuple(dict.fromkeys(t for e in state.evidence for t in e.breach_types)),
+    signal_categories = {e.category for e in state.evidence}
+    exfiltration = None
+    if "exfiltration" in signal_categories:
+        exfiltration = "confirmed" if any(e.confirms_breach and e.category == "exfiltration" for e in state.evidence) \
+            else "suspected"
+    facts = Facts(
+        controller=state.controller,
+        # No signal said which: a loss of confidentiality, the most harmful reading.
+        breach_types=tuple(dict.fromkeys(t for e in state.evidence for t in e.breach_types)) or ("confidentiality",),
         data_categories=tuple(dict.fromkeys(categories)),
-        subjects_estimate=estimate,
+        subjects_count=estimate,
+        exfiltration=exfiltration,
+        malicious=True if signal_categories & set(HOSTILE_CATEGORIES) else None,
         unmapped_assets=state.unmapped_assets,
     )
+    return facts.corrected(state.corrections) if state.corrections else facts
+
+
+def _correct(cmd: CorrectFacts, state: Incident, now: datetime, directory: Directory) -> list[Event]:
+    profile = _profile(state, directory)
+    try:
+        facts = facts_of(state, profile).corrected(cmd.changes)
+    except FactsError as exc:
+        raise CommandRejected(f"invalid correction: {exc}") from None
+    if not cmd.reason.strip():
+        raise CommandRejected("a correction needs a reason")
+    tape = _Tape(state)
+    tape.emit(FactsCorrected(incident_id=state.id, version=tape.version, at=now, changes=dict(cmd.changes),
+                             by=cmd.by, reason=cmd.reason))
+    tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
+                           assessment=assess(facts, profile)))
+    _request_due_notices(tape, profile, now)
+    return tape.events
+
+
+def _override(cmd: OverrideRisk, state: Incident, now: datetime, directory: Directory) -> list[Event]:
+    if cmd.role != DPO_ROLE:
+        raise CommandRejected("only the DPO may override the risk level")
+    if cmd.level not in LEVELS:
+        raise CommandRejected(f"level must be one of {', '.join(LEVELS)}")
+    if len(cmd.justification.strip()) < 10:
+        raise CommandRejected("an override needs a justification (a sentence at least)")
+    tape = _Tape(state)
+    tape.emit(RiskOverridden(incident_id=state.id, version=tape.version, at=now, level=cmd.level,
+                             justification=cmd.justification.strip(), by=cmd.by))
+    _request_due_notices(tape, _profile(state, directory), now)
+    return tape.events
 
 
 def _delivery(cmd: RecordDelivery, state: Incident | None, now: datetime) -> list[Event]:

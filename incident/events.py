@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from incident.deadlines import Clock
+from incident.facts import Facts
 from incident.notices import NoticeDraft
 from incident.risk import Assessment
 from incident.signals import Evidence
@@ -45,10 +47,33 @@ class AwarenessRecorded:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskAssessed:
+    """A (re-)assessment, with the exact facts it read: replaying them gives the same answer."""
+
     incident_id: str
     version: int
     at: datetime
+    facts: Facts
     assessment: Assessment
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FactsCorrected:
+    incident_id: str
+    version: int
+    at: datetime
+    changes: dict[str, Any]
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskOverridden:
+    incident_id: str
+    version: int
+    at: datetime
+    level: str
+    justification: str
+    by: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,7 +122,8 @@ class CommandRejected:
     reason: str
 
 
-Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | ClockStarted | NoticeRequested
-         | NoticeDelivered | NoticeFailed)
-EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, ClockStarted,
-                            NoticeRequested, NoticeDelivered, NoticeFailed, CommandRejected)
+Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | FactsCorrected | RiskOverridden
+         | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed)
+EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, FactsCorrected,
+                            RiskOverridden, ClockStarted, NoticeRequested, NoticeDelivered, NoticeFailed,
+                            CommandRejected)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from incident.deadlines import Clock
 from incident.errors import OutOfSequence
@@ -16,11 +17,13 @@ from incident.events import (
     AwarenessRecorded,
     ClockStarted,
     Event,
+    FactsCorrected,
     IncidentOpened,
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
     RiskAssessed,
+    RiskOverridden,
     SignalAttached,
 )
 from incident.risk import Assessment
@@ -32,6 +35,14 @@ class Awareness:
     aware_at: datetime
     by: str
     evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Override:
+    level: str
+    justification: str
+    by: str
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +71,8 @@ class Incident:
     evidence: tuple[Evidence, ...] = ()
     awareness: Awareness | None = None
     assessment: Assessment | None = None
+    corrections: dict[str, Any] | None = None  # responders' fact corrections, merged in order
+    override: Override | None = None
     clocks: tuple[Clock, ...] = ()
     notices: tuple[NoticeProgress, ...] = ()
 
@@ -98,6 +111,13 @@ class Incident:
     @property
     def records_estimate(self) -> int | None:
         return max((e.records for e in self.evidence if e.records is not None), default=None)
+
+    @property
+    def level(self) -> str | None:
+        """The level in force: the DPO's override if any, else the latest assessment's."""
+        if self.override is not None:
+            return self.override.level
+        return self.assessment.level if self.assessment else None
 
     def has_signal(self, event_id: str) -> bool:
         return any(e.event_id == event_id for e in self.evidence)
@@ -141,6 +161,18 @@ def _aware(event: AwarenessRecorded, state: Incident | None) -> Incident:
 @evolve.register
 def _assessed(event: RiskAssessed, state: Incident | None) -> Incident:
     return replace(_next(event, state), assessment=event.assessment)
+
+
+@evolve.register
+def _corrected(event: FactsCorrected, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    return replace(s, corrections={**(s.corrections or {}), **event.changes})
+
+
+@evolve.register
+def _overridden(event: RiskOverridden, state: Incident | None) -> Incident:
+    return replace(_next(event, state), override=Override(level=event.level, justification=event.justification,
+                                                          by=event.by, at=event.at))
 
 
 @evolve.register

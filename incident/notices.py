@@ -77,7 +77,7 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
                  "records_estimate": state.records_estimate,
                  "subject_kinds": list(dict.fromkeys(k for s in profile.systems if s.id in state.systems
                                                      for k in s.data_subjects))},
-        "risk": {"level": assessment.level, "method": assessment.method,
+        "risk": {"level": state.level, "method": assessment.method_version,
                  "factors": [{"name": f.name, "value": f.value, "reason": f.reason} for f in assessment.factors],
                  "consequences": list(assessment.consequences)},
         "clock": {"regime": clock.regime, "obligation": clock.obligation, "legal_ref": clock.legal_ref,

@@ -22,6 +22,7 @@ DATA_CATEGORIES = (
 )
 LANGUAGES = ("fr", "en")
 AUDIENCES = ("data_subjects", "authority", "internal")
+TRIGGERS = ("any_breach", "risk", "high_risk")  # when a commitment applies, by the assessed level
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
@@ -70,6 +71,7 @@ class Commitment:
     within_hours: int | None
     condition: str
     text: str
+    trigger: str = "any_breach"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,9 +219,10 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
 
     commitments = []
     for c in doc.tables("commitments", required=False):
-        c.allow("id", "audience", "within_hours", "condition", "text", "source_quote")
+        c.allow("id", "audience", "within_hours", "condition", "text", "source_quote", "trigger")
         commitments.append(Commitment(c.req("id", _SLUG), _one_of(c, "audience", AUDIENCES),
-                                      c.count("within_hours"), c.req("condition"), c.req("text")))
+                                      c.count("within_hours"), c.req("condition"), c.req("text"),
+                                      _one_of(c, "trigger", TRIGGERS) if "trigger" in c.data else "any_breach"))
 
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
     return Profile(

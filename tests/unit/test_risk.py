@@ -1,35 +1,259 @@
-"""Risk v1: each outcome has its reason; the careful reading when facts are missing."""
+"""The risk method as a specification: ENISA severity rows, EDPB factors and rules, the
+Art. 34(3) exceptions, the controller's own promises, and properties that must always hold."""
 
 from __future__ import annotations
 
-from incident.risk import Facts, assess
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from incident.facts import MITIGATIONS, FactsError, parse_facts
+from incident.profiles import DATA_CATEGORIES, parse_profile
+from incident.risk import LEVELS, assess
+from tests.unit.builders import PROFILE
 
 
-def facts(types: tuple[str, ...] = ("confidentiality",), categories: tuple[str, ...] = (),
-          subjects: int | None = None) -> Facts:
-    return Facts(breach_types=types, data_categories=categories, subjects_estimate=subjects, unmapped_assets=())
+def run(**facts: Any):  # type: ignore[no-untyped-def]
+    facts.setdefault("breach_types", ["confidentiality"])
+    return assess(parse_facts(facts))
 
 
-def test_disclosed_credentials_are_high_risk_with_advice() -> None:
-    a = assess(facts(categories=("contact", "credentials")))
-    assert a.level == "high" and a.communicate_to_subjects and a.notify_authority
-    assert {"change_password", "watch_phishing", "contact_dpo"} <= set(a.advice)
-    assert "account_takeover" in a.consequences
-    assert next(f for f in a.factors if f.name == "data_sensitivity").value == "credentials"
+# --- ENISA: data processing context (basic scores and adjustments) -------------------------------
+
+@pytest.mark.parametrize(("categories", "dpc"), [
+    (["contact"], 1), (["identity", "technical"], 1),            # simple data
+    (["behavioural"], 2), (["location"], 2),                      # behavioural
+    (["financial"], 3), (["official_id"], 3),                     # financial (ID documents enable fraud too)
+    (["payment_card"], 4),                                        # full financial data: +1
+    (["health"], 4), (["special_category"], 4), (["criminal"], 4),  # sensitive
+    (["credentials"], 2),                                         # alone: scored as the accounts they open
+    (["credentials", "financial"], 3),                            # ... or as the data they open
+    (["contact", "children"], 2),                                 # vulnerable individuals: +1
+    (["contact", "identity", "location", "behavioural"], 3),      # a combination allows profiling: +1
+    (["health", "children"], 4),                                  # never above 4
+])
+def test_dpc_rows(categories: list[str], dpc: float) -> None:
+    assert run(data_categories=categories, recipients="none").severity.dpc == dpc
 
 
-def test_contact_data_alone_is_a_risk_not_high() -> None:
-    a = assess(facts(categories=("contact",)))
-    assert a.level == "risk" and a.notify_authority and not a.communicate_to_subjects
+@pytest.mark.parametrize(("ease", "ei"), [("negligible", 0.25), ("limited", 0.5), ("significant", 0.75),
+                                          ("maximum", 1.0), (None, 1.0)])
+def test_ease_of_identification_rows(ease: str | None, ei: float) -> None:
+    facts = {"data_categories": ["contact"]} | ({"ease_of_identification": ease} if ease else {})
+    assessment = run(**facts)
+    assert assessment.severity.ei == ei
+    factor = next(f for f in assessment.factors if f.name == "ease_of_identification")
+    assert ("assumed" in factor.value) == (ease is None)
 
 
-def test_availability_only_without_sensitive_data_is_unlikely() -> None:
-    assert assess(facts(types=("availability",), categories=("contact",))).level == "unlikely"
+@pytest.mark.parametrize(("facts", "cb"), [
+    ({"recipients": "none"}, 0.0),
+    ({"encrypted": True, "key_compromised": False, "recipients": "unknown"}, 0.0),
+    ({"recipients": "known"}, 0.25),
+    ({"recipients": "unknown"}, 0.5),
+    ({"recipients": "public"}, 0.5),
+    ({}, 0.5),                                           # nobody can say who holds it: unknown
+    ({"exfiltration": "none"}, 0.0),
+    ({"recipients": "none", "malicious": True}, 0.5),
+    ({"breach_types": ["integrity"], "backup_available": True}, 0.0),
+    ({"breach_types": ["integrity"], "backup_available": False}, 0.5),
+    ({"breach_types": ["availability"], "backup_available": True, "unavailability_hours": 4}, 0.0),
+    ({"breach_types": ["availability"], "backup_available": True, "unavailability_hours": 72}, 0.25),
+    ({"breach_types": ["availability"], "unavailability_hours": None}, 0.5),
+    ({"breach_types": ["availability"], "backup_available": False}, 0.5),
+])
+def test_circumstances_of_the_breach_rows(facts: dict[str, Any], cb: float) -> None:
+    assert run(data_categories=["contact"], **facts).severity.cb == cb
 
 
-def test_unknown_data_and_type_assume_the_worse_reading() -> None:
-    a = assess(facts(types=(), categories=()))
-    assert a.level == "risk"
-    assert a.breach_types == ("confidentiality",)
-    assert "most harmful" in a.factors[0].reason
-    assert all(f.reason for f in a.factors)
+@pytest.mark.parametrize(("facts", "score", "band"), [
+    ({"data_categories": ["contact"], "recipients": "known"}, 1.25, "low"),
+    ({"data_categories": ["contact"], "recipients": "unknown", "malicious": True}, 2.0, "medium"),
+    ({"data_categories": ["financial"], "recipients": "none"}, 3.0, "high"),
+    ({"data_categories": ["health"], "recipients": "unknown"}, 4.5, "very high"),
+    ({"data_categories": ["health"], "recipients": "unknown", "ease_of_identification": "negligible"}, 1.5, "low"),
+])
+def test_severity_score_and_band(facts: dict[str, Any], score: float, band: str) -> None:
+    severity = run(**facts).severity
+    assert (severity.score, severity.band) == (score, band)
+    assert severity.score == severity.dpc * severity.ei + severity.cb
+
+
+# --- EDPB factors and the level ---------------------------------------------------------------------
+
+def test_every_edpb_factor_is_stated_with_a_reason() -> None:
+    assessment = run(data_categories=["contact"])
+    names = [f.name for f in assessment.factors]
+    assert names[:7] == ["type_of_breach", "nature_sensitivity_volume", "ease_of_identification",
+                         "severity_of_consequences", "special_characteristics_of_individuals",
+                         "special_characteristics_of_controller", "number_of_individuals"]
+    assert names[-1] == "decision" and all(f.reason.strip() for f in assessment.factors)
+    assert assessment.method_version == "edpb-enisa-1" and assessment.document_internally
+
+
+def test_special_categories_in_unauthorised_hands_are_high_damage_presumed() -> None:
+    a = run(data_categories=["health"], recipients="known", malicious=False, ease_of_identification="limited")
+    assert (a.level, a.notify_authority, a.notify_data_subjects) == ("high", True, True)
+    assert "¶102" in a.factors[-1].reason
+
+
+def test_long_unavailability_of_health_data_is_high_even_with_a_backup() -> None:
+    a = run(breach_types=["availability"], data_categories=["health"], backup_available=True,
+            unavailability_hours=48, exfiltration="none")
+    assert a.level == "high"
+
+
+def test_vulnerable_peoples_data_in_known_hands_is_high() -> None:
+    assert run(data_categories=["contact"], vulnerable_subjects=["children"], recipients="known").level == "high"
+    assert run(data_categories=["contact"], vulnerable_subjects=True, recipients="known").level == "high"
+
+
+def test_fraud_enabling_data_in_unknown_hands_is_high_unless_known_to_be_a_mistake() -> None:
+    assert run(data_categories=["contact", "credentials"], recipients="unknown", malicious=True).level == "high"
+    assert run(data_categories=["contact", "credentials"], recipients="unknown").level == "high"
+    assert run(data_categories=["contact", "credentials"], recipients="unknown", malicious=False).level == "risk"
+    # ID document numbers score high on ENISA's scale whatever the intent.
+    assert run(data_categories=["contact", "official_id"], recipients="unknown", malicious=False).level == "high"
+
+
+def test_resetting_passwords_does_not_lower_the_level_people_reuse_them() -> None:
+    facts = {"data_categories": ["contact", "credentials"], "recipients": "unknown", "malicious": True}
+    assert run(**facts, mitigations=["credentials_reset"]).level == run(**facts).level == "high"
+
+
+def test_contact_data_to_unknown_recipients_is_a_risk_not_high() -> None:
+    a = run(data_categories=["contact"], recipients="unknown", malicious=True)
+    assert (a.level, a.notify_authority, a.notify_data_subjects) == ("risk", True, False)
+
+
+def test_unknown_data_is_never_unlikely() -> None:
+    assert run(recipients="known", malicious=False).level == "risk"
+    assert run(breach_types=["availability"], backup_available=True, unavailability_hours=1).level in ("unlikely",)
+
+
+@pytest.mark.parametrize(("facts", "why"), [
+    ({"encrypted": True, "key_compromised": False, "recipients": "unknown", "malicious": True}, "unintelligible"),
+    ({"recipients": "trusted_known", "malicious": False}, "trusted recipient"),
+    ({"recipients": "known", "malicious": False, "mitigations": ["recipient_confirmed_deletion"]}, "deleted"),
+    ({"breach_types": ["availability"], "backup_available": True, "unavailability_hours": 6, "malicious": True,
+      "exfiltration": "none"}, "restored quickly"),
+    ({"recipients": "known", "malicious": False}, "low"),
+])
+def test_grounds_for_unlikely(facts: dict[str, Any], why: str) -> None:
+    a = run(data_categories=["contact", "identity"], **facts)
+    assert (a.level, a.notify_authority, a.notify_data_subjects) == ("unlikely", False, False)
+    assert a.document_internally
+    assert why.split()[0] in a.factors[-1].reason
+
+
+def test_a_long_outage_without_backup_after_an_attack_must_be_notified() -> None:
+    a = run(breach_types=["availability"], data_categories=["contact", "identity"], backup_available=False,
+            unavailability_hours=120, malicious=True, exfiltration="none")
+    assert (a.level, a.notify_authority, a.notify_data_subjects) == ("risk", True, False)
+
+
+# --- Art. 34(3) exceptions ------------------------------------------------------------------------------
+
+def test_exception_a_encrypted_sensitive_data_with_a_safe_key() -> None:
+    a = run(data_categories=["health"], encrypted=True, key_compromised=False, recipients="unknown", malicious=True)
+    assert (a.level, a.notify_data_subjects) == ("unlikely", False)
+    assert [e.article for e in a.exceptions] == ["34(3)(a)"]
+    leaked_key = run(data_categories=["health"], encrypted=True, key_compromised=True, recipients="unknown")
+    assert leaked_key.level == "high" and leaked_key.exceptions == ()
+
+
+def test_exception_b_measures_that_remove_the_high_risk() -> None:
+    a = run(data_categories=["health"], recipients="known", malicious=False,
+            mitigations=["recipient_confirmed_deletion"])
+    assert (a.level, a.notify_data_subjects) == ("unlikely", False)
+    assert [e.article for e in a.exceptions] == ["34(3)(b)"]
+
+
+def test_exception_c_public_communication_when_people_cannot_be_reached() -> None:
+    a = run(data_categories=["health"], recipients="public", subjects_contactable=False)
+    assert (a.level, a.notify_authority, a.notify_data_subjects, a.public_communication) == ("high", True, False,
+                                                                                              True)
+    assert [e.article for e in a.exceptions] == ["34(3)(c)"]
+
+
+# --- the controller's own promises ----------------------------------------------------------------------
+
+def test_policy_obligations_follow_each_commitment_trigger() -> None:
+    doc = {**PROFILE, "commitments": [
+        {"id": "email-everyone", "audience": "data_subjects", "within_hours": 72, "condition": "any leak",
+         "text": "E-mail every person within 72 h.", "trigger": "any_breach"},
+        {"id": "tell-cnil", "audience": "authority", "condition": "risk", "text": "Notify.", "trigger": "risk"},
+    ]}
+    profile = parse_profile(doc, source="acme.toml")
+    a = assess(parse_facts({"breach_types": ["confidentiality"], "data_categories": ["contact"],
+                            "recipients": "trusted_known", "malicious": False}), profile)
+    assert a.level == "unlikely"
+    assert [(o.commitment, o.applies, o.within_hours) for o in a.policy_obligations] == [
+        ("email-everyone", True, 72), ("tell-cnil", False, None)]
+
+
+# --- facts files -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("facts", "field"), [
+    ({}, "breach_types"),
+    ({"breach_types": []}, "breach_types"),
+    ({"breach_types": ["leak"]}, "breach_types[0]"),
+    ({"breach_types": ["availability"], "unavailability_hours": -1}, "unavailability_hours"),
+    ({"breach_types": ["availability"], "recipients": "everyone"}, "recipients"),
+    ({"breach_types": ["availability"], "encrypted": "yes"}, "encrypted"),
+    ({"breach_types": ["availability"], "colour": "red"}, "colour"),
+    ({"breach_types": ["availability"], "subjects_count": 1.5}, "subjects_count"),
+])
+def test_invalid_facts_name_the_field(facts: dict[str, Any], field: str) -> None:
+    with pytest.raises(FactsError) as caught:
+        parse_facts(facts)
+    assert caught.value.field == field
+
+
+# --- properties ------------------------------------------------------------------------------------------
+
+facts_strategy = st.fixed_dictionaries({
+    "breach_types": st.lists(st.sampled_from(["confidentiality", "integrity", "availability"]), min_size=1,
+                             unique=True),
+}, optional={
+    "data_categories": st.lists(st.sampled_from(DATA_CATEGORIES), unique=True),
+    "subjects_count": st.integers(0, 10**7),
+    "vulnerable_subjects": st.booleans(),
+    "ease_of_identification": st.sampled_from(["negligible", "limited", "significant", "maximum"]),
+    "backup_available": st.booleans(),
+    "unavailability_hours": st.one_of(st.none(), st.floats(0, 10_000)),
+    "exfiltration": st.sampled_from(["none", "suspected", "confirmed"]),
+    "recipients": st.sampled_from(["none", "trusted_known", "known", "unknown", "public"]),
+    "malicious": st.booleans(),
+    "mitigations": st.lists(st.sampled_from(MITIGATIONS), unique=True),
+})
+RANK = {level: i for i, level in enumerate(LEVELS)}
+
+
+@given(facts_strategy, st.sampled_from(["health", "special_category", "criminal", "financial", "payment_card"]))
+def test_more_sensitive_data_never_lowers_the_level(facts: dict[str, Any], extra: str) -> None:
+    before = assess(parse_facts(facts)).level
+    after = assess(parse_facts({**facts, "data_categories": [*facts.get("data_categories", []), extra]})).level
+    if extra not in facts.get("data_categories", []):
+        assert RANK[after] >= RANK[before]
+
+
+@given(facts_strategy, st.integers(1, 10**6))
+def test_more_people_never_lowers_the_level(facts: dict[str, Any], more: int) -> None:
+    base = facts.get("subjects_count", 0)
+    bigger = assess(parse_facts({**facts, "subjects_count": base + more})).level
+    assert RANK[bigger] >= RANK[assess(parse_facts({**facts, "subjects_count": base})).level]
+
+
+@given(facts_strategy)
+def test_encryption_with_a_safe_key_never_raises_the_level(facts: dict[str, Any]) -> None:
+    plain = assess(parse_facts({**facts, "encrypted": False})).level
+    encrypted = assess(parse_facts({**facts, "encrypted": True, "key_compromised": False})).level
+    assert RANK[encrypted] <= RANK[plain]
+
+
+@given(facts_strategy)
+def test_the_same_facts_always_give_the_same_assessment(facts: dict[str, Any]) -> None:
+    assert assess(parse_facts(facts)) == assess(parse_facts(facts))
