@@ -77,7 +77,8 @@ def describe(event: Any) -> str:
             return f"Awareness recorded by {data['by']} at {_iso(data['aware_at'])}"
         case "RiskAssessed":
             a = data["assessment"]
-            return f"Risk assessed: {a['level']} (method {a['method_version']}, ENISA severity {a['severity']['score']:g})"
+            score = a["severity"]["score"]
+            return f"Risk assessed: {a['level']} (method {a['method_version']}, ENISA severity {score:g})"
         case "FactsCorrected":
             return f"Facts corrected by {data['by']} ({', '.join(data['changes'])}): {data['reason']}"
         case "RiskOverridden":

@@ -35,6 +35,8 @@ DPC_BASIC = {"contact": 1, "identity": 1, "technical": 1, "children": 1, "behavi
              "communications": 2, "financial": 3, "official_id": 3, "payment_card": 4, "health": 4,
              "special_category": 4, "criminal": 4}
 CONTAINING = ("recipient_confirmed_deletion", "data_recovered_and_deleted")
+# Exposures under which no unauthorised party can use the data.
+SAFE_EXPOSURES = ("none", "unintelligible", "trusted", "contained")
 
 _CONSEQUENCES = {
     "credentials": ("account_takeover", "phishing"),
@@ -213,18 +215,19 @@ def _decide_level(r: _Reading, se: Severity) -> tuple[str, str]:
     # Grounds that take the data out of unauthorised hands come before the severity score: ENISA
     # weighs unintelligibility outside its formula, and the EDPB calls a stolen encrypted laptop
     # or a trusted recipient's deletion "unlikely" whatever the data.
-    if r.confidentiality and r.exposure == "unintelligible" and not long_outage and r.integrity_loss != "unrecoverable":
+    # Neither safeguard repairs a long outage or altered data that cannot be restored.
+    repaired = not long_outage and r.integrity_loss != "unrecoverable"
+    if r.confidentiality and r.exposure == "unintelligible" and repaired:
         return "unlikely", "The data is unintelligible to whoever has it and its key is safe."
-    if r.confidentiality and r.exposure in ("trusted", "contained") and not long_outage:
+    if r.confidentiality and r.exposure in ("trusted", "contained") and repaired:
         return "unlikely", ("The data went to a known, trusted recipient or was recovered/deleted before any misuse, "
                             "without malice.")
     if se.band in ("high", "very high"):
         return "high", f"ENISA severity {se.score:g} is {se.band}: consequences may be significant or irreversible."
-    if not exposed and not r.special and r.outage in (None, "brief", "restorable") \
-            and r.integrity_loss != "unrecoverable" and (r.availability or r.integrity) \
-            and r.exposure != "unknown":
+    if r.exposure in SAFE_EXPOSURES and not r.special and r.outage in (None, "brief", "restorable") \
+            and r.integrity_loss != "unrecoverable" and (r.availability or r.integrity):
         return "unlikely", "No one else saw the data and it was restored quickly from backup."
-    if se.band == "low" and not r.malicious and r.exposure in ("none", "known") and not r.special \
+    if se.band == "low" and not r.malicious and r.exposure in (*SAFE_EXPOSURES, "known") and not r.special \
             and not r.vulnerable and not r.fraud_enabling and r.facts.data_categories:
         return "unlikely", (f"ENISA severity {se.score:g} is low, without malice, sensitive data or a wide "
                             "disclosure.")
