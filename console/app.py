@@ -17,12 +17,12 @@ from starlette.types import ASGIApp
 from console import views
 from console.auth import BasicAuth, User
 from console.read_model import ReadModel
-from incident.commands import RecordAwareness
+from incident.commands import Command, CorrectFacts, OverrideRisk, RecordAwareness
 from incident.profiles import Directory
 
 
 class SendCommand(Protocol):
-    async def __call__(self, command: RecordAwareness) -> None: ...
+    async def __call__(self, command: Command) -> None: ...
 
 
 class Mailbox(Protocol):
@@ -75,28 +75,46 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             user=request.scope["state"]["user"], mail=mailbox is not None)
         return HTMLResponse(html)
 
-    async def api_awareness(request: Request) -> Response:
-        """Record that the controller is aware. Answers 202: the incident agent decides."""
-        if send_command is None:
-            return JSONResponse({"error": "this console is read-only"}, status_code=405)
-        if request.headers.get("content-type", "").split(";")[0] != "application/json":
-            # Also keeps cross-site HTML forms out: they cannot send JSON without a CORS pre-flight.
-            return JSONResponse({"error": "send application/json"}, status_code=415)
-        if find(request) is None:
-            return JSONResponse({"error": "no such incident"}, status_code=404)
-        try:
-            body = await request.json()
-            aware_at = datetime.fromisoformat(body["aware_at"]) if body.get("aware_at") else clock()
-            evidence = tuple(str(e) for e in body.get("evidence", []))
-            if aware_at.tzinfo is None:
-                raise ValueError("aware_at needs a UTC offset")
-        except (ValueError, KeyError, TypeError) as exc:
-            return JSONResponse({"error": f"invalid request: {exc}"}, status_code=400)
-        user: User = request.scope["state"]["user"]
-        command = RecordAwareness(incident_id=request.path_params["incident_id"], aware_at=aware_at,
-                                  by=f"user:{user.name}", evidence=evidence)
-        await send_command(command)
-        return JSONResponse({"accepted": True, "incident_id": command.incident_id}, status_code=202)
+    def command_endpoint(build: Callable[[dict[str, Any], str, User], Command]) -> Callable[..., Any]:
+        """A POST that turns a JSON body into one command and answers 202: the incident agent decides
+        (a refusal shows up as a CommandRejected event on the incident's timeline)."""
+        async def endpoint(request: Request) -> Response:
+            if send_command is None:
+                return JSONResponse({"error": "this console is read-only"}, status_code=405)
+            if request.headers.get("content-type", "").split(";")[0] != "application/json":
+                # Also keeps cross-site HTML forms out: they cannot send JSON without a CORS pre-flight.
+                return JSONResponse({"error": "send application/json"}, status_code=415)
+            if find(request) is None:
+                return JSONResponse({"error": "no such incident"}, status_code=404)
+            try:
+                body = await request.json()
+                if not isinstance(body, dict):
+                    raise TypeError("the body must be a JSON object")
+                command = build(body, request.path_params["incident_id"], request.scope["state"]["user"])
+            except (ValueError, KeyError, TypeError) as exc:
+                return JSONResponse({"error": f"invalid request: {exc}"}, status_code=400)
+            await send_command(command)
+            return JSONResponse({"accepted": type(command).__name__, "incident_id": command.incident_id},
+                                status_code=202)
+        return endpoint
+
+    def awareness(body: dict[str, Any], incident_id: str, user: User) -> Command:
+        aware_at = datetime.fromisoformat(body["aware_at"]) if body.get("aware_at") else clock()
+        if aware_at.tzinfo is None:
+            raise ValueError("aware_at needs a UTC offset")
+        return RecordAwareness(incident_id=incident_id, aware_at=aware_at, by=f"user:{user.name}",
+                               evidence=tuple(str(e) for e in body.get("evidence", [])))
+
+    def correction(body: dict[str, Any], incident_id: str, user: User) -> Command:
+        if not isinstance(body.get("changes"), dict):
+            raise ValueError("changes must be an object of facts fields (docs/risk.md)")
+        return CorrectFacts(incident_id=incident_id, changes=body["changes"], by=f"user:{user.name}",
+                            reason=str(body.get("reason", "")))
+
+    def override(body: dict[str, Any], incident_id: str, user: User) -> Command:
+        return OverrideRisk(incident_id=incident_id, level=str(body["level"]),
+                            justification=str(body.get("justification", "")), by=f"user:{user.name}",
+                            role=user.role)
 
     async def api_mail(request: Request) -> Response:
         if mailbox is None:
@@ -117,7 +135,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/incidents/{incident_id}", page_detail),
         Route("/api/incidents", api_incidents),
         Route("/api/incidents/{incident_id}", api_incident),
-        Route("/api/incidents/{incident_id}/awareness", api_awareness, methods=["POST"]),
+        Route("/api/incidents/{incident_id}/awareness", command_endpoint(awareness), methods=["POST"]),
+        Route("/api/incidents/{incident_id}/facts", command_endpoint(correction), methods=["POST"]),
+        Route("/api/incidents/{incident_id}/override", command_endpoint(override), methods=["POST"]),
         Route("/api/mail", api_mail),
         Route("/api/mail/{message_id}", api_mail_message),
         Route("/healthz", healthz),

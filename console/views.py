@@ -32,7 +32,7 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
         "controller": incident.controller,
         "controller_name": profile.name if profile else None,
         "status": incident.status,
-        "risk": incident.assessment.level if incident.assessment else None,
+        "risk": incident.level,
         "opened_at": _iso(incident.opened_at),
         "first_event_at": _iso(incident.first_event_at),
         "last_event_at": _iso(incident.last_event_at),
@@ -57,6 +57,8 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
 def detail(incident: Incident, timeline: list[Any], directory: Directory, now: datetime) -> dict[str, Any]:
     out = summary(incident, directory, now)
     out["assessment"] = None if incident.assessment is None else to_jsonable(incident.assessment)
+    out["override"] = None if incident.override is None else to_jsonable(incident.override)
+    out["corrections"] = incident.corrections or {}
     out["evidence"] = [to_jsonable(e) for e in incident.evidence]
     out["timeline"] = [{"type": type(e).__name__, "version": getattr(e, "version", None), "at": _iso(e.at),
                         "summary": describe(e)} for e in timeline]

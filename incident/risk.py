@@ -222,6 +222,12 @@ def _decide_level(r: _Reading, se: Severity) -> tuple[str, str]:
     if r.confidentiality and r.exposure in ("trusted", "contained") and repaired:
         return "unlikely", ("The data went to a known, trusted recipient or was recovered/deleted before any misuse, "
                             "without malice.")
+    if r.malicious and r.exposure in ("unknown", "public") and r.facts.ease_of_identification not in (
+            "negligible", "limited"):
+        # EDPB 01/2021: every exfiltration or theft by an attacker of data that identifies people
+        # (ransomware with exfiltration, stolen laptops, credential stuffing, e-mail takeover…) is high.
+        return "high", ("An attacker holds data that identifies the people: misuse (phishing, fraud, identity "
+                        "theft) is likely.")
     if se.band in ("high", "very high"):
         return "high", f"ENISA severity {se.score:g} is {se.band}: consequences may be significant or irreversible."
     if r.exposure in SAFE_EXPOSURES and not r.special and r.outage in (None, "brief", "restorable") \

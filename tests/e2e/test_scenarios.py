@@ -30,7 +30,7 @@ class Stack:
         self.api = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_console(
                 model=watcher.model, directory=Deps.production(settings).directory,
-                templates_dir=settings.templates_dir, users=parse_users("dpo:secret:dpo"),
+                templates_dir=settings.templates_dir, users=parse_users("dpo:secret:dpo,oncall:pw:responder"),
                 clock=lambda: datetime.now(UTC), send_command=commands.send, mailbox=catcher)),
             base_url="http://console", auth=("dpo", "secret"))
 
@@ -136,3 +136,38 @@ async def test_a_person_records_awareness_and_the_clock_runs_from_their_time(sta
     await stack.api.post(url, json={})
     await eventually(lambda: stack.watcher.model.rejected, what="the refusal recorded")
     assert "already recorded" in stack.watcher.model.rejected[0].reason
+
+
+@pytest.mark.asyncio
+async def test_responders_correct_facts_and_the_dpo_overrides_with_a_justification(stack: Stack) -> None:
+    await stack.send_sample("01-ampere-crm-export.jsonl")
+    (incident,) = await eventually(lambda: [i for i in stack.watcher.model.incidents.values() if i.assessment],
+                                   what="the AMPERE incident assessed")
+    base = f"/api/incidents/{incident.id}"
+    # The export turns out to hold only hashed, salted addresses nobody can reverse: re-assessed.
+    response = await stack.api.post(f"{base}/facts", json={
+        "changes": {"encrypted": True, "key_compromised": False}, "reason": "export held salted hashes only"})
+    assert response.status_code == 202
+    reassessed = await eventually(lambda: (i := stack.watcher.model.incidents[incident.id]).version > incident.version
+                                  and i.assessment.level == "unlikely" and i, what="the re-assessment")
+    assert reassessed.corrections == {"encrypted": True, "key_compromised": False}
+    timeline = [type(e).__name__ for e in stack.watcher.model.timeline[incident.id]]
+    corrected = timeline.index("FactsCorrected")  # deliveries may interleave; the re-assessment follows it
+    assert timeline[corrected + 1] == "RiskAssessed"
+
+    # The DPO disagrees and says why; the override is an event of its own.
+    response = await stack.api.post(f"{base}/override", json={"level": "risk",
+                                                              "justification": "Hash algorithm not verified yet."})
+    assert response.status_code == 202
+    await eventually(lambda: stack.watcher.model.incidents[incident.id].override, what="the override")
+    detail = (await stack.api.get(base)).json()
+    assert detail["risk"] == "risk" and detail["override"]["by"] == "user:dpo"
+    page = (await stack.api.get(f"/incidents/{incident.id}")).text
+    assert "Hash algorithm not verified yet." in page and "ENISA severity" in page
+
+    # A responder may not override: the refusal is recorded.
+    responder = await stack.api.post(f"{base}/override", json={"level": "unlikely", "justification": "x" * 20},
+                                     auth=("oncall", "pw"))
+    assert responder.status_code == 202
+    await eventually(lambda: any("only the DPO" in r.reason for r in stack.watcher.model.rejected),
+                     what="the responder's override refused")

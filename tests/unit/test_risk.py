@@ -123,8 +123,19 @@ def test_resetting_passwords_does_not_lower_the_level_people_reuse_them() -> Non
     assert run(**facts, mitigations=["credentials_reset"]).level == run(**facts).level == "high"
 
 
-def test_contact_data_to_unknown_recipients_is_a_risk_not_high() -> None:
+def test_identifying_data_held_by_an_attacker_is_high() -> None:
     a = run(data_categories=["contact"], recipients="unknown", malicious=True)
+    assert (a.level, a.notify_authority, a.notify_data_subjects) == ("high", True, True)
+    assert "attacker" in a.factors[-1].reason
+    # ... unless the people are hard to identify from it, or it went astray by mistake.
+    assert run(data_categories=["contact"], recipients="unknown", malicious=True,
+               ease_of_identification="limited").level == "risk"
+    assert run(data_categories=["contact"], recipients="unknown", malicious=False).level == "risk"
+
+
+def test_an_insider_handing_data_to_a_known_party_is_notified_but_not_high() -> None:
+    a = run(data_categories=["contact", "identity"], recipients="known", malicious=True,
+            exfiltration="confirmed")
     assert (a.level, a.notify_authority, a.notify_data_subjects) == ("risk", True, False)
 
 
