@@ -141,7 +141,7 @@ class _Reader:
 
     def strings(self, key: str, *, allowed: Iterable[str] | None = None, required: bool = True) -> tuple[str, ...]:
         value = self.data.get(key)
-        if value is None and not required:
+        if not required and (value is None or value == []):
             return ()
         if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
             raise self.fail(key, "must be a non-empty list of strings")

@@ -43,3 +43,10 @@ def test_a_profile_that_is_not_toml_names_its_line(tmp_path: Path) -> None:
     result = _worker(tmp_path)
     assert result.returncode == 2 and "broken.toml: (syntax): not valid TOML" in result.stderr
     assert "line 2" in result.stderr
+
+
+def test_the_commented_example_profile_is_valid() -> None:
+    from streams.profiles_loader import load_profile
+
+    profile = load_profile(ROOT / "docs" / "example.toml")
+    assert profile.id == "example" and profile.commitments[0].trigger == "any_breach"
