@@ -48,6 +48,7 @@ class Facts:
     malicious: bool | None = None
     mitigations: tuple[str, ...] = ()
     subjects_contactable: bool | None = None
+    publicly_available: bool | None = None  # the data was public before the breach (ENISA: lowers DPC)
     unmapped_assets: tuple[str, ...] = ()
 
     def corrected(self, changes: Mapping[str, Any]) -> Facts:
@@ -143,4 +144,5 @@ def parse_facts(data: Mapping[str, Any]) -> Facts:
         malicious=_flag(data, "malicious"),
         mitigations=_codes(data, "mitigations", MITIGATIONS),
         subjects_contactable=_flag(data, "subjects_contactable"),
+        publicly_available=_flag(data, "publicly_available"),
     )

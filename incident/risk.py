@@ -179,7 +179,11 @@ def severity(r: _Reading) -> Severity:
     cats = r.facts.data_categories
     others = [DPC_BASIC[c] for c in cats if c in DPC_BASIC]
     dpc = max(others, default=1)
-    if "credentials" in cats:
+    if r.facts.publicly_available:
+        # ENISA Table 1: behavioural −1, financial −2, sensitive −3 when the data was public
+        # already or gives no substantial insight — each lands on 1.
+        dpc = 1
+    elif "credentials" in cats:
         # ENISA scores credentials by the data they open; people reuse passwords, so what they open
         # is never only the breached system: at least behavioural.
         dpc = max(dpc, 2)

@@ -38,6 +38,14 @@ def test_dpc_rows(categories: list[str], dpc: float) -> None:
     assert run(data_categories=categories, recipients="none").severity.dpc == dpc
 
 
+@pytest.mark.parametrize(("categories", "dpc"), [
+    (["behavioural"], 1), (["financial"], 1), (["health"], 1),    # ENISA decreases: −1, −2, −3
+    (["contact", "children"], 2),                                  # vulnerable people still count
+])
+def test_dpc_of_data_that_was_public_already(categories: list[str], dpc: float) -> None:
+    assert run(data_categories=categories, recipients="none", publicly_available=True).severity.dpc == dpc
+
+
 @pytest.mark.parametrize(("ease", "ei"), [("negligible", 0.25), ("limited", 0.5), ("significant", 0.75),
                                           ("maximum", 1.0), (None, 1.0)])
 def test_ease_of_identification_rows(ease: str | None, ei: float) -> None:
