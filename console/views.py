@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from incident.model import Incident
 from incident.notices import reference
@@ -26,6 +27,8 @@ def time_left(deadline: datetime, now: datetime) -> str:
 
 def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str, Any]:
     profile = directory.profiles.get(incident.controller or "")
+    zone = ZoneInfo(profile.timezone if profile else "UTC")
+    clocks = sorted(incident.clocks, key=lambda c: c.deadline)  # the nearest first: what to do next
     return {
         "id": incident.id,
         "reference": reference(incident.id),
@@ -45,8 +48,9 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
         "deadlines": [{
             "regime": c.regime, "obligation": c.obligation, "legal_ref": c.legal_ref, "recipient": c.recipient,
             "anchor": c.anchor, "anchor_at": _iso(c.anchor_at), "deadline": _iso(c.deadline),
+            "deadline_local": c.deadline.astimezone(zone).isoformat(), "time_zone": str(zone),
             "seconds_left": int((c.deadline - now).total_seconds()), "time_left": time_left(c.deadline, now),
-            "profile_ref": c.profile_ref} for c in incident.clocks],
+            "rule_ref": c.rule_ref, "profile_ref": c.profile_ref} for c in clocks],
         "notices": [{
             "notice_id": n.notice_id, "kind": n.kind, "locale": n.locale, "audience": n.audience,
             "recipients": len(n.recipients), "delivered": len(n.delivered), "failed": len(n.failed)}

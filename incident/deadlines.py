@@ -1,16 +1,30 @@
-"""Clocks: an obligation's deadline, computed once when its anchor is known.
+"""Clocks: an obligation's deadline, computed once, in UTC, when its anchor is known.
 
-The deadline is stored as an absolute UTC instant in the event that starts the clock,
-with the profile reference it was computed under, so editing a profile never moves a
-running clock.
+Units (research/regulatory.md §6): hours run on the clock (anchor + n h, exact across DST);
+calendar days end at the end of the n-th local day after the anchor; working days skip the
+anchor day, weekends and the jurisdiction's public holidays, and end at the end of the n-th
+such day; months keep the local wall time on the same day n months on, clamped to the month's
+end (31 Jan + 1 month = 28/29 Feb). Where the counting rule is open this is the earliest
+defensible reading. The deadline and the rule reference are stored in the event that starts
+the clock, so editing a profile or a rule later never moves a running clock.
+
+Time zones and holidays come through the Calendar port: the domain reads no files.
 """
 
 from __future__ import annotations
 
+import calendar as _calendar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Protocol
 
 from incident.regimes import Obligation
+
+
+class Calendar(Protocol):
+    def zone(self, name: str) -> tzinfo: ...
+
+    def is_public_holiday(self, jurisdiction: str, day: date) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -23,14 +37,55 @@ class Clock:
     anchor_at: datetime
     deadline: datetime
     profile_ref: str | None
+    rule_ref: str = ""
+    unit: str = "hours"
+    amount: int = 72
 
 
-def start_clock(obligation: Obligation, anchor_at: datetime, profile_ref: str | None) -> Clock:
+def _end_of_day(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(23, 59, 59, 999999), tzinfo=tz).astimezone(UTC)
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, _calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def deadline_for(obligation: Obligation, anchor_at: datetime, tz: tzinfo, calendar: Calendar) -> datetime | None:
+    """The absolute UTC deadline, or None for obligations without one ("without undue delay")."""
     if anchor_at.tzinfo is None:
         raise ValueError("a clock's anchor must be an aware datetime")
-    anchor_utc = anchor_at.astimezone(UTC)
-    return Clock(
-        regime=obligation.regime, obligation=obligation.id, recipient=obligation.recipient,
-        legal_ref=obligation.legal_ref, anchor=obligation.anchor, anchor_at=anchor_utc,
-        deadline=anchor_utc + obligation.offset, profile_ref=profile_ref,
-    )
+    n, local = obligation.amount, anchor_at.astimezone(tz)
+    match obligation.unit:
+        case "hours":
+            return anchor_at.astimezone(UTC) + timedelta(hours=n)
+        case "calendar_days":
+            return _end_of_day(local.date() + timedelta(days=n), tz)
+        case "working_days":
+            day, counted = local.date(), 0
+            while counted < n:
+                day += timedelta(days=1)
+                if day.weekday() < 5 and not (obligation.jurisdiction
+                                              and calendar.is_public_holiday(obligation.jurisdiction, day)):
+                    counted += 1
+            return _end_of_day(day, tz)
+        case "months":
+            # Same wall-clock time n months on; a local time that DST skips or repeats is resolved
+            # by the zone (fold=0), then converted once to UTC.
+            return _add_months(local, n).astimezone(UTC)
+        case "asap":
+            return None
+    raise ValueError(f"unknown unit {obligation.unit!r}")
+
+
+def start_clock(obligation: Obligation, anchor_at: datetime, profile_ref: str | None, *, tz: tzinfo,
+                calendar: Calendar) -> Clock | None:
+    deadline = deadline_for(obligation, anchor_at, tz, calendar)
+    if deadline is None:
+        return None
+    return Clock(regime=obligation.regime, obligation=obligation.id, recipient=obligation.recipient,
+                 legal_ref=obligation.legal_ref, anchor=obligation.anchor, anchor_at=anchor_at.astimezone(UTC),
+                 deadline=deadline, profile_ref=profile_ref, rule_ref=obligation.rule_ref, unit=obligation.unit,
+                 amount=obligation.amount)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from incident.commands import AttachSignal, Command, CorrectFacts, OverrideRisk, RecordAwareness, RecordDelivery
-from incident.deadlines import start_clock
+from incident.deadlines import Calendar, start_clock
 from incident.errors import CommandRejected
 from incident.events import (
     AwarenessRecorded,
@@ -32,7 +32,7 @@ from incident.facts import Facts, FactsError
 from incident.model import Incident, evolve
 from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, draft
 from incident.profiles import Directory, Profile
-from incident.regimes import GDPR_ART33
+from incident.regimes import REGIMES
 from incident.risk import LEVELS, assess
 
 AUTOMATIC_AWARENESS = "rule:confirmed-signal"
@@ -58,10 +58,11 @@ class _Tape:
         return self.state
 
 
-def decide(command: Command, state: Incident | None, *, now: datetime, directory: Directory) -> list[Event]:
+def decide(command: Command, state: Incident | None, *, now: datetime, directory: Directory,
+           calendar: Calendar) -> list[Event]:
     match command:
         case AttachSignal():
-            return _attach(command, state, now, directory)
+            return _attach(command, state, now, directory, calendar)
         case RecordAwareness():
             if state is None:
                 raise CommandRejected(f"no incident {command.incident_id}")
@@ -71,7 +72,7 @@ def decide(command: Command, state: Incident | None, *, now: datetime, directory
             if command.aware_at > now:
                 raise CommandRejected("awareness cannot be in the future")
             tape = _Tape(state)
-            _become_aware(tape, command.aware_at, command.by, command.evidence, now, directory)
+            _become_aware(tape, command.aware_at, command.by, command.evidence, now, directory, calendar)
             return tape.events
         case RecordDelivery():
             return _delivery(command, state, now)
@@ -82,7 +83,8 @@ def decide(command: Command, state: Incident | None, *, now: datetime, directory
     raise CommandRejected(f"unknown command {type(command).__name__}")
 
 
-def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, directory: Directory) -> list[Event]:
+def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, directory: Directory,
+            calendar: Calendar) -> list[Event]:
     if state is not None and state.has_signal(cmd.evidence.event_id):
         return []
     tape = _Tape(state)
@@ -94,21 +96,39 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, directory:
                                        evidence=cmd.evidence))
     if cmd.evidence.confirms_breach and current.awareness is None:
         # The machine learnt of a confirmed breach when the signal reached us, not when it happened.
-        _become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, directory)
+        _become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, directory,
+                      calendar)
     return tape.events
 
 
 def _become_aware(tape: _Tape, aware_at: datetime, by: str, evidence: tuple[str, ...], now: datetime,
-                  directory: Directory) -> None:
+                  directory: Directory, calendar: Calendar) -> None:
     state = tape.emit(AwarenessRecorded(incident_id=_id(tape), version=tape.version, at=now, aware_at=aware_at,
                                         by=by, evidence=evidence))
     profile = _profile(state, directory)
     facts = facts_of(state, profile)
     tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
                            assessment=assess(facts, profile)))
-    tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now,
-                           clock=start_clock(GDPR_ART33, aware_at, state.profile_ref)))
+    _start_clocks(tape, profile, aware_at, now, calendar)
     _request_due_notices(tape, profile, now)
+
+
+def _start_clocks(tape: _Tape, profile: Profile | None, aware_at: datetime, now: datetime,
+                  calendar: Calendar) -> None:
+    """One clock per timed obligation of the controller's regimes that runs from what is known
+    at awareness. A controller no profile declares is held to the GDPR, in UTC."""
+    state = tape.state
+    assert state is not None
+    regimes = profile.regimes if profile else ("gdpr",)
+    tz = calendar.zone(profile.timezone if profile else "UTC")
+    detected_at = min((e.ingested_at for e in state.evidence), default=aware_at)
+    anchors = {"awareness": aware_at, "discovery": aware_at, "detection": detected_at}
+    for obligation in (o for regime in regimes for o in REGIMES[regime]):
+        if obligation.anchor not in anchors or (obligation.trigger == "high_risk" and state.level != "high"):
+            continue  # later anchors (classification, a submission) start with their own commands
+        clock = start_clock(obligation, anchors[obligation.anchor], state.profile_ref, tz=tz, calendar=calendar)
+        if clock is not None:
+            tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
 
 
 def _request_due_notices(tape: _Tape, profile: Profile | None, now: datetime) -> None:

@@ -56,7 +56,7 @@ def _iso(value: datetime | None) -> str | None:
 def _context(nid: str, kind: str, state: Incident, profile: Profile, now: datetime) -> dict[str, Any]:
     assessment, awareness = state.assessment, state.awareness
     assert assessment is not None and awareness is not None, "a notice needs awareness and an assessment"
-    clock = state.clocks[0]
+    clock = next((c for c in state.clocks if c.recipient == "authority"), state.clocks[0])
     systems = [s.name for s in profile.systems if s.id in state.systems]
     return {
         "notice": {"id": nid, "kind": kind, "draft": True, "generated_at": now.isoformat(),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from incident.errors import ProfileError
+from incident.regimes import REGIMES, default_regimes
 
 DATA_CATEGORIES = (
     "contact", "identity", "credentials", "financial", "payment_card", "official_id", "location",
@@ -89,6 +90,7 @@ class Profile:
     commitments: tuple[Commitment, ...]
     gaps: tuple[str, ...]
     ref: str  # "<id>@<sha256 prefix of the document>": what a clock snapshot points at
+    regimes: tuple[str, ...] = ()  # notification regimes the controller is subject to (incident.regimes)
 
     def system_for(self, asset: str) -> System | None:
         return next((s for s in self.systems if asset in s.assets), None)
@@ -173,7 +175,7 @@ class _Reader:
 def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | None = None) -> Profile:
     """Validate one decoded profile document; ``source`` names it in errors."""
     doc = _Reader(data, source)
-    doc.allow("id", "name", "policy", "timezone", "languages", "established_in", "gaps",
+    doc.allow("id", "name", "policy", "timezone", "languages", "established_in", "gaps", "regimes",
               "address", "dpo", "authority", "systems", "processors", "commitments", "retention")
     profile_id = doc.req("id", _SLUG)
     if expected_id is not None and profile_id != expected_id:
@@ -224,10 +226,12 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
                                       c.count("within_hours"), c.req("condition"), c.req("text"),
                                       _one_of(c, "trigger", TRIGGERS) if "trigger" in c.data else "any_breach"))
 
+    established_in = doc.req("established_in", _COUNTRY)
+    regimes = doc.strings("regimes", allowed=tuple(REGIMES), required=False) or default_regimes(established_in)
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
     return Profile(
         id=profile_id, name=doc.req("name"), address=address, timezone=tz,
-        languages=doc.strings("languages", allowed=LANGUAGES), established_in=doc.req("established_in", _COUNTRY),
+        languages=doc.strings("languages", allowed=LANGUAGES), established_in=established_in, regimes=regimes,
         dpo=dpo, authority=authority, systems=tuple(systems), processors=tuple(processors),
         commitments=tuple(commitments), gaps=doc.strings("gaps", required=False), ref=f"{profile_id}@{digest}",
     )

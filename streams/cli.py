@@ -78,11 +78,12 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2, ensure_ascii=False))
         return 0
-    rows = [("REFERENCE", "CONTROLLER", "STATE", "RISK", "ART. 33 DEADLINE (UTC)", "TIME LEFT")]
+    rows = [("REFERENCE", "CONTROLLER", "STATE", "RISK", "NEXT DEADLINE (UTC)", "OBLIGATION", "TIME LEFT")]
     for i in data["incidents"]:
         d = i["deadlines"][0] if i["deadlines"] else None
         rows.append((i["reference"], i["controller_name"] or "unmapped", i["status"], i["risk"] or "-",
-                     d["deadline"][:16].replace("T", " ") if d else "-", d["time_left"] if d else "-"))
+                     d["deadline"][:16].replace("T", " ") if d else "-", d["legal_ref"] if d else "-",
+                     d["time_left"] if d else "-"))
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())

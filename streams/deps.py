@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from incident.deadlines import Calendar
 from incident.profiles import Directory
+from streams.calendars import HolidaysCalendar
 from streams.mailer import Mailer, SmtpMailer
 from streams.profiles_loader import load_directory
 from streams.render import NoticeRenderer
@@ -23,6 +25,7 @@ class Deps:
     renderer: NoticeRenderer
     mailer: Mailer
     clock: Callable[[], datetime] = utc_now
+    calendar: Calendar = field(default_factory=HolidaysCalendar)
     correlation_span: timedelta = timedelta(hours=24)
     send_attempts: int = 3
     retry_delay: float = 1.0  # seconds, doubled at each attempt

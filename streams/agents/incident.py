@@ -37,7 +37,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             state = codec.decode(stored) if stored else None
             now = deps.clock()
             try:
-                events = decide(command, state, now=now, directory=deps.directory)
+                events = decide(command, state, now=now, directory=deps.directory, calendar=deps.calendar)
             except Rejected as exc:
                 rejected = CommandRejected(incident_id=incident_id, at=now, command=type(command).__name__,
                                            reason=exc.reason)

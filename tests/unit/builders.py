@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from incident.profiles import Directory, parse_profile
 from incident.signals import SecurityEvent
@@ -48,3 +50,16 @@ def event(event_id: str = "ev-1", *, asset: str = "acme-crm-db", at: datetime = 
         return e
     profile, system = directory().locate(asset)
     return e.located(profile.id if profile else None, system.id if system else None)
+
+
+@dataclass
+class FakeCalendar:
+    """The Calendar port with the public holidays a test names (zones come from the system)."""
+
+    holidays: set[tuple[str, date]] = field(default_factory=set)
+
+    def zone(self, name: str) -> tzinfo:
+        return ZoneInfo(name)
+
+    def is_public_holiday(self, jurisdiction: str, day: date) -> bool:
+        return (jurisdiction, day) in self.holidays

@@ -19,7 +19,7 @@ from incident.events import (
     SignalAttached,
 )
 from incident.model import Incident, evolve, fold
-from tests.unit.builders import T0, directory, event
+from tests.unit.builders import PROFILE, T0, FakeCalendar, directory, event
 
 NOW = T0 + timedelta(minutes=5)
 
@@ -29,7 +29,7 @@ def attach(e, window=None):  # type: ignore[no-untyped-def]
 
 
 def run(state: Incident | None, command: object) -> tuple[Incident | None, list[object]]:
-    events = decide(command, state, now=NOW, directory=directory())  # type: ignore[arg-type]
+    events = decide(command, state, now=NOW, directory=directory(), calendar=FakeCalendar())  # type: ignore[arg-type]
     return fold(state, events), events  # type: ignore[arg-type]
 
 
@@ -134,3 +134,18 @@ def test_events_out_of_sequence_are_refused() -> None:
     replay = SignalAttached(incident_id=state.id, version=state.version, at=NOW, evidence=command.evidence)
     with pytest.raises(OutOfSequence):
         evolve(replay, state)
+
+
+def test_each_regime_of_the_controller_starts_its_clocks_at_awareness() -> None:
+    from incident.profiles import Directory, parse_profile
+
+    both = Directory.of([parse_profile({**PROFILE, "regimes": ["gdpr", "nis2"]}, source="acme.toml")])
+    _, (command,) = correlate(None, event("a", confirms=True))
+    events = decide(command, None, now=NOW, directory=both, calendar=FakeCalendar())
+    clocks = {e.clock.rule_ref: e.clock.deadline - e.clock.anchor_at for e in events if isinstance(e, ClockStarted)}
+    assert clocks == {"GDPR:art33_authority@1": timedelta(hours=72), "NIS2:early_warning@1": timedelta(hours=24),
+                      "NIS2:incident_notification@1": timedelta(hours=72)}
+
+
+def test_a_french_controller_is_held_to_the_gdpr_by_default() -> None:
+    assert directory().profiles["acme"].regimes == ("gdpr",)
