@@ -66,5 +66,13 @@ class OverrideRisk:
     role: str
 
 
-Command = AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk
-COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tick:
+    """Time has passed: the clock agent's only command. Deciding what is due is the domain's job."""
+
+    incident_id: str
+    at: datetime
+
+
+Command = AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick
+COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk, Tick)

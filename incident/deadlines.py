@@ -40,6 +40,49 @@ class Clock:
     rule_ref: str = ""
     unit: str = "hours"
     amount: int = 72
+    trigger: str = "risk"
+    reminders: tuple[int, ...] = ()  # seconds before the deadline (0 = overdue), snapshot at start
+
+    def reminder_times(self) -> list[tuple[str, datetime]]:
+        return [(step_name(s), self.deadline - timedelta(seconds=s)) for s in sorted(self.reminders, reverse=True)]
+
+
+# Reminder steps before each deadline; 0 is "overdue". Settings may change them for new clocks.
+DEFAULT_REMINDERS = (timedelta(hours=48), timedelta(hours=24), timedelta(hours=6), timedelta(hours=1),
+                     timedelta(0))
+
+
+def step_name(seconds: int) -> str:
+    if seconds == 0:
+        return "overdue"
+    return f"T-{seconds // 3600}h" if seconds % 3600 == 0 else f"T-{seconds // 60}min"
+
+
+def _required(clock: Clock, level: str | None) -> bool:
+    """Remind only for obligations the level in force makes real."""
+    return not ((clock.trigger == "risk" and level == "unlikely") or (clock.trigger == "high_risk" and level != "high"))
+
+
+def due_reminders(clocks: tuple[Clock, ...], reminded: tuple[str, ...], now: datetime, level: str | None = None,
+                  ) -> list[tuple[Clock, str, tuple[str, ...]]]:
+    """Per clock, the most urgent reminder step now due and not yet sent, with the earlier
+    unsent steps it makes pointless (skipped)."""
+    out = []
+    for clock in clocks:
+        if not _required(clock, level):
+            continue
+        passed = [name for name, at in clock.reminder_times()
+                  if at <= now and f"{clock.rule_ref}|{name}" not in reminded]
+        if passed:
+            out.append((clock, passed[-1], tuple(passed[:-1])))
+    return out
+
+
+def next_due(clocks: tuple[Clock, ...], reminded: tuple[str, ...], level: str | None = None) -> datetime | None:
+    """When the next reminder falls due: what the schedule table holds for the clock agent."""
+    times = [at for clock in clocks if _required(clock, level) for name, at in clock.reminder_times()
+             if f"{clock.rule_ref}|{name}" not in reminded]
+    return min(times, default=None)
 
 
 def _end_of_day(day: date, tz: tzinfo) -> datetime:
@@ -81,11 +124,12 @@ def deadline_for(obligation: Obligation, anchor_at: datetime, tz: tzinfo, calend
 
 
 def start_clock(obligation: Obligation, anchor_at: datetime, profile_ref: str | None, *, tz: tzinfo,
-                calendar: Calendar) -> Clock | None:
+                calendar: Calendar, reminders: tuple[timedelta, ...] = DEFAULT_REMINDERS) -> Clock | None:
     deadline = deadline_for(obligation, anchor_at, tz, calendar)
     if deadline is None:
         return None
     return Clock(regime=obligation.regime, obligation=obligation.id, recipient=obligation.recipient,
                  legal_ref=obligation.legal_ref, anchor=obligation.anchor, anchor_at=anchor_at.astimezone(UTC),
                  deadline=deadline, profile_ref=profile_ref, rule_ref=obligation.rule_ref, unit=obligation.unit,
-                 amount=obligation.amount)
+                 amount=obligation.amount, trigger=obligation.trigger,
+                 reminders=tuple(int(r.total_seconds()) for r in reminders))

@@ -1,19 +1,29 @@
-"""decide(command, state, now, directory) -> events: the only place the workflow branches.
+"""decide(command, state, now=..., rules=...) -> events: the only place the workflow branches.
 
 Commands are idempotent: replaying one that was already applied (Kafka redelivers)
 yields no event. An illegal command raises CommandRejected with a reason.
 
 Lifecycle (Incident.status): open → aware → assessed → notices_requested → notified.
-Becoming aware is atomic with what follows from it: the assessment, the GDPR Art. 33
-clock, and the notice drafts, all decided in the same call from the same state.
+Becoming aware is atomic with what follows from it: the assessment, the clocks of the
+controller's regimes, and the notice drafts, all decided in the same call from the same state.
+A Tick (the clock agent turning time into a command) emits the reminders now due, once each.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from incident.commands import AttachSignal, Command, CorrectFacts, OverrideRisk, RecordAwareness, RecordDelivery
-from incident.deadlines import Calendar, start_clock
+from incident.commands import (
+    AttachSignal,
+    Command,
+    CorrectFacts,
+    OverrideRisk,
+    RecordAwareness,
+    RecordDelivery,
+    Tick,
+)
+from incident.deadlines import DEFAULT_REMINDERS, Calendar, due_reminders, start_clock
 from incident.errors import CommandRejected
 from incident.events import (
     AwarenessRecorded,
@@ -24,6 +34,7 @@ from incident.events import (
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
+    ReminderDue,
     RiskAssessed,
     RiskOverridden,
     SignalAttached,
@@ -58,11 +69,19 @@ class _Tape:
         return self.state
 
 
-def decide(command: Command, state: Incident | None, *, now: datetime, directory: Directory,
-           calendar: Calendar) -> list[Event]:
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Everything decide() needs besides the command, the state and the time."""
+
+    directory: Directory
+    calendar: Calendar
+    reminders: tuple[timedelta, ...] = DEFAULT_REMINDERS
+
+
+def decide(command: Command, state: Incident | None, *, now: datetime, rules: Rules) -> list[Event]:
     match command:
         case AttachSignal():
-            return _attach(command, state, now, directory, calendar)
+            return _attach(command, state, now, rules)
         case RecordAwareness():
             if state is None:
                 raise CommandRejected(f"no incident {command.incident_id}")
@@ -72,61 +91,61 @@ def decide(command: Command, state: Incident | None, *, now: datetime, directory
             if command.aware_at > now:
                 raise CommandRejected("awareness cannot be in the future")
             tape = _Tape(state)
-            _become_aware(tape, command.aware_at, command.by, command.evidence, now, directory, calendar)
+            _become_aware(tape, command.aware_at, command.by, command.evidence, now, rules)
             return tape.events
         case RecordDelivery():
             return _delivery(command, state, now)
         case CorrectFacts():
-            return _correct(command, _aware(state, command.incident_id), now, directory)
+            return _correct(command, _aware(state, command.incident_id), now, rules.directory)
         case OverrideRisk():
-            return _override(command, _aware(state, command.incident_id), now, directory)
+            return _override(command, _aware(state, command.incident_id), now, rules.directory)
+        case Tick():
+            return _tick(state, now) if state is not None else []
     raise CommandRejected(f"unknown command {type(command).__name__}")
 
 
-def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, directory: Directory,
-            calendar: Calendar) -> list[Event]:
+def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rules) -> list[Event]:
     if state is not None and state.has_signal(cmd.evidence.event_id):
         return []
     tape = _Tape(state)
     if state is None:
-        profile = directory.profiles.get(cmd.controller) if cmd.controller else None
+        profile = rules.directory.profiles.get(cmd.controller) if cmd.controller else None
         tape.emit(IncidentOpened(incident_id=cmd.incident_id, version=1, at=now, controller=cmd.controller,
                                  correlation_key=cmd.correlation_key, profile_ref=profile.ref if profile else None))
     current = tape.emit(SignalAttached(incident_id=cmd.incident_id, version=tape.version, at=now,
                                        evidence=cmd.evidence))
     if cmd.evidence.confirms_breach and current.awareness is None:
         # The machine learnt of a confirmed breach when the signal reached us, not when it happened.
-        _become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, directory,
-                      calendar)
+        _become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
     return tape.events
 
 
 def _become_aware(tape: _Tape, aware_at: datetime, by: str, evidence: tuple[str, ...], now: datetime,
-                  directory: Directory, calendar: Calendar) -> None:
+                  rules: Rules) -> None:
     state = tape.emit(AwarenessRecorded(incident_id=_id(tape), version=tape.version, at=now, aware_at=aware_at,
                                         by=by, evidence=evidence))
-    profile = _profile(state, directory)
+    profile = _profile(state, rules.directory)
     facts = facts_of(state, profile)
     tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
                            assessment=assess(facts, profile)))
-    _start_clocks(tape, profile, aware_at, now, calendar)
+    _start_clocks(tape, profile, aware_at, now, rules)
     _request_due_notices(tape, profile, now)
 
 
-def _start_clocks(tape: _Tape, profile: Profile | None, aware_at: datetime, now: datetime,
-                  calendar: Calendar) -> None:
+def _start_clocks(tape: _Tape, profile: Profile | None, aware_at: datetime, now: datetime, rules: Rules) -> None:
     """One clock per timed obligation of the controller's regimes that runs from what is known
     at awareness. A controller no profile declares is held to the GDPR, in UTC."""
     state = tape.state
     assert state is not None
     regimes = profile.regimes if profile else ("gdpr",)
-    tz = calendar.zone(profile.timezone if profile else "UTC")
+    tz = rules.calendar.zone(profile.timezone if profile else "UTC")
     detected_at = min((e.ingested_at for e in state.evidence), default=aware_at)
     anchors = {"awareness": aware_at, "discovery": aware_at, "detection": detected_at}
     for obligation in (o for regime in regimes for o in REGIMES[regime]):
         if obligation.anchor not in anchors or (obligation.trigger == "high_risk" and state.level != "high"):
             continue  # later anchors (classification, a submission) start with their own commands
-        clock = start_clock(obligation, anchors[obligation.anchor], state.profile_ref, tz=tz, calendar=calendar)
+        clock = start_clock(obligation, anchors[obligation.anchor], state.profile_ref, tz=tz, calendar=rules.calendar,
+                            reminders=rules.reminders)
         if clock is not None:
             tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
 
@@ -235,3 +254,16 @@ def _delivery(cmd: RecordDelivery, state: Incident | None, now: datetime) -> lis
                                 recipient=cmd.recipient, message_id=cmd.message_id)]
     return [NoticeFailed(incident_id=state.id, version=version, at=now, notice_id=cmd.notice_id,
                          recipient=cmd.recipient, reason=cmd.detail)]
+
+
+def _tick(state: Incident, now: datetime) -> list[Event]:
+    """The reminders now due, one event per clock: after downtime, only the most urgent step is
+    sent and the earlier ones are recorded as skipped, so nobody gets a burst of stale mail."""
+    events: list[Event] = []
+    version = state.version
+    for clock, step, skipped in due_reminders(state.clocks, state.reminded, now, state.level):
+        version += 1
+        events.append(ReminderDue(incident_id=state.id, version=version, at=now, controller=state.controller,
+                                  rule_ref=clock.rule_ref,
+                                  legal_ref=clock.legal_ref, deadline=clock.deadline, step=step, skipped=skipped))
+    return events

@@ -113,6 +113,21 @@ class NoticeFailed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReminderDue:
+    """A reminder step of one clock is due (T-48h … overdue); emitted once per step, ever."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    controller: str | None
+    rule_ref: str
+    legal_ref: str
+    deadline: datetime
+    step: str
+    skipped: tuple[str, ...]  # earlier steps passed while no worker ticked: recorded, not sent
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandRejected:
     """Not part of the incident's history (no version): a record that a command was refused."""
 
@@ -123,7 +138,7 @@ class CommandRejected:
 
 
 Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | FactsCorrected | RiskOverridden
-         | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed)
+         | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed | ReminderDue)
 EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, FactsCorrected,
                             RiskOverridden, ClockStarted, NoticeRequested, NoticeDelivered, NoticeFailed,
-                            CommandRejected)
+                            ReminderDue, CommandRejected)

@@ -22,6 +22,7 @@ from incident.events import (
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
+    ReminderDue,
     RiskAssessed,
     RiskOverridden,
     SignalAttached,
@@ -74,6 +75,7 @@ class Incident:
     corrections: dict[str, Any] | None = None  # responders' fact corrections, merged in order
     override: Override | None = None
     clocks: tuple[Clock, ...] = ()
+    reminded: tuple[str, ...] = ()  # "<rule_ref>|<step>" of every reminder step sent or skipped
     notices: tuple[NoticeProgress, ...] = ()
 
     @property
@@ -187,6 +189,13 @@ def _requested(event: NoticeRequested, state: Incident | None) -> Incident:
     progress = NoticeProgress(notice_id=d.notice_id, kind=d.kind, locale=d.locale, audience=d.audience,
                               recipients=d.recipients)
     return replace(s, notices=(*s.notices, progress))
+
+
+@evolve.register
+def _reminded(event: ReminderDue, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    keys = tuple(f"{event.rule_ref}|{step}" for step in (*event.skipped, event.step))
+    return replace(s, reminded=(*s.reminded, *keys))
 
 
 def _settle(state: Incident, notice_id: str, *, delivered: str | None = None, failed: str | None = None) -> Incident:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 
-from streams.agents import correlate, incident, ingest, notify
+from streams.agents import clock, correlate, incident, ingest, notify
 from streams.deps import Deps
 from streams.settings import Settings
 from streams.topics import Tables, Topics, declare
@@ -38,4 +38,5 @@ def build(settings: Settings, deps: Deps, *, app_id: str | None = None) -> tuple
     topics, tables = declare(app, settings.partitions)
     for module in (ingest, correlate, incident, notify):
         module.register(app, topics, tables, deps)
+    clock.register(app, topics, tables, deps, interval=settings.tick_seconds)
     return app, topics, tables

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from incident.deadlines import Calendar
+from incident.deadlines import DEFAULT_REMINDERS, Calendar
+from incident.decide import Rules
 from incident.profiles import Directory
 from streams.calendars import HolidaysCalendar
 from streams.mailer import Mailer, SmtpMailer
@@ -27,8 +28,15 @@ class Deps:
     clock: Callable[[], datetime] = utc_now
     calendar: Calendar = field(default_factory=HolidaysCalendar)
     correlation_span: timedelta = timedelta(hours=24)
+    reminders: tuple[timedelta, ...] = DEFAULT_REMINDERS
+    oncall: tuple[str, ...] = ()  # reminder recipients; empty = the controller's DPO
+    console_url: str = "http://127.0.0.1:8000"
     send_attempts: int = 3
     retry_delay: float = 1.0  # seconds, doubled at each attempt
+
+    @property
+    def rules(self) -> Rules:
+        return Rules(directory=self.directory, calendar=self.calendar, reminders=self.reminders)
 
     @classmethod
     def production(cls, settings: Settings) -> Deps:
@@ -37,4 +45,7 @@ class Deps:
             renderer=NoticeRenderer(settings.templates_dir / "notices"),
             mailer=SmtpMailer(settings),
             correlation_span=timedelta(hours=settings.correlation_window_hours),
+            reminders=settings.reminder_steps,
+            oncall=tuple(a.strip() for a in settings.oncall_emails.split(",") if a.strip()),
+            console_url=settings.console_url,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,10 @@ class Settings:
     templates_dir: Path = ROOT / "templates"
     samples_dir: Path = ROOT / "deploy" / "samples"
     correlation_window_hours: float = 24.0
+    reminders: str = "48h,24h,6h,1h,0h"  # before each deadline; 0h = overdue
+    tick_seconds: float = 10.0  # how often the clock agent looks for due reminders
+    oncall_emails: str = ""  # the on-call rota for reminders; empty = the controller's DPO
+    console_url: str = "http://127.0.0.1:8000"  # linked from reminders
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_tls: str = "none"  # none | starttls | tls
@@ -42,6 +47,15 @@ class Settings:
     console_users: str = ""  # "name:password:role,..."; required outside embedded mode
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
+
+    @property
+    def reminder_steps(self) -> tuple[timedelta, ...]:
+        steps = []
+        for item in filter(None, (i.strip() for i in self.reminders.split(","))):
+            if not item.endswith("h") or not item[:-1].replace(".", "", 1).isdigit():
+                raise SettingsError(f"BREACH_REMINDERS: {item!r} is not a number of hours such as 24h")
+            steps.append(timedelta(hours=float(item[:-1])))
+        return tuple(sorted(set(steps), reverse=True))
 
     @property
     def bootstrap_servers(self) -> str:
@@ -78,6 +92,7 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
     settings = Settings(**values)  # type: ignore[arg-type]
     if settings.smtp_tls not in ("none", "starttls", "tls"):
         raise SettingsError(f"BREACH_SMTP_TLS={settings.smtp_tls!r}: expected none, starttls or tls")
+    settings.reminder_steps  # noqa: B018 - validated now, not at the first deadline
     if settings.partitions < 1:
         raise SettingsError("BREACH_PARTITIONS must be at least 1")
     return settings

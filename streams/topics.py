@@ -34,6 +34,8 @@ class Topics:
 class Tables:
     windows: Any  # correlation key -> Window envelope
     incidents: Any  # incident id -> Incident envelope
+    schedule: Any  # incident id -> epoch seconds of its next reminder (same key and partitions)
+    ledger: Any  # Message-ID -> when the SMTP server accepted it (the notify agent's memory)
 
 
 def declare(app: faust.App, partitions: int) -> tuple[Topics, Tables]:
@@ -48,5 +50,7 @@ def declare(app: faust.App, partitions: int) -> tuple[Topics, Tables]:
         # our JSON envelopes, written with the app's default json serializer.
         windows=app.Table("correlation-windows", partitions=partitions, key_type=str),
         incidents=app.Table("incidents", partitions=partitions, key_type=str),
+        schedule=app.Table("schedule", partitions=partitions, key_type=str),
+        ledger=app.Table("delivery-ledger", partitions=partitions, key_type=str),
     )
     return topics, tables

@@ -7,6 +7,7 @@ from typing import Any
 import faust
 import structlog
 
+from incident.deadlines import next_due
 from incident.decide import decide
 from incident.errors import CommandRejected as Rejected
 from incident.events import CommandRejected
@@ -37,7 +38,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             state = codec.decode(stored) if stored else None
             now = deps.clock()
             try:
-                events = decide(command, state, now=now, directory=deps.directory, calendar=deps.calendar)
+                events = decide(command, state, now=now, rules=deps.rules)
             except Rejected as exc:
                 rejected = CommandRejected(incident_id=incident_id, at=now, command=type(command).__name__,
                                            reason=exc.reason)
@@ -51,6 +52,14 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             for event in events:
                 await topics.events.send(key=key, value=codec.encode(event))
             if events:
-                tables.incidents[incident_id] = codec.as_table_value(fold(state, events))
+                new_state = fold(state, events)
+                assert new_state is not None
+                tables.incidents[incident_id] = codec.as_table_value(new_state)
+                # Same key, same partition: whoever owns an incident owns its clocks.
+                due = next_due(new_state.clocks, new_state.reminded, new_state.level)
+                if due is not None:
+                    tables.schedule[incident_id] = due.timestamp()
+                elif incident_id in tables.schedule:
+                    del tables.schedule[incident_id]
             log.info("command.handled", incident_id=incident_id, command=type(command).__name__,
                      emitted=[type(e).__name__ for e in events])

@@ -7,6 +7,7 @@ reason a person can act on), and the stream moves on.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import MutableMapping
 from typing import Any
 
 import faust
@@ -14,8 +15,8 @@ import jinja2
 import structlog
 
 from incident.commands import RecordDelivery
-from incident.events import NoticeRequested
-from incident.notices import NoticeDraft
+from incident.events import NoticeRequested, ReminderDue
+from incident.notices import NoticeDraft, reference
 from streams import codec
 from streams.deps import Deps
 from streams.mailer import Disposition, MailError, OutgoingMessage, message_id_for
@@ -30,13 +31,41 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
     async def notify(stream: Any) -> None:
         async for raw in stream:
             event = codec.decode(raw)
-            if not isinstance(event, NoticeRequested):
-                continue
-            for command in await deliver(event.incident_id, event.draft, deps):
-                await topics.commands.send(key=command.incident_id.encode(), value=codec.encode(command))
+            if isinstance(event, ReminderDue):
+                await remind(event, deps, tables.ledger)
+            elif isinstance(event, NoticeRequested):
+                for command in await deliver(event.incident_id, event.draft, deps, tables.ledger):
+                    await topics.commands.send(key=command.incident_id.encode(), value=codec.encode(command))
 
 
-async def deliver(incident_id: str, draft: NoticeDraft, deps: Deps) -> list[RecordDelivery]:
+async def remind(event: ReminderDue, deps: Deps, ledger: MutableMapping[str, Any]) -> None:
+    """E-mail the on-call rota (or the controller's DPO) that a deadline step is reached."""
+    profile = deps.directory.profiles.get(event.controller or "")
+    recipients = deps.oncall or ((profile.dpo.email,) if profile else ())
+    if not recipients:
+        log.warning("reminder.no_recipient", incident_id=event.incident_id, step=event.step)
+        return
+    context = {
+        "notice": {"reader_tz": profile.timezone if profile else "UTC"},
+        "reminder": {"step": event.step, "skipped": list(event.skipped), "legal_ref": event.legal_ref,
+                     "deadline": event.deadline.isoformat(), "overdue": event.step == "overdue"},
+        "incident": {"id": event.incident_id, "reference": reference(event.incident_id),
+                     "url": f"{deps.console_url}/incidents/{event.incident_id}"},
+        "controller": {"name": profile.name if profile else "an unmapped asset"},
+    }
+    rendered = deps.renderer.render(regime="internal", locale="en", kind="reminder", context=context)
+    notice_id = f"reminder-{event.incident_id}-{event.rule_ref}-{event.step}"
+    for index, recipient in enumerate(recipients):
+        message = OutgoingMessage(message_id=message_id_for(notice_id, recipient), recipient=recipient,
+                                  subject=rendered.subject, text=rendered.text, html=rendered.html,
+                                  notice_id=notice_id)
+        error = await _send_once(message, deps, ledger)
+        log.info("reminder.sent" if error is None else "reminder.failed", incident_id=event.incident_id,
+                 step=event.step, rule=event.rule_ref, recipient_index=index, error=error)
+
+
+async def deliver(incident_id: str, draft: NoticeDraft, deps: Deps, ledger: MutableMapping[str, Any],
+                  ) -> list[RecordDelivery]:
     """Render once, send to each recipient; one RecordDelivery per recipient, sent or failed."""
     try:
         rendered = deps.renderer.render(regime=draft.regime, locale=draft.locale, kind=draft.kind,
@@ -52,13 +81,26 @@ async def deliver(incident_id: str, draft: NoticeDraft, deps: Deps) -> list[Reco
         message = OutgoingMessage(message_id=message_id_for(draft.notice_id, recipient), recipient=recipient,
                                   subject=rendered.subject, text=rendered.text, html=rendered.html,
                                   notice_id=draft.notice_id)
-        error = await _send_with_retries(message, deps)
+        error = await _send_once(message, deps, ledger)
         results.append(RecordDelivery(incident_id=incident_id, notice_id=draft.notice_id, recipient=recipient,
                                       delivered=error is None, message_id=message.message_id,
                                       detail=error or "accepted by the SMTP server"))
         log.info("notice.sent" if error is None else "notice.failed", incident_id=incident_id,
                  notice_id=draft.notice_id, kind=draft.kind, recipient_index=index, error=error)
     return results
+
+
+async def _send_once(message: OutgoingMessage, deps: Deps, ledger: MutableMapping[str, Any]) -> str | None:
+    """Send unless the ledger says the server already accepted this Message-ID: a replayed event
+    (restart, rebalance) does not mail twice. A crash between acceptance and the ledger write can
+    still repeat one message; its Message-ID is the same, so mail systems can drop it."""
+    if message.message_id in ledger:
+        log.info("delivery.already_sent", notice_id=message.notice_id)
+        return None
+    error = await _send_with_retries(message, deps)
+    if error is None:
+        ledger[message.message_id] = deps.clock().isoformat()
+    return error
 
 
 async def _send_with_retries(message: OutgoingMessage, deps: Deps) -> str | None:

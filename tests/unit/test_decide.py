@@ -8,7 +8,7 @@ import pytest
 
 from incident.commands import AttachSignal, RecordAwareness, RecordDelivery
 from incident.correlation import correlate
-from incident.decide import decide
+from incident.decide import Rules, decide
 from incident.errors import CommandRejected, OutOfSequence
 from incident.events import (
     AwarenessRecorded,
@@ -29,7 +29,7 @@ def attach(e, window=None):  # type: ignore[no-untyped-def]
 
 
 def run(state: Incident | None, command: object) -> tuple[Incident | None, list[object]]:
-    events = decide(command, state, now=NOW, directory=directory(), calendar=FakeCalendar())  # type: ignore[arg-type]
+    events = decide(command, state, now=NOW, rules=Rules(directory(), FakeCalendar()))  # type: ignore[arg-type]
     return fold(state, events), events  # type: ignore[arg-type]
 
 
@@ -141,7 +141,7 @@ def test_each_regime_of_the_controller_starts_its_clocks_at_awareness() -> None:
 
     both = Directory.of([parse_profile({**PROFILE, "regimes": ["gdpr", "nis2"]}, source="acme.toml")])
     _, (command,) = correlate(None, event("a", confirms=True))
-    events = decide(command, None, now=NOW, directory=both, calendar=FakeCalendar())
+    events = decide(command, None, now=NOW, rules=Rules(both, FakeCalendar()))
     clocks = {e.clock.rule_ref: e.clock.deadline - e.clock.anchor_at for e in events if isinstance(e, ClockStarted)}
     assert clocks == {"GDPR:art33_authority@1": timedelta(hours=72), "NIS2:early_warning@1": timedelta(hours=24),
                       "NIS2:incident_notification@1": timedelta(hours=72)}
