@@ -17,7 +17,7 @@ from starlette.types import ASGIApp
 from console import views
 from console.auth import BasicAuth, User
 from console.read_model import ReadModel
-from incident.commands import Command, CorrectFacts, OverrideRisk, RecordAwareness
+from incident.commands import ActOnObligation, Command, CorrectFacts, OverrideRisk, RecordAwareness
 from incident.profiles import Directory
 
 
@@ -111,6 +111,15 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         return CorrectFacts(incident_id=incident_id, changes=body["changes"], by=f"user:{user.name}",
                             reason=str(body.get("reason", "")))
 
+    def obligation_step(body: dict[str, Any], incident_id: str, user: User) -> Command:
+        at = datetime.fromisoformat(body["at"]) if body.get("at") else clock()
+        if at.tzinfo is None:
+            raise ValueError("at needs a UTC offset")
+        return ActOnObligation(incident_id=incident_id, obligation=str(body["obligation"]),
+                               action=str(body["action"]), by=f"user:{user.name}", role=user.role, at=at,
+                               channel=str(body.get("channel", "")), reference=str(body.get("reference", "")),
+                               text=str(body.get("text", "")))
+
     def override(body: dict[str, Any], incident_id: str, user: User) -> Command:
         return OverrideRisk(incident_id=incident_id, level=str(body["level"]),
                             justification=str(body.get("justification", "")), by=f"user:{user.name}",
@@ -138,6 +147,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/api/incidents/{incident_id}/awareness", command_endpoint(awareness), methods=["POST"]),
         Route("/api/incidents/{incident_id}/facts", command_endpoint(correction), methods=["POST"]),
         Route("/api/incidents/{incident_id}/override", command_endpoint(override), methods=["POST"]),
+        Route("/api/incidents/{incident_id}/obligations", command_endpoint(obligation_step), methods=["POST"]),
         Route("/api/mail", api_mail),
         Route("/api/mail/{message_id}", api_mail_message),
         Route("/healthz", healthz),

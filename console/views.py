@@ -50,12 +50,21 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
             "anchor": c.anchor, "anchor_at": _iso(c.anchor_at), "deadline": _iso(c.deadline),
             "deadline_local": c.deadline.astimezone(zone).isoformat(), "time_zone": str(zone),
             "seconds_left": int((c.deadline - now).total_seconds()), "time_left": time_left(c.deadline, now),
-            "rule_ref": c.rule_ref, "profile_ref": c.profile_ref} for c in clocks],
+            "rule_ref": c.rule_ref, "profile_ref": c.profile_ref,
+            "workflow": _workflow(incident, c.rule_ref)} for c in clocks],
         "notices": [{
             "notice_id": n.notice_id, "kind": n.kind, "locale": n.locale, "audience": n.audience,
             "recipients": len(n.recipients), "delivered": len(n.delivered), "failed": len(n.failed)}
             for n in incident.notices],
     }
+
+
+def _workflow(incident: Incident, rule_ref: str) -> dict[str, Any] | None:
+    o = incident.obligation(rule_ref)
+    return None if o is None else {
+        "status": o.status, "approved_by": o.approved_by, "submitted_at": _iso(o.submitted_at),
+        "channel": o.channel, "reference": o.reference, "late": o.late, "delay_reasons": o.delay_reasons,
+        "complements": o.complements, "closing_reason": o.closing_reason}
 
 
 def detail(incident: Incident, timeline: list[Any], directory: Directory, now: datetime) -> dict[str, Any]:
@@ -89,6 +98,14 @@ def describe(event: Any) -> str:
             return f"Facts corrected by {data['by']} ({', '.join(data['changes'])}): {data['reason']}"
         case "RiskOverridden":
             return f"Risk level set to {data['level']} by {data['by']}: {data['justification']}"
+        case "ObligationActed":
+            late = " (late)" if data["late"] else ""
+            text = f" — {data['text']}" if data["text"] else ""
+            ref = f" [ref {data['reference']}]" if data["reference"] else ""
+            return f"{data['obligation']}: {data['action']}{late} by {data['by']}{text}{ref}"
+        case "ReminderDue":
+            return f"Reminder {data['step']} for {data['legal_ref']}" + (
+                f" (skipped: {', '.join(data['skipped'])})" if data["skipped"] else "")
         case "ClockStarted":
             c = data["clock"]
             return f"{c['legal_ref']} clock started: deadline {_iso(c['deadline'])}"

@@ -74,5 +74,26 @@ class Tick:
     at: datetime
 
 
-Command = AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick
-COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk, Tick)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActOnObligation:
+    """A step of one obligation's workflow (its clock's rule_ref), by a person.
+
+    action: approve (DPO only) | submit (channel "email" or "portal", reference for a portal) |
+    complement (Art. 33(4) phased information) | delay_reasons (may come before the deadline) |
+    close | withdraw (with a reason).
+    """
+
+    incident_id: str
+    obligation: str
+    action: str
+    by: str
+    role: str
+    at: datetime
+    channel: str = ""
+    reference: str = ""
+    text: str = ""  # reasons, summary of a complement, or why it is closed or withdrawn
+
+
+Command = AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick | ActOnObligation
+COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk, Tick,
+                              ActOnObligation)

@@ -64,12 +64,12 @@ def _required(clock: Clock, level: str | None) -> bool:
 
 
 def due_reminders(clocks: tuple[Clock, ...], reminded: tuple[str, ...], now: datetime, level: str | None = None,
-                  ) -> list[tuple[Clock, str, tuple[str, ...]]]:
+                  settled: tuple[str, ...] = ()) -> list[tuple[Clock, str, tuple[str, ...]]]:
     """Per clock, the most urgent reminder step now due and not yet sent, with the earlier
     unsent steps it makes pointless (skipped)."""
     out = []
     for clock in clocks:
-        if not _required(clock, level):
+        if not _required(clock, level) or clock.rule_ref in settled:
             continue
         passed = [name for name, at in clock.reminder_times()
                   if at <= now and f"{clock.rule_ref}|{name}" not in reminded]
@@ -78,9 +78,11 @@ def due_reminders(clocks: tuple[Clock, ...], reminded: tuple[str, ...], now: dat
     return out
 
 
-def next_due(clocks: tuple[Clock, ...], reminded: tuple[str, ...], level: str | None = None) -> datetime | None:
+def next_due(clocks: tuple[Clock, ...], reminded: tuple[str, ...], level: str | None = None,
+             settled: tuple[str, ...] = ()) -> datetime | None:
     """When the next reminder falls due: what the schedule table holds for the clock agent."""
-    times = [at for clock in clocks if _required(clock, level) for name, at in clock.reminder_times()
+    times = [at for clock in clocks if _required(clock, level) and clock.rule_ref not in settled
+             for name, at in clock.reminder_times()
              if f"{clock.rule_ref}|{name}" not in reminded]
     return min(times, default=None)
 

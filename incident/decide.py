@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from incident.commands import (
+    ActOnObligation,
     AttachSignal,
     Command,
     CorrectFacts,
@@ -34,6 +35,7 @@ from incident.events import (
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
+    ObligationActed,
     ReminderDue,
     RiskAssessed,
     RiskOverridden,
@@ -99,6 +101,8 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
             return _correct(command, _aware(state, command.incident_id), now, rules.directory)
         case OverrideRisk():
             return _override(command, _aware(state, command.incident_id), now, rules.directory)
+        case ActOnObligation():
+            return _act(command, state, now)
         case Tick():
             return _tick(state, now) if state is not None else []
     raise CommandRejected(f"unknown command {type(command).__name__}")
@@ -261,9 +265,70 @@ def _tick(state: Incident, now: datetime) -> list[Event]:
     sent and the earlier ones are recorded as skipped, so nobody gets a burst of stale mail."""
     events: list[Event] = []
     version = state.version
-    for clock, step, skipped in due_reminders(state.clocks, state.reminded, now, state.level):
+    for clock, step, skipped in due_reminders(state.clocks, state.reminded, now, state.level,
+                                              state.settled_obligations):
         version += 1
         events.append(ReminderDue(incident_id=state.id, version=version, at=now, controller=state.controller,
                                   rule_ref=clock.rule_ref,
                                   legal_ref=clock.legal_ref, deadline=clock.deadline, step=step, skipped=skipped))
     return events
+
+
+CHANNELS = ("email", "portal")
+
+
+def _act(cmd: ActOnObligation, state: Incident | None, now: datetime) -> list[Event]:
+    """One step of an obligation's workflow. Submitting late needs the reasons for the delay
+    (Art. 33(1)); they can be recorded ahead, as soon as the deadline is at risk."""
+    if state is None:
+        raise CommandRejected(f"no incident {cmd.incident_id}")
+    current = state.obligation(cmd.obligation)
+    clock = next((c for c in state.clocks if c.rule_ref == cmd.obligation), None)
+    if current is None or clock is None:
+        known = ", ".join(o.rule_ref for o in state.obligations) or "none"
+        raise CommandRejected(f"no obligation {cmd.obligation} on this incident (it has: {known})")
+    if cmd.at > now:
+        raise CommandRejected("a workflow step cannot be dated in the future")
+    late = False
+    match cmd.action:
+        case "approve":
+            if cmd.role != DPO_ROLE:
+                raise CommandRejected("only the DPO may approve a notification")
+            if current.status == "approved":
+                return []
+            if current.status != "running":
+                raise CommandRejected(f"cannot approve: the obligation is {current.status}")
+        case "submit":
+            if current.status == "submitted" and current.submitted_at == cmd.at:
+                return []  # the same submission recorded twice
+            if current.status != "approved":
+                raise CommandRejected(f"cannot submit: the obligation is {current.status}; the DPO approves first")
+            if cmd.channel not in CHANNELS:
+                raise CommandRejected(f"channel must be one of {', '.join(CHANNELS)}")
+            if cmd.channel == "portal" and not cmd.reference.strip():
+                raise CommandRejected("a portal submission needs the reference the portal gave")
+            late = cmd.at > clock.deadline
+            if late and not (cmd.text.strip() or current.delay_reasons):
+                raise CommandRejected(f"submitted after the deadline ({clock.deadline.isoformat()}): give the "
+                                      "reasons for the delay (" + clock.legal_ref + ")")
+        case "complement":
+            if current.status != "submitted":
+                raise CommandRejected("complementary information follows a submission")
+            if not cmd.text.strip():
+                raise CommandRejected("say what the complementary information is")
+        case "delay_reasons":
+            if current.settled or not cmd.text.strip():
+                raise CommandRejected("delay reasons need a text, before the obligation is settled")
+        case "close":
+            if current.status != "submitted":
+                raise CommandRejected("close an obligation once it is submitted (or withdraw it, with a reason)")
+        case "withdraw":
+            if current.status == "withdrawn":
+                return []
+            if not cmd.text.strip():
+                raise CommandRejected("a withdrawal needs a reason")
+        case _:
+            raise CommandRejected(f"unknown action {cmd.action!r}")
+    return [ObligationActed(incident_id=state.id, version=state.version + 1, at=now, obligation=cmd.obligation,
+                            action=cmd.action, by=cmd.by, acted_at=cmd.at, channel=cmd.channel,
+                            reference=cmd.reference.strip(), text=cmd.text.strip(), late=late)]

@@ -128,6 +128,24 @@ class ReminderDue:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ObligationActed:
+    """A workflow step of one obligation: approved, submitted, complemented, delay reasons given,
+    closed or withdrawn — who, when, how, and whether a submission was late."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    obligation: str
+    action: str
+    by: str
+    acted_at: datetime
+    channel: str
+    reference: str
+    text: str
+    late: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandRejected:
     """Not part of the incident's history (no version): a record that a command was refused."""
 
@@ -138,7 +156,7 @@ class CommandRejected:
 
 
 Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | FactsCorrected | RiskOverridden
-         | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed | ReminderDue)
+         | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed | ReminderDue | ObligationActed)
 EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, FactsCorrected,
                             RiskOverridden, ClockStarted, NoticeRequested, NoticeDelivered, NoticeFailed,
-                            ReminderDue, CommandRejected)
+                            ReminderDue, ObligationActed, CommandRejected)

@@ -22,6 +22,7 @@ from incident.events import (
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
+    ObligationActed,
     ReminderDue,
     RiskAssessed,
     RiskOverridden,
@@ -44,6 +45,27 @@ class Override:
     justification: str
     by: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObligationState:
+    """Where one obligation (one clock) stands: running → approved → submitted → closed."""
+
+    rule_ref: str
+    status: str = "running"  # running | approved | submitted | closed | withdrawn
+    approved_by: str | None = None
+    submitted_at: datetime | None = None
+    channel: str = ""
+    reference: str = ""
+    late: bool = False
+    delay_reasons: str = ""
+    complements: int = 0
+    closing_reason: str = ""
+
+    @property
+    def settled(self) -> bool:
+        """No more reminders: it was submitted, closed or withdrawn."""
+        return self.status in ("submitted", "closed", "withdrawn")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +98,7 @@ class Incident:
     override: Override | None = None
     clocks: tuple[Clock, ...] = ()
     reminded: tuple[str, ...] = ()  # "<rule_ref>|<step>" of every reminder step sent or skipped
+    obligations: tuple[ObligationState, ...] = ()  # one per clock, same order
     notices: tuple[NoticeProgress, ...] = ()
 
     @property
@@ -120,6 +143,13 @@ class Incident:
         if self.override is not None:
             return self.override.level
         return self.assessment.level if self.assessment else None
+
+    def obligation(self, rule_ref: str) -> ObligationState | None:
+        return next((o for o in self.obligations if o.rule_ref == rule_ref), None)
+
+    @property
+    def settled_obligations(self) -> tuple[str, ...]:
+        return tuple(o.rule_ref for o in self.obligations if o.settled)
 
     def has_signal(self, event_id: str) -> bool:
         return any(e.event_id == event_id for e in self.evidence)
@@ -180,7 +210,32 @@ def _overridden(event: RiskOverridden, state: Incident | None) -> Incident:
 @evolve.register
 def _clock(event: ClockStarted, state: Incident | None) -> Incident:
     s = _next(event, state)
-    return replace(s, clocks=(*s.clocks, event.clock))
+    return replace(s, clocks=(*s.clocks, event.clock),
+                   obligations=(*s.obligations, ObligationState(rule_ref=event.clock.rule_ref)))
+
+
+@evolve.register
+def _acted(event: ObligationActed, state: Incident | None) -> Incident:
+    s = _next(event, state)
+
+    def step(o: ObligationState) -> ObligationState:
+        match event.action:
+            case "approve":
+                return replace(o, status="approved", approved_by=event.by)
+            case "submit":
+                return replace(o, status="submitted", submitted_at=event.acted_at, channel=event.channel,
+                               reference=event.reference, late=event.late,
+                               delay_reasons=event.text or o.delay_reasons)
+            case "delay_reasons":
+                return replace(o, delay_reasons=event.text)
+            case "complement":
+                return replace(o, complements=o.complements + 1)
+            case "close" | "withdraw":
+                return replace(o, status="closed" if event.action == "close" else "withdrawn",
+                               closing_reason=event.text)
+        raise OutOfSequence(f"unknown obligation action {event.action!r}")
+
+    return replace(s, obligations=tuple(step(o) if o.rule_ref == event.obligation else o for o in s.obligations))
 
 
 @evolve.register

@@ -56,7 +56,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                 assert new_state is not None
                 tables.incidents[incident_id] = codec.as_table_value(new_state)
                 # Same key, same partition: whoever owns an incident owns its clocks.
-                due = next_due(new_state.clocks, new_state.reminded, new_state.level)
+                due = next_due(new_state.clocks, new_state.reminded, new_state.level, new_state.settled_obligations)
                 if due is not None:
                     tables.schedule[incident_id] = due.timestamp()
                 elif incident_id in tables.schedule:

@@ -171,3 +171,24 @@ async def test_responders_correct_facts_and_the_dpo_overrides_with_a_justificati
     assert responder.status_code == 202
     await eventually(lambda: any("only the DPO" in r.reason for r in stack.watcher.model.rejected),
                      what="the responder's override refused")
+
+
+@pytest.mark.asyncio
+async def test_the_dpo_approves_and_a_portal_submission_is_recorded(stack: Stack) -> None:
+    await stack.send_sample("02-atometrics-wazuh.jsonl")
+    (incident,) = await eventually(lambda: [i for i in stack.watcher.model.incidents.values() if i.clocks],
+                                   what="the Atometrics clock")
+    url, rule = f"/api/incidents/{incident.id}/obligations", incident.clocks[0].rule_ref
+    as_responder = await stack.api.post(url, json={"obligation": rule, "action": "approve"}, auth=("oncall", "pw"))
+    assert as_responder.status_code == 202  # accepted for the incident to decide: refused there
+    await eventually(lambda: any("only the DPO" in r.reason for r in stack.watcher.model.rejected),
+                     what="the responder's approval refused")
+    assert (await stack.api.post(url, json={"obligation": rule, "action": "approve"})).status_code == 202
+    submitted = await stack.api.post(url, json={"obligation": rule, "action": "submit", "channel": "portal",
+                                                "reference": "CNIL-NOTIF-2026-0042"})
+    assert submitted.status_code == 202
+    await eventually(lambda: (o := stack.watcher.model.incidents[incident.id].obligation(rule)) is not None
+                     and o.status == "submitted", what="the submission recorded")
+    (deadline,) = (await stack.api.get(f"/api/incidents/{incident.id}")).json()["deadlines"]
+    assert deadline["workflow"]["status"] == "submitted" and deadline["workflow"]["reference"] == "CNIL-NOTIF-2026-0042"
+    assert deadline["workflow"]["late"] is False

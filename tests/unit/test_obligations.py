@@ -1,0 +1,96 @@
+"""The obligation workflow: approved by the DPO, submitted (late only with reasons), complemented,
+closed or withdrawn; settled obligations stop reminding."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from incident.commands import ActOnObligation, RecordAwareness, Tick
+from incident.correlation import correlate
+from incident.decide import Rules, decide
+from incident.errors import CommandRejected
+from incident.events import ReminderDue
+from incident.model import Incident, fold
+from tests.unit.builders import T0, FakeCalendar, directory, event
+
+RULES = Rules(directory(), FakeCalendar())
+ART33 = "GDPR:art33_authority@1"
+
+
+def aware() -> Incident:
+    _, (command,) = correlate(None, event("a"))
+    state = fold(None, decide(command, None, now=T0, rules=RULES))
+    assert state is not None
+    state = fold(state, decide(RecordAwareness(incident_id=state.id, aware_at=T0, by="alice", evidence=()), state,
+                               now=T0, rules=RULES))
+    assert state is not None
+    return state
+
+
+def act(state: Incident, action: str, *, at: timedelta = timedelta(hours=1), role: str = "dpo",
+        **fields: str) -> Incident:
+    command = ActOnObligation(incident_id=state.id, obligation=ART33, action=action, by="someone", role=role,
+                              at=T0 + at, **fields)
+    new = fold(state, decide(command, state, now=T0 + at, rules=RULES))
+    assert new is not None
+    return new
+
+
+def test_the_happy_path() -> None:
+    state = act(aware(), "approve")
+    state = act(state, "submit", at=timedelta(hours=30), channel="portal", reference="CNIL-2026-123")
+    o = state.obligation(ART33)
+    assert o is not None and (o.status, o.reference, o.late) == ("submitted", "CNIL-2026-123", False)
+    state = act(state, "complement", at=timedelta(hours=40), text="Number of people now known: 1,204")
+    state = act(state, "close", at=timedelta(days=10), text="CNIL acknowledged")
+    o = state.obligation(ART33)
+    assert o is not None and (o.status, o.complements) == ("closed", 1)
+
+
+def test_only_the_dpo_approves_and_nothing_is_submitted_unapproved() -> None:
+    with pytest.raises(CommandRejected, match="only the DPO"):
+        act(aware(), "approve", role="responder")
+    with pytest.raises(CommandRejected, match="approves first"):
+        act(aware(), "submit", channel="email")
+
+
+def test_a_late_submission_needs_reasons_which_may_be_given_ahead() -> None:
+    approved = act(aware(), "approve")
+    with pytest.raises(CommandRejected, match="reasons for the delay"):
+        act(approved, "submit", at=timedelta(hours=73), channel="email")
+    late = act(approved, "submit", at=timedelta(hours=73), channel="email", text="Forensics took longer")
+    o = late.obligation(ART33)
+    assert o is not None and o.late and o.delay_reasons == "Forensics took longer"
+    ahead = act(act(approved, "delay_reasons", at=timedelta(hours=66), text="Processor slow to answer"),
+                "submit", at=timedelta(hours=73), channel="email")
+    o = ahead.obligation(ART33)
+    assert o is not None and o.late and o.delay_reasons == "Processor slow to answer"
+
+
+def test_refusals_say_why() -> None:
+    state = act(aware(), "approve")
+    with pytest.raises(CommandRejected, match="reference"):
+        act(state, "submit", channel="portal")
+    with pytest.raises(CommandRejected, match="channel"):
+        act(state, "submit", channel="fax")
+    with pytest.raises(CommandRejected, match="reason"):
+        act(state, "withdraw")
+    with pytest.raises(CommandRejected, match="no obligation"):
+        decide(ActOnObligation(incident_id=state.id, obligation="NIS2:x@1", action="approve", by="d", role="dpo",
+                               at=T0), state, now=T0, rules=RULES)
+    with pytest.raises(CommandRejected, match="future"):
+        decide(ActOnObligation(incident_id=state.id, obligation=ART33, action="close", by="d", role="dpo",
+                               at=T0 + timedelta(days=1)), state, now=T0, rules=RULES)
+
+
+def test_a_settled_obligation_stops_reminding() -> None:
+    submitted = act(act(aware(), "approve"), "submit", at=timedelta(hours=2), channel="email")
+    events = decide(Tick(incident_id=submitted.id, at=T0 + timedelta(hours=80)), submitted,
+                    now=T0 + timedelta(hours=80), rules=RULES)
+    assert [e for e in events if isinstance(e, ReminderDue)] == []
+    running = aware()
+    events = decide(Tick(incident_id=running.id, at=T0 + timedelta(hours=80)), running,
+                    now=T0 + timedelta(hours=80), rules=RULES)
+    assert [e.step for e in events if isinstance(e, ReminderDue)] == ["overdue"]
