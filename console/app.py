@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,8 +19,17 @@ from starlette.types import ASGIApp
 from console import views
 from console.auth import BasicAuth, User
 from console.read_model import ReadModel
+from incident import register
 from incident.commands import ActOnObligation, Command, CorrectFacts, OverrideRisk, RecordAwareness
 from incident.profiles import Directory
+
+
+def register_csv(entries: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=register.CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(register.csv_row(e) for e in entries)
+    return out.getvalue()
 
 
 class SendCommand(Protocol):
@@ -125,6 +136,13 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                             justification=str(body.get("justification", "")), by=f"user:{user.name}",
                             role=user.role)
 
+    async def api_register(request: Request) -> Response:
+        entries = [register.entry(i) for i in sorted(model.incidents.values(), key=lambda i: i.opened_at)]
+        if request.query_params.get("format") == "csv":
+            return PlainTextResponse(register_csv(entries), media_type="text/csv; charset=utf-8",
+                                     headers={"content-disposition": 'attachment; filename="breach-register.csv"'})
+        return JSONResponse({"register": entries})
+
     async def api_mail(request: Request) -> Response:
         if mailbox is None:
             return JSONResponse({"error": "no mail catcher in this deployment"}, status_code=404)
@@ -148,6 +166,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/api/incidents/{incident_id}/facts", command_endpoint(correction), methods=["POST"]),
         Route("/api/incidents/{incident_id}/override", command_endpoint(override), methods=["POST"]),
         Route("/api/incidents/{incident_id}/obligations", command_endpoint(obligation_step), methods=["POST"]),
+        Route("/api/register", api_register),
         Route("/api/mail", api_mail),
         Route("/api/mail/{message_id}", api_mail_message),
         Route("/healthz", healthz),

@@ -75,3 +75,31 @@ class Projection:
                 await self._task
         if self._consumer:
             await self._consumer.stop()
+
+
+async def read_all(bootstrap_servers: str) -> ReadModel:
+    """The read model as of now: every record of incident-events and the DLQ, then stop."""
+    model = ReadModel()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = await current_partitions(consumer, (INCIDENT_EVENTS, SECURITY_EVENTS_DLQ))
+        if not partitions:
+            return model
+        consumer.assign(sorted(partitions))
+        await consumer.seek_to_beginning()
+        ends = await consumer.end_offsets(sorted(partitions))
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+        while await behind():
+            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
+                for record in records:
+                    if tp.topic == SECURITY_EVENTS_DLQ:
+                        model.apply_dead_letter(record.value or b"")
+                    else:
+                        model.apply(codec.decode(record.value or b""))
+    finally:
+        await consumer.stop()
+    return model

@@ -150,6 +150,24 @@ def cmd_assess(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_register(args: argparse.Namespace) -> int:
+    """The Art. 33(5) register, rebuilt from incident-events (no console needed)."""
+    from console.app import register_csv
+    from console.projection import read_all
+    from incident import register
+
+    model = asyncio.run(read_all(_settings().bootstrap_servers))
+    entries = [register.entry(i) for i in sorted(model.incidents.values(), key=lambda i: i.opened_at)]
+    text = register_csv(entries) if args.format == "csv" else json.dumps({"register": entries}, indent=2,
+                                                                         ensure_ascii=False) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"{len(entries)} breach(es) written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_mail(args: argparse.Namespace) -> int:
     if args.id:
         message = _api(f"/api/mail/{args.id}")
@@ -177,6 +195,12 @@ def parser() -> argparse.ArgumentParser:
     assess = sub.add_parser("assess", help="assess the risk of a breach from a facts JSON file (docs/risk.md)")
     assess.add_argument("file", help="a facts .json file, or - for standard input")
     assess.set_defaults(func=cmd_assess)
+    reg = sub.add_parser("register", help="the Art. 33(5) register of every breach")
+    reg_sub = reg.add_subparsers(dest="register_command", required=True)
+    export = reg_sub.add_parser("export", help="export it, rebuilt from incident-events")
+    export.add_argument("--format", choices=("csv", "json"), default="json")
+    export.add_argument("--output", "-o", help="a file (default: standard output)")
+    export.set_defaults(func=cmd_register)
     aware = sub.add_parser("aware", help="record that the controller is aware of a breach (starts the clock)")
     aware.add_argument("incident_id", help="the incident id, or its reference (BR-…)")
     aware.add_argument("--by", required=True, help="who decided (name or role)")

@@ -101,6 +101,12 @@ async def test_make_up_shows_incidents_clocks_and_notices_then_stops_cleanly(up:
                                  what="the suspected incident confirmed")
     assert confirmed["awareness"]["by"] == "user:alice"
 
+    # The Art. 33(5) register, rebuilt from the event log, lists every breach, notified or not.
+    csv_text = up.breach("register", "export", "--format", "csv").stdout
+    lines = csv_text.strip().splitlines()
+    assert lines[0].startswith("reference,incident_id,controller") and len(lines) == 1 + len(up.incidents())
+    assert any("not yet submitted" in line for line in lines[1:])
+
     up.process.send_signal(signal.SIGINT)
     assert up.process.wait(30) == 0
     assert "kept nothing" in up.stderr.read_text()
