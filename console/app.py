@@ -20,7 +20,7 @@ from console import views
 from console.auth import BasicAuth, User
 from console.read_model import ReadModel
 from incident import register
-from incident.commands import ActOnObligation, Command, CorrectFacts, OverrideRisk, RecordAwareness
+from incident.commands import ActOnObligation, Command, CorrectFacts, OverrideRisk, RecordAwareness, StartTriage
 from incident.profiles import Directory
 
 
@@ -131,6 +131,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                                channel=str(body.get("channel", "")), reference=str(body.get("reference", "")),
                                text=str(body.get("text", "")))
 
+    def triage(body: dict[str, Any], incident_id: str, user: User) -> Command:
+        return StartTriage(incident_id=incident_id, by=f"user:{user.name}", at=clock())
+
     def override(body: dict[str, Any], incident_id: str, user: User) -> Command:
         return OverrideRisk(incident_id=incident_id, level=str(body["level"]),
                             justification=str(body.get("justification", "")), by=f"user:{user.name}",
@@ -162,6 +165,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/incidents/{incident_id}", page_detail),
         Route("/api/incidents", api_incidents),
         Route("/api/incidents/{incident_id}", api_incident),
+        Route("/api/incidents/{incident_id}/triage", command_endpoint(triage), methods=["POST"]),
         Route("/api/incidents/{incident_id}/awareness", command_endpoint(awareness), methods=["POST"]),
         Route("/api/incidents/{incident_id}/facts", command_endpoint(correction), methods=["POST"]),
         Route("/api/incidents/{incident_id}/override", command_endpoint(override), methods=["POST"]),

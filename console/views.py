@@ -42,6 +42,8 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
         "assets": list(incident.assets),
         "unmapped_assets": list(incident.unmapped_assets),
         "signal_count": len(incident.evidence),
+        "triage": None if incident.triage is None else {"started_at": _iso(incident.triage.aware_at),
+                                                        "by": incident.triage.by},
         "awareness": None if incident.awareness is None else {
             "aware_at": _iso(incident.awareness.aware_at), "by": incident.awareness.by,
             "evidence": list(incident.awareness.evidence)},
@@ -88,6 +90,8 @@ def describe(event: Any) -> str:
         case "SignalAttached":
             e = data["evidence"]
             return f"Signal {e['event_id']} ({e['source_format']}): {e['title']} — {e['reason']}"
+        case "TriageStarted":
+            return f"Triage started by {data['by']} at {_iso(data['started_at'])}"
         case "AwarenessRecorded":
             return f"Awareness recorded by {data['by']} at {_iso(data['aware_at'])}"
         case "RiskAssessed":

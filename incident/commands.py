@@ -67,6 +67,15 @@ class OverrideRisk:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StartTriage:
+    """Someone starts investigating whether this is a personal-data breach."""
+
+    incident_id: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Tick:
     """Time has passed: the clock agent's only command. Deciding what is due is the domain's job."""
 
@@ -94,6 +103,7 @@ class ActOnObligation:
     text: str = ""  # reasons, summary of a complement, or why it is closed or withdrawn
 
 
-Command = AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick | ActOnObligation
+Command = (AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick | ActOnObligation
+           | StartTriage)
 COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk, Tick,
-                              ActOnObligation)
+                              ActOnObligation, StartTriage)

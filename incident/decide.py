@@ -22,9 +22,10 @@ from incident.commands import (
     OverrideRisk,
     RecordAwareness,
     RecordDelivery,
+    StartTriage,
     Tick,
 )
-from incident.deadlines import DEFAULT_REMINDERS, Calendar, due_reminders, start_clock
+from incident.deadlines import DEFAULT_REMINDERS, Calendar, due_reminders, next_due, start_clock
 from incident.errors import CommandRejected
 from incident.events import (
     AwarenessRecorded,
@@ -40,6 +41,7 @@ from incident.events import (
     RiskAssessed,
     RiskOverridden,
     SignalAttached,
+    TriageStarted,
 )
 from incident.facts import Facts, FactsError
 from incident.model import Incident, evolve
@@ -78,6 +80,8 @@ class Rules:
     directory: Directory
     calendar: Calendar
     reminders: tuple[timedelta, ...] = DEFAULT_REMINDERS
+    # A suspected incident must reach an awareness decision within this window, or it is escalated.
+    triage_window: timedelta = timedelta(hours=24)
 
 
 def decide(command: Command, state: Incident | None, *, now: datetime, rules: Rules) -> list[Event]:
@@ -104,7 +108,14 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
         case ActOnObligation():
             return _act(command, state, now)
         case Tick():
-            return _tick(state, now) if state is not None else []
+            return _tick(state, now, rules) if state is not None else []
+        case StartTriage():
+            if state is None:
+                raise CommandRejected(f"no incident {command.incident_id}")
+            if state.triage is not None or state.awareness is not None:
+                return []
+            return [TriageStarted(incident_id=state.id, version=state.version + 1, at=now, by=command.by,
+                                  started_at=min(command.at, now))]
     raise CommandRejected(f"unknown command {type(command).__name__}")
 
 
@@ -260,11 +271,30 @@ def _delivery(cmd: RecordDelivery, state: Incident | None, now: datetime) -> lis
                          recipient=cmd.recipient, reason=cmd.detail)]
 
 
-def _tick(state: Incident, now: datetime) -> list[Event]:
+TRIAGE_RULE = "awareness:decision@1"
+TRIAGE_REF = "Awareness decision overdue (EDPB Guidelines 9/2022 ¶34-36: the investigation must be short)"
+
+
+def next_tick_at(state: Incident, rules: Rules) -> datetime | None:
+    """When this incident next needs a Tick: its next reminder, or its awareness escalation."""
+    times = [t for t in (next_due(state.clocks, state.reminded, state.level, state.settled_obligations),) if t]
+    if state.awareness is None and f"{TRIAGE_RULE}|overdue" not in state.reminded:
+        times.append(state.opened_at + rules.triage_window)
+    return min(times, default=None)
+
+
+def _tick(state: Incident, now: datetime, rules: Rules) -> list[Event]:
     """The reminders now due, one event per clock: after downtime, only the most urgent step is
-    sent and the earlier ones are recorded as skipped, so nobody gets a burst of stale mail."""
+    sent and the earlier ones are recorded as skipped, so nobody gets a burst of stale mail.
+    A suspected incident still undecided after the triage window is escalated, once."""
     events: list[Event] = []
     version = state.version
+    decide_by = state.opened_at + rules.triage_window
+    if state.awareness is None and now >= decide_by and f"{TRIAGE_RULE}|overdue" not in state.reminded:
+        version += 1
+        events.append(ReminderDue(incident_id=state.id, version=version, at=now, controller=state.controller,
+                                  rule_ref=TRIAGE_RULE, legal_ref=TRIAGE_REF, deadline=decide_by,
+                                  step="overdue", skipped=()))
     for clock, step, skipped in due_reminders(state.clocks, state.reminded, now, state.level,
                                               state.settled_obligations):
         version += 1

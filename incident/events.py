@@ -46,6 +46,15 @@ class AwarenessRecorded:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TriageStarted:
+    incident_id: str
+    version: int
+    at: datetime
+    by: str
+    started_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RiskAssessed:
     """A (re-)assessment, with the exact facts it read: replaying them gives the same answer."""
 
@@ -156,7 +165,8 @@ class CommandRejected:
 
 
 Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | FactsCorrected | RiskOverridden
-         | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed | ReminderDue | ObligationActed)
+         | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed | ReminderDue | ObligationActed
+         | TriageStarted)
 EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, FactsCorrected,
                             RiskOverridden, ClockStarted, NoticeRequested, NoticeDelivered, NoticeFailed,
-                            ReminderDue, ObligationActed, CommandRejected)
+                            ReminderDue, ObligationActed, TriageStarted, CommandRejected)

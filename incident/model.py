@@ -27,6 +27,7 @@ from incident.events import (
     RiskAssessed,
     RiskOverridden,
     SignalAttached,
+    TriageStarted,
 )
 from incident.risk import Assessment
 from incident.signals import Evidence
@@ -92,6 +93,7 @@ class Incident:
     profile_ref: str | None
     opened_at: datetime
     evidence: tuple[Evidence, ...] = ()
+    triage: Awareness | None = None  # who started investigating, when (evidence unused)
     awareness: Awareness | None = None
     assessment: Assessment | None = None
     corrections: dict[str, Any] | None = None  # responders' fact corrections, merged in order
@@ -182,6 +184,11 @@ def _opened(event: IncidentOpened, state: Incident | None) -> Incident:
 def _attached(event: SignalAttached, state: Incident | None) -> Incident:
     s = _next(event, state)
     return replace(s, evidence=(*s.evidence, event.evidence))
+
+
+@evolve.register
+def _triage(event: TriageStarted, state: Incident | None) -> Incident:
+    return replace(_next(event, state), triage=Awareness(aware_at=event.started_at, by=event.by, evidence=()))
 
 
 @evolve.register

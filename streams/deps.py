@@ -29,6 +29,7 @@ class Deps:
     calendar: Calendar = field(default_factory=HolidaysCalendar)
     correlation_span: timedelta = timedelta(hours=24)
     reminders: tuple[timedelta, ...] = DEFAULT_REMINDERS
+    triage_window: timedelta = timedelta(hours=24)
     oncall: tuple[str, ...] = ()  # reminder recipients; empty = the controller's DPO
     console_url: str = "http://127.0.0.1:8000"
     send_attempts: int = 3
@@ -36,7 +37,8 @@ class Deps:
 
     @property
     def rules(self) -> Rules:
-        return Rules(directory=self.directory, calendar=self.calendar, reminders=self.reminders)
+        return Rules(directory=self.directory, calendar=self.calendar, reminders=self.reminders,
+                     triage_window=self.triage_window)
 
     @classmethod
     def production(cls, settings: Settings) -> Deps:
@@ -46,6 +48,7 @@ class Deps:
             mailer=SmtpMailer(settings),
             correlation_span=timedelta(hours=settings.correlation_window_hours),
             reminders=settings.reminder_steps,
+            triage_window=timedelta(hours=settings.triage_window_hours),
             oncall=tuple(a.strip() for a in settings.oncall_emails.split(",") if a.strip()),
             console_url=settings.console_url,
         )

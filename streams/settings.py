@@ -34,6 +34,7 @@ class Settings:
     correlation_window_hours: float = 24.0
     reminders: str = "48h,24h,6h,1h,0h"  # before each deadline; 0h = overdue
     tick_seconds: float = 10.0  # how often the clock agent looks for due reminders
+    triage_window_hours: float = 24.0  # a suspected incident undecided this long is escalated
     oncall_emails: str = ""  # the on-call rota for reminders; empty = the controller's DPO
     console_url: str = "http://127.0.0.1:8000"  # linked from reminders
     smtp_host: str = "127.0.0.1"

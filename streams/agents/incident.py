@@ -7,8 +7,7 @@ from typing import Any
 import faust
 import structlog
 
-from incident.deadlines import next_due
-from incident.decide import decide
+from incident.decide import decide, next_tick_at
 from incident.errors import CommandRejected as Rejected
 from incident.events import CommandRejected
 from incident.model import fold
@@ -56,7 +55,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                 assert new_state is not None
                 tables.incidents[incident_id] = codec.as_table_value(new_state)
                 # Same key, same partition: whoever owns an incident owns its clocks.
-                due = next_due(new_state.clocks, new_state.reminded, new_state.level, new_state.settled_obligations)
+                due = next_tick_at(new_state, deps.rules)
                 if due is not None:
                     tables.schedule[incident_id] = due.timestamp()
                 elif incident_id in tables.schedule:

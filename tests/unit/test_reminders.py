@@ -69,3 +69,20 @@ def test_reminder_steps_are_a_snapshot_taken_when_the_clock_starts() -> None:
     _, (command,) = correlate(None, event("a", confirms=True))
     state = fold(None, decide(command, None, now=T0, rules=rules))
     assert state is not None and state.clocks[0].reminders == (7200, 0)
+
+
+def test_a_suspected_incident_left_undecided_is_escalated_once() -> None:
+    from incident.commands import StartTriage
+    from incident.decide import TRIAGE_RULE, next_tick_at
+
+    _, (command,) = correlate(None, event("a"))
+    state = fold(None, decide(command, None, now=T0, rules=RULES))
+    assert state is not None and state.awareness is None
+    assert next_tick_at(state, RULES) == state.opened_at + timedelta(hours=24)
+    state = fold(state, decide(StartTriage(incident_id=state.id, by="alice", at=T0), state, now=T0, rules=RULES))
+    assert state is not None and state.triage is not None and state.triage.by == "alice"
+    # Triage started but no decision a day later: still escalated (investigations must be short).
+    state, sent = tick(state, timedelta(hours=25))
+    assert [(e.rule_ref, e.step) for e in sent] == [(TRIAGE_RULE, "overdue")]
+    state, sent = tick(state, timedelta(hours=30))
+    assert sent == [] and next_tick_at(state, RULES) is None
