@@ -3,7 +3,8 @@
 Commands are idempotent: replaying one that was already applied (Kafka redelivers)
 yields no event. An illegal command raises CommandRejected with a reason.
 
-Lifecycle (Incident.status): open → aware → assessed → notices_requested → notified.
+Lifecycle (Incident.status): open → triage → aware → assessed → drafts_requested →
+drafts_delivered (to the DPO) → submitted (to the authority, recorded by a person) → closed.
 Becoming aware is atomic with what follows from it: the assessment, the clocks of the
 controller's regimes, and the notice drafts, all decided in the same call from the same state.
 A Tick (the clock agent turning time into a command) emits the reminders now due, once each.

@@ -105,15 +105,22 @@ class Incident:
 
     @property
     def status(self) -> str:
+        """Where the incident stands, in words that never overstate: drafts delivered to the DPO
+        are not a notification; only a recorded submission is."""
         if self.awareness is None:
-            return "open"
+            return "triage" if self.triage else "open"
+        if self.obligations and all(o.status in ("closed", "withdrawn") for o in self.obligations):
+            return "closed"
+        authority = [o for o, c in zip(self.obligations, self.clocks, strict=True) if c.recipient == "authority"]
+        if authority and all(o.settled for o in authority):
+            return "submitted"
         if self.assessment is None:
             return "aware"
         if not self.notices:
             return "assessed"
         if not all(n.settled for n in self.notices):
-            return "notices_requested"
-        return "notice_failed" if any(n.failed for n in self.notices) else "notified"
+            return "drafts_requested"
+        return "draft_failed" if any(n.failed for n in self.notices) else "drafts_delivered"
 
     @property
     def assets(self) -> tuple[str, ...]:

@@ -20,6 +20,20 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def clock_from(settings: Settings) -> Callable[[], datetime]:
+    """The real clock, or for demos and tests a fast one: epoch + (real − epoch) × speed + offset.
+    Anchored on a fixed epoch, so a restarted worker continues the same timeline."""
+    if settings.clock_speed == 1.0 and not settings.clock_offset_hours:
+        return utc_now
+    epoch = datetime.fromisoformat(settings.clock_epoch) if settings.clock_epoch else utc_now()
+    offset, speed = timedelta(hours=settings.clock_offset_hours), settings.clock_speed
+
+    def fake_now() -> datetime:
+        return epoch + (utc_now() - epoch) * speed + offset
+
+    return fake_now
+
+
 @dataclass(frozen=True)
 class Deps:
     directory: Directory
@@ -46,6 +60,7 @@ class Deps:
             directory=load_directory(settings.profiles_dir),
             renderer=NoticeRenderer(settings.templates_dir / "notices"),
             mailer=SmtpMailer(settings),
+            clock=clock_from(settings),
             correlation_span=timedelta(hours=settings.correlation_window_hours),
             reminders=settings.reminder_steps,
             triage_window=timedelta(hours=settings.triage_window_hours),

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from console.auth import parse_users
 from console.projection import Projection
 from console.read_model import ReadModel
 from streams.commands_out import CommandSender
-from streams.deps import utc_now
+from streams.deps import clock_from
 from streams.embedded import Broker, EmbeddedError, MailCatcher
 from streams.logging import configure_logging
 from streams.profiles_loader import load_directory
@@ -68,7 +68,8 @@ async def _serve_console(settings: Settings, mailbox: Mailbox | None, users: str
     commands = CommandSender(settings.bootstrap_servers)
     await commands.start()
     app = create_console(model=model, directory=directory, templates_dir=settings.templates_dir,
-                         users=parse_users(users), clock=utc_now, send_command=commands.send, mailbox=mailbox)
+                         users=parse_users(users), clock=clock_from(settings), send_command=commands.send,
+                         mailbox=mailbox)
     server = _Server(uvicorn.Config(app, host=settings.console_host, port=settings.console_port,
                                     log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve(), name="console")
@@ -101,7 +102,8 @@ async def run_console_only(settings: Settings) -> None:
 
 def _spawn_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "BREACH_BROKER_URL": settings.broker_url, "BREACH_SMTP_HOST": settings.smtp_host,
-           "BREACH_SMTP_PORT": str(settings.smtp_port), "BREACH_SMTP_TLS": "none", "BREACH_LOG_FORMAT": "json"}
+           "BREACH_SMTP_PORT": str(settings.smtp_port), "BREACH_SMTP_TLS": "none", "BREACH_LOG_FORMAT": "json",
+           "BREACH_CLOCK_EPOCH": settings.clock_epoch}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as out:
         return subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"],
@@ -131,6 +133,8 @@ def _stop_process(process: subprocess.Popen[bytes]) -> None:
 
 
 async def run_up(settings: Settings, *, samples: bool = True) -> int:
+    if not settings.clock_epoch:  # one timeline for the worker and the console
+        settings = replace(settings, clock_epoch=datetime.now(UTC).isoformat())
     configure_logging(settings)
     load_directory(settings.profiles_dir)  # refuse to start anything on an invalid profile
     broker = Broker(*_host_port(settings.broker_url))

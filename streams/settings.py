@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,9 @@ class Settings:
     reminders: str = "48h,24h,6h,1h,0h"  # before each deadline; 0h = overdue
     tick_seconds: float = 10.0  # how often the clock agent looks for due reminders
     triage_window_hours: float = 24.0  # a suspected incident undecided this long is escalated
+    clock_speed: float = 1.0  # demos and tests: fake time runs this many times faster than real time
+    clock_epoch: str = ""  # ISO instant the fast clock starts from (shared by every process of a run)
+    clock_offset_hours: float = 0.0  # demos and tests: fake time starts this far ahead
     oncall_emails: str = ""  # the on-call rota for reminders; empty = the controller's DPO
     console_url: str = "http://127.0.0.1:8000"  # linked from reminders
     smtp_host: str = "127.0.0.1"
@@ -94,6 +97,14 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
     if settings.smtp_tls not in ("none", "starttls", "tls"):
         raise SettingsError(f"BREACH_SMTP_TLS={settings.smtp_tls!r}: expected none, starttls or tls")
     settings.reminder_steps  # noqa: B018 - validated now, not at the first deadline
+    if settings.clock_speed <= 0:
+        raise SettingsError("BREACH_CLOCK_SPEED must be positive")
+    if settings.clock_epoch:
+        try:
+            if datetime.fromisoformat(settings.clock_epoch).tzinfo is None:
+                raise ValueError("no UTC offset")
+        except ValueError as exc:
+            raise SettingsError(f"BREACH_CLOCK_EPOCH={settings.clock_epoch!r}: {exc}") from None
     if settings.partitions < 1:
         raise SettingsError("BREACH_PARTITIONS must be at least 1")
     return settings

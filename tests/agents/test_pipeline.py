@@ -77,7 +77,7 @@ async def test_related_events_make_one_incident_and_duplicates_are_ignored(syste
 @pytest.mark.asyncio
 async def test_a_confirmed_breach_is_assessed_clocked_and_its_notices_sent(system: System) -> None:
     await system.send(record("c1", host="acme-auth", confirms=True))
-    incident = await eventually(lambda: next((i for i in system.incidents() if i.status == "notified"), None),
+    incident = await eventually(lambda: next((i for i in system.incidents() if i.status == "drafts_delivered"), None),
                                 what="a notified incident")
     assert incident.assessment.level == "high"
     assert incident.clocks[0].deadline - incident.awareness.aware_at == timedelta(hours=72)
@@ -92,7 +92,7 @@ async def test_a_confirmed_breach_is_assessed_clocked_and_its_notices_sent(syste
 async def test_a_permanent_smtp_failure_is_recorded_on_the_incident(system: System) -> None:
     system.mailer.fail_with = MailError("SMTPRecipientsRefused", Disposition.PERMANENT)
     await system.send(record("f1", confirms=True))
-    incident = await eventually(lambda: next((i for i in system.incidents() if i.status == "notice_failed"), None),
+    incident = await eventually(lambda: next((i for i in system.incidents() if i.status == "draft_failed"), None),
                                 what="an incident whose notice failed")
     assert incident.notices[0].failed == ("dpo@acme.example",)
     assert system.mailer.sent == []

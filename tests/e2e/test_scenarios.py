@@ -64,7 +64,8 @@ async def stack(broker: Broker, tmp_path: Path) -> AsyncIterator[Stack]:
 @pytest.mark.asyncio
 async def test_a_confirmed_exfiltration_gets_a_72h_deadline_and_rendered_notices(stack: Stack) -> None:
     assert await stack.send_sample("01-ampere-crm-export.jsonl") == 4
-    rows = await eventually(lambda: [i for i in stack.watcher.model.incidents.values() if i.status == "notified"],
+    rows = await eventually(lambda: [i for i in stack.watcher.model.incidents.values()
+                                     if i.status == "drafts_delivered"],
                             what="the AMPERE incident notified")
     (incident,) = rows
     detail = (await stack.api.get(f"/api/incidents/{incident.id}")).json()
@@ -92,10 +93,10 @@ async def test_a_confirmed_exfiltration_gets_a_72h_deadline_and_rendered_notices
 @pytest.mark.asyncio
 async def test_a_wazuh_compromise_is_high_risk_and_drafts_both_notices(stack: Stack) -> None:
     await stack.send_sample("02-atometrics-wazuh.jsonl")
-    await eventually(lambda: [i for i in stack.watcher.model.incidents.values() if i.status == "notified"],
+    await eventually(lambda: [i for i in stack.watcher.model.incidents.values() if i.status == "drafts_delivered"],
                      what="the Atometrics incident notified")
     (row,) = await stack.incidents()
-    assert (row["controller"], row["risk"], row["status"]) == ("atometrics", "high", "notified")
+    assert (row["controller"], row["risk"], row["status"]) == ("atometrics", "high", "drafts_delivered")
     assert len(stack.catcher.messages) == 2
     kinds = {n["kind"] for n in row["notices"]}
     assert kinds == {"authority_notification", "data_subject_notice"}

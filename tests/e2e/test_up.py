@@ -70,7 +70,7 @@ def up(tmp_path: Path) -> Iterator[Up]:
 
 @pytest.mark.asyncio
 async def test_make_up_shows_incidents_clocks_and_notices_then_stops_cleanly(up: Up) -> None:
-    notified = await eventually(lambda: [i for i in up.incidents() if i["status"] == "notified"], timeout=60,
+    notified = await eventually(lambda: [i for i in up.incidents() if i["status"] == "drafts_delivered"], timeout=60,
                                 what="sample incidents notified via the console API")
     deadline = notified[0]["deadlines"][0]
     assert (datetime.fromisoformat(deadline["deadline"]) - datetime.fromisoformat(deadline["anchor_at"])

@@ -59,3 +59,16 @@ async def test_header_injection_is_refused_and_nothing_is_sent(catcher: MailCatc
         await mailer.send(message(subject="Hello\r\nBcc: everyone@evil.example"))
     assert caught.value.disposition is Disposition.PERMANENT
     assert catcher.messages == []
+
+
+def test_a_fast_clock_runs_from_its_epoch_whoever_reads_it() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from streams.deps import clock_from
+
+    epoch = datetime.now(UTC) - timedelta(seconds=10)
+    fast = clock_from(load_settings({"BREACH_CLOCK_SPEED": "360", "BREACH_CLOCK_EPOCH": epoch.isoformat()}))
+    # 10 real seconds at 360x is an hour of fake time, for every process sharing the epoch.
+    assert timedelta(minutes=59) < fast() - epoch < timedelta(minutes=62)
+    ahead = clock_from(load_settings({"BREACH_CLOCK_OFFSET_HOURS": "70"}))
+    assert timedelta(hours=69, minutes=59) < ahead() - datetime.now(UTC) <= timedelta(hours=70)

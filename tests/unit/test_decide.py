@@ -68,7 +68,7 @@ def test_a_confirming_signal_records_awareness_assesses_starts_the_clock_and_dra
     assert notice.draft.kind == "authority_notification" and notice.draft.locale == "fr"
     assert notice.draft.recipients == ("dpo@acme.example",) and notice.draft.audience == "dpo-review"
     assert notice.draft.context["clock"]["deadline"] == clock.clock.deadline.isoformat()
-    assert state2 is not None and state2.status == "notices_requested"
+    assert state2 is not None and state2.status == "drafts_requested"
 
 
 def test_high_risk_also_drafts_the_data_subject_notice() -> None:
@@ -117,7 +117,7 @@ def test_deliveries_settle_notices_once() -> None:
         state, _ = run(state, delivered)
         assert state is not None
         assert run(state, delivered)[1] == []  # redelivered command: no second event
-    assert state.status == "notified"
+    assert state.status == "drafts_delivered"
 
 
 def test_a_delivery_for_an_unknown_recipient_is_refused() -> None:

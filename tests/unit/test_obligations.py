@@ -43,10 +43,12 @@ def test_the_happy_path() -> None:
     state = act(state, "submit", at=timedelta(hours=30), channel="portal", reference="CNIL-2026-123")
     o = state.obligation(ART33)
     assert o is not None and (o.status, o.reference, o.late) == ("submitted", "CNIL-2026-123", False)
+    assert state.status == "submitted"  # only a recorded submission makes the incident "submitted"
     state = act(state, "complement", at=timedelta(hours=40), text="Number of people now known: 1,204")
     state = act(state, "close", at=timedelta(days=10), text="CNIL acknowledged")
     o = state.obligation(ART33)
     assert o is not None and (o.status, o.complements) == ("closed", 1)
+    assert state.status == "closed"
 
 
 def test_only_the_dpo_approves_and_nothing_is_submitted_unapproved() -> None:
