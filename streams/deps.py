@@ -14,6 +14,7 @@ from streams.mailer import Mailer, SmtpMailer
 from streams.profiles_loader import load_directory
 from streams.render import NoticeRenderer
 from streams.settings import Settings
+from streams.webhook import HttpWebhook, Webhook
 
 
 def utc_now() -> datetime:
@@ -46,6 +47,7 @@ class Deps:
     triage_window: timedelta = timedelta(hours=24)
     oncall: tuple[str, ...] = ()  # reminder recipients; empty = the controller's DPO
     console_url: str = "http://127.0.0.1:8000"
+    webhook: Webhook | None = None
     send_attempts: int = 3
     retry_delay: float = 1.0  # seconds, doubled at each attempt
 
@@ -66,4 +68,5 @@ class Deps:
             triage_window=timedelta(hours=settings.triage_window_hours),
             oncall=tuple(a.strip() for a in settings.oncall_emails.split(",") if a.strip()),
             console_url=settings.console_url,
+            webhook=HttpWebhook(settings.webhook_url) if settings.webhook_url else None,
         )

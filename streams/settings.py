@@ -38,6 +38,7 @@ class Settings:
     clock_speed: float = 1.0  # demos and tests: fake time runs this many times faster than real time
     clock_epoch: str = ""  # ISO instant the fast clock starts from (shared by every process of a run)
     clock_offset_hours: float = 0.0  # demos and tests: fake time starts this far ahead
+    webhook_url: str = ""  # reminders and escalations also POSTed here as JSON (retried)
     oncall_emails: str = ""  # the on-call rota for reminders; empty = the controller's DPO
     console_url: str = "http://127.0.0.1:8000"  # linked from reminders
     smtp_host: str = "127.0.0.1"

@@ -41,6 +41,13 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
 async def remind(event: ReminderDue, deps: Deps, ledger: MutableMapping[str, Any]) -> None:
     """E-mail the on-call rota (or the controller's DPO) that a deadline step is reached."""
     profile = deps.directory.profiles.get(event.controller or "")
+    if deps.webhook is not None:
+        error = await deps.webhook.post({
+            "type": "breach.reminder", "incident_id": event.incident_id, "reference": reference(event.incident_id),
+            "controller": event.controller, "obligation": event.rule_ref, "legal_ref": event.legal_ref,
+            "deadline": event.deadline.isoformat(), "step": event.step, "skipped": list(event.skipped),
+            "url": f"{deps.console_url}/incidents/{event.incident_id}"})
+        log.info("reminder.webhook", incident_id=event.incident_id, step=event.step, error=error)
     recipients = deps.oncall or ((profile.dpo.email,) if profile else ())
     if not recipients:
         log.warning("reminder.no_recipient", incident_id=event.incident_id, step=event.step)

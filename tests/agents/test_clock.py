@@ -15,6 +15,7 @@ from streams.mailer import RecordingMailer
 from streams.render import NoticeRenderer
 from streams.samples import publish
 from streams.settings import ROOT
+from streams.webhook import RecordingWebhook
 from streams.worker import running
 from tests.support import Watcher, eventually, settings_for
 from tests.unit.builders import directory
@@ -36,9 +37,9 @@ def reminders(mailer: RecordingMailer) -> list[str]:
 
 @pytest.mark.asyncio
 async def test_reminders_arrive_once_per_step_across_a_restart(broker: Broker, tmp_path: Path) -> None:
-    clock, mailer = FakeClock(), RecordingMailer()
+    clock, mailer, webhook = FakeClock(), RecordingMailer(), RecordingWebhook()
     deps = Deps(directory=directory(), renderer=NoticeRenderer(ROOT / "templates" / "notices"), mailer=mailer,
-                clock=clock, oncall=(ONCALL,), retry_delay=0.01)
+                clock=clock, oncall=(ONCALL,), retry_delay=0.01, webhook=webhook)
     settings = settings_for(broker.bootstrap, tmp_path, tick_seconds=0.2)
     record = {"id": "r1", "time": clock.now.isoformat(), "title": "Export", "host": "acme-crm-db",
               "confirms_breach": True}
@@ -66,4 +67,6 @@ async def test_reminders_arrive_once_per_step_across_a_restart(broker: Broker, t
             # Nothing is left to remind: the schedule is empty, so no more Ticks are sent.
             assert watcher.model.incidents[incident.id].reminded[-1].endswith("|overdue")
     assert reminders(mailer) == ["T-48h", "T-6h", "OVERDUE"]
+    assert [(p["step"], p["reference"]) for p in webhook.posted] == [
+        (step, f"BR-{incident.id.replace('-', '')[:8].upper()}") for step in ("T-48h", "T-6h", "overdue")]
     assert [(e.step, e.skipped) for e in skipped] == [("T-48h", ()), ("T-6h", ("T-24h",)), ("overdue", ("T-1h",))]
