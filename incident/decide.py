@@ -26,7 +26,7 @@ from incident.commands import (
     StartTriage,
     Tick,
 )
-from incident.deadlines import DEFAULT_REMINDERS, Calendar, due_reminders, next_due, start_clock
+from incident.deadlines import DEFAULT_REMINDERS, Calendar, start_clock
 from incident.errors import CommandRejected
 from incident.events import (
     AwarenessRecorded,
@@ -37,8 +37,6 @@ from incident.events import (
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
-    ObligationActed,
-    ReminderDue,
     RiskAssessed,
     RiskOverridden,
     SignalAttached,
@@ -47,12 +45,13 @@ from incident.events import (
 from incident.facts import Facts, FactsError
 from incident.model import Incident, evolve
 from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, draft
+from incident.obligations import DPO_ROLE, act
 from incident.profiles import Directory, Profile
 from incident.regimes import REGIMES
+from incident.reminders import tick
 from incident.risk import LEVELS, assess
 
 AUTOMATIC_AWARENESS = "rule:confirmed-signal"
-DPO_ROLE = "dpo"
 # Signal categories that come from an attack, not an accident (malicious intent, ENISA CB).
 HOSTILE_CATEGORIES = ("authentication", "exfiltration", "malware", "intrusion")
 
@@ -107,9 +106,9 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
         case OverrideRisk():
             return _override(command, _aware(state, command.incident_id), now, rules.directory)
         case ActOnObligation():
-            return _act(command, state, now)
+            return act(command, state, now)
         case Tick():
-            return _tick(state, now, rules) if state is not None else []
+            return tick(state, now, rules.triage_window) if state is not None else []
         case StartTriage():
             if state is None:
                 raise CommandRejected(f"no incident {command.incident_id}")
@@ -271,95 +270,3 @@ def _delivery(cmd: RecordDelivery, state: Incident | None, now: datetime) -> lis
     return [NoticeFailed(incident_id=state.id, version=version, at=now, notice_id=cmd.notice_id,
                          recipient=cmd.recipient, reason=cmd.detail)]
 
-
-TRIAGE_RULE = "awareness:decision@1"
-TRIAGE_REF = "Awareness decision overdue (EDPB Guidelines 9/2022 ¶34-36: the investigation must be short)"
-
-
-def next_tick_at(state: Incident, rules: Rules) -> datetime | None:
-    """When this incident next needs a Tick: its next reminder, or its awareness escalation."""
-    times = [t for t in (next_due(state.clocks, state.reminded, state.level, state.settled_obligations),) if t]
-    if state.awareness is None and f"{TRIAGE_RULE}|overdue" not in state.reminded:
-        times.append(state.opened_at + rules.triage_window)
-    return min(times, default=None)
-
-
-def _tick(state: Incident, now: datetime, rules: Rules) -> list[Event]:
-    """The reminders now due, one event per clock: after downtime, only the most urgent step is
-    sent and the earlier ones are recorded as skipped, so nobody gets a burst of stale mail.
-    A suspected incident still undecided after the triage window is escalated, once."""
-    events: list[Event] = []
-    version = state.version
-    decide_by = state.opened_at + rules.triage_window
-    if state.awareness is None and now >= decide_by and f"{TRIAGE_RULE}|overdue" not in state.reminded:
-        version += 1
-        events.append(ReminderDue(incident_id=state.id, version=version, at=now, controller=state.controller,
-                                  rule_ref=TRIAGE_RULE, legal_ref=TRIAGE_REF, deadline=decide_by,
-                                  step="overdue", skipped=()))
-    for clock, step, skipped in due_reminders(state.clocks, state.reminded, now, state.level,
-                                              state.settled_obligations):
-        version += 1
-        events.append(ReminderDue(incident_id=state.id, version=version, at=now, controller=state.controller,
-                                  rule_ref=clock.rule_ref,
-                                  legal_ref=clock.legal_ref, deadline=clock.deadline, step=step, skipped=skipped))
-    return events
-
-
-CHANNELS = ("email", "portal")
-
-
-def _act(cmd: ActOnObligation, state: Incident | None, now: datetime) -> list[Event]:
-    """One step of an obligation's workflow. Submitting late needs the reasons for the delay
-    (Art. 33(1)); they can be recorded ahead, as soon as the deadline is at risk."""
-    if state is None:
-        raise CommandRejected(f"no incident {cmd.incident_id}")
-    current = state.obligation(cmd.obligation)
-    clock = next((c for c in state.clocks if c.rule_ref == cmd.obligation), None)
-    if current is None or clock is None:
-        known = ", ".join(o.rule_ref for o in state.obligations) or "none"
-        raise CommandRejected(f"no obligation {cmd.obligation} on this incident (it has: {known})")
-    if cmd.at > now:
-        raise CommandRejected("a workflow step cannot be dated in the future")
-    late = False
-    match cmd.action:
-        case "approve":
-            if cmd.role != DPO_ROLE:
-                raise CommandRejected("only the DPO may approve a notification")
-            if current.status == "approved":
-                return []
-            if current.status != "running":
-                raise CommandRejected(f"cannot approve: the obligation is {current.status}")
-        case "submit":
-            if current.status == "submitted" and current.submitted_at == cmd.at:
-                return []  # the same submission recorded twice
-            if current.status != "approved":
-                raise CommandRejected(f"cannot submit: the obligation is {current.status}; the DPO approves first")
-            if cmd.channel not in CHANNELS:
-                raise CommandRejected(f"channel must be one of {', '.join(CHANNELS)}")
-            if cmd.channel == "portal" and not cmd.reference.strip():
-                raise CommandRejected("a portal submission needs the reference the portal gave")
-            late = cmd.at > clock.deadline
-            if late and not (cmd.text.strip() or current.delay_reasons):
-                raise CommandRejected(f"submitted after the deadline ({clock.deadline.isoformat()}): give the "
-                                      "reasons for the delay (" + clock.legal_ref + ")")
-        case "complement":
-            if current.status != "submitted":
-                raise CommandRejected("complementary information follows a submission")
-            if not cmd.text.strip():
-                raise CommandRejected("say what the complementary information is")
-        case "delay_reasons":
-            if current.settled or not cmd.text.strip():
-                raise CommandRejected("delay reasons need a text, before the obligation is settled")
-        case "close":
-            if current.status != "submitted":
-                raise CommandRejected("close an obligation once it is submitted (or withdraw it, with a reason)")
-        case "withdraw":
-            if current.status == "withdrawn":
-                return []
-            if not cmd.text.strip():
-                raise CommandRejected("a withdrawal needs a reason")
-        case _:
-            raise CommandRejected(f"unknown action {cmd.action!r}")
-    return [ObligationActed(incident_id=state.id, version=state.version + 1, at=now, obligation=cmd.obligation,
-                            action=cmd.action, by=cmd.by, acted_at=cmd.at, channel=cmd.channel,
-                            reference=cmd.reference.strip(), text=cmd.text.strip(), late=late)]

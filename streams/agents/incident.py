@@ -7,13 +7,14 @@ from typing import Any
 import faust
 import structlog
 
-from incident.decide import decide, next_tick_at
+from incident.decide import decide
 from incident.errors import CommandRejected as Rejected
 from incident.events import CommandRejected
 from incident.model import fold
+from incident.reminders import next_tick_at
 from streams import codec
-from streams.agents.ingest import dead_letter
 from streams.deps import Deps
+from streams.dlq import dead_letter
 from streams.topics import Tables, Topics
 
 log = structlog.get_logger("breach.incident")
@@ -55,7 +56,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                 assert new_state is not None
                 tables.incidents[incident_id] = codec.as_table_value(new_state)
                 # Same key, same partition: whoever owns an incident owns its clocks.
-                due = next_tick_at(new_state, deps.rules)
+                due = next_tick_at(new_state, deps.triage_window)
                 if due is not None:
                     tables.schedule[incident_id] = due.timestamp()
                 elif incident_id in tables.schedule:

@@ -16,20 +16,10 @@ from incident.normalize import normalize
 from incident.signals import SecurityEvent
 from streams import codec
 from streams.deps import Deps
+from streams.dlq import dead_letter
 from streams.topics import Tables, Topics
 
 log = structlog.get_logger("breach.ingest")
-
-
-def dead_letter(raw: bytes, reason: str, ref: str, at: datetime) -> bytes:
-    """The DLQ record keeps the original bytes intact (nothing is lost) beside the reason."""
-    try:
-        record: Any = raw.decode("utf-8")
-        encoding = "utf-8"
-    except UnicodeDecodeError:
-        record, encoding = raw.hex(), "hex"
-    return json.dumps({"reason": reason, "source": ref, "at": at.isoformat(), "encoding": encoding,
-                       "record": record}, ensure_ascii=False).encode()
 
 
 def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:

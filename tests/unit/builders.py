@@ -63,3 +63,20 @@ class FakeCalendar:
 
     def is_public_holiday(self, jurisdiction: str, day: date) -> bool:
         return (jurisdiction, day) in self.holidays
+
+
+def aware_incident() -> Any:
+    """An incident on acme-crm-db whose awareness alice recorded at T0 (level "risk")."""
+    from incident.commands import RecordAwareness
+    from incident.correlation import correlate
+    from incident.decide import Rules, decide
+    from incident.model import fold
+
+    rules = Rules(directory(), FakeCalendar())
+    _, (command,) = correlate(None, event("a"))
+    state = fold(None, decide(command, None, now=T0, rules=rules))
+    assert state is not None
+    state = fold(state, decide(RecordAwareness(incident_id=state.id, aware_at=T0, by="alice", evidence=()), state,
+                               now=T0, rules=rules))
+    assert state is not None and state.level == "risk"
+    return state

@@ -7,26 +7,15 @@ from datetime import timedelta
 
 import pytest
 
-from incident.commands import ActOnObligation, RecordAwareness, Tick
-from incident.correlation import correlate
+from incident.commands import ActOnObligation, Tick
 from incident.decide import Rules, decide
 from incident.errors import CommandRejected
 from incident.events import ReminderDue
 from incident.model import Incident, fold
-from tests.unit.builders import T0, FakeCalendar, directory, event
+from tests.unit.builders import T0, FakeCalendar, aware_incident, directory
 
 RULES = Rules(directory(), FakeCalendar())
 ART33 = "GDPR:art33_authority@1"
-
-
-def aware() -> Incident:
-    _, (command,) = correlate(None, event("a"))
-    state = fold(None, decide(command, None, now=T0, rules=RULES))
-    assert state is not None
-    state = fold(state, decide(RecordAwareness(incident_id=state.id, aware_at=T0, by="alice", evidence=()), state,
-                               now=T0, rules=RULES))
-    assert state is not None
-    return state
 
 
 def act(state: Incident, action: str, *, at: timedelta = timedelta(hours=1), role: str = "dpo",
@@ -39,7 +28,7 @@ def act(state: Incident, action: str, *, at: timedelta = timedelta(hours=1), rol
 
 
 def test_the_happy_path() -> None:
-    state = act(aware(), "approve")
+    state = act(aware_incident(), "approve")
     state = act(state, "submit", at=timedelta(hours=30), channel="portal", reference="CNIL-2026-123")
     o = state.obligation(ART33)
     assert o is not None and (o.status, o.reference, o.late) == ("submitted", "CNIL-2026-123", False)
@@ -53,13 +42,13 @@ def test_the_happy_path() -> None:
 
 def test_only_the_dpo_approves_and_nothing_is_submitted_unapproved() -> None:
     with pytest.raises(CommandRejected, match="only the DPO"):
-        act(aware(), "approve", role="responder")
+        act(aware_incident(), "approve", role="responder")
     with pytest.raises(CommandRejected, match="approves first"):
-        act(aware(), "submit", channel="email")
+        act(aware_incident(), "submit", channel="email")
 
 
 def test_a_late_submission_needs_reasons_which_may_be_given_ahead() -> None:
-    approved = act(aware(), "approve")
+    approved = act(aware_incident(), "approve")
     with pytest.raises(CommandRejected, match="reasons for the delay"):
         act(approved, "submit", at=timedelta(hours=73), channel="email")
     late = act(approved, "submit", at=timedelta(hours=73), channel="email", text="Forensics took longer")
@@ -72,7 +61,7 @@ def test_a_late_submission_needs_reasons_which_may_be_given_ahead() -> None:
 
 
 def test_refusals_say_why() -> None:
-    state = act(aware(), "approve")
+    state = act(aware_incident(), "approve")
     with pytest.raises(CommandRejected, match="reference"):
         act(state, "submit", channel="portal")
     with pytest.raises(CommandRejected, match="channel"):
@@ -88,11 +77,11 @@ def test_refusals_say_why() -> None:
 
 
 def test_a_settled_obligation_stops_reminding() -> None:
-    submitted = act(act(aware(), "approve"), "submit", at=timedelta(hours=2), channel="email")
+    submitted = act(act(aware_incident(), "approve"), "submit", at=timedelta(hours=2), channel="email")
     events = decide(Tick(incident_id=submitted.id, at=T0 + timedelta(hours=80)), submitted,
                     now=T0 + timedelta(hours=80), rules=RULES)
     assert [e for e in events if isinstance(e, ReminderDue)] == []
-    running = aware()
+    running = aware_incident()
     events = decide(Tick(incident_id=running.id, at=T0 + timedelta(hours=80)), running,
                     now=T0 + timedelta(hours=80), rules=RULES)
     assert [e.step for e in events if isinstance(e, ReminderDue)] == ["overdue"]

@@ -8,8 +8,8 @@ from incident.commands import ActOnObligation, CorrectFacts, OverrideRisk
 from incident.decide import Rules, decide
 from incident.model import Incident, fold
 from incident.register import CSV_COLUMNS, csv_row, entry
-from tests.unit.builders import T0, FakeCalendar, directory
-from tests.unit.test_obligations import ART33, aware
+from tests.unit.builders import T0, FakeCalendar, aware_incident, directory
+from tests.unit.test_obligations import ART33
 
 RULES = Rules(directory(), FakeCalendar())
 
@@ -21,7 +21,7 @@ def apply(state: Incident, command: object, at: timedelta) -> Incident:
 
 
 def test_a_submitted_late_notification_is_on_the_register_with_its_reasons() -> None:
-    state = aware()
+    state = aware_incident()
     for action, fields, at in (("approve", {}, 1), ("submit", {"channel": "email", "text": "Forensics"}, 80)):
         state = apply(state, ActOnObligation(incident_id=state.id, obligation=ART33, action=action, by="d",
                                              role="dpo", at=T0 + timedelta(hours=at), **fields),
@@ -35,9 +35,10 @@ def test_a_submitted_late_notification_is_on_the_register_with_its_reasons() -> 
 
 
 def test_an_unnotified_breach_says_why() -> None:
-    state = apply(aware(), CorrectFacts(incident_id=aware().id, changes={"mitigations": ["data_recovered_and_deleted"],
-                                                                         "recipients": "known", "malicious": False},
-                                        by="alice", reason="laptop found unopened"), timedelta(hours=2))
+    start = aware_incident()
+    changes = {"mitigations": ["data_recovered_and_deleted"], "recipients": "known", "malicious": False}
+    correction = CorrectFacts(incident_id=start.id, changes=changes, by="alice", reason="laptop found unopened")
+    state = apply(start, correction, timedelta(hours=2))
     state = apply(state, OverrideRisk(incident_id=state.id, level="unlikely", by="dpo", role="dpo",
                                       justification="Device recovered sealed; no access possible."),
                   timedelta(hours=3))

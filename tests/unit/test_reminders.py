@@ -5,25 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from incident.commands import RecordAwareness, Tick
+from incident.commands import Tick
 from incident.correlation import correlate
 from incident.deadlines import next_due
 from incident.decide import Rules, decide
 from incident.events import ReminderDue
 from incident.model import Incident, fold
-from tests.unit.builders import T0, FakeCalendar, directory, event
+from tests.unit.builders import T0, FakeCalendar, aware_incident, directory, event
 
 RULES = Rules(directory(), FakeCalendar())
-
-
-def aware_incident() -> Incident:
-    _, (command,) = correlate(None, event("a"))
-    state = fold(None, decide(command, None, now=T0, rules=RULES))
-    assert state is not None
-    state = fold(state, decide(RecordAwareness(incident_id=state.id, aware_at=T0, by="alice", evidence=()), state,
-                               now=T0, rules=RULES))
-    assert state is not None and state.level == "risk"
-    return state
 
 
 def tick(state: Incident, at: timedelta) -> tuple[Incident, list[ReminderDue]]:
@@ -73,16 +63,16 @@ def test_reminder_steps_are_a_snapshot_taken_when_the_clock_starts() -> None:
 
 def test_a_suspected_incident_left_undecided_is_escalated_once() -> None:
     from incident.commands import StartTriage
-    from incident.decide import TRIAGE_RULE, next_tick_at
+    from incident.reminders import TRIAGE_RULE, next_tick_at
 
     _, (command,) = correlate(None, event("a"))
     state = fold(None, decide(command, None, now=T0, rules=RULES))
     assert state is not None and state.awareness is None
-    assert next_tick_at(state, RULES) == state.opened_at + timedelta(hours=24)
+    assert next_tick_at(state, RULES.triage_window) == state.opened_at + timedelta(hours=24)
     state = fold(state, decide(StartTriage(incident_id=state.id, by="alice", at=T0), state, now=T0, rules=RULES))
     assert state is not None and state.triage is not None and state.triage.by == "alice"
     # Triage started but no decision a day later: still escalated (investigations must be short).
     state, sent = tick(state, timedelta(hours=25))
     assert [(e.rule_ref, e.step) for e in sent] == [(TRIAGE_RULE, "overdue")]
     state, sent = tick(state, timedelta(hours=30))
-    assert sent == [] and next_tick_at(state, RULES) is None
+    assert sent == [] and next_tick_at(state, RULES.triage_window) is None

@@ -1,0 +1,44 @@
+"""Reminders: what a Tick makes due — each clock's reminder steps, and the escalation of a
+suspected incident still undecided after the triage window. Each step once, ever; after
+downtime, only the most urgent step of a clock is sent and the earlier ones are recorded as
+skipped."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from incident.deadlines import due_reminders, next_due
+from incident.events import Event, ReminderDue
+from incident.model import Incident
+
+TRIAGE_RULE = "awareness:decision@1"
+TRIAGE_REF = "Awareness decision overdue (EDPB Guidelines 9/2022 ¶34-36: the investigation must be short)"
+
+
+def next_tick_at(state: Incident, triage_window: timedelta) -> datetime | None:
+    """When this incident next needs a Tick: its next reminder, or its awareness escalation."""
+    times = [t for t in (next_due(state.clocks, state.reminded, state.level, state.settled_obligations),) if t]
+    if state.awareness is None and f"{TRIAGE_RULE}|overdue" not in state.reminded:
+        times.append(state.opened_at + triage_window)
+    return min(times, default=None)
+
+
+def tick(state: Incident, now: datetime, triage_window: timedelta) -> list[Event]:
+    """The reminders now due, one event per clock: after downtime, only the most urgent step is
+    sent and the earlier ones are recorded as skipped, so nobody gets a burst of stale mail.
+    A suspected incident still undecided after the triage window is escalated, once."""
+    events: list[Event] = []
+    version = state.version
+    decide_by = state.opened_at + triage_window
+    if state.awareness is None and now >= decide_by and f"{TRIAGE_RULE}|overdue" not in state.reminded:
+        version += 1
+        events.append(ReminderDue(incident_id=state.id, version=version, at=now, controller=state.controller,
+                                  rule_ref=TRIAGE_RULE, legal_ref=TRIAGE_REF, deadline=decide_by,
+                                  step="overdue", skipped=()))
+    for clock, step, skipped in due_reminders(state.clocks, state.reminded, now, state.level,
+                                              state.settled_obligations):
+        version += 1
+        events.append(ReminderDue(incident_id=state.id, version=version, at=now, controller=state.controller,
+                                  rule_ref=clock.rule_ref, legal_ref=clock.legal_ref, deadline=clock.deadline,
+                                  step=step, skipped=skipped))
+    return events
