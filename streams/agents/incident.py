@@ -23,8 +23,8 @@ log = structlog.get_logger("breach.incident")
 def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
     @app.agent(topics.commands, name="incident", concurrency=1)
     async def handle(stream: Any) -> None:
-        async for event in stream.events():
-            key, raw, msg = event.key, event.value, event.message
+        async for record in stream.events():
+            key, raw, msg = record.key, record.value, record.message
             incident_id = key.decode() if key else ""
             try:
                 command = codec.decode(raw)
@@ -38,6 +38,9 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             state = codec.decode(stored) if stored else None
             now = deps.clock()
             try:
+                if command.incident_id != incident_id:
+                    # The key picks the partition and the state: a mismatch would decide on the wrong one.
+                    raise Rejected(f"command for {command.incident_id} arrived keyed {incident_id!r}")
                 events = decide(command, state, now=now, rules=deps.rules)
             except Rejected as exc:
                 rejected = CommandRejected(incident_id=incident_id, at=now, command=type(command).__name__,
@@ -49,8 +52,8 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             # Publish before saving: a crash in between replays the command against the old
             # state and re-publishes the same versioned events (readers skip versions they
             # have), where the other order would save a state whose events were never sent.
-            for event in events:
-                await topics.events.send(key=key, value=codec.encode(event))
+            for domain_event in events:
+                await topics.events.send(key=key, value=codec.encode(domain_event))
             if events:
                 new_state = fold(state, events)
                 assert new_state is not None

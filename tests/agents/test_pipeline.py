@@ -105,3 +105,14 @@ async def test_an_undecodable_command_is_dead_lettered_and_incidents_go_on(syste
     await eventually(lambda: system.incidents(), what="the incident after the bad command")
     (letter,) = [json.loads(r.value) for r in await read_topic(system.broker.bootstrap, "incident-commands.dlq", 1)]
     assert letter["reason"].startswith("not a valid envelope") and "DeleteEverything" in letter["record"]
+
+
+@pytest.mark.asyncio
+async def test_a_command_keyed_for_another_incident_is_refused(system: System) -> None:
+    from incident.commands import StartTriage
+    from streams import codec
+
+    command = StartTriage(incident_id="incident-a", by="mallory", at=NOW)
+    await publish(system.broker.bootstrap, [codec.encode(command)], topic="incident-commands")  # no key
+    await eventually(lambda: system.watcher.model.rejected, what="the refusal")
+    assert "arrived keyed" in system.watcher.model.rejected[0].reason
