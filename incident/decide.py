@@ -106,7 +106,12 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
         case OverrideRisk():
             return _override(command, _aware(state, command.incident_id), now, rules.directory)
         case ActOnObligation():
-            return act(command, state, now)
+            tape = _Tape(state)
+            for event in act(command, state, now):
+                tape.emit(event)
+            if command.action == "submit" and tape.events:
+                _start_following(tape, command.obligation, command.at, now, rules)
+            return tape.events
         case Tick():
             return tick(state, now, rules.triage_window) if state is not None else []
         case StartTriage():
@@ -163,6 +168,25 @@ def _start_clocks(tape: _Tape, profile: Profile | None, aware_at: datetime, now:
                             reminders=rules.reminders)
         if clock is not None:
             tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
+
+
+def _start_following(tape: _Tape, submitted: str, submitted_at: datetime, now: datetime, rules: Rules) -> None:
+    """A submission starts the clocks that run from it (NIS2 final report one month after the
+    incident notification; DORA intermediate and final reports)."""
+    state = tape.state
+    assert state is not None
+    clock = next(c for c in state.clocks if c.rule_ref == submitted)
+    profile = _profile(state, rules.directory)
+    tz = rules.calendar.zone(profile.timezone if profile else "UTC")
+    started = {c.rule_ref for c in state.clocks}
+    for regime in profile.regimes if profile else ("gdpr",):
+        for obligation in REGIMES[regime]:
+            follows = obligation.regime == clock.regime and obligation.after == clock.obligation
+            if follows and obligation.rule_ref not in started:
+                new = start_clock(obligation, submitted_at, state.profile_ref, tz=tz, calendar=rules.calendar,
+                                  reminders=rules.reminders)
+                if new is not None:
+                    tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=new))
 
 
 def _request_due_notices(tape: _Tape, profile: Profile | None, now: datetime) -> None:

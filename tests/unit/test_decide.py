@@ -149,3 +149,25 @@ def test_each_regime_of_the_controller_starts_its_clocks_at_awareness() -> None:
 
 def test_a_french_controller_is_held_to_the_gdpr_by_default() -> None:
     assert directory().profiles["acme"].regimes == ("gdpr",)
+
+
+def test_submitting_the_nis2_notification_starts_the_final_report_clock() -> None:
+    from incident.commands import ActOnObligation
+    from incident.profiles import Directory, parse_profile
+
+    rules = Rules(Directory.of([parse_profile({**PROFILE, "regimes": ["gdpr", "nis2"]}, source="acme.toml")]),
+                  FakeCalendar())
+    _, (command,) = correlate(None, event("a", confirms=True))
+    state = fold(None, decide(command, None, now=NOW, rules=rules))
+    assert state is not None
+    notification = "NIS2:incident_notification@1"
+    for action, extra in (("approve", {}), ("submit", {"channel": "portal", "reference": "ANSSI-1"})):
+        step = ActOnObligation(incident_id=state.id, obligation=notification, action=action, by="d", role="dpo",
+                               at=NOW, **extra)
+        events = decide(step, state, now=NOW, rules=rules)
+        state = fold(state, events)
+        assert state is not None
+    final = next(c for c in state.clocks if c.rule_ref == "NIS2:final_report@1")
+    # One calendar month after the submission, same wall-clock time in Paris.
+    assert final.anchor_at == NOW and final.deadline == NOW.replace(month=12)
+    assert isinstance(events[-1], ClockStarted)
