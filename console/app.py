@@ -20,7 +20,15 @@ from console import views
 from console.auth import BasicAuth, User
 from console.read_model import ReadModel
 from incident import register
-from incident.commands import ActOnObligation, Command, CorrectFacts, OverrideRisk, RecordAwareness, StartTriage
+from incident.commands import (
+    ActOnObligation,
+    ClassifyIncident,
+    Command,
+    CorrectFacts,
+    OverrideRisk,
+    RecordAwareness,
+    StartTriage,
+)
 from incident.profiles import Directory
 
 
@@ -131,6 +139,13 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                                channel=str(body.get("channel", "")), reference=str(body.get("reference", "")),
                                text=str(body.get("text", "")))
 
+    def classify(body: dict[str, Any], incident_id: str, user: User) -> Command:
+        at = datetime.fromisoformat(body["at"]) if body.get("at") else clock()
+        if at.tzinfo is None:
+            raise ValueError("at needs a UTC offset")
+        return ClassifyIncident(incident_id=incident_id, classification=str(body["classification"]),
+                                by=f"user:{user.name}", at=at)
+
     def triage(body: dict[str, Any], incident_id: str, user: User) -> Command:
         return StartTriage(incident_id=incident_id, by=f"user:{user.name}", at=clock())
 
@@ -166,6 +181,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/api/incidents", api_incidents),
         Route("/api/incidents/{incident_id}", api_incident),
         Route("/api/incidents/{incident_id}/triage", command_endpoint(triage), methods=["POST"]),
+        Route("/api/incidents/{incident_id}/classification", command_endpoint(classify), methods=["POST"]),
         Route("/api/incidents/{incident_id}/awareness", command_endpoint(awareness), methods=["POST"]),
         Route("/api/incidents/{incident_id}/facts", command_endpoint(correction), methods=["POST"]),
         Route("/api/incidents/{incident_id}/override", command_endpoint(override), methods=["POST"]),

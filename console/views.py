@@ -90,6 +90,8 @@ def describe(event: Any) -> str:
         case "SignalAttached":
             e = data["evidence"]
             return f"Signal {e['event_id']} ({e['source_format']}): {e['title']} — {e['reason']}"
+        case "IncidentClassified":
+            return f"Classified {data['classification']} by {data['by']} at {_iso(data['classified_at'])}"
         case "TriageStarted":
             return f"Triage started by {data['by']} at {_iso(data['started_at'])}"
         case "AwarenessRecorded":

@@ -76,6 +76,17 @@ class StartTriage:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ClassifyIncident:
+    """A person classifies the incident under a regime's own scale (DORA "major", NIS2
+    "significant"); clocks that run from the classification start then."""
+
+    incident_id: str
+    classification: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Tick:
     """Time has passed: the clock agent's only command. Deciding what is due is the domain's job."""
 
@@ -104,6 +115,6 @@ class ActOnObligation:
 
 
 Command = (AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick | ActOnObligation
-           | StartTriage)
+           | StartTriage | ClassifyIncident)
 COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk, Tick,
-                              ActOnObligation, StartTriage)
+                              ActOnObligation, StartTriage, ClassifyIncident)

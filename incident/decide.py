@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from incident.commands import (
     ActOnObligation,
     AttachSignal,
+    ClassifyIncident,
     Command,
     CorrectFacts,
     OverrideRisk,
@@ -33,6 +34,7 @@ from incident.events import (
     ClockStarted,
     Event,
     FactsCorrected,
+    IncidentClassified,
     IncidentOpened,
     NoticeDelivered,
     NoticeFailed,
@@ -112,6 +114,8 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
             if command.action == "submit" and tape.events:
                 _start_following(tape, command.obligation, command.at, now, rules)
             return tape.events
+        case ClassifyIncident():
+            return _classify(command, _aware(state, command.incident_id), now, rules)
         case Tick():
             return tick(state, now, rules.triage_window) if state is not None else []
         case StartTriage():
@@ -187,6 +191,33 @@ def _start_following(tape: _Tape, submitted: str, submitted_at: datetime, now: d
                                   reminders=rules.reminders)
                 if new is not None:
                     tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=new))
+
+
+CLASSIFICATIONS = {"major": "major_incident", "significant": "significant_incident"}
+
+
+def _classify(cmd: ClassifyIncident, state: Incident, now: datetime, rules: Rules) -> list[Event]:
+    """Record a regime classification; start the clocks that run from it (DORA: 4 h)."""
+    if cmd.classification not in CLASSIFICATIONS:
+        raise CommandRejected(f"classification must be one of {', '.join(CLASSIFICATIONS)}")
+    if cmd.classification in state.classifications:
+        return []
+    if cmd.at > now:
+        raise CommandRejected("a classification cannot be dated in the future")
+    tape = _Tape(state)
+    tape.emit(IncidentClassified(incident_id=state.id, version=tape.version, at=now,
+                                 classification=cmd.classification, by=cmd.by, classified_at=cmd.at))
+    profile = _profile(state, rules.directory)
+    tz = rules.calendar.zone(profile.timezone if profile else "UTC")
+    trigger = CLASSIFICATIONS[cmd.classification]
+    for regime in profile.regimes if profile else ():
+        for obligation in REGIMES[regime]:
+            if obligation.anchor == "classification" and obligation.trigger == trigger:
+                clock = start_clock(obligation, cmd.at, state.profile_ref, tz=tz, calendar=rules.calendar,
+                                    reminders=rules.reminders)
+                if clock is not None:
+                    tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
+    return tape.events
 
 
 def _request_due_notices(tape: _Tape, profile: Profile | None, now: datetime) -> None:

@@ -55,6 +55,16 @@ class TriageStarted:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentClassified:
+    incident_id: str
+    version: int
+    at: datetime
+    classification: str
+    by: str
+    classified_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RiskAssessed:
     """A (re-)assessment, with the exact facts it read: replaying them gives the same answer."""
 
@@ -166,7 +176,7 @@ class CommandRejected:
 
 Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | FactsCorrected | RiskOverridden
          | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed | ReminderDue | ObligationActed
-         | TriageStarted)
+         | TriageStarted | IncidentClassified)
 EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, FactsCorrected,
                             RiskOverridden, ClockStarted, NoticeRequested, NoticeDelivered, NoticeFailed,
-                            ReminderDue, ObligationActed, TriageStarted, CommandRejected)
+                            ReminderDue, ObligationActed, TriageStarted, IncidentClassified, CommandRejected)

@@ -18,6 +18,7 @@ from incident.events import (
     ClockStarted,
     Event,
     FactsCorrected,
+    IncidentClassified,
     IncidentOpened,
     NoticeDelivered,
     NoticeFailed,
@@ -94,6 +95,7 @@ class Incident:
     opened_at: datetime
     evidence: tuple[Evidence, ...] = ()
     triage: Awareness | None = None  # who started investigating, when (evidence unused)
+    classifications: tuple[str, ...] = ()  # "major" (DORA), "significant" (NIS2)…
     awareness: Awareness | None = None
     assessment: Assessment | None = None
     corrections: dict[str, Any] | None = None  # responders' fact corrections, merged in order
@@ -196,6 +198,12 @@ def _attached(event: SignalAttached, state: Incident | None) -> Incident:
 @evolve.register
 def _triage(event: TriageStarted, state: Incident | None) -> Incident:
     return replace(_next(event, state), triage=Awareness(aware_at=event.started_at, by=event.by, evidence=()))
+
+
+@evolve.register
+def _classified(event: IncidentClassified, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    return replace(s, classifications=(*s.classifications, event.classification))
 
 
 @evolve.register

@@ -171,3 +171,25 @@ def test_submitting_the_nis2_notification_starts_the_final_report_clock() -> Non
     # One calendar month after the submission, same wall-clock time in Paris.
     assert final.anchor_at == NOW and final.deadline == NOW.replace(month=12)
     assert isinstance(events[-1], ClockStarted)
+
+
+def test_classifying_a_dora_incident_as_major_starts_its_4_hour_clock() -> None:
+    from incident.commands import ClassifyIncident
+    from incident.profiles import Directory, parse_profile
+
+    rules = Rules(Directory.of([parse_profile({**PROFILE, "regimes": ["gdpr", "dora"]}, source="acme.toml")]),
+                  FakeCalendar())
+    _, (command,) = correlate(None, event("a", confirms=True))
+    state = fold(None, decide(command, None, now=NOW, rules=rules))
+    assert state is not None
+    assert {c.rule_ref for c in state.clocks} == {"GDPR:art33_authority@1", "DORA:initial_from_awareness@1"}
+    classify = ClassifyIncident(incident_id=state.id, classification="major", by="ciso", at=NOW)
+    events = decide(classify, state, now=NOW, rules=rules)
+    clock = next(e.clock for e in events if isinstance(e, ClockStarted))
+    assert (clock.rule_ref, clock.deadline - clock.anchor_at) == ("DORA:initial_from_classification@1",
+                                                                   timedelta(hours=4))
+    state = fold(state, events)
+    assert decide(classify, state, now=NOW, rules=rules) == []  # said twice: nothing new
+    with pytest.raises(CommandRejected, match="one of"):
+        decide(ClassifyIncident(incident_id=state.id, classification="huge", by="x", at=NOW), state, now=NOW,
+               rules=rules)
