@@ -10,6 +10,7 @@ from incident.deadlines import DEFAULT_REMINDERS, Calendar
 from incident.decide import Rules
 from incident.profiles import Directory
 from streams.calendars import HolidaysCalendar
+from streams.due_index import DueIndex
 from streams.mailer import Mailer, SmtpMailer
 from streams.profiles_loader import load_directory
 from streams.render import NoticeRenderer
@@ -48,6 +49,7 @@ class Deps:
     oncall: tuple[str, ...] = ()  # reminder recipients; empty = the controller's DPO
     console_url: str = "http://127.0.0.1:8000"
     webhook: Webhook | None = None
+    due_index: DueIndex = field(default_factory=DueIndex)  # this worker's next Tick per incident
     send_attempts: int = 3
     retry_delay: float = 1.0  # seconds, doubled at each attempt
 

@@ -14,13 +14,23 @@ from streams.topics import Tables, Topics
 log = structlog.get_logger("breach.clock")
 
 
+REBUILD_SECONDS = 30.0  # how often the index is re-read from the schedule table
+
+
 def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, interval: float) -> None:
+    index = deps.due_index
+    last_rebuild = [float("-inf")]
+
     @app.timer(interval=interval, name="clock")  # type: ignore[untyped-decorator]
     async def tick() -> None:
         now = deps.clock()
-        # The schedule table holds only this worker's partitions: a worker that takes over
-        # partitions takes over their clocks. A Tick sent twice is harmless (decide is idempotent).
-        due = [key for key, at in list(tables.schedule.items()) if at is not None and at <= now.timestamp()]
+        # The schedule table holds only this worker's partitions: re-reading it now and then
+        # picks up partitions this worker took over (and their clocks) after a rebalance.
+        if now.timestamp() - last_rebuild[0] >= REBUILD_SECONDS:
+            index.rebuild(list(tables.schedule.items()))
+            last_rebuild[0] = now.timestamp()
+        due = [incident_id for incident_id, _ in index.pop_due(now.timestamp())]
+        # A Tick sent twice is harmless: decide() emits each reminder step once.
         for incident_id in due:
             await topics.commands.send(key=incident_id.encode(), value=codec.encode(Tick(incident_id=incident_id,
                                                                                           at=now)))

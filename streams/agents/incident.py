@@ -64,5 +64,9 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                     tables.schedule[incident_id] = due.timestamp()
                 elif incident_id in tables.schedule:
                     del tables.schedule[incident_id]
+            if state is not None or events:
+                # The clock agent popped this incident when it sent the Tick: give it back its time.
+                current = tables.schedule.get(incident_id)
+                deps.due_index.set(incident_id, current)
             log.info("command.handled", incident_id=incident_id, command=type(command).__name__,
                      emitted=[type(e).__name__ for e in events])

@@ -4,12 +4,14 @@ across a worker restart between steps."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from streams.deps import Deps
+from streams.due_index import DueIndex
 from streams.embedded import Broker
 from streams.mailer import RecordingMailer
 from streams.render import NoticeRenderer
@@ -52,8 +54,8 @@ async def test_reminders_arrive_once_per_step_across_a_restart(broker: Broker, t
             clock.now = deadline - timedelta(hours=47)
             await eventually(lambda: reminders(mailer) == ["T-48h"], what="the T-48h reminder")
 
-        # The worker stops between steps; a new one takes over the same partitions and tables.
-        async with running(settings, deps, app_id="clock-test"):
+        # The worker stops between steps; a new one (empty memory) takes over the same tables.
+        async with running(settings, replace(deps, due_index=DueIndex()), app_id="clock-test"):
             clock.now = deadline - timedelta(hours=5)
             await eventually(lambda: reminders(mailer) == ["T-48h", "T-6h"], what="T-6h (T-24h skipped)")
             clock.now = deadline + timedelta(minutes=1)
