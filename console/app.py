@@ -117,11 +117,15 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                                 status_code=202)
         return endpoint
 
+    def instant(body: dict[str, Any], key: str) -> datetime:
+        """A time a person gives (ISO 8601 with its offset), or now; a naive time is refused."""
+        value = datetime.fromisoformat(body[key]) if body.get(key) else clock()
+        if value.tzinfo is None:
+            raise ValueError(f"{key} needs a UTC offset")
+        return value
+
     def awareness(body: dict[str, Any], incident_id: str, user: User) -> Command:
-        aware_at = datetime.fromisoformat(body["aware_at"]) if body.get("aware_at") else clock()
-        if aware_at.tzinfo is None:
-            raise ValueError("aware_at needs a UTC offset")
-        return RecordAwareness(incident_id=incident_id, aware_at=aware_at, by=f"user:{user.name}",
+        return RecordAwareness(incident_id=incident_id, aware_at=instant(body, "aware_at"), by=f"user:{user.name}",
                                evidence=tuple(str(e) for e in body.get("evidence", [])))
 
     def correction(body: dict[str, Any], incident_id: str, user: User) -> Command:
@@ -131,20 +135,15 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                             reason=str(body.get("reason", "")))
 
     def obligation_step(body: dict[str, Any], incident_id: str, user: User) -> Command:
-        at = datetime.fromisoformat(body["at"]) if body.get("at") else clock()
-        if at.tzinfo is None:
-            raise ValueError("at needs a UTC offset")
         return ActOnObligation(incident_id=incident_id, obligation=str(body["obligation"]),
-                               action=str(body["action"]), by=f"user:{user.name}", role=user.role, at=at,
+                               action=str(body["action"]), by=f"user:{user.name}", role=user.role,
+                               at=instant(body, "at"),
                                channel=str(body.get("channel", "")), reference=str(body.get("reference", "")),
                                text=str(body.get("text", "")))
 
     def classify(body: dict[str, Any], incident_id: str, user: User) -> Command:
-        at = datetime.fromisoformat(body["at"]) if body.get("at") else clock()
-        if at.tzinfo is None:
-            raise ValueError("at needs a UTC offset")
         return ClassifyIncident(incident_id=incident_id, classification=str(body["classification"]),
-                                by=f"user:{user.name}", at=at)
+                                by=f"user:{user.name}", at=instant(body, "at"))
 
     def triage(body: dict[str, Any], incident_id: str, user: User) -> Command:
         return StartTriage(incident_id=incident_id, by=f"user:{user.name}", at=clock())
