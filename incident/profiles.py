@@ -257,29 +257,29 @@ class Directory:
     """Every loaded profile, and which controller's system owns which asset."""
 
     profiles: Mapping[str, Profile]
+    owners: Mapping[str, tuple[Profile, System]]  # asset -> who declares it (assets are unique)
 
     @classmethod
     def of(cls, profiles: Iterable[Profile]) -> Directory:
         by_id: dict[str, Profile] = {}
-        owner: dict[str, str] = {}
+        owners: dict[str, tuple[Profile, System]] = {}
         for profile in profiles:
             if profile.id in by_id:
                 raise ProfileError("two profiles share this id", source=profile.id, key="id")
             for system in profile.systems:
                 for asset in system.assets:
-                    if asset in owner:
-                        raise ProfileError(f"asset {asset!r} is already declared by profile {owner[asset]!r}",
+                    if asset in owners:
+                        raise ProfileError(f"asset {asset!r} is already declared by profile {owners[asset][0].id!r}",
                                            source=profile.id, key=f"systems.{system.id}.assets")
-                    owner[asset] = profile.id
+                    owners[asset] = (profile, system)
             by_id[profile.id] = profile
-        return cls(by_id)
+        return cls(by_id, owners)
 
     def locate(self, asset: str, controller: str | None = None) -> tuple[Profile | None, System | None]:
-        """The controller and system an asset belongs to; (None, None) when unmapped."""
+        """The controller and system an asset belongs to; (None, None) when unmapped. Runs for
+        every event: one dictionary look-up."""
         named = self.profiles.get(controller) if controller else None
-        candidates = [named] if named else self.profiles.values()
-        for profile in candidates:
-            system = profile.system_for(asset)
-            if system is not None:
-                return profile, system
+        owner = self.owners.get(asset)
+        if owner is not None and (named is None or owner[0] is named):
+            return owner
         return named, None

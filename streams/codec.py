@@ -66,9 +66,12 @@ def from_jsonable(tp: Any, value: Any) -> Any:
     return value
 
 
+def envelope(obj: Any) -> dict[str, Any]:
+    return {"type": type(obj).__name__, "v": VERSION, "data": to_jsonable(obj)}
+
+
 def encode(obj: Any) -> bytes:
-    return json.dumps({"type": type(obj).__name__, "v": VERSION, "data": to_jsonable(obj)},
-                      ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(envelope(obj), ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def decode(raw: bytes | str | dict[str, Any]) -> Any:
@@ -81,6 +84,6 @@ def decode(raw: bytes | str | dict[str, Any]) -> Any:
 
 
 def as_table_value(obj: Any) -> dict[str, Any]:
-    """Tables hold the envelope as a JSON object (faust's json serializer writes it)."""
-    result: dict[str, Any] = json.loads(encode(obj))
-    return result
+    """Tables hold the envelope as a JSON object (faust's json serializer writes it): built
+    directly, not encoded to text and parsed back, as this runs for every signal and command."""
+    return envelope(obj)
