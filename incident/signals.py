@@ -48,6 +48,24 @@ class SecurityEvent:
         """The same event attributed to a controller's system (or flagged unmapped)."""
         return replace(self, controller=controller, system=system, unmapped=system is None)
 
+    def fields(self) -> dict[str, object]:
+        """ECS-style dotted field names → values: what detection and correlation rules match on.
+
+        Rules are written against these names (Sigma style), never against the dataclass, so
+        adapters may grow the model without breaking a rule pack.
+        """
+        out: dict[str, object] = {
+            "event.id": self.event_id, "event.category": self.category, "event.severity": self.severity,
+            "event.module": self.source_format, "event.created": self.ingested_at.isoformat(),
+            "@timestamp": self.occurred_at.isoformat(), "rule.id": self.rule_id, "rule.name": self.title,
+            "host.name": self.asset, "user.name": self.user, "source.ip": self.source_ip,
+            "destination.ip": self.destination_ip, "data_store.name": self.data_store,
+            "breach.records": self.records, "breach.types": list(self.breach_types),
+            "breach.data_categories": list(self.data_categories), "breach.confirmed": self.confirms_breach,
+            "organization.id": self.controller, "service.name": self.system,
+        }
+        return {name: value for name, value in out.items() if value is not None}
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name in self.__dataclass_fields__:

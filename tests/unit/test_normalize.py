@@ -69,3 +69,16 @@ def test_invalid_records_are_refused_with_a_reason(record: object, reason: str) 
     with pytest.raises(InvalidEvent) as caught:
         normalize(record, RECEIVED)
     assert reason in caught.value.reason
+
+
+def test_fields_give_ecs_names_and_leave_out_what_is_unknown() -> None:
+    from datetime import UTC, datetime
+
+    from incident.signals import SecurityEvent
+
+    at = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    event = SecurityEvent(event_id="e1", source_format="canonical", title="t", occurred_at=at, ingested_at=at,
+                          asset="db-1", user="alice")
+    fields = event.fields()
+    assert fields["host.name"] == "db-1" and fields["user.name"] == "alice" and fields["event.id"] == "e1"
+    assert "source.ip" not in fields
