@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 BREACH_TYPES = ("confidentiality", "integrity", "availability")
+OUTCOMES = ("success", "failure", "unknown")  # ECS event.outcome
 
 # OCSF severity_id values, by name, so canonical events may say "high" or 4.
 SEVERITIES = {"unknown": 0, "informational": 1, "low": 2, "medium": 3, "high": 4, "critical": 5, "fatal": 6}
@@ -38,6 +39,11 @@ class SecurityEvent:
     destination_ip: str | None = None
     data_store: str | None = None
     records: int | None = None
+    action: str | None = None  # ECS event.action: what was done (logon, export, file-encrypt…)
+    outcome: str | None = None  # ECS event.outcome: success | failure | unknown
+    bytes_out: int | None = None  # ECS source.bytes: volume sent by the source (exfiltration rules)
+    destination_domain: str | None = None
+    tags: tuple[str, ...] = ()
     breach_types: tuple[str, ...] = ()
     data_categories: tuple[str, ...] = ()
     confirms_breach: bool = False
@@ -59,7 +65,9 @@ class SecurityEvent:
             "event.module": self.source_format, "event.created": self.ingested_at.isoformat(),
             "@timestamp": self.occurred_at.isoformat(), "rule.id": self.rule_id, "rule.name": self.title,
             "host.name": self.asset, "user.name": self.user, "source.ip": self.source_ip,
-            "destination.ip": self.destination_ip, "data_store.name": self.data_store,
+            "destination.ip": self.destination_ip, "destination.domain": self.destination_domain,
+            "event.action": self.action, "event.outcome": self.outcome, "source.bytes": self.bytes_out,
+            "tags": list(self.tags), "data_store.name": self.data_store,
             "breach.records": self.records, "breach.types": list(self.breach_types),
             "breach.data_categories": list(self.data_categories), "breach.confirmed": self.confirms_breach,
             "organization.id": self.controller, "service.name": self.system,
@@ -82,7 +90,7 @@ class SecurityEvent:
         values = dict(data)
         for name in ("occurred_at", "ingested_at"):
             values[name] = datetime.fromisoformat(values[name])
-        for name in ("breach_types", "data_categories"):
+        for name in ("breach_types", "data_categories", "tags"):
             values[name] = tuple(values.get(name) or ())
         return cls(**values)
 

@@ -9,7 +9,7 @@ from typing import Any
 from incident.errors import InvalidEvent
 from incident.normalize._fields import codes, count, instant, text
 from incident.profiles import DATA_CATEGORIES
-from incident.signals import BREACH_TYPES, SEVERITIES, SecurityEvent
+from incident.signals import BREACH_TYPES, OUTCOMES, SEVERITIES, SecurityEvent
 
 
 def _severity(value: object) -> int:
@@ -20,6 +20,14 @@ def _severity(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 6:
         return value
     raise InvalidEvent(f"field 'severity' must be 0-6 or one of {list(SEVERITIES)}")
+
+
+def _outcome(value: object) -> str | None:
+    if value is None:
+        return None
+    if value not in OUTCOMES:
+        raise InvalidEvent(f"field 'outcome' must be one of {list(OUTCOMES)}")
+    return str(value)
 
 
 def parse(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
@@ -42,6 +50,11 @@ def parse(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
         destination_ip=text(record, "destination_ip"),
         data_store=text(record, "data_store"),
         records=count(record.get("records"), "records"),
+        action=text(record, "action"),
+        outcome=_outcome(record.get("outcome")),
+        bytes_out=count(record.get("bytes_out"), "bytes_out"),
+        destination_domain=text(record, "destination_domain"),
+        tags=codes(record.get("tags"), "tags"),
         breach_types=codes(record.get("breach_types"), "breach_types", BREACH_TYPES),
         data_categories=codes(record.get("data_categories"), "data_categories", DATA_CATEGORIES),
         confirms_breach=confirms,

@@ -82,3 +82,29 @@ def test_fields_give_ecs_names_and_leave_out_what_is_unknown() -> None:
     fields = event.fields()
     assert fields["host.name"] == "db-1" and fields["user.name"] == "alice" and fields["event.id"] == "e1"
     assert "source.ip" not in fields
+
+
+def test_canonical_entities_reach_the_rule_fields() -> None:
+    from datetime import UTC, datetime
+
+    from incident.normalize import normalize
+
+    at = datetime(2026, 1, 2, tzinfo=UTC)
+    event = normalize({"id": "x", "time": "2026-01-02T00:00:00+00:00", "title": "t", "host": "h",
+                       "action": "logon", "outcome": "failure", "bytes_out": 10, "tags": ["a"]}, at)
+    fields = event.fields()
+    assert (fields["event.action"], fields["event.outcome"], fields["source.bytes"], fields["tags"]) == \
+        ("logon", "failure", 10, ["a"])
+
+
+def test_canonical_outcome_outside_the_ecs_values_is_refused() -> None:
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from incident.errors import InvalidEvent
+    from incident.normalize import normalize
+
+    with pytest.raises(InvalidEvent, match="outcome"):
+        normalize({"id": "x", "time": "2026-01-02T00:00:00+00:00", "title": "t", "host": "h", "outcome": "ok"},
+                  datetime(2026, 1, 2, tzinfo=UTC))
