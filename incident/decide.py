@@ -46,10 +46,10 @@ from incident.events import (
 )
 from incident.facts import Facts, FactsError
 from incident.model import Incident, evolve
-from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, draft
+from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, NoticeDraft, draft, submission
 from incident.obligations import DPO_ROLE, act
 from incident.profiles import Directory, Profile
-from incident.regimes import REGIMES
+from incident.regimes import CLASSIFICATION_TRIGGERS, REGIMES, Obligation
 from incident.reminders import tick
 from incident.risk import LEVELS, assess
 
@@ -109,8 +109,11 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
             return _override(command, _aware(state, command.incident_id), now, rules.directory)
         case ActOnObligation():
             tape = _Tape(state)
+            sending = _email_submission(command, state, now, rules.directory)
             for event in act(command, state, now):
                 tape.emit(event)
+            if sending is not None and tape.events:
+                tape.emit(NoticeRequested(incident_id=_id(tape), version=tape.version, at=now, draft=sending))
             if command.action == "submit" and tape.events:
                 _start_following(tape, command.obligation, command.at, now, rules)
             return tape.events
@@ -161,17 +164,39 @@ def _start_clocks(tape: _Tape, profile: Profile | None, aware_at: datetime, now:
     at awareness. A controller no profile declares is held to the GDPR, in UTC."""
     state = tape.state
     assert state is not None
-    regimes = profile.regimes if profile else ("gdpr",)
-    tz = rules.calendar.zone(profile.timezone if profile else "UTC")
-    detected_at = min((e.ingested_at for e in state.evidence), default=aware_at)
-    anchors = {"awareness": aware_at, "discovery": aware_at, "detection": detected_at}
-    for obligation in (o for regime in regimes for o in REGIMES[regime]):
-        if obligation.anchor not in anchors or (obligation.trigger == "high_risk" and state.level != "high"):
+    anchors = _anchors(state, aware_at)
+    for obligation in _owed(state, profile):
+        if (obligation.anchor not in anchors or obligation.trigger in CLASSIFICATION_TRIGGERS.values()
+                or (obligation.trigger == "high_risk" and state.level != "high")):
             continue  # later anchors (classification, a submission) start with their own commands
-        clock = start_clock(obligation, anchors[obligation.anchor], state.profile_ref, tz=tz, calendar=rules.calendar,
-                            reminders=rules.reminders)
-        if clock is not None:
-            tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
+        _start(tape, obligation, anchors[obligation.anchor], profile, now, rules)
+
+
+def _anchors(state: Incident, aware_at: datetime) -> dict[str, datetime]:
+    detected_at = min((e.ingested_at for e in state.evidence), default=aware_at)
+    return {"awareness": aware_at, "discovery": aware_at, "detection": detected_at}
+
+
+def _owed(state: Incident, profile: Profile | None) -> list[Obligation]:
+    """The obligations of the controller's regimes that this incident's systems call for: a
+    breach in a system run for someone else (as a processor) is owed to that controller
+    (Art. 33(2)); one in the controller's own systems to the authority and the people."""
+    regimes = profile.regimes if profile else ("gdpr",)
+    roles = {s.role for s in profile.systems if s.id in state.systems} if profile else set()
+    as_processor, as_controller = "processor" in roles, "controller" in roles or not roles
+    return [o for regime in regimes for o in REGIMES[regime]
+            if (o.recipient == "controller" and as_processor) or (o.recipient != "controller" and as_controller)]
+
+
+def _start(tape: _Tape, obligation: Obligation, anchor_at: datetime, profile: Profile | None, now: datetime,
+           rules: Rules) -> None:
+    state = tape.state
+    assert state is not None
+    tz = rules.calendar.zone(profile.timezone if profile else "UTC")
+    clock = start_clock(obligation, anchor_at, state.profile_ref, tz=tz, calendar=rules.calendar,
+                        reminders=rules.reminders)
+    if clock is not None:
+        tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
 
 
 def _start_following(tape: _Tape, submitted: str, submitted_at: datetime, now: datetime, rules: Rules) -> None:
@@ -181,42 +206,35 @@ def _start_following(tape: _Tape, submitted: str, submitted_at: datetime, now: d
     assert state is not None
     clock = next(c for c in state.clocks if c.rule_ref == submitted)
     profile = _profile(state, rules.directory)
-    tz = rules.calendar.zone(profile.timezone if profile else "UTC")
     started = {c.rule_ref for c in state.clocks}
-    for regime in profile.regimes if profile else ("gdpr",):
-        for obligation in REGIMES[regime]:
-            follows = obligation.regime == clock.regime and obligation.after == clock.obligation
-            if follows and obligation.rule_ref not in started:
-                new = start_clock(obligation, submitted_at, state.profile_ref, tz=tz, calendar=rules.calendar,
-                                  reminders=rules.reminders)
-                if new is not None:
-                    tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=new))
-
-
-CLASSIFICATIONS = {"major": "major_incident", "significant": "significant_incident"}
+    for obligation in _owed(state, profile):
+        follows = obligation.regime == clock.regime and obligation.after == clock.obligation
+        if follows and obligation.rule_ref not in started:
+            _start(tape, obligation, submitted_at, profile, now, rules)
 
 
 def _classify(cmd: ClassifyIncident, state: Incident, now: datetime, rules: Rules) -> list[Event]:
-    """Record a regime classification; start the clocks that run from it (DORA: 4 h)."""
-    if cmd.classification not in CLASSIFICATIONS:
-        raise CommandRejected(f"classification must be one of {', '.join(CLASSIFICATIONS)}")
+    """Record a regime classification; start the clocks it triggers: DORA's 4 h from the
+    classification and 24 h from awareness, NIS2's 24 h and 72 h from becoming aware of the
+    significant incident (the classification, never before breach awareness)."""
+    if cmd.classification not in CLASSIFICATION_TRIGGERS:
+        raise CommandRejected(f"classification must be one of {', '.join(CLASSIFICATION_TRIGGERS)}")
     if cmd.classification in state.classifications:
         return []
     if cmd.at > now:
         raise CommandRejected("a classification cannot be dated in the future")
+    assert state.awareness is not None
     tape = _Tape(state)
     tape.emit(IncidentClassified(incident_id=state.id, version=tape.version, at=now,
                                  classification=cmd.classification, by=cmd.by, classified_at=cmd.at))
     profile = _profile(state, rules.directory)
-    tz = rules.calendar.zone(profile.timezone if profile else "UTC")
-    trigger = CLASSIFICATIONS[cmd.classification]
-    for regime in profile.regimes if profile else ():
-        for obligation in REGIMES[regime]:
-            if obligation.anchor == "classification" and obligation.trigger == trigger:
-                clock = start_clock(obligation, cmd.at, state.profile_ref, tz=tz, calendar=rules.calendar,
-                                    reminders=rules.reminders)
-                if clock is not None:
-                    tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
+    anchors = {**_anchors(state, state.awareness.aware_at),
+               "classification": max(cmd.at, state.awareness.aware_at)}
+    started = {c.rule_ref for c in state.clocks}
+    for obligation in _owed(state, profile):
+        if (obligation.trigger == CLASSIFICATION_TRIGGERS[cmd.classification] and obligation.anchor in anchors
+                and obligation.rule_ref not in started):
+            _start(tape, obligation, anchors[obligation.anchor], profile, now, rules)
     return tape.events
 
 
@@ -225,6 +243,8 @@ def _request_due_notices(tape: _Tape, profile: Profile | None, now: datetime) ->
     state = tape.state
     if state is None or profile is None or state.level is None:
         return  # no controller known: nobody to draft for; the console shows it as unmapped
+    if not any(c.recipient == "authority" for c in state.clocks):
+        return  # nothing owed to an authority (a processor's breach, say): no notification to draft
     kinds = [AUTHORITY_NOTIFICATION] if state.level != "unlikely" else []
     kinds += [DATA_SUBJECT_NOTICE] if state.level == "high" else []
     requested = {n.kind for n in state.notices}
@@ -232,6 +252,25 @@ def _request_due_notices(tape: _Tape, profile: Profile | None, now: datetime) ->
         if kind not in requested:
             tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
                                       draft=draft(kind, state, profile, now)))
+
+
+def _email_submission(cmd: ActOnObligation, state: Incident | None, now: datetime, directory: Directory,
+                      ) -> NoticeDraft | None:
+    """A submission "by e-mail" is sent by us, to the authority's address in the profile; refused
+    up front when there is no such address or no template, so nothing is recorded as submitted
+    that was not sent."""
+    if cmd.action != "submit" or cmd.channel != "email" or state is None:
+        return None
+    clock = next((c for c in state.clocks if c.rule_ref == cmd.obligation), None)
+    profile = _profile(state, directory)
+    current = state.obligation(cmd.obligation)
+    if clock is None or profile is None or current is None or current.status != "approved":
+        return None  # act() refuses it with the reason
+    try:
+        return submission(state, profile, clock, cmd.text.strip() or current.delay_reasons, now)
+    except ValueError as exc:
+        raise CommandRejected(f"cannot submit by e-mail: {exc}; submit through the portal and record its "
+                              "reference") from None
 
 
 def _id(tape: _Tape) -> str:

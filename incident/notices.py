@@ -1,9 +1,9 @@
 """Notice drafts: which template, which language, to whom, with what facts — plain data.
 
 The shell renders a draft with Jinja; nothing here knows about templates beyond their key.
-Until the approval workflow exists, every notice goes to the controller's DPO as a draft
-for review: this service never writes to an authority or to the people affected on its
-own authority.
+Drafts go to the controller's DPO for review. Only a submission the DPO approved and a person
+asked for (ActOnObligation "submit" by "email") goes to the authority's submission address:
+this service never writes to an authority or to the people affected on its own authority.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from incident.profiles import Profile
 
 if TYPE_CHECKING:
+    from incident.deadlines import Clock
     from incident.model import Incident
 
 AUTHORITY_NOTIFICATION = "authority_notification"
@@ -42,6 +43,28 @@ def reference(incident_id: str) -> str:
     return "BR-" + incident_id.replace("-", "")[:8].upper()
 
 
+# Regimes whose authority notification we have templates for (templates/notices/<key>/).
+SUBMISSION_TEMPLATES = {"GDPR": "gdpr"}
+
+
+def submission(state: Incident, profile: Profile, clock: Clock, delay_reasons: str, now: datetime,
+               ) -> NoticeDraft:
+    """The notification itself, for the authority's submission address: the approved content, no
+    draft banner, with the reasons for any delay. Its id is fixed per obligation, so a replayed
+    command never sends a second notification."""
+    if clock.recipient != "authority" or clock.regime not in SUBMISSION_TEMPLATES:
+        raise ValueError(f"no e-mail submission for {clock.rule_ref}")
+    if not profile.authority.email:
+        raise ValueError(f"{profile.authority.name} has no submission address in the profile")
+    template = SUBMISSION_TEMPLATES[clock.regime]
+    nid = notice_id(state.id, template, f"{AUTHORITY_NOTIFICATION}:submission:{clock.rule_ref}")
+    context = _context(nid, AUTHORITY_NOTIFICATION, state, profile, now, clock=clock)
+    context["notice"]["draft"] = False
+    context["clock"]["delay_reasons"] = delay_reasons
+    return NoticeDraft(notice_id=nid, kind=AUTHORITY_NOTIFICATION, regime=template, locale=profile.authority.language,
+                       audience="authority", recipients=(profile.authority.email,), context=context)
+
+
 def draft(kind: str, state: Incident, profile: Profile, now: datetime) -> NoticeDraft:
     locale = profile.authority.language if kind == AUTHORITY_NOTIFICATION else profile.languages[0]
     nid = notice_id(state.id, "gdpr", kind)
@@ -53,10 +76,12 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _context(nid: str, kind: str, state: Incident, profile: Profile, now: datetime) -> dict[str, Any]:
+def _context(nid: str, kind: str, state: Incident, profile: Profile, now: datetime, *, clock: Clock | None = None,
+             ) -> dict[str, Any]:
     assessment, awareness = state.assessment, state.awareness
     assert assessment is not None and awareness is not None, "a notice needs awareness and an assessment"
-    clock = next((c for c in state.clocks if c.recipient == "authority"), state.clocks[0])
+    clock = clock or next((c for c in state.clocks if c.recipient == "authority"), state.clocks[0])
+    obligation = state.obligation(clock.rule_ref)
     systems = [s.name for s in profile.systems if s.id in state.systems]
     return {
         "notice": {"id": nid, "kind": kind, "draft": True, "generated_at": now.isoformat(),
@@ -81,7 +106,8 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
                  "factors": [{"name": f.name, "value": f.value, "reason": f.reason} for f in assessment.factors],
                  "consequences": list(assessment.consequences)},
         "clock": {"regime": clock.regime, "obligation": clock.obligation, "legal_ref": clock.legal_ref,
-                  "deadline": clock.deadline.isoformat(), "late": now > clock.deadline},
+                  "rule_ref": clock.rule_ref, "deadline": clock.deadline.isoformat(), "late": now > clock.deadline,
+                  "delay_reasons": obligation.delay_reasons if obligation else ""},
         "measures": {"taken": [], "proposed": []},
         "advice": list(assessment.advice),
     }

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from incident.errors import ProfileError
-from incident.regimes import REGIMES, default_regimes
+from incident.regimes import ENTITY_TYPES, REGIMES, default_regimes
 
 DATA_CATEGORIES = (
     "contact", "identity", "credentials", "financial", "payment_card", "official_id", "location",
@@ -24,6 +24,7 @@ DATA_CATEGORIES = (
 LANGUAGES = ("fr", "en")
 AUDIENCES = ("data_subjects", "authority", "internal")
 TRIGGERS = ("any_breach", "risk", "high_risk")  # when a commitment applies, by the assessed level
+SYSTEM_ROLES = ("controller", "processor")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
@@ -55,6 +56,10 @@ class System:
     data_categories: tuple[str, ...]
     data_subjects: tuple[str, ...]
     approx_subjects: int | None
+    # "processor" when the controller runs this system for someone else (its customer): a breach
+    # there is owed to that controller (Art. 33(2)), who assesses it and notifies the authority.
+    role: str = "controller"
+    on_behalf_of: str | None = None  # whom it is run for, as a person would say it
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,9 @@ class Profile:
     gaps: tuple[str, ...]
     ref: str  # "<id>@<sha256 prefix of the document>": what a clock snapshot points at
     regimes: tuple[str, ...] = ()  # notification regimes the controller is subject to (incident.regimes)
+    entity_type: str | None = None  # NIS2 essential/important entity, DORA financial entity
+    sectors: tuple[str, ...] = ()  # as the entity's regulator names them (NIS2 Annex I/II…)
+    csirt: Authority | None = None  # who NIS2 incidents are reported to (CSIRT or competent authority)
 
     def system_for(self, asset: str) -> System | None:
         return next((s for s in self.systems if asset in s.assets), None)
@@ -176,7 +184,8 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
     """Validate one decoded profile document; ``source`` names it in errors."""
     doc = _Reader(data, source)
     doc.allow("id", "name", "policy", "timezone", "languages", "established_in", "gaps", "regimes",
-              "address", "dpo", "authority", "systems", "processors", "commitments", "retention")
+              "address", "dpo", "authority", "systems", "processors", "commitments", "retention", "entity_type",
+              "sectors", "csirt")
     profile_id = doc.req("id", _SLUG)
     if expected_id is not None and profile_id != expected_id:
         raise doc.fail("id", f"{profile_id!r} must equal the file name {expected_id!r}")
@@ -200,17 +209,17 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
     dpo = Contact(d.req("name"), email, d.text("postal", required=False), d.text("phone", required=False),
                   d.flag("is_dpo"))
 
-    a = doc.table("authority")
-    a.allow("id", "name", "address", "language", "portal", "email")
-    authority = Authority(a.req("id", _SLUG), a.req("name"), a.req("address"), _one_of(a, "language", LANGUAGES),
-                          a.text("portal", required=False), a.text("email", required=False))
+    authority = _authority(doc.table("authority"))
 
     systems: list[System] = []
     for s in doc.tables("systems", required=True):
-        s.allow("id", "name", "assets", "data_categories", "data_subjects", "approx_subjects", "source_quote")
+        s.allow("id", "name", "assets", "data_categories", "data_subjects", "approx_subjects", "source_quote",
+                "role", "on_behalf_of")
         systems.append(System(s.req("id", _SLUG), s.req("name"), s.strings("assets"),
                               s.strings("data_categories", allowed=DATA_CATEGORIES), s.strings("data_subjects"),
-                              s.count("approx_subjects")))
+                              s.count("approx_subjects"),
+                              _one_of(s, "role", SYSTEM_ROLES) if "role" in s.data else "controller",
+                              s.text("on_behalf_of", required=False)))
     _unique(doc, "systems", [s.id for s in systems])
 
     processors = []
@@ -227,14 +236,30 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
                                       _one_of(c, "trigger", TRIGGERS) if "trigger" in c.data else "any_breach"))
 
     established_in = doc.req("established_in", _COUNTRY)
+    entity_type = _one_of(doc, "entity_type", tuple(ENTITY_TYPES)) if "entity_type" in data else None
     regimes = doc.strings("regimes", allowed=tuple(REGIMES), required=False) or default_regimes(established_in)
+    regimes = tuple(dict.fromkeys((*regimes, *ENTITY_TYPES.get(entity_type or "", ()))))
+    csirt = _authority(doc.table("csirt")) if "csirt" in data else None
+    if "nis2" in regimes and csirt is None:
+        raise doc.fail("csirt", "a NIS2 entity needs a [csirt] table: the CSIRT or competent authority it "
+                                "reports significant incidents to (ANSSI/CERT-FR in France)")
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
     return Profile(
         id=profile_id, name=doc.req("name"), address=address, timezone=tz,
         languages=doc.strings("languages", allowed=LANGUAGES), established_in=established_in, regimes=regimes,
         dpo=dpo, authority=authority, systems=tuple(systems), processors=tuple(processors),
         commitments=tuple(commitments), gaps=doc.strings("gaps", required=False), ref=f"{profile_id}@{digest}",
+        entity_type=entity_type, sectors=doc.strings("sectors", required=False), csirt=csirt,
     )
+
+
+def _authority(a: _Reader) -> Authority:
+    a.allow("id", "name", "address", "language", "portal", "email")
+    email = a.text("email", required=False)
+    if email is not None and ("@" not in email or any(c in email for c in " \r\n,;<>")):
+        raise a.fail("email", f"{email!r} is not a single e-mail address")
+    return Authority(a.req("id", _SLUG), a.req("name"), a.req("address"), _one_of(a, "language", LANGUAGES),
+                     a.text("portal", required=False), email)
 
 
 def _one_of(reader: _Reader, key: str, allowed: tuple[str, ...]) -> str:

@@ -39,23 +39,31 @@ GDPR_ART33 = Obligation("GDPR", "art33_authority", 1, "risk", "authority", "awar
                         "GDPR Art. 33(1)")
 GDPR_ART34 = Obligation("GDPR", "art34_data_subjects", 1, "high_risk", "data_subjects", "awareness", 0, "asap",
                         "GDPR Art. 34(1)")
+# A processor owes its controller every breach, whatever the risk: the controller assesses it.
+GDPR_ART33_2 = Obligation("GDPR", "art33_2_controller", 1, "breach", "controller", "awareness", 0, "asap",
+                          "GDPR Art. 33(2)")
 
 REGIMES: dict[str, tuple[Obligation, ...]] = {
-    "gdpr": (GDPR_ART33, GDPR_ART34),
+    "gdpr": (GDPR_ART33, GDPR_ART34, GDPR_ART33_2),
     "uk-gdpr": (
         Obligation("UK GDPR", "art33_ico", 1, "risk", "authority", "awareness", 72, "hours", "UK GDPR Art. 33(1)"),
         Obligation("UK GDPR", "art34_individuals", 1, "high_risk", "data_subjects", "awareness", 0, "asap",
                    "UK GDPR Art. 34(1)"),
+        Obligation("UK GDPR", "art33_2_controller", 1, "breach", "controller", "awareness", 0, "asap",
+                   "UK GDPR Art. 33(2)"),
     ),
     "eprivacy": (
         Obligation("ePrivacy", "611_authority", 1, "breach", "authority", "detection", 24, "hours",
                    "Commission Reg. (EU) 611/2013 Art. 2(2)"),
     ),
+    # NIS2 runs "from becoming aware of the significant incident": the moment a person classifies
+    # it significant, which may come after the breach awareness that starts the GDPR clock (v2;
+    # v1 ran from breach awareness, even for incidents never found significant).
     "nis2": (
-        Obligation("NIS2", "early_warning", 1, "significant_incident", "csirt", "awareness", 24, "hours",
+        Obligation("NIS2", "early_warning", 2, "significant_incident", "csirt", "classification", 24, "hours",
                    "Dir. (EU) 2022/2555 Art. 23(4)(a)"),
-        Obligation("NIS2", "incident_notification", 1, "significant_incident", "csirt", "awareness", 72, "hours",
-                   "Dir. (EU) 2022/2555 Art. 23(4)(b)"),
+        Obligation("NIS2", "incident_notification", 2, "significant_incident", "csirt", "classification", 72,
+                   "hours", "Dir. (EU) 2022/2555 Art. 23(4)(b)"),
         Obligation("NIS2", "final_report", 1, "significant_incident", "csirt", "submission", 1, "months",
                    "Dir. (EU) 2022/2555 Art. 23(4)(d)", after="incident_notification"),
     ),
@@ -90,6 +98,13 @@ REGIMES: dict[str, tuple[Obligation, ...]] = {
                    "Cal. Civ. Code 1798.82 (SB 446)"),
     ),
 }
+
+# Obligations whose trigger is a classification start only once a person classifies the incident
+# so (ClassifyIncident), whatever their anchor: DORA's 24 h still runs from awareness.
+CLASSIFICATION_TRIGGERS = {"major": "major_incident", "significant": "significant_incident"}
+
+# A profile's entity type brings the regimes it implies (NIS2 Art. 3; DORA Art. 2).
+ENTITY_TYPES = {"nis2-essential": ("nis2",), "nis2-important": ("nis2",), "dora-financial-entity": ("dora",)}
 
 # Where a controller is established decides its default regime; a profile may list more.
 EEA = ("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",

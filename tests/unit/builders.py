@@ -22,7 +22,8 @@ PROFILE: dict[str, Any] = {
     "established_in": "FR",
     "address": {"street": "1 rue de la Paix", "postcode": "75002", "city": "Paris", "country": "FR"},
     "dpo": {"name": "DPO", "email": "dpo@acme.example", "is_dpo": True},
-    "authority": {"id": "cnil", "name": "CNIL", "address": "3 place de Fontenoy, 75007 Paris", "language": "fr"},
+    "authority": {"id": "cnil", "name": "CNIL", "address": "3 place de Fontenoy, 75007 Paris", "language": "fr",
+                  "email": "notifications@authority.example"},
     "systems": [
         {"id": "crm", "name": "CRM", "assets": ["acme-crm-db"], "data_categories": ["contact", "identity"],
          "data_subjects": ["customers"], "approx_subjects": 5000},

@@ -136,15 +136,58 @@ def test_events_out_of_sequence_are_refused() -> None:
         evolve(replay, state)
 
 
-def test_each_regime_of_the_controller_starts_its_clocks_at_awareness() -> None:
+CSIRT = {"id": "anssi", "name": "ANSSI (CERT-FR)", "address": "51 boulevard de La Tour-Maubourg, 75700 Paris",
+         "language": "fr", "portal": "https://cyber.gouv.fr"}
+
+
+def nis2_rules() -> Rules:
     from incident.profiles import Directory, parse_profile
 
-    both = Directory.of([parse_profile({**PROFILE, "regimes": ["gdpr", "nis2"]}, source="acme.toml")])
+    return Rules(Directory.of([parse_profile({**PROFILE, "entity_type": "nis2-important", "csirt": CSIRT},
+                                             source="acme.toml")]), FakeCalendar())
+
+
+def test_awareness_starts_the_gdpr_clock_and_nis2_waits_for_the_significant_classification() -> None:
+    from incident.commands import ClassifyIncident
+
+    rules = nis2_rules()
+    assert rules.directory.profiles["acme"].regimes == ("gdpr", "nis2")
     _, (command,) = correlate(None, event("a", confirms=True))
-    events = decide(command, None, now=NOW, rules=Rules(both, FakeCalendar()))
-    clocks = {e.clock.rule_ref: e.clock.deadline - e.clock.anchor_at for e in events if isinstance(e, ClockStarted)}
-    assert clocks == {"GDPR:art33_authority@1": timedelta(hours=72), "NIS2:early_warning@1": timedelta(hours=24),
-                      "NIS2:incident_notification@1": timedelta(hours=72)}
+    events = decide(command, None, now=NOW, rules=rules)
+    assert {e.clock.rule_ref for e in events if isinstance(e, ClockStarted)} == {"GDPR:art33_authority@1"}
+    state = fold(None, events)
+    assert state is not None and state.awareness is not None
+    later = NOW + timedelta(hours=5)
+    classify = ClassifyIncident(incident_id=state.id, classification="significant", by="ciso", at=later)
+    events = decide(classify, state, now=later, rules=rules)
+    clocks = {e.clock.rule_ref: (e.clock.anchor, e.clock.anchor_at, e.clock.deadline - e.clock.anchor_at)
+              for e in events if isinstance(e, ClockStarted)}
+    assert clocks == {"NIS2:early_warning@2": ("classification", later, timedelta(hours=24)),
+                      "NIS2:incident_notification@2": ("classification", later, timedelta(hours=72))}
+    assert {c.recipient for c in fold(state, events).clocks} == {"authority", "csirt"}  # type: ignore[union-attr]
+
+
+def test_a_nis2_entity_without_a_csirt_is_refused() -> None:
+    from incident.errors import ProfileError
+    from incident.profiles import parse_profile
+
+    with pytest.raises(ProfileError, match="csirt"):
+        parse_profile({**PROFILE, "entity_type": "nis2-essential"}, source="acme.toml")
+
+
+def test_a_breach_in_a_system_run_for_a_customer_starts_no_authority_clock() -> None:
+    # Art. 33(2): the processor tells its controller, who notifies the authority. That obligation
+    # is "without undue delay" (no clock to count), so nothing is started nor drafted for the CNIL.
+    from incident.profiles import Directory, parse_profile
+
+    systems = [{**PROFILE["systems"][0], "role": "processor", "on_behalf_of": "the customer"}]  # type: ignore[index]
+    rules = Rules(Directory.of([parse_profile({**PROFILE, "systems": systems}, source="acme.toml")]),
+                  FakeCalendar())
+    _, (command,) = correlate(None, event("a", confirms=True))
+    events = decide(command, None, now=NOW, rules=rules)
+    assert [e for e in events if isinstance(e, ClockStarted | NoticeRequested)] == []
+    state = fold(None, events)
+    assert state is not None and state.awareness is not None and state.assessment is not None
 
 
 def test_a_french_controller_is_held_to_the_gdpr_by_default() -> None:
@@ -152,15 +195,16 @@ def test_a_french_controller_is_held_to_the_gdpr_by_default() -> None:
 
 
 def test_submitting_the_nis2_notification_starts_the_final_report_clock() -> None:
-    from incident.commands import ActOnObligation
-    from incident.profiles import Directory, parse_profile
+    from incident.commands import ActOnObligation, ClassifyIncident
 
-    rules = Rules(Directory.of([parse_profile({**PROFILE, "regimes": ["gdpr", "nis2"]}, source="acme.toml")]),
-                  FakeCalendar())
+    rules = nis2_rules()
     _, (command,) = correlate(None, event("a", confirms=True))
     state = fold(None, decide(command, None, now=NOW, rules=rules))
     assert state is not None
-    notification = "NIS2:incident_notification@1"
+    classify = ClassifyIncident(incident_id=state.id, classification="significant", by="ciso", at=NOW)
+    state = fold(state, decide(classify, state, now=NOW, rules=rules))
+    assert state is not None
+    notification = "NIS2:incident_notification@2"
     for action, extra in (("approve", {}), ("submit", {"channel": "portal", "reference": "ANSSI-1"})):
         step = ActOnObligation(incident_id=state.id, obligation=notification, action=action, by="d", role="dpo",
                                at=NOW, **extra)
@@ -182,12 +226,16 @@ def test_classifying_a_dora_incident_as_major_starts_its_4_hour_clock() -> None:
     _, (command,) = correlate(None, event("a", confirms=True))
     state = fold(None, decide(command, None, now=NOW, rules=rules))
     assert state is not None
-    assert {c.rule_ref for c in state.clocks} == {"GDPR:art33_authority@1", "DORA:initial_from_awareness@1"}
-    classify = ClassifyIncident(incident_id=state.id, classification="major", by="ciso", at=NOW)
-    events = decide(classify, state, now=NOW, rules=rules)
-    clock = next(e.clock for e in events if isinstance(e, ClockStarted))
-    assert (clock.rule_ref, clock.deadline - clock.anchor_at) == ("DORA:initial_from_classification@1",
-                                                                   timedelta(hours=4))
+    assert {c.rule_ref for c in state.clocks} == {"GDPR:art33_authority@1"}  # not major (yet)
+    at = NOW + timedelta(hours=2)
+    classify = ClassifyIncident(incident_id=state.id, classification="major", by="ciso", at=at)
+    events = decide(classify, state, now=at, rules=rules)
+    clocks = {e.clock.rule_ref: (e.clock.anchor_at, e.clock.deadline - e.clock.anchor_at)
+              for e in events if isinstance(e, ClockStarted)}
+    aware_at = state.awareness.aware_at  # type: ignore[union-attr]
+    # 4 h from the classification, and no later than 24 h from awareness (Reg. 2025/301 Art. 5(1)(a)).
+    assert clocks == {"DORA:initial_from_classification@1": (at, timedelta(hours=4)),
+                      "DORA:initial_from_awareness@1": (aware_at, timedelta(hours=24))}
     state = fold(state, events)
     assert decide(classify, state, now=NOW, rules=rules) == []  # said twice: nothing new
     with pytest.raises(CommandRejected, match="one of"):

@@ -85,3 +85,39 @@ def test_a_settled_obligation_stops_reminding() -> None:
     events = decide(Tick(incident_id=running.id, at=T0 + timedelta(hours=80)), running,
                     now=T0 + timedelta(hours=80), rules=RULES)
     assert [e.step for e in events if isinstance(e, ReminderDue)] == ["overdue"]
+
+
+def test_submitting_by_email_sends_the_approved_notification_to_the_authority_address() -> None:
+    from incident.events import NoticeRequested, ObligationActed
+
+    approved = act(aware_incident(), "approve")
+    command = ActOnObligation(incident_id=approved.id, obligation=ART33, action="submit", by="dpo", role="dpo",
+                              at=T0 + timedelta(hours=80), channel="email", text="Forensics took longer")
+    events = decide(command, approved, now=T0 + timedelta(hours=80), rules=RULES)
+    assert [type(e) for e in events] == [ObligationActed, NoticeRequested]
+    sent = events[1]
+    assert isinstance(sent, NoticeRequested)
+    draft = sent.draft
+    assert (draft.audience, draft.recipients, draft.regime) == ("authority", ("notifications@authority.example",),
+                                                                "gdpr")
+    assert draft.context["notice"]["draft"] is False
+    assert draft.context["clock"] == {**draft.context["clock"], "late": True, "rule_ref": ART33,
+                                      "delay_reasons": "Forensics took longer"}
+    # Said twice (a redelivered command): recorded and sent once.
+    state = fold(approved, events)
+    assert state is not None and decide(command, state, now=T0 + timedelta(hours=81), rules=RULES) == []
+
+
+def test_no_submission_address_means_no_email_submission() -> None:
+    from dataclasses import replace
+
+    from incident.profiles import Directory
+
+    profile = directory().profiles["acme"]
+    rules = Rules(Directory.of([replace(profile, authority=replace(profile.authority, email=None))]),
+                  FakeCalendar())
+    approved = act(aware_incident(), "approve")
+    command = ActOnObligation(incident_id=approved.id, obligation=ART33, action="submit", by="dpo", role="dpo",
+                              at=T0 + timedelta(hours=2), channel="email")
+    with pytest.raises(CommandRejected, match=r"no submission address.*portal"):
+        decide(command, approved, now=T0 + timedelta(hours=2), rules=rules)
