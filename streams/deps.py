@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from incident.deadlines import DEFAULT_REMINDERS, Calendar
 from incident.decide import Rules
@@ -25,6 +26,8 @@ def utc_now() -> datetime:
 def clock_from(settings: Settings) -> Callable[[], datetime]:
     """The real clock, or for demos and tests a fast one: epoch + (real − epoch) × speed + offset.
     Anchored on a fixed epoch, so a restarted worker continues the same timeline."""
+    if settings.clock_file:
+        return FileClock(Path(settings.clock_file))
     if settings.clock_speed == 1.0 and not settings.clock_offset_hours:
         return utc_now
     epoch = datetime.fromisoformat(settings.clock_epoch) if settings.clock_epoch else utc_now()
@@ -34,6 +37,25 @@ def clock_from(settings: Settings) -> Callable[[], datetime]:
         return epoch + (utc_now() - epoch) * speed + offset
 
     return fake_now
+
+
+class FileClock:
+    """A clock a person or a test moves by writing an ISO instant into a file: every process of a
+    run (workers killed and restarted included) reads the same time. Re-read only when the file
+    changes, since the agents ask for the time on every record."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: tuple[int, datetime] | None = None
+
+    def __call__(self) -> datetime:
+        stamp = self.path.stat().st_mtime_ns
+        if self._seen is None or self._seen[0] != stamp:
+            value = datetime.fromisoformat(self.path.read_text().strip())
+            if value.tzinfo is None:
+                raise ValueError(f"{self.path}: the time has no UTC offset")
+            self._seen = (stamp, value)
+        return self._seen[1]
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class Settings:
     clock_speed: float = 1.0  # demos and tests: fake time runs this many times faster than real time
     clock_epoch: str = ""  # ISO instant the fast clock starts from (shared by every process of a run)
     clock_offset_hours: float = 0.0  # demos and tests: fake time starts this far ahead
+    clock_file: str = ""  # demos and tests: "now" is the ISO instant written in this file
     webhook_url: str = ""  # reminders and escalations also POSTed here as JSON (retried)
     oncall_emails: str = ""  # the on-call rota for reminders; empty = the controller's DPO
     console_url: str = "http://127.0.0.1:8000"  # linked from reminders
@@ -106,6 +107,12 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
                 raise ValueError("no UTC offset")
         except ValueError as exc:
             raise SettingsError(f"BREACH_CLOCK_EPOCH={settings.clock_epoch!r}: {exc}") from None
+    if settings.clock_file:
+        try:
+            if datetime.fromisoformat(Path(settings.clock_file).read_text().strip()).tzinfo is None:
+                raise ValueError("the time in it has no UTC offset")
+        except (OSError, ValueError) as exc:
+            raise SettingsError(f"BREACH_CLOCK_FILE={settings.clock_file!r}: {exc}") from None
     if settings.partitions < 1:
         raise SettingsError("BREACH_PARTITIONS must be at least 1")
     return settings

@@ -19,16 +19,19 @@ REBUILD_SECONDS = 30.0  # how often the index is re-read from the schedule table
 
 def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, interval: float) -> None:
     index = deps.due_index
-    last_rebuild = [float("-inf")]
+    last_rebuild: list[object] = [float("-inf"), None]
 
     @app.timer(interval=interval, name="clock")  # type: ignore[untyped-decorator]
     async def tick() -> None:
         now = deps.clock()
-        # The schedule table holds only this worker's partitions: re-reading it now and then
-        # picks up partitions this worker took over (and their clocks) after a rebalance.
-        if now.timestamp() - last_rebuild[0] >= REBUILD_SECONDS:
+        # The schedule table holds only this worker's partitions: it is re-read when they change
+        # (a rebalance, the end of a table recovery), so a worker that takes over partitions fires
+        # their clocks at once; and now and then, in case a change slipped between two ticks.
+        state = (app.rebalancing, app.in_recovery, frozenset(app.assignor.assigned_actives()))
+        stale = now.timestamp() - float(last_rebuild[0]) >= REBUILD_SECONDS  # type: ignore[arg-type]
+        if stale or state != last_rebuild[1]:
             index.rebuild(list(tables.schedule.items()))
-            last_rebuild[0] = now.timestamp()
+            last_rebuild[:] = [now.timestamp(), state]
         due = [incident_id for incident_id, _ in index.pop_due(now.timestamp())]
         # A Tick sent twice is harmless: decide() emits each reminder step once.
         for incident_id in due:
