@@ -66,7 +66,7 @@ def _workflow(incident: Incident, rule_ref: str) -> dict[str, Any] | None:
     return None if o is None else {
         "status": o.status, "approved_by": o.approved_by, "submitted_at": _iso(o.submitted_at),
         "channel": o.channel, "reference": o.reference, "late": o.late, "delay_reasons": o.delay_reasons,
-        "complements": o.complements, "closing_reason": o.closing_reason}
+        "complements": o.complements, "corrections": o.corrections, "closing_reason": o.closing_reason}
 
 
 def detail(incident: Incident, timeline: list[Any], directory: Directory, now: datetime) -> dict[str, Any]:

@@ -62,6 +62,7 @@ class ObligationState:
     late: bool = False
     delay_reasons: str = ""
     complements: int = 0
+    corrections: int = 0  # submitted information found wrong and corrected, each with its reason
     closing_reason: str = ""
 
     @property
@@ -252,6 +253,8 @@ def _acted(event: ObligationActed, state: Incident | None) -> Incident:
                 return replace(o, delay_reasons=event.text)
             case "complement":
                 return replace(o, complements=o.complements + 1)
+            case "correct":
+                return replace(o, corrections=o.corrections + 1)
             case "close" | "withdraw":
                 return replace(o, status="closed" if event.action == "close" else "withdrawn",
                                closing_reason=event.text)

@@ -1,5 +1,6 @@
 """The obligation workflow: running → approved (DPO only) → submitted (e-mail, or a portal with
-its reference) → complements (Art. 33(4)) → closed; or withdrawn with a reason. A late
+its reference) → complements (Art. 33(4)) and corrections (each with a reason) → closed; or
+withdrawn with a reason. A late
 submission needs the reasons for the delay, which may be recorded ahead."""
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ def act(cmd: ActOnObligation, state: Incident | None, now: datetime) -> list[Eve
                 raise CommandRejected("complementary information follows a submission")
             if not cmd.text.strip():
                 raise CommandRejected("say what the complementary information is")
+        case "correct":
+            if current.status not in ("submitted", "closed"):
+                raise CommandRejected("a correction fixes what was submitted: submit first")
+            if not cmd.text.strip():
+                raise CommandRejected("a correction needs its reason (what was wrong, what is right)")
         case "delay_reasons":
             if current.settled or not cmd.text.strip():
                 raise CommandRejected("delay reasons need a text, before the obligation is settled")

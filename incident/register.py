@@ -28,7 +28,8 @@ def entry(incident: Incident) -> dict[str, Any]:
             "status": o.status if o else "running", "submitted_at": _iso(o.submitted_at) if o else None,
             "channel": o.channel if o else "", "reference": o.reference if o else "",
             "late": o.late if o else False, "delay_reasons": o.delay_reasons if o else "",
-            "complements": o.complements if o else 0, "closing_reason": o.closing_reason if o else "",
+            "complements": o.complements if o else 0, "corrections": o.corrections if o else 0,
+            "closing_reason": o.closing_reason if o else "",
         })
     authority = [o for o in obligations if o["recipient"] == "authority"]
     return {

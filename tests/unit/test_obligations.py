@@ -121,3 +121,15 @@ def test_no_submission_address_means_no_email_submission() -> None:
                               at=T0 + timedelta(hours=2), channel="email")
     with pytest.raises(CommandRejected, match=r"no submission address.*portal"):
         decide(command, approved, now=T0 + timedelta(hours=2), rules=rules)
+
+
+def test_a_submitted_notification_is_corrected_with_a_reason() -> None:
+    submitted = act(act(aware_incident(), "approve"), "submit", at=timedelta(hours=5), channel="portal",
+                    reference="CNIL-1")
+    with pytest.raises(CommandRejected, match="reason"):
+        act(submitted, "correct", at=timedelta(hours=6))
+    with pytest.raises(CommandRejected, match="submit first"):
+        act(act(aware_incident(), "approve"), "correct", text="wrong count")
+    corrected = act(submitted, "correct", at=timedelta(hours=6), text="1,204 people, not 12,040")
+    o = corrected.obligation(ART33)
+    assert o is not None and (o.status, o.corrections) == ("submitted", 1)
