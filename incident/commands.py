@@ -99,8 +99,8 @@ class ActOnObligation:
     """A step of one obligation's workflow (its clock's rule_ref), by a person.
 
     action: approve (DPO only) | submit (channel "email" or "portal", reference for a portal) |
-    complement (Art. 33(4) phased information) | correct (with the reason) | delay_reasons (may come before the deadline) |
-    close | withdraw (with a reason).
+    complement (Art. 33(4) phased information) | correct (with the reason) |
+    delay_reasons (may come before the deadline) | close | withdraw (with a reason).
     """
 
     incident_id: str
