@@ -60,8 +60,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     def incidents_sorted(now: datetime) -> list[dict[str, Any]]:
         rows = [views.summary(i, directory, now) for i in model.incidents.values()]
         # Most urgent first: the nearest deadline, then the newest incident.
-        return sorted(rows, key=lambda r: (min((d["seconds_left"] for d in r["deadlines"]), default=10**12),
-                                           r["opened_at"] or ""), reverse=False)
+        return sorted(rows, key=lambda r: (min((d["seconds_left"] for d in r["deadlines"] if d["timed"]),
+                                               default=10**12), r["opened_at"] or ""))
 
     def find(request: Request) -> tuple[Any, list[Any]] | None:
         incident_id = request.path_params["incident_id"]

@@ -28,7 +28,8 @@ def time_left(deadline: datetime, now: datetime) -> str:
 def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str, Any]:
     profile = directory.profiles.get(incident.controller or "")
     zone = ZoneInfo(profile.timezone if profile else "UTC")
-    clocks = sorted(incident.clocks, key=lambda c: c.deadline)  # the nearest first: what to do next
+    # The nearest deadline first (what to do next); "without undue delay" ones after the timed.
+    clocks = sorted(incident.clocks, key=lambda c: (not c.timed, c.deadline))
     return {
         "id": incident.id,
         "reference": reference(incident.id),
@@ -51,7 +52,8 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
             "regime": c.regime, "obligation": c.obligation, "legal_ref": c.legal_ref, "recipient": c.recipient,
             "anchor": c.anchor, "anchor_at": _iso(c.anchor_at), "deadline": _iso(c.deadline),
             "deadline_local": c.deadline.astimezone(zone).isoformat(), "time_zone": str(zone),
-            "seconds_left": int((c.deadline - now).total_seconds()), "time_left": time_left(c.deadline, now),
+            "timed": c.timed, "seconds_left": int((c.deadline - now).total_seconds()) if c.timed else None,
+            "time_left": time_left(c.deadline, now) if c.timed else "without undue delay",
             "rule_ref": c.rule_ref, "profile_ref": c.profile_ref,
             "workflow": _workflow(incident, c.rule_ref)} for c in clocks],
         "notices": [{

@@ -43,6 +43,11 @@ class Clock:
     trigger: str = "risk"
     reminders: tuple[int, ...] = ()  # seconds before the deadline (0 = overdue), snapshot at start
 
+    @property
+    def timed(self) -> bool:
+        """False for "without undue delay": its deadline is its anchor, and it is never late."""
+        return self.unit != "asap"
+
     def reminder_times(self) -> list[tuple[str, datetime]]:
         return [(step_name(s), self.deadline - timedelta(seconds=s)) for s in sorted(self.reminders, reverse=True)]
 
@@ -126,10 +131,12 @@ def deadline_for(obligation: Obligation, anchor_at: datetime, tz: tzinfo, calend
 
 
 def start_clock(obligation: Obligation, anchor_at: datetime, profile_ref: str | None, *, tz: tzinfo,
-                calendar: Calendar, reminders: tuple[timedelta, ...] = DEFAULT_REMINDERS) -> Clock | None:
+                calendar: Calendar, reminders: tuple[timedelta, ...] = DEFAULT_REMINDERS) -> Clock:
     deadline = deadline_for(obligation, anchor_at, tz, calendar)
     if deadline is None:
-        return None
+        # "Without undue delay" (Art. 34, Art. 33(2)): due from its anchor, with no countdown, no
+        # reminder steps and no lateness to count, but an obligation with its workflow all the same.
+        deadline, reminders = anchor_at.astimezone(UTC), ()
     return Clock(regime=obligation.regime, obligation=obligation.id, recipient=obligation.recipient,
                  legal_ref=obligation.legal_ref, anchor=obligation.anchor, anchor_at=anchor_at.astimezone(UTC),
                  deadline=deadline, profile_ref=profile_ref, rule_ref=obligation.rule_ref, unit=obligation.unit,

@@ -195,8 +195,7 @@ def _start(tape: _Tape, obligation: Obligation, anchor_at: datetime, profile: Pr
     tz = rules.calendar.zone(profile.timezone if profile else "UTC")
     clock = start_clock(obligation, anchor_at, state.profile_ref, tz=tz, calendar=rules.calendar,
                         reminders=rules.reminders)
-    if clock is not None:
-        tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
+    tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
 
 
 def _start_following(tape: _Tape, submitted: str, submitted_at: datetime, now: datetime, rules: Rules) -> None:
@@ -269,8 +268,8 @@ def _email_submission(cmd: ActOnObligation, state: Incident | None, now: datetim
     try:
         return submission(state, profile, clock, cmd.text.strip() or current.delay_reasons, now)
     except ValueError as exc:
-        raise CommandRejected(f"cannot submit by e-mail: {exc}; submit through the portal and record its "
-                              "reference") from None
+        raise CommandRejected(f"cannot submit by e-mail: {exc}; record the portal's reference (channel "
+                              "portal) or how it was sent (channel other)") from None
 
 
 def _id(tape: _Tape) -> str:

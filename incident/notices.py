@@ -53,7 +53,7 @@ def submission(state: Incident, profile: Profile, clock: Clock, delay_reasons: s
     draft banner, with the reasons for any delay. Its id is fixed per obligation, so a replayed
     command never sends a second notification."""
     if clock.recipient != "authority" or clock.regime not in SUBMISSION_TEMPLATES:
-        raise ValueError(f"no e-mail submission for {clock.rule_ref}")
+        raise ValueError(f"we send only GDPR authority notifications by e-mail, not {clock.rule_ref}")
     if not profile.authority.email:
         raise ValueError(f"{profile.authority.name} has no submission address in the profile")
     template = SUBMISSION_TEMPLATES[clock.regime]
@@ -106,7 +106,8 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
                  "factors": [{"name": f.name, "value": f.value, "reason": f.reason} for f in assessment.factors],
                  "consequences": list(assessment.consequences)},
         "clock": {"regime": clock.regime, "obligation": clock.obligation, "legal_ref": clock.legal_ref,
-                  "rule_ref": clock.rule_ref, "deadline": clock.deadline.isoformat(), "late": now > clock.deadline,
+                  "rule_ref": clock.rule_ref, "deadline": clock.deadline.isoformat(),
+                  "late": clock.timed and now > clock.deadline,
                   "delay_reasons": obligation.delay_reasons if obligation else ""},
         "measures": {"taken": [], "proposed": []},
         "advice": list(assessment.advice),

@@ -15,7 +15,10 @@ from incident.model import Incident
 DPO_ROLE = "dpo"
 
 
-CHANNELS = ("email", "portal")
+# email: sent by us to the recipient's configured address; portal: the authority's online form,
+# with the reference it gave; other: sent some other way a person describes (letters, a CRM
+# mailing, a phone call to the customer's DPO), in the reference.
+CHANNELS = ("email", "portal", "other")
 
 
 def act(cmd: ActOnObligation, state: Incident | None, now: datetime) -> list[Event]:
@@ -48,7 +51,9 @@ def act(cmd: ActOnObligation, state: Incident | None, now: datetime) -> list[Eve
                 raise CommandRejected(f"channel must be one of {', '.join(CHANNELS)}")
             if cmd.channel == "portal" and not cmd.reference.strip():
                 raise CommandRejected("a portal submission needs the reference the portal gave")
-            late = cmd.at > clock.deadline
+            if cmd.channel == "other" and not cmd.reference.strip():
+                raise CommandRejected("say how it was sent, in the reference (letters, a mailing, a call…)")
+            late = clock.timed and cmd.at > clock.deadline
             if late and not (cmd.text.strip() or current.delay_reasons):
                 raise CommandRejected(f"submitted after the deadline ({clock.deadline.isoformat()}): give the "
                                       "reasons for the delay (" + clock.legal_ref + ")")

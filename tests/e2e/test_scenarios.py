@@ -72,7 +72,8 @@ async def test_a_confirmed_exfiltration_gets_a_72h_deadline_and_rendered_notices
     # Contact and marketing-behaviour data of 48k people taken by an attacker: ENISA 3.0, high.
     assert detail["controller_name"] == "AMPERE SAS" and detail["risk"] == "high"
     assert detail["signal_count"] == 3  # the repeated event id was ignored
-    (deadline,) = detail["deadlines"]
+    deadline, art34 = detail["deadlines"]  # the 72 h first; Art. 34 "without undue delay" after it
+    assert (art34["legal_ref"], art34["timed"]) == ("GDPR Art. 34(1)", False)
     aware_at = datetime.fromisoformat(detail["awareness"]["aware_at"])
     assert datetime.fromisoformat(deadline["deadline"]) - aware_at == timedelta(hours=72)
     assert deadline["deadline"].endswith("+00:00") and deadline["legal_ref"] == "GDPR Art. 33(1)"
@@ -190,6 +191,7 @@ async def test_the_dpo_approves_and_a_portal_submission_is_recorded(stack: Stack
     assert submitted.status_code == 202
     await eventually(lambda: (o := stack.watcher.model.incidents[incident.id].obligation(rule)) is not None
                      and o.status == "submitted", what="the submission recorded")
-    (deadline,) = (await stack.api.get(f"/api/incidents/{incident.id}")).json()["deadlines"]
-    assert deadline["workflow"]["status"] == "submitted" and deadline["workflow"]["reference"] == "CNIL-NOTIF-2026-0042"
+    deadline = (await stack.api.get(f"/api/incidents/{incident.id}")).json()["deadlines"][0]
+    assert deadline["rule_ref"] == rule and deadline["workflow"]["status"] == "submitted"
+    assert deadline["workflow"]["reference"] == "CNIL-NOTIF-2026-0042"
     assert deadline["workflow"]["late"] is False

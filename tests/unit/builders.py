@@ -81,3 +81,16 @@ def aware_incident() -> Any:
                                now=T0, rules=rules))
     assert state is not None and state.level == "risk"
     return state
+
+
+def high_risk_incident() -> Any:
+    """An incident on acme-crm-db confirmed by a signal: card data of 5,000 customers taken."""
+    from incident.correlation import correlate
+    from incident.decide import Rules, decide
+    from incident.model import fold
+
+    _, (command,) = correlate(None, event("a", confirms=True, breach_types=("confidentiality",),
+                                          data_categories=("payment_card",), records=5000, category="exfiltration"))
+    state = fold(None, decide(command, None, now=T0, rules=Rules(directory(), FakeCalendar())))
+    assert state is not None and state.level == "high", state and state.level
+    return state

@@ -62,9 +62,11 @@ def test_working_days_skip_the_start_day_weekends_and_public_holidays() -> None:
     assert plain is not None and plain.astimezone(PARIS).date() == date(2026, 12, 28)
 
 
-def test_obligations_without_a_fixed_delay_start_no_clock() -> None:
-    assert deadline_for(GDPR_ART34, paris(2026, 1, 1, 0, 0), PARIS, FakeCalendar()) is None
-    assert start_clock(GDPR_ART34, paris(2026, 1, 1, 0, 0), None, tz=PARIS, calendar=FakeCalendar()) is None
+def test_obligations_without_a_fixed_delay_are_due_at_once_without_countdown_or_lateness() -> None:
+    anchor = paris(2026, 1, 1, 0, 0)
+    assert deadline_for(GDPR_ART34, anchor, PARIS, FakeCalendar()) is None
+    clock = start_clock(GDPR_ART34, anchor, None, tz=PARIS, calendar=FakeCalendar())
+    assert (clock.timed, clock.deadline, clock.reminder_times()) == (False, anchor, [])
 
 
 def test_a_clock_records_its_rule_and_a_utc_deadline() -> None:

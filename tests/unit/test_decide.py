@@ -175,9 +175,9 @@ def test_a_nis2_entity_without_a_csirt_is_refused() -> None:
         parse_profile({**PROFILE, "entity_type": "nis2-essential"}, source="acme.toml")
 
 
-def test_a_breach_in_a_system_run_for_a_customer_starts_no_authority_clock() -> None:
-    # Art. 33(2): the processor tells its controller, who notifies the authority. That obligation
-    # is "without undue delay" (no clock to count), so nothing is started nor drafted for the CNIL.
+def test_a_breach_in_a_system_run_for_a_customer_is_owed_to_that_controller() -> None:
+    # Art. 33(2): the processor tells its controller, who notifies the authority; "without undue
+    # delay", so an obligation with no countdown, and nothing is drafted for the CNIL.
     from incident.profiles import Directory, parse_profile
 
     systems = [{**PROFILE["systems"][0], "role": "processor", "on_behalf_of": "the customer"}]  # type: ignore[index]
@@ -185,7 +185,10 @@ def test_a_breach_in_a_system_run_for_a_customer_starts_no_authority_clock() -> 
                   FakeCalendar())
     _, (command,) = correlate(None, event("a", confirms=True))
     events = decide(command, None, now=NOW, rules=rules)
-    assert [e for e in events if isinstance(e, ClockStarted | NoticeRequested)] == []
+    assert [e for e in events if isinstance(e, NoticeRequested)] == []
+    clocks = [e.clock for e in events if isinstance(e, ClockStarted)]
+    assert [(c.rule_ref, c.recipient, c.timed) for c in clocks] == [("GDPR:art33_2_controller@1", "controller",
+                                                                     False)]
     state = fold(None, events)
     assert state is not None and state.awareness is not None and state.assessment is not None
 

@@ -133,3 +133,23 @@ def test_a_submitted_notification_is_corrected_with_a_reason() -> None:
     corrected = act(submitted, "correct", at=timedelta(hours=6), text="1,204 people, not 12,040")
     o = corrected.obligation(ART33)
     assert o is not None and (o.status, o.corrections) == ("submitted", 1)
+
+
+def test_the_art34_communication_has_its_workflow_and_is_never_late() -> None:
+    from tests.unit.builders import high_risk_incident
+
+    state = high_risk_incident()
+    art34 = "GDPR:art34_data_subjects@1"
+    assert art34 in {c.rule_ref for c in state.clocks}
+    for action, extra in (("approve", {}), ("submit", {"channel": "other"})):
+        command = ActOnObligation(incident_id=state.id, obligation=art34, action=action, by="dpo", role="dpo",
+                                  at=T0 + timedelta(days=3), **extra)
+        if action == "submit":
+            with pytest.raises(CommandRejected, match="how it was sent"):
+                decide(command, state, now=T0 + timedelta(days=3), rules=RULES)
+            command = ActOnObligation(incident_id=state.id, obligation=art34, action=action, by="dpo", role="dpo",
+                                      at=T0 + timedelta(days=3), channel="other",
+                                      reference="letters posted to 1,204 customers")
+        state = fold(state, decide(command, state, now=T0 + timedelta(days=3), rules=RULES))  # type: ignore[assignment]
+    o = state.obligation(art34)
+    assert o is not None and (o.status, o.late) == ("submitted", False)
