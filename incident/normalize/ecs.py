@@ -47,8 +47,9 @@ def parse(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
     if not isinstance(record, Mapping):
         raise InvalidEvent("expected an ECS document (a JSON object)")
     alert = is_alert(record)
-    when = text_at(record, "kibana.alert.original_time", "@timestamp", required=True)
+    # An alert's @timestamp is when the rule ran; the event happened at original_time.
     time_field = "kibana.alert.original_time" if lookup(record, "kibana.alert.original_time") else "@timestamp"
+    when = text_at(record, time_field, required=True)
     category = strings_at(record, "event.category") or strings_at(record, "kibana.alert.original_event.category")
     title = text_at(record, "kibana.alert.rule.name", "rule.name", "event.action", required=True) or ""
     return SecurityEvent(
