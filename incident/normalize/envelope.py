@@ -94,13 +94,11 @@ def _text(text: str, depth: int, out: list[Item]) -> None:
     if not stripped:
         out.append(InvalidEvent("empty record: no JSON value and no CEF line"))
         return
-    if stripped[0] in "{[":
-        _json_stream(stripped, depth, out)
-    elif is_cef(stripped):
+    if stripped[0] not in "{[" and is_cef(stripped):
         for line in filter(None, (line.strip() for line in stripped.splitlines())):
             out.append(line if is_cef(line) else InvalidEvent("not a CEF line: no 'CEF:' marker"))
     else:
-        out.append(InvalidEvent("not JSON and not a CEF line"))
+        _json_stream(stripped, depth, out)
 
 
 def _json_stream(text: str, depth: int, out: list[Item]) -> None:
@@ -111,7 +109,9 @@ def _json_stream(text: str, depth: int, out: list[Item]) -> None:
         try:
             value, end = decoder.raw_decode(text, position)
         except json.JSONDecodeError as exc:
-            out.append(InvalidEvent(f"not JSON: {exc.msg} at character {exc.pos}"))
+            first = position == 0 and text[0] not in "{["
+            out.append(InvalidEvent("not JSON and not a CEF line" if first else
+                                    f"not JSON: {exc.msg} at character {exc.pos}"))
             return
         except (ValueError, RecursionError) as exc:  # over-long numbers, absurd nesting
             reason = "nested too deeply" if isinstance(exc, RecursionError) else "a number is too long"
