@@ -108,10 +108,8 @@ def _json_stream(text: str, depth: int, out: list[Item]) -> None:
     while position < len(text):
         try:
             value, end = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
-            first = position == 0 and text[0] not in "{["
-            out.append(InvalidEvent("not JSON and not a CEF line" if first else
-                                    f"not JSON: {exc.msg} at character {exc.pos}"))
+        except json.JSONDecodeError as exc:  # neither JSON nor CEF (CEF text was taken above)
+            out.append(InvalidEvent(f"not JSON: {exc}"))
             return
         except (ValueError, RecursionError) as exc:  # over-long numbers, absurd nesting
             reason = "nested too deeply" if isinstance(exc, RecursionError) else "a number is too long"

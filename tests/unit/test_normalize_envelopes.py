@@ -66,7 +66,8 @@ def test_event_hubs_records_array_and_cef_lines_in_one_text_record() -> None:
 
 def test_what_a_record_is_not_is_said() -> None:
     assert formats(normalize_all(b"\xff\xfe{", RECEIVED)) == ["invalid: not UTF-8 text: invalid byte at position 0"]
-    assert formats(normalize_all(b"hello", RECEIVED)) == ["invalid: not JSON and not a CEF line"]
+    assert formats(normalize_all(b"hello", RECEIVED)) == [
+        "invalid: not JSON: Expecting value: line 1 column 1 (char 0)"]
     assert formats(normalize_all(b"  ", RECEIVED)) == ["invalid: empty record: no JSON value and no CEF line"]
     assert formats(normalize_all(b"[]", RECEIVED)) == ["invalid: empty record: no JSON value and no CEF line"]
     assert formats(normalize_all(b"42", RECEIVED)) == ["invalid: expected a JSON object, got int"]
