@@ -89,5 +89,5 @@ def _element(item: object) -> bytes:
         return item.encode("utf-8", "surrogatepass")
     try:
         return json.dumps(item, ensure_ascii=False).encode("utf-8", "surrogatepass")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return f"<unserialisable {type(item).__name__}>".encode()

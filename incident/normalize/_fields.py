@@ -156,4 +156,6 @@ def fingerprint(fmt: str, record: object) -> str:
         canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     except (TypeError, ValueError):  # a number with more digits than Python prints
         raise InvalidEvent("record has no id and holds a value too large to fingerprint") from None
+    except RecursionError:
+        raise InvalidEvent("record has no id and is nested too deeply to fingerprint") from None
     return f"{fmt}-{hashlib.sha256(canonical.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"

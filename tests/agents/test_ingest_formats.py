@@ -67,3 +67,15 @@ def test_the_ingest_format_setting_is_checked_at_start() -> None:
     assert load_settings({"BREACH_INGEST_FORMAT": "cef"}).ingest_format == "cef"
     with pytest.raises(SettingsError, match="BREACH_INGEST_FORMAT='leef'"):
         load_settings({"BREACH_INGEST_FORMAT": "leef"})
+
+
+@pytest.mark.asyncio
+async def test_a_topic_forced_to_cef_dead_letters_json_records(broker: Broker, tmp_path: Path) -> None:
+    deps = Deps(directory=directory(), renderer=NoticeRenderer(ROOT / "templates" / "notices"),
+                mailer=RecordingMailer(), clock=lambda: NOW, retry_delay=0.01, ingest_format="cef")
+    async with running(settings_for(broker.bootstrap, tmp_path), deps):
+        await publish(broker.bootstrap, [json.dumps(EVE).encode(), CEF])
+        (signal,) = [codec.decode(r.value) for r in await read_topic(broker.bootstrap, "signals", 1)]
+        (letter,) = [json.loads(r.value) for r in await read_topic(broker.bootstrap, "security-events.dlq", 1)]
+    assert signal.source_format == "cef"
+    assert letter["reason"] == "this topic takes cef records only (BREACH_INGEST_FORMAT); this one is suricata"
