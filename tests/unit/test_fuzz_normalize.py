@@ -112,3 +112,12 @@ def test_invalid_utf8_anywhere(sample: bytes, junk: bytes) -> None:
 def test_cef_lines_of_arbitrary_text(tail: str) -> None:
     for line in (f"CEF:0|{tail}", f"CEF:0|v|p|1|sig|name|5|{tail}", f"<13>Jan  1 00:00:00 h CEF:{tail}"):
         attempt(ADAPTERS["cef"], line, RECEIVED)
+
+
+@given(JSON)
+def test_unwrapping_takes_arbitrary_json_documents(value: Any) -> None:
+    for result in normalize_all(json.dumps(value).encode(), RECEIVED):
+        check(result)
+    for fmt in ("ocsf", "cef"):
+        for result in normalize_all(json.dumps({"event": value, "host": "x"}), RECEIVED, fmt):
+            check(result)
