@@ -18,11 +18,16 @@ class BreachError(Exception):
 
 
 class InvalidEvent(BreachError):
-    """A record that cannot be normalised; ``reason`` is safe to log and to dead-letter."""
+    """A record that cannot be normalised; ``reason`` is safe to log and to dead-letter.
 
-    def __init__(self, reason: str) -> None:
+    ``record`` holds the offending element when it is one of several in a Kafka record (a
+    batch), so the dead letter keeps that element rather than the whole batch.
+    """
+
+    def __init__(self, reason: str, *, record: bytes | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.record = record
 
 
 class ProfileError(BreachError):

@@ -44,6 +44,14 @@ class SecurityEvent:
     bytes_out: int | None = None  # ECS source.bytes: volume sent by the source (exfiltration rules)
     destination_domain: str | None = None
     tags: tuple[str, ...] = ()
+    # Added with the SIEM adapters (issue 3); ECS names in fields(). All optional: a rule pack
+    # written before them still matches.
+    class_uid: int | None = None  # OCSF class of the source record (2004 Detection Finding, 3002…)
+    source_port: int | None = None
+    destination_port: int | None = None
+    observer_vendor: str | None = None  # who produced the record (ECS observer.*: Okta, Suricata…)
+    observer_product: str | None = None
+    file_name: str | None = None  # ECS file.name (Suricata fileinfo, CEF fname)
     breach_types: tuple[str, ...] = ()
     data_categories: tuple[str, ...] = ()
     confirms_breach: bool = False
@@ -71,6 +79,9 @@ class SecurityEvent:
             "breach.records": self.records, "breach.types": list(self.breach_types),
             "breach.data_categories": list(self.data_categories), "breach.confirmed": self.confirms_breach,
             "organization.id": self.controller, "service.name": self.system,
+            "ocsf.class_uid": self.class_uid, "source.port": self.source_port,
+            "destination.port": self.destination_port, "observer.vendor": self.observer_vendor,
+            "observer.product": self.observer_product, "file.name": self.file_name,
         }
         return {name: value for name, value in out.items() if value is not None}
 

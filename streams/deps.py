@@ -74,6 +74,7 @@ class Deps:
     due_index: DueIndex = field(default_factory=DueIndex)  # this worker's next Tick per incident
     send_attempts: int = 3
     retry_delay: float = 1.0  # seconds, doubled at each attempt
+    ingest_format: str = "auto"  # or one format forced for the security-events topic
 
     @property
     def rules(self) -> Rules:
@@ -93,4 +94,5 @@ class Deps:
             oncall=tuple(a.strip() for a in settings.oncall_emails.split(",") if a.strip()),
             console_url=settings.console_url,
             webhook=HttpWebhook(settings.webhook_url) if settings.webhook_url else None,
+            ingest_format=settings.ingest_format,
         )

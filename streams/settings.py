@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from incident.normalize import FORMATS
+
 ROOT = Path(__file__).resolve().parent.parent
 # Logins of the embedded stack only (loopback, `make up`); any other deployment must set
 # BREACH_CONSOLE_USERS, or the console refuses to start.
@@ -53,6 +55,7 @@ class Settings:
     console_users: str = ""  # "name:password:role,..."; required outside embedded mode
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
+    ingest_format: str = "auto"  # auto | canonical | wazuh | ecs | ocsf | suricata | cef
 
     @property
     def reminder_steps(self) -> tuple[timedelta, ...]:
@@ -115,4 +118,6 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
             raise SettingsError(f"BREACH_CLOCK_FILE={settings.clock_file!r}: {exc}") from None
     if settings.partitions < 1:
         raise SettingsError("BREACH_PARTITIONS must be at least 1")
+    if settings.ingest_format not in FORMATS:
+        raise SettingsError(f"BREACH_INGEST_FORMAT={settings.ingest_format!r}: expected one of {', '.join(FORMATS)}")
     return settings

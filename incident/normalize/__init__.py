@@ -1,35 +1,93 @@
 """SIEM adapters: each module holds a pure ``parse(record, received_at) -> SecurityEvent``.
 
-``normalize()`` detects the format of one decoded record and calls its adapter. Every
-adapter raises :class:`incident.errors.InvalidEvent` with a reason a person can act on.
+``normalize_all()`` takes one Kafka value (bytes), removes shipper envelopes, detects the
+format of each record inside (or uses the one forced for the topic) and calls its adapter.
+Every failure is an :class:`incident.errors.InvalidEvent` whose reason names the field, or
+says what the record is not; a batch's bad element never hides its good ones.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from incident.errors import InvalidEvent
-from incident.normalize import canonical, wazuh
+from incident.normalize import canonical, cef, ecs, ocsf, suricata, wazuh
+from incident.normalize._fields import lookup
+from incident.normalize.envelope import unwrap
 from incident.signals import SecurityEvent
 
-Parser = Callable[[Mapping[str, Any], datetime], SecurityEvent]
+Parser = Callable[[Any, datetime], SecurityEvent]
 
-ADAPTERS: dict[str, Parser] = {"canonical": canonical.parse, "wazuh": wazuh.parse}
-
-
-def detect(record: Mapping[str, Any]) -> str:
-    """Name the format of a decoded record, or raise InvalidEvent."""
-    if isinstance(record.get("rule"), Mapping) and isinstance(record.get("agent"), Mapping):
-        return "wazuh"
-    if "id" in record and "time" in record:
-        return "canonical"
-    raise InvalidEvent("unrecognised format: neither a canonical event (id, time) nor a Wazuh alert (rule, agent)")
+ADAPTERS: dict[str, Parser] = {
+    "canonical": canonical.parse, "wazuh": wazuh.parse, "ecs": ecs.parse, "ocsf": ocsf.parse,
+    "suricata": suricata.parse, "cef": cef.parse,
+}
+FORMATS = ("auto", *ADAPTERS)
 
 
-def normalize(record: object, received_at: datetime) -> SecurityEvent:
-    """One decoded JSON value → SecurityEvent, whatever SIEM produced it."""
+def detect(record: object) -> str:
+    """Name the format of one unwrapped record (a JSON object or a CEF line), or raise InvalidEvent."""
+    if isinstance(record, str):
+        if cef.is_cef(record):
+            return "cef"
+        raise InvalidEvent("not JSON and not a CEF line")
     if not isinstance(record, Mapping):
         raise InvalidEvent(f"expected a JSON object, got {type(record).__name__}")
-    return ADAPTERS[detect(record)](record, received_at)
+    if "class_uid" in record:
+        return "ocsf"
+    if "event_type" in record and any(k in record for k in ("src_ip", "dest_ip", "flow_id", "in_iface")):
+        return "suricata"
+    if isinstance(record.get("rule"), Mapping) and "level" in record["rule"] and isinstance(record.get("agent"),
+                                                                                            Mapping):
+        return "wazuh"
+    if ecs.is_alert(record) or "@timestamp" in record or any(
+            lookup(record, name) is not None for name in ("ecs.version", "event.kind", "event.dataset")):
+        return "ecs"
+    if "id" in record and "time" in record:
+        return "canonical"
+    raise InvalidEvent("unrecognised format: not a canonical event (id, time), a Wazuh alert (rule.level, agent), "
+                       "an ECS document (@timestamp), an OCSF event (class_uid), a Suricata EVE record "
+                       "(event_type, src_ip) or a CEF line")
+
+
+def normalize(record: object, received_at: datetime, fmt: str = "auto") -> SecurityEvent:
+    """One unwrapped record → SecurityEvent; ``fmt`` forces a format (others are refused)."""
+    if fmt not in FORMATS:
+        raise InvalidEvent(f"unknown format {fmt!r}; expected one of {list(FORMATS)}")
+    if fmt == "auto":
+        return ADAPTERS[detect(record)](record, received_at)
+    try:
+        found = detect(record)
+    except InvalidEvent:
+        found = fmt  # unrecognised: the forced adapter says which field is missing
+    if found != fmt:
+        raise InvalidEvent(f"this topic takes {fmt} records only (BREACH_INGEST_FORMAT); this one is {found}")
+    return ADAPTERS[fmt](record, received_at)
+
+
+def normalize_all(value: object, received_at: datetime, fmt: str = "auto") -> list[SecurityEvent | InvalidEvent]:
+    """Every security record in one Kafka value, normalised, in order; failures stay in place
+    (with the offending element on ``InvalidEvent.record``) so the caller dead-letters them."""
+    out: list[SecurityEvent | InvalidEvent] = []
+    for item in unwrap(value):
+        if isinstance(item, InvalidEvent):
+            out.append(item)
+            continue
+        try:
+            out.append(normalize(item, received_at, fmt))
+        except InvalidEvent as exc:
+            out.append(InvalidEvent(exc.reason, record=_element(item)))
+    return out
+
+
+def _element(item: object) -> bytes:
+    """The rejected element itself, as bytes, for the dead letter."""
+    if isinstance(item, str):
+        return item.encode("utf-8", "surrogatepass")
+    try:
+        return json.dumps(item, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    except (TypeError, ValueError, RecursionError):
+        return f"<unserialisable {type(item).__name__}>".encode()

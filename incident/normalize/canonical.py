@@ -31,6 +31,8 @@ def _outcome(value: object) -> str | None:
 
 
 def parse(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
+    if not isinstance(record, Mapping):
+        raise InvalidEvent("expected a canonical event (a JSON object)")
     confirms = record.get("confirms_breach", False)
     if not isinstance(confirms, bool):
         raise InvalidEvent("field 'confirms_breach' must be true or false")

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from incident.errors import InvalidEvent
-from incident.normalize._fields import instant, text
+from incident.normalize._fields import instant, strings_at, text, text_at
 from incident.signals import SecurityEvent
 
 # Wazuh rule levels 0-15 onto OCSF severity_id. Level 12+ is what Wazuh itself calls a
@@ -40,29 +40,41 @@ def _severity(level: int) -> int:
     return 1
 
 
+def _object(record: Mapping[str, Any], name: str, *, required: bool) -> Mapping[str, Any]:
+    value = record.get(name)
+    if value is None and not required:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidEvent(f"field '{name}' must be an object")
+    return value
+
+
 def parse(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
-    rule: Mapping[str, Any] = record["rule"]
-    agent: Mapping[str, Any] = record["agent"]
-    data = record.get("data") or {}
-    if not isinstance(data, Mapping):
-        raise InvalidEvent("field 'data' must be an object")
+    if not isinstance(record, Mapping):
+        raise InvalidEvent("expected a Wazuh alert (a JSON object)")
+    rule = _object(record, "rule", required=True)
+    _object(record, "agent", required=True)
+    _object(record, "data", required=False)
     level = rule.get("level")
     if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= 15:
         raise InvalidEvent("field 'rule.level' must be an integer 0-15")
-    groups = rule.get("groups") or []
+    groups = strings_at(record, "rule.groups")
     category = next((_CATEGORY_BY_GROUP[g] for g in groups if g in _CATEGORY_BY_GROUP), None)
+    rule_id = text_at(record, "rule.id")
     return SecurityEvent(
         event_id=text(record, "id", required=True) or "",
         source_format="wazuh",
-        title=text(rule, "description") or f"Wazuh rule {rule.get('id')}",
+        title=text_at(record, "rule.description") or f"Wazuh rule {rule_id}",
         occurred_at=instant(record.get("timestamp"), "timestamp"),
         ingested_at=received_at,
-        asset=text(agent, "name", required=True) or "",
+        asset=text_at(record, "agent.name", required=True) or "",
         severity=_severity(level),
         category=category,
-        rule_id=text(rule, "id"),
-        user=text(data, "dstuser") or text(data, "srcuser"),
-        source_ip=text(data, "srcip"),
-        destination_ip=text(data, "dstip"),
+        rule_id=rule_id,
+        user=text_at(record, "data.dstuser", "data.srcuser"),
+        source_ip=text_at(record, "data.srcip"),
+        destination_ip=text_at(record, "data.dstip"),
+        observer_vendor="Wazuh",
+        observer_product="Wazuh",
         confirms_breach=level >= CONFIRMING_LEVEL,
     )

@@ -1,8 +1,11 @@
-"""security-events → normalise → signals (keyed by correlation key) | security-events.dlq."""
+"""security-events → normalise → signals (keyed by correlation key) | security-events.dlq.
+
+One Kafka record may carry several security records (a batch, a Splunk HEC body); each
+becomes its own signal or dead letter, referenced as ``topic:partition:offset#index``.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +15,7 @@ import structlog
 
 from incident.correlation import correlation_key
 from incident.errors import InvalidEvent
-from incident.normalize import normalize
+from incident.normalize import normalize_all
 from incident.signals import SecurityEvent
 from streams import codec
 from streams.deps import Deps
@@ -31,25 +34,26 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             # The record's broker timestamp is when it reached us: replays give the same answer.
             received = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else deps.clock()
             raw = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
-            try:
-                signal = _signal(raw, received, ref, deps)
-            except InvalidEvent as exc:
-                await topics.dlq.send(key=msg.key, value=dead_letter(raw, exc.reason, ref, deps.clock()))
-                log.warning("event.rejected", source=ref, reason=exc.reason)
-                continue
-            await topics.signals.send(key=correlation_key(signal).encode(), value=codec.encode(signal))
-            log.info("event.normalised", source=ref, event_id=signal.event_id, format=signal.source_format,
-                     controller=signal.controller, unmapped=signal.unmapped)
+            results = normalize_all(raw, received, deps.ingest_format)
+            for index, result in enumerate(results):
+                source = f"{ref}#{index}" if len(results) > 1 else ref
+                try:
+                    signal = _located(result, source, deps)
+                except InvalidEvent as exc:
+                    record = exc.record if exc.record is not None else raw
+                    await topics.dlq.send(key=msg.key, value=dead_letter(record, exc.reason, source, deps.clock()))
+                    log.warning("event.rejected", source=source, reason=exc.reason)
+                    continue
+                await topics.signals.send(key=correlation_key(signal).encode(), value=codec.encode(signal))
+                log.info("event.normalised", source=source, event_id=signal.event_id, format=signal.source_format,
+                         controller=signal.controller, unmapped=signal.unmapped)
 
 
-def _signal(raw: bytes, received: datetime, ref: str, deps: Deps) -> SecurityEvent:
-    try:
-        record = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidEvent(f"not JSON: {exc}") from None
-    event = normalize(record, received)
-    profile, system = deps.directory.locate(event.asset, event.controller)
-    if event.controller and profile is None:
-        raise InvalidEvent(f"unknown controller {event.controller!r}")
-    located = event.located(profile.id if profile else None, system.id if system else None)
+def _located(result: SecurityEvent | InvalidEvent, ref: str, deps: Deps) -> SecurityEvent:
+    if isinstance(result, InvalidEvent):
+        raise result
+    profile, system = deps.directory.locate(result.asset, result.controller)
+    if result.controller and profile is None:
+        raise InvalidEvent(f"unknown controller {result.controller!r}")
+    located = result.located(profile.id if profile else None, system.id if system else None)
     return replace(located, raw_ref=ref)
