@@ -12,14 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 
-from streams.commands_out import CommandSender
-from streams.deps import Deps
-from streams.embedded import Broker, MailCatcher, free_port
+from streams.embedded import Broker
 from streams.samples import publish
 from streams.settings import ROOT
-from streams.worker import running
-from tests.e2e.test_scenarios import Stack
-from tests.support import Watcher, eventually, settings_for
+from tests.e2e.test_scenarios import Stack, open_stack
+from tests.support import eventually
 
 AUTHORITY_INBOX = "notifications@cnil.example"
 
@@ -32,19 +29,8 @@ async def nis2_stack(broker: Broker, tmp_path: Path) -> AsyncIterator[Stack]:
     example = (ROOT / "docs" / "example.toml").read_text()
     (profiles / "example.toml").write_text(example.replace(
         '# email = "…"', f'email = "{AUTHORITY_INBOX}"'))
-    catcher = MailCatcher(port=free_port())
-    await catcher.start()
-    settings = settings_for(broker.bootstrap, tmp_path, smtp_port=catcher.port, profiles_dir=profiles)
-    try:
-        commands = CommandSender(broker.bootstrap)
-        await commands.start()
-        async with running(settings, Deps.production(settings)), Watcher(broker.bootstrap) as watcher:
-            stack = Stack(settings, catcher, watcher, commands)
-            yield stack
-            await stack.api.aclose()
-        await commands.stop()
-    finally:
-        await catcher.stop()
+    async with open_stack(broker, tmp_path, profiles_dir=profiles) as stack:
+        yield stack
 
 
 @pytest.mark.asyncio

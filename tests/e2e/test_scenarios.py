@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -44,11 +46,12 @@ class Stack:
         return response.json()["incidents"]  # type: ignore[no-any-return]
 
 
-@pytest_asyncio.fixture
-async def stack(broker: Broker, tmp_path: Path) -> AsyncIterator[Stack]:
+@asynccontextmanager
+async def open_stack(broker: Broker, tmp_path: Path, **overrides: Any) -> AsyncIterator[Stack]:
+    """A worker, a mail catcher, the console and a projection on ``broker``; settings overridable."""
     catcher = MailCatcher(port=free_port())
     await catcher.start()
-    settings = settings_for(broker.bootstrap, tmp_path, smtp_port=catcher.port)
+    settings = settings_for(broker.bootstrap, tmp_path, smtp_port=catcher.port, **overrides)
     try:
         commands = CommandSender(broker.bootstrap)
         await commands.start()
@@ -59,6 +62,12 @@ async def stack(broker: Broker, tmp_path: Path) -> AsyncIterator[Stack]:
         await commands.stop()
     finally:
         await catcher.stop()
+
+
+@pytest_asyncio.fixture
+async def stack(broker: Broker, tmp_path: Path) -> AsyncIterator[Stack]:
+    async with open_stack(broker, tmp_path) as opened:
+        yield opened
 
 
 @pytest.mark.asyncio
