@@ -66,12 +66,17 @@ class Oidc:
 
     async def callback(self, request: Request) -> Response:
         from authlib.integrations.starlette_client import OAuthError
+        from joserfc.errors import JoseError
 
         try:
             token = await self.oauth.idp.authorize_access_token(request)
-        except OAuthError as exc:
+        except OAuthError as exc:  # a forged or stale state, or the provider said no
             log.warning("oidc.refused", error=exc.error)
-            return PlainTextResponse(f"Login refused by the identity provider: {exc.error}", 401)
+            return PlainTextResponse(f"Login refused: {exc.error}", 401)
+        except JoseError as exc:  # the id_token: bad signature, issuer, audience, nonce or expiry
+            log.warning("oidc.bad_id_token", error=exc.error)
+            reason = exc.description or exc.error
+            return PlainTextResponse(f"Login refused: the identity token is not valid ({reason})", 401)
         claims = dict(token.get("userinfo") or {})
         role = self.config.role_of(claims)
         if role is None:
