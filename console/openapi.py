@@ -36,12 +36,13 @@ def _command(summary: str, properties: dict[str, Any], required: list[str]) -> d
 
 def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[str, ...],
              scopes: tuple[str, ...]) -> dict[str, Any]:
-    when = {"type": "string", "description": "ISO 8601 with a UTC offset; empty or absent: now"}
+    when = {"type": "string", "format": "date-time", "description": "RFC 3339 (with its UTC offset); absent: now"}
     filters = [{"name": "controller", "in": "query", "schema": {"type": "string"}},
                {"name": "state", "in": "query", "schema": {"type": "string", "enum": ["", *states]}},
                {"name": "risk", "in": "query", "schema": {"type": "string", "enum": ["", *levels]}},
                {"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["", "1"]}}]
     obj = {"type": "object"}
+    text = {"type": "string", "pattern": r"\S"}  # required texts: not empty, not only blanks
     paths: dict[str, Any] = {
         "/api/me": {"get": {"summary": "Who is asking", "responses": {
             "200": _json({"type": "object", "required": ["name", "role", "actor"], "properties": {
@@ -70,7 +71,7 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
                 "error": {"type": ["string", "null"]}}}, "The rendered notice"), **_errors(401, 403, 404)}}},
         "/api/incidents/{incident_id}/triage": _command("Start triage", {}, []),
         "/api/incidents/{incident_id}/classification": _command(
-            "Classify (DORA major, NIS2 significant)", {"classification": {"type": "string"}, "at": when},
+            "Classify (DORA major, NIS2 significant)", {"classification": text, "at": when},
             ["classification"]),
         "/api/incidents/{incident_id}/awareness": _command(
             "Record awareness: the clocks start from aware_at",
@@ -80,11 +81,11 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
             {"changes": {"type": "object", "minProperties": 1}, "reason": {"type": "string"}}, ["changes"]),
         "/api/incidents/{incident_id}/override": _command(
             "Override the risk level (DPO, with a justification)",
-            {"level": {"type": "string", "enum": list(levels)}, "justification": {"type": "string", "minLength": 1}},
+            {"level": {"type": "string", "enum": list(levels)}, "justification": text},
             ["level", "justification"]),
         "/api/incidents/{incident_id}/obligations": _command(
             "A step of an obligation: approve and submit are the DPO's",
-            {"obligation": {"type": "string", "description": "the clock's rule_ref"},
+            {"obligation": {**text, "description": "the clock's rule_ref"},
              "action": {"type": "string", "enum": list(OBLIGATION_STEPS)},
              "channel": {"type": "string", "enum": ["", "email", "portal"]}, "reference": {"type": "string"},
              "text": {"type": "string"}, "at": when}, ["obligation", "action"]),
