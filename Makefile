@@ -32,6 +32,7 @@ clean:
 
 # The browser tests drive Debian's chromium through Playwright from PyPI (never `playwright install`,
 # which downloads a browser build). A file target: installed once, when it is missing.
+APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
+
 $(CHROMIUM):
-	$(SUDO) apt-get install -y --no-install-recommends chromium \
-	  || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
+	$(APT) install -y --no-install-recommends chromium || { $(APT) update && $(APT) install -y --no-install-recommends chromium; }

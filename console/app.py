@@ -280,10 +280,13 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             with contextlib.suppress(asyncio.QueueFull):  # a stalled reader only misses coalesced pings
                 queue.put_nowait(what)
 
+        # Listen before answering: a change between this and the first byte the browser reads is queued,
+        # and one before it is caught by the refresh the page makes on "hello".
+        model.listeners.append(listener)
+
         async def stream() -> AsyncIterator[str]:
-            model.listeners.append(listener)
             try:
-                yield "retry: 2000\n: connected\n\n"
+                yield "retry: 2000\nevent: hello\ndata: []\n\n"
                 while True:
                     try:
                         first = await asyncio.wait_for(queue.get(), SSE_KEEPALIVE_SECONDS)

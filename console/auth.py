@@ -45,7 +45,16 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 COOKIE = "breach_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
-BASIC_CACHE_SECONDS = 60.0  # argon2 is slow on purpose: a script's repeated calls reuse one check
+BASIC_CACHE_SECONDS = 60.0
+# On every answer. Scripts only from our own files; inline styles allowed, as the notices' HTML
+# (shown in a sandboxed iframe) carries its own; no framing of the console by other sites.
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                 b"img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]  # argon2 is slow on purpose: a script's repeated calls reuse one check
 
 
 def parse_users(spec: str) -> UserStore:
@@ -160,9 +169,11 @@ class Guard:
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), *SECURITY_HEADERS]
                 cookie = self._cookie(scope, session, before)
                 if cookie is not None:
-                    message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+                    headers.append((b"set-cookie", cookie))
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)

@@ -64,15 +64,18 @@
     const source = new EventSource("/events");
     source.onopen = () => { indicator && indicator.classList.add("on"); body.dataset.live = "1"; };
     source.onerror = () => { indicator && indicator.classList.remove("on"); };
-    source.addEventListener("incidents", (e) => {
-      const changed = JSON.parse(e.data);
+    const update = (changed) => {
       if (rows) {
         const query = new URLSearchParams(location.search); query.set("partial", "1");
         refresh(rows, "/?" + query.toString());
-      } else if (detail && !touched && (changed.includes(detail.dataset.incident) || changed.includes("*"))) {
+      } else if (detail && !touched && (changed === null || changed.includes(detail.dataset.incident)
+                                        || changed.includes("*"))) {
         refresh(detail, location.pathname + "?partial=1");
       }
-    });
+    };
+    // On (re)connecting, catch up with whatever changed since the page was rendered.
+    source.addEventListener("hello", () => update(null));
+    source.addEventListener("incidents", (e) => update(JSON.parse(e.data)));
   }
 
   localTimes(document); isoForms(document); tick(); live();

@@ -219,3 +219,27 @@ async def test_only_an_admin_manages_users(stack: ConsoleStack) -> None:
     stored = stack.users_file.read_text()
     assert "nina-password" not in stored and "$argon2id$" in stored
     assert stack.users_file.stat().st_mode & 0o777 == 0o600
+
+
+async def test_the_admin_page_manages_users_with_a_form(stack: ConsoleStack) -> None:
+    async with logged_in(stack, "dpo") as (dpo, _):
+        assert (await dpo.get("/admin/users")).status_code == 403
+    async with logged_in(stack, "admin") as (admin, token):
+        page = await admin.get("/admin/users")
+        assert page.status_code == 200 and "dora" in page.text
+        saved = await admin.post("/api/users", data={"name": "otto", "password": "otto-password", "role": "viewer",
+                                                     "csrf_token": token})
+        assert saved.status_code == 303 and saved.headers["location"] == "/admin/users"
+        assert "otto: viewer" in (await admin.get("/admin/users")).text  # the flash, then the list
+    assert stack.auth.users.verify("otto", "otto-password") is not None
+
+
+async def test_the_reader_switches_language_and_pages_carry_security_headers(stack: ConsoleStack) -> None:
+    async with logged_in(stack, "viewer") as (client, token):
+        english = await client.get("/", headers={"Accept-Language": "en"})
+        assert "Next deadline" in english.text
+        assert "script-src 'self'" in english.headers["content-security-policy"]
+        assert english.headers["x-frame-options"] == "DENY"
+        switched = await client.post("/settings/language", data={"lang": "fr", "next": "/", "csrf_token": token})
+        assert switched.status_code == 303
+        assert "Prochaine échéance" in (await client.get("/", headers={"Accept-Language": "en"})).text
