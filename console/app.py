@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +49,7 @@ STATES = ("open", "triage", "aware", "assessed", "drafts_requested", "drafts_del
           "closed")
 LEVELS = ("unlikely", "risk", "high")
 SSE_KEEPALIVE_SECONDS = 15.0
+LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS = 10, 600.0  # failed logins per (client, name) before a pause
 
 
 def register_csv(entries: list[dict[str, Any]]) -> str:
@@ -128,6 +130,18 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                 "recipients": list(draft.recipients), "subject": rendered.subject, "text": rendered.text,
                 "html": rendered.html, "error": None}
 
+    failures: dict[tuple[str, str], list[float]] = {}
+
+    def throttled(key: tuple[str, str]) -> bool:
+        """Too many recent failures from this client for this name: guessing is slowed, and a person
+        elsewhere (another address) can still log in."""
+        now = time.monotonic()
+        recent = [t for t in failures.get(key, []) if now - t < LOGIN_WINDOW_SECONDS]
+        failures[key] = recent
+        if not recent:
+            failures.pop(key)
+        return len(recent) >= LOGIN_ATTEMPTS
+
     def user_of(request: Request) -> User:
         user: User = request.scope["state"]["user"]
         return user
@@ -193,10 +207,16 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             return page(request, "login.html", next=_local_path(request.query_params.get("next")), failed=False)
         form = await request.form()
         name, password = str(form.get("username", "")), str(form.get("password", ""))
+        key = (request.client.host if request.client else "", name)
+        if throttled(key):
+            log.warning("console.login_throttled", method="password")
+            return page(request, "login.html", 429, next=_local_path(str(form.get("next", ""))), failed=True)
         user = await asyncio.to_thread(config.users.verify, name, password)  # argon2: off the event loop
         if user is None:
+            failures.setdefault(key, []).append(time.monotonic())
             log.warning("console.login_failed", method="password")
             return page(request, "login.html", 401, next=_local_path(str(form.get("next", ""))), failed=True)
+        failures.pop(key, None)
         login(request.scope["session"], user)
         log.info("console.login", method="password", role=user.role)
         return RedirectResponse(_local_path(str(form.get("next", ""))), status_code=303)

@@ -99,6 +99,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "role": ("Role", "Rôle"),
     "add_user": ("Add or replace a user", "Ajouter ou remplacer un utilisateur"),
     "live": ("live", "en direct"),
+    "changed_reload": ("This incident changed while you were typing: reload to see it.",
+                       "Cet incident a changé pendant votre saisie : rechargez pour le voir."),
     "dead_letters": ("Rejected security records (in security-events.dlq)",
                      "Enregistrements de sécurité rejetés (dans security-events.dlq)"),
     "left": ("left", "restant"),

@@ -68,9 +68,10 @@
       if (rows) {
         const query = new URLSearchParams(location.search); query.set("partial", "1");
         refresh(rows, "/?" + query.toString());
-      } else if (detail && !touched && (changed === null || changed.includes(detail.dataset.incident)
-                                        || changed.includes("*"))) {
-        refresh(detail, location.pathname + "?partial=1");
+      } else if (detail && (changed === null || changed.includes(detail.dataset.incident)
+                            || changed.includes("*"))) {
+        if (!touched) refresh(detail, location.pathname + "?partial=1");
+        else if (changed !== null) document.getElementById("stale").hidden = false;  // keep their typing
       }
     };
     // On (re)connecting, catch up with whatever changed since the page was rendered.

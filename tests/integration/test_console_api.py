@@ -153,6 +153,8 @@ def api_schema(snapshot: ReadModel, stack: ConsoleStack) -> Any:
     return schema
 
 
+# schemathesis' own strategies draw from `random`; Hypothesis warns about it, not about this test.
+@pytest.mark.filterwarnings("ignore:Do not use the `random` module")
 def test_the_api_keeps_to_its_openapi_document(api_schema: Any) -> None:
     """Every documented operation, a dozen generated requests each: no server error, and every answer
     (status, content type, body) as the document says. (Not schemathesis' pytest plugin: its lazy

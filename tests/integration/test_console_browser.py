@@ -134,4 +134,14 @@ async def test_a_responder_sees_the_approval_refused(browser: Browser, stack: Co
     await expect(page.locator("#refused")).to_contain_text("only the DPO approves or submits a notification")
     await screenshot(page, shots, "08-refused-for-a-responder")
     assert stack.model.incidents[incident.id].obligations[0].status == "running"
+
+    # Someone else changes the incident while this responder types: their text stays, a banner says so.
+    await page.goto(f"{stack.url}/incidents/{incident.id}")
+    await expect(page.locator("body")).to_have_attribute("data-live", "1")
+    await page.fill("#facts-form textarea", '{"encrypted": true}')
+    async with stack.client("dpo") as api:
+        sent = await api.post(f"/api/incidents/{incident.id}/classification", json={"classification": "major"})
+        assert sent.status_code == 202
+    await expect(page.locator("#stale")).to_be_visible(timeout=30_000)
+    await expect(page.locator("#facts-form textarea")).to_have_value('{"encrypted": true}')
     await page.context.close()

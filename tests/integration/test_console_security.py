@@ -243,3 +243,17 @@ async def test_the_reader_switches_language_and_pages_carry_security_headers(sta
         switched = await client.post("/settings/language", data={"lang": "fr", "next": "/", "csrf_token": token})
         assert switched.status_code == 303
         assert "Prochaine échéance" in (await client.get("/", headers={"Accept-Language": "en"})).text
+
+
+async def test_password_guessing_is_slowed_for_that_client_and_name(stack: ConsoleStack) -> None:
+    elsewhere = httpx.ASGITransport(app=stack.app, client=("203.0.113.9", 40000))
+    async with httpx.AsyncClient(transport=elsewhere, base_url="http://console") as guesser:
+        token = csrf_of((await guesser.get("/login")).text)
+        answers = [(await guesser.post("/login", data={"username": "vera", "password": f"guess-{n}",
+                                                       "csrf_token": token})).status_code for n in range(11)]
+        assert answers == [401] * 10 + [429]
+        right = await guesser.post("/login", data={"username": "vera", "password": PEOPLE["viewer"][1],
+                                                   "csrf_token": token})
+        assert right.status_code == 429  # even the right password waits out the pause from this client
+    async with logged_in(stack, "viewer") as (_, token):  # the person, from their own address, is not locked out
+        assert token
