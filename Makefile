@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 BIN := $(VENV)/bin
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: up test lint bench clean
 
@@ -15,7 +17,7 @@ $(STAMP): pyproject.toml
 up: $(STAMP)
 	$(BIN)/breach up
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -27,3 +29,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+
+# The browser tests drive Debian's chromium through Playwright from PyPI (never `playwright install`,
+# which downloads a browser build). A file target: installed once, when it is missing.
+APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
+
+$(CHROMIUM):
+	$(APT) install -y --no-install-recommends chromium || { $(APT) update && $(APT) install -y --no-install-recommends chromium; }

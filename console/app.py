@@ -1,35 +1,55 @@
-"""create_console(...) -> an ASGI app: HTML pages and the JSON API, behind authentication."""
+"""create_console(...) -> an ASGI app: HTML pages, forms, live updates (SSE) and the JSON API,
+every route behind console.auth.Guard (authentication, roles, CSRF)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
-from collections.abc import Callable
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import jinja2
+import structlog
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from console import views
-from console.auth import BasicAuth, User
+from console import actions, i18n, openapi, views
+from console.auth import AuthConfig, Guard, login
+from console.oidc import Oidc, OidcConfig
 from console.read_model import ReadModel
+from console.users import ROLES, SCOPES, User, UserError, UserStore
 from incident import register
-from incident.commands import (
-    ActOnObligation,
-    ClassifyIncident,
-    Command,
-    CorrectFacts,
-    OverrideRisk,
-    RecordAwareness,
-    StartTriage,
-)
+from incident.commands import Command
+from incident.events import NoticeRequested
 from incident.profiles import Directory
+from streams.render import NoticeRenderer, TemplateMissing
+
+log = structlog.get_logger("breach.console")
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATES = ("open", "triage", "aware", "assessed", "drafts_requested", "drafts_delivered", "draft_failed", "submitted",
+          "closed")
+LEVELS = ("unlikely", "risk", "high")
+SSE_KEEPALIVE_SECONDS = 15.0
+LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS = 10, 600.0  # failed logins per (client, name) before a pause
 
 
 def register_csv(entries: list[dict[str, Any]]) -> str:
@@ -50,26 +70,263 @@ class Mailbox(Protocol):
     def message(self, message_id: str) -> dict[str, Any] | None: ...
 
 
-def create_console(*, model: ReadModel, directory: Directory, templates_dir: Path,
-                   users: dict[str, tuple[str, User]], clock: Callable[[], datetime],
-                   send_command: SendCommand | None = None, mailbox: Mailbox | None = None) -> ASGIApp:
-    pages = Environment(loader=FileSystemLoader(templates_dir / "console"), autoescape=select_autoescape(["html"]))
+def _local_path(target: str | None, default: str = "/") -> str:
+    """Where to go after a login or a form: a path on this site only (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def create_console(*, model: ReadModel, directory: Directory, templates_dir: Path, users: UserStore,
+                   clock: Callable[[], datetime], send_command: SendCommand | None = None,
+                   mailbox: Mailbox | None = None, auth: AuthConfig | None = None,
+                   oidc: OidcConfig | None = None, clock_speed: float = 1.0) -> ASGIApp:
+    config = auth or AuthConfig(users=users, secret=secrets.token_urlsafe(48))
+    identity = Oidc(oidc) if oidc is not None else None
+    renderer = NoticeRenderer(templates_dir / "notices")  # the notifier's own templates
+    pages = Environment(loader=FileSystemLoader(templates_dir / "console"), autoescape=select_autoescape(["html"]),
+                        undefined=jinja2.StrictUndefined)
     # Server-side text is UTC (unambiguous without JavaScript); the page script adds the reader's zone.
     pages.filters["utc"] = lambda iso: datetime.fromisoformat(iso).astimezone(UTC).strftime("%d %b %Y %H:%M UTC")
+    pages.filters["words"] = lambda value: str(value).replace("_", " ")
 
-    def incidents_sorted(now: datetime) -> list[dict[str, Any]]:
+    # --- reading -------------------------------------------------------------------------------------
+    def incidents(now: datetime, filters: Mapping[str, str]) -> list[dict[str, Any]]:
         rows = [views.summary(i, directory, now) for i in model.incidents.values()]
-        # Most urgent first: the nearest deadline, then the newest incident.
-        return sorted(rows, key=lambda r: (min((d["seconds_left"] for d in r["deadlines"] if d["timed"]),
-                                               default=10**12), r["opened_at"] or ""))
+        if filters.get("controller"):
+            rows = [r for r in rows if r["controller"] == filters["controller"]]
+        if filters.get("state"):
+            rows = [r for r in rows if r["status"] == filters["state"]]
+        if filters.get("risk"):
+            rows = [r for r in rows if r["risk"] == filters["risk"]]
+        if filters.get("overdue") in ("1", "true", "on"):
+            rows = [r for r in rows if r["overdue"]]
+        # The most urgent first: the nearest open deadline; then incidents without a clock, newest first.
+        rows.sort(key=lambda r: r["opened_at"] or "", reverse=True)
+        rows.sort(key=lambda r: (r["seconds_left"] is None, r["seconds_left"] or 0))
+        return rows
 
     def find(request: Request) -> tuple[Any, list[Any]] | None:
         incident_id = request.path_params["incident_id"]
         incident = model.incidents.get(incident_id)
         return None if incident is None else (incident, model.timeline.get(incident_id, []))
 
+    def drafts(incident_id: str) -> dict[str, Any]:
+        return {e.draft.notice_id: e.draft for e in model.timeline.get(incident_id, [])
+                if isinstance(e, NoticeRequested)}
+
+    def preview(incident_id: str, notice_id: str) -> dict[str, Any] | None:
+        """The notice rendered by the notifier's own renderer: what the mail carries, byte for byte."""
+        draft = drafts(incident_id).get(notice_id)
+        if draft is None:
+            return None
+        try:
+            rendered = renderer.render(regime=draft.regime, locale=draft.locale, kind=draft.kind,
+                                       context=draft.context)
+        except (jinja2.TemplateError, TemplateMissing, ValueError) as exc:
+            return {"notice_id": notice_id, "kind": draft.kind, "locale": draft.locale, "error": str(exc),
+                    "recipients": list(draft.recipients), "subject": None, "text": None, "html": None}
+        return {"notice_id": notice_id, "kind": draft.kind, "locale": draft.locale, "audience": draft.audience,
+                "recipients": list(draft.recipients), "subject": rendered.subject, "text": rendered.text,
+                "html": rendered.html, "error": None}
+
+    failures: dict[tuple[str, str], list[float]] = {}
+
+    def throttled(key: tuple[str, str]) -> bool:
+        """Too many recent failures from this client for this name: guessing is slowed, and a person
+        elsewhere (another address) can still log in."""
+        now = time.monotonic()
+        recent = [t for t in failures.get(key, []) if now - t < LOGIN_WINDOW_SECONDS]
+        failures[key] = recent
+        if not recent:
+            failures.pop(key)
+        return len(recent) >= LOGIN_ATTEMPTS
+
+    def user_of(request: Request) -> User:
+        user: User = request.scope["state"]["user"]
+        return user
+
+    def page(request: Request, template: str, status: int = 200, **values: Any) -> Response:
+        session = request.scope.get("session", {})
+        lang = i18n.pick(request.headers.get("accept-language", ""), session.get("lang"))
+        user = request.scope["state"].get("user")
+        html = pages.get_template(template).render(
+            t=i18n.translator(lang), lang=lang, user=user, csrf_token=session.get("csrf", ""),
+            flash=session.pop("flash", None), mail=mailbox is not None, oidc=identity is not None,
+            server_now=clock().isoformat(), clock_speed=clock_speed, path=request.url.path, **values)
+        return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
+
+    # --- pages -------------------------------------------------------------------------------------
+    async def page_list(request: Request) -> Response:
+        now = clock()
+        filters = {k: request.query_params.get(k, "") for k in ("controller", "state", "risk", "overdue")}
+        values: dict[str, Any] = {
+            "incidents": incidents(now, filters), "dead_letters": dict(model.dead_letters), "filters": filters,
+            "controllers": sorted((p.id, p.name) for p in directory.profiles.values()), "states": STATES,
+            "levels": LEVELS}
+        return page(request, "_rows.html" if request.query_params.get("partial") else "list.html", **values)
+
+    async def page_detail(request: Request) -> Response:
+        found = find(request)
+        if found is None:
+            return page(request, "missing.html", 404)
+        detail = views.detail(found[0], found[1], directory, clock())
+        template = "_detail.html" if request.query_params.get("partial") else "detail.html"
+        return page(request, template, incident=detail, levels=LEVELS)
+
+    async def page_notice(request: Request) -> Response:
+        shown = preview(request.path_params["incident_id"], request.path_params["notice_id"])
+        if shown is None:
+            return page(request, "missing.html", 404)
+        return page(request, "notice.html", notice=shown, incident_id=request.path_params["incident_id"])
+
+    async def page_register(request: Request) -> Response:
+        entries = [register.csv_row(register.entry(i))
+                   for i in sorted(model.incidents.values(), key=lambda i: i.opened_at)]
+        return page(request, "register.html", entries=entries, columns=register.CSV_COLUMNS)
+
+    async def page_mail(request: Request) -> Response:
+        if mailbox is None:
+            return page(request, "missing.html", 404)
+        return page(request, "mail.html", messages=list(reversed(mailbox.summaries())))
+
+    async def page_mail_message(request: Request) -> Response:
+        message = mailbox.message(request.path_params["message_id"]) if mailbox else None
+        if message is None:
+            return page(request, "missing.html", 404)
+        return page(request, "mail_message.html", message=message)
+
+    async def page_users(request: Request) -> Response:
+        if user_of(request).role != "admin":
+            return page(request, "missing.html", 403)
+        return page(request, "users.html", users=config.users.list(), roles=ROLES)
+
+    # --- logging in and out ------------------------------------------------------------------------
+    async def login_page(request: Request) -> Response:
+        if request.method == "GET":
+            return page(request, "login.html", next=_local_path(request.query_params.get("next")), failed=False)
+        form = await request.form()
+        name, password = str(form.get("username", "")), str(form.get("password", ""))
+        key = (request.client.host if request.client else "", name)
+        if throttled(key):
+            log.warning("console.login_throttled", method="password")
+            return page(request, "login.html", 429, next=_local_path(str(form.get("next", ""))), failed=True)
+        user = await asyncio.to_thread(config.users.verify, name, password)  # argon2: off the event loop
+        if user is None:
+            failures.setdefault(key, []).append(time.monotonic())
+            log.warning("console.login_failed", method="password")
+            return page(request, "login.html", 401, next=_local_path(str(form.get("next", ""))), failed=True)
+        failures.pop(key, None)
+        login(request.scope["session"], user)
+        log.info("console.login", method="password", role=user.role)
+        return RedirectResponse(_local_path(str(form.get("next", ""))), status_code=303)
+
+    async def logout(request: Request) -> Response:
+        request.scope["session"].clear()
+        return RedirectResponse("/login", status_code=303)
+
+    async def set_language(request: Request) -> Response:
+        form = await request.form()
+        if form.get("lang") in i18n.LANGUAGES:
+            request.scope["session"]["lang"] = str(form["lang"])
+        return RedirectResponse(_local_path(str(form.get("next", ""))), status_code=303)
+
+    async def oidc_login(request: Request) -> Response:
+        if identity is None:
+            return PlainTextResponse("Single sign-on is not configured on this console.", 404)
+        return await identity.start(request)
+
+    async def oidc_callback(request: Request) -> Response:
+        if identity is None:
+            return PlainTextResponse("Single sign-on is not configured on this console.", 404)
+        return await identity.callback(request)
+
+    # --- acting: the same builders for forms and for the API -------------------------------------
+    async def act(request: Request, name: str, body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+        if send_command is None:
+            return 405, {"error": "this console is read-only"}
+        if find(request) is None:
+            return 404, {"error": "no such incident"}
+        user = user_of(request)
+        refusal = actions.allowed(name, body, user)
+        if refusal is not None:
+            log.warning("console.refused", action=name, role=user.role)
+            return 403, {"error": refusal}
+        try:
+            command = actions.BUILDERS[name](body, request.path_params["incident_id"], user, clock)
+        except actions.ActionError as exc:
+            return 400, {"error": f"invalid request: {exc}"}
+        await send_command(command)
+        log.info("console.command", command=type(command).__name__, incident_id=command.incident_id)
+        return 202, {"accepted": type(command).__name__, "incident_id": command.incident_id}
+
+    def api_command(name: str) -> Callable[[Request], Any]:
+        """A POST that turns a JSON body into one command and answers 202: the incident agent decides
+        (a refusal shows up as a CommandRejected event on the incident's timeline)."""
+        async def endpoint(request: Request) -> Response:
+            if request.headers.get("content-type", "").split(";")[0] != "application/json":
+                return JSONResponse({"error": "send application/json"}, status_code=415)
+            try:
+                body = await request.json()
+            except ValueError:
+                return JSONResponse({"error": "invalid request: the body is not JSON"}, status_code=400)
+            if not isinstance(body, dict):
+                return JSONResponse({"error": "invalid request: the body must be a JSON object"}, status_code=400)
+            status, answer = await act(request, name, body)
+            return JSONResponse(answer, status_code=status)
+        return endpoint
+
+    async def form_command(request: Request) -> Response:
+        name = request.path_params["action"]
+        incident_id = request.path_params["incident_id"]
+        if name not in actions.BUILDERS:
+            return page(request, "missing.html", 404)
+        form = await request.form()
+        body = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+        status, answer = await act(request, name, body)
+        if status == 404:
+            return page(request, "missing.html", 404)
+        if status == 403:
+            return page(request, "refused.html", 403, reason=answer["error"], incident_id=incident_id)
+        t = i18n.translator(i18n.pick(request.headers.get("accept-language", ""), request.session.get("lang")))
+        request.session["flash"] = t["sent"] if status == 202 else answer["error"]
+        return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+    # --- live updates ------------------------------------------------------------------------------
+    async def events(request: Request) -> Response:
+        queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1000)
+
+        def listener(what: str) -> None:
+            with contextlib.suppress(asyncio.QueueFull):  # a stalled reader only misses coalesced pings
+                queue.put_nowait(what)
+
+        # Listen before answering: a change between this and the first byte the browser reads is queued,
+        # and one before it is caught by the refresh the page makes on "hello".
+        model.listeners.append(listener)
+
+        async def stream() -> AsyncIterator[str]:
+            try:
+                yield "retry: 2000\nevent: hello\ndata: []\n\n"
+                while True:
+                    try:
+                        first = await asyncio.wait_for(queue.get(), SSE_KEEPALIVE_SECONDS)
+                    except TimeoutError:
+                        yield ": keep-alive\n\n"
+                        continue
+                    changed = {first}
+                    while not queue.empty():
+                        changed.add(queue.get_nowait())
+                    yield f"event: incidents\ndata: {json.dumps(sorted(changed))}\n\n"
+            finally:
+                model.listeners.remove(listener)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+
+    # --- the JSON API -----------------------------------------------------------------------------
     async def api_incidents(request: Request) -> Response:
-        return JSONResponse({"incidents": incidents_sorted(clock()), "dead_letters": dict(model.dead_letters)})
+        filters = {k: request.query_params.get(k, "") for k in ("controller", "state", "risk", "overdue")}
+        return JSONResponse({"incidents": incidents(clock(), filters), "dead_letters": dict(model.dead_letters)})
 
     async def api_incident(request: Request) -> Response:
         found = find(request)
@@ -77,81 +334,11 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             return JSONResponse({"error": "no such incident"}, status_code=404)
         return JSONResponse(views.detail(found[0], found[1], directory, clock()))
 
-    async def page_list(request: Request) -> Response:
-        now = clock()
-        html = pages.get_template("list.html").render(
-            incidents=incidents_sorted(now), dead_letters=dict(model.dead_letters), now=now,
-            user=request.scope["state"]["user"], mail=mailbox is not None)
-        return HTMLResponse(html)
-
-    async def page_detail(request: Request) -> Response:
-        found = find(request)
-        if found is None:
-            return HTMLResponse("<p>No such incident.</p>", status_code=404)
-        now = clock()
-        html = pages.get_template("detail.html").render(
-            incident=views.detail(found[0], found[1], directory, now), now=now,
-            user=request.scope["state"]["user"], mail=mailbox is not None)
-        return HTMLResponse(html)
-
-    def command_endpoint(build: Callable[[dict[str, Any], str, User], Command]) -> Callable[..., Any]:
-        """A POST that turns a JSON body into one command and answers 202: the incident agent decides
-        (a refusal shows up as a CommandRejected event on the incident's timeline)."""
-        async def endpoint(request: Request) -> Response:
-            if send_command is None:
-                return JSONResponse({"error": "this console is read-only"}, status_code=405)
-            if request.headers.get("content-type", "").split(";")[0] != "application/json":
-                # Also keeps cross-site HTML forms out: they cannot send JSON without a CORS pre-flight.
-                return JSONResponse({"error": "send application/json"}, status_code=415)
-            if find(request) is None:
-                return JSONResponse({"error": "no such incident"}, status_code=404)
-            try:
-                body = await request.json()
-                if not isinstance(body, dict):
-                    raise TypeError("the body must be a JSON object")
-                command = build(body, request.path_params["incident_id"], request.scope["state"]["user"])
-            except (ValueError, KeyError, TypeError) as exc:
-                return JSONResponse({"error": f"invalid request: {exc}"}, status_code=400)
-            await send_command(command)
-            return JSONResponse({"accepted": type(command).__name__, "incident_id": command.incident_id},
-                                status_code=202)
-        return endpoint
-
-    def instant(body: dict[str, Any], key: str) -> datetime:
-        """A time a person gives (ISO 8601 with its offset), or now; a naive time is refused."""
-        value = datetime.fromisoformat(body[key]) if body.get(key) else clock()
-        if value.tzinfo is None:
-            raise ValueError(f"{key} needs a UTC offset")
-        return value
-
-    def awareness(body: dict[str, Any], incident_id: str, user: User) -> Command:
-        return RecordAwareness(incident_id=incident_id, aware_at=instant(body, "aware_at"), by=f"user:{user.name}",
-                               evidence=tuple(str(e) for e in body.get("evidence", [])))
-
-    def correction(body: dict[str, Any], incident_id: str, user: User) -> Command:
-        if not isinstance(body.get("changes"), dict):
-            raise ValueError("changes must be an object of facts fields (docs/risk.md)")
-        return CorrectFacts(incident_id=incident_id, changes=body["changes"], by=f"user:{user.name}",
-                            reason=str(body.get("reason", "")))
-
-    def obligation_step(body: dict[str, Any], incident_id: str, user: User) -> Command:
-        return ActOnObligation(incident_id=incident_id, obligation=str(body["obligation"]),
-                               action=str(body["action"]), by=f"user:{user.name}", role=user.role,
-                               at=instant(body, "at"),
-                               channel=str(body.get("channel", "")), reference=str(body.get("reference", "")),
-                               text=str(body.get("text", "")))
-
-    def classify(body: dict[str, Any], incident_id: str, user: User) -> Command:
-        return ClassifyIncident(incident_id=incident_id, classification=str(body["classification"]),
-                                by=f"user:{user.name}", at=instant(body, "at"))
-
-    def triage(body: dict[str, Any], incident_id: str, user: User) -> Command:
-        return StartTriage(incident_id=incident_id, by=f"user:{user.name}", at=clock())
-
-    def override(body: dict[str, Any], incident_id: str, user: User) -> Command:
-        return OverrideRisk(incident_id=incident_id, level=str(body["level"]),
-                            justification=str(body.get("justification", "")), by=f"user:{user.name}",
-                            role=user.role)
+    async def api_notice(request: Request) -> Response:
+        shown = preview(request.path_params["incident_id"], request.path_params["notice_id"])
+        if shown is None:
+            return JSONResponse({"error": "no such notice"}, status_code=404)
+        return JSONResponse(shown)
 
     async def api_register(request: Request) -> Response:
         entries = [register.entry(i) for i in sorted(model.incidents.values(), key=lambda i: i.opened_at)]
@@ -171,23 +358,74 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             return JSONResponse({"error": "no such message"}, status_code=404)
         return JSONResponse(message)
 
+    async def api_me(request: Request) -> Response:
+        user = user_of(request)
+        return JSONResponse({"name": user.name, "role": user.role, "kind": user.kind, "actor": user.actor,
+                             "scopes": list(user.scopes)})
+
+    async def users_endpoint(request: Request) -> Response:
+        """Admins list users (GET) or add/replace one (POST, JSON or the users page's form)."""
+        is_form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+        if user_of(request).role != "admin":
+            return page(request, "missing.html", 403) if is_form else \
+                JSONResponse({"error": "only an admin manages users"}, status_code=403)
+        if request.method == "GET":
+            return JSONResponse({"users": [{"name": u.name, "role": u.role} for u in config.users.list()]})
+        try:
+            body: Any = dict(await request.form()) if is_form else await request.json()
+            if not isinstance(body, dict):
+                raise UserError("the body must be a JSON object")
+            values = [body.get(k) for k in ("name", "password", "role")]
+            if not all(isinstance(v, str) for v in values):
+                raise UserError("name, password and role are required strings")
+            added = await asyncio.to_thread(config.users.add, str(values[0]), str(values[1]), str(values[2]),
+                                            replace=True)
+        except (UserError, ValueError) as exc:
+            if is_form:
+                request.session["flash"] = str(exc)
+                return RedirectResponse("/admin/users", status_code=303)
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        log.info("console.user_saved", role=added.role)
+        if is_form:
+            request.session["flash"] = f"{added.name}: {added.role}"
+            return RedirectResponse("/admin/users", status_code=303)
+        return JSONResponse({"name": added.name, "role": added.role}, status_code=201)
+
+    async def api_openapi(request: Request) -> Response:
+        return JSONResponse(openapi.document(states=STATES, levels=LEVELS, roles=ROLES, scopes=SCOPES))
+
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
+    command_routes: list[BaseRoute] = [
+        Route(f"/api/incidents/{{incident_id}}/{name}", api_command(name), methods=["POST"], name=f"api_{name}")
+        for name in actions.BUILDERS]
     app = Starlette(routes=[
         Route("/", page_list),
         Route("/incidents/{incident_id}", page_detail),
+        Route("/incidents/{incident_id}/notices/{notice_id}", page_notice),
+        Route("/incidents/{incident_id}/act/{action}", form_command, methods=["POST"]),
+        Route("/register", page_register),
+        Route("/mail", page_mail),
+        Route("/mail/{message_id}", page_mail_message),
+        Route("/admin/users", page_users),
+        Route("/login", login_page, methods=["GET", "POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/settings/language", set_language, methods=["POST"]),
+        Route("/login/oidc", oidc_login),
+        Route("/auth/callback", oidc_callback, name="oidc_callback"),
+        Route("/events", events),
+        Route("/api/openapi.json", api_openapi),
+        Route("/api/me", api_me),
         Route("/api/incidents", api_incidents),
         Route("/api/incidents/{incident_id}", api_incident),
-        Route("/api/incidents/{incident_id}/triage", command_endpoint(triage), methods=["POST"]),
-        Route("/api/incidents/{incident_id}/classification", command_endpoint(classify), methods=["POST"]),
-        Route("/api/incidents/{incident_id}/awareness", command_endpoint(awareness), methods=["POST"]),
-        Route("/api/incidents/{incident_id}/facts", command_endpoint(correction), methods=["POST"]),
-        Route("/api/incidents/{incident_id}/override", command_endpoint(override), methods=["POST"]),
-        Route("/api/incidents/{incident_id}/obligations", command_endpoint(obligation_step), methods=["POST"]),
+        *command_routes,
+        Route("/api/incidents/{incident_id}/notices/{notice_id}", api_notice),
         Route("/api/register", api_register),
         Route("/api/mail", api_mail),
         Route("/api/mail/{message_id}", api_mail_message),
+        Route("/api/users", users_endpoint, methods=["GET", "POST"]),
         Route("/healthz", healthz),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ])
-    return BasicAuth(app, users)
+    return Guard(app, config)

@@ -1,64 +1,250 @@
-"""HTTP Basic authentication on every route but /healthz (OIDC comes with the console issue)."""
+"""Authentication, sessions and CSRF for every route of the console, as one ASGI middleware.
+
+Who is asking, in this order:
+1. ``Authorization: Bearer brt_…`` — a scoped API token (machines); ``read`` for GET, ``act`` for commands.
+2. ``Authorization: Basic`` — a local user's name and password (scripts, ``curl -u``, the ``breach`` CLI).
+   The console never sends a Basic challenge, so browsers never cache these credentials.
+3. The session cookie — a person who logged in on /login (local user) or through OIDC.
+
+A request nobody vouches for gets 401 (the API, /events) or a redirect to /login (pages), on
+every route but the few in ``OPEN_PATHS``. An unsafe request (POST…) authenticated by the
+cookie must carry the session's CSRF token, in the ``csrf_token`` form field or the
+``X-CSRF-Token`` header; Bearer and Basic are not sent by browsers on their own, so they need none.
+
+The session is a signed cookie (itsdangerous: ids and the CSRF token only, no personal data
+beyond the login name), ``HttpOnly``, ``SameSite=Lax``, and ``Secure`` when served over https.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
-from dataclasses import dataclass
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs, quote
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+import structlog
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-OPEN_PATHS = ("/healthz",)
+from console.users import TokenStore, User, UserError, UserStore
+
+log = structlog.get_logger("breach.console.auth")
+
+# Reachable without logging in: the login page itself (and its language switch), the OIDC round trip,
+# the pages' assets, health.
+OPEN_PATHS = ("/login", "/settings/language", "/login/oidc", "/auth/callback", "/healthz")
+OPEN_PREFIXES = ("/static/",)
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+COOKIE = "breach_session"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = b"x-csrf-token"
+BASIC_CACHE_SECONDS = 60.0
+# On every answer. Scripts only from our own files; inline styles allowed, as the notices' HTML
+# (shown in a sandboxed iframe) carries its own; no framing of the console by other sites.
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                 b"img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]  # argon2 is slow on purpose: a script's repeated calls reuse one check
 
 
-@dataclass(frozen=True, slots=True)
-class User:
-    name: str
-    role: str
+def parse_users(spec: str) -> UserStore:
+    """'name:password:role,...' → an in-memory user store (kept for callers of the first console)."""
+    try:
+        return UserStore.from_spec(spec)
+    except UserError as exc:
+        raise ValueError(str(exc)) from None
 
 
-def parse_users(spec: str) -> dict[str, tuple[str, User]]:
-    """'name:password:role,...' → {name: (password, User)}; a malformed entry is an error."""
-    users: dict[str, tuple[str, User]] = {}
-    for entry in filter(None, (e.strip() for e in spec.split(","))):
-        parts = entry.split(":")
-        if len(parts) != 3 or not all(parts):
-            raise ValueError("BREACH_CONSOLE_USERS entries must be name:password:role")
-        users[parts[0]] = (parts[1], User(parts[0], parts[2]))
-    if not users:
-        raise ValueError("BREACH_CONSOLE_USERS is empty: the console refuses to run without users")
-    return users
+@dataclass
+class AuthConfig:
+    users: UserStore
+    secret: str
+    tokens: TokenStore = field(default_factory=TokenStore)
+    session_hours: float = 12.0
+    secure_cookies: str = "auto"  # auto (Secure over https) | always
 
 
-class BasicAuth:
-    def __init__(self, app: ASGIApp, users: dict[str, tuple[str, User]]) -> None:
-        self.app, self.users = app, users
+def is_open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
 
-    def _user(self, scope: Scope) -> User | None:
-        header = dict(scope.get("headers") or []).get(b"authorization", b"")
-        scheme, _, value = header.partition(b" ")
-        if scheme.lower() != b"basic":
-            return None
+
+def wants_json(scope: Scope) -> bool:
+    path: str = scope["path"]
+    accept = dict(scope.get("headers") or []).get(b"accept", b"")
+    return path.startswith("/api/") or path == "/events" or (b"application/json" in accept and b"html" not in accept)
+
+
+def new_csrf() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Guard:
+    """The middleware: session in, principal found, route protected, CSRF checked, session out."""
+
+    def __init__(self, app: ASGIApp, config: AuthConfig) -> None:
+        self.app, self.config = app, config
+        self.signer = URLSafeTimedSerializer(config.secret, salt="breach-console-session")
+        self._basic_cache: dict[str, tuple[str, float]] = {}
+
+    # --- who -------------------------------------------------------------------------------------
+    def _load_session(self, scope: Scope) -> dict[str, Any]:
+        raw = dict(scope.get("headers") or []).get(b"cookie", b"").decode("latin-1")
+        morsel = SimpleCookie(raw).get(COOKIE) if raw else None
+        if morsel is None:
+            return {}
+        try:
+            data = self.signer.loads(morsel.value, max_age=int(self.config.session_hours * 3600))
+        except BadSignature:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _basic(self, value: bytes) -> User | None:
         try:
             name, _, password = base64.b64decode(value, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        known = self.users.get(name)
-        if known is None or not hmac.compare_digest(known[0].encode(), password.encode()):
-            return None
-        return known[1]
+        key = hashlib.sha256(f"{self.config.secret}\0{name}\0{password}".encode()).hexdigest()
+        cached = self._basic_cache.get(key)
+        if cached is not None and cached[1] > time.monotonic():
+            return self.config.users.get(cached[0])  # the role as it is now
+        user = self.config.users.verify(name, password)
+        if user is not None:
+            self._basic_cache[key] = (name, time.monotonic() + BASIC_CACHE_SECONDS)
+        return user
 
+    def _principal(self, scope: Scope, session: dict[str, Any]) -> tuple[User | None, str]:
+        header = dict(scope.get("headers") or []).get(b"authorization", b"")
+        scheme, _, value = header.partition(b" ")
+        if scheme.lower() == b"bearer":
+            return self.config.tokens.verify(value.decode("latin-1").strip()), "token"
+        if scheme.lower() == b"basic":
+            return self._basic(value), "basic"
+        who = session.get("user")
+        if not isinstance(who, dict):
+            return None, "session"
+        if who.get("via") == "oidc":  # the identity provider vouched for the role at login
+            return User(str(who["name"]), str(who["role"])), "session"
+        return self.config.users.get(str(who.get("name"))), "session"  # removed users are out at once
+
+    # --- the middleware --------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        user = self._user(scope)
-        if user is None:
-            await send({"type": "http.response.start", "status": 401,
-                        "headers": [(b"www-authenticate", b'Basic realm="breach-response"'),
-                                    (b"content-type", b"text/plain; charset=utf-8")]})
-            await send({"type": "http.response.body", "body": b"authentication required\n"})
+        session = self._load_session(scope)
+        before = json.dumps(session, sort_keys=True)
+        scope["session"] = session
+        user, via = self._principal(scope, session)
+        if user is None and via == "session" and "user" in session:
+            session.pop("user")  # a stale login (user removed): forget it
+        state = scope.setdefault("state", {})
+        state["user"], state["via"] = user, via
+        method = scope["method"]
+
+        if user is None and not is_open(scope["path"]):
+            await self._refuse_anonymous(scope, send)
             return
-        scope.setdefault("state", {})["user"] = user
-        await self.app(scope, receive, send)
+        if user is not None and via == "token" and ("read" if method in SAFE_METHODS else "act") not in user.scopes:
+            await _json(send, 403, {"error": "this token's scopes do not allow this request"})
+            return
+        if method not in SAFE_METHODS and via == "session":
+            receive, ok = await self._check_csrf(scope, receive, session)
+            if not ok:
+                log.warning("console.csrf_refused", path=scope["path"])
+                await _json(send, 403, {"error": "missing or invalid CSRF token"}) if wants_json(scope) else \
+                    await _text(send, 403, "Refused: the form's CSRF token is missing or invalid. Reload the page.")
+                return
+        if via == "session":
+            session.setdefault("csrf", new_csrf())
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), *SECURITY_HEADERS]
+                cookie = self._cookie(scope, session, before)
+                if cookie is not None:
+                    headers.append((b"set-cookie", cookie))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+    async def _refuse_anonymous(self, scope: Scope, send: Send) -> None:
+        if wants_json(scope) or scope["method"] not in SAFE_METHODS:
+            await _json(send, 401, {"error": "authentication required"},
+                        [(b"www-authenticate", b'Bearer realm="breach-response"')])
+            return
+        target = "/login?next=" + quote(scope["path"], safe="/")  # the path only: no query, no personal data
+        await send({"type": "http.response.start", "status": 303,
+                    "headers": [(b"location", target.encode()), (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _check_csrf(self, scope: Scope, receive: Receive, session: dict[str, Any]) -> tuple[Receive, bool]:
+        """Compare the session's token with the header, or else the form field; the body read here
+        is handed on unchanged to the route."""
+        expected = session.get("csrf")
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(CSRF_HEADER, b"").decode("latin-1")
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        if not given and headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded"):
+            given = (parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD) or [""])[0]
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        ok = bool(expected) and bool(given) and hmac.compare_digest(str(expected), given)
+        return replay, ok
+
+    def _cookie(self, scope: Scope, session: dict[str, Any], before: str) -> bytes | None:
+        secure = self.config.secure_cookies == "always" or scope.get("scheme") == "https"
+        flags = "; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
+        if not session:
+            return None if before == "{}" else f"{COOKIE}=; Max-Age=0{flags}".encode()
+        value = self.signer.dumps(session)
+        max_age = int(self.config.session_hours * 3600)
+        return f"{COOKIE}={value}; Max-Age={max_age}{flags}".encode()
+
+
+async def _json(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None,
+                ) -> None:
+    payload = json.dumps(body).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                            *(headers or [])]})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _text(send: Send, status: int, text: str) -> None:
+    payload = text.encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(payload)).encode())]})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def login(session: dict[str, Any], user: User, via: str = "local") -> None:
+    """Start a fresh session for ``user``: nothing of the anonymous one survives but the language."""
+    lang = session.get("lang")
+    session.clear()
+    session.update({"user": {"name": user.name, "role": user.role, "via": via}, "csrf": new_csrf()})
+    if lang:
+        session["lang"] = lang

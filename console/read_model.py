@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,13 @@ class ReadModel:
     rejected: deque[CommandRejected] = field(default_factory=lambda: deque(maxlen=200))
     dead_letters: Counter[str] = field(default_factory=Counter)
     events_seen: int = 0
+    # Called with the incident id after each change ("*" after a reset, "dlq" for a dead letter):
+    # the console's live updates (SSE) listen here.
+    listeners: list[Callable[[str], None]] = field(default_factory=list)
+
+    def _changed(self, what: str) -> None:
+        for listener in list(self.listeners):
+            listener(what)
 
     def reset(self) -> None:
         self.incidents.clear()
@@ -29,18 +37,21 @@ class ReadModel:
         self.rejected.clear()
         self.dead_letters.clear()
         self.events_seen = 0
+        self._changed("*")
 
     def apply(self, event: Any) -> None:
         self.events_seen += 1
         if isinstance(event, CommandRejected):
             self.rejected.append(event)
             self.timeline.setdefault(event.incident_id, []).append(event)
+            self._changed(event.incident_id)
             return
         current = self.incidents.get(event.incident_id)
         if current is not None and event.version <= current.version:
             return  # a redelivered event we already applied
         self.incidents[event.incident_id] = evolve(event, current)
         self.timeline.setdefault(event.incident_id, []).append(event)
+        self._changed(event.incident_id)
 
     def apply_dead_letter(self, raw: bytes) -> None:
         try:
@@ -49,3 +60,4 @@ class ReadModel:
             reason = "unreadable dead letter"
         # Group by the reason's first clause so the console shows kinds, not every variant.
         self.dead_letters[reason.split(":")[0]] += 1
+        self._changed("dlq")

@@ -30,6 +30,7 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
     zone = ZoneInfo(profile.timezone if profile else "UTC")
     # The nearest deadline first (what to do next); "without undue delay" ones after the timed.
     clocks = sorted(incident.clocks, key=lambda c: (not c.timed, c.deadline))
+    pending = [c for c in clocks if c.timed and not ((o := incident.obligation(c.rule_ref)) and o.settled)]
     return {
         "id": incident.id,
         "reference": reference(incident.id),
@@ -54,12 +55,16 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
             "deadline_local": c.deadline.astimezone(zone).isoformat(), "time_zone": str(zone),
             "timed": c.timed, "seconds_left": int((c.deadline - now).total_seconds()) if c.timed else None,
             "time_left": time_left(c.deadline, now) if c.timed else "without undue delay",
-            "rule_ref": c.rule_ref, "profile_ref": c.profile_ref,
+            "rule_ref": c.rule_ref, "profile_ref": c.profile_ref, "unit": c.unit, "amount": c.amount,
             "workflow": _workflow(incident, c.rule_ref)} for c in clocks],
         "notices": [{
             "notice_id": n.notice_id, "kind": n.kind, "locale": n.locale, "audience": n.audience,
             "recipients": len(n.recipients), "delivered": len(n.delivered), "failed": len(n.failed)}
             for n in incident.notices],
+        # The clock that matters now: the nearest deadline of an obligation not yet settled.
+        "next_deadline": _iso(pending[0].deadline) if pending else None,
+        "seconds_left": int((pending[0].deadline - now).total_seconds()) if pending else None,
+        "overdue": any(c.deadline < now for c in pending),
     }
 
 

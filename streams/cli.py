@@ -178,6 +178,58 @@ def cmd_mail(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(prompt: str) -> str:
+    """From a prompt on a terminal (asked twice), else the first line of standard input: never argv,
+    which other users of the machine can read in the process list."""
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if getpass.getpass("again: ") != first:
+            raise SystemExit("breach: the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    """Local console users, in <data_dir>/console-users.json (argon2 hashes)."""
+    from console.users import UserError, UserStore
+
+    settings = _settings()
+    store = UserStore(settings.users_file)
+    try:
+        if args.users_command == "add":
+            user = store.add(args.name, _read_password(f"password for {args.name}: "), args.role,
+                             replace=args.replace)
+            print(f"user {user.name} ({user.role}) saved in {settings.users_file}")
+        elif args.users_command == "remove":
+            store.remove(args.name)
+            print(f"user {args.name} removed (their sessions end at their next request)")
+        else:
+            for user in store.list():
+                print(f"{user.name}\t{user.role}")
+    except UserError as exc:
+        print(f"breach users: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    """Scoped API tokens for machines; the token is printed once and only its digest is kept."""
+    from console.users import TokenStore, UserError
+
+    settings = _settings()
+    try:
+        token = TokenStore(settings.tokens_file).issue(args.label, args.role, tuple(args.scope or ("read",)))
+    except UserError as exc:
+        print(f"breach tokens: {exc}", file=sys.stderr)
+        return 2
+    print(token)
+    print(f"(shown once; send it as 'Authorization: Bearer …'. Saved as {args.label} in {settings.tokens_file})",
+          file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="breach", description="Security events in, handled personal-data breaches out.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -211,6 +263,23 @@ def parser() -> argparse.ArgumentParser:
     mail.add_argument("id", nargs="?", help="show one message (its text part)")
     mail.add_argument("--raw", action="store_true", help="with an id: the whole MIME message")
     mail.set_defaults(func=cmd_mail)
+    users = sub.add_parser("users", help="console users (local accounts, argon2-hashed passwords)")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="add a user; the password is asked for, or read from standard input")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=("viewer", "responder", "dpo", "admin"))
+    add.add_argument("--replace", action="store_true", help="change the password or role of an existing user")
+    remove = users_sub.add_parser("remove", help="remove a user")
+    remove.add_argument("name")
+    users_sub.add_parser("list", help="list users and roles")
+    users.set_defaults(func=cmd_users)
+    tokens = sub.add_parser("tokens", help="API tokens for machines")
+    tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True)
+    issue = tokens_sub.add_parser("add", help="issue a token (printed once)")
+    issue.add_argument("label")
+    issue.add_argument("--role", required=True, choices=("viewer", "responder", "dpo"))
+    issue.add_argument("--scope", action="append", choices=("read", "act"), help="read (default) and/or act")
+    tokens.set_defaults(func=cmd_tokens)
     return p
 
 

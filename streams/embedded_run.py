@@ -18,16 +18,17 @@ import structlog
 import uvicorn
 
 from console.app import Mailbox, create_console
-from console.auth import parse_users
+from console.auth import AuthConfig
 from console.projection import Projection
 from console.read_model import ReadModel
+from console.wiring import auth_from, embedded_logins
 from streams.commands_out import CommandSender
 from streams.deps import clock_from
 from streams.embedded import Broker, EmbeddedError, MailCatcher
 from streams.logging import configure_logging
 from streams.profiles_loader import load_directory
 from streams.samples import jsonl_lines, publish, shift_to
-from streams.settings import EMBEDDED_USERS, Settings
+from streams.settings import Settings
 from streams.worker import READY
 
 log = structlog.get_logger("breach.up")
@@ -51,6 +52,7 @@ class _Console:
     task: asyncio.Task[None]
     projection: Projection
     commands: CommandSender
+    auth: AuthConfig
 
     async def stop(self) -> None:
         self.server.should_exit = True
@@ -60,25 +62,30 @@ class _Console:
         await self.commands.stop()
 
 
-async def _serve_console(settings: Settings, mailbox: Mailbox | None, users: str) -> _Console:
+async def _serve_console(settings: Settings, mailbox: Mailbox | None, *, embedded: bool) -> _Console:
     directory = load_directory(settings.profiles_dir)
+    auth, oidc = auth_from(settings, embedded=embedded)
+    if not len(auth.users) and oidc is None:
+        raise SystemExit("breach: no console users: add one with `breach users add NAME --role ROLE`, "
+                         "or set BREACH_OIDC_ISSUER (the console refuses to run without logins)")
     model = ReadModel()
     projection = Projection(settings.bootstrap_servers, model)
     await projection.start()
     commands = CommandSender(settings.bootstrap_servers)
     await commands.start()
     app = create_console(model=model, directory=directory, templates_dir=settings.templates_dir,
-                         users=parse_users(users), clock=clock_from(settings), send_command=commands.send,
-                         mailbox=mailbox)
+                         users=auth.users, clock=clock_from(settings), send_command=commands.send,
+                         mailbox=mailbox, auth=auth, oidc=oidc, clock_speed=settings.clock_speed)
+    # Open SSE streams would hold a graceful shutdown forever: give them a few seconds.
     server = _Server(uvicorn.Config(app, host=settings.console_host, port=settings.console_port,
-                                    log_level="warning", lifespan="off"))
+                                    log_level="warning", lifespan="off", timeout_graceful_shutdown=3))
     task = asyncio.create_task(server.serve(), name="console")
     while not server.started:
         if task.done():
             task.result()
             raise EmbeddedError(f"the console could not listen on {settings.console_host}:{settings.console_port}")
         await asyncio.sleep(0.05)
-    return _Console(server, task, projection, commands)
+    return _Console(server, task, projection, commands, auth)
 
 
 def _stop_signal() -> asyncio.Event:
@@ -91,10 +98,8 @@ def _stop_signal() -> asyncio.Event:
 
 async def run_console_only(settings: Settings) -> None:
     configure_logging(settings)
-    if not settings.console_users:
-        raise SystemExit("breach: set BREACH_CONSOLE_USERS (name:password:role,...): the console requires logins")
     stop = _stop_signal()
-    console = await _serve_console(settings, None, settings.console_users)
+    console = await _serve_console(settings, None, embedded=False)
     log.info("console.ready", url=f"http://{settings.console_host}:{settings.console_port}")
     await stop.wait()
     await console.stop()
@@ -148,13 +153,14 @@ async def run_up(settings: Settings, *, samples: bool = True) -> int:
         await catcher.start()
         worker = _spawn_worker(settings, settings.data_dir / "logs" / "worker.log")
         await _wait_ready(worker, settings.data_dir / "logs" / "worker.log")
-        console = await _serve_console(settings, catcher, settings.console_users or EMBEDDED_USERS)
+        console = await _serve_console(settings, catcher, embedded=True)
         published = 0
         if samples:
             for path in sorted(settings.samples_dir.glob("*.jsonl")):
                 published += await publish(settings.bootstrap_servers,
                                            shift_to(jsonl_lines(path.read_bytes()), datetime.now(UTC)))
-        _banner(settings, published, time.monotonic() - started)
+        _banner(settings, published, time.monotonic() - started,
+                await asyncio.to_thread(embedded_logins, console.auth))
         waiter = asyncio.ensure_future(stop.wait())
         while not waiter.done() and worker.poll() is None:
             await asyncio.wait([waiter], timeout=1.0)
@@ -177,15 +183,16 @@ async def run_up(settings: Settings, *, samples: bool = True) -> int:
         print("Stopped. The embedded broker kept nothing: the next `make up` starts empty.", file=sys.stderr)
 
 
-def _banner(settings: Settings, published: int, seconds: float) -> None:
-    users = settings.console_users or EMBEDDED_USERS
-    name, password, _ = users.split(",")[0].split(":")
+def _banner(settings: Settings, published: int, seconds: float, logins: list[tuple[str, str, str]]) -> None:
     url = f"http://{settings.console_host}:{settings.console_port}"
+    shown = "\n".join(f"                  {name} / {password}   ({role})" for name, password, role in logins)
+    name, password = (logins[0][0], logins[0][1]) if logins else ("NAME", "PASSWORD")
     print(f"""
 breach-response is running (embedded mode, ready in {seconds:.1f} s)
 
-  console       {url}   (login {name} / {password})
-  API           curl -u {name}:{password} {url}/api/incidents
+  console       {url}   log in as one of:
+{shown or "                  (the demo logins were changed: use yours, or `breach users add`)"}
+  API           curl -u {name}:{password} {url}/api/incidents   (OpenAPI: {url}/api/openapi.json)
   mail catcher  smtp://{settings.smtp_host}:{settings.smtp_port}   — `breach mail`, or {url}/api/mail
   broker        {settings.broker_url}   (Tansu, MEMORY ONLY: everything is lost when it stops)
   worker log    {settings.data_dir / 'logs' / 'worker.log'}

@@ -13,7 +13,7 @@ from incident.normalize import FORMATS
 ROOT = Path(__file__).resolve().parent.parent
 # Logins of the embedded stack only (loopback, `make up`); any other deployment must set
 # BREACH_CONSOLE_USERS, or the console refuses to start.
-EMBEDDED_USERS = "oncall:oncall:responder,dpo:dpo:dpo"
+EMBEDDED_USERS = "oncall:oncall:responder,dpo:dpo:dpo,admin:admin:admin"
 
 
 class SettingsError(ValueError):
@@ -53,6 +53,15 @@ class Settings:
     console_host: str = "127.0.0.1"
     console_port: int = 8000
     console_users: str = ""  # "name:password:role,..."; required outside embedded mode
+    console_secret: str = ""  # signs session cookies; empty: made once in <data_dir>/console-secret
+    console_secure_cookies: str = "auto"  # auto (Secure when served over https) | always
+    console_session_hours: float = 12.0
+    oidc_issuer: str = ""  # OpenID Connect login when set (its /.well-known/openid-configuration)
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_redirect_url: str = ""  # empty: <console>/auth/callback
+    oidc_role_claim: str = "roles"
+    oidc_role_map: str = ""  # "idp-group=role,..." when the IdP's names differ from viewer|responder|dpo|admin
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
     ingest_format: str = "auto"  # auto | canonical | wazuh | ecs | ocsf | suricata | cef
@@ -65,6 +74,16 @@ class Settings:
                 raise SettingsError(f"BREACH_REMINDERS: {item!r} is not a number of hours such as 24h")
             steps.append(timedelta(hours=float(item[:-1])))
         return tuple(sorted(set(steps), reverse=True))
+
+    @property
+    def users_file(self) -> Path:
+        """Local console users (argon2 hashes), managed with `breach users`."""
+        return self.data_dir / "console-users.json"
+
+    @property
+    def tokens_file(self) -> Path:
+        """Scoped API tokens (SHA-256 digests), managed with `breach tokens`."""
+        return self.data_dir / "console-tokens.json"
 
     @property
     def bootstrap_servers(self) -> str:
@@ -116,6 +135,10 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
                 raise ValueError("the time in it has no UTC offset")
         except (OSError, ValueError) as exc:
             raise SettingsError(f"BREACH_CLOCK_FILE={settings.clock_file!r}: {exc}") from None
+    if settings.console_secure_cookies not in ("auto", "always"):
+        raise SettingsError("BREACH_CONSOLE_SECURE_COOKIES must be auto or always")
+    if settings.oidc_issuer and not (settings.oidc_client_id and settings.oidc_client_secret):
+        raise SettingsError("BREACH_OIDC_ISSUER needs BREACH_OIDC_CLIENT_ID and BREACH_OIDC_CLIENT_SECRET")
     if settings.partitions < 1:
         raise SettingsError("BREACH_PARTITIONS must be at least 1")
     if settings.ingest_format not in FORMATS:

@@ -123,9 +123,12 @@ async def test_rejected_samples_are_dead_lettered_with_their_reasons(stack: Stac
 
 @pytest.mark.asyncio
 async def test_the_console_refuses_anonymous_requests(stack: Stack) -> None:
-    for path in ("/", "/api/incidents", "/api/mail", "/incidents/x"):
+    for path in ("/api/incidents", "/api/mail"):
         response = await stack.api.get(path, auth=None)
-        assert response.status_code == 401 and "Basic" in response.headers["www-authenticate"]
+        assert response.status_code == 401 and "Bearer" in response.headers["www-authenticate"]
+    for path in ("/", "/incidents/x"):  # people are sent to the login page
+        response = await stack.api.get(path, auth=None)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login")
     assert (await stack.api.get("/api/incidents", auth=("dpo", "wrong"))).status_code == 401
 
 
@@ -176,12 +179,10 @@ async def test_responders_correct_facts_and_the_dpo_overrides_with_a_justificati
     page = (await stack.api.get(f"/incidents/{incident.id}")).text
     assert "Hash algorithm not verified yet." in page and "ENISA severity" in page
 
-    # A responder may not override: the refusal is recorded.
+    # A responder may not override: the console refuses (and so would the incident).
     responder = await stack.api.post(f"{base}/override", json={"level": "unlikely", "justification": "x" * 20},
                                      auth=("oncall", "pw"))
-    assert responder.status_code == 202
-    await eventually(lambda: any("only the DPO" in r.reason for r in stack.watcher.model.rejected),
-                     what="the responder's override refused")
+    assert responder.status_code == 403 and "only the DPO" in responder.json()["error"]
 
 
 @pytest.mark.asyncio
@@ -191,9 +192,7 @@ async def test_the_dpo_approves_and_a_portal_submission_is_recorded(stack: Stack
                                    what="the Atometrics clock")
     url, rule = f"/api/incidents/{incident.id}/obligations", incident.clocks[0].rule_ref
     as_responder = await stack.api.post(url, json={"obligation": rule, "action": "approve"}, auth=("oncall", "pw"))
-    assert as_responder.status_code == 202  # accepted for the incident to decide: refused there
-    await eventually(lambda: any("only the DPO" in r.reason for r in stack.watcher.model.rejected),
-                     what="the responder's approval refused")
+    assert as_responder.status_code == 403 and "only the DPO" in as_responder.json()["error"]
     assert (await stack.api.post(url, json={"obligation": rule, "action": "approve"})).status_code == 202
     submitted = await stack.api.post(url, json={"obligation": rule, "action": "submit", "channel": "portal",
                                                 "reference": "CNIL-NOTIF-2026-0042"})

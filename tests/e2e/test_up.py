@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from streams.embedded import free_port, port_is_free
@@ -25,6 +27,12 @@ from tests.support import eventually
 AUTH = "Basic " + base64.b64encode(b"oncall:oncall").decode()
 
 
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page carries a CSRF token"
+    return match.group(1)
+
+
 class Up:
     def __init__(self, tmp_path: Path) -> None:
         self.ports = {"broker": free_port(), "smtp": free_port(), "console": free_port()}
@@ -32,8 +40,8 @@ class Up:
                     "BREACH_SMTP_PORT": str(self.ports["smtp"]), "BREACH_CONSOLE_PORT": str(self.ports["console"]),
                     "BREACH_DATA_DIR": str(tmp_path), "BREACH_SESSION_TIMEOUT": "2"}
         # Output goes to files: an unread pipe could fill up and stall the stack.
-        self.stderr = tmp_path / "up.stderr"
-        with open(tmp_path / "up.stdout", "wb") as out, open(self.stderr, "wb") as err:
+        self.stderr, self.stdout = tmp_path / "up.stderr", tmp_path / "up.stdout"
+        with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
             self.process = subprocess.Popen([sys.executable, "-m", "streams.cli", "up"], env=self.env, cwd=ROOT,
                                             stdout=out, stderr=err)
 
@@ -106,6 +114,27 @@ async def test_make_up_shows_incidents_clocks_and_notices_then_stops_cleanly(up:
     lines = csv_text.strip().splitlines()
     assert lines[0].startswith("reference,incident_id,controller") and len(lines) == 1 + len(up.incidents())
     assert any("not yet submitted" in line for line in lines[1:])
+
+    # Done when: a newcomer logs in with what the banner prints and takes an incident to "submitted".
+    banner = up.stdout.read_text()
+    logins = dict(re.findall(r"^\s+(\S+) / (\S+)\s+\((?:responder|dpo|admin)\)$", banner, re.MULTILINE))
+    assert logins == {"oncall": "oncall", "dpo": "dpo", "admin": "admin"}
+    with httpx.Client(base_url=f"http://127.0.0.1:{up.ports['console']}", follow_redirects=True) as browser:
+        form = browser.get("/")  # sent to the login page
+        assert form.url.path == "/login"
+        page = browser.post("/login", data={"username": "dpo", "password": logins["dpo"], "next": "/",
+                                            "csrf_token": csrf_of(form.text)})
+        assert "dpo (dpo)" in page.text and confirmed["reference"] in page.text
+        url = f"/incidents/{confirmed['id']}/act/obligations"
+        rule = confirmed["deadlines"][0]["rule_ref"]
+        approved = browser.post(url, data={"obligation": rule, "action": "approve", "csrf_token": csrf_of(page.text)})
+        assert approved.status_code == 200 and approved.url.path == f"/incidents/{confirmed['id']}"
+        await eventually(lambda: up.get(f"/api/incidents/{confirmed['id']}")["deadlines"][0]["workflow"]["status"]
+                         == "approved", what="the approval")
+        browser.post(url, data={"obligation": rule, "action": "submit", "channel": "portal", "reference": "CNIL-42",
+                                "csrf_token": csrf_of(approved.text)})
+        await eventually(lambda: up.get(f"/api/incidents/{confirmed['id']}")["status"] == "submitted",
+                         what="the authority notified")
 
     up.process.send_signal(signal.SIGINT)
     assert up.process.wait(30) == 0

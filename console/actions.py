@@ -1,0 +1,127 @@
+"""What people may ask of an incident: one builder per action, from a plain mapping (a JSON body or
+a form) to one command, and who may ask it.
+
+The acting user always comes from the authenticated principal, never from the request body,
+so the events record who really acted. The incident agent decides; the console's role check
+is the first of two (the domain refuses a non-DPO approval or override on its own too).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from console.users import User
+from incident.commands import (
+    ActOnObligation,
+    ClassifyIncident,
+    Command,
+    CorrectFacts,
+    OverrideRisk,
+    RecordAwareness,
+    StartTriage,
+)
+
+RESPONDERS = frozenset({"responder", "dpo", "admin"})
+DPO = frozenset({"dpo"})
+# Obligation steps only the DPO takes: what goes out in their name.
+DPO_STEPS = frozenset({"approve", "submit", "correct"})  # what goes out in the DPO's name
+OBLIGATION_STEPS = ("approve", "submit", "complement", "correct", "delay_reasons", "close", "withdraw")
+
+
+class ActionError(ValueError):
+    """The request cannot become a command; the message says which field and why."""
+
+
+Clock = Callable[[], datetime]
+Builder = Callable[[Mapping[str, Any], str, User, Clock], Command]
+
+
+def _instant(body: Mapping[str, Any], key: str, clock: Clock) -> datetime:
+    """A time a person gives (ISO 8601 with its offset), or now; a naive time is refused."""
+    raw = body.get(key)
+    if not raw:
+        return clock()
+    if not isinstance(raw, str):
+        raise ActionError(f"{key} must be an ISO 8601 string")
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ActionError(f"{key}: {raw!r} is not an ISO 8601 time") from None
+    if value.tzinfo is None:
+        raise ActionError(f"{key} needs a UTC offset")
+    return value
+
+
+def _text(body: Mapping[str, Any], key: str, *, required: bool = False) -> str:
+    value = body.get(key, "")
+    if not isinstance(value, str):
+        raise ActionError(f"{key} must be a string")
+    if required and not value.strip():
+        raise ActionError(f"{key} is required")
+    return value
+
+
+def awareness(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
+    evidence = body.get("evidence", [])
+    if isinstance(evidence, str):  # a form's single text field
+        evidence = [evidence] if evidence.strip() else []
+    if not isinstance(evidence, list):
+        raise ActionError("evidence must be a list of event ids or notes")
+    return RecordAwareness(incident_id=incident_id, aware_at=_instant(body, "aware_at", clock), by=user.actor,
+                           evidence=tuple(str(e) for e in evidence))
+
+
+def facts(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
+    changes = body.get("changes")
+    if isinstance(changes, str):  # a form's JSON text area
+        try:
+            changes = json.loads(changes)
+        except ValueError as exc:
+            raise ActionError(f"changes: not JSON ({exc})") from None
+    if not isinstance(changes, dict) or not changes:
+        raise ActionError("changes must be a non-empty object of facts fields (docs/risk.md)")
+    return CorrectFacts(incident_id=incident_id, changes=changes, by=user.actor, reason=_text(body, "reason"))
+
+
+def override(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
+    return OverrideRisk(incident_id=incident_id, level=_text(body, "level", required=True),
+                        justification=_text(body, "justification", required=True), by=user.actor, role=user.role)
+
+
+def triage(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
+    return StartTriage(incident_id=incident_id, by=user.actor, at=clock())
+
+
+def classification(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
+    return ClassifyIncident(incident_id=incident_id, classification=_text(body, "classification", required=True),
+                            by=user.actor, at=_instant(body, "at", clock))
+
+
+def obligation(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
+    action = _text(body, "action", required=True)
+    if action not in OBLIGATION_STEPS:
+        raise ActionError(f"action must be one of {', '.join(OBLIGATION_STEPS)}")
+    return ActOnObligation(incident_id=incident_id, obligation=_text(body, "obligation", required=True),
+                           action=action, by=user.actor, role=user.role, at=_instant(body, "at", clock),
+                           channel=_text(body, "channel"), reference=_text(body, "reference"),
+                           text=_text(body, "text"))
+
+
+BUILDERS: dict[str, Builder] = {
+    "triage": triage, "classification": classification, "awareness": awareness, "facts": facts,
+    "override": override, "obligations": obligation,
+}
+
+
+def allowed(action: str, body: Mapping[str, Any], user: User) -> str | None:
+    """None if ``user`` may ask this, else why not (shown to them)."""
+    if action == "override" and user.role not in DPO:
+        return "only the DPO may override the risk level"
+    if action == "obligations" and body.get("action") in DPO_STEPS and user.role not in DPO:
+        return "only the DPO approves or submits a notification"
+    if user.role not in RESPONDERS:
+        return f"the {user.role} role may read, not act"
+    return None

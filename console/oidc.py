@@ -1,0 +1,88 @@
+"""Log in through the organisation's identity provider (OpenID Connect, Authlib's Starlette client).
+
+Authorization-code flow with PKCE (S256); Authlib checks the id_token's signature, issuer,
+audience and nonce. The console role comes from a claim (``roles`` by default, a list or a
+string): the most trusted of its values that is a console role wins; a person with none is
+refused. The local users stay available as the break-glass path when the IdP is down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+from console.auth import login
+from console.users import ROLES, User
+
+log = structlog.get_logger("breach.console.oidc")
+
+
+@dataclass(frozen=True, slots=True)
+class OidcConfig:
+    issuer: str  # https://idp.example.org/realms/x — its /.well-known/openid-configuration is read
+    client_id: str
+    client_secret: str
+    redirect_url: str = ""  # empty: <this console>/auth/callback
+    role_claim: str = "roles"
+    scopes: str = "openid profile email"
+    # ``roles`` claim value → console role, for IdPs whose group names differ ("breach-dpo=dpo,…").
+    role_map: str = ""
+
+    @property
+    def discovery_url(self) -> str:
+        return self.issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+    def role_of(self, claims: dict[str, Any]) -> str | None:
+        raw = claims.get(self.role_claim) or []
+        values = [raw] if isinstance(raw, str) else [str(v) for v in raw]
+        mapping = dict(item.split("=", 1) for item in filter(None, self.role_map.split(",")))
+        roles = {mapping.get(v, v) for v in values} & set(ROLES)
+        return max(roles, key=ROLES.index) if roles else None
+
+
+class Oidc:
+    def __init__(self, config: OidcConfig) -> None:
+        # Imported here: only a console with OIDC configured loads Authlib (and its httpx warnings).
+        from authlib.integrations.starlette_client import OAuth
+
+        self.config = config
+        self.oauth = OAuth()
+        self.oauth.register("idp", client_id=config.client_id, client_secret=config.client_secret,
+                            server_metadata_url=config.discovery_url,
+                            client_kwargs={"scope": config.scopes, "code_challenge_method": "S256"})
+
+    async def start(self, request: Request) -> Response:
+        redirect = self.config.redirect_url or str(request.url_for("oidc_callback"))
+        try:
+            response: Response = await self.oauth.idp.authorize_redirect(request, redirect)
+        except Exception as exc:  # the IdP unreachable or its discovery document broken
+            log.error("oidc.discovery_failed", error=type(exc).__name__)
+            return PlainTextResponse("The identity provider cannot be reached; use a local account.", 503)
+        return response
+
+    async def callback(self, request: Request) -> Response:
+        from authlib.integrations.starlette_client import OAuthError
+        from joserfc.errors import JoseError
+
+        try:
+            token = await self.oauth.idp.authorize_access_token(request)
+        except OAuthError as exc:  # a forged or stale state, or the provider said no
+            log.warning("oidc.refused", error=exc.error)
+            return PlainTextResponse(f"Login refused: {exc.error}", 401)
+        except JoseError as exc:  # the id_token: bad signature, issuer, audience, nonce or expiry
+            log.warning("oidc.bad_id_token", error=exc.error)
+            reason = exc.description or exc.error
+            return PlainTextResponse(f"Login refused: the identity token is not valid ({reason})", 401)
+        claims = dict(token.get("userinfo") or {})
+        role = self.config.role_of(claims)
+        if role is None:
+            log.warning("oidc.no_role")
+            return PlainTextResponse("Your account has no console role; ask an administrator.", 403)
+        name = str(claims.get("preferred_username") or claims["sub"])
+        login(request.session, User(name, role), via="oidc")
+        log.info("console.login", method="oidc", role=role)
+        return RedirectResponse("/", status_code=303)

@@ -1,0 +1,136 @@
+"""The JSON API's OpenAPI 3.1 document (/api/openapi.json), written by hand: it is small, and the
+tests check the running app against it with schemathesis (every operation, every documented status)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from console.actions import OBLIGATION_STEPS
+from incident.obligations import CHANNELS
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    words = {400: "Invalid request", 401: "Not authenticated", 403: "Not allowed for this role or token",
+             404: "Not found", 405: "This console is read-only", 415: "Send application/json"}
+    return {str(code): _json(ERROR, words[code]) for code in codes}
+
+
+def _id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _command(summary: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"post": {
+        "summary": summary, "tags": ["commands"], "parameters": [_id("incident_id")],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "properties": properties, "required": required}}}},
+        "responses": {"202": _json({"$ref": "#/components/schemas/Accepted"},
+                                   "Sent to the incident, which decides (a refusal appears on its timeline)"),
+                      **_errors(400, 401, 403, 404, 405, 415)}}}
+
+
+def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[str, ...],
+             scopes: tuple[str, ...]) -> dict[str, Any]:
+    when = {"type": "string", "format": "date-time", "description": "RFC 3339 (with its UTC offset); absent: now"}
+    filters = [{"name": "controller", "in": "query", "schema": {"type": "string"}},
+               {"name": "state", "in": "query", "schema": {"type": "string", "enum": ["", *states]}},
+               {"name": "risk", "in": "query", "schema": {"type": "string", "enum": ["", *levels]}},
+               {"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["", "1"]}}]
+    obj = {"type": "object"}
+    text = {"type": "string", "pattern": r"\S"}  # required texts: not empty, not only blanks
+    paths: dict[str, Any] = {
+        "/api/me": {"get": {"summary": "Who is asking", "responses": {
+            "200": _json({"type": "object", "required": ["name", "role", "actor"], "properties": {
+                "name": {"type": "string"}, "role": {"type": "string", "enum": list(roles)},
+                "kind": {"type": "string"}, "actor": {"type": "string"},
+                "scopes": {"type": "array", "items": {"type": "string", "enum": list(scopes)}}}}, "The principal"),
+            **_errors(401)}}},
+        "/api/incidents": {"get": {"summary": "Incidents, the nearest deadline first", "parameters": filters,
+                                   "responses": {"200": _json({"type": "object", "required": ["incidents"],
+                                                               "properties": {"incidents": {
+                                                                   "type": "array",
+                                                                   "items": {"$ref": "#/components/schemas/Summary"}},
+                                                                   "dead_letters": obj}}, "Incidents"),
+                                                 **_errors(401, 403)}}},
+        "/api/incidents/{incident_id}": {"get": {
+            "summary": "One incident: timeline, evidence, facts, risk factors, obligations",
+            "parameters": [_id("incident_id")],
+            "responses": {"200": _json({"$ref": "#/components/schemas/Summary"}, "The incident"),
+                          **_errors(401, 403, 404)}}},
+        "/api/incidents/{incident_id}/notices/{notice_id}": {"get": {
+            "summary": "A notice rendered exactly as it is sent", "parameters": [_id("incident_id"), _id("notice_id")],
+            "responses": {"200": _json({"type": "object", "required": ["notice_id", "recipients"], "properties": {
+                "notice_id": {"type": "string"}, "subject": {"type": ["string", "null"]},
+                "text": {"type": ["string", "null"]}, "html": {"type": ["string", "null"]},
+                "recipients": {"type": "array", "items": {"type": "string"}},
+                "error": {"type": ["string", "null"]}}}, "The rendered notice"), **_errors(401, 403, 404)}}},
+        "/api/incidents/{incident_id}/triage": _command("Start triage", {}, []),
+        "/api/incidents/{incident_id}/classification": _command(
+            "Classify (DORA major, NIS2 significant)", {"classification": text, "at": when},
+            ["classification"]),
+        "/api/incidents/{incident_id}/awareness": _command(
+            "Record awareness: the clocks start from aware_at",
+            {"aware_at": when, "evidence": {"type": "array", "items": {"type": "string"}}}, []),
+        "/api/incidents/{incident_id}/facts": _command(
+            "Correct facts (docs/risk.md fields); the risk is re-assessed",
+            {"changes": {"type": "object", "minProperties": 1}, "reason": {"type": "string"}}, ["changes"]),
+        "/api/incidents/{incident_id}/override": _command(
+            "Override the risk level (DPO, with a justification)",
+            {"level": {"type": "string", "enum": list(levels)}, "justification": text},
+            ["level", "justification"]),
+        "/api/incidents/{incident_id}/obligations": _command(
+            "A step of an obligation: approve and submit are the DPO's",
+            {"obligation": {**text, "description": "the clock's rule_ref"},
+             "action": {"type": "string", "enum": list(OBLIGATION_STEPS)},
+             "channel": {"type": "string", "enum": ["", *CHANNELS]}, "reference": {"type": "string"},
+             "text": {"type": "string"}, "at": when}, ["obligation", "action"]),
+        "/api/register": {"get": {"summary": "The Art. 33(5) register (JSON, or CSV with format=csv)",
+                                  "parameters": [{"name": "format", "in": "query",
+                                                  "schema": {"type": "string", "enum": ["json", "csv"]}}],
+                                  "responses": {"200": {"description": "The register", "content": {
+                                      "application/json": {"schema": obj}, "text/csv": {"schema": {"type": "string"}}}},
+                                      **_errors(401, 403)}}},
+        "/api/mail": {"get": {"summary": "Messages held by the embedded mail catcher", "responses": {
+            "200": _json(obj, "Message summaries"), **_errors(401, 403, 404)}}},
+        "/api/mail/{message_id}": {"get": {"summary": "One caught message", "parameters": [_id("message_id")],
+                                           "responses": {"200": _json(obj, "The message"),
+                                                         **_errors(401, 403, 404)}}},
+        "/api/users": {
+            "get": {"summary": "Users (admin)", "responses": {"200": _json(obj, "Users"), **_errors(401, 403)}},
+            "post": {"summary": "Add or replace a user (admin)", "requestBody": {"required": True, "content": {
+                "application/json": {"schema": {"type": "object", "required": ["name", "password", "role"],
+                                                "properties": {"name": {"type": "string"},
+                                                               "password": {"type": "string", "minLength": 8},
+                                                               "role": {"type": "string", "enum": list(roles)}}}}}},
+                     "responses": {"201": _json(obj, "Saved"), **_errors(400, 401, 403)}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "breach-response console API", "version": "1",
+                 "description": "Reads a projection of incident-events; writes only commands (answered 202)."},
+        "security": [{"bearer": []}, {"basic": []}, {"session": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "A scoped API token (breach tokens add)"},
+                "basic": {"type": "http", "scheme": "basic", "description": "A local user (scripts, curl)"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "breach_session",
+                            "description": "The browser session; unsafe requests need the X-CSRF-Token header"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+                "Accepted": {"type": "object", "required": ["accepted", "incident_id"],
+                             "properties": {"accepted": {"type": "string"}, "incident_id": {"type": "string"}}},
+                "Summary": {"type": "object", "required": ["id", "reference", "status", "deadlines"], "properties": {
+                    "id": {"type": "string"}, "reference": {"type": "string"},
+                    "controller": {"type": ["string", "null"]}, "status": {"type": "string", "enum": list(states)},
+                    "risk": {"type": ["string", "null"]}, "deadlines": {"type": "array", "items": obj},
+                    "next_deadline": {"type": ["string", "null"]}, "overdue": {"type": "boolean"}}},
+            },
+        },
+    }

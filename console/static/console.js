@@ -1,0 +1,84 @@
+// The console's only script: countdowns, times in the reader's zone, live updates (SSE),
+// and ISO times with offsets for the awareness form. The pages work without it.
+(() => {
+  "use strict";
+  const body = document.body;
+  // The server's clock (it may run fast in demos): its time at render, then our monotonic clock.
+  const serverNow = Date.parse(body.dataset.now || "") || Date.now();
+  const speed = parseFloat(body.dataset.speed || "1") || 1;
+  const started = performance.now();
+  const now = () => serverNow + (performance.now() - started) * speed;
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const fmt = new Intl.DateTimeFormat(document.documentElement.lang || undefined,
+                                      {dateStyle: "medium", timeStyle: "short"});
+
+  function localTimes(root) {
+    for (const el of root.querySelectorAll("time[data-local]")) {
+      el.title = el.dataset.utc || el.textContent;  // keep the UTC text on hover
+      el.dataset.utc = el.title;
+      el.textContent = fmt.format(new Date(el.getAttribute("datetime"))) + " (" + zone + ")";
+    }
+  }
+
+  function span(ms) {
+    let s = Math.floor(Math.abs(ms) / 1000);
+    const h = Math.floor(s / 3600); s -= h * 3600;
+    const m = Math.floor(s / 60); s -= m * 60;
+    return `${h} h ${String(m).padStart(2, "0")} min ${String(s).padStart(2, "0")} s`;
+  }
+
+  function tick() {
+    for (const el of document.querySelectorAll(".countdown[data-deadline]")) {
+      const left = Date.parse(el.dataset.deadline) - now();
+      el.textContent = left >= 0 ? `${span(left)} ${body.dataset.left}` : `${body.dataset.overdueBy} ${span(left)}`;
+      el.classList.toggle("overdue", left < 0);
+    }
+  }
+
+  function isoForms(root) {
+    for (const form of root.querySelectorAll("form[data-iso]")) {
+      form.addEventListener("submit", () => {
+        const local = form.querySelector("[data-local-input]").value;
+        // The browser's zone → an instant with its offset; empty means "now" on the server.
+        form.elements[form.dataset.iso].value = local ? new Date(local).toISOString() : "";
+      });
+    }
+  }
+
+  let touched = false;  // never replace a form someone is filling in
+  document.addEventListener("input", () => { touched = true; });
+
+  async function refresh(target, url) {
+    const response = await fetch(url, {headers: {"Accept": "text/html"}, credentials: "same-origin"});
+    if (!response.ok) return;
+    target.innerHTML = await response.text();
+    localTimes(target); isoForms(target); tick();
+  }
+
+  function live() {
+    if (!window.EventSource) return;
+    const rows = document.getElementById("rows");
+    const detail = document.getElementById("detail");
+    if (!rows && !detail) return;
+    const indicator = document.getElementById("live");
+    const source = new EventSource("/events");
+    source.onopen = () => { indicator && indicator.classList.add("on"); body.dataset.live = "1"; };
+    source.onerror = () => { indicator && indicator.classList.remove("on"); };
+    const update = (changed) => {
+      if (rows) {
+        const query = new URLSearchParams(location.search); query.set("partial", "1");
+        refresh(rows, "/?" + query.toString());
+      } else if (detail && (changed === null || changed.includes(detail.dataset.incident)
+                            || changed.includes("*"))) {
+        if (!touched) refresh(detail, location.pathname + "?partial=1");
+        else if (changed !== null) document.getElementById("stale").hidden = false;  // keep their typing
+      }
+    };
+    // On (re)connecting, catch up with whatever changed since the page was rendered.
+    source.addEventListener("hello", () => update(null));
+    source.addEventListener("incidents", (e) => update(JSON.parse(e.data)));
+  }
+
+  localTimes(document); isoForms(document); tick(); live();
+  setInterval(tick, 1000);
+})();

@@ -1,0 +1,238 @@
+"""Who may use the console: local users (argon2 password hashes) and scoped API tokens for machines.
+
+Both live in JSON files under the data directory (mode 0600), written whole and renamed into
+place so a crash never leaves half a file. A store built from ``BREACH_CONSOLE_USERS`` (or the
+embedded logins) lives in memory only. Passwords and tokens are never stored in clear:
+passwords as argon2id hashes, tokens as SHA-256 digests (they are long random strings, so a
+fast hash is enough and lets every API call be checked cheaply).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+# Ordered from the least to the most trusted for reading; dpo and admin are different powers:
+# only a dpo approves or submits a notification, only an admin manages users.
+ROLES = ("viewer", "responder", "dpo", "admin")
+SCOPES = ("read", "act")  # read: GET routes; act: commands (POST)
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_hasher = PasswordHasher()
+
+
+class UserError(ValueError):
+    """A bad name, role, password or scope; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """An authenticated principal: a person (``user:NAME``) or a machine token (``token:LABEL``)."""
+
+    name: str
+    role: str
+    kind: str = "user"  # user | token
+    scopes: tuple[str, ...] = SCOPES
+
+    @property
+    def actor(self) -> str:
+        """What commands (and so the events) record as the acting party."""
+        return f"{self.kind}:{self.name}"
+
+
+def check_name(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise UserError(f"invalid name {name!r}: lower-case letters, digits, '.', '_' or '-', at most 64")
+    return name
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise UserError(f"invalid role {role!r}: one of {', '.join(ROLES)}")
+    return role
+
+
+def check_password(password: str) -> str:
+    if len(password) < 8:
+        raise UserError("a password needs at least 8 characters")
+    return password
+
+
+class UserStore:
+    """Local users: name → (argon2 hash, role), kept in ``path`` (None: nothing on disk), plus
+    ``fixed`` users from a 'name:password:role,...' spec (BREACH_CONSOLE_USERS, the embedded
+    logins) held in memory only. Short fixed passwords are accepted: they are for loopback demos."""
+
+    def __init__(self, path: Path | None = None, fixed: str = "") -> None:
+        self.path = path
+        self._users: dict[str, dict[str, str]] = {}
+        self._fixed: dict[str, dict[str, str]] = {}
+        self._mtime: float | None = None
+        self._lock = threading.Lock()
+        for entry in filter(None, (e.strip() for e in fixed.split(","))):
+            parts = entry.split(":")
+            if len(parts) != 3 or not all(parts):
+                raise UserError("BREACH_CONSOLE_USERS entries must be name:password:role")
+            self._fixed[check_name(parts[0])] = {"hash": _hasher.hash(parts[1]), "role": check_role(parts[2])}
+        self._reload()
+
+    @classmethod
+    def from_spec(cls, spec: str) -> UserStore:
+        store = cls(None, spec)
+        if not len(store):
+            raise UserError("BREACH_CONSOLE_USERS is empty: the console refuses to run without users")
+        return store
+
+    def _reload(self) -> None:
+        """Pick up changes made by `breach users` while the console runs (the file's mtime)."""
+        if self.path is None or not self.path.exists():
+            return
+        mtime = self.path.stat().st_mtime
+        if mtime == self._mtime:
+            return
+        data = json.loads(self.path.read_text(encoding="utf-8"))
+        self._users = {name: dict(v) for name, v in data.get("users", {}).items()}
+        self._mtime = mtime
+
+    def _entry(self, name: str) -> dict[str, str] | None:
+        with self._lock:
+            self._reload()
+            return self._fixed.get(name) or self._users.get(name)
+
+    def _save(self) -> None:
+        if self.path is None:
+            raise UserError("this console keeps no user file: users come from BREACH_CONSOLE_USERS")
+        _write_private(self.path, {"version": 1, "users": self._users})
+        self._mtime = self.path.stat().st_mtime
+
+    def add(self, name: str, password: str, role: str, *, replace: bool = False) -> User:
+        check_name(name), check_password(password), check_role(role)
+        with self._lock:
+            self._reload()
+            if name in self._users and not replace:
+                raise UserError(f"user {name!r} exists (use --replace to change the password or role)")
+            self._users[name] = {"hash": _hasher.hash(password), "role": role}
+            self._save()
+        return User(name, role)
+
+    def seed(self, spec: str) -> bool:
+        """Write the logins of ``spec`` to a new user file (the embedded stack's first start);
+        an existing file is left alone, so a changed password stays changed. True if written."""
+        with self._lock:
+            if self.path is None or self.path.exists():
+                return False
+            for entry in filter(None, (e.strip() for e in spec.split(","))):
+                name, password, role = entry.split(":")
+                self._users[check_name(name)] = {"hash": _hasher.hash(password), "role": check_role(role)}
+            self._save()
+        return True
+
+    def remove(self, name: str) -> None:
+        with self._lock:
+            self._reload()
+            if self._users.pop(name, None) is None:
+                raise UserError(f"no user {name!r} in {self.path}")
+            self._save()
+
+    def get(self, name: str) -> User | None:
+        found = self._entry(name)
+        return None if found is None else User(name, found["role"])
+
+    def list(self) -> list[User]:
+        with self._lock:
+            self._reload()
+            every = {**self._users, **self._fixed}
+        return [User(n, v["role"]) for n, v in sorted(every.items())]
+
+    def __len__(self) -> int:
+        return len(self.list())
+
+    def verify(self, name: str, password: str) -> User | None:
+        """The user if the password is right. An unknown name costs a hash too, so timing tells nothing."""
+        found = self._entry(name)
+        try:
+            if found is None:
+                _hasher.verify(_DUMMY_HASH, password)
+                return None
+            _hasher.verify(found["hash"], password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return User(name, found["role"])
+
+
+_DUMMY_HASH = _hasher.hash("not a password anyone has")
+
+
+class TokenStore:
+    """API tokens for machines: label → (sha256 of the token, role, scopes). Shown once, when made."""
+
+    PREFIX = "brt_"
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._tokens: dict[str, dict[str, Any]] = {}
+        self._mtime: float | None = None
+        self._reload()
+
+    def _reload(self) -> None:
+        """Pick up tokens issued by `breach tokens` while the console runs."""
+        if self.path is None or not self.path.exists() or self.path.stat().st_mtime == self._mtime:
+            return
+        self._mtime = self.path.stat().st_mtime
+        self._tokens = json.loads(self.path.read_text(encoding="utf-8")).get("tokens", {})
+
+    def issue(self, label: str, role: str, scopes: tuple[str, ...]) -> str:
+        check_name(label), check_role(role)
+        if not scopes or any(s not in SCOPES for s in scopes):
+            raise UserError(f"scopes must be some of {', '.join(SCOPES)}")
+        if role == "admin":
+            raise UserError("a token cannot be an admin: people manage users")
+        token = self.PREFIX + secrets.token_urlsafe(32)
+        self._reload()
+        self._tokens[label] = {"sha256": _digest(token), "role": role, "scopes": list(scopes)}
+        if self.path is not None:
+            _write_private(self.path, {"version": 1, "tokens": self._tokens})
+        return token
+
+    def verify(self, token: str) -> User | None:
+        self._reload()
+        digest = _digest(token)
+        for label, entry in self._tokens.items():
+            if hmac.compare_digest(entry["sha256"], digest):
+                return User(label, entry["role"], kind="token", scopes=tuple(entry["scopes"]))
+        return None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _write_private(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(data, out, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def secret_for(path: Path) -> str:
+    """The console's cookie-signing secret, made once and kept in ``path`` (0600)."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    secret = secrets.token_urlsafe(48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(secret + "\n")
+    return secret

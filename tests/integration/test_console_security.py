@@ -1,0 +1,259 @@
+"""The console's locks: every route needs a login, roles limit who acts, forms need their CSRF token,
+sessions are signed cookies, tokens are scoped, and the events name the real actor."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from starlette.routing import Mount, Route
+from structlog.testing import capture_logs
+
+from console.auth import OPEN_PATHS, Guard
+from incident.events import CommandRejected, ObligationActed, TriageStarted
+from tests.integration.console_stack import PEOPLE, ConsoleStack, console_stack
+from tests.support import eventually
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ConsoleStack]:
+    async with console_stack(tmp_path_factory.mktemp("console")) as running:
+        await running.send_sample("02-atometrics-wazuh.jsonl")  # confirmed: clocks and drafts
+        await running.send_sample("03-ama-suspicious-activity.jsonl")  # suspected only
+        await running.incident_where(lambda i: i.clocks and i.notices, "the Atometrics incident with its clocks")
+        await running.incident_where(lambda i: i.awareness is None, "the AMA incident")
+        yield running
+
+
+def routes(stack: ConsoleStack) -> list[tuple[str, str]]:
+    """(method, concrete path) for every route the app has: a new route cannot be forgotten here."""
+    assert isinstance(stack.app, Guard)
+    found = []
+    for route in stack.app.app.routes:  # type: ignore[attr-defined]
+        if isinstance(route, Mount):
+            found.append(("GET", route.path + "/console.css"))
+            continue
+        assert isinstance(route, Route)
+        path = re.sub(r"\{[^}]+\}", "x", route.path)
+        found.extend((method, path) for method in sorted(route.methods or ()) if method != "HEAD")
+    return found
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page carries a CSRF token"
+    return match.group(1)
+
+
+@contextlib.asynccontextmanager
+async def logged_in(stack: ConsoleStack, role: str, base_url: str = "http://console",
+                    ) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """A browser-like client with a session cookie for the person of ``role``, and its CSRF token."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=stack.app), base_url=base_url) as client:
+        token = csrf_of((await client.get("/login")).text)
+        name, password = PEOPLE[role]
+        answer = await client.post("/login", data={"username": name, "password": password, "csrf_token": token,
+                                                   "next": "/"})
+        assert answer.status_code == 303, answer.text
+        yield client, csrf_of((await client.get("/")).text)
+
+
+def atometrics(stack: ConsoleStack) -> Any:
+    return next(i for i in stack.model.incidents.values() if i.clocks)
+
+
+def ama(stack: ConsoleStack) -> Any:
+    return next(i for i in stack.model.incidents.values() if i.awareness is None)
+
+
+async def test_every_route_refuses_anonymous_requests(stack: ConsoleStack) -> None:
+    """All routes but the login round trip, health and static assets: 401 for the API and for any
+    unsafe method, a redirect to the login page for pages."""
+    every = routes(stack)
+    assert len(every) > 25
+    opened = set()
+    async with stack.client() as anonymous:
+        for method, path in every:
+            response = await anonymous.request(method, path)
+            if path in OPEN_PATHS or path.startswith("/static/"):
+                opened.add(path)
+                assert response.status_code != 401 and "/login?" not in response.headers.get("location", ""), path
+                continue
+            if path.startswith("/api/") or path == "/events" or method != "GET":
+                assert response.status_code == 401, (method, path, response.status_code)
+                assert response.json() == {"error": "authentication required"}
+            else:
+                assert response.status_code == 303, (method, path, response.status_code)
+                assert response.headers["location"] == "/login?next=" + path
+    # Adding an open route is a decision, made here.
+    assert opened == {"/login", "/settings/language", "/login/oidc", "/auth/callback", "/healthz",
+                      "/static/console.css"}
+
+
+async def test_wrong_credentials_of_every_kind_are_refused(stack: ConsoleStack) -> None:
+    async with stack.client() as anonymous:
+        assert (await anonymous.get("/api/incidents", auth=("dora", "not-her-password"))).status_code == 401
+        assert (await anonymous.get("/api/incidents", auth=("nobody", "x" * 10))).status_code == 401
+        bearer = await anonymous.get("/api/incidents", headers={"Authorization": "Bearer brt_forged"})
+        assert bearer.status_code == 401
+        anonymous.cookies.set("breach_session", "eyJ1c2VyIjp7Im5hbWUiOiJkb3JhIn19.forged")
+        assert (await anonymous.get("/")).status_code == 303
+
+
+async def test_login_gives_a_signed_httponly_lax_cookie_secure_over_https(stack: ConsoleStack) -> None:
+    async with stack.client() as browser:
+        page = await browser.get("/login")
+        token = csrf_of(page.text)
+        wrong = await browser.post("/login", data={"username": "dora", "password": "nope", "csrf_token": token})
+        assert wrong.status_code == 401 and "Wrong name or password" in wrong.text
+        with capture_logs() as logs:
+            right = await browser.post("/login", data={"username": "dora", "password": PEOPLE["dpo"][1],
+                                                       "csrf_token": token, "next": "//evil.example/"})
+        assert right.status_code == 303 and right.headers["location"] == "/"  # no open redirect
+        cookie = right.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+        # Logs name the method and the role, never the name or the password.
+        assert logs and all("dora" not in str(entry) and PEOPLE["dpo"][1] not in str(entry) for entry in logs)
+        home = await browser.get("/")
+        assert home.status_code == 200 and 'id="whoami">dora (dpo)' in home.text
+        # Logging out ends the session.
+        assert (await browser.post("/logout", data={"csrf_token": csrf_of(home.text)})).status_code == 303
+        assert (await browser.get("/")).status_code == 303
+    async with logged_in(stack, "viewer", base_url="https://console") as (https, _):
+        assert "Secure" in (await https.get("/")).headers["set-cookie"]
+
+
+async def test_a_form_without_a_valid_csrf_token_is_refused(stack: ConsoleStack) -> None:
+    incident = ama(stack)
+    async with logged_in(stack, "responder") as (client, token):
+        url = f"/incidents/{incident.id}/act/triage"
+        assert (await client.post(url, data={})).status_code == 403
+        assert (await client.post(url, data={"csrf_token": "x" + token[1:]})).status_code == 403
+        # The same for the JSON API when the session cookie is what authenticates it.
+        api = await client.post(f"/api/incidents/{incident.id}/triage", json={})
+        assert api.status_code == 403 and "CSRF" in api.json()["error"]
+        # Every unsafe route refuses a session request without its token, before anything else.
+        for method, path in routes(stack):
+            if method == "POST" and path != "/login":
+                assert (await client.post(path, data={})).status_code == 403, path
+        assert stack.model.incidents[incident.id].triage is None  # nothing reached the incident
+        # With the token, the form is accepted and the event names the person who acted.
+        accepted = await client.post(url, data={"csrf_token": token})
+        assert accepted.status_code == 303 and accepted.headers["location"] == f"/incidents/{incident.id}"
+        started = await eventually(lambda: next((e for e in stack.model.timeline[incident.id]
+                                                 if isinstance(e, TriageStarted)), None), what="triage started")
+        assert started.by == "user:rita"
+        page = await client.get(f"/incidents/{incident.id}")
+        assert "the incident records it" in page.text  # the flash message
+
+
+async def test_a_responder_cannot_approve_and_the_dpo_can(stack: ConsoleStack) -> None:
+    incident = atometrics(stack)
+    rule = incident.clocks[0].rule_ref
+    async with logged_in(stack, "responder") as (client, token):
+        refused = await client.post(f"/incidents/{incident.id}/act/obligations",
+                                    data={"csrf_token": token, "obligation": rule, "action": "approve"})
+        assert refused.status_code == 403 and "only the DPO approves" in refused.text
+    async with stack.client("responder") as api:
+        answer = await api.post(f"/api/incidents/{incident.id}/obligations", json={"obligation": rule,
+                                                                                   "action": "approve"})
+        assert answer.status_code == 403 and answer.json() == {"error": "only the DPO approves or submits a "
+                                                                         "notification"}
+    async with stack.client("viewer") as viewer:
+        answer = await viewer.post(f"/api/incidents/{incident.id}/triage", json={})
+        assert answer.status_code == 403 and "may read, not act" in answer.json()["error"]
+    assert stack.model.incidents[incident.id].obligation(rule).status == "running"
+    # The DPO approves; the actor comes from the login, whatever the body claims.
+    async with stack.client("dpo") as dpo:
+        answer = await dpo.post(f"/api/incidents/{incident.id}/obligations",
+                                json={"obligation": rule, "action": "approve", "by": "user:eve", "role": "dpo"})
+        assert answer.status_code == 202
+    acted = await eventually(lambda: next((e for e in stack.model.timeline[incident.id]
+                                           if isinstance(e, ObligationActed)), None), what="the approval")
+    assert (acted.action, acted.by) == ("approve", "user:dora")
+    assert not [e for e in stack.model.timeline[incident.id] if isinstance(e, CommandRejected)]
+
+
+async def test_api_tokens_are_scoped(stack: ConsoleStack) -> None:
+    reader = stack.auth.tokens.issue("dashboard", "viewer", ("read",))
+    actor = stack.auth.tokens.issue("soar", "responder", ("read", "act"))
+    incident = ama(stack)
+    async with stack.client() as machine:
+        read = {"Authorization": f"Bearer {reader}"}
+        assert (await machine.get("/api/incidents", headers=read)).status_code == 200
+        refused = await machine.post(f"/api/incidents/{incident.id}/classification", headers=read,
+                                     json={"classification": "major"})
+        assert refused.status_code == 403 and "scopes" in refused.json()["error"]
+        me = await machine.get("/api/me", headers={"Authorization": f"Bearer {actor}"})
+        assert me.json()["actor"] == "token:soar"
+        # No cookie, no CSRF: a token is not sent by browsers on their own.
+        sent = await machine.post(f"/api/incidents/{incident.id}/classification",
+                                  headers={"Authorization": f"Bearer {actor}"}, json={"classification": "major"})
+        assert sent.status_code == 202
+    assert not (stack.auth.tokens.path and actor in Path(stack.auth.tokens.path).read_text())  # digests only
+
+
+async def test_only_an_admin_manages_users(stack: ConsoleStack) -> None:
+    async with stack.client("dpo") as dpo:
+        assert (await dpo.get("/api/users")).status_code == 403
+        assert (await dpo.post("/api/users", json={"name": "mallory", "password": "x" * 12,
+                                                    "role": "admin"})).status_code == 403
+    async with stack.client("admin") as admin:
+        short = await admin.post("/api/users", json={"name": "nina", "password": "short", "role": "responder"})
+        assert short.status_code == 400 and "8 characters" in short.json()["error"]
+        added = await admin.post("/api/users", json={"name": "nina", "password": "nina-password",
+                                                      "role": "responder"})
+        assert added.status_code == 201
+        assert {"name": "nina", "role": "responder"} in (await admin.get("/api/users")).json()["users"]
+    async with stack.client() as nina:
+        me = await nina.get("/api/me", auth=("nina", "nina-password"))
+        assert me.status_code == 200 and me.json()["role"] == "responder"
+    stored = stack.users_file.read_text()
+    assert "nina-password" not in stored and "$argon2id$" in stored
+    assert stack.users_file.stat().st_mode & 0o777 == 0o600
+
+
+async def test_the_admin_page_manages_users_with_a_form(stack: ConsoleStack) -> None:
+    async with logged_in(stack, "dpo") as (dpo, _):
+        assert (await dpo.get("/admin/users")).status_code == 403
+    async with logged_in(stack, "admin") as (admin, token):
+        page = await admin.get("/admin/users")
+        assert page.status_code == 200 and "dora" in page.text
+        saved = await admin.post("/api/users", data={"name": "otto", "password": "otto-password", "role": "viewer",
+                                                     "csrf_token": token})
+        assert saved.status_code == 303 and saved.headers["location"] == "/admin/users"
+        assert "otto: viewer" in (await admin.get("/admin/users")).text  # the flash, then the list
+    assert stack.auth.users.verify("otto", "otto-password") is not None
+
+
+async def test_the_reader_switches_language_and_pages_carry_security_headers(stack: ConsoleStack) -> None:
+    async with logged_in(stack, "viewer") as (client, token):
+        english = await client.get("/", headers={"Accept-Language": "en"})
+        assert "Next deadline" in english.text
+        assert "script-src 'self'" in english.headers["content-security-policy"]
+        assert english.headers["x-frame-options"] == "DENY"
+        switched = await client.post("/settings/language", data={"lang": "fr", "next": "/", "csrf_token": token})
+        assert switched.status_code == 303
+        assert "Prochaine échéance" in (await client.get("/", headers={"Accept-Language": "en"})).text
+
+
+async def test_password_guessing_is_slowed_for_that_client_and_name(stack: ConsoleStack) -> None:
+    elsewhere = httpx.ASGITransport(app=stack.app, client=("203.0.113.9", 40000))
+    async with httpx.AsyncClient(transport=elsewhere, base_url="http://console") as guesser:
+        token = csrf_of((await guesser.get("/login")).text)
+        answers = [(await guesser.post("/login", data={"username": "vera", "password": f"guess-{n}",
+                                                       "csrf_token": token})).status_code for n in range(11)]
+        assert answers == [401] * 10 + [429]
+        right = await guesser.post("/login", data={"username": "vera", "password": PEOPLE["viewer"][1],
+                                                   "csrf_token": token})
+        assert right.status_code == 429  # even the right password waits out the pause from this client
+    async with logged_in(stack, "viewer") as (_, token):  # the person, from their own address, is not locked out
+        assert token
