@@ -14,7 +14,8 @@
    - a delivery found ``sent``/``failed``/``bounced`` is skipped (a replay never mails twice);
    - a delivery found ``sending`` means a worker died between the relay and the ledger: it is
      marked ``in_doubt`` and NOT sent again (nobody gets the notice twice; ``breach notices
-     status`` shows how many are in doubt, at most a few per crash).
+     status`` shows how many are in doubt: at most pool size × INTENT_GROUP plus the outcomes
+     not yet flushed when the worker died).
 4. Progress: absolute counts per (notice, partition), rebuilt from the ledger, sent as
    ``RecordDeliveryProgress`` every ``BREACH_PROGRESS_SECONDS`` — never one command per email.
 5. Bounces (``breach notices bounces``) travel on ``notice-deliveries`` too, keyed by the same
@@ -62,6 +63,9 @@ log = structlog.get_logger("breach.deliver")
 FINAL = ("sent", "failed", "bounced", "in_doubt")
 CHUNK = 500  # recipients per affected-subjects record (~50 KB, under the 1 MB request limit)
 MAX_BACKOFF = 30.0
+# Messages whose intents are written together before one connection sends them: fewer broker
+# round trips; a crash leaves at most pool size x this many messages in doubt.
+INTENT_GROUP = 8
 
 
 def subject_chunks(incident_id: str, list_id: str, recipients: list[dict[str, str]]) -> list[bytes]:
@@ -229,27 +233,35 @@ class DeliveryService:
 
         async def sender(connection: SmtpConnection) -> None:
             while queue:
-                mid, item = queue.popleft()
-                outcomes.append(await self._deliver(connection, partition, mid, item))
+                group = [queue.popleft() for _ in range(min(INTENT_GROUP, len(queue)))]
+                outcomes.extend(await self._deliver(connection, partition, group))
 
         await asyncio.gather(*(sender(c) for c in self.connections))
         await asyncio.gather(*outcomes)  # outcomes durable before the offsets are committed
 
-    async def _deliver(self, connection: SmtpConnection, partition: int, mid: str,
-                       item: dict[str, str]) -> asyncio.Future[Any]:
-        body = await self._body(item["notice_id"], item["locale"])
-        try:
-            data = body.for_recipient(address=item["address"], name=item.get("name", ""), message_id=mid)
-            if self.signer is not None:
-                data = self.signer.sign(data)
-        except MailError as exc:
-            return await self._record(partition, mid, item, "failed", exc.reason)
-        # Written and acknowledged BEFORE the relay sees the message: a crash from here on leaves
-        # "sending", which a restart treats as in doubt instead of sending again.
-        await (await self._record(partition, mid, item, "sending", ""))
-        reason = await self._send(connection, item, data)
-        return await self._record(partition, mid, item, "sent" if reason is None else "failed",
-                                  reason or "accepted by the SMTP relay")
+    async def _deliver(self, connection: SmtpConnection, partition: int,
+                       group: list[tuple[str, dict[str, str]]]) -> list[asyncio.Future[Any]]:
+        """A few messages on one connection: their intents written and acknowledged together
+        BEFORE the relay sees any of them (a crash from there on leaves ``sending``, which a
+        restart treats as in doubt instead of sending again), then each sent and its outcome recorded."""
+        outcomes: list[asyncio.Future[Any]] = []
+        ready: list[tuple[str, dict[str, str], bytes]] = []
+        for mid, item in group:
+            body = await self._body(item["notice_id"], item["locale"])
+            try:
+                data = body.for_recipient(address=item["address"], name=item.get("name", ""), message_id=mid)
+                if self.signer is not None:
+                    data = self.signer.sign(data)
+            except MailError as exc:
+                outcomes.append(await self._record(partition, mid, item, "failed", exc.reason))
+                continue
+            ready.append((mid, item, data))
+        await asyncio.gather(*[await self._record(partition, mid, item, "sending", "") for mid, item, _ in ready])
+        for mid, item, data in ready:
+            reason = await self._send(connection, item, data)
+            outcomes.append(await self._record(partition, mid, item, "sent" if reason is None else "failed",
+                                               reason or "accepted by the SMTP relay"))
+        return outcomes
 
     async def _send(self, connection: SmtpConnection, item: dict[str, str], data: bytes) -> str | None:
         deadline = time.monotonic() + self.settings.delivery_retry_seconds
