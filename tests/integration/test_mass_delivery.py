@@ -7,9 +7,13 @@ preview byte-for-byte equal to what the relay received, header injection through
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -171,3 +175,144 @@ async def test_the_relay_stopped_mid_run_and_restarted_loses_nothing_and_sends_n
     assert (notice.failed, notice.in_doubt, notice.pending) == (0, 0, 0)
     assert stack.sink.duplicates == {}
     assert sum(stack.sink.received.values()) == total
+
+
+# tests/unit/builders.PROFILE as a file, for the CLI (the in-process worker uses the same profile).
+ACME_TOML = """\
+id = "acme"
+name = "ACME SAS"
+timezone = "Europe/Paris"
+languages = ["fr", "en"]
+established_in = "FR"
+[policy]
+source = "tests"
+[address]
+street = "1 rue de la Paix"
+postcode = "75002"
+city = "Paris"
+country = "FR"
+[dpo]
+name = "DPO"
+email = "dpo@acme.example"
+is_dpo = true
+[authority]
+id = "cnil"
+name = "CNIL"
+address = "3 place de Fontenoy, 75007 Paris"
+language = "fr"
+[[systems]]
+id = "crm"
+name = "CRM"
+assets = ["acme-crm-db"]
+data_categories = ["contact", "identity"]
+data_subjects = ["customers"]
+approx_subjects = 5000
+[[systems]]
+id = "accounts"
+name = "Customer accounts"
+assets = ["acme-auth"]
+data_categories = ["contact", "credentials"]
+data_subjects = ["customers"]
+"""
+
+DSN = """\
+From: MAILER-DAEMON@mx.example.org (Mail Delivery System)
+To: breach-response@localhost
+Subject: Undelivered Mail Returned to Sender
+Date: Sun, 22 Nov 2026 11:02:03 +0100 (CET)
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B1"
+Message-Id: <20261122100203.4F2A1C0@mx.example.org>
+
+--B1
+Content-Description: Notification
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mx.example.org.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients.
+
+<{address}>: host mx2.example.org[192.0.2.7] said: 550 5.1.1 <{address}>:
+    Recipient address rejected: User unknown in virtual mailbox table
+
+--B1
+Content-Description: Delivery report
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+X-Postfix-Queue-ID: 4F2A1C0
+Arrival-Date: Sun, 22 Nov 2026 11:02:01 +0100 (CET)
+
+Final-Recipient: rfc822; {address}
+Original-Recipient: rfc822;{address}
+Action: failed
+Status: 5.1.1
+Remote-MTA: dns; mx2.example.org
+Diagnostic-Code: smtp; 550 5.1.1 <{address}>: Recipient address rejected: User
+    unknown in virtual mailbox table
+
+--B1
+Content-Description: Undelivered Message Headers
+Content-Type: text/rfc822-headers
+
+From: breach-response <breach-response@localhost>
+To: <{address}>
+Subject: ACME SAS : information importante concernant vos donnees personnelles
+Message-ID: {message_id}
+X-Breach-Notice-Id: {notice_id}
+
+--B1--
+"""
+
+
+def breach(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "streams.cli", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=60, check=False)
+
+
+@pytest.mark.asyncio
+async def test_the_cli_imports_previews_sends_reports_and_reads_bounces(stack: Stack, tmp_path: Path) -> None:
+    incident = await aware_incident(stack)
+    env = {**os.environ, "BREACH_BROKER_URL": f"kafka://{stack.broker.bootstrap}",
+           "BREACH_PROFILES_DIR": str(tmp_path / "profiles")}
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "acme.toml").write_text(ACME_TOML, encoding="utf-8")
+    people = tmp_path / "people.csv"
+    people.write_bytes(csv_list(5, extra="secret-but-invalid@,Oops,fr\n"))
+
+    imported = await asyncio.to_thread(breach, env, "subjects", "import", incident.id, str(people))
+    assert imported.returncode == 0, imported.stderr
+    assert "5 recipient(s) imported, 1 invalid line(s)" in imported.stdout
+    assert f"{people}:7: invalid domain after @" in imported.stderr
+    assert "secret-but-invalid" not in imported.stderr + imported.stdout
+    await eventually(lambda: (i := stack.incident()) and i.subject_lists, what="the list recorded")
+
+    reference = "BR-" + incident.id.replace("-", "")[:8].upper()
+    shown = await asyncio.to_thread(breach, env, "notices", "preview", reference, "--locale", "en", "--part",
+                                    "text", "--measure", MEASURES[0])
+    assert shown.returncode == 0, shown.stderr
+    assert MEASURES[0] in shown.stdout and "Change your password" in shown.stdout
+
+    refused = await asyncio.to_thread(breach, env, "notices", "send", incident.id, "--by", "Claire")
+    assert refused.returncode == 0  # sent; the worker refuses it (no measure): nothing is delivered
+    sent = await asyncio.to_thread(breach, env, "notices", "send", incident.id, "--by", "Claire", "--measure",
+                                   MEASURES[0])
+    assert sent.returncode == 0, sent.stderr
+    notice: SubjectNotice = await eventually(lambda: (n := stack.notice()) and n.accepted == 5 and n,
+                                             what="five accepted")
+    status = await asyncio.to_thread(breach, env, "notices", "status", reference)
+    assert "sent 5  pending 0  failed 0  bounced 0  in doubt 0  (total 5)" in status.stdout
+    assert "[########################################] 5/5" in status.stdout
+
+    dsn = tmp_path / "bounce.eml"
+    dsn.write_text(DSN.format(address="person1@example.org", notice_id=notice.notice_id,
+                              message_id=message_id_for(notice.notice_id, "person1@example.org")), encoding="utf-8")
+    stray = tmp_path / "stray.eml"
+    stray.write_text("From: a@b.example\nSubject: hello\n\nnot a bounce\n", encoding="utf-8")
+    bounced = await asyncio.to_thread(breach, env, "notices", "bounces", incident.id, str(dsn), str(stray))
+    assert "1 bounced recipient(s) sent to the workers" in bounced.stdout
+    assert "message 2: no permanently failed recipient found" in bounced.stderr
+    await eventually(lambda: (n := stack.notice()) and n.bounced == 1, what="the bounce recorded")
+    status = await asyncio.to_thread(breach, env, "notices", "status", incident.id)
+    assert "sent 4  pending 0  failed 0  bounced 1  in doubt 0  (total 5)" in status.stdout
