@@ -1,4 +1,4 @@
-"""The `breach` command: up, worker, console, send, incidents, mail."""
+"""The `breach` command: up, worker, console, send, incidents, mail, assess, register, aware, subjects, notices."""
 
 from __future__ import annotations
 

@@ -257,9 +257,7 @@ class SmtpConnection:
             smtp = await self._connected()
             await smtp.sendmail(self.sender, [ascii_address(recipient)], data)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            if not isinstance(exc, aiosmtplib.SMTPRecipientsRefused | aiosmtplib.SMTPResponseException) \
-                    or classify_smtp_error(exc) is Disposition.RETRY:
-                await self.close()  # a fresh session for the next attempt
+            await self.close()  # a fresh session for the next message: no half-finished transaction left
             raise MailError(describe(exc), classify_smtp_error(exc)) from None
 
     async def close(self) -> None:

@@ -39,6 +39,7 @@ import faust
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from incident.commands import RecordDeliveryProgress
 from incident.events import SubjectNoticeRequested
@@ -148,6 +149,8 @@ class DeliveryService:
         self.ready = asyncio.Event()
         self.producer: AIOKafkaProducer | None = None
         self.last_report = 0.0
+        self.owned: set[int] = set()  # partitions of notice-deliveries this worker holds now
+        self.consumer: AIOKafkaConsumer | None = None
 
     # --- fan-out ----------------------------------------------------------------------------------
 
@@ -197,6 +200,7 @@ class DeliveryService:
             heartbeat_interval_ms=int(s.heartbeat_interval * 1000),
             rebalance_timeout_ms=int(s.session_timeout * 1000), max_poll_records=s.delivery_batch)
         await consumer.start()
+        self.consumer = consumer
         consumer.subscribe([NOTICE_DELIVERIES], listener=_Listener(self))
         bodies = asyncio.ensure_future(self._read_bodies())
         self.ready.set()
@@ -205,7 +209,12 @@ class DeliveryService:
                 batches = await consumer.getmany(timeout_ms=200, max_records=s.delivery_batch)
                 for tp, records in batches.items():
                     await self._process(tp.partition, records)
-                    await consumer.commit({tp: records[-1].offset + 1})
+                    if not self._owns(tp.partition):
+                        continue  # not ours any more: the new owner replays what we did not settle
+                    try:
+                        await consumer.commit({tp: records[-1].offset + 1})
+                    except (CommitFailedError, IllegalStateError) as exc:
+                        log.warning("delivery.commit_failed", partition=tp.partition, error=type(exc).__name__)
                 await self._report(force=not batches)
         finally:
             bodies.cancel()
@@ -233,6 +242,12 @@ class DeliveryService:
 
         async def sender(connection: SmtpConnection) -> None:
             while queue:
+                if not self._owns(partition):
+                    # Processing outlived our membership (e.g. a long relay outage exceeded
+                    # max.poll.interval): another worker owns these now; sending on could duplicate.
+                    log.warning("delivery.partition_lost", partition=partition, left=len(queue))
+                    queue.clear()
+                    return
                 group = [queue.popleft() for _ in range(min(INTENT_GROUP, len(queue)))]
                 outcomes.extend(await self._deliver(connection, partition, group))
 
@@ -328,6 +343,7 @@ class DeliveryService:
             return
         reader = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
                                   enable_auto_commit=False)
+        self.owned |= set(partitions)
         await reader.start()
         try:
             tps = [TopicPartition(NOTICE_LEDGER, p) for p in partitions]
@@ -349,7 +365,12 @@ class DeliveryService:
         log.info("delivery.ledger_loaded", partitions=partitions,
                  entries=sum(len(self.ledger.get(p, {})) for p in partitions))
 
+    def _owns(self, partition: int) -> bool:
+        assignment = self.consumer.assignment() if self.consumer is not None else set()
+        return partition in self.owned and TopicPartition(NOTICE_DELIVERIES, partition) in assignment
+
     async def revoke(self, partitions: list[int]) -> None:
+        self.owned -= set(partitions)
         await self._report(force=True, partitions=set(partitions))
         for p in partitions:
             self.ledger.pop(p, None)
