@@ -24,7 +24,7 @@ from streams.settings import ROOT
 from tests.integration.smtp_sink import SmtpSink
 from tests.support import Watcher, eventually
 
-TOTAL = 4_000
+TOTAL = 3_000
 
 
 class Workers:
@@ -85,7 +85,7 @@ async def test_a_worker_killed_mid_run_and_restarted_sends_no_message_twice(brok
         await mass.approve(broker.bootstrap, state.id, imported.list_id, by="dpo", role="dpo",
                            measures_taken=("Export account disabled.",))
 
-        await eventually(lambda: sum(sink.received.values()) >= 800, timeout=120, what="800 messages received")
+        await eventually(lambda: sum(sink.received.values()) >= 600, timeout=120, what="600 messages received")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         killed_at = sum(sink.received.values())
