@@ -17,6 +17,7 @@ import email.policy
 import enum
 import hashlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -270,17 +271,20 @@ class SmtpConnection:
 
 
 class RateLimiter:
-    """At most ``rate`` acquisitions per second across the tasks sharing it (0: no limit)."""
+    """At most ``rate`` acquisitions per second across the tasks sharing it (0: no limit).
+    Each caller gets the next free slot; the clock and the sleep are ports (tests pass fakes)."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.clock, self.sleep = clock, sleep
         self._next = 0.0
 
     async def acquire(self) -> None:
         if not self.interval:
             return
-        now = time.monotonic()
+        now = self.clock()
         slot = max(now, self._next)
         self._next = slot + self.interval
         if slot > now:
-            await asyncio.sleep(slot - now)  # pacing the sender, not waiting for a result
+            await self.sleep(slot - now)  # pacing the sender, not waiting for a result

@@ -27,6 +27,7 @@ from streams.mailer import (
     Disposition,
     DkimSigner,
     MailError,
+    RateLimiter,
     SmtpConnection,
     classify_smtp_error,
     message_id_for,
@@ -201,3 +202,26 @@ async def test_implicit_tls(tls_files: tuple[ssl.SSLContext, Path]) -> None:
         assert len(keep.messages) == 1 and MID.encode() in keep.messages[0]
     finally:
         controller.stop()
+
+
+@pytest.mark.asyncio
+async def test_the_rate_limit_spaces_sends_evenly() -> None:
+    now = [100.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+
+    limiter = RateLimiter(10, clock=lambda: now[0], sleep=sleep)
+    for _ in range(4):
+        await limiter.acquire()  # four at once: 0, 0.1, 0.2, 0.3 s later
+    assert slept == [0.1, 0.2, 0.3]
+    now[0] += 5  # idle for a while: no burst credit is saved up beyond the next slot
+    await limiter.acquire()
+    await limiter.acquire()
+    assert slept == [0.1, 0.2, 0.3, 0.1]
+
+    unlimited = RateLimiter(0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(100):
+        await unlimited.acquire()
+    assert len(slept) == 4
