@@ -380,18 +380,25 @@ def _send_subject_notice(cmd: SendSubjectNotice, state: Incident, now: datetime,
                                    default_locale=profile.languages[0], context=context, by=cmd.by)]
 
 
+def progress_score(accepted: int, failed: int, bounced: int, in_doubt: int) -> int:
+    """Grows with every step a delivery can take (none → sent/failed +2, none → in doubt +1,
+    in doubt → sent/failed +1, sent → bounced +1), so of two reports on a partition the one with
+    the higher score is the newer."""
+    return 2 * accepted + 2 * failed + bounced + in_doubt
+
+
 def _progress(cmd: RecordDeliveryProgress, state: Incident | None, now: datetime) -> list[Event]:
-    """Counts only ever grow on a partition: an equal report is a replay, a smaller one is stale
-    (a worker that lost the partition reporting late); both are ignored."""
+    """A report is applied only if it is newer than what the incident holds for that partition
+    (higher progress score): a replay or a late report from a worker that lost the partition is
+    ignored."""
     if state is None:
         raise CommandRejected(f"no incident {cmd.incident_id}")
     notice = state.subject_notice(cmd.notice_id)
     if notice is None:
         raise CommandRejected(f"no notice {cmd.notice_id} sent to affected people on this incident")
     current = notice.progress(cmd.partition)
-    new = (cmd.accepted, cmd.failed, cmd.bounced, cmd.in_doubt)
-    old = (current.accepted, current.failed, current.bounced, current.in_doubt)
-    if new == old or any(n < o for n, o in zip(new, old, strict=True)):
+    new = progress_score(cmd.accepted, cmd.failed, cmd.bounced, cmd.in_doubt)
+    if new <= progress_score(current.accepted, current.failed, current.bounced, current.in_doubt):
         return []
     return [DeliveryProgressed(incident_id=state.id, version=state.version + 1, at=now, notice_id=cmd.notice_id,
                                partition=cmd.partition, accepted=cmd.accepted, failed=cmd.failed,

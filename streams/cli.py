@@ -287,6 +287,23 @@ def cmd_notices_bounces(args: argparse.Namespace) -> int:
     return 0 if not result.problems else 1
 
 
+def cmd_notices_resend(args: argparse.Namespace) -> int:
+    """Send again to the recipients left in doubt by a worker crash (the DPO's decision)."""
+    from streams import mass
+    from streams.render import NoticeRenderer
+
+    state = asyncio.run(_incident(args.incident))
+    notices = [n for n in state.subject_notices if n.in_doubt]
+    if not notices:
+        print("no recipient is in doubt")
+        return 0
+    renderer = NoticeRenderer(_settings().templates_dir / "notices")
+    for notice in notices:
+        asyncio.run(mass.resend_in_doubt(_settings().bootstrap_servers, renderer, state, notice))
+        print(f"notice {notice.notice_id}: {notice.in_doubt} recipient(s) in doubt sent to the workers again")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="breach", description="Security events in, handled personal-data breaches out.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -352,6 +369,11 @@ def parser() -> argparse.ArgumentParser:
     bounces.add_argument("incident", help="the incident id or reference (BR-…)")
     bounces.add_argument("files", nargs="+", help="DSN messages, one per file (.eml), or - for standard input")
     bounces.set_defaults(func=cmd_notices_bounces)
+    resend = notices.add_parser("resend", help="send again to the recipients in doubt after a worker crash")
+    resend.add_argument("incident", help="the incident id or reference (BR-…)")
+    resend.add_argument("--in-doubt", action="store_true", required=True,
+                        help="required: only those in doubt (some may have received it already)")
+    resend.set_defaults(func=cmd_notices_resend)
     return p
 
 

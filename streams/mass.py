@@ -25,7 +25,7 @@ from incident.model import Incident, SubjectNotice
 from incident.notices import DATA_SUBJECT_NOTICE, subject_notice_context, subject_notice_id
 from incident.profiles import Profile
 from incident.recipients import RecipientList, parse
-from streams.agents.deliver import delivery_key, subject_chunks
+from streams.agents.deliver import body_locale, delivery_key, read_subjects, subject_chunks
 from streams.commands_out import CommandSender
 from streams.render import NoticeRenderer, RenderedNotice
 from streams.topics import AFFECTED_SUBJECTS, NOTICE_DELIVERIES
@@ -159,6 +159,27 @@ async def publish_bounces(bootstrap: str, incident: Incident, messages: list[byt
         finally:
             await producer.stop()
     return Bounces(published=len(records), problems=tuple(problems))
+
+
+async def resend_in_doubt(bootstrap: str, renderer: NoticeRenderer, incident: Incident,
+                          notice: SubjectNotice) -> int:
+    """Every recipient of the notice's list again, marked "resend": the workers send to those
+    whose delivery is in doubt (a worker died mid-send) and skip everyone else. Some of those in
+    doubt may have received it already: that is the DPO's call, which is why it is never automatic."""
+    recipients = await read_subjects(bootstrap, incident.id, notice.list_id)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for r in recipients:
+            locale = body_locale(renderer, "gdpr", DATA_SUBJECT_NOTICE, r["locale"], notice.default_locale)
+            record = {"type": "resend", "incident_id": incident.id, "notice_id": notice.notice_id,
+                      "locale": locale, "address": r["address"], "name": r["name"]}
+            await producer.send(NOTICE_DELIVERIES, json.dumps(record, ensure_ascii=False).encode(),
+                                key=delivery_key(r["address"]))
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return len(recipients)
 
 
 def progress_bar(notice: SubjectNotice, width: int = 40) -> str:

@@ -19,7 +19,8 @@
 4. Progress: absolute counts per (notice, partition), rebuilt from the ledger, sent as
    ``RecordDeliveryProgress`` every ``BREACH_PROGRESS_SECONDS`` — never one command per email.
 5. Bounces (``breach notices bounces``) travel on ``notice-deliveries`` too, keyed by the same
-   address, so the worker that holds the recipient's ledger entry marks it ``bounced``.
+   address, so the worker that holds the recipient's ledger entry marks it ``bounced``; so do
+   resends (``breach notices resend --in-doubt``), which only reach recipients still in doubt.
 
 Logs carry notice ids, partitions and counts; never an address, a name or a body.
 """
@@ -55,7 +56,7 @@ from streams.mailer import (
     message_id_for,
     prepare,
 )
-from streams.render import RenderedNotice, TemplateMissing
+from streams.render import NoticeRenderer, RenderedNotice, TemplateMissing
 from streams.settings import Settings
 from streams.topics import AFFECTED_SUBJECTS, INCIDENT_COMMANDS, NOTICE_BODIES, NOTICE_DELIVERIES, NOTICE_LEDGER
 
@@ -82,6 +83,15 @@ def delivery_key(address: str) -> bytes:
 
 def body_key(notice_id: str, locale: str) -> str:
     return f"{notice_id}|{locale}"
+
+
+def body_locale(renderer: NoticeRenderer, regime: str, kind: str, wanted: str, default: str) -> str:
+    """The recipient's language if the notice exists in it, else the controller's."""
+    try:
+        renderer.template_name(regime=regime, locale=wanted, kind=kind, part="txt")
+        return wanted
+    except (TemplateMissing, ValueError):
+        return default
 
 
 @dataclass
@@ -160,13 +170,8 @@ class DeliveryService:
         assert self.producer is not None
         recipients = await read_subjects(self.settings.bootstrap_servers, event.incident_id, event.list_id)
         renderer = self.deps.renderer
-        locales: dict[str, str] = {}
-        for locale in sorted({r["locale"] for r in recipients} | {event.default_locale}):
-            try:
-                renderer.template_name(regime=event.regime, locale=locale, kind=event.kind, part="txt")
-                locales[locale] = locale
-            except (TemplateMissing, ValueError):
-                locales[locale] = event.default_locale  # no template in their language: the controller's
+        locales = {locale: body_locale(renderer, event.regime, event.kind, locale, event.default_locale)
+                   for locale in {r["locale"] for r in recipients} | {event.default_locale}}
         for locale in sorted(set(locales.values())):
             rendered = renderer.render(regime=event.regime, locale=locale, kind=event.kind, context=event.context)
             body = {"notice_id": event.notice_id, "incident_id": event.incident_id, "locale": locale,
@@ -238,6 +243,8 @@ class DeliveryService:
             elif entry[2] == "sending":
                 log.warning("delivery.in_doubt", notice_id=item["notice_id"], partition=partition)
                 outcomes.append(await self._record(partition, mid, item, "in_doubt", "worker stopped mid-send"))
+            elif entry[2] == "in_doubt" and item["type"] == "resend":
+                todo.setdefault(mid, item)  # the DPO chose to send again to those in doubt
         queue = collections.deque(todo.items())
 
         async def sender(connection: SmtpConnection) -> None:

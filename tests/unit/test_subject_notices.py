@@ -105,6 +105,10 @@ def test_progress_is_absolute_per_partition_and_never_goes_back() -> None:
     assert notice is not None
     assert (notice.accepted, notice.sent, notice.failed, notice.bounced, notice.in_doubt, notice.pending) \
         == (8, 7, 1, 1, 1, 0)
+    # The one in doubt sent again: in_doubt goes down, and the report is still the newer one.
+    state, events = run(state, progress(0, 5, bounced=1))
+    assert [type(e) for e in events] == [DeliveryProgressed]
+    assert run(state, progress(0, 4, bounced=1, in_doubt=1))[1] == []  # the older report, late
     with pytest.raises(CommandRejected, match="no notice"):
         run(state, RecordDeliveryProgress(incident_id=state.id, notice_id="other", partition=0, accepted=1,
                                           failed=0, bounced=0, in_doubt=0))
