@@ -34,7 +34,7 @@ class Workers:
         self.env = {**os.environ, "BREACH_BROKER_URL": f"kafka://{broker.bootstrap}", "BREACH_DATA_DIR": str(data_dir),
                     "BREACH_SESSION_TIMEOUT": "2", "BREACH_HEARTBEAT_INTERVAL": "0.5",
                     "BREACH_SMTP_PORT": str(smtp_port), "BREACH_PROGRESS_SECONDS": "0.3",
-                    "BREACH_LOG_LEVEL": "warning", "BREACH_LOG_FORMAT": "json"}
+                    "BREACH_LOG_LEVEL": "info", "BREACH_LOG_FORMAT": "json"}
         self.data_dir = data_dir
         self.processes: list[subprocess.Popen[bytes]] = []
 
@@ -117,3 +117,8 @@ async def test_a_worker_killed_mid_run_and_restarted_sends_no_message_twice(brok
         assert len(twice) <= final.in_doubt
         assert all(received_before_resend.get(mid) == 1 for mid in twice)
     await sink.stop()
+
+    # The workers logged what they did (ids, counts), never whom they wrote to.
+    logs = "".join((workers.data_dir / f"worker-{n}.log").read_text() for n in range(2))
+    assert "delivery.progress" in logs and "notice.fanned_out" in logs
+    assert "@example.org" not in logs and '"P 1' not in logs
