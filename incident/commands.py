@@ -114,7 +114,47 @@ class ActOnObligation:
     text: str = ""  # reasons, summary of a complement, or why it is closed or withdrawn
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordSubjects:
+    """A list of the people affected was imported (the addresses travel on ``affected-subjects``,
+    never in the incident's history: only the list's id and counts do)."""
+
+    incident_id: str
+    list_id: str
+    count: int
+    invalid: int
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendSubjectNotice:
+    """The DPO approves the data-subject notice (Art. 34) for one imported list, with the
+    measures it tells people about; the worker fans it out to every recipient."""
+
+    incident_id: str
+    list_id: str
+    by: str
+    role: str
+    measures_taken: tuple[str, ...]
+    measures_proposed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordDeliveryProgress:
+    """Absolute counts of one mass notice on one partition of ``notice-deliveries`` (a batch,
+    never one command per recipient): replays and stale reports are harmless."""
+
+    incident_id: str
+    notice_id: str
+    partition: int
+    accepted: int
+    failed: int
+    bounced: int
+    in_doubt: int
+
+
 Command = (AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick | ActOnObligation
-           | StartTriage | ClassifyIncident)
+           | StartTriage | ClassifyIncident | RecordSubjects | SendSubjectNotice | RecordDeliveryProgress)
 COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk, Tick,
-                              ActOnObligation, StartTriage, ClassifyIncident)
+                              ActOnObligation, StartTriage, ClassifyIncident, RecordSubjects, SendSubjectNotice,
+                              RecordDeliveryProgress)

@@ -24,6 +24,9 @@ from incident.commands import (
     OverrideRisk,
     RecordAwareness,
     RecordDelivery,
+    RecordDeliveryProgress,
+    RecordSubjects,
+    SendSubjectNotice,
     StartTriage,
     Tick,
 )
@@ -32,6 +35,7 @@ from incident.errors import CommandRejected
 from incident.events import (
     AwarenessRecorded,
     ClockStarted,
+    DeliveryProgressed,
     Event,
     FactsCorrected,
     IncidentClassified,
@@ -42,11 +46,21 @@ from incident.events import (
     RiskAssessed,
     RiskOverridden,
     SignalAttached,
+    SubjectNoticeRequested,
+    SubjectsListed,
     TriageStarted,
 )
 from incident.facts import Facts, FactsError
 from incident.model import Incident, evolve
-from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, NoticeDraft, draft, submission
+from incident.notices import (
+    AUTHORITY_NOTIFICATION,
+    DATA_SUBJECT_NOTICE,
+    NoticeDraft,
+    draft,
+    subject_notice_context,
+    subject_notice_id,
+    submission,
+)
 from incident.obligations import DPO_ROLE, act
 from incident.profiles import Directory, Profile
 from incident.regimes import CLASSIFICATION_TRIGGERS, REGIMES, Obligation
@@ -128,6 +142,12 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
                 return []
             return [TriageStarted(incident_id=state.id, version=state.version + 1, at=now, by=command.by,
                                   started_at=min(command.at, now))]
+        case RecordSubjects():
+            return _subjects(command, state, now)
+        case SendSubjectNotice():
+            return _send_subject_notice(command, _aware(state, command.incident_id), now, rules.directory)
+        case RecordDeliveryProgress():
+            return _progress(command, state, now)
     raise CommandRejected(f"unknown command {type(command).__name__}")
 
 
@@ -363,3 +383,63 @@ def _delivery(cmd: RecordDelivery, state: Incident | None, now: datetime) -> lis
     return [NoticeFailed(incident_id=state.id, version=version, at=now, notice_id=cmd.notice_id,
                          recipient=cmd.recipient, reason=cmd.detail)]
 
+
+
+def _subjects(cmd: RecordSubjects, state: Incident | None, now: datetime) -> list[Event]:
+    if state is None:
+        raise CommandRejected(f"no incident {cmd.incident_id}")
+    if state.subject_list(cmd.list_id) is not None:
+        return []  # the same file imported again
+    if cmd.count < 1:
+        raise CommandRejected("a list of affected people needs at least one valid address")
+    return [SubjectsListed(incident_id=state.id, version=state.version + 1, at=now, list_id=cmd.list_id,
+                           count=cmd.count, invalid=cmd.invalid, by=cmd.by)]
+
+
+def _send_subject_notice(cmd: SendSubjectNotice, state: Incident, now: datetime, directory: Directory,
+                         ) -> list[Event]:
+    if cmd.role != DPO_ROLE:
+        raise CommandRejected("only the DPO may approve the notice to the people affected")
+    listed = state.subject_list(cmd.list_id)
+    if listed is None:
+        raise CommandRejected(f"no list {cmd.list_id} of affected people on this incident")
+    notice_id = subject_notice_id(state.id, cmd.list_id)
+    if state.subject_notice(notice_id) is not None:
+        return []
+    profile = _profile(state, directory)
+    if profile is None or state.assessment is None:
+        raise CommandRejected("the incident has no controller profile or assessment to write the notice from")
+    taken = tuple(m.strip() for m in cmd.measures_taken if m.strip())
+    if not taken:
+        raise CommandRejected("say what was done (at least one measure taken): Art. 34(2) with 33(3)(d)")
+    proposed = tuple(m.strip() for m in cmd.measures_proposed if m.strip())
+    context = subject_notice_context(state, profile, now, list_id=cmd.list_id, measures_taken=taken,
+                                     measures_proposed=proposed)
+    return [SubjectNoticeRequested(incident_id=state.id, version=state.version + 1, at=now, notice_id=notice_id,
+                                   list_id=cmd.list_id, total=listed.count, regime="gdpr", kind=DATA_SUBJECT_NOTICE,
+                                   default_locale=profile.languages[0], context=context, by=cmd.by)]
+
+
+def progress_score(accepted: int, failed: int, bounced: int, in_doubt: int) -> int:
+    """Grows with every step a delivery can take (none → sent/failed +2, none → in doubt +1,
+    in doubt → sent/failed +1, sent → bounced +1), so of two reports on a partition the one with
+    the higher score is the newer."""
+    return 2 * accepted + 2 * failed + bounced + in_doubt
+
+
+def _progress(cmd: RecordDeliveryProgress, state: Incident | None, now: datetime) -> list[Event]:
+    """A report is applied only if it is newer than what the incident holds for that partition
+    (higher progress score): a replay or a late report from a worker that lost the partition is
+    ignored."""
+    if state is None:
+        raise CommandRejected(f"no incident {cmd.incident_id}")
+    notice = state.subject_notice(cmd.notice_id)
+    if notice is None:
+        raise CommandRejected(f"no notice {cmd.notice_id} sent to affected people on this incident")
+    current = notice.progress(cmd.partition)
+    new = progress_score(cmd.accepted, cmd.failed, cmd.bounced, cmd.in_doubt)
+    if new <= progress_score(current.accepted, current.failed, current.bounced, current.in_doubt):
+        return []
+    return [DeliveryProgressed(incident_id=state.id, version=state.version + 1, at=now, notice_id=cmd.notice_id,
+                               partition=cmd.partition, accepted=cmd.accepted, failed=cmd.failed,
+                               bounced=cmd.bounced, in_doubt=cmd.in_doubt)]

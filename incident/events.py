@@ -165,6 +165,48 @@ class ObligationActed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SubjectsListed:
+    incident_id: str
+    version: int
+    at: datetime
+    list_id: str
+    count: int
+    invalid: int
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubjectNoticeRequested:
+    """The data-subject notice approved for one list: its context is fixed here, so what was
+    previewed from this event is what every recipient receives."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    notice_id: str
+    list_id: str
+    total: int
+    regime: str
+    kind: str
+    default_locale: str
+    context: dict[str, Any]
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryProgressed:
+    incident_id: str
+    version: int
+    at: datetime
+    notice_id: str
+    partition: int
+    accepted: int
+    failed: int
+    bounced: int
+    in_doubt: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandRejected:
     """Not part of the incident's history (no version): a record that a command was refused."""
 
@@ -176,7 +218,8 @@ class CommandRejected:
 
 Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | FactsCorrected | RiskOverridden
          | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed | ReminderDue | ObligationActed
-         | TriageStarted | IncidentClassified)
+         | TriageStarted | IncidentClassified | SubjectsListed | SubjectNoticeRequested | DeliveryProgressed)
 EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, FactsCorrected,
                             RiskOverridden, ClockStarted, NoticeRequested, NoticeDelivered, NoticeFailed,
-                            ReminderDue, ObligationActed, TriageStarted, IncidentClassified, CommandRejected)
+                            ReminderDue, ObligationActed, TriageStarted, IncidentClassified, CommandRejected,
+                            SubjectsListed, SubjectNoticeRequested, DeliveryProgressed)

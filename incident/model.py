@@ -16,6 +16,7 @@ from incident.errors import OutOfSequence
 from incident.events import (
     AwarenessRecorded,
     ClockStarted,
+    DeliveryProgressed,
     Event,
     FactsCorrected,
     IncidentClassified,
@@ -28,6 +29,8 @@ from incident.events import (
     RiskAssessed,
     RiskOverridden,
     SignalAttached,
+    SubjectNoticeRequested,
+    SubjectsListed,
     TriageStarted,
 )
 from incident.risk import Assessment
@@ -87,6 +90,76 @@ class NoticeProgress:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SubjectList:
+    """An imported list of the people affected: its id and counts (the addresses are not here)."""
+
+    list_id: str
+    count: int
+    invalid: int
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartitionProgress:
+    partition: int
+    accepted: int = 0
+    failed: int = 0
+    bounced: int = 0
+    in_doubt: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubjectNotice:
+    """A data-subject notice sent to one list, and how far its delivery has gone.
+
+    accepted: the SMTP relay took the message (bounced ones included); failed: refused for good,
+    or retries ran out; bounced: accepted, then a delivery status notification said it failed;
+    in_doubt: a worker crashed between handing it to the relay and recording the answer (held,
+    never re-sent automatically, so nobody gets it twice)."""
+
+    notice_id: str
+    list_id: str
+    total: int
+    default_locale: str
+    context: dict[str, Any]
+    requested_at: datetime
+    by: str
+    partitions: tuple[PartitionProgress, ...] = ()
+
+    def _sum(self, name: str) -> int:
+        return sum(getattr(p, name) for p in self.partitions)
+
+    @property
+    def accepted(self) -> int:
+        return self._sum("accepted")
+
+    @property
+    def failed(self) -> int:
+        return self._sum("failed")
+
+    @property
+    def bounced(self) -> int:
+        return self._sum("bounced")
+
+    @property
+    def in_doubt(self) -> int:
+        return self._sum("in_doubt")
+
+    @property
+    def sent(self) -> int:
+        """Accepted and not bounced (as far as we know)."""
+        return self.accepted - self.bounced
+
+    @property
+    def pending(self) -> int:
+        return max(0, self.total - self.accepted - self.failed - self.in_doubt)
+
+    def progress(self, partition: int) -> PartitionProgress:
+        return next((p for p in self.partitions if p.partition == partition), PartitionProgress(partition=partition))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Incident:
     id: str
     version: int
@@ -105,6 +178,8 @@ class Incident:
     reminded: tuple[str, ...] = ()  # "<rule_ref>|<step>" of every reminder step sent or skipped
     obligations: tuple[ObligationState, ...] = ()  # one per clock, same order
     notices: tuple[NoticeProgress, ...] = ()
+    subject_lists: tuple[SubjectList, ...] = ()
+    subject_notices: tuple[SubjectNotice, ...] = ()
 
     @property
     def status(self) -> str:
@@ -168,6 +243,12 @@ class Incident:
 
     def notice(self, notice_id: str) -> NoticeProgress | None:
         return next((n for n in self.notices if n.notice_id == notice_id), None)
+
+    def subject_list(self, list_id: str) -> SubjectList | None:
+        return next((x for x in self.subject_lists if x.list_id == list_id), None)
+
+    def subject_notice(self, notice_id: str) -> SubjectNotice | None:
+        return next((n for n in self.subject_notices if n.notice_id == notice_id), None)
 
 
 @functools.singledispatch
@@ -295,6 +376,36 @@ def _delivered(event: NoticeDelivered, state: Incident | None) -> Incident:
 @evolve.register
 def _failed(event: NoticeFailed, state: Incident | None) -> Incident:
     return _settle(_next(event, state), event.notice_id, failed=event.recipient)
+
+
+@evolve.register
+def _listed(event: SubjectsListed, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    listed = SubjectList(list_id=event.list_id, count=event.count, invalid=event.invalid, by=event.by, at=event.at)
+    return replace(s, subject_lists=(*s.subject_lists, listed))
+
+
+@evolve.register
+def _subject_notice(event: SubjectNoticeRequested, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    notice = SubjectNotice(notice_id=event.notice_id, list_id=event.list_id, total=event.total,
+                           default_locale=event.default_locale, context=event.context, requested_at=event.at,
+                           by=event.by)
+    return replace(s, subject_notices=(*s.subject_notices, notice))
+
+
+@evolve.register
+def _progressed(event: DeliveryProgressed, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    counts = PartitionProgress(partition=event.partition, accepted=event.accepted, failed=event.failed,
+                               bounced=event.bounced, in_doubt=event.in_doubt)
+
+    def update(n: SubjectNotice) -> SubjectNotice:
+        others = tuple(p for p in n.partitions if p.partition != event.partition)
+        return replace(n, partitions=tuple(sorted((*others, counts), key=lambda p: p.partition)))
+
+    return replace(s, subject_notices=tuple(update(n) if n.notice_id == event.notice_id else n
+                                            for n in s.subject_notices))
 
 
 def fold(state: Incident | None, events: list[Event]) -> Incident | None:

@@ -72,6 +72,21 @@ def draft(kind: str, state: Incident, profile: Profile, now: datetime) -> Notice
                        recipients=(profile.dpo.email,), context=_context(nid, kind, state, profile, now))
 
 
+def subject_notice_id(incident_id: str, list_id: str) -> str:
+    return str(uuid.uuid5(uuid.UUID(incident_id), f"gdpr:{DATA_SUBJECT_NOTICE}:list:{list_id}"))
+
+
+def subject_notice_context(state: Incident, profile: Profile, now: datetime, *, list_id: str,
+                           measures_taken: tuple[str, ...], measures_proposed: tuple[str, ...]) -> dict[str, Any]:
+    """The context of the approved data-subject notice: final (no draft banner), with the
+    measures the DPO wrote. The same function serves the preview, so the preview is the notice."""
+    nid = subject_notice_id(state.id, list_id)
+    context = _context(nid, DATA_SUBJECT_NOTICE, state, profile, now)
+    context["notice"]["draft"] = False
+    context["measures"] = {"taken": list(measures_taken), "proposed": list(measures_proposed)}
+    return context
+
+
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 
-from streams.agents import clock, correlate, incident, ingest, notify
+from streams.agents import clock, correlate, deliver, incident, ingest, notify
 from streams.deps import Deps
 from streams.settings import Settings
 from streams.topics import Tables, Topics, declare
@@ -36,7 +36,9 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
 def build(settings: Settings, deps: Deps, *, app_id: str | None = None) -> tuple[faust.App, Topics, Tables]:
     app = create_app(settings, app_id=app_id)
     topics, tables = declare(app, settings.partitions)
-    for module in (ingest, correlate, incident, notify):
+    for module in (ingest, correlate, incident):
         module.register(app, topics, tables, deps)
+    delivery = deliver.register(app, settings, deps)
+    notify.register(app, topics, tables, deps, fan_out=delivery.fan_out)
     clock.register(app, topics, tables, deps, interval=settings.tick_seconds)
     return app, topics, tables

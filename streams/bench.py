@@ -3,7 +3,8 @@
 1. raw aiokafka produce and consume rates on the embedded broker (the limit);
 2. the service: canonical events → signals → incidents, events/s and ingest→incident latency
    percentiles (broker timestamp of the record → time the incident recorded the signal);
-3. worker memory (peak RSS of this process, which runs the worker in-process).
+3. worker memory (peak RSS of this process, which runs the worker in-process);
+4. clocks (streams/bench_clocks.py) and mass delivery (streams/bench_delivery.py).
 Writes .data/bench.json. Loopback only; bounded in count and time.
 """
 
@@ -25,6 +26,8 @@ from console.projection import current_partitions
 from incident.events import SignalAttached
 from streams import codec
 from streams.bench_clocks import INTERVAL, SPREAD, bench_clocks
+from streams.bench_delivery import bench_delivery
+from streams.bench_delivery import report as delivery_report
 from streams.deps import Deps
 from streams.embedded import Broker, free_port
 from streams.logging import configure_logging
@@ -104,13 +107,14 @@ async def main() -> None:
         # Before the clock bench, whose million-entry index would count as the worker's.
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         clocks = await bench_clocks(broker.bootstrap)
+        delivery = await bench_delivery(broker.bootstrap)
     finally:
         broker.stop()
     limit = min(produce, consume)
     figures: dict[str, Any] = {
         "at": datetime.now(UTC).isoformat(), "raw_produce_per_s": produce, "raw_consume_per_s": consume,
         **service, "ratio_to_raw_limit": service["events_per_s"] / limit, "worker_peak_rss_mb": rss_mb,
-        "clocks": clocks,
+        "clocks": clocks, "delivery": delivery,
     }
     idle, p99 = clocks["cpu_per_idle_tick_ms"], clocks["tick_lag_p99_s"]
     out = ROOT / ".data" / "bench.json"
@@ -128,7 +132,7 @@ breach-response bench (one worker, embedded broker, this machine)
     due-index memory        {clocks['index_mb']:10,.0f} MB
     CPU per tick            {clocks['cpu_per_tick_ms']:10,.1f} ms with Ticks to send, {idle:.2f} ms idle
     due -> Tick on broker   p50 {clocks['tick_lag_p50_s']:.2f} s / p99 {p99:.2f} s (target p99 < 1 s)
-  written to {out}
+{delivery_report(delivery)}  written to {out}
 """)
 
 

@@ -1,4 +1,4 @@
-"""The `breach` command: up, worker, console, send, incidents, mail."""
+"""The `breach` command: up, worker, console, send, incidents, mail, assess, register, aware, subjects, notices."""
 
 from __future__ import annotations
 
@@ -227,6 +227,131 @@ def cmd_tokens(args: argparse.Namespace) -> int:
     print(token)
     print(f"(shown once; send it as 'Authorization: Bearer …'. Saved as {args.label} in {settings.tokens_file})",
           file=sys.stderr)
+
+
+async def _incident(ref: str) -> Any:
+    """The incident (domain state folded from incident-events) by id or reference (BR-…)."""
+    from console.projection import read_all
+
+    model = await read_all(_settings().bootstrap_servers)
+    found = model.incidents.get(ref) or next(
+        (i for i in model.incidents.values() if "BR-" + i.id.replace("-", "")[:8].upper() == ref.upper()), None)
+    if found is None:
+        raise SystemExit(f"breach: no incident {ref}")
+    return found
+
+
+def _profile_of(state: Any) -> Any:
+    from streams.profiles_loader import load_directory
+
+    profile = load_directory(_settings().profiles_dir).profiles.get(state.controller or "")
+    if profile is None:
+        raise SystemExit(f"breach: incident {state.id} has no controller profile")
+    return profile
+
+
+def _list_id(state: Any, given: str | None) -> str:
+    if given:
+        return given
+    if not state.subject_lists:
+        raise SystemExit("breach: no list of affected people imported yet (breach subjects import INCIDENT FILE)")
+    return str(state.subject_lists[-1].list_id)
+
+
+def cmd_subjects_import(args: argparse.Namespace) -> int:
+    """Recipients of a notice from CSV or JSONL; bad lines reported by number (addresses never echoed)."""
+    from streams import mass
+
+    data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    state = asyncio.run(_incident(args.incident))
+    profile = _profile_of(state)
+    fmt = args.format or mass.format_of(args.file)
+    imported = asyncio.run(mass.import_subjects(_settings().bootstrap_servers, state.id, data, fmt=fmt,
+                                                default_locale=profile.languages[0], by=f"user:{args.by}"))
+    for invalid in imported.parsed.invalid:
+        print(f"{args.file}:{invalid.line}: {invalid.reason}", file=sys.stderr)
+    print(f"list {imported.list_id}: {len(imported.parsed.recipients)} recipient(s) imported, "
+          f"{len(imported.parsed.invalid)} invalid line(s) reported")
+    return 0 if imported.parsed.recipients else 1
+
+
+def cmd_notices_preview(args: argparse.Namespace) -> int:
+    """Exactly what each recipient receives (subject, text, HTML): the worker renders the same bytes."""
+    from datetime import UTC, datetime
+
+    from streams import mass
+    from streams.render import NoticeRenderer
+
+    state = asyncio.run(_incident(args.incident))
+    renderer = NoticeRenderer(_settings().templates_dir / "notices")
+    notice = mass.preview(renderer, state, _profile_of(state), now=datetime.now(UTC),
+                          list_id=_list_id(state, args.list), locale=args.locale,
+                          measures_taken=tuple(args.measure), measures_proposed=tuple(args.proposed))
+    parts = {"subject": notice.subject, "text": notice.text, "html": notice.html}
+    if args.part != "all":
+        sys.stdout.write(parts[args.part] + ("\n" if args.part == "subject" else ""))
+        return 0
+    print(f"Subject: {notice.subject}\n\n--- text ---\n{notice.text}\n--- html ---\n{notice.html}")
+    return 0
+
+
+def cmd_notices_send(args: argparse.Namespace) -> int:
+    """The DPO approves the notice to the people of one list; the workers send it."""
+    from streams import mass
+
+    state = asyncio.run(_incident(args.incident))
+    list_id = _list_id(state, args.list)
+    asyncio.run(mass.approve(_settings().bootstrap_servers, state.id, list_id, by=f"user:{args.by}", role="dpo",
+                             measures_taken=tuple(args.measure), measures_proposed=tuple(args.proposed)))
+    print(f"approval sent for list {list_id} (the worker records it; `breach notices status {args.incident}`)")
+    return 0
+
+
+def cmd_notices_status(args: argparse.Namespace) -> int:
+    """sent / pending / failed / bounced / in doubt; with --watch, a progress bar until nothing is pending."""
+    import time
+
+    from streams import mass
+
+    while True:
+        state = asyncio.run(_incident(args.incident))
+        lines = mass.status_lines(state)
+        pending = sum(n.pending for n in state.subject_notices)
+        if args.watch and sys.stdout.isatty():
+            sys.stdout.write("\x1b[2J\x1b[H")
+        print("\n".join(lines), flush=True)
+        if not args.watch or (state.subject_notices and not pending):
+            return 0
+        time.sleep(args.interval)  # a terminal refresh, not a test wait
+
+
+def cmd_notices_bounces(args: argparse.Namespace) -> int:
+    """Delivery status notifications (one message per file) → the recipients marked bounced."""
+    from streams import mass
+
+    state = asyncio.run(_incident(args.incident))
+    messages = [sys.stdin.buffer.read() if f == "-" else Path(f).read_bytes() for f in args.files]
+    result = asyncio.run(mass.publish_bounces(_settings().bootstrap_servers, state, messages))
+    for problem in result.problems:
+        print(problem, file=sys.stderr)
+    print(f"{result.published} bounced recipient(s) sent to the workers")
+    return 0 if not result.problems else 1
+
+
+def cmd_notices_resend(args: argparse.Namespace) -> int:
+    """Send again to the recipients left in doubt by a worker crash (the DPO's decision)."""
+    from streams import mass
+    from streams.render import NoticeRenderer
+
+    state = asyncio.run(_incident(args.incident))
+    notices = [n for n in state.subject_notices if n.in_doubt]
+    if not notices:
+        print("no recipient is in doubt")
+        return 0
+    renderer = NoticeRenderer(_settings().templates_dir / "notices")
+    for notice in notices:
+        asyncio.run(mass.resend_in_doubt(_settings().bootstrap_servers, renderer, state, notice))
+        print(f"notice {notice.notice_id}: {notice.in_doubt} recipient(s) in doubt sent to the workers again")
     return 0
 
 
@@ -280,6 +405,43 @@ def parser() -> argparse.ArgumentParser:
     issue.add_argument("--role", required=True, choices=("viewer", "responder", "dpo"))
     issue.add_argument("--scope", action="append", choices=("read", "act"), help="read (default) and/or act")
     tokens.set_defaults(func=cmd_tokens)
+    subjects = sub.add_parser("subjects", help="the people affected by an incident").add_subparsers(
+        dest="subjects_command", required=True)
+    imp = subjects.add_parser("import", help="import recipients (CSV with an address/email column, or JSONL)")
+    imp.add_argument("incident", help="the incident id or reference (BR-…)")
+    imp.add_argument("file", help="a .csv or .jsonl file, or - for standard input")
+    imp.add_argument("--format", choices=("csv", "jsonl"), help="default: from the file name")
+    imp.add_argument("--by", default="cli", help="who imported it")
+    imp.set_defaults(func=cmd_subjects_import)
+    notices = sub.add_parser("notices", help="the notice to the people affected").add_subparsers(
+        dest="notices_command", required=True)
+    for name, func, text in (("preview", cmd_notices_preview, "show exactly what recipients receive"),
+                             ("send", cmd_notices_send, "approve and send it (the DPO)")):
+        n = notices.add_parser(name, help=text)
+        n.add_argument("incident", help="the incident id or reference (BR-…)")
+        n.add_argument("--list", help="the list id (default: the latest imported)")
+        n.add_argument("--measure", action="append", default=[], help="a measure taken; repeatable")
+        n.add_argument("--proposed", action="append", default=[], help="a measure proposed; repeatable")
+        n.set_defaults(func=func)
+        if name == "preview":
+            n.add_argument("--locale", help="the language to show (default: the controller's first)")
+            n.add_argument("--part", choices=("all", "subject", "text", "html"), default="all")
+        else:
+            n.add_argument("--by", required=True, help="the DPO's name")
+    status = notices.add_parser("status", help="sent / pending / failed / bounced / in doubt")
+    status.add_argument("incident", help="the incident id or reference (BR-…)")
+    status.add_argument("--watch", action="store_true", help="refresh with a progress bar until nothing is pending")
+    status.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes")
+    status.set_defaults(func=cmd_notices_status)
+    bounces = notices.add_parser("bounces", help="mark recipients of delivery status notifications as bounced")
+    bounces.add_argument("incident", help="the incident id or reference (BR-…)")
+    bounces.add_argument("files", nargs="+", help="DSN messages, one per file (.eml), or - for standard input")
+    bounces.set_defaults(func=cmd_notices_bounces)
+    resend = notices.add_parser("resend", help="send again to the recipients in doubt after a worker crash")
+    resend.add_argument("incident", help="the incident id or reference (BR-…)")
+    resend.add_argument("--in-doubt", action="store_true", required=True,
+                        help="required: only those in doubt (some may have received it already)")
+    resend.set_defaults(func=cmd_notices_resend)
     return p
 
 

@@ -13,7 +13,9 @@ and the reader's zone ``context["notice"]["reader_tz"]``:
 * ``number``: an integer (or float) → grouped digits of the locale ("12,000", "12 000").
 * ``duration_hours``: hours → "72 hours" / "72 heures".
 
-The subject is collapsed to one line (no CR/LF can reach a mail header).
+The subject is collapsed to one line (no CR/LF can reach a mail header). The HTML part goes
+through css-inline: a template may use a ``<style>`` block, mail clients get inline styles
+(remote stylesheets are never fetched; ``@media`` rules are kept in a ``<style>`` block).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import css_inline
 import jinja2
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
@@ -87,6 +90,7 @@ class NoticeRenderer:
             "when": _when, "number": _number, "duration_hours": _duration_hours,
         }
         self.environment.filters.update(filters)
+        self.inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
     def template_name(self, *, regime: str, locale: str, kind: str, part: str) -> str:
         for what, value in (("regime", regime), ("locale", locale), ("kind", kind)):
@@ -116,7 +120,12 @@ class NoticeRenderer:
         data = dict(context)
         with _reading(locale, context):
             out = {part: self.environment.get_template(name).render(data) for part, name in names.items()}
-        return RenderedNotice(subject=one_line(out["subject"]), text=out["txt"], html=out["html"])
+        return RenderedNotice(subject=one_line(out["subject"]), text=out["txt"], html=self.inline_css(out["html"]))
+
+    def inline_css(self, html: str) -> str:
+        """Inline a ``<style>`` block, if the template has one; HTML without one is returned as is
+        (css-inline would re-serialise it, changing bytes for nothing)."""
+        return self.inliner.inline(html) if "<style" in html else html
 
 
 @contextmanager

@@ -50,6 +50,17 @@ class Settings:
     smtp_user: str | None = None
     smtp_password: str | None = None
     mail_from: str = "breach-response <breach-response@localhost>"
+    smtp_ca_file: str = ""  # extra CA bundle for the relay's certificate (certificates are always verified)
+    smtp_pool: int = 4  # long-lived SMTP connections per worker for mass delivery (research: 4-8 is best)
+    smtp_rate: float = 0.0  # messages per second per worker for mass delivery; 0 = no limit
+    smtp_timeout: float = 30.0  # seconds per SMTP command
+    delivery_retry_seconds: float = 3600.0  # keep retrying a transient failure this long, then it failed
+    delivery_batch: int = 500  # deliveries taken from notice-deliveries at a time
+    progress_seconds: float = 2.0  # how often delivery counts are reported to the incident
+    subjects_retention_days: float = 30.0  # affected-subjects / notice-deliveries keep addresses this long
+    dkim_domain: str = ""  # set with dkim_selector and dkim_key_file to DKIM-sign mass notices
+    dkim_selector: str = ""
+    dkim_key_file: str = ""
     console_host: str = "127.0.0.1"
     console_port: int = 8000
     console_users: str = ""  # "name:password:role,..."; required outside embedded mode
@@ -139,6 +150,12 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
         raise SettingsError("BREACH_CONSOLE_SECURE_COOKIES must be auto or always")
     if settings.oidc_issuer and not (settings.oidc_client_id and settings.oidc_client_secret):
         raise SettingsError("BREACH_OIDC_ISSUER needs BREACH_OIDC_CLIENT_ID and BREACH_OIDC_CLIENT_SECRET")
+    if settings.smtp_pool < 1 or settings.delivery_batch < 1:
+        raise SettingsError("BREACH_SMTP_POOL and BREACH_DELIVERY_BATCH must be at least 1")
+    if settings.smtp_rate < 0 or settings.progress_seconds <= 0 or settings.delivery_retry_seconds < 0:
+        raise SettingsError("BREACH_SMTP_RATE, BREACH_PROGRESS_SECONDS, BREACH_DELIVERY_RETRY_SECONDS: out of range")
+    if settings.dkim_domain and not (settings.dkim_selector and settings.dkim_key_file):
+        raise SettingsError("BREACH_DKIM_DOMAIN needs BREACH_DKIM_SELECTOR and BREACH_DKIM_KEY_FILE")
     if settings.partitions < 1:
         raise SettingsError("BREACH_PARTITIONS must be at least 1")
     if settings.ingest_format not in FORMATS:

@@ -18,6 +18,13 @@ SIGNALS = "signals"
 INCIDENT_COMMANDS = "incident-commands"
 INCIDENT_COMMANDS_DLQ = "incident-commands.dlq"
 INCIDENT_EVENTS = "incident-events"
+# Mass delivery (streams/agents/deliver.py). The first two hold addresses and names: they are
+# kept BREACH_SUBJECTS_RETENTION_DAYS (retention.ms), then deleted by the broker. The ledger and
+# the bodies hold no personal data (Message-IDs carry a hash of the address, not the address).
+AFFECTED_SUBJECTS = "affected-subjects"  # keyed by incident id: chunks of an imported list
+NOTICE_DELIVERIES = "notice-deliveries"  # keyed by recipient address: one delivery (or bounce) each
+NOTICE_LEDGER = "notice-ledger"  # keyed by Message-ID, same partition as its delivery; compacted
+NOTICE_BODIES = "notice-bodies"  # keyed by notice id|locale: the rendered notice, read by every worker
 
 
 @dataclass(frozen=True)

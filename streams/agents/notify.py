@@ -1,4 +1,5 @@
-"""incident-events: NoticeRequested → render → send to each recipient → RecordDelivery command.
+"""incident-events: NoticeRequested → render → send to each recipient → RecordDelivery command;
+SubjectNoticeRequested → fan-out to every affected person (streams/agents/deliver.py).
 
 A reaction, not a decision: failures become failed deliveries on the incident (with a
 reason a person can act on), and the stream moves on.
@@ -7,7 +8,7 @@ reason a person can act on), and the stream moves on.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import faust
@@ -15,7 +16,7 @@ import jinja2
 import structlog
 
 from incident.commands import RecordDelivery
-from incident.events import NoticeRequested, ReminderDue
+from incident.events import NoticeRequested, ReminderDue, SubjectNoticeRequested
 from incident.notices import NoticeDraft, reference
 from streams import codec
 from streams.deps import Deps
@@ -26,16 +27,30 @@ from streams.topics import Tables, Topics
 log = structlog.get_logger("breach.notify")
 
 
-def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
+def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps,
+             fan_out: Callable[[SubjectNoticeRequested], Awaitable[int]] | None = None) -> None:
     @app.agent(topics.events, name="notify")
     async def notify(stream: Any) -> None:
         async for raw in stream:
             event = codec.decode(raw)
-            if isinstance(event, ReminderDue):
+            if isinstance(event, SubjectNoticeRequested) and fan_out is not None:
+                await _fan_out(event, fan_out)
+            elif isinstance(event, ReminderDue):
                 await remind(event, deps, tables.ledger)
             elif isinstance(event, NoticeRequested):
                 for command in await deliver(event.incident_id, event.draft, deps, tables.ledger):
                     await topics.commands.send(key=command.incident_id.encode(), value=codec.encode(command))
+
+
+async def _fan_out(event: SubjectNoticeRequested, fan_out: Callable[[SubjectNoticeRequested], Awaitable[int]],
+                   ) -> None:
+    """A failed fan-out leaves the notice pending (shown by `breach notices status`); replaying
+    the event fans out again and the delivery ledger skips whoever was already sent to."""
+    try:
+        await fan_out(event)
+    except (jinja2.TemplateError, TemplateMissing, ValueError, TimeoutError, MailError) as exc:
+        log.error("notice.fan_out_failed", incident_id=event.incident_id, notice_id=event.notice_id,
+                  error=type(exc).__name__, detail=str(exc) if isinstance(exc, TimeoutError) else None)
 
 
 async def remind(event: ReminderDue, deps: Deps, ledger: MutableMapping[str, Any]) -> None:
