@@ -227,6 +227,7 @@ def cmd_tokens(args: argparse.Namespace) -> int:
     print(token)
     print(f"(shown once; send it as 'Authorization: Bearer …'. Saved as {args.label} in {settings.tokens_file})",
           file=sys.stderr)
+    return 0
 
 
 async def _incident(ref: str) -> Any:
