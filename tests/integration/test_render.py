@@ -422,3 +422,16 @@ def test_locale_unknown_to_babel_is_refused(tmp_path: pathlib.Path) -> None:
     _probe(tmp_path, "qq", "{{ n|number }}")
     with pytest.raises(ValueError, match="Babel"):
         NoticeRenderer(tmp_path).render(regime="gdpr", locale="qq", kind="probe", context={"notice": {}, "n": 1})
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_late_notification_carries_the_recorded_reasons(renderer: NoticeRenderer, context: dict[str, Any],
+                                                          locale: str) -> None:
+    context["clock"]["late"] = True
+    blank = render(renderer, context, "authority_notification", locale)
+    context["clock"]["delay_reasons"] = "The processor <Hostco> reported the breach 70 hours late."
+    late = render(renderer, context, "authority_notification", locale)
+    assert "The processor <Hostco> reported the breach 70 hours late." in late.text
+    assert "The processor &lt;Hostco&gt; reported the breach 70 hours late." in late.html  # escaped
+    # The reasons take the place of the "to complete" placeholder the DPO would otherwise fill.
+    assert late.text.count(TO_COMPLETE[locale]) == blank.text.count(TO_COMPLETE[locale]) - 1
