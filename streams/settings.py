@@ -52,6 +52,11 @@ class Settings:
     console_users: str = ""  # "name:password:role,..."; required outside embedded mode
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
+    rules_dir: Path = ROOT / "deploy" / "rules"  # Sigma rule files, validated at worker start
+    correlation_lateness_minutes: float = 60.0  # events this far behind the newest are handled as in order
+    correlation_salt: str = ""  # keys the entity hashes in evidence reasons (set a secret in production)
+    batch_size: int = 500  # ingest/correlate take up to this many records per step
+    batch_seconds: float = 0.02  # ... or what arrived within this time
 
     @property
     def reminder_steps(self) -> tuple[timedelta, ...]:
@@ -106,6 +111,8 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
                 raise ValueError("no UTC offset")
         except ValueError as exc:
             raise SettingsError(f"BREACH_CLOCK_EPOCH={settings.clock_epoch!r}: {exc}") from None
+    if settings.batch_size < 1 or settings.batch_seconds <= 0:
+        raise SettingsError("BREACH_BATCH_SIZE must be at least 1 and BREACH_BATCH_SECONDS positive")
     if settings.partitions < 1:
         raise SettingsError("BREACH_PARTITIONS must be at least 1")
     return settings

@@ -32,7 +32,7 @@ class Topics:
 
 @dataclass(frozen=True)
 class Tables:
-    windows: Any  # correlation key -> Window envelope
+    windows: Any  # partition key (controller) -> Window envelope
     incidents: Any  # incident id -> Incident envelope
     schedule: Any  # incident id -> epoch seconds of its next reminder (same key and partitions)
     ledger: Any  # Message-ID -> when the SMTP server accepted it (the notify agent's memory)

@@ -1,7 +1,14 @@
-"""signals (keyed by correlation key) → correlate → incident-commands (keyed by incident id).
+"""signals (keyed by partition key) → correlate → incident-commands (keyed by incident id).
 
-The ingest agent keys every signal by its correlation key, so this agent's window table is
-co-partitioned with its input: one key's window is always on the worker that sees its signals.
+The ingest agent keys every signals record by its partition key (the controller), and the
+window table's changelog is written to the partition of the signals that changed it, so a
+key's state always lives on the worker that consumes its signals: several workers split the
+keys without a second hop and without breaking a window. (faust picks the changelog partition
+from "the current event", which a batch does not have: the agent names it explicitly.)
+
+Records are taken in batches and grouped by key: one state read, one ``correlate_batch`` call
+and one table write per key per batch. The decoded state is cached per key and reused while
+the table still holds the same version (decoding a large window per batch is the cost).
 """
 
 from __future__ import annotations
@@ -11,24 +18,61 @@ from typing import Any
 import faust
 import structlog
 
-from incident.correlation import correlate
+from incident.correlation import Window, correlate_batch
+from incident.signals import SecurityEvent
 from streams import codec
 from streams.deps import Deps
+from streams.dlq import dead_letter
+from streams.signal_batches import decode_signals
 from streams.topics import Tables, Topics
 
 log = structlog.get_logger("breach.correlate")
 
 
 def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
+    decoded: dict[str, Window] = {}  # key -> the last state this worker wrote
+
+    def state_of(key: str) -> Window | None:
+        stored = tables.windows.get(key)
+        if stored is None:
+            decoded.pop(key, None)
+            return None
+        cached = decoded.get(key)
+        if cached is not None and stored.get("data", {}).get("version") == cached.version:
+            return cached
+        window = codec.decode(stored)
+        return window if isinstance(window, Window) else None  # a v1 window: start afresh
+
     @app.agent(topics.signals, name="correlate", concurrency=1)
     async def correlate_signals(stream: Any) -> None:
-        async for key, raw in stream.items():
-            signal, window_key = codec.decode(raw), key.decode()
-            stored = tables.windows.get(window_key)
-            window, commands = correlate(codec.decode(stored) if stored else None, signal,
-                                         span=deps.correlation_span)
-            tables.windows[window_key] = codec.as_table_value(window)
-            for command in commands:
-                await topics.commands.send(key=command.incident_id.encode(), value=codec.encode(command))
-            log.info("signal.correlated", event_id=signal.event_id, incident_id=window.incident_id,
-                     duplicate=not commands)
+        async for batch in stream.take_events(deps.batch_size, within=deps.batch_seconds):
+            by_key: dict[str, list[SecurityEvent]] = {}
+            partition_of: dict[str, int] = {}
+            for record in batch:
+                msg = record.message
+                try:
+                    signals = decode_signals(record.value)
+                except codec.DecodeError as exc:  # only our ingest writes here; still, never stop on one
+                    ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
+                    await topics.dlq.send(key=record.key, value=dead_letter(record.value, str(exc), ref, deps.clock()))
+                    log.error("signals.undecodable", source=ref, reason=str(exc))
+                    continue
+                key = record.key.decode() if record.key else ""
+                by_key.setdefault(key, []).extend(signals)
+                partition_of[key] = msg.partition
+            for key, signals in by_key.items():
+                window, commands = correlate_batch(state_of(key), signals, pack=deps.rule_pack,
+                                                   config=deps.correlation)
+                decoded[key] = window
+                _save(tables.windows, key, codec.as_table_value(window), partition_of[key])
+                for command in commands:
+                    await topics.commands.send(key=command.incident_id.encode(), value=codec.encode(command))
+                log.info("signals.correlated", key_size=window.size, signals=len(signals), attached=len(commands),
+                         incidents=sorted({c.incident_id for c in commands}))
+
+
+def _save(table: Any, key: str, value: Any, partition: int) -> None:
+    """``table[key] = value`` with the changelog written to ``partition`` (what faust's
+    ``__setitem__`` does, taking the partition from the current event)."""
+    table.data[key] = value
+    table.send_changelog(partition, key, value)
