@@ -100,18 +100,23 @@ def _parse_file(path: Path) -> list[tuple[_Document, SigmaRule | SigmaCorrelatio
     except (OSError, UnicodeDecodeError) as exc:
         raise RulesError(str(path), 1, f"cannot be read: {exc}") from None
     try:
-        count = sum(1 for d in yaml.safe_load_all(text) if d is not None)
+        loaded = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
         raise RulesError(str(path), mark.line + 1 if mark else 1, f"not valid YAML: {problem}") from None
+    count = len(loaded)
     documents = _documents(path, text)
     if len(documents) != count:  # a '---' inside a block scalar, say: fall back to the file's start
         documents = [_Document(path, 1, text.splitlines())] * count
+    for document, data in zip(documents, loaded, strict=True):
+        if not isinstance(data, dict):
+            raise RulesError(str(path), document.start, f"a rule is a YAML mapping, not {type(data).__name__}")
     try:
-        collection = SigmaCollection.from_yaml(text, collect_errors=True)
-    except SigmaError as exc:
-        raise RulesError(str(path), 1, f"not a Sigma rule file: {exc}") from None
+        # References are resolved over all files together, by _translate, with their lines.
+        collection = SigmaCollection.from_yaml(text, collect_errors=True, resolve_references=False)
+    except Exception as exc:  # pySigma's own failures on odd input are not all SigmaErrors
+        raise RulesError(str(path), 1, f"not a Sigma rule file: {type(exc).__name__}: {exc}") from None
     rules = [r for r in collection if isinstance(r, (SigmaRule, SigmaCorrelationRule))]
     if len(rules) != len(documents):
         raise RulesError(str(path), 1, f"{len(documents)} YAML documents but {len(rules)} Sigma rules "
@@ -151,10 +156,15 @@ def _translate(parsed: list[tuple[_Document, SigmaRule | SigmaCorrelationRule]])
     detections: list[DetectionRule] = []
     correlations: list[CorrelationRule] = []
     for document, rule in parsed:
-        if isinstance(rule, SigmaCorrelationRule):
-            correlations.append(_correlation(document, rule, names))
-        else:
-            detections.append(_detection(document, rule))
+        try:
+            if isinstance(rule, SigmaCorrelationRule):
+                correlations.append(_correlation(document, rule, names))
+            else:
+                detections.append(_detection(document, rule))
+        except RulesError:
+            raise
+        except Exception as exc:  # pySigma fails on some odd rules with plain Python errors
+            raise document.error(f"cannot be used: {type(exc).__name__}: {exc}") from None
     try:
         return RulePack.of(detections, correlations)
     except RuleError as exc:
