@@ -88,6 +88,17 @@ class Held:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Fired:
+    """An outermost correlation that fired for a group, and the event times it spanned: a signal
+    of that group arriving later (out of order, or still going on) joins without re-counting."""
+
+    correlation: str
+    group: str
+    first_at: datetime
+    last_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Window:
     """The correlator's state for one partition key (a faust table value)."""
 
@@ -97,12 +108,13 @@ class Window:
     seen: tuple[Seen, ...] = ()
     hits: tuple[Hit, ...] = ()
     held: tuple[Held, ...] = ()
+    fired: tuple[Fired, ...] = ()
     version: int = 0  # bumped per batch: lets the shell cache the decoded state safely
     incident_id: str | None = field(default=None)  # the incident the last signal joined (for logs)
 
     @property
     def size(self) -> int:
-        return len(self.incidents) + len(self.seen) + len(self.hits) + len(self.held)
+        return len(self.incidents) + len(self.seen) + len(self.hits) + len(self.held) + len(self.fired)
 
 
 def correlation_key(event: SecurityEvent) -> str:
@@ -150,6 +162,19 @@ class _Work:
             for ref in c.rules:
                 self.correlations_of.setdefault(ref, []).append(c)
         self.referenced = {r for c in pack.correlations for r in c.rules}
+        self.fired = {(f.correlation, f.group): f for f in window.fired}
+        self.outer_of: dict[str, set[str]] = {}  # rule id -> the outermost correlations it feeds
+        by_id = {c.id: c for c in pack.correlations}
+
+        def outer(rule_id: str) -> set[str]:
+            found: set[str] = set()
+            for c in self.correlations_of.get(rule_id, ()):
+                found |= outer(c.id) if c.id in self.referenced else {c.id}
+            return found
+
+        for rule_id in {*self.correlations_of, *by_id}:
+            self.outer_of[rule_id] = outer(rule_id)
+        self.by_id = by_id
 
     # -- one signal ----------------------------------------------------------------------------
 
@@ -179,21 +204,23 @@ class _Work:
         else:
             self.held[event.event_id] = Held(evidence=Evidence.of(event, ""), entities=entities, rules=matched,
                                              fingerprint=fingerprint)
-        for rule, contributing in fired:
-            self._release(rule, contributing, note)
+        for rule, contributing, group in fired:
+            self._release(rule, contributing, note, group)
+        if event.event_id in self.held:
+            self._join_fired(event, fields, matched, note)
 
     def _correlate(self, event: SecurityEvent, fields: dict[str, object], matched: tuple[str, ...],
-                   ) -> list[tuple[CorrelationRule, set[str]]]:
+                   ) -> list[tuple[CorrelationRule, set[str], str]]:
         """Record hits for the correlations the matched rules feed; returns the outermost
         correlations that fire, each with the ids of every signal that contributed."""
-        out: list[tuple[CorrelationRule, set[str]]] = []
+        out: list[tuple[CorrelationRule, set[str], str]] = []
         pending = [(rule_id, frozenset({event.event_id})) for rule_id in matched]
         while pending:
             rule_id, sources = pending.pop(0)
             for c in self.correlations_of.get(rule_id, ()):
-                if any(fields.get(g) in (None, "", []) for g in c.group_by):
-                    continue  # Sigma counts per group; a signal without the group's fields has none
-                group = self._hash("|".join(str(fields[g]) for g in c.group_by))
+                group = self._group(c, fields)
+                if group is None:
+                    continue
                 value = fields.get(c.field) if c.field else None
                 hit = Hit(at=event.occurred_at, rule=rule_id, group=group, correlation=c.id,
                           value=self._hash(str(value)) if value is not None else None, sources=tuple(sorted(sources)))
@@ -207,14 +234,37 @@ class _Work:
                 if c.id in self.referenced:  # an inner correlation: its firing is a hit of the outer one
                     pending.append((c.id, frozenset(contributing)))
                 else:
-                    out.append((c, contributing))
+                    out.append((c, contributing, group))
         return out
 
-    def _release(self, rule: CorrelationRule, contributing: set[str], note: str) -> None:
+    def _join_fired(self, event: SecurityEvent, fields: dict[str, object], matched: tuple[str, ...],
+                    note: str) -> None:
+        """A held signal of a group whose correlation already fired, within its timespan of the
+        signals that made it fire, joins them (a late failure of a brute force, say)."""
+        for correlation_id in sorted({c for r in matched for c in self.outer_of.get(r, ())}):
+            rule = self.by_id[correlation_id]
+            group = self._group(rule, fields)
+            record = self.fired.get((rule.id, group)) if group is not None else None
+            if record and record.first_at - rule.timespan <= event.occurred_at <= record.last_at + rule.timespan:
+                self._release(rule, {event.event_id}, note)
+                return
+
+    def _group(self, rule: CorrelationRule, fields: dict[str, object]) -> str | None:
+        if any(fields.get(g) in (None, "", []) for g in rule.group_by):
+            return None  # Sigma counts per group; a signal without the group's fields has none
+        return self._hash("|".join(str(fields[g]) for g in rule.group_by))
+
+    def _release(self, rule: CorrelationRule, contributing: set[str], note: str, group: str | None = None) -> None:
         held = sorted((self.held.pop(i) for i in contributing if i in self.held),
                       key=lambda h: (h.evidence.occurred_at, h.evidence.event_id))
         if not held:
             return
+        if group is not None:
+            first, last = held[0].evidence.occurred_at, held[-1].evidence.occurred_at
+            record = self.fired.get((rule.id, group))
+            if record is not None:
+                first, last = min(first, record.first_at), max(last, record.last_at)
+            self.fired[(rule.id, group)] = Fired(correlation=rule.id, group=group, first_at=first, last_at=last)
         groups = ", ".join(rule.group_by)
         what = (f"correlation {rule.name or rule.title} fired ({rule.type} of "
                 f"{', '.join(self.pack.title_of(r) for r in rule.rules)} by {groups} within {_human(rule.timespan)})")
@@ -282,6 +332,7 @@ class _Work:
     def freeze(self) -> Window:
         c = self.config
         incidents, seen, hits, held = self.incidents, self.seen, self.hits, list(self.held.values())
+        fired = list(self.fired.values())
         if self.watermark is not None:
             horizon = self.watermark - c.lateness - c.span
             rule_horizon = self.watermark - c.lateness - self.pack.max_timespan
@@ -289,12 +340,15 @@ class _Work:
             seen = [s for s in seen if s.at >= horizon]
             hits = [h for h in hits if h.at >= rule_horizon]
             held = [h for h in held if h.evidence.occurred_at >= rule_horizon]
+            fired = [f for f in fired if f.last_at >= rule_horizon]
         incidents = sorted(incidents, key=lambda o: o.last_at)[-c.max_incidents:]
         seen = sorted(seen, key=lambda s: s.at)[-c.max_seen:]
         hits = sorted(hits, key=lambda h: h.at)[-c.max_hits:]
         held = sorted(held, key=lambda h: h.evidence.occurred_at)[-c.max_held:]
+        fired = sorted(fired, key=lambda f: f.last_at)[-c.max_incidents:]
         return Window(key=self.key, watermark=self.watermark, incidents=tuple(incidents), seen=tuple(seen),
-                      hits=tuple(hits), held=tuple(held), version=self.version + 1, incident_id=self.last_incident)
+                      hits=tuple(hits), held=tuple(held), fired=tuple(fired), version=self.version + 1,
+                      incident_id=self.last_incident)
 
 
 def _human(span: timedelta) -> str:

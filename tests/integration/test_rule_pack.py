@@ -94,6 +94,14 @@ def test_credential_stuffing_many_accounts_from_one_source() -> None:
                                        for c in commands)
 
 
+def test_signals_of_a_fired_group_arriving_late_still_join_it() -> None:
+    # 60 failures over 20 minutes, 30 accounts: any 10 minutes hold 30 accounts. Arriving newest
+    # first, the oldest ones are outside the 10 minutes that ended at the newest, yet belong.
+    events = [event(f"s{i}", asset="acme-auth", at=T0 + timedelta(seconds=20 * i), category="authentication",
+                    outcome="failure", user=f"user{i % 30}", source_ip="198.51.100.4") for i in range(60)]
+    assert len(run(list(reversed(events)))) == 60 == len(run(events))
+
+
 def test_no_credential_stuffing_from_many_sources_or_too_few_accounts() -> None:
     assert run(stuffing(20, one_source=False)) == []
     assert run(stuffing(19)) == []
