@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from incident.commands import AttachSignal
 from incident.rules import CorrelationRule, Hit, RulePack, fires
@@ -56,9 +57,10 @@ class Config:
                                     "destination.ip", "event.action", "event.outcome", "@timestamp")
     salt: str = ""  # keys the entity hashes, so a reason's hash cannot be looked up in a table of IPs
     max_incidents: int = 1_000
-    max_seen: int = 50_000
-    max_hits: int = 50_000
-    max_held: int = 20_000
+    max_seen: int = 20_000
+    max_hits: int = 10_000
+    max_held: int = 2_000
+    max_entities: int = 256  # per incident: merging many accounts must not grow it without end
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,6 +113,15 @@ class Window:
     fired: tuple[Fired, ...] = ()
     version: int = 0  # bumped per batch: lets the shell cache the decoded state safely
     incident_id: str | None = field(default=None)  # the incident the last signal joined (for logs)
+
+    def trimmed(self) -> Window:
+        """The newest half of every list: what the shell keeps when the state outgrows a record.
+        Drops dedup memory, rule hits and held signals early, never an open incident's id."""
+        def half(items: tuple[Any, ...]) -> tuple[Any, ...]:
+            return items[(len(items) + 1) // 2:]  # the lists are kept oldest first
+        return replace(self, seen=half(self.seen), hits=half(self.hits), held=half(self.held),
+                       incidents=self.incidents[-max(len(self.incidents) // 2, 1):] if len(self.incidents) > 64
+                       else self.incidents, version=self.version + 1)
 
     @property
     def size(self) -> int:
@@ -288,14 +299,15 @@ class _Work:
             if others:
                 how += f"; merges incident {', '.join(o.incident_id for o in others)} into this one"
             merged_entities = {e for o in candidates for e in o.entities} | entities
-            current = replace(survivor, entities=tuple(sorted(merged_entities)),
+            current = replace(survivor, entities=tuple(sorted(merged_entities))[:self.config.max_entities],
                               first_at=min(survivor.first_at, first, *(o.first_at for o in others)),
                               last_at=max(survivor.last_at, last, *(o.last_at for o in others)))
             self.incidents = [current if o is survivor else
                               replace(o, merged_into=survivor.incident_id) if o in others else o
                               for o in self.incidents]
         else:
-            current = OpenIncident(incident_id=self._new_id(items, entities, first), entities=tuple(sorted(entities)),
+            current = OpenIncident(incident_id=self._new_id(items, entities, first),
+                                   entities=tuple(sorted(entities))[:self.config.max_entities],
                                    first_at=first, last_at=last)
             self.incidents.append(current)
             how = f"opened for {', '.join(sorted(entities)) or 'its asset'}"

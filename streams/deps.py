@@ -60,6 +60,7 @@ class Deps:
     correlation_salt: str = ""
     batch_size: int = 500
     batch_seconds: float = 0.02
+    max_state_bytes: int = 4_000_000
 
     @property
     def correlation(self) -> Config:
@@ -88,4 +89,5 @@ class Deps:
             correlation_salt=settings.correlation_salt,
             batch_size=settings.batch_size,
             batch_seconds=settings.batch_seconds,
+            max_state_bytes=settings.max_state_bytes,
         )

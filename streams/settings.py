@@ -57,6 +57,7 @@ class Settings:
     correlation_salt: str = ""  # keys the entity hashes in evidence reasons (set a secret in production)
     batch_size: int = 500  # ingest/correlate take up to this many records per step
     batch_seconds: float = 0.02  # ... or what arrived within this time
+    max_state_bytes: int = 4_000_000  # one controller's correlation state, encoded (trimmed beyond)
 
     @property
     def reminder_steps(self) -> tuple[timedelta, ...]:

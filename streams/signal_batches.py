@@ -14,8 +14,21 @@ from incident.signals import SecurityEvent
 from streams import codec
 
 
-def encode_signals(signals: Sequence[SecurityEvent]) -> bytes:
-    return b"[" + b",".join(codec.encode(s) for s in signals) + b"]"
+def encode_signals(signals: Sequence[SecurityEvent], *, limit: int) -> list[bytes]:
+    """As few records as possible, each at most ``limit`` bytes (or one signal, if larger)."""
+    records: list[bytes] = []
+    current: list[bytes] = []
+    size = 2
+    for signal in signals:
+        item = codec.encode(signal)
+        if current and size + len(item) + 1 > limit:
+            records.append(b"[" + b",".join(current) + b"]")
+            current, size = [], 2
+        current.append(item)
+        size += len(item) + 1
+    if current:
+        records.append(b"[" + b",".join(current) + b"]")
+    return records
 
 
 def decode_signals(raw: bytes) -> list[SecurityEvent]:

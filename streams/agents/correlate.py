@@ -30,7 +30,7 @@ log = structlog.get_logger("breach.correlate")
 
 
 def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
-    decoded: dict[str, Window] = {}  # key -> the last state this worker wrote
+    decoded: dict[str, tuple[bytes, Window]] = {}  # key -> the last state this worker wrote, both forms
 
     def state_of(key: str) -> Window | None:
         stored = tables.windows.get(key)
@@ -38,10 +38,24 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             decoded.pop(key, None)
             return None
         cached = decoded.get(key)
-        if cached is not None and stored.get("data", {}).get("version") == cached.version:
-            return cached
-        window = codec.decode(stored)
-        return window if isinstance(window, Window) else None  # a v1 window: start afresh
+        if cached is not None and cached[0] is stored:  # still the very bytes we wrote
+            return cached[1]
+        try:
+            window = codec.decode(stored)
+        except codec.DecodeError:
+            window = None
+        return window if isinstance(window, Window) else None  # an older format: start afresh
+
+    def encoded(key: str, window: Window) -> bytes:
+        raw = codec.encode(window)
+        while len(raw) > deps.max_state_bytes:
+            smaller = window.trimmed()
+            if smaller.size == window.size:
+                break  # nothing left to trim: the producer will refuse it and the worker stop, loudly
+            log.warning("window.trimmed", key_size=window.size, bytes=len(raw), limit=deps.max_state_bytes)
+            window, raw = smaller, codec.encode(smaller)
+        decoded[key] = (raw, window)
+        return raw
 
     @app.agent(topics.signals, name="correlate", concurrency=1)
     async def correlate_signals(stream: Any) -> None:
@@ -63,8 +77,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             for key, signals in by_key.items():
                 window, commands = correlate_batch(state_of(key), signals, pack=deps.rule_pack,
                                                    config=deps.correlation)
-                decoded[key] = window
-                _save(tables.windows, key, codec.as_table_value(window), partition_of[key])
+                _save(tables.windows, key, encoded(key, window), partition_of[key])
                 for command in commands:
                     await topics.commands.send(key=command.incident_id.encode(), value=codec.encode(command))
                 log.info("signals.correlated", key_size=window.size, signals=len(signals), attached=len(commands),

@@ -20,7 +20,7 @@ from streams.signal_batches import encode_signals
 from streams.topics import Tables, Topics
 
 log = structlog.get_logger("breach.ingest")
-SIGNALS_PER_MESSAGE = 200  # a signals record stays well below the producer's 1 MB request limit
+SIGNALS_BYTES = 512 * 1024  # a signals record stays well below the producer's request limit
 
 
 def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
@@ -44,9 +44,8 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                     continue
                 by_key.setdefault(correlation_key(signal).encode(), []).append(signal)
             for key, signals in by_key.items():
-                for chunk in range(0, len(signals), SIGNALS_PER_MESSAGE):
-                    await topics.signals.send(key=key, value=encode_signals(
-                        signals[chunk:chunk + SIGNALS_PER_MESSAGE]))
+                for value in encode_signals(signals, limit=SIGNALS_BYTES):
+                    await topics.signals.send(key=key, value=value)
             if by_key:
                 log.info("events.normalised", count=sum(len(v) for v in by_key.values()), keys=len(by_key),
                          event_ids=[s.event_id for v in by_key.values() for s in v],

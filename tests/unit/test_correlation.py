@@ -171,3 +171,12 @@ def test_state_stays_bounded_on_an_endless_stream(steps) -> None:  # type: ignor
         assert window.watermark is not None
         horizon = window.watermark - config.lateness - config.span
         assert all(s.at >= horizon for s in window.seen) and all(o.last_at >= horizon for o in window.incidents)
+
+
+def test_a_trimmed_window_keeps_the_newest_half_and_shrinks_to_nothing() -> None:
+    w, _ = correlate_batch(None, [event(f"t{i}", at=T0 + timedelta(seconds=i), user=f"u{i}") for i in range(9)])
+    smaller = w.trimmed()
+    assert [s.event_id for s in smaller.seen] == [f"t{i}" for i in range(5, 9)]
+    while smaller.seen:
+        smaller = smaller.trimmed()
+    assert smaller.incidents == w.incidents  # few open incidents are never dropped by trimming
