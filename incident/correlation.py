@@ -174,6 +174,7 @@ class _Work:
                 self.correlations_of.setdefault(ref, []).append(c)
         self.referenced = {r for c in pack.correlations for r in c.rules}
         self.fired = {(f.correlation, f.group): f for f in window.fired}
+        self.entity_sets: dict[str, set[str]] = {}  # incident id -> its entities, as a set
         self.outer_of: dict[str, set[str]] = {}  # rule id -> the outermost correlations it feeds
         by_id = {c.id: c for c in pack.correlations}
 
@@ -289,8 +290,9 @@ class _Work:
         first = min(ev.occurred_at for ev, _, _ in items)
         last = max(ev.occurred_at for ev, _, _ in items)
         span = self.config.span
-        candidates = [o for o in self.incidents if o.merged_into is None and entities & set(o.entities)
-                      and o.first_at - span <= last and first <= o.last_at + span]
+        candidates = [o for o in self.incidents if o.merged_into is None
+                      and o.first_at - span <= last and first <= o.last_at + span
+                      and not entities.isdisjoint(self._entities(o))]
         if candidates:
             survivor = min(candidates, key=lambda o: (o.first_at, o.incident_id))
             others = [o for o in candidates if o is not survivor]
@@ -298,8 +300,14 @@ class _Work:
             how = f"joined by shared {', '.join(shared)} within {_human(span)}"
             if others:
                 how += f"; merges incident {', '.join(o.incident_id for o in others)} into this one"
-            merged_entities = {e for o in candidates for e in o.entities} | entities
-            current = replace(survivor, entities=tuple(sorted(merged_entities))[:self.config.max_entities],
+            known = self._entities(survivor)
+            merged = known | entities | {e for o in others for e in o.entities}
+            if len(merged) != len(known) and len(known) < self.config.max_entities:
+                kept = tuple(sorted(merged))[:self.config.max_entities]
+                self.entity_sets[survivor.incident_id] = set(kept)
+            else:
+                kept = survivor.entities  # nothing new, or full: no re-sort per signal
+            current = replace(survivor, entities=kept,
                               first_at=min(survivor.first_at, first, *(o.first_at for o in others)),
                               last_at=max(survivor.last_at, last, *(o.last_at for o in others)))
             self.incidents = [current if o is survivor else
@@ -317,6 +325,12 @@ class _Work:
             self.commands.append(AttachSignal(incident_id=current.incident_id, controller=self._controller,
                                               correlation_key=self.key, evidence=replace(evidence, reason=reason)))
         self.last_incident = current.incident_id
+
+    def _entities(self, incident: OpenIncident) -> set[str]:
+        found = self.entity_sets.get(incident.incident_id)
+        if found is None:
+            found = self.entity_sets[incident.incident_id] = set(incident.entities)
+        return found
 
     @property
     def _controller(self) -> str | None:

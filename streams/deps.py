@@ -59,7 +59,7 @@ class Deps:
     correlation_lateness: timedelta = timedelta(hours=1)
     correlation_salt: str = ""
     batch_size: int = 500
-    batch_seconds: float = 0.02
+    batch_seconds: float = 0.05
     max_state_bytes: int = 4_000_000
 
     @property

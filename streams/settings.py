@@ -56,7 +56,7 @@ class Settings:
     correlation_lateness_minutes: float = 60.0  # events this far behind the newest are handled as in order
     correlation_salt: str = ""  # keys the entity hashes in evidence reasons (set a secret in production)
     batch_size: int = 500  # ingest/correlate take up to this many records per step
-    batch_seconds: float = 0.02  # ... or what arrived within this time
+    batch_seconds: float = 0.05  # ... or what arrived within this time (adds at most this per stage)
     max_state_bytes: int = 4_000_000  # one controller's correlation state, encoded (trimmed beyond)
 
     @property

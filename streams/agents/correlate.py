@@ -25,12 +25,14 @@ from streams.deps import Deps
 from streams.dlq import dead_letter
 from streams.signal_batches import decode_signals
 from streams.topics import Tables, Topics
+from streams.window_codec import WindowCodec
 
 log = structlog.get_logger("breach.correlate")
 
 
 def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
     decoded: dict[str, tuple[bytes, Window]] = {}  # key -> the last state this worker wrote, both forms
+    window_codec = WindowCodec()
 
     def state_of(key: str) -> Window | None:
         stored = tables.windows.get(key)
@@ -40,20 +42,16 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
         cached = decoded.get(key)
         if cached is not None and cached[0] is stored:  # still the very bytes we wrote
             return cached[1]
-        try:
-            window = codec.decode(stored)
-        except codec.DecodeError:
-            window = None
-        return window if isinstance(window, Window) else None  # an older format: start afresh
+        return window_codec.decode(stored)  # None for an older format: start afresh
 
     def encoded(key: str, window: Window) -> bytes:
-        raw = codec.encode(window)
+        raw = window_codec.encode(window)
         while len(raw) > deps.max_state_bytes:
             smaller = window.trimmed()
             if smaller.size == window.size:
                 break  # nothing left to trim: the producer will refuse it and the worker stop, loudly
             log.warning("window.trimmed", key_size=window.size, bytes=len(raw), limit=deps.max_state_bytes)
-            window, raw = smaller, codec.encode(smaller)
+            window, raw = smaller, window_codec.encode(smaller)
         decoded[key] = (raw, window)
         return raw
 

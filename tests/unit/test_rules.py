@@ -25,6 +25,7 @@ from incident.rules import (
     Pattern,
     RuleError,
     RulePack,
+    compile_node,
     evaluate,
     fires,
 )
@@ -60,6 +61,7 @@ EVENT = {"event.action": "Export-Table", "user.name": "alice", "source.ip": "10.
 ])
 def test_detection_semantics(node, expected) -> None:  # type: ignore[no-untyped-def]
     assert evaluate(node, EVENT) is expected
+    assert compile_node(node)(EVENT) is expected  # the compiled form the pack runs agrees
 
 
 def rule(kind: str, *, rules: tuple[str, ...] = ("a",), op: str = "gte", n: float = 3, field: str | None = None,
