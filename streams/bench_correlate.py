@@ -25,7 +25,6 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from console.projection import current_partitions
-from streams import codec
 from streams.agents import correlate, ingest
 from streams.app import create_app
 from streams.deps import Deps
@@ -75,11 +74,13 @@ async def _commands(consumer: AIOKafkaConsumer, seen: dict[str, float], quiet: f
     """Read AttachSignal commands into ``seen`` (event id -> broker timestamp, s) until none came for ``quiet`` s."""
     last = time.monotonic()
     while time.monotonic() - last < quiet:
-        consumer.assign(sorted(await current_partitions(consumer, (INCIDENT_COMMANDS,))) or [])
+        if not consumer.assignment():
+            consumer.assign(sorted(await current_partitions(consumer, (INCIDENT_COMMANDS,))) or [])
         for batch in (await consumer.getmany(timeout_ms=200, max_records=10_000)).values():
             for message in batch:
-                command = codec.decode(message.value)
-                seen.setdefault(command.evidence.event_id, message.timestamp / 1000)
+                # json, not codec.decode: the reader shares the worker's core and must stay cheap.
+                event_id = json.loads(message.value)["data"]["evidence"]["event_id"]
+                seen.setdefault(event_id, message.timestamp / 1000)
                 last = time.monotonic()
 
 
