@@ -21,10 +21,11 @@ import structlog
 from incident.correlation import Window, correlate_batch
 from incident.signals import SecurityEvent
 from streams import codec
+from streams.batch_out import BatchOut, bootstrap_of
 from streams.deps import Deps
 from streams.dlq import dead_letter
 from streams.signal_batches import decode_signals
-from streams.topics import Tables, Topics
+from streams.topics import INCIDENT_COMMANDS, Tables, Topics
 from streams.window_codec import WindowCodec
 
 log = structlog.get_logger("breach.correlate")
@@ -57,29 +58,38 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
 
     @app.agent(topics.signals, name="correlate", concurrency=1)
     async def correlate_signals(stream: Any) -> None:
-        async for batch in stream.take_events(deps.batch_size, within=deps.batch_seconds):
-            by_key: dict[str, list[SecurityEvent]] = {}
-            partition_of: dict[str, int] = {}
-            for record in batch:
-                msg = record.message
-                try:
-                    signals = decode_signals(record.value)
-                except codec.DecodeError as exc:  # only our ingest writes here; still, never stop on one
-                    ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
-                    await topics.dlq.send(key=record.key, value=dead_letter(record.value, str(exc), ref, deps.clock()))
-                    log.error("signals.undecodable", source=ref, reason=str(exc))
-                    continue
-                key = record.key.decode() if record.key else ""
-                by_key.setdefault(key, []).extend(signals)
-                partition_of[key] = msg.partition
-            for key, signals in by_key.items():
-                window, commands = correlate_batch(state_of(key), signals, pack=deps.rule_pack,
-                                                   config=deps.correlation)
-                _save(tables.windows, key, encoded(key, window), partition_of[key])
-                for command in commands:
-                    await topics.commands.send(key=command.incident_id.encode(), value=codec.encode(command))
-                log.info("signals.correlated", key_size=window.size, signals=len(signals), attached=len(commands),
-                         incidents=sorted({c.incident_id for c in commands}))
+        async with BatchOut(bootstrap_of(app)) as out:
+            async for batch in stream.take_events(deps.batch_size, within=deps.batch_seconds):
+                await correlate_batch_of(batch, out)
+
+    async def correlate_batch_of(batch: Any, out: BatchOut) -> None:
+        by_key: dict[str, list[SecurityEvent]] = {}
+        partition_of: dict[str, int] = {}
+        for record in batch:
+            msg = record.message
+            try:
+                signals = decode_signals(record.value)
+            except codec.DecodeError as exc:  # only our ingest writes here; still, never stop on one
+                ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
+                await topics.dlq.send(key=record.key, value=dead_letter(record.value, str(exc), ref, deps.clock()))
+                log.error("signals.undecodable", source=ref, reason=str(exc))
+                continue
+            key = record.key.decode() if record.key else ""
+            by_key.setdefault(key, []).extend(signals)
+            partition_of[key] = msg.partition
+        results = {key: correlate_batch(state_of(key), signals, pack=deps.rule_pack, config=deps.correlation)
+                   for key, signals in by_key.items()}
+        for _, commands in results.values():
+            for command in commands:
+                await out.send(INCIDENT_COMMANDS, codec.encode(command), command.incident_id.encode())
+        # The commands reach the broker before the state that says they were sent is saved: a
+        # crash in between replays the signals against the old state and sends them again (the
+        # incident agent ignores an event id it has), never the other way round.
+        await out.flush()
+        for key, (window, commands) in results.items():
+            _save(tables.windows, key, encoded(key, window), partition_of[key])
+            log.info("signals.correlated", key_size=window.size, signals=len(by_key[key]), attached=len(commands),
+                     incidents=sorted({c.incident_id for c in commands}))
 
 
 def _save(table: Any, key: str, value: Any, partition: int) -> None:
