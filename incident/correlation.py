@@ -20,14 +20,16 @@ a second hop. Within a key:
   fired, the entity *kinds* it was linked by with a keyed hash of the value, and its
   fingerprint. Never the value itself: Evidence is kept for years (``signals.Evidence``).
 * **Duplicates.** A signal is ignored when its event id, or its fingerprint (a hash of the
-  ``Config.fingerprint`` fields: the same alert re-sent with a new id), was seen in the window.
+  ``Config.fingerprint`` fields: the same alert re-sent with a new id), was seen within the
+  lateness bound (the state would otherwise grow with rate × window). An older duplicate id
+  still reaches the incident it belongs to, which ignores an event id it already holds.
 * **Time.** Everything runs on event time. The watermark is the newest event time seen,
   capped by each event's ingest time (a clock far in the future cannot expire everything).
   Events up to ``Config.lateness`` behind the watermark are handled exactly as in order;
   later ones are still attached, but their reason says late, and state older than
   ``watermark - lateness - (span or the longest rule timespan)`` may already be gone.
-* **Bounded.** After each batch, incidents, seen ids, rule hits and held signals older than
-  that horizon are dropped, and each list is capped (``Config.max_*``), oldest out first.
+* **Bounded.** After each batch, incidents, seen ids (after the lateness bound), rule hits and
+  held signals older than that horizon are dropped, and each list is capped (``Config.max_*``), oldest out first.
 """
 
 from __future__ import annotations
@@ -363,7 +365,10 @@ class _Work:
             horizon = self.watermark - c.lateness - c.span
             rule_horizon = self.watermark - c.lateness - self.pack.max_timespan
             incidents = [o for o in incidents if o.last_at >= horizon]
-            seen = [s for s in seen if s.at >= horizon]
+            # Dedup memory spans the lateness bound: a redelivery or re-send within it is caught
+            # here; an older duplicate joins the incident it came from (still open, by its
+            # entities), whose aggregate ignores an event id it already has.
+            seen = [s for s in seen if s.at >= self.watermark - c.lateness]
             hits = [h for h in hits if h.at >= rule_horizon]
             held = [h for h in held if h.evidence.occurred_at >= rule_horizon]
             fired = [f for f in fired if f.last_at >= rule_horizon]

@@ -117,6 +117,14 @@ def test_a_clock_far_in_the_future_cannot_expire_the_state() -> None:
     assert w.watermark == T0 + timedelta(minutes=3) and len(w.incidents) >= 1
 
 
+def test_a_duplicate_older_than_the_dedup_memory_still_reaches_its_own_incident() -> None:
+    w, (first,) = correlate(None, event("a", user="alice"))
+    w, _ = correlate(w, event("b", user="bob", at=T0 + timedelta(hours=3)))
+    assert "a" not in {s.event_id for s in w.seen}
+    _, (again,) = correlate(w, event("a", user="alice"))
+    assert again.incident_id == first.incident_id  # where the aggregate ignores an id it holds
+
+
 def test_expired_windows_are_dropped() -> None:
     w, _ = correlate(None, event("a", user="alice"))
     w, _ = correlate(w, event("b", asset="acme-auth", at=T0 + timedelta(days=3)))
@@ -170,7 +178,8 @@ def test_state_stays_bounded_on_an_endless_stream(steps) -> None:  # type: ignor
         # Nothing older than watermark - lateness - span survives a batch.
         assert window.watermark is not None
         horizon = window.watermark - config.lateness - config.span
-        assert all(s.at >= horizon for s in window.seen) and all(o.last_at >= horizon for o in window.incidents)
+        assert all(o.last_at >= horizon for o in window.incidents)
+        assert all(s.at >= window.watermark - config.lateness for s in window.seen)  # dedup memory: the bound
 
 
 def test_a_trimmed_window_keeps_the_newest_half_and_shrinks_to_nothing() -> None:
