@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -11,7 +14,7 @@ from hypothesis import strategies as st
 
 from incident.rules import FieldIs, Pattern
 from streams.rules_loader import RulesError, load_rules
-from streams.settings import SettingsError
+from streams.settings import ROOT, SettingsError
 
 BASE = """\
 title: Failed logon
@@ -146,3 +149,11 @@ def test_any_file_content_loads_or_fails_with_a_rules_error(tmp_path: Path, text
         load_rules(tmp_path)
     except RulesError as exc:
         assert exc.source.endswith("fuzz.yml") and exc.line >= 1
+
+
+def test_the_worker_refuses_to_start_on_a_bad_rule_naming_file_and_line(tmp_path: Path) -> None:
+    bad = write(tmp_path, BASE.replace("event.outcome:", "event.outcome|sounds_like:"))
+    env = {**os.environ, "BREACH_RULES_DIR": str(tmp_path), "BREACH_BROKER_URL": "kafka://127.0.0.1:1"}
+    result = subprocess.run([sys.executable, "-m", "streams.cli", "worker"], capture_output=True, text=True, env=env,
+                            timeout=60, cwd=ROOT, check=False)
+    assert result.returncode == 2 and f"breach: {bad}:8: " in result.stderr and "sounds_like" in result.stderr
