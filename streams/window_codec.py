@@ -71,7 +71,8 @@ class WindowCodec:
             return None
         if not isinstance(data, dict) or data.get("type") != TYPE:
             decoded = None
-            with contextlib.suppress(codec.DecodeError):
+            # An older window (v1: other fields) may not even fit the new dataclasses: start afresh.
+            with contextlib.suppress(Exception):
                 decoded = codec.decode(raw)
             return decoded if isinstance(decoded, Window) else None
         held = [Held(evidence=codec.from_jsonable(Evidence, evidence), entities=tuple(entities), rules=tuple(rules),

@@ -8,6 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from incident.commands import AttachSignal
 from incident.correlation import correlate_batch
@@ -67,6 +69,15 @@ def test_brute_force_then_success_attaches_every_failure_and_the_success_to_one_
 def test_brute_force_is_found_whatever_the_arrival_order() -> None:
     events = [*failures(10), success()]
     assert len(run(list(reversed(events)))) == 11
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.permutations(list(range(12))))
+def test_brute_force_and_its_reasons_do_not_depend_on_arrival_order(order: list[int]) -> None:
+    events = [*failures(11), success()]
+    commands = run([events[i] for i in order])
+    assert sorted(c.evidence.event_id for c in commands) == sorted(e.event_id for e in events)
+    assert len({c.incident_id for c in commands}) == 1
 
 
 @pytest.mark.parametrize("events", [

@@ -30,3 +30,5 @@ def test_older_or_foreign_values_decode_to_none_or_the_generic_envelope() -> Non
     window, _ = correlate_batch(None, [event("a")])
     assert WindowCodec.decode(codec.encode(window)) == window
     assert WindowCodec.decode(b"{not json") is None and WindowCodec.decode(b'{"type": "Other"}') is None
+    v1 = b'{"type":"Window","v":1,"data":{"key":"acme|acme-crm-db","incident_id":"i","seen":["e1","e2"]}}'
+    assert WindowCodec.decode(v1) is None  # the state of the previous version: start afresh
