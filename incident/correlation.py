@@ -1,58 +1,389 @@
-"""Correlation v1: signals on the same asset within a time window join one incident.
+"""Correlation: signals become incidents, by shared entities and by rules, in event time.
 
-``correlate(window, event, span=...)`` is pure. The window is the correlator's state for
-one correlation key (controller + asset); it remembers recent event ids so a redelivered
-or re-sent event is ignored. Incident ids are uuid5 of the key and the first event id, so
-replaying the same signals yields the same incidents.
+``correlate_batch(window, events, pack=..., config=...)`` is pure. ``window`` is the state of
+one *partition key* (:func:`correlation_key`: the controller, or the asset of a signal no
+profile declares); every signal of a key reaches the same worker, so its state never needs
+a second hop. Within a key:
+
+* **Rules.** Each signal is matched against the detection rules of the pack. A signal whose
+  only matches feed correlation rules (failed logons, say) is *held* until a correlation
+  fires (then every contributing signal is attached) or its timespan passes (then it is
+  dropped: it was noise). Any other signal (a standalone rule matched, or no rule at all: the
+  SIEM already called it an alert) is attached at once.
+* **Grouping.** An incident is open for (controller, entity, window): a signal joins the open
+  incident that shares one of its entities (``Config.link_on``: host, user, source IP, data
+  store) within ``span`` of its signals; a signal that shares entities with several open
+  incidents merges them (the oldest survives and takes the others' entities; the others take
+  no new signals). Otherwise it opens one whose id is uuid5(key, host, span bucket of the
+  event time): the id no longer depends on which event arrived first, only on the bucket.
+* **Why.** Every attached signal carries a reason naming the rules, the correlation that
+  fired, the entity *kinds* it was linked by with a keyed hash of the value, and its
+  fingerprint. Never the value itself: Evidence is kept for years (``signals.Evidence``).
+* **Duplicates.** A signal is ignored when its event id, or its fingerprint (a hash of the
+  ``Config.fingerprint`` fields: the same alert re-sent with a new id), was seen within the
+  lateness bound (the state would otherwise grow with rate × window). An older duplicate id
+  still reaches the incident it belongs to, which ignores an event id it already holds.
+* **Time.** Everything runs on event time. The watermark is the newest event time seen,
+  capped by each event's ingest time (a clock far in the future cannot expire everything).
+  Events up to ``Config.lateness`` behind the watermark are handled exactly as in order;
+  later ones are still attached, but their reason says late, and state older than
+  ``watermark - lateness - (span or the longest rule timespan)`` may already be gone.
+* **Bounded.** After each batch, incidents, seen ids (after the lateness bound), rule hits and
+  held signals older than that horizon are dropped, and each list is capped (``Config.max_*``), oldest out first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from incident.commands import AttachSignal
+from incident.rules import CorrelationRule, Hit, RulePack, fires
 from incident.signals import Evidence, SecurityEvent
 
 NAMESPACE = uuid.UUID("6f1d3c52-7f0e-4d55-9a1e-5b2f0b7e1c01")
 DEFAULT_SPAN = timedelta(hours=24)
-SEEN_LIMIT = 1000  # event ids remembered per window, for de-duplication
+EMPTY_PACK = RulePack()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    span: timedelta = DEFAULT_SPAN  # an incident takes signals this long before/after its own
+    lateness: timedelta = timedelta(hours=1)  # handled as if in order up to this far behind the watermark
+    link_on: tuple[str, ...] = ("host.name", "user.name", "source.ip", "data_store.name")
+    fingerprint: tuple[str, ...] = ("rule.id", "rule.name", "host.name", "user.name", "source.ip",
+                                    "destination.ip", "event.action", "event.outcome", "@timestamp")
+    salt: str = ""  # keys the entity hashes, so a reason's hash cannot be looked up in a table of IPs
+    max_incidents: int = 1_000
+    max_seen: int = 20_000
+    max_hits: int = 10_000
+    max_held: int = 2_000
+    max_entities: int = 256  # per incident: merging many accounts must not grow it without end
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenIncident:
+    incident_id: str
+    entities: tuple[str, ...]  # "kind#hash"
+    first_at: datetime
+    last_at: datetime
+    merged_into: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Seen:
+    event_id: str
+    fingerprint: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Held:
+    """A signal waiting for a correlation: what its Evidence will be, without personal data."""
+
+    evidence: Evidence
+    entities: tuple[str, ...]
+    rules: tuple[str, ...]
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Fired:
+    """An outermost correlation that fired for a group, and the event times it spanned: a signal
+    of that group arriving later (out of order, or still going on) joins without re-counting."""
+
+    correlation: str
+    group: str
+    first_at: datetime
+    last_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Window:
+    """The correlator's state for one partition key (a faust table value)."""
+
     key: str
-    incident_id: str
-    first_at: datetime
-    last_at: datetime
-    seen: tuple[str, ...]
+    watermark: datetime | None = None
+    incidents: tuple[OpenIncident, ...] = ()
+    seen: tuple[Seen, ...] = ()
+    hits: tuple[Hit, ...] = ()
+    held: tuple[Held, ...] = ()
+    fired: tuple[Fired, ...] = ()
+    version: int = 0  # bumped per batch: lets the shell cache the decoded state safely
+    incident_id: str | None = field(default=None)  # the incident the last signal joined (for logs)
+
+    def trimmed(self) -> Window:
+        """The newest half of every list: what the shell keeps when the state outgrows a record.
+        Drops dedup memory, rule hits and held signals early, never an open incident's id."""
+        def half(items: tuple[Any, ...]) -> tuple[Any, ...]:
+            return items[(len(items) + 1) // 2:]  # the lists are kept oldest first
+        return replace(self, seen=half(self.seen), hits=half(self.hits), held=half(self.held),
+                       incidents=self.incidents[-max(len(self.incidents) // 2, 1):] if len(self.incidents) > 64
+                       else self.incidents, version=self.version + 1)
+
+    @property
+    def size(self) -> int:
+        return len(self.incidents) + len(self.seen) + len(self.hits) + len(self.held) + len(self.fired)
 
 
 def correlation_key(event: SecurityEvent) -> str:
-    return f"{event.controller or 'unmapped'}|{event.asset}"
+    """The partition key: the controller, so every entity of one controller meets on one worker;
+    a signal no profile declares is keyed by its asset (it cannot join a controller's incident)."""
+    return event.controller or f"unmapped|{event.asset}"
 
 
-def correlate(window: Window | None, event: SecurityEvent, *, span: timedelta = DEFAULT_SPAN,
-              ) -> tuple[Window, list[AttachSignal]]:
-    key = correlation_key(event)
-    if window is not None and event.event_id in window.seen:
-        return window, []
-    t = event.occurred_at
-    if window is not None and window.first_at - span <= t <= window.last_at + span:
-        reason = (f"same asset {event.asset} within {_human(span)} of the incident's signals "
-                  f"({window.first_at.isoformat()} – {window.last_at.isoformat()})")
-        window = replace(window, first_at=min(window.first_at, t), last_at=max(window.last_at, t),
-                         seen=(*window.seen, event.event_id)[-SEEN_LIMIT:])
-    else:
-        reason = f"first signal on asset {event.asset}" + (" (no profile declares it)" if event.unmapped else "")
-        incident_id = str(uuid.uuid5(NAMESPACE, f"{key}|{event.event_id}"))
-        window = Window(key=key, incident_id=incident_id, first_at=t, last_at=t, seen=(event.event_id,))
-    command = AttachSignal(incident_id=window.incident_id, controller=event.controller, correlation_key=key,
-                           evidence=Evidence.of(event, reason))
-    return window, [command]
+def correlate(window: Window | None, event: SecurityEvent, *, pack: RulePack = EMPTY_PACK,
+              config: Config = Config()) -> tuple[Window, list[AttachSignal]]:
+    return correlate_batch(window, [event], pack=pack, config=config)
+
+
+def correlate_batch(window: Window | None, events: Sequence[SecurityEvent], *, pack: RulePack = EMPTY_PACK,
+                    config: Config = Config()) -> tuple[Window, list[AttachSignal]]:
+    """Correlate a batch of signals of one partition key; returns the new state and the commands."""
+    if not events:
+        return window or Window(key=""), []
+    work = _Work(window or Window(key=correlation_key(events[0])), pack, config)
+    for event in events:
+        work.add(event)
+    return work.freeze(), work.commands
+
+
+class _Work:
+    """The state of one batch as mutable lists: appending to tuples per signal would be quadratic."""
+
+    def __init__(self, window: Window, pack: RulePack, config: Config) -> None:
+        self.key, self.pack, self.config = window.key, pack, config
+        self.watermark = window.watermark
+        self.version = window.version
+        self.incidents = list(window.incidents)
+        self.seen = list(window.seen)
+        self.seen_ids = {s.event_id for s in window.seen}
+        self.seen_prints = {s.fingerprint for s in window.seen}
+        self.hits = list(window.hits)
+        self.hits_by: dict[tuple[str, str], list[Hit]] = {}
+        for hit in self.hits:
+            self.hits_by.setdefault((hit.correlation, hit.group), []).append(hit)
+        self.held = {h.evidence.event_id: h for h in window.held}
+        self.commands: list[AttachSignal] = []
+        self.last_incident = window.incident_id
+        self.correlations_of: dict[str, list[CorrelationRule]] = {}
+        for c in pack.correlations:
+            for ref in c.rules:
+                self.correlations_of.setdefault(ref, []).append(c)
+        self.referenced = {r for c in pack.correlations for r in c.rules}
+        self.fired = {(f.correlation, f.group): f for f in window.fired}
+        self.entity_sets: dict[str, set[str]] = {}  # incident id -> its entities, as a set
+        self.outer_of: dict[str, set[str]] = {}  # rule id -> the outermost correlations it feeds
+        by_id = {c.id: c for c in pack.correlations}
+
+        def outer(rule_id: str) -> set[str]:
+            found: set[str] = set()
+            for c in self.correlations_of.get(rule_id, ()):
+                found |= outer(c.id) if c.id in self.referenced else {c.id}
+            return found
+
+        for rule_id in {*self.correlations_of, *by_id}:
+            self.outer_of[rule_id] = outer(rule_id)
+        self.by_id = by_id
+
+    # -- one signal ----------------------------------------------------------------------------
+
+    def add(self, event: SecurityEvent) -> None:
+        fields = event.fields()
+        fingerprint = "fp:" + self._hash("|".join(str(fields.get(f, "")) for f in self.config.fingerprint))
+        if event.event_id in self.seen_ids or fingerprint in self.seen_prints:
+            return
+        self.seen_ids.add(event.event_id)
+        self.seen_prints.add(fingerprint)
+        at = event.occurred_at
+        self.seen.append(Seen(event_id=event.event_id, fingerprint=fingerprint, at=at))
+        late = self.watermark is not None and at < self.watermark - self.config.lateness
+        capped = min(at, event.ingested_at)
+        self.watermark = capped if self.watermark is None else max(self.watermark, capped)
+
+        matched = self.pack.matching(fields)
+        entities = tuple(f"{name}#{self._hash(str(fields[name]))}" for name in self.config.link_on
+                         if fields.get(name) not in (None, "", []))
+        fired = self._correlate(event, fields, matched)
+        standalone = [r for r in matched if r not in self.pack.held]
+        note = f" (late: {_human(self.watermark - at)} behind the newest signal)" if late else ""
+        if standalone or not matched:
+            what = (f"rule {', '.join(self.pack.title_of(r) for r in standalone)} matched" if standalone
+                    else "SIEM alert (no rule of the pack claims it)")
+            self._attach([(Evidence.of(event, ""), entities, fingerprint)], what + note)
+        else:
+            self.held[event.event_id] = Held(evidence=Evidence.of(event, ""), entities=entities, rules=matched,
+                                             fingerprint=fingerprint)
+        for rule, contributing, group in fired:
+            self._release(rule, contributing, note, group)
+        if event.event_id in self.held:
+            self._join_fired(event, fields, matched, note)
+
+    def _correlate(self, event: SecurityEvent, fields: dict[str, object], matched: tuple[str, ...],
+                   ) -> list[tuple[CorrelationRule, set[str], str]]:
+        """Record hits for the correlations the matched rules feed; returns the outermost
+        correlations that fire, each with the ids of every signal that contributed."""
+        out: list[tuple[CorrelationRule, set[str], str]] = []
+        pending = [(rule_id, frozenset({event.event_id})) for rule_id in matched]
+        while pending:
+            rule_id, sources = pending.pop(0)
+            for c in self.correlations_of.get(rule_id, ()):
+                group = self._group(c, fields)
+                if group is None:
+                    continue
+                value = fields.get(c.field) if c.field else None
+                hit = Hit(at=event.occurred_at, rule=rule_id, group=group, correlation=c.id,
+                          value=self._hash(str(value)) if value is not None else None, sources=tuple(sorted(sources)))
+                self.hits.append(hit)
+                same = self.hits_by.setdefault((c.id, group), [])
+                same.append(hit)
+                window = fires(c, same)
+                if not window:
+                    continue
+                contributing = {s for h in window for s in h.sources}
+                if c.id in self.referenced:  # an inner correlation: its firing is a hit of the outer one
+                    pending.append((c.id, frozenset(contributing)))
+                else:
+                    out.append((c, contributing, group))
+        return out
+
+    def _join_fired(self, event: SecurityEvent, fields: dict[str, object], matched: tuple[str, ...],
+                    note: str) -> None:
+        """A held signal of a group whose correlation already fired, within its timespan of the
+        signals that made it fire, joins them (a late failure of a brute force, say)."""
+        for correlation_id in sorted({c for r in matched for c in self.outer_of.get(r, ())}):
+            rule = self.by_id[correlation_id]
+            group = self._group(rule, fields)
+            record = self.fired.get((rule.id, group)) if group is not None else None
+            if record and record.first_at - rule.timespan <= event.occurred_at <= record.last_at + rule.timespan:
+                self._release(rule, {event.event_id}, note)
+                return
+
+    def _group(self, rule: CorrelationRule, fields: dict[str, object]) -> str | None:
+        if any(fields.get(g) in (None, "", []) for g in rule.group_by):
+            return None  # Sigma counts per group; a signal without the group's fields has none
+        return self._hash("|".join(str(fields[g]) for g in rule.group_by))
+
+    def _release(self, rule: CorrelationRule, contributing: set[str], note: str, group: str | None = None) -> None:
+        held = sorted((self.held.pop(i) for i in contributing if i in self.held),
+                      key=lambda h: (h.evidence.occurred_at, h.evidence.event_id))
+        if not held:
+            return
+        if group is not None:
+            first, last = held[0].evidence.occurred_at, held[-1].evidence.occurred_at
+            record = self.fired.get((rule.id, group))
+            if record is not None:
+                first, last = min(first, record.first_at), max(last, record.last_at)
+            self.fired[(rule.id, group)] = Fired(correlation=rule.id, group=group, first_at=first, last_at=last)
+        groups = ", ".join(rule.group_by)
+        what = (f"correlation {rule.name or rule.title} fired ({rule.type} of "
+                f"{', '.join(self.pack.title_of(r) for r in rule.rules)} by {groups} within {_human(rule.timespan)})")
+        self._attach([(h.evidence, h.entities, h.fingerprint) for h in held], what + note)
+
+    # -- incidents -----------------------------------------------------------------------------
+
+    def _attach(self, items: list[tuple[Evidence, tuple[str, ...], str]], what: str) -> None:
+        """Attach signals that belong together (one, or all of a fired correlation) to one incident."""
+        entities = {e for _, ents, _ in items for e in ents}
+        first = min(ev.occurred_at for ev, _, _ in items)
+        last = max(ev.occurred_at for ev, _, _ in items)
+        span = self.config.span
+        candidates = [o for o in self.incidents if o.merged_into is None
+                      and o.first_at - span <= last and first <= o.last_at + span
+                      and not entities.isdisjoint(self._entities(o))]
+        if candidates:
+            survivor = min(candidates, key=lambda o: (o.first_at, o.incident_id))
+            others = [o for o in candidates if o is not survivor]
+            shared = sorted(entities & {e for o in candidates for e in o.entities})
+            how = f"joined by shared {', '.join(shared)} within {_human(span)}"
+            if others:
+                how += f"; merges incident {', '.join(o.incident_id for o in others)} into this one"
+            known = self._entities(survivor)
+            merged = known | entities | {e for o in others for e in o.entities}
+            if len(merged) != len(known) and len(known) < self.config.max_entities:
+                kept = tuple(sorted(merged))[:self.config.max_entities]
+                self.entity_sets[survivor.incident_id] = set(kept)
+            else:
+                kept = survivor.entities  # nothing new, or full: no re-sort per signal
+            current = replace(survivor, entities=kept,
+                              first_at=min(survivor.first_at, first, *(o.first_at for o in others)),
+                              last_at=max(survivor.last_at, last, *(o.last_at for o in others)))
+            self.incidents = [current if o is survivor else
+                              replace(o, merged_into=survivor.incident_id) if o in others else o
+                              for o in self.incidents]
+        else:
+            current = OpenIncident(incident_id=self._new_id(items, entities, first),
+                                   entities=tuple(sorted(entities))[:self.config.max_entities],
+                                   first_at=first, last_at=last)
+            self.incidents.append(current)
+            how = f"opened for {', '.join(sorted(entities)) or 'its asset'}"
+        for evidence, _, fingerprint in items:
+            unmapped = " (no profile declares the asset)" if evidence.system is None else ""
+            reason = f"{what}; {how}{unmapped}; fingerprint {fingerprint}"
+            self.commands.append(AttachSignal(incident_id=current.incident_id, controller=self._controller,
+                                              correlation_key=self.key, evidence=replace(evidence, reason=reason)))
+        self.last_incident = current.incident_id
+
+    def _entities(self, incident: OpenIncident) -> set[str]:
+        found = self.entity_sets.get(incident.incident_id)
+        if found is None:
+            found = self.entity_sets[incident.incident_id] = set(incident.entities)
+        return found
+
+    @property
+    def _controller(self) -> str | None:
+        return None if self.key.startswith("unmapped|") else self.key
+
+    def _new_id(self, items: list[tuple[Evidence, tuple[str, ...], str]], entities: set[str],
+                first: datetime) -> str:
+        # The host of the earliest signal and the span bucket of its event time: the same for
+        # any arrival order of an attack's signals that fall in one bucket.
+        evidence = min((ev for ev, _, _ in items), key=lambda ev: (ev.occurred_at, ev.event_id))
+        bucket = int(first.timestamp() // max(self.config.span.total_seconds(), 1))
+        base = f"{self.key}|{evidence.asset}|{bucket}"
+        taken = {o.incident_id for o in self.incidents}
+        candidate, n = str(uuid.uuid5(NAMESPACE, base)), 1
+        while candidate in taken:  # another incident of the same host and bucket is still open
+            n += 1
+            candidate = str(uuid.uuid5(NAMESPACE, f"{base}|{n}"))
+        return candidate
+
+    def _hash(self, value: str) -> str:
+        return hashlib.blake2b(value.encode(), digest_size=6, key=self.config.salt.encode()[:64]).hexdigest()
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def freeze(self) -> Window:
+        c = self.config
+        incidents, seen, hits, held = self.incidents, self.seen, self.hits, list(self.held.values())
+        fired = list(self.fired.values())
+        if self.watermark is not None:
+            horizon = self.watermark - c.lateness - c.span
+            rule_horizon = self.watermark - c.lateness - self.pack.max_timespan
+            incidents = [o for o in incidents if o.last_at >= horizon]
+            # Dedup memory spans the lateness bound: a redelivery or re-send within it is caught
+            # here; an older duplicate joins the incident it came from (still open, by its
+            # entities), whose aggregate ignores an event id it already has.
+            seen = [s for s in seen if s.at >= self.watermark - c.lateness]
+            hits = [h for h in hits if h.at >= rule_horizon]
+            held = [h for h in held if h.evidence.occurred_at >= rule_horizon]
+            fired = [f for f in fired if f.last_at >= rule_horizon]
+        incidents = sorted(incidents, key=lambda o: o.last_at)[-c.max_incidents:]
+        seen = sorted(seen, key=lambda s: s.at)[-c.max_seen:]
+        hits = sorted(hits, key=lambda h: h.at)[-c.max_hits:]
+        held = sorted(held, key=lambda h: h.evidence.occurred_at)[-c.max_held:]
+        fired = sorted(fired, key=lambda f: f.last_at)[-c.max_incidents:]
+        return Window(key=self.key, watermark=self.watermark, incidents=tuple(incidents), seen=tuple(seen),
+                      hits=tuple(hits), held=tuple(held), fired=tuple(fired), version=self.version + 1,
+                      incident_id=self.last_incident)
 
 
 def _human(span: timedelta) -> str:
-    hours = span.total_seconds() / 3600
-    return f"{hours:g} h" if hours >= 1 else f"{span.total_seconds() / 60:g} min"
+    seconds = span.total_seconds()
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} h"
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"

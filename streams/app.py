@@ -26,6 +26,9 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
         # One record per producer batch: Tansu answers ListOffsets wrongly after multi-record
         # batches, which makes table recovery skip records. Harmless on Apache Kafka but slower.
         producer_max_batch_size=1 if settings.one_record_batches else 16384,
+        # A controller's correlation state is one table record (docs/rules.md); on Apache Kafka
+        # raise the changelog topic's max.message.bytes to match.
+        producer_max_request_size=max(1_000_000, settings.max_state_bytes + 100_000),
         processing_guarantee="at_least_once",
         table_standby_replicas=0,
         web_enabled=False,

@@ -4,7 +4,9 @@
 2. the service: canonical events → signals → incidents, events/s and ingest→incident latency
    percentiles (broker timestamp of the record → time the incident recorded the signal);
 3. worker memory (peak RSS of this process, which runs the worker in-process);
-4. clocks (streams/bench_clocks.py) and mass delivery (streams/bench_delivery.py).
+4. the clocks (streams/bench_clocks.py) and mass delivery (streams/bench_delivery.py);
+5. ingest + normalise + correlate alone, on a fresh broker, as a ratio of that broker's raw
+   consume rate, and produce → incident command latency at half that rate (streams/bench_correlate.py).
 Writes .data/bench.json. Loopback only; bounded in count and time.
 """
 
@@ -26,6 +28,7 @@ from console.projection import current_partitions
 from incident.events import SignalAttached
 from streams import codec
 from streams.bench_clocks import INTERVAL, SPREAD, bench_clocks
+from streams.bench_correlate import bench_correlation
 from streams.bench_delivery import bench_delivery
 from streams.bench_delivery import report as delivery_report
 from streams.deps import Deps
@@ -110,13 +113,25 @@ async def main() -> None:
         delivery = await bench_delivery(broker.bootstrap)
     finally:
         broker.stop()
+    # A fresh broker (the one above holds a million Ticks), with its own raw consume rate.
+    broker = Broker(port=free_port())
+    broker.start()
+    try:
+        _, corr_consume = await raw_rates(broker.bootstrap)
+        with tempfile.TemporaryDirectory() as tmp:
+            corr = await bench_correlation(broker.bootstrap, Path(tmp))
+    finally:
+        broker.stop()
+    corr["raw_consume_per_s"] = corr_consume
+    corr["ratio_to_raw_consume"] = corr["events_per_s"] / corr_consume
     limit = min(produce, consume)
     figures: dict[str, Any] = {
         "at": datetime.now(UTC).isoformat(), "raw_produce_per_s": produce, "raw_consume_per_s": consume,
         **service, "ratio_to_raw_limit": service["events_per_s"] / limit, "worker_peak_rss_mb": rss_mb,
-        "clocks": clocks, "delivery": delivery,
+        "clocks": clocks, "delivery": delivery, "correlation": corr,
     }
     idle, p99 = clocks["cpu_per_idle_tick_ms"], clocks["tick_lag_p99_s"]
+    size, ratio, load = corr["avg_record_bytes"], corr["ratio_to_raw_consume"], corr["latency_load_per_s"]
     out = ROOT / ".data" / "bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(figures, indent=2))
@@ -132,6 +147,11 @@ breach-response bench (one worker, embedded broker, this machine)
     due-index memory        {clocks['index_mb']:10,.0f} MB
     CPU per tick            {clocks['cpu_per_tick_ms']:10,.1f} ms with Ticks to send, {idle:.2f} ms idle
     due -> Tick on broker   p50 {clocks['tick_lag_p50_s']:.2f} s / p99 {p99:.2f} s (target p99 < 1 s)
+  ingest + normalise + correlate, one worker, {corr['events']:,} records of ~{size:,.0f} B (fresh broker):
+    raw aiokafka consume    {corr['raw_consume_per_s']:10,.0f} msg/s
+    worker                  {corr['events_per_s']:10,.0f} events/s = {ratio:.1%} of raw consume (target >= 20 %)
+    produce -> command      p50 {corr['p50_ms']:,.0f} ms / p99 {corr['p99_ms']:,.0f} ms at {load:,.0f} events/s \
+(half the max; target p99 < 250 ms)
 {delivery_report(delivery)}  written to {out}
 """)
 

@@ -7,14 +7,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from incident.correlation import EMPTY_PACK, Config
 from incident.deadlines import DEFAULT_REMINDERS, Calendar
 from incident.decide import Rules
 from incident.profiles import Directory
+from incident.rules import RulePack
 from streams.calendars import HolidaysCalendar
 from streams.due_index import DueIndex
 from streams.mailer import Mailer, SmtpMailer
 from streams.profiles_loader import load_directory
 from streams.render import NoticeRenderer
+from streams.rules_loader import load_rules
 from streams.settings import Settings
 from streams.webhook import HttpWebhook, Webhook
 
@@ -75,6 +78,16 @@ class Deps:
     send_attempts: int = 3
     retry_delay: float = 1.0  # seconds, doubled at each attempt
     ingest_format: str = "auto"  # or one format forced for the security-events topic
+    rule_pack: RulePack = EMPTY_PACK  # correlation rules (deploy/rules); empty = group by entities only
+    correlation_lateness: timedelta = timedelta(hours=1)
+    correlation_salt: str = ""
+    batch_size: int = 500
+    batch_seconds: float = 0.05
+    max_state_bytes: int = 4_000_000
+
+    @property
+    def correlation(self) -> Config:
+        return Config(span=self.correlation_span, lateness=self.correlation_lateness, salt=self.correlation_salt)
 
     @property
     def rules(self) -> Rules:
@@ -95,4 +108,10 @@ class Deps:
             console_url=settings.console_url,
             webhook=HttpWebhook(settings.webhook_url) if settings.webhook_url else None,
             ingest_format=settings.ingest_format,
+            rule_pack=load_rules(settings.rules_dir),  # a bad rule stops the worker here, naming file and line
+            correlation_lateness=timedelta(minutes=settings.correlation_lateness_minutes),
+            correlation_salt=settings.correlation_salt,
+            batch_size=settings.batch_size,
+            batch_seconds=settings.batch_seconds,
+            max_state_bytes=settings.max_state_bytes,
         )

@@ -76,6 +76,12 @@ class Settings:
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
     ingest_format: str = "auto"  # auto | canonical | wazuh | ecs | ocsf | suricata | cef
+    rules_dir: Path = ROOT / "deploy" / "rules"  # Sigma rule files, validated at worker start
+    correlation_lateness_minutes: float = 60.0  # events this far behind the newest are handled as in order
+    correlation_salt: str = ""  # keys the entity hashes in evidence reasons (set a secret in production)
+    batch_size: int = 500  # ingest/correlate take up to this many records per step
+    batch_seconds: float = 0.05  # ... or what arrived within this time (adds at most this per stage)
+    max_state_bytes: int = 4_000_000  # one controller's correlation state, encoded (trimmed beyond)
 
     @property
     def reminder_steps(self) -> tuple[timedelta, ...]:
@@ -156,6 +162,8 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
         raise SettingsError("BREACH_SMTP_RATE, BREACH_PROGRESS_SECONDS, BREACH_DELIVERY_RETRY_SECONDS: out of range")
     if settings.dkim_domain and not (settings.dkim_selector and settings.dkim_key_file):
         raise SettingsError("BREACH_DKIM_DOMAIN needs BREACH_DKIM_SELECTOR and BREACH_DKIM_KEY_FILE")
+    if settings.batch_size < 1 or settings.batch_seconds <= 0:
+        raise SettingsError("BREACH_BATCH_SIZE must be at least 1 and BREACH_BATCH_SECONDS positive")
     if settings.partitions < 1:
         raise SettingsError("BREACH_PARTITIONS must be at least 1")
     if settings.ingest_format not in FORMATS:

@@ -39,7 +39,7 @@ class Topics:
 
 @dataclass(frozen=True)
 class Tables:
-    windows: Any  # correlation key -> Window envelope
+    windows: Any  # partition key (controller) -> encoded Window envelope (bytes)
     incidents: Any  # incident id -> Incident envelope
     schedule: Any  # incident id -> epoch seconds of its next reminder (same key and partitions)
     ledger: Any  # Message-ID -> when the SMTP server accepted it (the notify agent's memory)
@@ -55,7 +55,9 @@ def declare(app: faust.App, partitions: int) -> tuple[Topics, Tables]:
     tables = Tables(
         # Keys are str (raw bytes on the changelog, decoded back to str on recovery); values are
         # our JSON envelopes, written with the app's default json serializer.
-        windows=app.Table("correlation-windows", partitions=partitions, key_type=str),
+        # Windows are stored as encoded bytes: the correlator knows each value's size before it
+        # reaches the producer (a controller's state can outgrow a record; it is trimmed first).
+        windows=app.Table("correlation-windows", partitions=partitions, key_type=str, value_type=bytes),
         incidents=app.Table("incidents", partitions=partitions, key_type=str),
         schedule=app.Table("schedule", partitions=partitions, key_type=str),
         ledger=app.Table("delivery-ledger", partitions=partitions, key_type=str),

@@ -1,7 +1,14 @@
-"""signals (keyed by correlation key) → correlate → incident-commands (keyed by incident id).
+"""signals (keyed by partition key) → correlate → incident-commands (keyed by incident id).
 
-The ingest agent keys every signal by its correlation key, so this agent's window table is
-co-partitioned with its input: one key's window is always on the worker that sees its signals.
+The ingest agent keys every signals record by its partition key (the controller), and the
+window table's changelog is written to the partition of the signals that changed it, so a
+key's state always lives on the worker that consumes its signals: several workers split the
+keys without a second hop and without breaking a window. (faust picks the changelog partition
+from "the current event", which a batch does not have: the agent names it explicitly.)
+
+Records are taken in batches and grouped by key: one state read, one ``correlate_batch`` call
+and one table write per key per batch. The decoded state is cached per key and reused while
+the table still holds the same version (decoding a large window per batch is the cost).
 """
 
 from __future__ import annotations
@@ -11,24 +18,82 @@ from typing import Any
 import faust
 import structlog
 
-from incident.correlation import correlate
+from incident.correlation import Window, correlate_batch
+from incident.signals import SecurityEvent
 from streams import codec
+from streams.batch_out import BatchOut, bootstrap_of
 from streams.deps import Deps
-from streams.topics import Tables, Topics
+from streams.dlq import dead_letter
+from streams.signal_batches import decode_signals
+from streams.topics import INCIDENT_COMMANDS, Tables, Topics
+from streams.window_codec import WindowCodec
 
 log = structlog.get_logger("breach.correlate")
 
 
 def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
+    decoded: dict[str, tuple[bytes, Window]] = {}  # key -> the last state this worker wrote, both forms
+    window_codec = WindowCodec()
+
+    def state_of(key: str) -> Window | None:
+        stored = tables.windows.get(key)
+        if stored is None:
+            decoded.pop(key, None)
+            return None
+        cached = decoded.get(key)
+        if cached is not None and cached[0] is stored:  # still the very bytes we wrote
+            return cached[1]
+        return window_codec.decode(stored)  # None for an older format: start afresh
+
+    def encoded(key: str, window: Window) -> bytes:
+        raw = window_codec.encode(window)
+        while len(raw) > deps.max_state_bytes:
+            smaller = window.trimmed()
+            if smaller.size == window.size:
+                break  # nothing left to trim: the producer will refuse it and the worker stop, loudly
+            log.warning("window.trimmed", key_size=window.size, bytes=len(raw), limit=deps.max_state_bytes)
+            window, raw = smaller, window_codec.encode(smaller)
+        decoded[key] = (raw, window)
+        return raw
+
     @app.agent(topics.signals, name="correlate", concurrency=1)
     async def correlate_signals(stream: Any) -> None:
-        async for key, raw in stream.items():
-            signal, window_key = codec.decode(raw), key.decode()
-            stored = tables.windows.get(window_key)
-            window, commands = correlate(codec.decode(stored) if stored else None, signal,
-                                         span=deps.correlation_span)
-            tables.windows[window_key] = codec.as_table_value(window)
+        async with BatchOut(bootstrap_of(app)) as out:
+            async for batch in stream.take_events(deps.batch_size, within=deps.batch_seconds):
+                await correlate_batch_of(batch, out)
+
+    async def correlate_batch_of(batch: Any, out: BatchOut) -> None:
+        by_key: dict[str, list[SecurityEvent]] = {}
+        partition_of: dict[str, int] = {}
+        for record in batch:
+            msg = record.message
+            try:
+                signals = decode_signals(record.value)
+            except codec.DecodeError as exc:  # only our ingest writes here; still, never stop on one
+                ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
+                await topics.dlq.send(key=record.key, value=dead_letter(record.value, str(exc), ref, deps.clock()))
+                log.error("signals.undecodable", source=ref, reason=str(exc))
+                continue
+            key = record.key.decode() if record.key else ""
+            by_key.setdefault(key, []).extend(signals)
+            partition_of[key] = msg.partition
+        results = {key: correlate_batch(state_of(key), signals, pack=deps.rule_pack, config=deps.correlation)
+                   for key, signals in by_key.items()}
+        for _, commands in results.values():
             for command in commands:
-                await topics.commands.send(key=command.incident_id.encode(), value=codec.encode(command))
-            log.info("signal.correlated", event_id=signal.event_id, incident_id=window.incident_id,
-                     duplicate=not commands)
+                await out.send(INCIDENT_COMMANDS, codec.encode(command), command.incident_id.encode())
+        # The commands reach the broker before the state that says they were sent is saved: a
+        # crash in between replays the signals against the old state and sends them again (the
+        # incident agent ignores an event id it has), never the other way round.
+        await out.flush()
+        for key, (window, commands) in results.items():
+            _save(tables.windows, key, encoded(key, window), partition_of[key])
+            log.info("signals.correlated", key_size=window.size, signals=len(by_key[key]), attached=len(commands),
+                     incidents=sorted({c.incident_id for c in commands}))
+
+
+def _save(table: Any, key: str, value: Any, partition: int) -> None:
+    """``table[key] = value`` with the changelog written to ``partition`` (what faust's
+    ``__setitem__`` does, taking the partition from the current event)."""
+    table.data[key] = value
+    table.send_changelog(partition, key, value)

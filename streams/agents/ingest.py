@@ -1,4 +1,4 @@
-"""security-events → normalise → signals (keyed by correlation key) | security-events.dlq.
+"""security-events → normalise → signals (keyed by correlation key, several per record) | security-events.dlq.
 
 One Kafka record may carry several security records (a batch, a Splunk HEC body); each
 becomes its own signal or dead letter, referenced as ``topic:partition:offset#index``.
@@ -17,36 +17,53 @@ from incident.correlation import correlation_key
 from incident.errors import InvalidEvent
 from incident.normalize import normalize_all
 from incident.signals import SecurityEvent
-from streams import codec
+from streams.batch_out import BatchOut, bootstrap_of
 from streams.deps import Deps
 from streams.dlq import dead_letter
-from streams.topics import Tables, Topics
+from streams.signal_batches import encode_signals
+from streams.topics import SIGNALS, Tables, Topics
 
 log = structlog.get_logger("breach.ingest")
+SIGNALS_BYTES = 512 * 1024  # a signals record stays well below the producer's request limit
 
 
 def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
     @app.agent(topics.security_events, name="ingest")
     async def ingest(stream: Any) -> None:
-        async for event in stream.events():
-            msg = event.message
-            ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
-            # The record's broker timestamp is when it reached us: replays give the same answer.
-            received = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else deps.clock()
-            raw = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
-            results = normalize_all(raw, received, deps.ingest_format)
-            for index, result in enumerate(results):
-                source = f"{ref}#{index}" if len(results) > 1 else ref
-                try:
-                    signal = _located(result, source, deps)
-                except InvalidEvent as exc:
-                    record = exc.record if exc.record is not None else raw
-                    await topics.dlq.send(key=msg.key, value=dead_letter(record, exc.reason, source, deps.clock()))
-                    log.warning("event.rejected", source=source, reason=exc.reason)
-                    continue
-                await topics.signals.send(key=correlation_key(signal).encode(), value=codec.encode(signal))
-                log.info("event.normalised", source=source, event_id=signal.event_id, format=signal.source_format,
-                         controller=signal.controller, unmapped=signal.unmapped)
+        # Batches: faust's per-message machinery and a broker round trip per record sent, not
+        # JSON, are what cost (research/runtime.md §4); here both are paid once per batch.
+        async with BatchOut(bootstrap_of(app), max_request_size=deps.max_state_bytes + 100_000) as out:
+            async for batch in stream.take_events(deps.batch_size, within=deps.batch_seconds):
+                await _normalise_batch(batch, out, topics, deps)
+
+
+async def _normalise_batch(batch: Any, out: BatchOut, topics: Topics, deps: Deps) -> None:
+    by_key: dict[bytes, list[SecurityEvent]] = {}
+    for event in batch:
+        msg = event.message
+        ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
+        # The record's broker timestamp is when it reached us: replays give the same answer.
+        received = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else deps.clock()
+        raw = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
+        results = normalize_all(raw, received, deps.ingest_format)
+        for index, result in enumerate(results):
+            source = f"{ref}#{index}" if len(results) > 1 else ref
+            try:
+                signal = _located(result, source, deps)
+            except InvalidEvent as exc:
+                record = exc.record if exc.record is not None else raw
+                await topics.dlq.send(key=msg.key, value=dead_letter(record, exc.reason, source, deps.clock()))
+                log.warning("event.rejected", source=source, reason=exc.reason)
+                continue
+            by_key.setdefault(correlation_key(signal).encode(), []).append(signal)
+    for key, signals in by_key.items():
+        for value in encode_signals(signals, limit=SIGNALS_BYTES):
+            await out.send(SIGNALS, value, key)
+    await out.flush()  # before faust acknowledges the batch
+    if by_key:
+        log.info("events.normalised", count=sum(len(v) for v in by_key.values()), keys=len(by_key),
+                 event_ids=[s.event_id for v in by_key.values() for s in v],
+                 unmapped=sum(s.unmapped for v in by_key.values() for s in v))
 
 
 def _located(result: SecurityEvent | InvalidEvent, ref: str, deps: Deps) -> SecurityEvent:

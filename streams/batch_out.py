@@ -1,0 +1,47 @@
+"""Agent output in batches: one producer with normal batching, flushed once per input batch.
+
+faust's own producer runs with one record per batch on the embedded broker (a Tansu bug would
+otherwise corrupt table recovery, research/runtime.md §2), and aiokafka then waits a broker
+round trip for every record sent. Signals and commands are not table changelogs, so they go
+through this producer: sent without waiting, then awaited together before the input batch is
+acknowledged — at-least-once as before, one round trip per batch instead of per record. Keys
+are partitioned by aiokafka's default partitioner, the one faust and the console use too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+
+def bootstrap_of(app: Any) -> str:
+    """host:port list of a faust app's broker URLs."""
+    return ",".join(f"{url.host}:{url.port or 9092}" for url in app.conf.broker)
+
+
+class BatchOut:
+    def __init__(self, bootstrap_servers: str, *, max_request_size: int = 1_048_576) -> None:
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=0,
+                                          max_batch_size=256 * 1024, max_request_size=max_request_size)
+        self._pending: list[asyncio.Future[Any]] = []
+
+    async def __aenter__(self) -> BatchOut:
+        await self._producer.start()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self._producer.stop()
+
+    async def send(self, topic: str, value: bytes, key: bytes | None) -> None:
+        self._pending.append(await self._producer.send(topic, value, key=key))
+
+    async def flush(self) -> int:
+        """Wait until the broker has every record sent since the last flush; their count."""
+        pending, self._pending = self._pending, []
+        if pending:
+            await asyncio.gather(*pending)
+        return len(pending)
