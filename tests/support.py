@@ -34,6 +34,30 @@ def settings_for(bootstrap: str, tmp_path: Path, **overrides: Any) -> Settings:
                          heartbeat_interval=0.5, **overrides)
 
 
+async def read_signals(bootstrap: str, count: int, timeout: float = 30.0) -> list[Any]:
+    """The first ``count`` signals on the ``signals`` topic (a record may hold several)."""
+    from streams.signal_batches import decode_signals
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+                                enable_auto_commit=False)
+    await consumer.start()
+    signals: list[Any] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while not (partitions := await current_partitions(consumer, ("signals",))):
+            assert time.monotonic() < deadline, "topic signals never appeared"
+            await asyncio.sleep(POLL_INTERVAL)
+        consumer.assign(sorted(partitions))
+        await consumer.seek_to_beginning()
+        while len(signals) < count and time.monotonic() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                signals.extend(s for r in batch for s in decode_signals(r.value))
+    finally:
+        await consumer.stop()
+    assert len(signals) >= count, f"signals: {len(signals)}, expected {count}"
+    return signals
+
+
 class Watcher:
     """The console's own projection, used by tests to see what the worker published."""
 

@@ -15,7 +15,6 @@ import pytest
 import pytest_asyncio
 
 from incident.signals import SecurityEvent
-from streams import codec
 from streams.deps import Deps
 from streams.embedded import Broker
 from streams.mailer import RecordingMailer
@@ -23,7 +22,7 @@ from streams.render import NoticeRenderer
 from streams.samples import publish
 from streams.settings import ROOT, SettingsError, load_settings
 from streams.worker import running
-from tests.support import read_topic, settings_for
+from tests.support import read_signals, read_topic, settings_for
 from tests.unit.builders import directory
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -46,7 +45,7 @@ async def test_a_batch_with_one_bad_element_and_a_cef_line(worker: Broker) -> No
     bad = {**EVE, "timestamp": "2017-04-07 22:24:37"}  # no UTC offset: refused, never guessed
     await publish(worker.bootstrap, [json.dumps([OCSF, bad, EVE]).encode(), CEF])
 
-    signals = [codec.decode(r.value) for r in await read_topic(worker.bootstrap, "signals", 3)]
+    signals = await read_signals(worker.bootstrap, 3)
     assert all(isinstance(s, SecurityEvent) for s in signals)
     by_format = {s.source_format: s for s in signals}
     assert set(by_format) == {"ocsf", "suricata", "cef"}
@@ -75,7 +74,7 @@ async def test_a_topic_forced_to_cef_dead_letters_json_records(broker: Broker, t
                 mailer=RecordingMailer(), clock=lambda: NOW, retry_delay=0.01, ingest_format="cef")
     async with running(settings_for(broker.bootstrap, tmp_path), deps):
         await publish(broker.bootstrap, [json.dumps(EVE).encode(), CEF])
-        (signal,) = [codec.decode(r.value) for r in await read_topic(broker.bootstrap, "signals", 1)]
+        (signal,) = await read_signals(broker.bootstrap, 1)
         (letter,) = [json.loads(r.value) for r in await read_topic(broker.bootstrap, "security-events.dlq", 1)]
     assert signal.source_format == "cef"
     assert letter["reason"] == "this topic takes cef records only (BREACH_INGEST_FORMAT); this one is suricata"
