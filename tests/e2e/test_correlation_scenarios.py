@@ -1,5 +1,5 @@
 """Correlation end to end on the embedded broker: the shipped profiles and rule pack, canonical
-and Wazuh records mixed, unkeyed (so they arrive over every partition, out of order)."""
+Wazuh and Suricata records mixed, unkeyed (so they arrive over every partition, out of order)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,16 @@ def wazuh_alert(i: int, *, agent: str = "ampere-crm-app", ip: str = ATTACKER) ->
             "agent": {"id": "007", "name": agent}, "data": {"srcip": ip}}
 
 
+def suricata_alert(i: int, *, host: str = "ampere-web-01", ip: str = ATTACKER) -> dict[str, Any]:
+    """An EVE alert from the IDS watching the web front (the sensor names it in "host")."""
+    at = (START + timedelta(seconds=5 * i + 4)).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+    return {"timestamp": at, "flow_id": 1_700_000_000 + i, "event_type": "alert", "host": host,
+            "src_ip": ip, "src_port": 40000 + i, "dest_ip": "10.0.0.5", "dest_port": 443, "proto": "TCP",
+            "alert": {"action": "allowed", "gid": 1, "signature_id": 2_019_876, "rev": 3, "severity": 2,
+                      "signature": "ET SCAN Possible credential stuffing (many logins)",
+                      "category": "Attempted Information Leak"}}
+
+
 def lines(records: list[dict[str, Any]]) -> list[bytes]:
     return [json.dumps(r).encode() for r in records]
 
@@ -61,17 +71,18 @@ def incidents(watcher: Watcher) -> list[Any]:
 
 
 @pytest.mark.asyncio
-async def test_an_attack_over_200_alerts_in_two_formats_is_one_incident_with_200_reasons(
+async def test_an_attack_over_200_alerts_in_three_formats_is_one_incident_with_200_reasons(
         broker: Broker, watcher: Watcher) -> None:
-    # 130 canonical failed logons on a web front (credential stuffing: 40 accounts, one source)
-    # and 70 Wazuh alerts from the CRM application about the same source.
-    records = [*(canonical_failure(i) for i in range(130)), *(wazuh_alert(i) for i in range(70))]
+    # 130 canonical failed logons on a web front (credential stuffing: 40 accounts, one source),
+    # 40 Wazuh alerts from the CRM application and 30 Suricata alerts, about the same source.
+    records = [*(canonical_failure(i) for i in range(130)), *(wazuh_alert(i) for i in range(40)),
+               *(suricata_alert(i) for i in range(30))]
     assert await publish(broker.bootstrap, lines(records)) == 200
     await eventually(lambda: sum(len(i.evidence) for i in incidents(watcher)) == 200, timeout=90,
                      what="200 signals attached")
     (incident,) = incidents(watcher)
     assert incident.controller == "ampere" and len({e.event_id for e in incident.evidence}) == 200
-    assert {e.source_format for e in incident.evidence} == {"canonical", "wazuh"}
+    assert {e.source_format for e in incident.evidence} == {"canonical", "wazuh", "suricata"}
     assert set(incident.assets) == {"ampere-web-01", "ampere-crm-app"}
     reasons = [e.reason for e in incident.evidence]
     assert all("fingerprint fp:" in r for r in reasons)
