@@ -1,4 +1,4 @@
-"""Correlation end to end on the embedded broker: the shipped profiles and rule pack, canonical
+"""Correlation end to end on the embedded broker: the shipped profiles and rule pack, canonical,
 Wazuh and Suricata records mixed, unkeyed (so they arrive over every partition, out of order)."""
 
 from __future__ import annotations
