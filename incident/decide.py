@@ -43,6 +43,7 @@ from incident.events import (
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
+    ObligationActed,
     RiskAssessed,
     RiskOverridden,
     SignalAttached,
@@ -145,7 +146,11 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
         case RecordSubjects():
             return _subjects(command, state, now)
         case SendSubjectNotice():
-            return _send_subject_notice(command, _aware(state, command.incident_id), now, rules.directory)
+            tape = _Tape(state)
+            for event in _send_subject_notice(command, _aware(state, command.incident_id), now, rules.directory):
+                tape.emit(event)
+            _subjects_informed(tape, command, now)
+            return tape.events
         case RecordDeliveryProgress():
             return _progress(command, state, now)
     raise CommandRejected(f"unknown command {type(command).__name__}")
@@ -418,6 +423,27 @@ def _send_subject_notice(cmd: SendSubjectNotice, state: Incident, now: datetime,
     return [SubjectNoticeRequested(incident_id=state.id, version=state.version + 1, at=now, notice_id=notice_id,
                                    list_id=cmd.list_id, total=listed.count, regime="gdpr", kind=DATA_SUBJECT_NOTICE,
                                    default_locale=profile.languages[0], context=context, by=cmd.by)]
+
+
+def _subjects_informed(tape: _Tape, cmd: SendSubjectNotice, now: datetime) -> None:
+    """The DPO's approval of the notice to the people affected is the Art. 34 communication: the
+    obligations owed to them are recorded as approved and submitted (by e-mail, with the notice
+    id), so their workflow and the register agree with what was sent. Delivery progress is the
+    notice's own record."""
+    state = tape.state
+    if not tape.events or state is None:
+        return
+    notice_id = subject_notice_id(state.id, cmd.list_id)
+    for clock in (c for c in state.clocks if c.recipient == "data_subjects"):
+        current = state.obligation(clock.rule_ref)
+        if current is None or current.settled:
+            continue
+        steps = (("approve", ""), ("submit", "email")) if current.status == "running" else (("submit", "email"),)
+        for action, channel in steps:
+            tape.emit(ObligationActed(incident_id=state.id, version=tape.version, at=now, obligation=clock.rule_ref,
+                                      action=action, by=cmd.by, acted_at=now, channel=channel,
+                                      reference=f"notice {notice_id} to list {cmd.list_id}" if channel else "",
+                                      text="", late=clock.timed and now > clock.deadline))
 
 
 def progress_score(accepted: int, failed: int, bounced: int, in_doubt: int) -> int:

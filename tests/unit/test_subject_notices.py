@@ -63,8 +63,13 @@ def test_an_empty_list_or_no_incident_is_refused() -> None:
 def test_the_dpo_approves_the_notice_with_the_measures_it_tells_people() -> None:
     state = listed()
     state, events = run(state, send(state))
-    (requested,) = events
+    requested = events[0]
     assert isinstance(requested, SubjectNoticeRequested)
+    # It is the Art. 34 communication: that obligation is approved and submitted with it.
+    assert [(e.action, e.channel) for e in events[1:]] == [("approve", ""), ("submit", "email")]  # type: ignore[attr-defined]
+    art34 = state.obligation("GDPR:art34_data_subjects@1")
+    assert art34 is not None and (art34.status, art34.late) == ("submitted", False)
+    assert art34.reference == f"notice {requested.notice_id} to list L1"
     assert requested.notice_id == subject_notice_id(state.id, "L1") and requested.total == 3
     assert requested.context["notice"]["draft"] is False
     assert requested.context["measures"] == {"taken": ["Sessions revoked"], "proposed": ["Reset"]}
@@ -87,7 +92,7 @@ def test_refusals(changes: dict[str, object], reason: str) -> None:
 
 def test_progress_is_absolute_per_partition_and_never_goes_back() -> None:
     state = listed(count=10)
-    state, (requested,) = run(state, send(state))
+    state, (requested, *_) = run(state, send(state))
     nid = requested.notice_id  # type: ignore[attr-defined]
 
     def progress(partition: int, accepted: int, failed: int = 0, bounced: int = 0,
