@@ -17,6 +17,12 @@ from incident.errors import ProfileError
 from streams.settings import EMBEDDED_USERS, Settings, SettingsError, load_settings
 
 
+def client_options(settings: Settings) -> dict[str, Any]:
+    from streams.kafka_security import client_options as options
+
+    return options(settings)
+
+
 def _settings() -> Settings:
     return load_settings(os.environ)
 
@@ -52,7 +58,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
     data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     lines = jsonl_lines(data)
-    count = asyncio.run(publish(_settings().bootstrap_servers, lines))
+    count = asyncio.run(publish(lines=lines, **client_options(_settings())))
     print(f"sent {count} record(s) to security-events")
     return 0
 
@@ -109,7 +115,7 @@ def cmd_aware(args: argparse.Namespace) -> int:
                               evidence=tuple(args.evidence))
 
     async def send() -> None:
-        sender = CommandSender(_settings().bootstrap_servers)
+        sender = CommandSender(**client_options(_settings()))
         await sender.start()
         try:
             await sender.send(command)
@@ -178,6 +184,18 @@ def cmd_mail(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_topics_create(args: argparse.Namespace) -> int:
+    from streams.topics_admin import TopicsError, as_json, create_topics, report
+
+    try:
+        outcomes = asyncio.run(create_topics(_settings()))
+    except TopicsError as exc:
+        print(f"breach topics create: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(as_json(outcomes), indent=2) if args.json else report(outcomes))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="breach", description="Security events in, handled personal-data breaches out.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -211,6 +229,12 @@ def parser() -> argparse.ArgumentParser:
     mail.add_argument("id", nargs="?", help="show one message (its text part)")
     mail.add_argument("--raw", action="store_true", help="with an id: the whole MIME message")
     mail.set_defaults(func=cmd_mail)
+    topics = sub.add_parser("topics", help="Kafka topics of the service")
+    topics_sub = topics.add_subparsers(dest="topics_command", required=True)
+    create = topics_sub.add_parser("create", help="create every topic (partitions, retention, compaction); "
+                                   "idempotent")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(func=cmd_topics_create)
     return p
 
 
