@@ -4,7 +4,11 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 BIN := $(VENV)/bin
 
-.PHONY: up test lint bench clean
+BENCH_STAMP := $(VENV)/.bench-installed
+# Root installs system packages directly; anyone else through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: up test lint bench clean tools
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,14 +19,24 @@ $(STAMP): pyproject.toml
 up: $(STAMP)
 	$(BIN)/breach up
 
-test: $(STAMP)
+# docker-compose (Debian's package) validates deploy/compose.yaml in the tests; no engine needed.
+tools:
+	@command -v docker-compose >/dev/null 2>&1 || { \
+	  echo "Installing docker-compose (Debian package) to validate deploy/compose.yaml"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; }
+
+test: $(STAMP) tools
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check incident streams console tests
 	$(BIN)/mypy
 
-bench: $(STAMP)
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m streams.bench
 
 clean:
