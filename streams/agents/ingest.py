@@ -14,7 +14,7 @@ from incident.correlation import correlation_key
 from incident.errors import InvalidEvent
 from incident.normalize import normalize
 from incident.signals import SecurityEvent
-from streams import codec
+from streams import codec, metrics
 from streams.deps import Deps
 from streams.dlq import dead_letter
 from streams.topics import Tables, Topics
@@ -27,6 +27,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
     async def ingest(stream: Any) -> None:
         async for event in stream.events():
             msg = event.message
+            metrics.SECURITY_EVENTS_IN.inc()
             ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
             # The record's broker timestamp is when it reached us: replays give the same answer.
             received = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else deps.clock()
@@ -35,9 +36,11 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                 signal = _signal(raw, received, ref, deps)
             except InvalidEvent as exc:
                 await topics.dlq.send(key=msg.key, value=dead_letter(raw, exc.reason, ref, deps.clock()))
+                metrics.dead_letter(msg.topic + ".dlq", exc.reason)
                 log.warning("event.rejected", source=ref, reason=exc.reason)
                 continue
             await topics.signals.send(key=correlation_key(signal).encode(), value=codec.encode(signal))
+            metrics.SIGNALS_OUT.inc()
             log.info("event.normalised", source=ref, event_id=signal.event_id, format=signal.source_format,
                      controller=signal.controller, unmapped=signal.unmapped)
 
