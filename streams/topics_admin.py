@@ -70,7 +70,10 @@ class Outcome:
 async def create_topics(settings: Settings) -> list[Outcome]:
     """Create what is missing; leave existing topics as they are but refuse a partition count
     that differs from the settings (co-partitioning would break)."""
-    specs = topic_specs(settings)
+    return await ensure_topics(settings, topic_specs(settings))
+
+
+async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> list[Outcome]:
     admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
