@@ -4,7 +4,6 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 BIN := $(VENV)/bin
 
-BENCH_STAMP := $(VENV)/.bench-installed
 # Root installs system packages directly; anyone else through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -32,11 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check incident streams console tests
 	$(BIN)/mypy
 
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	touch $(BENCH_STAMP)
-
-bench: $(BENCH_STAMP)
+bench: $(STAMP)
 	$(BIN)/python -m streams.bench
 
 clean:

@@ -1,0 +1,64 @@
+"""Scale-out: 1, 2 and 3 `breach worker` processes in one consumer group, each run on a fresh
+broker with pre-created topics (6 partitions: 1, 2 and 3 workers get equal shares), records
+spread over 300 assets. Throughput to the last signal on its incident, latency, and each
+worker's peak RSS. The machine's cores are shared by the broker, this client and the workers."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from incident.events import SignalAttached
+from streams.benchmarks import Context, Figure, measurement
+from streams.benchmarks._support import all_ready, canonical, percentiles, produce, spawn_workers, watch_events
+from streams.embedded import Broker, free_port
+from streams.settings import load_settings
+from streams.topics_admin import create_topics
+
+N = 3_000
+PARTITIONS = 6
+ASSETS = 300
+WORKER_COUNTS = (1, 2, 3)
+
+
+async def _run(count: int, ctx: Context) -> dict[str, float]:
+    broker = Broker(port=free_port())
+    broker.start()
+    workers = []
+    try:
+        await create_topics(load_settings({}, broker_url=f"kafka://{broker.bootstrap}", partitions=PARTITIONS))
+        workers = spawn_workers(count, broker.bootstrap, ctx.scratch / f"scaleout-{count}", PARTITIONS,
+                                {"BREACH_SMTP_HOST": ctx.smtp_host, "BREACH_SMTP_PORT": str(ctx.smtp_port)})
+        await all_ready(workers)
+        t0 = datetime.now(UTC)
+        started = time.perf_counter()
+        await produce(broker.bootstrap, [canonical(i, f"bench-host-{i % ASSETS:03d}", t0) for i in range(N)])
+        events = await watch_events(broker.bootstrap,
+                                    lambda ev: sum(isinstance(e, SignalAttached) for e in ev) >= N)
+        elapsed = time.perf_counter() - started
+        rss = max(w.peak_rss_mb() for w in workers)
+    finally:
+        for w in workers:
+            w.stop()
+        broker.stop()
+    latencies = [(e.at - e.evidence.ingested_at).total_seconds() * 1000 for e in events
+                 if isinstance(e, SignalAttached)]
+    p50, p99 = percentiles(latencies)
+    return {"events_per_s": len({e.evidence.event_id for e in events if isinstance(e, SignalAttached)}) / elapsed,
+            "p50_ms": p50, "p99_ms": p99, "peak_rss_mb_per_worker": rss}
+
+
+@measurement(order=40)
+async def scale_out(ctx: Context) -> list[Figure]:
+    runs = {n: await _run(n, ctx) for n in WORKER_COUNTS}
+    ctx.extra["scaleout"] = {str(n): r for n, r in runs.items()}
+    figures = []
+    for n, r in runs.items():
+        figures.append(Figure(f"workers_{n}_per_s", f"ingest → incident, {n} worker process(es)", r["events_per_s"],
+                              "events/s", limit="raw_kafka_per_s",
+                              note=f"p50 {r['p50_ms']:,.0f} ms / p99 {r['p99_ms']:,.0f} ms"))
+    figures.append(Figure("worker_peak_rss_mb", "peak RSS per worker process (max)",
+                          max(r["peak_rss_mb_per_worker"] for r in runs.values()), "MB"))
+    figures.append(Figure("scaleout_3_vs_1", "speed-up, 3 workers vs 1", runs[3]["events_per_s"]
+                          / runs[1]["events_per_s"], "x"))
+    return figures
