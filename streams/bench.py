@@ -79,7 +79,8 @@ def table(ctx: Context) -> str:
 
 
 def as_json(ctx: Context) -> dict[str, Any]:
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+               "load_average_at_end": os.getloadavg()}  # other work on the machine skews every figure
     return {"at": datetime.now(UTC).isoformat(), "machine": machine,
             "figures": {f.key: {"label": f.label, "value": f.value, "unit": f.unit, "limit": f.limit,
                                 "ratio_to_limit": ratio(ctx, f), "note": f.note} for f in ctx.figures.values()},

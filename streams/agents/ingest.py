@@ -48,7 +48,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
 def _signal(raw: bytes, received: datetime, ref: str, deps: Deps) -> SecurityEvent:
     try:
         record = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nesting too deep
         raise InvalidEvent(f"not JSON: {exc}") from None
     event = normalize(record, received)
     profile, system = deps.directory.locate(event.asset, event.controller)

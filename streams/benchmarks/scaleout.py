@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 from incident.events import SignalAttached
 from streams.benchmarks import Context, Figure, measurement
-from streams.benchmarks._support import all_ready, canonical, percentiles, produce, spawn_workers, watch_events
+from streams.benchmarks._support import canonical, percentiles, produce, watch_events
+from streams.cluster import all_ready, spawn_workers
 from streams.embedded import Broker, free_port
 from streams.settings import load_settings
 from streams.topics_admin import create_topics
@@ -54,8 +55,8 @@ async def scale_out(ctx: Context) -> list[Figure]:
     ctx.extra["scaleout"] = {str(n): r for n, r in runs.items()}
     figures = []
     for n, r in runs.items():
-        figures.append(Figure(f"workers_{n}_per_s", f"ingest → incident, {n} worker process(es)", r["events_per_s"],
-                              "events/s", limit="raw_kafka_per_s",
+        figures.append(Figure(f"workers_{n}_per_s", f"ingest → incident, {n} worker process(es), {ASSETS} assets",
+                              r["events_per_s"], "events/s", limit="raw_kafka_per_s",
                               note=f"p50 {r['p50_ms']:,.0f} ms / p99 {r['p99_ms']:,.0f} ms"))
     figures.append(Figure("worker_peak_rss_mb", "peak RSS per worker process (max)",
                           max(r["peak_rss_mb_per_worker"] for r in runs.values()), "MB"))
