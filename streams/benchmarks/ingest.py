@@ -31,11 +31,9 @@ async def ingest_one_worker(ctx: Context) -> list[Figure]:
         t0 = datetime.now(UTC)
         started = time.perf_counter()
         await produce(ctx.bootstrap, [canonical(i, ASSETS[i % len(ASSETS)], t0) for i in range(N)])
-        events = await watch_events(ctx.bootstrap,
-                                    lambda ev: sum(isinstance(e, SignalAttached) for e in ev) >= N)
+        attached = await watch_events(ctx.bootstrap, SignalAttached, N)
         elapsed = time.perf_counter() - started
-    latencies = [(e.at - e.evidence.ingested_at).total_seconds() * 1000 for e in events
-                 if isinstance(e, SignalAttached)]
+    latencies = [(e.at - e.evidence.ingested_at).total_seconds() * 1000 for e in attached]
     p50, p99 = percentiles(latencies)
     # This process ran the worker: its peak RSS (before the clock bench's million-entry index).
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

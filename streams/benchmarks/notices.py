@@ -48,5 +48,5 @@ async def _one_draft(broker: Broker, ctx: Context) -> tuple[NoticeRequested, Dep
                 renderer=NoticeRenderer(settings.templates_dir / "notices"))
     async with running(settings, deps, app_id="bench-notices"):
         await produce(broker.bootstrap, [canonical(0, "ampere-crm-db", datetime.now(UTC), confirms=True)])
-        events = await watch_events(broker.bootstrap, lambda ev: any(isinstance(e, NoticeRequested) for e in ev))
-    return next(e for e in events if isinstance(e, NoticeRequested)), deps, settings
+        [requested] = await watch_events(broker.bootstrap, NoticeRequested, 1)
+    return requested, deps, settings

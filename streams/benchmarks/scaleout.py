@@ -34,18 +34,16 @@ async def _run(count: int, ctx: Context) -> dict[str, float]:
         t0 = datetime.now(UTC)
         started = time.perf_counter()
         await produce(broker.bootstrap, [canonical(i, f"bench-host-{i % ASSETS:03d}", t0) for i in range(N)])
-        events = await watch_events(broker.bootstrap,
-                                    lambda ev: sum(isinstance(e, SignalAttached) for e in ev) >= N)
+        attached = await watch_events(broker.bootstrap, SignalAttached, N)
         elapsed = time.perf_counter() - started
         rss = max(w.peak_rss_mb() for w in workers)
     finally:
         for w in workers:
             w.stop()
         broker.stop()
-    latencies = [(e.at - e.evidence.ingested_at).total_seconds() * 1000 for e in events
-                 if isinstance(e, SignalAttached)]
+    latencies = [(e.at - e.evidence.ingested_at).total_seconds() * 1000 for e in attached]
     p50, p99 = percentiles(latencies)
-    return {"events_per_s": len({e.evidence.event_id for e in events if isinstance(e, SignalAttached)}) / elapsed,
+    return {"events_per_s": len({e.evidence.event_id for e in attached}) / elapsed,
             "p50_ms": p50, "p99_ms": p99, "peak_rss_mb_per_worker": rss}
 
 
