@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import statistics
 import time
+import urllib.request
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 
 from console.projection import current_partitions
 from streams import codec
+from streams.cluster import WorkerProcess
+from streams.metrics import REGISTRY
 
 
 def canonical(i: int, host: str, t0: datetime, *, confirms: bool = False) -> bytes:
@@ -33,24 +39,56 @@ async def produce(bootstrap: str, values: list[bytes], topic: str = "security-ev
         await producer.stop()
 
 
-async def watch_events(bootstrap: str, kind: type, count: int, within: float = 600) -> list[Any]:
-    """The first ``count`` incident-events of type ``kind``, read from the start (or what came
-    within ``within`` seconds). Counted as they come: this loop shares the CPU with the worker.
-
-    The partitions are looked up again before each fetch, as the console does: the round trip
-    also paces this reader (a reader that only fetched slowed an in-process worker ~7x)."""
+async def read_events(bootstrap: str, kind: type[Any], count: int, within: float = 600) -> list[Any]:
+    """The first ``count`` distinct incident-events of type ``kind`` (by incident and version:
+    at-least-once may repeat one), read from the start. Not for timing: a reader in the
+    worker's event loop slows it; time with ``until_counted``."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
     await consumer.start()
-    found: list[Any] = []
+    found: dict[tuple[str, int], Any] = {}
     deadline = time.monotonic() + within
     try:
+        while not (partitions := await current_partitions(consumer, ("incident-events",))):
+            if time.monotonic() > deadline:
+                return []
+            await asyncio.sleep(0.2)  # the topic appears with the worker's first event
+        consumer.assign(sorted(partitions))
+        await consumer.seek_to_beginning()
         while len(found) < count and time.monotonic() < deadline:
-            consumer.assign(sorted(await current_partitions(consumer, ("incident-events",))))
             for batch in (await consumer.getmany(timeout_ms=500)).values():
-                found.extend(e for e in (codec.decode(m.value) for m in batch) if isinstance(e, kind))
+                for event in (codec.decode(m.value) for m in batch):
+                    if isinstance(event, kind):
+                        found.setdefault((event.incident_id, event.version), event)
     finally:
         await consumer.stop()
-    return found
+    return list(found.values())
+
+
+async def until_counted(count: Callable[[], Awaitable[float]], target: float, within: float = 600) -> float:
+    """Seconds until ``count()`` (a worker metric) reaches ``target``, looking every 50 ms."""
+    started = time.perf_counter()
+    while await count() < target:
+        if time.perf_counter() - started > within:
+            raise RuntimeError(f"the bench did not reach {target:,.0f} within {within:g} s")
+        await asyncio.sleep(0.05)  # polling a counter, not waiting for a result
+    return time.perf_counter() - started
+
+
+def attached_in_process() -> float:
+    """SignalAttached events this process's workers published (streams/metrics.py)."""
+    return REGISTRY.get_sample_value("breach_incident_events_out_total", {"type": "SignalAttached"}) or 0.0
+
+
+def attached_by(workers: list[WorkerProcess]) -> float:
+    """The same, summed over worker processes' /metrics."""
+    total = 0.0
+    for worker in workers:
+        with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        for family in text_string_to_metric_families(text):
+            total += sum(s.value for s in family.samples
+                         if s.name == "breach_incident_events_out_total" and s.labels.get("type") == "SignalAttached")
+    return total
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from incident.events import NoticeRequested
 from streams.agents.notify import deliver
 from streams.benchmarks import Context, Figure, measurement
-from streams.benchmarks._support import canonical, produce, watch_events
+from streams.benchmarks._support import canonical, produce, read_events
 from streams.deps import Deps
 from streams.embedded import Broker, free_port
 from streams.mailer import RecordingMailer, SmtpMailer
@@ -48,5 +48,5 @@ async def _one_draft(broker: Broker, ctx: Context) -> tuple[NoticeRequested, Dep
                 renderer=NoticeRenderer(settings.templates_dir / "notices"))
     async with running(settings, deps, app_id="bench-notices"):
         await produce(broker.bootstrap, [canonical(0, "ampere-crm-db", datetime.now(UTC), confirms=True)])
-        [requested] = await watch_events(broker.bootstrap, NoticeRequested, 1)
+        [requested] = await read_events(broker.bootstrap, NoticeRequested, 1)
     return requested, deps, settings

@@ -5,12 +5,13 @@ worker's peak RSS. The machine's cores are shared by the broker, this client and
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
 from incident.events import SignalAttached
 from streams.benchmarks import Context, Figure, measurement
-from streams.benchmarks._support import canonical, percentiles, produce, watch_events
+from streams.benchmarks._support import attached_by, canonical, percentiles, produce, read_events, until_counted
 from streams.cluster import all_ready, spawn_workers
 from streams.embedded import Broker, free_port
 from streams.settings import load_settings
@@ -22,28 +23,32 @@ ASSETS = 300
 WORKER_COUNTS = (1, 2, 3)
 
 
-async def _run(count: int, ctx: Context) -> dict[str, float]:
+async def _run(processes: int, ctx: Context) -> dict[str, float]:
     broker = Broker(port=free_port())
     broker.start()
     workers = []
     try:
         await create_topics(load_settings({}, broker_url=f"kafka://{broker.bootstrap}", partitions=PARTITIONS))
-        workers = spawn_workers(count, broker.bootstrap, ctx.scratch / f"scaleout-{count}", PARTITIONS,
+        workers = spawn_workers(processes, broker.bootstrap, ctx.scratch / f"scaleout-{processes}", PARTITIONS,
                                 {"BREACH_SMTP_HOST": ctx.smtp_host, "BREACH_SMTP_PORT": str(ctx.smtp_port)})
         await all_ready(workers)
         t0 = datetime.now(UTC)
         started = time.perf_counter()
         await produce(broker.bootstrap, [canonical(i, f"bench-host-{i % ASSETS:03d}", t0) for i in range(N)])
-        attached = await watch_events(broker.bootstrap, SignalAttached, N)
-        elapsed = time.perf_counter() - started
+
+        async def attached() -> float:
+            return await asyncio.to_thread(attached_by, workers)
+
+        elapsed = time.perf_counter() - started + await until_counted(attached, N)
+        events = await read_events(broker.bootstrap, SignalAttached, N)
         rss = max(w.peak_rss_mb() for w in workers)
     finally:
         for w in workers:
             w.stop()
         broker.stop()
-    latencies = [(e.at - e.evidence.ingested_at).total_seconds() * 1000 for e in attached]
+    latencies = [(e.at - e.evidence.ingested_at).total_seconds() * 1000 for e in events]
     p50, p99 = percentiles(latencies)
-    return {"events_per_s": len({e.evidence.event_id for e in attached}) / elapsed,
+    return {"events_per_s": N / elapsed,
             "p50_ms": p50, "p99_ms": p99, "peak_rss_mb_per_worker": rss}
 
 
