@@ -27,9 +27,9 @@ PII_KEYS = frozenset({"email", "emails", "recipient", "recipients", "to", "cc", 
                       "address", "ip", "src_ip", "source_ip", "client_ip", "subject", "body", "text", "html"})
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
-# Four or more groups, or a '::': never a time of day such as 10:00:00.
+# Four or more groups, or a '::': never a time of day such as 10:00:00, nor a port.
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){3,7}[0-9A-Fa-f]{1,4}(?![\w:])"
-                   r"|(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){0,6}:(?::?[0-9A-Fa-f]{1,4}){1,7}(?![\w:])")
+                   r"|(?<![\w:])(?=[0-9A-Fa-f:]*::)(?:[0-9A-Fa-f]{1,4}:){0,6}:(?::?[0-9A-Fa-f]{1,4}){1,7}(?![\w:])")
 
 
 def scrub(text: str) -> str:

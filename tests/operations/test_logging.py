@@ -78,6 +78,9 @@ def test_other_libraries_log_lines_go_through_the_same_redaction(json_logs: Any)
     ("security-events:3:1042", "security-events:3:1042"),
     ("<notice-1.abc@breach-response>", "<notice-1.abc@breach-response>"),
     ("x.y@mail.example.co.uk", "[email]"),
+    ("kafka://127.0.0.1:9092", "kafka://[ip]:9092"),
+    ("listening on :8080", "listening on :8080"),
+    ("[2001:db8::7]:443", "[[ip]]:443"),
 ])
 def test_scrub_takes_addresses_and_leaves_times_refs_and_versions(text: str, expected: str) -> None:
     assert scrub(text) == expected
