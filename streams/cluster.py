@@ -15,6 +15,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from streams.embedded import free_port
 
 
@@ -37,6 +39,13 @@ class WorkerProcess:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) / 1024
         return 0.0
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of the samples ``name`` whose labels include ``labels``, on this worker's /metrics."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+                   if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()))
 
     def alive(self) -> bool:
         return self.process.poll() is None

@@ -6,13 +6,11 @@ import asyncio
 import json
 import statistics
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from prometheus_client.parser import text_string_to_metric_families
 
 from console.projection import current_partitions
 from streams import codec
@@ -81,14 +79,7 @@ def attached_in_process() -> float:
 
 def attached_by(workers: list[WorkerProcess]) -> float:
     """The same, summed over worker processes' /metrics."""
-    total = 0.0
-    for worker in workers:
-        with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=5) as response:
-            text = response.read().decode()
-        for family in text_string_to_metric_families(text):
-            total += sum(s.value for s in family.samples
-                         if s.name == "breach_incident_events_out_total" and s.labels.get("type") == "SignalAttached")
-    return total
+    return sum(w.metric("breach_incident_events_out_total", type="SignalAttached") for w in workers)
 
 
 def percentiles(values: list[float]) -> tuple[float, float]:
