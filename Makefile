@@ -4,9 +4,12 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 BIN := $(VENV)/bin
 CHROMIUM := /usr/bin/chromium
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: up test lint bench clean
+# Root installs system packages directly; anyone else through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
+
+.PHONY: up test lint bench clean tools
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +20,13 @@ $(STAMP): pyproject.toml
 up: $(STAMP)
 	$(BIN)/breach up
 
-test: $(STAMP) $(CHROMIUM)
+# docker-compose (Debian's package) validates deploy/compose.yaml in the tests; no engine needed.
+tools:
+	@command -v docker-compose >/dev/null 2>&1 || { \
+	  echo "Installing docker-compose (Debian package) to validate deploy/compose.yaml"; \
+	  $(APT) update -qq && $(APT) install -y -qq --no-install-recommends docker-compose >/dev/null; }
+
+test: $(STAMP) $(CHROMIUM) tools
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -32,7 +41,6 @@ clean:
 
 # The browser tests drive Debian's chromium through Playwright from PyPI (never `playwright install`,
 # which downloads a browser build). A file target: installed once, when it is missing.
-APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
 $(CHROMIUM):
 	$(APT) install -y --no-install-recommends chromium || { $(APT) update && $(APT) install -y --no-install-recommends chromium; }

@@ -6,6 +6,7 @@ import faust
 
 from streams.agents import clock, correlate, deliver, incident, ingest, notify
 from streams.deps import Deps
+from streams.kafka_security import faust_credentials
 from streams.settings import Settings
 from streams.topics import Tables, Topics, declare
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
         table_standby_replicas=0,
         web_enabled=False,
         topic_allow_declare=True,
+        broker_credentials=faust_credentials(settings),  # Kafka TLS / SASL (BREACH_KAFKA_*)
     )
 
 

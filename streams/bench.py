@@ -1,160 +1,139 @@
-"""`make bench`: the skeleton's figures, each beside the raw limit measured in the same run.
+"""`make bench`: every measurement of streams/benchmarks/, in one run on this machine, each
+figure beside the limit it is bounded by (raw Kafka for the stream, raw SMTP for notices).
 
-1. raw aiokafka produce and consume rates on the embedded broker (the limit);
-2. the service: canonical events → signals → incidents, events/s and ingest→incident latency
-   percentiles (broker timestamp of the record → time the incident recorded the signal);
-3. worker memory (peak RSS of this process, which runs the worker in-process);
-4. the clocks (streams/bench_clocks.py) and mass delivery (streams/bench_delivery.py);
-5. ingest + normalise + correlate alone, on a fresh broker, as a ratio of that broker's raw
-   consume rate, and produce → incident command latency at half that rate (streams/bench_correlate.py).
-Writes .data/bench.json. Loopback only; bounded in count and time.
+Prints a table, writes docs/bench/latest.json and docs/bench/latest.png. Loopback only: an
+embedded broker and an SMTP sink started here; every loop bounded in count and time.
+`python -m streams.bench --only ingest,notices` runs a subset (by module name).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
-import resource
-import statistics
+import os
+import platform
+import subprocess
+import sys
 import tempfile
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-
-from console.projection import current_partitions
-from incident.events import SignalAttached
-from streams import codec
-from streams.bench_clocks import INTERVAL, SPREAD, bench_clocks
-from streams.bench_correlate import bench_correlation
-from streams.bench_delivery import bench_delivery
-from streams.bench_delivery import report as delivery_report
-from streams.deps import Deps
+from streams.benchmarks import Context, Figure, discover
 from streams.embedded import Broker, free_port
 from streams.logging import configure_logging
-from streams.mailer import RecordingMailer
-from streams.profiles_loader import load_directory
-from streams.render import NoticeRenderer
 from streams.settings import ROOT, load_settings
-from streams.worker import running
 
-RAW_N = 20_000
-SERVICE_N = 2_000
-ASSETS = ("ampere-crm-db", "ampere-web-01", "ama-app-01", "atometrics-atometrix-db", "publisher-2018-db-01")
+OUT = ROOT / "docs" / "bench"
 
 
-async def raw_rates(bootstrap: str) -> tuple[float, float]:
-    payload = b"x" * 1000
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=10, max_batch_size=512 * 1024)
-    await producer.start()
-    started = time.perf_counter()
-    futures = [await producer.send("bench-raw", payload) for _ in range(RAW_N)]
-    await asyncio.gather(*futures)
-    produce = RAW_N / (time.perf_counter() - started)
-    await producer.stop()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
-    await consumer.start()
-    consumer.assign(sorted(await current_partitions(consumer, ("bench-raw",))))
-    await consumer.seek_to_beginning()
-    seen, started = 0, time.perf_counter()
-    while seen < RAW_N:
-        seen += sum(len(b) for b in (await consumer.getmany(timeout_ms=1000, max_records=5000)).values())
-    consume = RAW_N / (time.perf_counter() - started)
-    await consumer.stop()
-    return produce, consume
+def _start_sink(port: int) -> subprocess.Popen[str]:
+    sink = subprocess.Popen([sys.executable, "-m", "streams.benchmarks.smtp_sink", str(port)],  # noqa: S603
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    assert sink.stdout is not None
+    if sink.stdout.readline().strip() != "ready":
+        raise RuntimeError("the SMTP sink did not start")
+    return sink
 
 
-async def service_rate(bootstrap: str, data_dir: Path) -> dict[str, float]:
-    settings = load_settings({}, broker_url=f"kafka://{bootstrap}", data_dir=data_dir, session_timeout=2.0,
-                             heartbeat_interval=0.5)
-    deps = Deps(directory=load_directory(settings.profiles_dir), mailer=RecordingMailer(),
-                renderer=NoticeRenderer(settings.templates_dir / "notices"))
-    async with running(settings, deps):
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest")
-        await consumer.start()
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
-        await producer.start()
-        t0 = datetime.now(UTC)
-        started = time.perf_counter()
-        for i in range(SERVICE_N):
-            record = {"id": f"bench-{i}", "time": (t0 + timedelta(seconds=i)).isoformat(), "title": "Bench signal",
-                      "host": ASSETS[i % len(ASSETS)], "severity": "low"}
-            await producer.send("security-events", json.dumps(record).encode())
-        await producer.flush()
-        latencies: list[float] = []
-        deadline = time.monotonic() + 600
-        while len(latencies) < SERVICE_N and time.monotonic() < deadline:
-            consumer.assign(sorted(await current_partitions(consumer, ("incident-events",))) or [])
-            for batch in (await consumer.getmany(timeout_ms=500)).values():
-                for message in batch:
-                    event = codec.decode(message.value)
-                    if isinstance(event, SignalAttached):
-                        latencies.append((event.at - event.evidence.ingested_at).total_seconds() * 1000)
-        elapsed = time.perf_counter() - started
-        await producer.stop()
-        await consumer.stop()
-    q = statistics.quantiles(latencies, n=100)
-    return {"events": len(latencies), "events_per_s": len(latencies) / elapsed, "p50_ms": q[49], "p99_ms": q[98]}
+async def run(only: set[str] | None) -> Context:
+    broker, port = Broker(port=free_port()), free_port()
+    broker.start()
+    sink = _start_sink(port)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            ctx = Context(bootstrap=broker.bootstrap, smtp_host="127.0.0.1", smtp_port=port, scratch=Path(tmp))
+            for m in discover():
+                if only and m.name.split(".")[0] not in only:
+                    continue
+                print(f"  measuring {m.name} …", file=sys.stderr, flush=True)
+                for figure in await m.run(ctx):
+                    ctx.figures[figure.key] = figure
+        return ctx
+    finally:
+        sink.terminate()
+        sink.wait(10)
+        broker.stop()
 
 
-async def main() -> None:
+def ratio(ctx: Context, figure: Figure) -> float | None:
+    limit = ctx.limit_of(figure.limit) if figure.limit else None
+    return figure.value / limit if limit else None
+
+
+def table(ctx: Context) -> str:
+    rows = [("figure", "value", "unit", "of its limit", "note")]
+    for f in ctx.figures.values():
+        r = ratio(ctx, f)
+        rows.append((f.label, f"{f.value:,.2f}" if f.value < 10 else f"{f.value:,.0f}", f.unit,
+                     f"{r:.2%}" if r is not None else "", f.note))
+    widths = [max(len(row[c]) for row in rows) for c in range(4)]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append("  ".join([row[0].ljust(widths[0]), row[1].rjust(widths[1]), row[2].ljust(widths[2]),
+                                row[3].rjust(widths[3]), row[4]]).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def as_json(ctx: Context) -> dict[str, Any]:
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+               "load_average_at_end": os.getloadavg()}  # other work on the machine skews every figure
+    return {"at": datetime.now(UTC).isoformat(), "machine": machine,
+            "figures": {f.key: {"label": f.label, "value": f.value, "unit": f.unit, "limit": f.limit,
+                                "ratio_to_limit": ratio(ctx, f), "note": f.note} for f in ctx.figures.values()},
+            "details": ctx.extra}
+
+
+def chart(ctx: Context, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bounded = [f for f in ctx.figures.values() if ratio(ctx, f) is not None]
+    workers = [f for f in ctx.figures.values() if f.key.startswith("workers_")]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    left, right = axes
+    shares = [100 * (ratio(ctx, f) or 0) for f in bounded]
+    left.barh([f.label for f in bounded], shares, color="#3b6ea5")
+    for y, share in enumerate(shares):
+        left.annotate(f"{share:.2g} %", (share, y), xytext=(4, 0), textcoords="offset points", va="center")
+    left.set_xscale("log")  # shares span orders of magnitude
+    left.set_xlim(right=100)
+    left.set_xlabel("% of its limit (raw Kafka or raw SMTP, same run; log scale)")
+    left.set_title("Throughput as a share of the limit")
+    left.invert_yaxis()
+    if workers:
+        right.bar([f.key.split("_")[1] for f in workers], [f.value for f in workers], color="#5a9e6f")
+        right.set_xlabel("worker processes")
+        right.set_ylabel("events/s (ingest → incident)")
+        right.set_title("Scale-out on this machine")
+    else:
+        right.axis("off")
+    fig.suptitle(f"breach-response make bench — {datetime.now(UTC):%Y-%m-%d}, {os.cpu_count()} CPU(s)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = argparse.ArgumentParser(prog="python -m streams.bench")
+    args.add_argument("--only", help="comma-separated measurement modules (e.g. kafka_raw,ingest)")
+    args.add_argument("--out", default=str(OUT), help="folder for latest.json and latest.png")
+    options = args.parse_args(argv)
     configure_logging(load_settings({}, log_level="warning"))  # one line per event would be the bench
-    broker = Broker(port=free_port())
-    broker.start()
-    try:
-        produce, consume = await raw_rates(broker.bootstrap)
-        with tempfile.TemporaryDirectory() as tmp:
-            service = await service_rate(broker.bootstrap, Path(tmp))
-        # Before the clock bench, whose million-entry index would count as the worker's.
-        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        clocks = await bench_clocks(broker.bootstrap)
-        delivery = await bench_delivery(broker.bootstrap)
-    finally:
-        broker.stop()
-    # A fresh broker (the one above holds a million Ticks), with its own raw consume rate.
-    broker = Broker(port=free_port())
-    broker.start()
-    try:
-        _, corr_consume = await raw_rates(broker.bootstrap)
-        with tempfile.TemporaryDirectory() as tmp:
-            corr = await bench_correlation(broker.bootstrap, Path(tmp))
-    finally:
-        broker.stop()
-    corr["raw_consume_per_s"] = corr_consume
-    corr["ratio_to_raw_consume"] = corr["events_per_s"] / corr_consume
-    limit = min(produce, consume)
-    figures: dict[str, Any] = {
-        "at": datetime.now(UTC).isoformat(), "raw_produce_per_s": produce, "raw_consume_per_s": consume,
-        **service, "ratio_to_raw_limit": service["events_per_s"] / limit, "worker_peak_rss_mb": rss_mb,
-        "clocks": clocks, "delivery": delivery, "correlation": corr,
-    }
-    idle, p99 = clocks["cpu_per_idle_tick_ms"], clocks["tick_lag_p99_s"]
-    size, ratio, load = corr["avg_record_bytes"], corr["ratio_to_raw_consume"], corr["latency_load_per_s"]
-    out = ROOT / ".data" / "bench.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2))
-    print(f"""
-breach-response bench (one worker, embedded broker, this machine)
-  raw aiokafka produce      {produce:10,.0f} msg/s   (limit)
-  raw aiokafka consume      {consume:10,.0f} msg/s   (limit)
-  ingest -> incident        {service['events_per_s']:10,.0f} events/s = {figures['ratio_to_raw_limit']:.1%} of limit
-  latency p50 / p99         {service['p50_ms']:10,.0f} / {service['p99_ms']:,.0f} ms
-                            (record -> signal on its incident; {SERVICE_N:,} sent at once: queueing included)
-  worker peak RSS           {rss_mb:10,.0f} MB
-  {clocks['clocks']:,} scheduled clocks on one worker (due over {SPREAD:g} s, tick every {INTERVAL:g} s):
-    due-index memory        {clocks['index_mb']:10,.0f} MB
-    CPU per tick            {clocks['cpu_per_tick_ms']:10,.1f} ms with Ticks to send, {idle:.2f} ms idle
-    due -> Tick on broker   p50 {clocks['tick_lag_p50_s']:.2f} s / p99 {p99:.2f} s (target p99 < 1 s)
-  ingest + normalise + correlate, one worker, {corr['events']:,} records of ~{size:,.0f} B (fresh broker):
-    raw aiokafka consume    {corr['raw_consume_per_s']:10,.0f} msg/s
-    worker                  {corr['events_per_s']:10,.0f} events/s = {ratio:.1%} of raw consume (target >= 20 %)
-    produce -> command      p50 {corr['p50_ms']:,.0f} ms / p99 {corr['p99_ms']:,.0f} ms at {load:,.0f} events/s \
-(half the max; target p99 < 250 ms)
-{delivery_report(delivery)}  written to {out}
-""")
+    ctx = asyncio.run(run(set(options.only.split(",")) if options.only else None))
+    out = Path(options.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(as_json(ctx), indent=2) + "\n")
+    chart(ctx, out / "latest.png")
+    print(f"\nbreach-response bench (embedded broker, this machine: {os.cpu_count()} CPUs shared by all)\n")
+    print(table(ctx))
+    print(f"\nwritten to {out / 'latest.json'} and {out / 'latest.png'}")
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

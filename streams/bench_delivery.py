@@ -173,15 +173,6 @@ async def bench_delivery(bootstrap: str) -> dict[str, Any]:
             "received_end_to_end": received, "duplicates": counts["duplicates"]}
 
 
-def report(figures: dict[str, Any]) -> str:
-    f = figures
-    return (f"  notice to {f['recipients']:,} people (pool of {f['pool']} SMTP connections,"
-            f" {f['message_bytes']:,} B each):\n"
-            f"    raw pool, pre-built     {f['raw_pool_per_s']:10,.0f} emails/s"
-            f"   (limit; {f['raw_messages']:,} messages)\n"
-            f"    end to end              {f['emails_per_s']:10,.0f} emails/s = {f['ratio_to_raw']:.1%} of the raw pool"
-            f" ({f['seconds']:,.0f} s; accepted {f['accepted']:,}, failed {f['failed']}, in doubt {f['in_doubt']},"
-            f" duplicates {f['duplicates']}, {f['progress_events']} incident events)\n")
 
 
 async def main() -> None:

@@ -17,6 +17,12 @@ from incident.errors import ProfileError
 from streams.settings import EMBEDDED_USERS, Settings, SettingsError, load_settings
 
 
+def client_options(settings: Settings) -> dict[str, Any]:
+    from streams.kafka_security import client_options as options
+
+    return options(settings)
+
+
 def _settings() -> Settings:
     return load_settings(os.environ)
 
@@ -52,7 +58,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
     data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     lines = jsonl_lines(data)
-    count = asyncio.run(publish(_settings().bootstrap_servers, lines))
+    count = asyncio.run(publish(lines=lines, **client_options(_settings())))
     print(f"sent {count} record(s) to security-events")
     return 0
 
@@ -109,7 +115,7 @@ def cmd_aware(args: argparse.Namespace) -> int:
                               evidence=tuple(args.evidence))
 
     async def send() -> None:
-        sender = CommandSender(_settings().bootstrap_servers)
+        sender = CommandSender(**client_options(_settings()))
         await sender.start()
         try:
             await sender.send(command)
@@ -356,6 +362,48 @@ def cmd_notices_resend(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_topics_create(args: argparse.Namespace) -> int:
+    from streams.topics_admin import TopicsError, as_json, create_topics, report
+
+    try:
+        outcomes = asyncio.run(create_topics(_settings()))
+    except TopicsError as exc:
+        print(f"breach topics create: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(as_json(outcomes), indent=2) if args.json else report(outcomes))
+    return 0
+
+
+def cmd_replay_projections(args: argparse.Namespace) -> int:
+    """Every incident and the register folded again from incident-events."""
+    from streams.codec import to_jsonable
+    from streams.replay import as_text, replay_projections
+
+    result = asyncio.run(replay_projections(_settings()))
+    if args.output:
+        out = Path(args.output)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "incidents.json").write_text(json.dumps({"incidents": [to_jsonable(i) for i in result.incidents]},
+                                                       indent=2, ensure_ascii=False), encoding="utf-8")
+        (out / "register.json").write_text(json.dumps({"register": result.register()}, indent=2,
+                                                      ensure_ascii=False), encoding="utf-8")
+    print(as_text(result.summary()))
+    return 0
+
+
+def cmd_replay_correlation(args: argparse.Namespace) -> int:
+    from streams.replay import ReplayError, as_text, parse_instant, replay_correlation
+
+    try:
+        start, end = parse_instant(args.start, "--from"), parse_instant(args.end, "--to")
+        run = asyncio.run(replay_correlation(_settings(), start, end, args.namespace))
+    except ReplayError as exc:
+        print(f"breach replay correlation: {exc}", file=sys.stderr)
+        return 2
+    print(as_text(run.summary()))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="breach", description="Security events in, handled personal-data breaches out.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -443,6 +491,24 @@ def parser() -> argparse.ArgumentParser:
     resend.add_argument("--in-doubt", action="store_true", required=True,
                         help="required: only those in doubt (some may have received it already)")
     resend.set_defaults(func=cmd_notices_resend)
+    topics = sub.add_parser("topics", help="Kafka topics of the service")
+    topics_sub = topics.add_subparsers(dest="topics_command", required=True)
+    create = topics_sub.add_parser("create", help="create every topic (partitions, retention, compaction); "
+                                   "idempotent")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(func=cmd_topics_create)
+    replay = sub.add_parser("replay", help="derive projections or correlations again from the topics")
+    replay_sub = replay.add_subparsers(dest="replay_command", required=True)
+    projections = replay_sub.add_parser("projections", help="fold every incident and the register again from "
+                                        "incident-events; print counts")
+    projections.add_argument("--output", "-o", help="also write incidents.json and register.json to this folder")
+    projections.set_defaults(func=cmd_replay_projections)
+    corr = replay_sub.add_parser("correlation", help="normalise and correlate a time range of security-events "
+                                 "again into <namespace>.* topics (live incidents untouched)")
+    corr.add_argument("--from", dest="start", required=True, help="ISO 8601 time with offset (broker time)")
+    corr.add_argument("--to", dest="end", required=True, help="ISO 8601 time with offset, exclusive")
+    corr.add_argument("--namespace", required=True, help="prefix of the topics written, e.g. try-rules-2")
+    corr.set_defaults(func=cmd_replay_correlation)
     return p
 
 

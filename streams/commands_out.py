@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiokafka import AIOKafkaProducer
 
 from incident.commands import Command
@@ -10,8 +12,9 @@ from streams.topics import INCIDENT_COMMANDS
 
 
 class CommandSender:
-    def __init__(self, bootstrap_servers: str) -> None:
-        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    def __init__(self, bootstrap_servers: str, **security: Any) -> None:
+        # ``security``: Kafka TLS/SASL options (streams.kafka_security.client_options).
+        self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", **security)
 
     async def start(self) -> None:
         await self._producer.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
@@ -52,9 +53,11 @@ def jsonl_lines(data: bytes) -> list[bytes]:
     return [line for line in (raw.strip() for raw in data.splitlines()) if line]
 
 
-async def publish(bootstrap_servers: str, lines: Iterable[bytes], topic: str = SECURITY_EVENTS) -> int:
-    """Send each line as one record, as is; the worker decides what is valid. Returns the count."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+async def publish(bootstrap_servers: str, lines: Iterable[bytes], topic: str = SECURITY_EVENTS,
+                  **security: Any) -> int:
+    """Send each line as one record, as is; the worker decides what is valid. Returns the count.
+    ``security``: Kafka TLS/SASL options (streams.kafka_security.client_options)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", **security)
     await producer.start()
     count = 0
     try:

@@ -82,6 +82,18 @@ class Settings:
     batch_size: int = 500  # ingest/correlate take up to this many records per step
     batch_seconds: float = 0.05  # ... or what arrived within this time (adds at most this per stage)
     max_state_bytes: int = 4_000_000  # one controller's correlation state, encoded (trimmed beyond)
+    # Kafka transport security (Apache Kafka in production; the embedded broker is PLAINTEXT).
+    kafka_security_protocol: str = "PLAINTEXT"  # PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
+    kafka_ssl_cafile: str = ""  # PEM bundle of the brokers' CA; empty = the system's trust store
+    kafka_ssl_certfile: str = ""  # client certificate (mutual TLS), with kafka_ssl_keyfile
+    kafka_ssl_keyfile: str = ""
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"  # PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = ""
+    topic_replication: int = 1  # replication factor of the topics `breach topics create` makes
+    # The worker's operations endpoints: /healthz, /readyz and /metrics (Prometheus); 0 = off.
+    web_host: str = "127.0.0.1"
+    web_port: int = 0
 
     @property
     def reminder_steps(self) -> tuple[timedelta, ...]:
@@ -168,4 +180,44 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
         raise SettingsError("BREACH_PARTITIONS must be at least 1")
     if settings.ingest_format not in FORMATS:
         raise SettingsError(f"BREACH_INGEST_FORMAT={settings.ingest_format!r}: expected one of {', '.join(FORMATS)}")
+    _check_kafka_security(settings)
     return settings
+
+
+KAFKA_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+# What each process of a production deployment must be given (deploy/ is tested against it).
+REQUIRED = {
+    "worker": ("BREACH_BROKER_URL", "BREACH_STORE", "BREACH_ONE_RECORD_BATCHES", "BREACH_SMTP_HOST",
+               "BREACH_SMTP_TLS", "BREACH_MAIL_FROM", "BREACH_WEB_PORT"),
+    "console": ("BREACH_BROKER_URL", "BREACH_CONSOLE_HOST", "BREACH_CONSOLE_USERS"),
+}
+
+
+def variable_names() -> frozenset[str]:
+    """Every BREACH_* variable this module reads."""
+    return frozenset(f"BREACH_{name.upper()}" for name in Settings.__dataclass_fields__)
+
+
+def _check_kafka_security(settings: Settings) -> None:
+    protocol = settings.kafka_security_protocol
+    if protocol not in KAFKA_PROTOCOLS:
+        raise SettingsError(f"BREACH_KAFKA_SECURITY_PROTOCOL={protocol!r}: "
+                            f"expected one of {', '.join(KAFKA_PROTOCOLS)}")
+    if protocol.startswith("SASL"):
+        if settings.kafka_sasl_mechanism not in SASL_MECHANISMS:
+            raise SettingsError(f"BREACH_KAFKA_SASL_MECHANISM={settings.kafka_sasl_mechanism!r}: "
+                                f"expected one of {', '.join(SASL_MECHANISMS)}")
+        if not settings.kafka_sasl_username or not settings.kafka_sasl_password:
+            raise SettingsError(f"BREACH_KAFKA_SECURITY_PROTOCOL={protocol} needs BREACH_KAFKA_SASL_USERNAME "
+                                "and BREACH_KAFKA_SASL_PASSWORD")
+    if bool(settings.kafka_ssl_certfile) != bool(settings.kafka_ssl_keyfile):
+        raise SettingsError("BREACH_KAFKA_SSL_CERTFILE and BREACH_KAFKA_SSL_KEYFILE go together (mutual TLS)")
+    for name in ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile"):
+        value = getattr(settings, name)
+        if value and not protocol.endswith("SSL"):
+            raise SettingsError(f"BREACH_{name.upper()} is set but BREACH_KAFKA_SECURITY_PROTOCOL={protocol} "
+                                "does not use TLS")
+        if value and not Path(value).is_file():
+            raise SettingsError(f"BREACH_{name.upper()}={value!r}: no such file")

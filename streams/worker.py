@@ -12,8 +12,10 @@ import structlog
 
 from streams.app import build
 from streams.deps import Deps
+from streams.metrics import WorkerMetrics
 from streams.settings import Settings
 from streams.topics import Tables, Topics
+from streams.web import WebServer
 
 log = structlog.get_logger("breach.worker")
 
@@ -25,12 +27,18 @@ async def running(settings: Settings, deps: Deps, *, app_id: str | None = None,
                   ) -> AsyncIterator[tuple[faust.App, Topics, Tables]]:
     """The app started and its tables recovered; stopped on exit."""
     app, topics, tables = build(settings, deps, app_id=app_id)
+    metrics = WorkerMetrics(app, tables.incidents, deps.clock)  # before start: faust's sensor
+    server = WebServer(app, metrics, settings.web_host, settings.web_port) if settings.web_port else None
+    if server is not None:
+        await server.start()  # /healthz and /readyz answer (503) while the group forms
     await app.start()
     try:
         await asyncio.wait_for(app.tables.recovery.completed.wait(), timeout=120)  # type: ignore[attr-defined]
         log.info(READY, app_id=app.conf.id, broker=settings.broker_url, profiles=len(deps.directory.profiles))
         yield app, topics, tables
     finally:
+        if server is not None:
+            await server.stop()
         # A bare `await app.stop()` can hang inside another loop owner (research/runtime.md §1).
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(app.stop(), 15)

@@ -12,7 +12,7 @@ from incident.errors import CommandRejected as Rejected
 from incident.events import CommandRejected
 from incident.model import fold
 from incident.reminders import next_tick_at
-from streams import codec
+from streams import codec, metrics
 from streams.deps import Deps
 from streams.dlq import dead_letter
 from streams.topics import Tables, Topics
@@ -32,6 +32,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                 # The console and the CLI write here too: a bad record must not stop the incidents.
                 ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
                 await topics.commands_dlq.send(key=key, value=dead_letter(raw, str(exc), ref, deps.clock()))
+                metrics.dead_letter(msg.topic + ".dlq", str(exc))
                 log.error("command.undecodable", source=ref, reason=str(exc))
                 continue
             stored = tables.incidents.get(incident_id)
@@ -46,6 +47,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                 rejected = CommandRejected(incident_id=incident_id, at=now, command=type(command).__name__,
                                            reason=exc.reason)
                 await topics.events.send(key=key, value=codec.encode(rejected))
+                metrics.INCIDENT_EVENTS_OUT.labels(type="CommandRejected").inc()
                 log.warning("command.rejected", incident_id=incident_id, command=type(command).__name__,
                             reason=exc.reason)
                 continue
@@ -54,6 +56,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             # have), where the other order would save a state whose events were never sent.
             for domain_event in events:
                 await topics.events.send(key=key, value=codec.encode(domain_event))
+                metrics.INCIDENT_EVENTS_OUT.labels(type=type(domain_event).__name__).inc()
             if events:
                 new_state = fold(state, events)
                 assert new_state is not None

@@ -17,6 +17,7 @@ from incident.correlation import correlation_key
 from incident.errors import InvalidEvent
 from incident.normalize import normalize_all
 from incident.signals import SecurityEvent
+from streams import metrics
 from streams.batch_out import BatchOut, bootstrap_of
 from streams.deps import Deps
 from streams.dlq import dead_letter
@@ -41,6 +42,7 @@ async def _normalise_batch(batch: Any, out: BatchOut, topics: Topics, deps: Deps
     by_key: dict[bytes, list[SecurityEvent]] = {}
     for event in batch:
         msg = event.message
+        metrics.SECURITY_EVENTS_IN.inc()
         ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
         # The record's broker timestamp is when it reached us: replays give the same answer.
         received = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else deps.clock()
@@ -53,6 +55,7 @@ async def _normalise_batch(batch: Any, out: BatchOut, topics: Topics, deps: Deps
             except InvalidEvent as exc:
                 record = exc.record if exc.record is not None else raw
                 await topics.dlq.send(key=msg.key, value=dead_letter(record, exc.reason, source, deps.clock()))
+                metrics.dead_letter(msg.topic + ".dlq", exc.reason)
                 log.warning("event.rejected", source=source, reason=exc.reason)
                 continue
             by_key.setdefault(correlation_key(signal).encode(), []).append(signal)
@@ -60,6 +63,7 @@ async def _normalise_batch(batch: Any, out: BatchOut, topics: Topics, deps: Deps
         for value in encode_signals(signals, limit=SIGNALS_BYTES):
             await out.send(SIGNALS, value, key)
     await out.flush()  # before faust acknowledges the batch
+    metrics.SIGNALS_OUT.inc(sum(len(v) for v in by_key.values()))
     if by_key:
         log.info("events.normalised", count=sum(len(v) for v in by_key.values()), keys=len(by_key),
                  event_ids=[s.event_id for v in by_key.values() for s in v],

@@ -18,7 +18,7 @@ import structlog
 from incident.commands import RecordDelivery
 from incident.events import NoticeRequested, ReminderDue, SubjectNoticeRequested
 from incident.notices import NoticeDraft, reference
-from streams import codec
+from streams import codec, metrics
 from streams.deps import Deps
 from streams.mailer import Disposition, MailError, OutgoingMessage, message_id_for
 from streams.render import TemplateMissing
@@ -82,6 +82,7 @@ async def remind(event: ReminderDue, deps: Deps, ledger: MutableMapping[str, Any
                                   subject=rendered.subject, text=rendered.text, html=rendered.html,
                                   notice_id=notice_id)
         error = await _send_once(message, deps, ledger)
+        metrics.REMINDERS.labels(outcome="sent" if error is None else "failed").inc()
         log.info("reminder.sent" if error is None else "reminder.failed", incident_id=event.incident_id,
                  step=event.step, rule=event.rule_ref, recipient_index=index, error=error)
 
@@ -107,6 +108,7 @@ async def deliver(incident_id: str, draft: NoticeDraft, deps: Deps, ledger: Muta
         results.append(RecordDelivery(incident_id=incident_id, notice_id=draft.notice_id, recipient=recipient,
                                       delivered=error is None, message_id=message.message_id,
                                       detail=error or "accepted by the SMTP server"))
+        metrics.NOTICES.labels(kind=draft.kind, outcome="sent" if error is None else "failed").inc()
         log.info("notice.sent" if error is None else "notice.failed", incident_id=incident_id,
                  notice_id=draft.notice_id, kind=draft.kind, recipient_index=index, error=error)
     return results

@@ -1,0 +1,18 @@
+"""Mass delivery to 100,000 people (streams/bench_delivery.py) against the raw rate of a pool of
+aiosmtplib connections sending pre-built messages to the same local server (target ≥ 60 %)."""
+
+from __future__ import annotations
+
+from streams.bench_delivery import bench_delivery
+from streams.benchmarks import Context, Figure, measurement
+
+
+@measurement(order=55)
+async def delivery(ctx: Context) -> list[Figure]:
+    d = await bench_delivery(ctx.bootstrap)
+    ctx.extra["delivery"] = d
+    return [Figure("raw_pool_per_s", f"raw aiosmtplib pool of {d['pool']} (pre-built messages)", d["raw_pool_per_s"],
+                   "msg/s", note="limit"),
+            Figure("delivery_per_s", f"notice to {d['recipients']:,} people, end to end", d["emails_per_s"],
+                   "msg/s", limit="raw_pool_per_s",
+                   note=f"{d['duplicates']} duplicates, {d['failed']} failed, {d['in_doubt']} in doubt; target >= 60 %")]

@@ -1,0 +1,34 @@
+"""`make bench` is a registry of measurement modules; the report's arithmetic (the timings
+themselves belong to `make bench`, never to a test)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streams.bench import as_json, chart, ratio, table
+from streams.benchmarks import Context, Figure, discover
+
+
+def test_every_measurement_module_is_found_and_the_limits_run_first() -> None:
+    found = {m.name: m.order for m in discover()}
+    assert {"kafka_raw.raw_kafka", "smtp_raw.raw_smtp", "ingest.ingest_one_worker", "scaleout.scale_out",
+            "notices.notice_fanout", "clocks.clocks"} <= set(found)
+    limits = max(found["kafka_raw.raw_kafka"], found["smtp_raw.raw_smtp"])
+    assert all(order > limits for name, order in found.items() if name.split(".")[0] not in ("kafka_raw", "smtp_raw"))
+
+
+def test_each_figure_is_reported_beside_its_limit(tmp_path: Path) -> None:
+    ctx = Context(bootstrap="-", smtp_host="-", smtp_port=0, scratch=tmp_path)
+    for f in (Figure("raw_kafka_per_s", "raw Kafka", 40_000, "msg/s"),
+              Figure("ingest_per_s", "ingest", 800, "events/s", limit="raw_kafka_per_s"),
+              Figure("workers_2_per_s", "2 workers", 1_200, "events/s", limit="raw_kafka_per_s"),
+              Figure("orphan_per_s", "no limit measured", 5, "x", limit="never_measured")):
+        ctx.figures[f.key] = f
+    assert ratio(ctx, ctx.figures["ingest_per_s"]) == 0.02
+    assert ratio(ctx, ctx.figures["orphan_per_s"]) is None
+    assert "2.00%" in table(ctx).splitlines()[3]
+    written = json.loads(json.dumps(as_json(ctx)))
+    assert written["figures"]["workers_2_per_s"]["ratio_to_limit"] == 0.03
+    chart(ctx, tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
