@@ -186,7 +186,7 @@ async def main() -> None:
         figures = await bench_delivery(broker.bootstrap)
     finally:
         broker.stop()
-    print(report(figures))
+    print(json.dumps(figures, indent=2, default=str))
 
 
 if __name__ == "__main__":

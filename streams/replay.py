@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -28,13 +28,11 @@ from incident.correlation import Window, correlate, correlation_key
 from incident.errors import InvalidEvent
 from incident.model import Incident
 from streams import codec
-from streams.agents.ingest import _signal as normalise_record  # the ingest agent's own function
+from streams.agents.ingest import normalise  # the ingest agent's own function
 from streams.deps import Deps
 from streams.dlq import dead_letter
 from streams.kafka_security import client_options
 from streams.mailer import RecordingMailer
-from streams.profiles_loader import load_directory
-from streams.render import NoticeRenderer
 from streams.settings import Settings
 from streams.topics import INCIDENT_COMMANDS, INCIDENT_EVENTS, SECURITY_EVENTS, SECURITY_EVENTS_DLQ, SIGNALS
 from streams.topics_admin import TopicSpec, ensure_topics
@@ -158,9 +156,9 @@ async def replay_correlation(settings: Settings, start: datetime, end: datetime,
     if start >= end:
         raise ReplayError("--from must be before --to")
     run = CorrelationRun(check_namespace(namespace), start, end)
-    deps = deps or Deps(directory=load_directory(settings.profiles_dir), mailer=RecordingMailer(),  # never sends
-                        renderer=NoticeRenderer(settings.templates_dir / "notices"),
-                        correlation_span=timedelta(hours=settings.correlation_window_hours))
+    # The worker's own dependencies (profiles, rule pack from BREACH_RULES_DIR: point it at the rules
+    # to try), except the mailer: a replay never sends.
+    deps = deps or replace(Deps.production(settings), mailer=RecordingMailer())
     chosen = []
     async for record in read_topic(settings, SECURITY_EVENTS):
         run.read += 1
@@ -180,23 +178,23 @@ async def replay_correlation(settings: Settings, start: datetime, end: datetime,
         for _, _, _, received, record in chosen:
             raw = record.value or b""
             ref = f"{record.topic}:{record.partition}:{record.offset}"
-            try:
-                signal = normalise_record(raw, received, ref, deps)
-            except InvalidEvent as exc:
-                run.dead_letters += 1
-                await producer.send(run.topic(SECURITY_EVENTS_DLQ), dead_letter(raw, exc.reason, ref, received),
-                                    key=record.key)
-                continue
-            key = correlation_key(signal)
-            await producer.send(run.topic(SIGNALS), codec.encode(signal), key=key.encode())
-            run.signals += 1
-            window, commands = correlate(windows.get(key), signal, span=deps.correlation_span)
-            windows[key] = window
-            run.duplicates += not commands
-            for command in commands:
-                run.incidents.add(command.incident_id)
-                await producer.send(run.topic(INCIDENT_COMMANDS), codec.encode(command),
-                                    key=command.incident_id.encode())
+            for source, result in normalise(raw, received, ref, deps):
+                if isinstance(result, InvalidEvent):
+                    run.dead_letters += 1
+                    record_bytes = result.record if result.record is not None else raw
+                    await producer.send(run.topic(SECURITY_EVENTS_DLQ),
+                                        dead_letter(record_bytes, result.reason, source, received), key=record.key)
+                    continue
+                key = correlation_key(result)
+                await producer.send(run.topic(SIGNALS), codec.encode(result), key=key.encode())
+                run.signals += 1
+                window, commands = correlate(windows.get(key), result, pack=deps.rule_pack, config=deps.correlation)
+                windows[key] = window
+                run.duplicates += not commands
+                for command in commands:
+                    run.incidents.add(command.incident_id)
+                    await producer.send(run.topic(INCIDENT_COMMANDS), codec.encode(command),
+                                        key=command.incident_id.encode())
         await producer.flush()
     finally:
         await producer.stop()

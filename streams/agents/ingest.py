@@ -47,18 +47,15 @@ async def _normalise_batch(batch: Any, out: BatchOut, topics: Topics, deps: Deps
         # The record's broker timestamp is when it reached us: replays give the same answer.
         received = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else deps.clock()
         raw = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
-        results = normalize_all(raw, received, deps.ingest_format)
-        for index, result in enumerate(results):
-            source = f"{ref}#{index}" if len(results) > 1 else ref
-            try:
-                signal = _located(result, source, deps)
-            except InvalidEvent as exc:
+        for source, result in normalise(raw, received, ref, deps):
+            if isinstance(result, InvalidEvent):
+                exc = result
                 record = exc.record if exc.record is not None else raw
                 await topics.dlq.send(key=msg.key, value=dead_letter(record, exc.reason, source, deps.clock()))
                 metrics.dead_letter(msg.topic + ".dlq", exc.reason)
                 log.warning("event.rejected", source=source, reason=exc.reason)
                 continue
-            by_key.setdefault(correlation_key(signal).encode(), []).append(signal)
+            by_key.setdefault(correlation_key(result).encode(), []).append(result)
     for key, signals in by_key.items():
         for value in encode_signals(signals, limit=SIGNALS_BYTES):
             await out.send(SIGNALS, value, key)
@@ -68,6 +65,21 @@ async def _normalise_batch(batch: Any, out: BatchOut, topics: Topics, deps: Deps
         log.info("events.normalised", count=sum(len(v) for v in by_key.values()), keys=len(by_key),
                  event_ids=[s.event_id for v in by_key.values() for s in v],
                  unmapped=sum(s.unmapped for v in by_key.values() for s in v))
+
+
+def normalise(raw: bytes, received: datetime, ref: str, deps: Deps,
+              ) -> list[tuple[str, SecurityEvent | InvalidEvent]]:
+    """What the agent makes of one Kafka record (replays and tests call it too): each security
+    record in it with its source reference, located on a controller's system, or refused."""
+    results = normalize_all(raw, received, deps.ingest_format)
+    out: list[tuple[str, SecurityEvent | InvalidEvent]] = []
+    for index, result in enumerate(results):
+        source = f"{ref}#{index}" if len(results) > 1 else ref
+        try:
+            out.append((source, _located(result, source, deps)))
+        except InvalidEvent as exc:
+            out.append((source, exc))
+    return out
 
 
 def _located(result: SecurityEvent | InvalidEvent, ref: str, deps: Deps) -> SecurityEvent:

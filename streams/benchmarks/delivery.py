@@ -15,4 +15,5 @@ async def delivery(ctx: Context) -> list[Figure]:
                    "msg/s", note="limit"),
             Figure("delivery_per_s", f"notice to {d['recipients']:,} people, end to end", d["emails_per_s"],
                    "msg/s", limit="raw_pool_per_s",
-                   note=f"{d['duplicates']} duplicates, {d['failed']} failed, {d['in_doubt']} in doubt; target >= 60 %")]
+                   note=f"{d['duplicates']} duplicates, {d['failed']} failed, {d['in_doubt']} in doubt; "
+                        "target >= 60 %")]

@@ -15,7 +15,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from console.projection import current_partitions
-from streams.agents.ingest import _signal as ingest_check
+from streams.agents.ingest import normalise
 from streams.cluster import WorkerProcess, all_ready, spawn_workers
 from streams.deps import Deps
 from streams.embedded import Broker
@@ -39,10 +39,10 @@ DEPS = Deps(directory=load_directory(ROOT / "deploy" / "profiles"),
 def _is_valid(raw: bytes) -> bool:
     """The ingest agent's own check, with the profiles the workers load."""
     try:
-        ingest_check(raw, datetime.now(UTC), "fuzz:0:0", DEPS)
-    except Exception:  # InvalidEvent, or what would crash the agent: malformed, to be dead-lettered
+        results = normalise(raw, datetime.now(UTC), "fuzz:0:0", DEPS)
+    except Exception:  # what would crash the agent: malformed, to be dead-lettered
         return False
-    return True
+    return all(not isinstance(r, Exception) for _, r in results)
 
 
 async def _produce(bootstrap: str, records: list[tuple[str, bytes]]) -> dict[str, bytes]:
