@@ -181,7 +181,7 @@ async def replay_correlation(settings: Settings, start: datetime, end: datetime,
             for source, result in normalise(raw, received, ref, deps):
                 if isinstance(result, InvalidEvent):
                     run.dead_letters += 1
-                    record_bytes = result.record if result.record is not None else raw
+                    record_bytes = result.record if result.record is not None and "#" in source else raw
                     await producer.send(run.topic(SECURITY_EVENTS_DLQ),
                                         dead_letter(record_bytes, result.reason, source, received), key=record.key)
                     continue

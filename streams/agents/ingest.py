@@ -50,7 +50,8 @@ async def _normalise_batch(batch: Any, out: BatchOut, topics: Topics, deps: Deps
         for source, result in normalise(raw, received, ref, deps):
             if isinstance(result, InvalidEvent):
                 exc = result
-                record = exc.record if exc.record is not None else raw
+                # A lone record is kept as it came (its bytes); an element of a batch as that element.
+                record = exc.record if exc.record is not None and "#" in source else raw
                 await topics.dlq.send(key=msg.key, value=dead_letter(record, exc.reason, source, deps.clock()))
                 metrics.dead_letter(msg.topic + ".dlq", exc.reason)
                 log.warning("event.rejected", source=source, reason=exc.reason)
