@@ -26,9 +26,19 @@ from streams.topics import Tables, Topics
 
 log = structlog.get_logger("breach.notify")
 
+SENDING = "sending:"  # a ledger value: handed to the relay at that time, its answer not recorded yet
+IN_DOUBT = ("in doubt: a worker stopped between handing this message to the SMTP relay and recording its "
+            "answer; check the mailbox before sending it again")
+
+
+async def _nothing() -> None:
+    """No broker to flush (benchmarks and tests with a plain dict as the ledger)."""
+
 
 def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps,
              fan_out: Callable[[SubjectNoticeRequested], Awaitable[int]] | None = None) -> None:
+    durable = app.producer.flush  # table writes are buffered: this puts them on the broker
+
     @app.agent(topics.events, name="notify")
     async def notify(stream: Any) -> None:
         async for raw in stream:
@@ -36,9 +46,9 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps,
             if isinstance(event, SubjectNoticeRequested) and fan_out is not None:
                 await _fan_out(event, fan_out)
             elif isinstance(event, ReminderDue):
-                await remind(event, deps, tables.ledger)
+                await remind(event, deps, tables.ledger, durable)
             elif isinstance(event, NoticeRequested):
-                for command in await deliver(event.incident_id, event.draft, deps, tables.ledger):
+                for command in await deliver(event.incident_id, event.draft, deps, tables.ledger, durable):
                     await topics.commands.send(key=command.incident_id.encode(), value=codec.encode(command))
 
 
@@ -53,7 +63,8 @@ async def _fan_out(event: SubjectNoticeRequested, fan_out: Callable[[SubjectNoti
                   error=type(exc).__name__, detail=str(exc) if isinstance(exc, TimeoutError) else None)
 
 
-async def remind(event: ReminderDue, deps: Deps, ledger: MutableMapping[str, Any]) -> None:
+async def remind(event: ReminderDue, deps: Deps, ledger: MutableMapping[str, Any],
+                 durable: Callable[[], Awaitable[None]] = _nothing) -> None:
     """E-mail the on-call rota (or the controller's DPO) that a deadline step is reached."""
     profile = deps.directory.profiles.get(event.controller or "")
     if deps.webhook is not None:
@@ -81,14 +92,14 @@ async def remind(event: ReminderDue, deps: Deps, ledger: MutableMapping[str, Any
         message = OutgoingMessage(message_id=message_id_for(notice_id, recipient), recipient=recipient,
                                   subject=rendered.subject, text=rendered.text, html=rendered.html,
                                   notice_id=notice_id)
-        error = await _send_once(message, deps, ledger)
+        error = await _send_once(message, deps, ledger, durable)
         metrics.REMINDERS.labels(outcome="sent" if error is None else "failed").inc()
         log.info("reminder.sent" if error is None else "reminder.failed", incident_id=event.incident_id,
                  step=event.step, rule=event.rule_ref, recipient_index=index, error=error)
 
 
 async def deliver(incident_id: str, draft: NoticeDraft, deps: Deps, ledger: MutableMapping[str, Any],
-                  ) -> list[RecordDelivery]:
+                  durable: Callable[[], Awaitable[None]] = _nothing) -> list[RecordDelivery]:
     """Render once, send to each recipient; one RecordDelivery per recipient, sent or failed."""
     try:
         rendered = deps.renderer.render(regime=draft.regime, locale=draft.locale, kind=draft.kind,
@@ -104,7 +115,7 @@ async def deliver(incident_id: str, draft: NoticeDraft, deps: Deps, ledger: Muta
         message = OutgoingMessage(message_id=message_id_for(draft.notice_id, recipient), recipient=recipient,
                                   subject=rendered.subject, text=rendered.text, html=rendered.html,
                                   notice_id=draft.notice_id)
-        error = await _send_once(message, deps, ledger)
+        error = await _send_once(message, deps, ledger, durable)
         results.append(RecordDelivery(incident_id=incident_id, notice_id=draft.notice_id, recipient=recipient,
                                       delivered=error is None, message_id=message.message_id,
                                       detail=error or "accepted by the SMTP server"))
@@ -114,16 +125,26 @@ async def deliver(incident_id: str, draft: NoticeDraft, deps: Deps, ledger: Muta
     return results
 
 
-async def _send_once(message: OutgoingMessage, deps: Deps, ledger: MutableMapping[str, Any]) -> str | None:
-    """Send unless the ledger says the server already accepted this Message-ID: a replayed event
-    (restart, rebalance) does not mail twice. A crash between acceptance and the ledger write can
-    still repeat one message; its Message-ID is the same, so mail systems can drop it."""
-    if message.message_id in ledger:
+async def _send_once(message: OutgoingMessage, deps: Deps, ledger: MutableMapping[str, Any],
+                     durable: Callable[[], Awaitable[None]]) -> str | None:
+    """Send unless the ledger knows this Message-ID: a replayed event (restart, rebalance) never
+    mails twice. The intent is recorded, and on the broker, before the relay sees the message;
+    a message left "sending" by a crashed worker is in doubt and not sent again on its own (the
+    incident records why), since the relay may have accepted it."""
+    seen = ledger.get(message.message_id)
+    if seen is not None:
+        if str(seen).startswith(SENDING):
+            log.warning("delivery.in_doubt", notice_id=message.notice_id)
+            return IN_DOUBT
         log.info("delivery.already_sent", notice_id=message.notice_id)
         return None
+    ledger[message.message_id] = SENDING + deps.clock().isoformat()
+    await durable()
     error = await _send_with_retries(message, deps)
     if error is None:
         ledger[message.message_id] = deps.clock().isoformat()
+    else:
+        del ledger[message.message_id]  # never accepted: a later replay may try again
     return error
 
 
