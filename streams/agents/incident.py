@@ -54,10 +54,13 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             # Publish before saving: a crash in between replays the command against the old
             # state and re-publishes the same versioned events (readers skip versions they
             # have), where the other order would save a state whose events were never sent.
+            # "Before" means on the broker: sends and table writes are buffered separately, and
+            # a worker killed with its events still buffered lost incidents (tests/reliability).
             for domain_event in events:
                 await topics.events.send(key=key, value=codec.encode(domain_event))
                 metrics.INCIDENT_EVENTS_OUT.labels(type=type(domain_event).__name__).inc()
             if events:
+                await app.producer.flush()
                 new_state = fold(state, events)
                 assert new_state is not None
                 tables.incidents[incident_id] = codec.as_table_value(new_state)
