@@ -7,6 +7,8 @@ are whole templates per language under templates/<regime>/<locale>/.
 
 from __future__ import annotations
 
+import re
+
 LANGUAGES = ("en", "fr")
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -141,3 +143,88 @@ def pick(accept_language: str, chosen: str | None = None) -> str:
 def translator(lang: str) -> dict[str, str]:
     column = LANGUAGES.index(lang) if lang in LANGUAGES else 0
     return {key: texts[column] for key, texts in MESSAGES.items()}
+
+
+# --- refusals -------------------------------------------------------------------------------------
+# The domain refuses commands with English sentences (CommandRejected.reason, recorded as such on
+# incident-events and answered by the JSON API). A French reader gets them in French: each known
+# reason as a pattern, its variable parts carried over. tests/unit/test_console_i18n.py checks that
+# every reason the domain can raise (incident/*.py) has a pattern here, so a new one cannot slip by.
+_REFUSALS: tuple[tuple[str, str], ...] = (
+    (r"no incident (.+)", "aucun incident {0}"),
+    (r"awareness already recorded at (.+) by (.+)", "prise de connaissance déjà enregistrée le {0} par {1}"),
+    (r"awareness cannot be in the future", "la prise de connaissance ne peut pas être datée dans le futur"),
+    (r"unknown command (.+)", "commande inconnue {0}"),
+    (r"classification must be one of (.+)", "la classification doit être l'une de : {0}"),
+    (r"a classification cannot be dated in the future", "une classification ne peut pas être datée dans le futur"),
+    (r"cannot submit by e-mail: (.+); record the portal's reference \(channel portal\) or how it was sent "
+     r"\(channel other\)",
+     "impossible de transmettre par e-mail ({0}) : enregistrez la référence du portail (canal portal) ou "
+     "comment la notification a été envoyée (canal other)"),
+    (r"record awareness first: the assessment starts from it",
+     "enregistrez d'abord la prise de connaissance : l'évaluation part de là"),
+    (r"invalid correction: (.+)", "correction invalide : {0}"),
+    (r"a correction needs a reason", "une correction doit être motivée"),
+    (r"only the DPO may override the risk level", "seul le DPO peut modifier le niveau de risque"),
+    (r"level must be one of (.+)", "le niveau doit être l'un de : {0}"),
+    (r"an override needs a justification \(a sentence at least\)",
+     "une modification du risque doit être justifiée (une phrase au moins)"),
+    (r"no notice (\S+) on this incident", "aucune notification {0} sur cet incident"),
+    (r"recipient is not on this notice", "ce destinataire ne figure pas sur cette notification"),
+    (r"a list of affected people needs at least one valid address",
+     "une liste de personnes concernées doit contenir au moins une adresse valide"),
+    (r"only the DPO may approve the notice to the people affected",
+     "seul le DPO peut approuver la notification aux personnes concernées"),
+    (r"no list (\S+) of affected people on this incident", "aucune liste {0} de personnes concernées sur cet incident"),
+    (r"the incident has no controller profile or assessment to write the notice from",
+     "l'incident n'a ni profil de responsable de traitement ni évaluation pour rédiger la notification"),
+    (r"say what was done \(at least one measure taken\): Art\. 34\(2\) with 33\(3\)\(d\)",
+     "indiquez ce qui a été fait (au moins une mesure prise) : art. 34(2) avec 33(3)(d)"),
+    (r"no notice (\S+) sent to affected people on this incident",
+     "aucune notification {0} envoyée aux personnes concernées sur cet incident"),
+    (r"no obligation (\S+) on this incident \(it has: (.*)\)", "aucune obligation {0} sur cet incident (il a : {1})"),
+    (r"a workflow step cannot be dated in the future", "une étape ne peut pas être datée dans le futur"),
+    (r"only the DPO may approve a notification", "seul le DPO peut approuver une notification"),
+    (r"cannot approve: the obligation is (.+)", "approbation impossible : l'obligation est {0}"),
+    (r"cannot submit: the obligation is (.+); the DPO approves first",
+     "transmission impossible : l'obligation est {0} ; le DPO approuve d'abord"),
+    (r"channel must be one of (.+)", "le canal doit être l'un de : {0}"),
+    (r"a portal submission needs the reference the portal gave",
+     "un dépôt sur le portail nécessite la référence donnée par le portail"),
+    (r"say how it was sent, in the reference \(letters, a mailing, a call…\)",
+     "indiquez comment elle a été envoyée, dans la référence (courriers, publipostage, appel…)"),
+    (r"submitted after the deadline \((.+)\): give the reasons for the delay \((.+)\)",
+     "transmise après l'échéance ({0}) : indiquez les motifs du retard ({1})"),
+    (r"complementary information follows a submission", "un complément d'information suit une transmission"),
+    (r"say what the complementary information is", "indiquez le complément d'information"),
+    (r"a correction fixes what was submitted: submit first",
+     "une correction rectifie ce qui a été transmis : transmettez d'abord"),
+    (r"a correction needs its reason \(what was wrong, what is right\)",
+     "une correction doit être motivée (ce qui était faux, ce qui est juste)"),
+    (r"delay reasons need a text, before the obligation is settled",
+     "les motifs du retard demandent un texte, avant que l'obligation soit réglée"),
+    (r"close an obligation once it is submitted \(or withdraw it, with a reason\)",
+     "clôturez une obligation une fois transmise (ou retirez-la, avec un motif)"),
+    (r"a withdrawal needs a reason", "un retrait doit être motivé"),
+    (r"unknown action (.+)", "action inconnue {0}"),
+    # The console's own refusals (console/actions.py) and invalid requests.
+    (r"only the DPO approves or submits a notification", "seul le DPO approuve ou transmet une notification"),
+    (r"the (\w+) role may read, not act", "le rôle {0} permet de lire, pas d'agir"),
+    (r"invalid request: (.+)", "requête invalide : {0}"),
+)
+_REFUSAL_PATTERNS = tuple((re.compile(pattern, re.DOTALL), french) for pattern, french in _REFUSALS)
+
+
+def refusal(reason: str, lang: str) -> str:
+    """A refusal's reason in the reader's language (unknown reasons stay as the domain wrote them)."""
+    if lang != "fr":
+        return reason
+    for pattern, french in _REFUSAL_PATTERNS:
+        found = pattern.fullmatch(reason)
+        if found:
+            return french.format(*found.groups())
+    return reason
+
+
+def translated(reason: str) -> bool:
+    return any(pattern.fullmatch(reason) for pattern, _ in _REFUSAL_PATTERNS)
