@@ -21,6 +21,7 @@ from incident.commands import (
     CorrectFacts,
     OverrideRisk,
     RecordAwareness,
+    SendSubjectNotice,
     StartTriage,
 )
 
@@ -110,9 +111,25 @@ def obligation(body: Mapping[str, Any], incident_id: str, user: User, clock: Clo
                            text=_text(body, "text"))
 
 
+def measures(body: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """A list of measures: a JSON list of strings, or a form's text area, one measure a line."""
+    value = body.get(key, [])
+    if isinstance(value, str):
+        value = value.splitlines()
+    if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
+        raise ActionError(f"{key} must be a list of texts")
+    return tuple(m.strip() for m in value if m.strip())
+
+
+def subject_notice(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
+    return SendSubjectNotice(incident_id=incident_id, list_id=_text(body, "list_id", required=True), by=user.actor,
+                             role=user.role, measures_taken=measures(body, "measures_taken"),
+                             measures_proposed=measures(body, "measures_proposed"))
+
+
 BUILDERS: dict[str, Builder] = {
     "triage": triage, "classification": classification, "awareness": awareness, "facts": facts,
-    "override": override, "obligations": obligation,
+    "override": override, "obligations": obligation, "subject_notice": subject_notice,
 }
 
 
@@ -122,6 +139,8 @@ def allowed(action: str, body: Mapping[str, Any], user: User) -> str | None:
         return "only the DPO may override the risk level"
     if action == "obligations" and body.get("action") in DPO_STEPS and user.role not in DPO:
         return "only the DPO approves or submits a notification"
+    if action == "subject_notice" and user.role not in DPO:
+        return "only the DPO may approve the notice to the people affected"
     if user.role not in RESPONDERS:
         return f"the {user.role} role may read, not act"
     return None

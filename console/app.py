@@ -19,6 +19,7 @@ import jinja2
 import structlog
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import (
     HTMLResponse,
@@ -40,7 +41,10 @@ from console.users import ROLES, SCOPES, User, UserError, UserStore
 from incident import register
 from incident.commands import Command
 from incident.events import NoticeRequested
+from incident.notices import subject_notice_id
 from incident.profiles import Directory
+from incident.recipients import RecipientList
+from streams import mass
 from streams.render import NoticeRenderer, TemplateMissing
 
 log = structlog.get_logger("breach.console")
@@ -50,6 +54,9 @@ STATES = ("open", "triage", "aware", "assessed", "drafts_requested", "drafts_del
 LEVELS = ("unlikely", "risk", "high")
 SSE_KEEPALIVE_SECONDS = 15.0
 LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS = 10, 600.0  # failed logins per (client, name) before a pause
+MAX_LIST_BYTES = 64 * 1024 * 1024  # a list of affected people: ~1 million lines of CSV
+SHOWN_INVALID = 200  # invalid lines listed on the page (the count is always complete)
+LIST_TYPES = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
 
 
 def register_csv(entries: list[dict[str, Any]]) -> str:
@@ -62,6 +69,14 @@ def register_csv(entries: list[dict[str, Any]]) -> str:
 
 class SendCommand(Protocol):
     async def __call__(self, command: Command) -> None: ...
+
+
+class ImportSubjects(Protocol):
+    """streams.mass.import_subjects bound to the broker: the CLI's own code path (the valid recipients
+    to ``affected-subjects``, then a RecordSubjects command with the counts)."""
+
+    async def __call__(self, incident_id: str, data: bytes, *, fmt: str, default_locale: str,
+                       by: str) -> mass.Imported: ...
 
 
 class Mailbox(Protocol):
@@ -80,7 +95,8 @@ def _local_path(target: str | None, default: str = "/") -> str:
 def create_console(*, model: ReadModel, directory: Directory, templates_dir: Path, users: UserStore,
                    clock: Callable[[], datetime], send_command: SendCommand | None = None,
                    mailbox: Mailbox | None = None, auth: AuthConfig | None = None,
-                   oidc: OidcConfig | None = None, clock_speed: float = 1.0) -> ASGIApp:
+                   oidc: OidcConfig | None = None, clock_speed: float = 1.0,
+                   import_subjects: ImportSubjects | None = None) -> ASGIApp:
     config = auth or AuthConfig(users=users, secret=secrets.token_urlsafe(48))
     identity = Oidc(oidc) if oidc is not None else None
     renderer = NoticeRenderer(templates_dir / "notices")  # the notifier's own templates
@@ -146,12 +162,16 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         user: User = request.scope["state"]["user"]
         return user
 
+    def lang_of(request: Request) -> str:
+        return i18n.pick(request.headers.get("accept-language", ""), request.scope.get("session", {}).get("lang"))
+
     def page(request: Request, template: str, status: int = 200, **values: Any) -> Response:
         session = request.scope.get("session", {})
-        lang = i18n.pick(request.headers.get("accept-language", ""), session.get("lang"))
+        lang = lang_of(request)
         user = request.scope["state"].get("user")
         html = pages.get_template(template).render(
             t=i18n.translator(lang), lang=lang, user=user, csrf_token=session.get("csrf", ""),
+            refusal=lambda reason: i18n.refusal(reason, lang),
             flash=session.pop("flash", None), mail=mailbox is not None, oidc=identity is not None,
             server_now=clock().isoformat(), clock_speed=clock_speed, path=request.url.path, **values)
         return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
@@ -288,9 +308,140 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             return page(request, "missing.html", 404)
         if status == 403:
             return page(request, "refused.html", 403, reason=answer["error"], incident_id=incident_id)
-        t = i18n.translator(i18n.pick(request.headers.get("accept-language", ""), request.session.get("lang")))
-        request.session["flash"] = t["sent"] if status == 202 else answer["error"]
+        lang = lang_of(request)
+        request.session["flash"] = i18n.translator(lang)["sent"] if status == 202 else \
+            i18n.refusal(answer["error"], lang)
         return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+    # --- the people affected: import, preview, progress ---------------------------------------
+    async def import_list(request: Request, data: bytes, fmt: str) -> tuple[int, dict[str, Any]]:
+        """The CLI's import (streams.mass) for one incident: counts and line numbers back, never an address."""
+        if import_subjects is None:
+            return 405, {"error": "this console is read-only"}
+        found = find(request)
+        if found is None:
+            return 404, {"error": "no such incident"}
+        user = user_of(request)
+        if user.role not in actions.RESPONDERS:
+            log.warning("console.refused", action="subjects", role=user.role)
+            return 403, {"error": f"the {user.role} role may read, not act"}
+        if len(data) > MAX_LIST_BYTES:
+            return 413, {"error": f"invalid request: the list is larger than {MAX_LIST_BYTES} bytes"}
+        profile = directory.profiles.get(found[0].controller or "")
+        default_locale = profile.languages[0] if profile else "en"
+        try:
+            data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return 400, {"error": "invalid request: the list is not UTF-8 text"}
+        imported = await import_subjects(found[0].id, data, fmt=fmt, default_locale=default_locale, by=user.actor)
+        parsed: RecipientList = imported.parsed
+        log.info("console.subjects_imported", incident_id=found[0].id, list_id=imported.list_id,
+                 recipients=len(parsed.recipients), invalid=len(parsed.invalid))
+        answer = {"list_id": imported.list_id, "recipients": len(parsed.recipients),
+                  "invalid_count": len(parsed.invalid),
+                  "invalid": [{"line": x.line, "reason": x.reason} for x in parsed.invalid[:SHOWN_INVALID]]}
+        if not parsed.recipients:  # read and reported, but nothing to import (and no list recorded)
+            return 200, {**answer, "list_id": None}
+        return 202, answer
+
+    async def page_import(request: Request) -> Response:
+        form = await request.form(max_part_size=MAX_LIST_BYTES)
+        try:
+            upload = form.get("file")
+            data, name = (await upload.read(), upload.filename or "") if isinstance(upload, UploadFile) else (b"", "")
+            chosen = str(form.get("format", ""))
+        finally:
+            await form.close()
+        fmt = chosen if chosen in ("csv", "jsonl") else mass.format_of(name)
+        status, answer = await import_list(request, data, fmt)
+        if status == 404:
+            return page(request, "missing.html", 404)
+        if status == 403:
+            return page(request, "refused.html", 403, reason=answer["error"],
+                        incident_id=request.path_params["incident_id"])
+        return page(request, "subjects_imported.html", 200 if status == 202 else status, result=answer,
+                    incident_id=request.path_params["incident_id"])
+
+    async def api_import(request: Request) -> Response:
+        fmt = LIST_TYPES.get(request.headers.get("content-type", "").split(";")[0].strip())
+        if fmt is None:
+            return JSONResponse({"error": "send text/csv or application/x-ndjson"}, status_code=415)
+        status, answer = await import_list(request, await request.body(), fmt)
+        return JSONResponse(answer, status_code=status)
+
+    def subject_preview(request: Request, body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+        """The notice to the people of one list as they will receive it: the approved notice from
+        its fixed context, or, before approval, from the function the approval runs (streams.mass.preview,
+        which the CLI's preview and the senders' renderer share)."""
+        found = find(request)
+        if found is None:
+            return 404, {"error": "no such incident"}
+        incident = found[0]
+        try:
+            list_id = actions._text(body, "list_id", required=True)
+            locale = actions._text(body, "locale") or None
+            taken, proposed = actions.measures(body, "measures_taken"), actions.measures(body, "measures_proposed")
+        except actions.ActionError as exc:
+            return 400, {"error": f"invalid request: {exc}"}
+        if incident.subject_list(list_id) is None:
+            return 404, {"error": f"no list {list_id} of affected people on this incident"}
+        profile = directory.profiles.get(incident.controller or "")
+        if profile is None or incident.assessment is None or incident.awareness is None or not incident.clocks:
+            return 409, {"error": "the incident has no controller profile or assessment to write the notice from"}
+        if locale is not None and locale not in renderer_locales(profile):
+            return 400, {"error": f"invalid request: locale must be one of {', '.join(renderer_locales(profile))}"}
+        try:
+            shown = mass.preview(renderer, incident, profile, now=clock(), list_id=list_id, locale=locale,
+                                 measures_taken=taken, measures_proposed=proposed)
+        except (jinja2.TemplateError, TemplateMissing, ValueError) as exc:
+            return 409, {"error": str(exc)}
+        approved = incident.subject_notice(subject_notice_id(incident.id, list_id))
+        return 200, {"list_id": list_id, "locale": locale or (approved.default_locale if approved else
+                                                              profile.languages[0]),
+                     "approved": approved is not None, "measures_taken": list(taken),
+                     "measures_proposed": list(proposed), "subject": shown.subject, "text": shown.text,
+                     "html": shown.html, "locales": renderer_locales(profile),
+                     "progress": views.subject_progress(approved) if approved else None}
+
+    def renderer_locales(profile: Any) -> list[str]:
+        return list(dict.fromkeys([*profile.languages, *i18n.LANGUAGES]))
+
+    async def page_subject_preview(request: Request) -> Response:
+        form = await request.form()
+        body = {k: str(v) for k, v in form.items() if k != "csrf_token"}
+        status, shown = subject_preview(request, body)
+        if status != 200:
+            return page(request, "refused.html" if status != 404 else "missing.html", status,
+                        reason=shown["error"], incident_id=request.path_params["incident_id"])
+        return page(request, "subject_notice.html", notice=shown, incident_id=request.path_params["incident_id"],
+                    measures_taken="\n".join(shown["measures_taken"]),
+                    measures_proposed="\n".join(shown["measures_proposed"]))
+
+    async def page_subject_notice(request: Request) -> Response:
+        """An approved notice to the people affected, as sent (a locale chosen in the query)."""
+        found = find(request)
+        notice = found[0].subject_notice(request.path_params["notice_id"]) if found else None
+        if notice is None:
+            return page(request, "missing.html", 404)
+        status, shown = subject_preview(request, {"list_id": notice.list_id,
+                                                  "locale": request.query_params.get("locale", "")})
+        if status != 200:
+            return page(request, "refused.html", status, reason=shown["error"],
+                        incident_id=request.path_params["incident_id"])
+        return page(request, "subject_notice.html", notice=shown, incident_id=request.path_params["incident_id"],
+                    measures_taken="", measures_proposed="")
+
+    async def api_subject_preview(request: Request) -> Response:
+        if request.headers.get("content-type", "").split(";")[0] != "application/json":
+            return JSONResponse({"error": "send application/json"}, status_code=415)
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "invalid request: the body is not JSON"}, status_code=400)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "invalid request: the body must be a JSON object"}, status_code=400)
+        status, shown = subject_preview(request, body)
+        return JSONResponse(shown, status_code=status)
 
     # --- live updates ------------------------------------------------------------------------------
     async def events(request: Request) -> Response:
@@ -405,6 +556,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/incidents/{incident_id}", page_detail),
         Route("/incidents/{incident_id}/notices/{notice_id}", page_notice),
         Route("/incidents/{incident_id}/act/{action}", form_command, methods=["POST"]),
+        Route("/incidents/{incident_id}/subjects", page_import, methods=["POST"]),
+        Route("/incidents/{incident_id}/subject_notice/preview", page_subject_preview, methods=["POST"]),
+        Route("/incidents/{incident_id}/subject-notices/{notice_id}", page_subject_notice),
         Route("/register", page_register),
         Route("/mail", page_mail),
         Route("/mail/{message_id}", page_mail_message),
@@ -420,6 +574,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/api/incidents", api_incidents),
         Route("/api/incidents/{incident_id}", api_incident),
         *command_routes,
+        Route("/api/incidents/{incident_id}/subjects", api_import, methods=["POST"]),
+        Route("/api/incidents/{incident_id}/subject_notice/preview", api_subject_preview, methods=["POST"]),
         Route("/api/incidents/{incident_id}/notices/{notice_id}", api_notice),
         Route("/api/register", api_register),
         Route("/api/mail", api_mail),

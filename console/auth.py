@@ -31,6 +31,8 @@ from urllib.parse import parse_qs, quote
 
 import structlog
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from console.users import TokenStore, User, UserError, UserStore
@@ -200,8 +202,11 @@ class Guard:
             message = await receive()
             body += message.get("body", b"")
             more = message.get("more_body", False)
-        if not given and headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded"):
+        kind = headers.get(b"content-type", b"")
+        if not given and kind.startswith(b"application/x-www-form-urlencoded"):
             given = (parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD) or [""])[0]
+        elif not given and kind.startswith(b"multipart/form-data"):  # a file upload's form
+            given = await _multipart_field(scope, body, CSRF_FIELD)
         sent = False
 
         async def replay() -> Message:
@@ -222,6 +227,22 @@ class Guard:
         value = self.signer.dumps(session)
         max_age = int(self.config.session_hours * 3600)
         return f"{COOKIE}={value}; Max-Age={max_age}{flags}".encode()
+
+
+async def _multipart_field(scope: Scope, body: bytes, name: str) -> str:
+    """One text field of a multipart body already read (the route parses the same bytes again)."""
+    async def once() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(scope, once).form()
+    except (MultiPartException, ValueError):
+        return ""
+    try:
+        value = form.get(name)
+        return value if isinstance(value, str) else ""
+    finally:
+        await form.close()
 
 
 async def _json(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None,

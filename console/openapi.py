@@ -17,7 +17,8 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     words = {400: "Invalid request", 401: "Not authenticated", 403: "Not allowed for this role or token",
-             404: "Not found", 405: "This console is read-only", 415: "Send application/json"}
+             404: "Not found", 405: "This console is read-only", 409: "The incident cannot have this notice yet",
+             413: "Too large", 415: "Unsupported content type"}
     return {str(code): _json(ERROR, words[code]) for code in codes}
 
 
@@ -43,6 +44,11 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
                {"name": "risk", "in": "query", "schema": {"type": "string", "enum": ["", *levels]}},
                {"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["", "1"]}}]
     obj = {"type": "object"}
+    imported = {"type": "object", "required": ["recipients", "invalid_count", "invalid"], "properties": {
+        "list_id": {"type": ["string", "null"]}, "recipients": {"type": "integer", "minimum": 0},
+        "invalid_count": {"type": "integer", "minimum": 0},
+        "invalid": {"type": "array", "items": {"type": "object", "required": ["line", "reason"], "properties": {
+            "line": {"type": "integer"}, "reason": {"type": "string"}}}}}}
     text = {"type": "string", "pattern": r"\S"}  # required texts: not empty, not only blanks
     paths: dict[str, Any] = {
         "/api/me": {"get": {"summary": "Who is asking", "responses": {
@@ -90,6 +96,37 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
              "action": {"type": "string", "enum": list(OBLIGATION_STEPS)},
              "channel": {"type": "string", "enum": ["", *CHANNELS]}, "reference": {"type": "string"},
              "text": {"type": "string"}, "at": when}, ["obligation", "action"]),
+        "/api/incidents/{incident_id}/subjects": {"post": {
+            "summary": "Import the people affected (responder, DPO, admin): CSV with an address or email column "
+                       "(optionally name, language), or JSONL with the same keys. Invalid lines are reported by "
+                       "number and reason (never the address); the valid ones go to affected-subjects",
+            "tags": ["commands"], "parameters": [_id("incident_id")],
+            "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}},
+                                                          "application/x-ndjson": {"schema": {"type": "string"}}}},
+            "responses": {"202": _json(imported, "Imported; the incident records the list's counts"),
+                          "200": _json(imported, "Read, but no valid address: nothing imported"),
+                          **_errors(400, 401, 403, 404, 405, 413, 415)}}},
+        "/api/incidents/{incident_id}/subject_notice": _command(
+            "Approve and send the notice to the people of one list (DPO only)",
+            {"list_id": text, "measures_taken": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+             "measures_proposed": {"type": "array", "items": {"type": "string"}}}, ["list_id", "measures_taken"]),
+        "/api/incidents/{incident_id}/subject_notice/preview": {"post": {
+            "summary": "The notice to the people of one list exactly as it will be sent (as sent, once approved), "
+                       "with its delivery progress",
+            "parameters": [_id("incident_id")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["list_id"], "properties": {
+                    "list_id": text, "locale": {"type": "string"},
+                    "measures_taken": {"type": "array", "items": {"type": "string"}},
+                    "measures_proposed": {"type": "array", "items": {"type": "string"}}}}}}},
+            "responses": {"200": _json({"type": "object", "required": ["subject", "text", "html", "approved"],
+                                        "properties": {"list_id": {"type": "string"}, "locale": {"type": "string"},
+                                                       "approved": {"type": "boolean"},
+                                                       "subject": {"type": "string"}, "text": {"type": "string"},
+                                                       "html": {"type": "string"},
+                                                       "progress": {"type": ["object", "null"]}}},
+                                       "The rendered notice"),
+                          **_errors(400, 401, 403, 404, 409, 415)}}},
         "/api/register": {"get": {"summary": "The Art. 33(5) register (JSON, or CSV with format=csv)",
                                   "parameters": [{"name": "format", "in": "query",
                                                   "schema": {"type": "string", "enum": ["json", "csv"]}}],

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from incident.model import Incident
-from incident.notices import reference
+from incident.model import Incident, SubjectNotice
+from incident.notices import reference, subject_notice_id
 from incident.profiles import Directory
 from streams.codec import to_jsonable
 
@@ -83,8 +83,24 @@ def detail(incident: Incident, timeline: list[Any], directory: Directory, now: d
     out["corrections"] = incident.corrections or {}
     out["evidence"] = [to_jsonable(e) for e in incident.evidence]
     out["timeline"] = [{"type": type(e).__name__, "version": getattr(e, "version", None), "at": _iso(e.at),
-                        "summary": describe(e)} for e in timeline]
+                        "summary": describe(e), "reason": getattr(e, "reason", None) if type(e).__name__ ==
+                        "CommandRejected" else None, "command": getattr(e, "command", None)} for e in timeline]
+    # The refusals since the incident last changed: what the reader just asked and was not allowed.
+    last = max((i for i, e in enumerate(timeline) if type(e).__name__ != "CommandRejected"), default=-1)
+    out["rejections"] = [{"command": e.command, "reason": e.reason, "at": _iso(e.at)} for e in timeline[last + 1:]]
+    out["subject_lists"] = [{"list_id": x.list_id, "count": x.count, "invalid": x.invalid, "by": x.by,
+                             "at": _iso(x.at), "notice_id": subject_notice_id(incident.id, x.list_id),
+                             "notified": incident.subject_notice(subject_notice_id(incident.id, x.list_id))
+                             is not None} for x in incident.subject_lists]
+    out["subject_notices"] = [subject_progress(n) for n in incident.subject_notices]
     return out
+
+
+def subject_progress(n: SubjectNotice) -> dict[str, Any]:
+    """How far a notice to the people affected has gone (counts only: no address)."""
+    return {"notice_id": n.notice_id, "list_id": n.list_id, "by": n.by, "requested_at": _iso(n.requested_at),
+            "default_locale": n.default_locale, "total": n.total, "sent": n.sent, "pending": n.pending,
+            "failed": n.failed, "bounced": n.bounced, "in_doubt": n.in_doubt, "done": n.total - n.pending}
 
 
 def describe(event: Any) -> str:
@@ -130,6 +146,14 @@ def describe(event: Any) -> str:
             return f"Notice {data['notice_id'][:8]} delivered ({data['message_id']})"
         case "NoticeFailed":
             return f"Notice {data['notice_id'][:8]} failed: {data['reason']}"
+        case "SubjectsListed":
+            return f"List of affected people imported by {data['by']}: {data['count']} recipient(s), " \
+                   f"{data['invalid']} invalid line(s)"
+        case "SubjectNoticeRequested":
+            return f"Notice to the people affected approved by {data['by']} (list {data['list_id'][:8]})"
+        case "DeliveryProgressed":
+            return f"Delivery of notice {data['notice_id'][:8]} (partition {data['partition']}): " \
+                   f"{data['accepted']} accepted, {data['failed']} failed, {data['bounced']} bounced"
         case "CommandRejected":
             return f"Command {data['command']} rejected: {data['reason']}"
     return name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -22,6 +23,7 @@ from console.auth import AuthConfig
 from console.projection import Projection
 from console.read_model import ReadModel
 from console.wiring import auth_from, embedded_logins
+from streams import mass
 from streams.commands_out import CommandSender
 from streams.deps import clock_from
 from streams.embedded import Broker, EmbeddedError, MailCatcher
@@ -75,7 +77,8 @@ async def _serve_console(settings: Settings, mailbox: Mailbox | None, *, embedde
     await commands.start()
     app = create_console(model=model, directory=directory, templates_dir=settings.templates_dir,
                          users=auth.users, clock=clock_from(settings), send_command=commands.send,
-                         mailbox=mailbox, auth=auth, oidc=oidc, clock_speed=settings.clock_speed)
+                         mailbox=mailbox, auth=auth, oidc=oidc, clock_speed=settings.clock_speed,
+                         import_subjects=functools.partial(mass.import_subjects, settings.bootstrap_servers))
     # Open SSE streams would hold a graceful shutdown forever: give them a few seconds.
     server = _Server(uvicorn.Config(app, host=settings.console_host, port=settings.console_port,
                                     log_level="warning", lifespan="off", timeout_graceful_shutdown=3))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from console.app import create_console
 from console.auth import AuthConfig
 from console.read_model import ReadModel
 from console.users import TokenStore, UserStore
+from streams import mass
 from streams.commands_out import CommandSender
 from streams.deps import Deps
 from streams.embedded import Broker, MailCatcher, free_port
@@ -80,7 +82,8 @@ async def console_stack(tmp_path: Path) -> AsyncIterator[ConsoleStack]:
         async with running(settings, Deps.production(settings)), Watcher(broker.bootstrap) as watcher:
             app = create_console(model=watcher.model, directory=Deps.production(settings).directory,
                                  templates_dir=settings.templates_dir, users=users, clock=lambda: datetime.now(UTC),
-                                 send_command=commands.send, mailbox=catcher, auth=auth)
+                                 send_command=commands.send, mailbox=catcher, auth=auth,
+                                 import_subjects=functools.partial(mass.import_subjects, broker.bootstrap))
             port = free_port()
             server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
                                             timeout_graceful_shutdown=1))
