@@ -105,7 +105,7 @@ async def test_a_dpo_sees_an_incident_arrive_live_approves_and_records_the_submi
     await expect(obligation.locator(".status")).to_have_text("approved", timeout=30_000)  # live, no reload
     await page.locator(".submit-portal-form input[name=reference]").first.fill("CNIL-NOTIF-2026-0042")
     await page.locator(".submit-portal-form button").first.click()
-    await expect(page.locator("#state")).to_have_text("submitted", timeout=30_000)
+    await expect(page.locator("#state")).to_have_text("authority notified", timeout=30_000)
     await expect(obligation).to_contain_text("CNIL-NOTIF-2026-0042")
     timeline = page.locator("#timeline")
     await expect(timeline).to_contain_text("approve by user:dora")
@@ -131,7 +131,8 @@ async def test_a_responder_sees_the_approval_refused(browser: Browser, stack: Co
     await page.goto(f"{stack.url}/incidents/{incident.id}")
     await expect(page.locator("#override-form")).to_have_count(0)  # no override form for a responder
     await page.locator(".approve-form button").first.click()
-    await expect(page.locator("#refused")).to_contain_text("only the DPO approves or submits a notification")
+    # The refusal in the reader's language, as the rest of the page.
+    await expect(page.locator("#refused")).to_contain_text("seul le DPO approuve ou transmet une notification")
     await screenshot(page, shots, "08-refused-for-a-responder")
     assert stack.model.incidents[incident.id].obligations[0].status == "running"
 
@@ -144,4 +145,68 @@ async def test_a_responder_sees_the_approval_refused(browser: Browser, stack: Co
         assert sent.status_code == 202
     await expect(page.locator("#stale")).to_be_visible(timeout=30_000)
     await expect(page.locator("#facts-form textarea")).to_have_value('{"encrypted": true}')
+    await page.context.close()
+
+
+async def test_a_dpo_takes_a_suspected_incident_from_opened_to_authority_notified(
+        browser: Browser, stack: ConsoleStack) -> None:
+    """issue 7's Done-when, in the browser: the incident arrives live as "opened"; awareness recorded,
+    the notification approved and its submission recorded, it reads "authority notified"."""
+    page = await log_in(browser, stack, "dpo")
+    await expect(page.locator("body")).to_have_attribute("data-live", "1")
+    await stack.send_sample("03-ama-suspicious-activity.jsonl")
+    incident = await stack.incident_where(lambda i: i.controller == "ama", "the AMA incident")
+    row = page.locator(f"#rows tr[data-incident='{incident.id}']")
+    await expect(row.locator(".state")).to_have_text("opened", timeout=60_000)  # arrived live
+    await expect(row.locator(".countdown")).to_have_count(0)  # no clock before awareness
+
+    await row.locator("a").click()
+    await expect(page.locator("#state")).to_have_text("opened")
+    await page.locator("#awareness-form button[type=submit]").click()
+    obligation = page.locator("#obligations tbody tr[data-obligation]").first
+    await expect(obligation.locator(".countdown")).to_be_visible(timeout=60_000)  # the 72 hours run
+    await page.locator(".approve-form button").first.click()
+    await expect(obligation.locator(".status")).to_have_text("approved", timeout=30_000)
+    await page.locator(".submit-portal-form input[name=reference]").first.fill("CNIL-NOTIF-2026-0043")
+    await page.locator(".submit-portal-form button").first.click()
+    await expect(page.locator("#state")).to_have_text("authority notified", timeout=30_000)
+    await page.goto(stack.url + "/")
+    await expect(row.locator(".state")).to_have_text("authority notified")
+    await page.context.close()
+
+
+async def test_the_dpo_imports_the_people_affected_previews_approves_and_watches_delivery(
+        browser: Browser, stack: ConsoleStack, shots: Path, tmp_path: Path) -> None:
+    incident = await stack.incident_where(lambda i: i.controller == "ampere", "the Ampère incident")
+    people = tmp_path / "people.csv"
+    people.write_text("address,name,language\nana@example.org,Ana,en\nbruno@example.org,Bruno,fr\n"
+                      "chloe@example.org,Chloé,fr\nnot-an-address,Oops,fr\n", encoding="utf-8")
+    page = await log_in(browser, stack, "dpo")
+    await page.goto(f"{stack.url}/incidents/{incident.id}")
+    await page.set_input_files("#subjects-form input[type=file]", str(people))
+    await page.locator("#subjects-form button[type=submit]").click()
+    await expect(page.locator("#imported-count")).to_have_text("3")
+    await expect(page.locator("#invalid-lines tbody tr")).to_have_count(1)
+    await expect(page.locator("#invalid-lines")).not_to_contain_text("not-an-address")  # line and reason only
+    await expect(page).not_to_have_url(re.compile("example"))
+
+    await page.goto(f"{stack.url}/incidents/{incident.id}")
+    form = page.locator(".subject-preview-form").first
+    await expect(form).to_be_visible(timeout=30_000)  # the list recorded by the incident
+    await form.locator("textarea[name=measures_taken]").fill("The exported file was deleted from the share")
+    await form.locator("button").click()
+    await expect(page.locator("#notice-text")).to_contain_text("The exported file was deleted from the share")
+    subject = await page.locator("#notice-subject").inner_text()
+    await screenshot(page, shots, "09-notice-to-people-preview")
+
+    await page.locator("#subject-approve-form button").click()
+    await expect(page.locator("#flash")).to_be_visible()
+    await expect(page.locator("body")).to_have_attribute("data-live", "1")
+    progress = page.locator("#deliveries tbody tr").first
+    await expect(progress.locator(".done")).to_have_text("3/3", timeout=60_000)  # live, by SSE
+    await expect(progress.locator(".sent")).to_have_text("3")
+    await expect(progress.locator(".pending")).to_have_text("0")
+    await screenshot(page, shots, "10-delivery-progress")
+    received = [m for m in stack.catcher.summaries() if m["to"] in (["bruno@example.org"], ["chloe@example.org"])]
+    assert [m["subject"] for m in received] == [subject, subject]  # the preview was in French: as sent
     await page.context.close()
