@@ -304,6 +304,8 @@ async def test_the_cli_imports_previews_sends_reports_and_reads_bounces(stack: S
     status = await asyncio.to_thread(breach, env, "notices", "status", reference)
     assert "sent 5  pending 0  failed 0  bounced 0  in doubt 0  (total 5)" in status.stdout
     assert "[########################################] 5/5" in status.stdout
+    watched = await asyncio.to_thread(breach, env, "notices", "status", reference, "--watch")
+    assert watched.returncode == 0 and "5/5" in watched.stdout  # --watch ends once nothing is pending
 
     dsn = tmp_path / "bounce.eml"
     dsn.write_text(DSN.format(address="person1@example.org", notice_id=notice.notice_id,
