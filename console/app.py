@@ -190,7 +190,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         found = find(request)
         if found is None:
             return page(request, "missing.html", 404)
-        detail = views.detail(found[0], found[1], directory, clock())
+        detail = views.detail(found[0], found[1], directory, clock(), lang=lang_of(request))
         template = "_detail.html" if request.query_params.get("partial") else "detail.html"
         return page(request, template, incident=detail, levels=LEVELS)
 

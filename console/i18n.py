@@ -127,6 +127,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status_draft_failed": ("draft failed", "projet en échec"),
     "status_submitted": ("authority notified", "autorité notifiée"),
     "status_closed": ("closed", "clos"),
+    # An obligation's workflow (ObligationState.status).
+    "wf_running": ("running", "en cours"),
+    "wf_approved": ("approved", "approuvée"),
+    "wf_submitted": ("submitted", "transmise"),
+    "wf_closed": ("closed", "close"),
+    "wf_withdrawn": ("withdrawn", "retirée"),
+    "late": ("late", "en retard"),
+    "ref": ("ref", "réf."),
+    "breach_types": ("breach types", "types de violation"),
+    "data_categories": ("data categories", "catégories de données"),
+    "subjects_estimate": ("people", "personnes"),
+    "enisa_severity": ("ENISA severity", "gravité ENISA"),
     "refused_by_incident": ("Refused by the incident", "Refusé par l'incident"),
     "rejected": ("refused", "refusé"),
     # The people affected (Art. 34): import, preview, approval, delivery.

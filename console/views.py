@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from incident.events import CommandRejected
 from incident.model import Incident, SubjectNotice
 from incident.notices import reference, subject_notice_id
 from incident.profiles import Directory
@@ -76,15 +77,18 @@ def _workflow(incident: Incident, rule_ref: str) -> dict[str, Any] | None:
         "complements": o.complements, "corrections": o.corrections, "closing_reason": o.closing_reason}
 
 
-def detail(incident: Incident, timeline: list[Any], directory: Directory, now: datetime) -> dict[str, Any]:
+def detail(incident: Incident, timeline: list[Any], directory: Directory, now: datetime, lang: str = "en",
+           ) -> dict[str, Any]:
+    """The incident for a page (``lang``: the timeline's words) or for the API (English)."""
     out = summary(incident, directory, now)
     out["assessment"] = None if incident.assessment is None else to_jsonable(incident.assessment)
     out["override"] = None if incident.override is None else to_jsonable(incident.override)
     out["corrections"] = incident.corrections or {}
     out["evidence"] = [to_jsonable(e) for e in incident.evidence]
+    words = describe_fr if lang == "fr" else describe
     out["timeline"] = [{"type": type(e).__name__, "version": getattr(e, "version", None), "at": _iso(e.at),
-                        "summary": describe(e), "reason": getattr(e, "reason", None) if type(e).__name__ ==
-                        "CommandRejected" else None, "command": getattr(e, "command", None)} for e in timeline]
+                        "summary": words(e), "command": getattr(e, "command", None),
+                        "reason": e.reason if isinstance(e, CommandRejected) else None} for e in timeline]
     # The refusals since the incident last changed: what the reader just asked and was not allowed.
     last = max((i for i, e in enumerate(timeline) if type(e).__name__ != "CommandRejected"), default=-1)
     out["rejections"] = [{"command": e.command, "reason": e.reason, "at": _iso(e.at)} for e in timeline[last + 1:]]
@@ -156,4 +160,62 @@ def describe(event: Any) -> str:
                    f"{data['accepted']} accepted, {data['failed']} failed, {data['bounced']} bounced"
         case "CommandRejected":
             return f"Command {data['command']} rejected: {data['reason']}"
+    return name
+
+
+def describe_fr(event: Any) -> str:
+    """describe() for a French reader: the same facts, the same order; values (titles, reasons
+    people typed, ids) as they were recorded."""
+    name = type(event).__name__
+    data = asdict(event)
+    match name:
+        case "IncidentOpened":
+            return f"Incident ouvert pour {data['controller'] or 'un actif non répertorié'}"
+        case "SignalAttached":
+            e = data["evidence"]
+            return f"Signal {e['event_id']} ({e['source_format']}) : {e['title']} — {e['reason']}"
+        case "IncidentClassified":
+            return f"Classé {data['classification']} par {data['by']} le {_iso(data['classified_at'])}"
+        case "TriageStarted":
+            return f"Analyse commencée par {data['by']} le {_iso(data['started_at'])}"
+        case "AwarenessRecorded":
+            return f"Prise de connaissance enregistrée par {data['by']} le {_iso(data['aware_at'])}"
+        case "RiskAssessed":
+            a = data["assessment"]
+            score = a["severity"]["score"]
+            return f"Risque évalué : {a['level']} (méthode {a['method_version']}, gravité ENISA {score:g})"
+        case "FactsCorrected":
+            return f"Faits corrigés par {data['by']} ({', '.join(data['changes'])}) : {data['reason']}"
+        case "RiskOverridden":
+            return f"Niveau de risque fixé à {data['level']} par {data['by']} : {data['justification']}"
+        case "ObligationActed":
+            late = " (en retard)" if data["late"] else ""
+            text = f" — {data['text']}" if data["text"] else ""
+            ref = f" [réf. {data['reference']}]" if data["reference"] else ""
+            return f"{data['obligation']} : {data['action']}{late} par {data['by']}{text}{ref}"
+        case "ReminderDue":
+            return f"Rappel {data['step']} pour {data['legal_ref']}" + (
+                f" (ignorés : {', '.join(data['skipped'])})" if data["skipped"] else "")
+        case "ClockStarted":
+            c = data["clock"]
+            return f"Délai {c['legal_ref']} démarré : échéance {_iso(c['deadline'])}"
+        case "NoticeRequested":
+            d = data["draft"]
+            recipients = len(d["recipients"])
+            return f"Notification demandée : {d['kind']} ({d['locale']}, {d['audience']}, " \
+                   f"{recipients} destinataire(s))"
+        case "NoticeDelivered":
+            return f"Notification {data['notice_id'][:8]} remise ({data['message_id']})"
+        case "NoticeFailed":
+            return f"Notification {data['notice_id'][:8]} en échec : {data['reason']}"
+        case "SubjectsListed":
+            return f"Liste de personnes concernées importée par {data['by']} : {data['count']} destinataire(s), " \
+                   f"{data['invalid']} ligne(s) invalide(s)"
+        case "SubjectNoticeRequested":
+            return f"Notification aux personnes concernées approuvée par {data['by']} (liste {data['list_id'][:8]})"
+        case "DeliveryProgressed":
+            return f"Envoi de la notification {data['notice_id'][:8]} (partition {data['partition']}) : " \
+                   f"{data['accepted']} acceptés, {data['failed']} en échec, {data['bounced']} revenus en erreur"
+        case "CommandRejected":
+            return f"Commande {data['command']} refusée : {data['reason']}"
     return name
