@@ -47,11 +47,15 @@
 
   let touched = false;  // never replace a form someone is filling in
   document.addEventListener("input", () => { touched = true; });
+  document.addEventListener("change", () => { touched = true; });  // a chosen file, a select
 
-  async function refresh(target, url) {
+  async function refresh(target, url, keepTyping) {
     const response = await fetch(url, {headers: {"Accept": "text/html"}, credentials: "same-origin"});
     if (!response.ok) return;
-    target.innerHTML = await response.text();
+    const html = await response.text();
+    // Someone started typing (or chose a file) while this was on its way: keep their form.
+    if (keepTyping && touched) { document.getElementById("stale").hidden = false; return; }
+    target.innerHTML = html;
     localTimes(target); isoForms(target); tick();
   }
 
@@ -70,7 +74,7 @@
         refresh(rows, "/?" + query.toString());
       } else if (detail && (changed === null || changed.includes(detail.dataset.incident)
                             || changed.includes("*"))) {
-        if (!touched) refresh(detail, location.pathname + "?partial=1");
+        if (!touched) refresh(detail, location.pathname + "?partial=1", true);
         else if (changed !== null) document.getElementById("stale").hidden = false;  // keep their typing
       }
     };

@@ -183,6 +183,7 @@ async def test_the_dpo_imports_the_people_affected_previews_approves_and_watches
                       "chloe@example.org,Chloé,fr\nnot-an-address,Oops,fr\n", encoding="utf-8")
     page = await log_in(browser, stack, "dpo")
     await page.goto(f"{stack.url}/incidents/{incident.id}")
+    await expect(page.locator("body")).to_have_attribute("data-live", "1")
     await page.set_input_files("#subjects-form input[type=file]", str(people))
     await page.locator("#subjects-form button[type=submit]").click()
     await expect(page.locator("#imported-count")).to_have_text("3")
