@@ -56,7 +56,7 @@ def _instant(body: Mapping[str, Any], key: str, clock: Clock) -> datetime:
     return value
 
 
-def _text(body: Mapping[str, Any], key: str, *, required: bool = False) -> str:
+def text_field(body: Mapping[str, Any], key: str, *, required: bool = False) -> str:
     value = body.get(key, "")
     if not isinstance(value, str):
         raise ActionError(f"{key} must be a string")
@@ -84,12 +84,12 @@ def facts(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -
             raise ActionError(f"changes: not JSON ({exc})") from None
     if not isinstance(changes, dict) or not changes:
         raise ActionError("changes must be a non-empty object of facts fields (docs/risk.md)")
-    return CorrectFacts(incident_id=incident_id, changes=changes, by=user.actor, reason=_text(body, "reason"))
+    return CorrectFacts(incident_id=incident_id, changes=changes, by=user.actor, reason=text_field(body, "reason"))
 
 
 def override(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
-    return OverrideRisk(incident_id=incident_id, level=_text(body, "level", required=True),
-                        justification=_text(body, "justification", required=True), by=user.actor, role=user.role)
+    return OverrideRisk(incident_id=incident_id, level=text_field(body, "level", required=True),
+                        justification=text_field(body, "justification", required=True), by=user.actor, role=user.role)
 
 
 def triage(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
@@ -97,18 +97,18 @@ def triage(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) 
 
 
 def classification(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
-    return ClassifyIncident(incident_id=incident_id, classification=_text(body, "classification", required=True),
+    return ClassifyIncident(incident_id=incident_id, classification=text_field(body, "classification", required=True),
                             by=user.actor, at=_instant(body, "at", clock))
 
 
 def obligation(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
-    action = _text(body, "action", required=True)
+    action = text_field(body, "action", required=True)
     if action not in OBLIGATION_STEPS:
         raise ActionError(f"action must be one of {', '.join(OBLIGATION_STEPS)}")
-    return ActOnObligation(incident_id=incident_id, obligation=_text(body, "obligation", required=True),
+    return ActOnObligation(incident_id=incident_id, obligation=text_field(body, "obligation", required=True),
                            action=action, by=user.actor, role=user.role, at=_instant(body, "at", clock),
-                           channel=_text(body, "channel"), reference=_text(body, "reference"),
-                           text=_text(body, "text"))
+                           channel=text_field(body, "channel"), reference=text_field(body, "reference"),
+                           text=text_field(body, "text"))
 
 
 def measures(body: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -122,7 +122,7 @@ def measures(body: Mapping[str, Any], key: str) -> tuple[str, ...]:
 
 
 def subject_notice(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
-    return SendSubjectNotice(incident_id=incident_id, list_id=_text(body, "list_id", required=True), by=user.actor,
+    return SendSubjectNotice(incident_id=incident_id, list_id=text_field(body, "list_id", required=True), by=user.actor,
                              role=user.role, measures_taken=measures(body, "measures_taken"),
                              measures_proposed=measures(body, "measures_proposed"))
 

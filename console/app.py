@@ -378,8 +378,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             return 404, {"error": "no such incident"}
         incident = found[0]
         try:
-            list_id = actions._text(body, "list_id", required=True)
-            locale = actions._text(body, "locale") or None
+            list_id = actions.text_field(body, "list_id", required=True)
+            locale = actions.text_field(body, "locale") or None
             taken, proposed = actions.measures(body, "measures_taken"), actions.measures(body, "measures_proposed")
         except actions.ActionError as exc:
             return 400, {"error": f"invalid request: {exc}"}
