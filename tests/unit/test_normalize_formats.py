@@ -200,7 +200,8 @@ def test_the_schema_lists_every_field_of_the_model() -> None:
 def test_a_forced_format_refuses_other_records_by_name() -> None:
     (refused,) = normalize_all(json.dumps(load("suricata/eve-alert.json")), RECEIVED, "ocsf")
     assert isinstance(refused, InvalidEvent)
-    assert refused.reason == "this topic takes ocsf records only (BREACH_INGEST_FORMAT); this one is suricata"
+    assert refused.reason == ("this topic takes ocsf records only (BREACH_INGEST_FORMAT, BREACH_INGEST_TOPICS); "
+                              "this one is suricata")
     assert only(json.dumps(load("suricata/eve-alert.json")), "suricata").source_format == "suricata"
     (cef_refused,) = normalize_all(cef_lines("rfc5424-prefixed.cef")[0], RECEIVED, "ecs")
     assert isinstance(cef_refused, InvalidEvent) and "this one is cef" in cef_refused.reason
