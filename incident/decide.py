@@ -193,12 +193,17 @@ def _merge(cmd: MergeIncident, state: Incident | None, now: datetime) -> list[Ev
     return [IncidentMerged(incident_id=state.id, version=state.version + 1, at=now, into=cmd.into, reason=cmd.reason)]
 
 
-def reactions(state: Incident | None, events: list[Event]) -> list[Command]:
-    """Commands for other incidents that follow from events just decided (state: after them).
-    An incident that merged hands its evidence and awareness to the one it merged into; the
-    shell sends this before it saves the state, so a crash in between sends it again (harmless:
-    the survivor ignores evidence it holds)."""
-    if state is None or state.merged_into is None or not any(isinstance(e, IncidentMerged) for e in events):
+def reactions(command: Command, state: Incident | None, events: list[Event]) -> list[Command]:
+    """Commands for other incidents that follow from a command just decided (state: after its
+    events). An incident that merged hands its evidence and awareness to the one it merged into;
+    one that merged on meanwhile passes what it is handed on. The shell sends these before it
+    saves the state, so a crash in between sends them again (harmless: the survivor ignores
+    evidence it holds)."""
+    if state is None or state.merged_into is None:
+        return []
+    if isinstance(command, AbsorbIncident):
+        return [replace(command, incident_id=state.merged_into)]
+    if not any(isinstance(e, IncidentMerged) for e in events):
         return []
     aware = state.awareness
     return [AbsorbIncident(incident_id=state.merged_into, absorbed=state.id, controller=state.controller,
@@ -211,7 +216,7 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
     """Take a merged incident's evidence, each item saying it came by the merge and why it was
     attached there first; and its awareness when this one has none yet (the same breach)."""
     if state is not None and state.merged_into is not None:
-        raise CommandRejected(f"incident {state.id} itself merged into {state.merged_into}")
+        return []  # it merged on before this arrived: reactions() pass the evidence to its survivor
     tape = _Tape(state)
     if state is None:  # its first AttachSignal is ordered before this on its partition; still, never lose evidence
         profile = rules.directory.profiles.get(cmd.controller) if cmd.controller else None

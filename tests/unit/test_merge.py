@@ -35,11 +35,10 @@ class Incidents:
             self.handled.append(command)
             state = self.states.get(command.incident_id)
             events = decide(command, state, now=NOW, rules=RULES)
-            if events:
-                new = fold(state, events)  # type: ignore[arg-type]
-                assert new is not None
+            new = fold(state, events) if events else state  # type: ignore[arg-type]
+            if new is not None:
                 self.states[command.incident_id] = new
-                queue.extend(reactions(new, events))
+            queue.extend(reactions(command, new, events))
 
 
 def two_then_linked(*, b_confirms: bool = False) -> tuple[Incidents, str, str, Window]:
@@ -79,7 +78,7 @@ def test_a_merge_moves_evidence_once_whatever_is_redelivered() -> None:
     absorb = next(c for c in world.handled if isinstance(c, AbsorbIncident))
     assert decide(merge, world.states[younger], now=NOW, rules=RULES) == []
     assert decide(absorb, world.states[older], now=NOW, rules=RULES) == []
-    assert reactions(world.states[younger], []) == []  # only the merge itself hands evidence over
+    assert reactions(merge, world.states[younger], []) == []  # only the merge itself hands evidence over
 
 
 def test_awareness_recorded_on_the_absorbed_incident_moves_to_the_survivor() -> None:
@@ -158,3 +157,25 @@ def test_the_register_says_where_a_merged_incident_went() -> None:
     assert absorbed["status"] == "merged"
     assert absorbed["not_notified_because"] == f"merged into incident {older}: the same breach, registered there"
     assert entry(world.states[older])["facts"]["signals"] == 3
+
+
+def test_evidence_handed_to_an_incident_that_merged_on_meanwhile_goes_on_to_its_survivor() -> None:
+    # C merges into B, then B into A before B has handled C's evidence: it must reach A.
+    world = Incidents()
+    window, first = correlate_batch(None, [
+        event("a", asset="acme-crm-db", user="alice"),
+        event("b", asset="acme-auth", user="bob", at=T0 + timedelta(minutes=1)),
+        event("c", asset="acme-mail", user="carol", at=T0 + timedelta(minutes=2))])
+    world.send(*first)
+    a, b, c = (cmd.incident_id for cmd in first)
+    _, links = correlate_batch(window, [event("bc", asset="acme-mail", user="bob", at=T0 + timedelta(minutes=3)),
+                                        event("ab", asset="acme-crm-db", user="bob", at=T0 + timedelta(minutes=4))])
+    merges = [cmd for cmd in links if isinstance(cmd, MergeIncident)]
+    assert [(m.incident_id, m.into) for m in merges] == [(c, b), (b, a)]
+    # B handles its own merge before the AbsorbIncident from C reaches it.
+    world.send(*[cmd for cmd in links if cmd.incident_id != c])
+    world.send(*[cmd for cmd in links if cmd.incident_id == c])
+    assert world.states[b].merged_into == a and world.states[c].merged_into == b
+    assert sorted(e.event_id for e in world.states[a].evidence) == ["a", "ab", "b", "bc", "c"]
+    (from_c,) = [e for e in world.states[a].evidence if e.event_id == "c"]
+    assert from_c.reason.startswith(f"merged from incident {c}: signal bc shares")
