@@ -50,7 +50,7 @@ from streams.render import NoticeRenderer, TemplateMissing
 log = structlog.get_logger("breach.console")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATES = ("open", "triage", "aware", "assessed", "drafts_requested", "drafts_delivered", "draft_failed", "submitted",
-          "closed")
+          "closed", "merged")
 LEVELS = ("unlikely", "risk", "high")
 SSE_KEEPALIVE_SECONDS = 15.0
 LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS = 10, 600.0  # failed logins per (client, name) before a pause

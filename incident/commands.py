@@ -24,6 +24,32 @@ class AttachSignal:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MergeIncident:
+    """The correlator found that this incident and ``into`` are one: a signal shares entities
+    with both within the window. This one stops (its history stays); ``into`` takes its evidence."""
+
+    incident_id: str
+    into: str
+    reason: str  # which entity kinds (hashed) linked them, within which window; never the values
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AbsorbIncident:
+    """Sent by the incident agent for a merged incident to the one it merged into: its evidence,
+    each item to be re-attached with why, and its awareness (the same breach, known since then)."""
+
+    incident_id: str
+    absorbed: str
+    controller: str | None
+    correlation_key: str
+    reason: str
+    evidence: tuple[Evidence, ...]
+    aware_at: datetime | None = None
+    aware_by: str = ""
+    aware_evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecordAwareness:
     """A person (or a rule) states the controller is aware of a personal-data breach."""
 
@@ -154,7 +180,8 @@ class RecordDeliveryProgress:
 
 
 Command = (AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick | ActOnObligation
-           | StartTriage | ClassifyIncident | RecordSubjects | SendSubjectNotice | RecordDeliveryProgress)
+           | StartTriage | ClassifyIncident | RecordSubjects | SendSubjectNotice | RecordDeliveryProgress
+           | MergeIncident | AbsorbIncident)
 COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk, Tick,
                               ActOnObligation, StartTriage, ClassifyIncident, RecordSubjects, SendSubjectNotice,
-                              RecordDeliveryProgress)
+                              RecordDeliveryProgress, MergeIncident, AbsorbIncident)

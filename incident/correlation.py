@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from incident.commands import AttachSignal
+from incident.commands import AttachSignal, MergeIncident
 from incident.rules import CorrelationRule, Hit, RulePack, fires
 from incident.signals import Evidence, SecurityEvent
 
@@ -137,12 +137,12 @@ def correlation_key(event: SecurityEvent) -> str:
 
 
 def correlate(window: Window | None, event: SecurityEvent, *, pack: RulePack = EMPTY_PACK,
-              config: Config = Config()) -> tuple[Window, list[AttachSignal]]:
+              config: Config = Config()) -> tuple[Window, list[AttachSignal | MergeIncident]]:
     return correlate_batch(window, [event], pack=pack, config=config)
 
 
 def correlate_batch(window: Window | None, events: Sequence[SecurityEvent], *, pack: RulePack = EMPTY_PACK,
-                    config: Config = Config()) -> tuple[Window, list[AttachSignal]]:
+                    config: Config = Config()) -> tuple[Window, list[AttachSignal | MergeIncident]]:
     """Correlate a batch of signals of one partition key; returns the new state and the commands."""
     if not events:
         return window or Window(key=""), []
@@ -168,7 +168,7 @@ class _Work:
         for hit in self.hits:
             self.hits_by.setdefault((hit.correlation, hit.group), []).append(hit)
         self.held = {h.evidence.event_id: h for h in window.held}
-        self.commands: list[AttachSignal] = []
+        self.commands: list[AttachSignal | MergeIncident] = []
         self.last_incident = window.incident_id
         self.correlations_of: dict[str, list[CorrelationRule]] = {}
         for c in pack.correlations:
@@ -302,6 +302,7 @@ class _Work:
             how = f"joined by shared {', '.join(shared)} within {_human(span)}"
             if others:
                 how += f"; merges incident {', '.join(o.incident_id for o in others)} into this one"
+                self._merge(others, survivor, entities, [ev.event_id for ev, _, _ in items])
             known = self._entities(survivor)
             merged = known | entities | {e for o in others for e in o.entities}
             if len(merged) != len(known) and len(known) < self.config.max_entities:
@@ -327,6 +328,17 @@ class _Work:
             self.commands.append(AttachSignal(incident_id=current.incident_id, controller=self._controller,
                                               correlation_key=self.key, evidence=replace(evidence, reason=reason)))
         self.last_incident = current.incident_id
+
+    def _merge(self, others: list[OpenIncident], survivor: OpenIncident, entities: set[str],
+               event_ids: list[str]) -> None:
+        """Each absorbed incident is told where its evidence goes, and why (kinds and hashes only)."""
+        ids = ", ".join(event_ids[:3]) + (f" and {len(event_ids) - 3} more" if len(event_ids) > 3 else "")
+        with_survivor = ", ".join(sorted(entities & self._entities(survivor)))
+        for other in others:
+            reason = (f"signal {ids} shares {', '.join(sorted(entities & self._entities(other)))} with it and "
+                      f"{with_survivor} with incident {survivor.incident_id} within {_human(self.config.span)}")
+            self.commands.append(MergeIncident(incident_id=other.incident_id, into=survivor.incident_id,
+                                               reason=reason))
 
     def _entities(self, incident: OpenIncident) -> set[str]:
         found = self.entity_sets.get(incident.incident_id)

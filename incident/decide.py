@@ -12,15 +12,17 @@ A Tick (the clock agent turning time into a command) emits the reminders now due
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from incident.commands import (
+    AbsorbIncident,
     ActOnObligation,
     AttachSignal,
     ClassifyIncident,
     Command,
     CorrectFacts,
+    MergeIncident,
     OverrideRisk,
     RecordAwareness,
     RecordDelivery,
@@ -39,6 +41,7 @@ from incident.events import (
     Event,
     FactsCorrected,
     IncidentClassified,
+    IncidentMerged,
     IncidentOpened,
     NoticeDelivered,
     NoticeFailed,
@@ -105,6 +108,10 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
     match command:
         case AttachSignal():
             return _attach(command, state, now, rules)
+        case MergeIncident():
+            return _merge(command, state, now)
+        case AbsorbIncident():
+            return _absorb(command, state, now, rules)
         case RecordAwareness():
             if state is None:
                 raise CommandRejected(f"no incident {command.incident_id}")
@@ -135,7 +142,8 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
         case ClassifyIncident():
             return _classify(command, _aware(state, command.incident_id), now, rules)
         case Tick():
-            return tick(state, now, rules.triage_window) if state is not None else []
+            # A merged incident's clocks run on the one it merged into (it took its awareness).
+            return tick(state, now, rules.triage_window) if state is not None and not state.merged_into else []
         case StartTriage():
             if state is None:
                 raise CommandRejected(f"no incident {command.incident_id}")
@@ -159,6 +167,9 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
 def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rules) -> list[Event]:
     if state is not None and state.has_signal(cmd.evidence.event_id):
         return []
+    if state is not None and state.merged_into is not None:
+        # The correlator never sends here after the merge; a replay might: say where it belongs.
+        raise CommandRejected(f"incident merged into {state.merged_into}: attach the signal there")
     tape = _Tape(state)
     if state is None:
         profile = rules.directory.profiles.get(cmd.controller) if cmd.controller else None
@@ -169,6 +180,63 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
     if cmd.evidence.confirms_breach and current.awareness is None:
         # The machine learnt of a confirmed breach when the signal reached us, not when it happened.
         _become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
+    return tape.events
+
+
+def _merge(cmd: MergeIncident, state: Incident | None, now: datetime) -> list[Event]:
+    if state is None:
+        raise CommandRejected(f"no incident {cmd.incident_id} to merge")
+    if cmd.into == state.id:
+        raise CommandRejected("an incident cannot merge into itself")
+    if state.merged_into is not None:
+        return []  # redelivered, or merged already (into the first survivor: it keeps the evidence)
+    return [IncidentMerged(incident_id=state.id, version=state.version + 1, at=now, into=cmd.into, reason=cmd.reason)]
+
+
+def reactions(command: Command, state: Incident | None, events: list[Event]) -> list[Command]:
+    """Commands for other incidents that follow from a command just decided (state: after its
+    events). An incident that merged hands its evidence and awareness to the one it merged into;
+    one that merged on meanwhile passes what it is handed on. The shell sends these before it
+    saves the state, so a crash in between sends them again (harmless: the survivor ignores
+    evidence it holds)."""
+    if state is None or state.merged_into is None:
+        return []
+    if isinstance(command, AbsorbIncident):
+        return [replace(command, incident_id=state.merged_into)]
+    if not any(isinstance(e, IncidentMerged) for e in events):
+        return []
+    aware = state.awareness
+    return [AbsorbIncident(incident_id=state.merged_into, absorbed=state.id, controller=state.controller,
+                           correlation_key=state.correlation_key, reason=state.merge_reason, evidence=state.evidence,
+                           aware_at=aware.aware_at if aware else None, aware_by=aware.by if aware else "",
+                           aware_evidence=aware.evidence if aware else ())]
+
+
+def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: Rules) -> list[Event]:
+    """Take a merged incident's evidence, each item saying it came by the merge and why it was
+    attached there first; and its awareness when this one has none yet (the same breach)."""
+    if state is not None and state.merged_into is not None:
+        return []  # it merged on before this arrived: reactions() pass the evidence to its survivor
+    tape = _Tape(state)
+    if state is None:  # its first AttachSignal is ordered before this on its partition; still, never lose evidence
+        profile = rules.directory.profiles.get(cmd.controller) if cmd.controller else None
+        tape.emit(IncidentOpened(incident_id=cmd.incident_id, version=1, at=now, controller=cmd.controller,
+                                 correlation_key=cmd.correlation_key, profile_ref=profile.ref if profile else None))
+    for evidence in cmd.evidence:
+        current = tape.state
+        if current is not None and current.has_signal(evidence.event_id):
+            continue
+        why = f"merged from incident {cmd.absorbed}: {cmd.reason}; attached there because: {evidence.reason}"
+        tape.emit(SignalAttached(incident_id=cmd.incident_id, version=tape.version, at=now,
+                                 evidence=replace(evidence, reason=why)))
+    current = tape.state
+    if current is not None and current.awareness is None:
+        if cmd.aware_at is not None:
+            _become_aware(tape, cmd.aware_at, f"{cmd.aware_by} (on incident {cmd.absorbed}, merged into this one)",
+                          cmd.aware_evidence, now, rules)
+        elif confirming := [e for e in cmd.evidence if e.confirms_breach]:
+            first = min(confirming, key=lambda e: e.ingested_at)
+            _become_aware(tape, first.ingested_at, AUTOMATIC_AWARENESS, (first.event_id,), now, rules)
     return tape.events
 
 

@@ -36,6 +36,18 @@ class SignalAttached:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentMerged:
+    """This incident is part of ``into`` from now on: it takes no more signals or reminders; its
+    evidence is re-attached there (each item with this reason) by an AbsorbIncident command."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    into: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AwarenessRecorded:
     incident_id: str
     version: int
@@ -218,8 +230,9 @@ class CommandRejected:
 
 Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | FactsCorrected | RiskOverridden
          | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed | ReminderDue | ObligationActed
-         | TriageStarted | IncidentClassified | SubjectsListed | SubjectNoticeRequested | DeliveryProgressed)
+         | TriageStarted | IncidentClassified | SubjectsListed | SubjectNoticeRequested | DeliveryProgressed
+         | IncidentMerged)
 EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, FactsCorrected,
                             RiskOverridden, ClockStarted, NoticeRequested, NoticeDelivered, NoticeFailed,
                             ReminderDue, ObligationActed, TriageStarted, IncidentClassified, CommandRejected,
-                            SubjectsListed, SubjectNoticeRequested, DeliveryProgressed)
+                            SubjectsListed, SubjectNoticeRequested, DeliveryProgressed, IncidentMerged)

@@ -20,6 +20,7 @@ from incident.events import (
     Event,
     FactsCorrected,
     IncidentClassified,
+    IncidentMerged,
     IncidentOpened,
     NoticeDelivered,
     NoticeFailed,
@@ -180,11 +181,15 @@ class Incident:
     notices: tuple[NoticeProgress, ...] = ()
     subject_lists: tuple[SubjectList, ...] = ()
     subject_notices: tuple[SubjectNotice, ...] = ()
+    merged_into: str | None = None  # the incident that took this one's evidence (IncidentMerged)
+    merge_reason: str = ""
 
     @property
     def status(self) -> str:
         """Where the incident stands, in words that never overstate: drafts delivered to the DPO
         are not a notification; only a recorded submission is."""
+        if self.merged_into is not None:
+            return "merged"
         if self.awareness is None:
             return "triage" if self.triage else "open"
         if self.obligations and all(o.status in ("closed", "withdrawn") for o in self.obligations):
@@ -275,6 +280,11 @@ def _opened(event: IncidentOpened, state: Incident | None) -> Incident:
 def _attached(event: SignalAttached, state: Incident | None) -> Incident:
     s = _next(event, state)
     return replace(s, evidence=(*s.evidence, event.evidence))
+
+
+@evolve.register
+def _merged(event: IncidentMerged, state: Incident | None) -> Incident:
+    return replace(_next(event, state), merged_into=event.into, merge_reason=event.reason)
 
 
 @evolve.register

@@ -66,7 +66,9 @@ def entry(incident: Incident) -> dict[str, Any]:
         "authority_notified": any(o["status"] in ("submitted", "closed") for o in authority),
         # Why it was not notified, when it was not: the register must say (EDPB 9/2022 ¶121-125).
         "not_notified_because": None if any(o["status"] in ("submitted", "closed") for o in authority) else (
-            "assessed unlikely to result in a risk" if incident.level == "unlikely"
+            f"merged into incident {incident.merged_into}: the same breach, registered there"
+            if incident.merged_into is not None
+            else "assessed unlikely to result in a risk" if incident.level == "unlikely"
             else "withdrawn: " + "; ".join(o["closing_reason"] for o in authority if o["status"] == "withdrawn")
             if any(o["status"] == "withdrawn" for o in authority)
             else "not yet submitted" if authority else "no awareness recorded yet"),

@@ -106,6 +106,15 @@ class SecurityEvent:
         return cls(**values)
 
 
+def rule_field_names() -> frozenset[str]:
+    """Every name ``SecurityEvent.fields()`` can give: what rules and fingerprints may name."""
+    epoch = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+    base = SecurityEvent(event_id="x", source_format="x", title="x", occurred_at=epoch, ingested_at=epoch, asset="x")
+    optional: dict[str, Any] = {name: "x" for name, f in base.__dataclass_fields__.items() if f.default is None}
+    every = replace(base, **optional)
+    return frozenset(every.fields())
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Evidence:
     """What an incident keeps of a signal: facts and a reference, no personal data.

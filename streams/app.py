@@ -7,7 +7,7 @@ import faust
 from streams.agents import clock, correlate, deliver, incident, ingest, notify
 from streams.deps import Deps
 from streams.kafka_security import faust_credentials
-from streams.settings import Settings
+from streams.settings import Settings, input_topics
 from streams.topics import Tables, Topics, declare
 
 
@@ -40,10 +40,15 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
 
 def build(settings: Settings, deps: Deps, *, app_id: str | None = None) -> tuple[faust.App, Topics, Tables]:
     app = create_app(settings, app_id=app_id)
-    topics, tables = declare(app, settings.partitions)
+    topics, tables = declare(app, settings.partitions, inputs=extra_inputs(settings))
     for module in (ingest, correlate, incident):
         module.register(app, topics, tables, deps)
     delivery = deliver.register(app, settings, deps)
     notify.register(app, topics, tables, deps, fan_out=delivery.fan_out)
     clock.register(app, topics, tables, deps, interval=settings.tick_seconds)
     return app, topics, tables
+
+
+def extra_inputs(settings: Settings) -> tuple[str, ...]:
+    """The input topics of BREACH_INGEST_TOPICS (security-events is always read)."""
+    return tuple(name for name in input_topics(settings) if name != "security-events")

@@ -18,7 +18,7 @@ from streams.mailer import Mailer, SmtpMailer
 from streams.profiles_loader import load_directory
 from streams.render import NoticeRenderer
 from streams.rules_loader import load_rules
-from streams.settings import Settings
+from streams.settings import Settings, fingerprint_fields, input_topics
 from streams.webhook import HttpWebhook, Webhook
 
 
@@ -78,16 +78,25 @@ class Deps:
     send_attempts: int = 3
     retry_delay: float = 1.0  # seconds, doubled at each attempt
     ingest_format: str = "auto"  # or one format forced for the security-events topic
+    topic_formats: dict[str, str] = field(default_factory=dict)  # other input topics -> their format
     rule_pack: RulePack = EMPTY_PACK  # correlation rules (deploy/rules); empty = group by entities only
     correlation_lateness: timedelta = timedelta(hours=1)
     correlation_salt: str = ""
+    correlation_fingerprint: tuple[str, ...] = ()  # empty: Config's default fields
     batch_size: int = 500
     batch_seconds: float = 0.05
     max_state_bytes: int = 4_000_000
 
     @property
     def correlation(self) -> Config:
+        if self.correlation_fingerprint:
+            return Config(span=self.correlation_span, lateness=self.correlation_lateness, salt=self.correlation_salt,
+                          fingerprint=self.correlation_fingerprint)
         return Config(span=self.correlation_span, lateness=self.correlation_lateness, salt=self.correlation_salt)
+
+    def format_of(self, ref: str) -> str:
+        """The format the topic of a record reference (``topic:partition:offset``) takes."""
+        return self.topic_formats.get(ref.split(":", 1)[0], self.ingest_format)
 
     @property
     def rules(self) -> Rules:
@@ -108,9 +117,11 @@ class Deps:
             console_url=settings.console_url,
             webhook=HttpWebhook(settings.webhook_url) if settings.webhook_url else None,
             ingest_format=settings.ingest_format,
+            topic_formats=input_topics(settings),
             rule_pack=load_rules(settings.rules_dir),  # a bad rule stops the worker here, naming file and line
             correlation_lateness=timedelta(minutes=settings.correlation_lateness_minutes),
             correlation_salt=settings.correlation_salt,
+            correlation_fingerprint=fingerprint_fields(settings),
             batch_size=settings.batch_size,
             batch_seconds=settings.batch_seconds,
             max_state_bytes=settings.max_state_bytes,

@@ -3,12 +3,14 @@ checked at start; a bad value stops the process with a message naming the variab
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from incident.normalize import FORMATS
+from incident.signals import rule_field_names
 
 ROOT = Path(__file__).resolve().parent.parent
 # Logins of the embedded stack only (loopback, `make up`); any other deployment must set
@@ -76,9 +78,11 @@ class Settings:
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
     ingest_format: str = "auto"  # auto | canonical | wazuh | ecs | ocsf | suricata | cef
+    ingest_topics: str = ""  # more input topics, each name[=format]: "wazuh-alerts=wazuh,eve=suricata"
     rules_dir: Path = ROOT / "deploy" / "rules"  # Sigma rule files, validated at worker start
     correlation_lateness_minutes: float = 60.0  # events this far behind the newest are handled as in order
     correlation_salt: str = ""  # keys the entity hashes in evidence reasons (set a secret in production)
+    correlation_fingerprint: str = ""  # comma-separated rule fields; empty = Config.fingerprint's default
     batch_size: int = 500  # ingest/correlate take up to this many records per step
     batch_seconds: float = 0.05  # ... or what arrived within this time (adds at most this per stage)
     max_state_bytes: int = 4_000_000  # one controller's correlation state, encoded (trimmed beyond)
@@ -180,6 +184,8 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
         raise SettingsError("BREACH_PARTITIONS must be at least 1")
     if settings.ingest_format not in FORMATS:
         raise SettingsError(f"BREACH_INGEST_FORMAT={settings.ingest_format!r}: expected one of {', '.join(FORMATS)}")
+    input_topics(settings)
+    fingerprint_fields(settings)
     _check_kafka_security(settings)
     return settings
 
@@ -193,6 +199,42 @@ REQUIRED = {
                "BREACH_SMTP_TLS", "BREACH_MAIL_FROM", "BREACH_WEB_PORT"),
     "console": ("BREACH_BROKER_URL", "BREACH_CONSOLE_HOST", "BREACH_CONSOLE_USERS"),
 }
+
+
+_TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
+# streams/topics.py names them; not imported here (it loads faust, and the console reads settings).
+_OWN_TOPICS = ("signals", "incident-commands", "incident-events", "affected-subjects", "notice-deliveries",
+               "notice-ledger", "notice-bodies")
+
+
+def input_topics(settings: Settings) -> dict[str, str]:
+    """Each topic ingest reads and the format it takes there: ``security-events`` with
+    BREACH_INGEST_FORMAT, then those of BREACH_INGEST_TOPICS (``name[=format]``, auto by default),
+    so a SIEM that has its own topic keeps it and its format is fixed for that topic alone."""
+    out = {"security-events": settings.ingest_format}
+    for item in (i.strip() for i in settings.ingest_topics.split(",")):
+        if not item:
+            continue
+        name, _, fmt = (part.strip() for part in item.partition("="))
+        fmt = fmt or "auto"
+        if not _TOPIC_NAME.fullmatch(name):
+            raise SettingsError(f"BREACH_INGEST_TOPICS: {name!r} is not a Kafka topic name")
+        if name in out or name in _OWN_TOPICS or name.endswith((".dlq", "-changelog")):
+            raise SettingsError(f"BREACH_INGEST_TOPICS: {name!r} is already a topic of the service")
+        if fmt not in FORMATS:
+            raise SettingsError(f"BREACH_INGEST_TOPICS: {name}={fmt!r}: expected one of {', '.join(FORMATS)}")
+        out[name] = fmt
+    return out
+
+
+def fingerprint_fields(settings: Settings) -> tuple[str, ...]:
+    """BREACH_CORRELATION_FINGERPRINT as rule field names (docs/rules.md); empty = the default."""
+    names = tuple(n.strip() for n in settings.correlation_fingerprint.split(",") if n.strip())
+    unknown = [n for n in names if n not in rule_field_names()]
+    if unknown:
+        raise SettingsError(f"BREACH_CORRELATION_FINGERPRINT: unknown field(s) {', '.join(map(repr, unknown))}; "
+                            f"known: {', '.join(sorted(rule_field_names()))}")
+    return names
 
 
 def variable_names() -> frozenset[str]:

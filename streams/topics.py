@@ -45,11 +45,12 @@ class Tables:
     ledger: Any  # Message-ID -> when the SMTP server accepted it (the notify agent's memory)
 
 
-def declare(app: faust.App, partitions: int) -> tuple[Topics, Tables]:
-    def topic(name: str) -> Any:
-        return app.topic(name, partitions=partitions, key_serializer="raw", value_serializer="raw")
+def declare(app: faust.App, partitions: int, inputs: tuple[str, ...] = ()) -> tuple[Topics, Tables]:
+    """``inputs``: more topics ingest reads besides security-events (BREACH_INGEST_TOPICS)."""
+    def topic(*names: str) -> Any:
+        return app.topic(*names, partitions=partitions, key_serializer="raw", value_serializer="raw")
 
-    topics = Topics(security_events=topic(SECURITY_EVENTS), dlq=topic(SECURITY_EVENTS_DLQ),
+    topics = Topics(security_events=topic(SECURITY_EVENTS, *inputs), dlq=topic(SECURITY_EVENTS_DLQ),
                     signals=topic(SIGNALS), commands=topic(INCIDENT_COMMANDS),
                     commands_dlq=topic(INCIDENT_COMMANDS_DLQ), events=topic(INCIDENT_EVENTS))
     tables = Tables(

@@ -14,7 +14,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from streams.app import create_app
+from streams.app import create_app, extra_inputs
 from streams.kafka_security import client_options
 from streams.settings import Settings
 from streams.topics import INCIDENT_EVENTS, declare
@@ -44,10 +44,9 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     """Every topic of the app: the streams (delete policy, retention above) and each table's
     changelog (compacted: the latest value per key is the table)."""
     app = create_app(settings)
-    topics, tables = declare(app, settings.partitions)
+    topics, tables = declare(app, settings.partitions, inputs=extra_inputs(settings))
     specs = []
-    for topic in vars(topics).values():
-        name = topic.get_topic_name()
+    for name in (name for topic in vars(topics).values() for name in topic.topics):
         retention = RETENTION_MS.get(name, DLQ_RETENTION_MS if name.endswith(".dlq") else DEFAULT_RETENTION_MS)
         configs = {"cleanup.policy": "delete", "retention.ms": retention}
         if retention == FOREVER:

@@ -64,7 +64,8 @@ def normalize(record: object, received_at: datetime, fmt: str = "auto") -> Secur
     except InvalidEvent:
         found = fmt  # unrecognised: the forced adapter says which field is missing
     if found != fmt:
-        raise InvalidEvent(f"this topic takes {fmt} records only (BREACH_INGEST_FORMAT); this one is {found}")
+        raise InvalidEvent(f"this topic takes {fmt} records only (BREACH_INGEST_FORMAT, BREACH_INGEST_TOPICS); "
+                           f"this one is {found}")
     return ADAPTERS[fmt](record, received_at)
 
 

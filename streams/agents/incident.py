@@ -7,7 +7,7 @@ from typing import Any
 import faust
 import structlog
 
-from incident.decide import decide
+from incident.decide import decide, reactions
 from incident.errors import CommandRejected as Rejected
 from incident.events import CommandRejected
 from incident.model import fold
@@ -59,9 +59,15 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             for domain_event in events:
                 await topics.events.send(key=key, value=codec.encode(domain_event))
                 metrics.INCIDENT_EVENTS_OUT.labels(type=type(domain_event).__name__).inc()
-            if events:
+            new_state = fold(state, events) if events else state
+            # Commands for other incidents (a merged incident's evidence to the survivor): also on
+            # the broker before the state that says they were sent.
+            follow_ups = reactions(command, new_state, events)
+            for follow_up in follow_ups:
+                await topics.commands.send(key=follow_up.incident_id.encode(), value=codec.encode(follow_up))
+            if events or follow_ups:
                 await app.producer.flush()
-                new_state = fold(state, events)
+            if events:
                 assert new_state is not None
                 tables.incidents[incident_id] = codec.as_table_value(new_state)
                 # Same key, same partition: whoever owns an incident owns its clocks.

@@ -72,7 +72,7 @@ def normalise(raw: bytes, received: datetime, ref: str, deps: Deps,
               ) -> list[tuple[str, SecurityEvent | InvalidEvent]]:
     """What the agent makes of one Kafka record (replays and tests call it too): each security
     record in it with its source reference, located on a controller's system, or refused."""
-    results = normalize_all(raw, received, deps.ingest_format)
+    results = normalize_all(raw, received, deps.format_of(ref))
     out: list[tuple[str, SecurityEvent | InvalidEvent]] = []
     for index, result in enumerate(results):
         source = f"{ref}#{index}" if len(results) > 1 else ref

@@ -7,6 +7,7 @@ in security-events.dlq with a reason naming the field; a CEF line becomes a sign
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from streams.embedded import Broker
 from streams.mailer import RecordingMailer
 from streams.render import NoticeRenderer
 from streams.samples import publish
-from streams.settings import ROOT, SettingsError, load_settings
+from streams.settings import ROOT, SettingsError, input_topics, load_settings
 from streams.worker import running
 from tests.support import read_signals, read_topic, settings_for
 from tests.unit.builders import directory
@@ -77,4 +78,56 @@ async def test_a_topic_forced_to_cef_dead_letters_json_records(broker: Broker, t
         (signal,) = await read_signals(broker.bootstrap, 1)
         (letter,) = [json.loads(r.value) for r in await read_topic(broker.bootstrap, "security-events.dlq", 1)]
     assert signal.source_format == "cef"
-    assert letter["reason"] == "this topic takes cef records only (BREACH_INGEST_FORMAT); this one is suricata"
+    assert letter["reason"] == ("this topic takes cef records only (BREACH_INGEST_FORMAT, BREACH_INGEST_TOPICS); "
+                                "this one is suricata")
+
+
+WAZUH = (FIXTURES / "wazuh" / "alert-5710-non-existent-user.json").read_bytes().strip()
+
+
+def test_more_input_topics_each_with_its_format_are_checked_at_start() -> None:
+    settings = load_settings({"BREACH_INGEST_TOPICS": "wazuh-alerts=wazuh, edr", "BREACH_INGEST_FORMAT": "ocsf"})
+    assert input_topics(settings) == {"security-events": "ocsf", "wazuh-alerts": "wazuh", "edr": "auto"}
+    for value, message in (("wazuh-alerts=leef", "wazuh-alerts='leef': expected one of"),
+                           ("bad topic", "'bad topic' is not a Kafka topic name"),
+                           ("signals=wazuh", "'signals' is already a topic of the service"),
+                           ("security-events.dlq", "already a topic of the service"),
+                           ("a=wazuh,a=cef", "'a' is already")):
+        with pytest.raises(SettingsError, match=re.escape(message)):
+            load_settings({"BREACH_INGEST_TOPICS": value})
+
+
+@pytest.mark.asyncio
+async def test_each_input_topic_takes_its_own_format(broker: Broker, tmp_path: Path) -> None:
+    settings = settings_for(broker.bootstrap, tmp_path, ingest_topics="wazuh-alerts=wazuh")
+    deps = Deps(directory=directory(), renderer=NoticeRenderer(ROOT / "templates" / "notices"),
+                mailer=RecordingMailer(), clock=lambda: NOW, retry_delay=0.01, topic_formats=input_topics(settings))
+    async with running(settings, deps):
+        await publish(broker.bootstrap, [WAZUH, json.dumps(EVE).encode()], topic="wazuh-alerts")
+        await publish(broker.bootstrap, [json.dumps(EVE).encode()])  # security-events: detected per record
+        signals = await read_signals(broker.bootstrap, 2)
+        (letter,) = [json.loads(r.value) for r in await read_topic(broker.bootstrap, "security-events.dlq", 1)]
+    assert sorted(s.source_format for s in signals) == ["suricata", "wazuh"]
+    assert {s.raw_ref.split(":")[0] for s in signals} == {"wazuh-alerts", "security-events"}
+    assert letter["reason"] == ("this topic takes wazuh records only (BREACH_INGEST_FORMAT, BREACH_INGEST_TOPICS); "
+                                "this one is suricata")
+    assert letter["source"].startswith("wazuh-alerts:")
+
+
+def test_the_fingerprint_fields_are_a_setting_checked_at_start() -> None:
+    from datetime import timedelta
+
+    from incident.correlation import correlate_batch
+    from streams.settings import fingerprint_fields
+    from tests.unit.builders import T0, event
+
+    settings = load_settings({"BREACH_CORRELATION_FINGERPRINT": "host.name, rule.name"})
+    deps = Deps(directory=directory(), renderer=NoticeRenderer(ROOT / "templates" / "notices"),
+                mailer=RecordingMailer(), correlation_fingerprint=fingerprint_fields(settings))
+    assert deps.correlation.fingerprint == ("host.name", "rule.name")
+    # One alert per host and title, whoever it names and whenever: the second is a duplicate.
+    later = event("b", user="bob", at=T0 + timedelta(minutes=5))
+    _, commands = correlate_batch(None, [event("a", user="alice"), later], config=deps.correlation)
+    assert [c.evidence.event_id for c in commands] == ["a"]  # type: ignore[union-attr]
+    with pytest.raises(SettingsError, match="unknown field\\(s\\) 'host'; known: @timestamp"):
+        load_settings({"BREACH_CORRELATION_FINGERPRINT": "host,rule.name"})

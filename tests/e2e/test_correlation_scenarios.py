@@ -113,3 +113,31 @@ async def test_two_unrelated_attacks_stay_two_incidents_and_duplicates_do_not_co
 
 def by_controller_now(watcher: Watcher) -> dict[str | None, Any]:
     return {i.controller: i for i in incidents(watcher)}
+
+
+@pytest.mark.asyncio
+async def test_a_signal_linking_two_incidents_merges_them_and_moves_the_evidence_with_why(
+        broker: Broker, watcher: Watcher) -> None:
+    def alert(n: int, host: str, user: str) -> dict[str, Any]:
+        return {"id": f"merge-{n}", "time": (START + timedelta(minutes=n)).isoformat(), "host": host, "user": user,
+                "title": "Privileged action outside business hours", "severity": "medium"}
+
+    # Two incidents of one controller, nothing in common: a web front and the CRM database.
+    await publish(broker.bootstrap, lines([alert(1, "ampere-web-01", "ops.admin"), alert(2, "ampere-crm-db", "dba"),
+                                           alert(3, "ampere-crm-db", "dba")]))
+    await eventually(lambda: sum(len(i.evidence) for i in incidents(watcher)) == 3 and len(incidents(watcher)) == 2,
+                     timeout=60, what="two incidents")
+    older = next(i.id for i in incidents(watcher) if "ampere-web-01" in i.assets)
+    younger = next(i.id for i in incidents(watcher) if i.id != older)
+    # The web front's admin account now acts on the CRM database: the same breach.
+    await publish(broker.bootstrap, lines([alert(4, "ampere-crm-db", "ops.admin")]))
+    await eventually(lambda: len(watcher.model.incidents[older].evidence) == 4, timeout=60,
+                     what="the younger incident's evidence on the older one")
+    survivor, absorbed = watcher.model.incidents[older], watcher.model.incidents[younger]
+    assert absorbed.status == "merged" and absorbed.merged_into == older
+    assert sorted(e.event_id for e in survivor.evidence) == ["merge-1", "merge-2", "merge-3", "merge-4"]
+    for moved in (e for e in survivor.evidence if e.event_id in ("merge-2", "merge-3")):
+        assert moved.reason.startswith(f"merged from incident {younger}: signal merge-4 shares host.name#")
+        assert "; attached there because: " in moved.reason and "fingerprint fp:" in moved.reason
+        assert "dba" not in moved.reason and "ops.admin" not in moved.reason
+    assert set(survivor.assets) == {"ampere-web-01", "ampere-crm-db"}

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incident.rules import FieldIs, Pattern
+from incident.rules import FieldIs, Pattern, RulePack
 from streams.rules_loader import RulesError, load_rules
 from streams.settings import ROOT, SettingsError
 
@@ -157,3 +157,143 @@ def test_the_worker_refuses_to_start_on_a_bad_rule_naming_file_and_line(tmp_path
     result = subprocess.run([sys.executable, "-m", "streams.cli", "worker"], capture_output=True, text=True, env=env,
                             timeout=60, cwd=ROOT, check=False)
     assert result.returncode == 2 and f"breach: {bad}:8: " in result.stderr and "sounds_like" in result.stderr
+
+
+MODIFIERS = """\
+title: {name}
+id: 0b5c3a4e-0000-4000-8000-0000000001{n:02d}
+name: {name}
+logsource:
+  category: any
+detection:
+  selection:
+    {test}
+  condition: selection
+"""
+
+# Each Sigma modifier the issue names, written in a rule file and parsed by pySigma: what must
+# and must not match it (the loader's translation, not only the evaluator, is under test).
+MODIFIER_CASES = [
+    ("contains", "event.action|contains: port", {"event.action": "Export-Table"}, {"event.action": "delete"}),
+    ("startswith", "event.action|startswith: export", {"event.action": "Export-Table"},
+     {"event.action": "re-export"}),
+    ("endswith", "event.action|endswith: table", {"event.action": "Export-Table"},
+     {"event.action": "table-export"}),
+    ("re", "rule.name|re: '^ransom(ware)?\\b'", {"rule.name": "ransomware note"}, {"rule.name": "ransomed"}),
+    ("cidr", "source.ip|cidr: 10.0.0.0/8", {"source.ip": "10.1.2.3"}, {"source.ip": "192.168.1.1"}),
+    ("all", "tags|contains|all: [dlp, mail]", {"tags": ["dlp", "e-mail"]}, {"tags": ["dlp", "usb"]}),
+    ("exists", "data_store.name|exists: true", {"data_store.name": "crm"}, {"host.name": "crm"}),
+    ("not_exists", "destination.ip|exists: false", {"host.name": "a"}, {"destination.ip": "10.0.0.1"}),
+]
+
+
+@pytest.mark.parametrize(("name", "test", "matching", "other"), MODIFIER_CASES, ids=[c[0] for c in MODIFIER_CASES])
+def test_each_sigma_modifier_from_a_rule_file(tmp_path: Path, name: str, test: str, matching: dict[str, object],
+                                              other: dict[str, object]) -> None:
+    write(tmp_path, MODIFIERS.format(name=name, n=[c[0] for c in MODIFIER_CASES].index(name), test=test))
+    pack = load_rules(tmp_path)
+    assert [pack.title_of(r) for r in pack.matching(matching)] == [name]
+    assert pack.matching(other) == ()
+
+
+FOUR = BASE + """\
+---
+title: Export
+id: 0b5c3a4e-0000-4000-8000-000000000021
+name: export
+logsource:
+  category: any
+detection:
+  selection:
+    event.action: export
+  condition: selection
+---
+title: Many failures for one account
+id: 0b5c3a4e-0000-4000-8000-000000000022
+name: many_failures
+correlation:
+  type: event_count
+  rules: [failed_logon]
+  group-by: [user.name]
+  timespan: 10m
+  condition: {gte: 3}
+---
+title: Many accounts from one source
+id: 0b5c3a4e-0000-4000-8000-000000000023
+name: many_accounts
+correlation:
+  type: value_count
+  rules: [failed_logon]
+  group-by: [source.ip]
+  timespan: 10m
+  condition: {field: user.name, gte: 3}
+---
+title: Failure and export, any order
+id: 0b5c3a4e-0000-4000-8000-000000000024
+name: fail_and_export
+correlation:
+  type: temporal
+  rules: [failed_logon, export]
+  group-by: [host.name]
+  timespan: 5m
+  condition: {gte: 2}
+---
+title: Failure then export
+id: 0b5c3a4e-0000-4000-8000-000000000025
+name: fail_then_export
+correlation:
+  type: temporal_ordered
+  rules: [failed_logon, export]
+  group-by: [host.name]
+  timespan: 5m
+  condition: {gte: 2}
+"""
+
+
+def test_the_four_correlation_types_from_a_rule_file_with_group_by_timespan_and_conditions(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from incident.commands import AttachSignal
+    from incident.correlation import correlate_batch
+    from tests.unit.builders import T0, event
+
+    write(tmp_path, FOUR)
+    pack = load_rules(tmp_path)
+    by_name = {c.name: c for c in pack.correlations}
+    assert {n: (c.type, c.group_by, c.timespan, c.condition, c.field) for n, c in by_name.items()} == {
+        "many_failures": ("event_count", ("user.name",), timedelta(minutes=10), (("gte", 3.0),), None),
+        "many_accounts": ("value_count", ("source.ip",), timedelta(minutes=10), (("gte", 3.0),), "user.name"),
+        "fail_and_export": ("temporal", ("host.name",), timedelta(minutes=5), (("gte", 2.0),), None),
+        "fail_then_export": ("temporal_ordered", ("host.name",), timedelta(minutes=5), (("gte", 2.0),), None),
+    }
+
+    # A signal is attached once, naming the correlation that released it: to see temporal_ordered
+    # fire where temporal fires too, a second pack leaves temporal out.
+    ordered_only = tmp_path / "ordered"
+    ordered_only.mkdir()
+    write(ordered_only, "---\n".join(d for d in FOUR.split("---\n") if "type: temporal\n" not in d))
+    ordered_pack = load_rules(ordered_only)
+
+    def fired(*events: object, pack: RulePack = pack) -> set[str]:
+        _, commands = correlate_batch(None, list(events), pack=pack)  # type: ignore[arg-type]
+        return {name for c in commands if isinstance(c, AttachSignal) for name in by_name
+                if f"correlation {name} fired" in c.evidence.reason}
+
+    def fail(i: int, minute: int, user: str = "alice", ip: str = "203.0.113.9") -> object:
+        return event(f"f{i}", asset="acme-auth", at=T0 + timedelta(minutes=minute), outcome="failure",
+                     user=user, source_ip=ip)
+
+    def export(minute: int, host: str = "acme-auth") -> object:
+        return event("x", asset=host, at=T0 + timedelta(minutes=minute), action="export")
+
+    assert fired(fail(1, 0), fail(2, 1), fail(3, 2)) == {"many_failures"}
+    assert fired(fail(1, 0), fail(2, 6), fail(3, 12)) == set()  # never 3 within 10 min
+    assert fired(fail(1, 0, "a"), fail(2, 1, "b"), fail(3, 2, "c")) == {"many_accounts"}
+    assert fired(fail(1, 0, "a", "198.51.100.1"), fail(2, 1, "b"), fail(3, 2, "c")) == set()  # 2 per source
+    assert fired(fail(1, 0), export(2)) == {"fail_and_export"}
+    assert fired(export(0), fail(1, 2)) == {"fail_and_export"}  # any order
+    assert fired(fail(1, 0), export(2), pack=ordered_pack) == {"fail_then_export"}
+    assert fired(export(0), fail(1, 2), pack=ordered_pack) == set()  # not in the declared order
+    for p in (pack, ordered_pack):
+        assert fired(fail(1, 0), export(6), pack=p) == set()  # outside the 5 min timespan
+        assert fired(fail(1, 0), export(2, host="acme-crm-db"), pack=p) == set()  # another group

@@ -8,6 +8,7 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from incident.commands import AttachSignal, MergeIncident
 from incident.correlation import Config, Window, correlate, correlate_batch
 from incident.signals import SecurityEvent
 from tests.unit.builders import T0, event
@@ -83,9 +84,16 @@ def test_a_signal_sharing_entities_with_two_incidents_merges_them() -> None:
     assert len(set(ids(c1))) == 2
     first = c1[0].incident_id  # the older incident survives
     w, c2 = correlate(w, event("c", asset="acme-auth", user="alice", at=T0 + timedelta(minutes=2)))
-    assert ids(c2) == [first] and "merges incident " + c1[1].incident_id in c2[0].evidence.reason
+    (attached,) = [c for c in c2 if isinstance(c, AttachSignal)]
+    (merge,) = [c for c in c2 if isinstance(c, MergeIncident)]
+    assert attached.incident_id == first and "merges incident " + c1[1].incident_id in attached.evidence.reason
+    # The absorbed incident is told where its evidence goes, and why: kinds and hashes, never values.
+    assert merge.incident_id == c1[1].incident_id and merge.into == first
+    assert merge.reason.startswith("signal c shares host.name#")
+    assert f"with incident {first} within 24 h" in merge.reason
+    assert "user.name#" in merge.reason and "alice" not in merge.reason and "acme-auth" not in merge.reason
     _, c3 = correlate(w, event("d", asset="acme-auth", user="bob", at=T0 + timedelta(minutes=3)))
-    assert ids(c3) == [first]  # the merged one takes no new signals
+    assert ids(c3) == [first]  # the merged one takes no new signals, and is not merged twice
 
 
 def test_reasons_name_kinds_and_hashes_never_the_personal_data() -> None:

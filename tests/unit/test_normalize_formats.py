@@ -159,6 +159,17 @@ def test_cef_rfc5424_prefix_gives_host_and_time() -> None:
     assert e.occurred_at == datetime(2003, 10, 11, 22, 14, 15, 3000, tzinfo=UTC) and not e.tags
 
 
+def test_wazuh_alerts_written_by_a_manager() -> None:
+    e = only((FIXTURES / "wazuh" / "alert-5710-non-existent-user.json").read_bytes())
+    assert (e.source_format, e.event_id, e.asset, e.rule_id) == ("wazuh", "1587082700.80945", "Ubuntu", "5710")
+    assert e.occurred_at == datetime(2020, 4, 17, 0, 18, 20, 659000, tzinfo=UTC)
+    assert (e.category, e.severity, e.user, e.source_ip) == ("authentication", 2, "admin", "123.20.109.89")
+    assert e.title == "sshd: Attempt to login using a non-existent user" and not e.confirms_breach
+    many = only((FIXTURES / "wazuh" / "alert-5720-multiple-authentication-failures.json").read_bytes())
+    assert (many.asset, many.severity, many.user, many.source_ip) == ("Centos", 3, "root", "49.88.112.76")
+    assert many.fields()["event.category"] == "authentication" and many.observer_vendor == "Wazuh"
+
+
 def every_fixture_event() -> list[SecurityEvent]:
     events: list[SecurityEvent] = []
     for path in sorted(FIXTURES.rglob("*")):
@@ -172,8 +183,8 @@ def every_fixture_event() -> list[SecurityEvent]:
 
 def test_every_fixture_normalises_and_validates_against_the_published_schema() -> None:
     events = every_fixture_event()
-    assert {e.source_format for e in events} == {"ecs", "ocsf", "suricata", "cef"}
-    assert len(events) >= 14
+    assert {e.source_format for e in events} == {"ecs", "ocsf", "suricata", "cef", "wazuh"}
+    assert len(events) >= 16
     validator = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
     for event in events:
         assert list(validator.iter_errors(event.to_dict())) == [], event.event_id
@@ -189,7 +200,8 @@ def test_the_schema_lists_every_field_of_the_model() -> None:
 def test_a_forced_format_refuses_other_records_by_name() -> None:
     (refused,) = normalize_all(json.dumps(load("suricata/eve-alert.json")), RECEIVED, "ocsf")
     assert isinstance(refused, InvalidEvent)
-    assert refused.reason == "this topic takes ocsf records only (BREACH_INGEST_FORMAT); this one is suricata"
+    assert refused.reason == ("this topic takes ocsf records only (BREACH_INGEST_FORMAT, BREACH_INGEST_TOPICS); "
+                              "this one is suricata")
     assert only(json.dumps(load("suricata/eve-alert.json")), "suricata").source_format == "suricata"
     (cef_refused,) = normalize_all(cef_lines("rfc5424-prefixed.cef")[0], RECEIVED, "ecs")
     assert isinstance(cef_refused, InvalidEvent) and "this one is cef" in cef_refused.reason
