@@ -127,6 +127,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status_draft_failed": ("draft failed", "projet en échec"),
     "status_submitted": ("authority notified", "autorité notifiée"),
     "status_closed": ("closed", "clos"),
+    "status_merged": ("merged into another incident", "fusionné dans un autre incident"),
     # An obligation's workflow (ObligationState.status).
     "wf_running": ("running", "en cours"),
     "wf_approved": ("approved", "approuvée"),
@@ -269,6 +270,8 @@ _REFUSALS: tuple[tuple[str, str], ...] = (
      "clôturez une obligation une fois transmise (ou retirez-la, avec un motif)"),
     (r"a withdrawal needs a reason", "un retrait doit être motivé"),
     (r"unknown action (.+)", "action inconnue {0}"),
+    (r"incident merged into (.+): attach the signal there", "incident fusionné dans {0} : rattachez-y le signal"),
+    (r"an incident cannot merge into itself", "un incident ne peut pas fusionner avec lui-même"),
     # The console's own refusals (console/actions.py) and invalid requests.
     (r"only the DPO approves or submits a notification", "seul le DPO approuve ou transmet une notification"),
     (r"the (\w+) role may read, not act", "le rôle {0} permet de lire, pas d'agir"),
