@@ -22,10 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 KUBERNETES = "1.33.0"  # the oldest minor still supported upstream when this was written
-# Settings another change adds in parallel (console OIDC, SMTP login); the manifests already
-# pass them. Remove a name here once streams/settings.py reads it.
-COORDINATED = frozenset({"BREACH_SMTP_USERNAME", "BREACH_OIDC_ISSUER", "BREACH_OIDC_CLIENT_ID",
-                         "BREACH_OIDC_CLIENT_SECRET"})
 CONSOLE_USERS = {"BREACH_CONSOLE_USERS": "alice:a-long-password:dpo"}
 
 
@@ -170,7 +166,39 @@ def _all_passed_variables() -> set[str]:
 def test_every_variable_deploy_passes_is_a_setting() -> None:
     passed = _all_passed_variables()
     assert len(passed) > 20
-    assert passed - variable_names() - COORDINATED == set()
+    assert passed - variable_names() == set()
+
+
+def _secret_refs() -> list[tuple[str, str, str]]:
+    """(variable, secret, key) of every secretKeyRef in the workloads."""
+    return [(item["name"], ref["name"], ref["key"]) for _, doc in _manifests() for c in _containers(doc)
+            for item in c.get("env", []) if (ref := item.get("valueFrom", {}).get("secretKeyRef"))]
+
+
+def test_secret_keys_are_the_variable_names_and_all_of_them_are_used() -> None:
+    """A Secret key read under another name (BREACH_SMTP_USERNAME for BREACH_SMTP_USER) would pass
+    the name check above yet never reach the process: key, variable and setting must be one name."""
+    example = {d["metadata"]["name"]: set(d.get("stringData", {})) for _, d in _manifests() if d["kind"] == "Secret"}
+    refs = _secret_refs()
+    assert refs
+    for variable, secret, key in refs:
+        assert key == variable, f"{variable} is read from key {key} of {secret}"
+        assert key in example[secret], f"{key} is missing from {secret} in secret.example.yaml"
+        assert variable in variable_names()
+    assert example["breach-secrets"] == {key for _, secret, key in refs if secret == "breach-secrets"}
+
+
+def test_the_console_can_keep_its_cookie_secret_on_a_read_only_image() -> None:
+    """Without BREACH_CONSOLE_SECRET the console writes one under BREACH_DATA_DIR at start; the
+    root file system is read-only, so it needs the secret or a volume there."""
+    k8s = _k8s_workloads()["console"]
+    assert k8s["securityContext"]["readOnlyRootFilesystem"] is True
+    assert "BREACH_CONSOLE_SECRET" in _k8s_env(k8s)
+    compose = _compose()["services"]["console"]
+    data_dir = dict(pair.split("=", 1) for pair in _dockerfile_env())["BREACH_DATA_DIR"]
+    assert compose["read_only"] is True
+    targets = {v["target"] if isinstance(v, dict) else v.split(":")[1] for v in compose.get("volumes", [])}
+    assert data_dir in targets, "no volume at the console's data dir"
 
 
 def test_each_process_is_given_every_setting_it_requires() -> None:
