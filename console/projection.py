@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -28,14 +29,15 @@ async def current_partitions(consumer: AIOKafkaConsumer, topics: tuple[str, ...]
 
 
 class Projection:
-    def __init__(self, bootstrap_servers: str, model: ReadModel) -> None:
-        self.bootstrap_servers, self.model = bootstrap_servers, model
+    def __init__(self, bootstrap_servers: str, model: ReadModel, **security: Any) -> None:
+        # ``security``: Kafka TLS/SASL options (streams.kafka_security.client_options), the same as the workers'.
+        self.bootstrap_servers, self.model, self.security = bootstrap_servers, model, security
         self._task: asyncio.Task[None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
-                                          auto_offset_reset="earliest", group_id=None)
+                                          auto_offset_reset="earliest", group_id=None, **self.security)
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(self._consumer), name="console-projection")
 
@@ -77,11 +79,12 @@ class Projection:
             await self._consumer.stop()
 
 
-async def read_all(bootstrap_servers: str) -> ReadModel:
-    """The read model as of now: every record of incident-events and the DLQ, then stop."""
+async def read_all(bootstrap_servers: str, **security: Any) -> ReadModel:
+    """The read model as of now: every record of incident-events and the DLQ, then stop.
+    ``security``: Kafka TLS/SASL options (streams.kafka_security.client_options)."""
     model = ReadModel()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None,
-                                auto_offset_reset="earliest")
+                                auto_offset_reset="earliest", **security)
     await consumer.start()
     try:
         partitions = await current_partitions(consumer, (INCIDENT_EVENTS, SECURITY_EVENTS_DLQ))
