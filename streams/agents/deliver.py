@@ -437,19 +437,23 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         await self.service.load([tp.partition for tp in assigned])
 
 
-def register(app: faust.App, settings: Settings, deps: Deps) -> DeliveryService:
+def delivery_topics(app: faust.App, settings: Settings) -> list[Any]:
+    """The mass-delivery topics with their retention (personal data) or compaction; also what
+    `breach topics create` makes (streams/topics_admin.py)."""
     retention = timedelta(days=settings.subjects_retention_days)
 
     def topic(name: str, **options: Any) -> Any:
         return app.topic(name, partitions=settings.partitions, key_serializer="raw", value_serializer="raw",
                          **options)
 
-    service = DeliveryService(settings, deps, topics=[
-        topic(AFFECTED_SUBJECTS, retention=retention, deleting=True),
-        topic(NOTICE_DELIVERIES, retention=retention, deleting=True),
-        topic(NOTICE_LEDGER, compacting=True),
-        topic(NOTICE_BODIES, compacting=True),
-    ])
+    return [topic(AFFECTED_SUBJECTS, retention=retention, deleting=True),
+            topic(NOTICE_DELIVERIES, retention=retention, deleting=True),
+            topic(NOTICE_LEDGER, compacting=True),
+            topic(NOTICE_BODIES, compacting=True)]
+
+
+def register(app: faust.App, settings: Settings, deps: Deps) -> DeliveryService:
+    service = DeliveryService(settings, deps, topics=delivery_topics(app, settings))
 
     @app.task  # type: ignore[untyped-decorator]
     async def deliveries() -> None:

@@ -17,6 +17,7 @@ import yaml
 
 from streams.cli import parser
 from streams.settings import REQUIRED, load_settings, variable_names
+from streams.topics_admin import topic_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -220,6 +221,46 @@ def test_the_values_given_pass_the_settings_checks(tmp_path: Path) -> None:
         env["BREACH_KAFKA_SSL_CAFILE"] = str(ca)  # mounted from the breach-kafka-ca Secret
         settings = load_settings(env)
         assert settings.kafka_security_protocol == "SASL_SSL", role
+
+
+def _runtime_env(env: dict[str, str], ca: Path) -> dict[str, str]:
+    """The image's ENV under the container's own variables, secrets filled in, the CA file present."""
+    image = dict(pair.split("=", 1) for pair in _dockerfile_env())
+    merged = {**image, **{k: ("secret" if v == "<secret>" else v) for k, v in env.items()}}
+    if merged.get("BREACH_KAFKA_SSL_CAFILE"):
+        merged["BREACH_KAFKA_SSL_CAFILE"] = str(ca)
+    return merged
+
+
+def test_the_topic_job_creates_exactly_the_topics_the_workers_use() -> None:
+    """Same names (app id: changelogs), partition counts, retention and record size: computed by
+    `breach topics create`'s own function from what each container is given."""
+    import certifi
+
+    ca = Path(certifi.where())  # a real PEM bundle: the app builds its TLS context from it
+    compose = _compose()["services"]
+    k8s = _k8s_workloads()
+    for where, job, others in (("compose", compose["topics"]["environment"],
+                                [compose["worker"]["environment"], compose["console"]["environment"]]),
+                               ("k8s", _k8s_env(k8s["topics create"]),
+                                [_k8s_env(k8s["worker"]), _k8s_env(k8s["console"])])):
+        made = topic_specs(load_settings(_runtime_env(job, ca)))
+        for env in others:
+            settings = load_settings(_runtime_env(env, ca))
+            assert topic_specs(settings) == made, where
+        by_name = {spec.name: spec for spec in made}
+        assert by_name["incident-events"].configs["retention.ms"] == "-1", where  # the audit trail is kept
+        assert all(spec.configs["cleanup.policy"] == "compact" for name, spec in by_name.items()
+                   if name.endswith("-changelog")), where
+        assert {spec.partitions for spec in made} == {int(job["BREACH_PARTITIONS"])}, where
+
+
+def test_workers_are_no_more_than_partitions() -> None:
+    """A worker beyond the partition count would hold nothing: replicas <= BREACH_PARTITIONS."""
+    compose = _compose()["services"]["worker"]
+    assert compose["deploy"]["replicas"] <= int(compose["environment"]["BREACH_PARTITIONS"])
+    worker = next(d for _, d in _manifests() if d["kind"] == "StatefulSet")
+    assert worker["spec"]["replicas"] <= int(_k8s_env(_containers(worker)[0])["BREACH_PARTITIONS"])
 
 
 # ---- Dockerfile --------------------------------------------------------------------------------------------
