@@ -44,7 +44,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from incident.commands import RecordDeliveryProgress
 from incident.events import SubjectNoticeRequested
-from streams import codec
+from streams import codec, metrics
 from streams.deps import Deps
 from streams.kafka_security import client_options, security_options
 from streams.mailer import (
@@ -310,6 +310,8 @@ class DeliveryService:
                       reason: str) -> asyncio.Future[Any]:
         assert self.producer is not None
         self._apply(partition, mid, (item["notice_id"], item["incident_id"], status))
+        if status != "sending":  # an outcome, not the intent written before the relay sees it
+            metrics.NOTICES.labels(kind=metrics.MASS_SUBJECT_NOTICE, outcome=status).inc()
         value = {"n": item["notice_id"], "i": item["incident_id"], "s": status, "r": reason}
         future: asyncio.Future[Any] = await self.producer.send(
             NOTICE_LEDGER, key=mid.encode(), value=json.dumps(value).encode(), partition=partition)

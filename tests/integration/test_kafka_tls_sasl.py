@@ -24,7 +24,7 @@ from aiokafka.errors import KafkaConnectionError
 
 from console.projection import Projection, read_all
 from console.read_model import ReadModel
-from streams import mass
+from streams import mass, metrics
 from streams.cli import main
 from streams.deps import Deps
 from streams.embedded import Broker, free_port
@@ -97,6 +97,11 @@ def _record(event_id: str, *, confirms: bool = False) -> bytes:
                        "confirms_breach": confirms}).encode()
 
 
+def _mass_sent() -> float:
+    return metrics.REGISTRY.get_sample_value("breach_notices_total",
+                                             {"kind": metrics.MASS_SUBJECT_NOTICE, "outcome": "sent"}) or 0.0
+
+
 @pytest.mark.asyncio
 async def test_the_listener_turns_away_a_wrong_password_an_unknown_ca_and_plaintext(secured: Secured,
                                                                                      tmp_path: Path) -> None:
@@ -150,6 +155,7 @@ async def test_a_worker_the_console_and_mass_delivery_work_through_tls_and_sasl(
                 mailer=RecordingMailer(), clock=lambda: NOW, retry_delay=0.01)
     model = ReadModel()
     projection = Projection(model=model, **client_options(settings))  # as `breach console` builds it
+    sent_before = _mass_sent()
     try:
         async with running(settings, deps):
             await projection.start()
@@ -175,6 +181,7 @@ async def test_a_worker_the_console_and_mass_delivery_work_through_tls_and_sasl(
     finally:
         await sink.stop()
     assert notice.pending == 0 and sum(sink.received.values()) == 2
+    assert _mass_sent() - sent_before == 2  # breach_notices_total{kind="mass_subject_notice",outcome="sent"}
     folded = await read_all(**client_options(settings))
     assert folded.incidents[incident.id].subject_notices[0].sent == 2
     assert not [r for r in secured.gateway.refused if r.startswith("api")]
