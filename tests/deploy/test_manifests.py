@@ -202,6 +202,23 @@ def test_the_console_can_keep_its_cookie_secret_on_a_read_only_image() -> None:
     assert data_dir in targets, "no volume at the console's data dir"
 
 
+def test_the_ingress_serves_the_console_at_the_url_the_settings_name() -> None:
+    """The OIDC callback and the links in reminders point at the host the Ingress serves over TLS."""
+    from urllib.parse import urlsplit
+
+    ingress = next(d for _, d in _manifests() if d["kind"] == "Ingress")
+    host = ingress["spec"]["rules"][0]["host"]
+    assert host in ingress["spec"]["tls"][0]["hosts"]
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    service = next(d for _, d in _manifests() if d["kind"] == "Service" and d["metadata"]["name"] == backend["name"])
+    assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+    workloads = _k8s_workloads()
+    for url in (_k8s_env(workloads["console"])["BREACH_OIDC_REDIRECT_URL"],
+                _k8s_env(workloads["worker"])["BREACH_CONSOLE_URL"]):
+        assert (urlsplit(url).scheme, urlsplit(url).hostname) == ("https", host), url
+    assert urlsplit(_k8s_env(workloads["console"])["BREACH_OIDC_REDIRECT_URL"]).path == "/auth/callback"
+
+
 def test_each_process_is_given_every_setting_it_requires() -> None:
     compose = _compose()["services"]
     k8s = _k8s_workloads()
