@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from console.read_model import ReadModel
 from streams import codec
@@ -49,7 +50,12 @@ class Projection:
             # Topics appear when the worker first writes to them: look for new partitions now and then.
             if time.monotonic() - checked_at > RESCAN_SECONDS:
                 checked_at = time.monotonic()
-                wanted = await current_partitions(consumer, (INCIDENT_EVENTS, SECURITY_EVENTS_DLQ))
+                try:
+                    wanted = await current_partitions(consumer, (INCIDENT_EVENTS, SECURITY_EVENTS_DLQ))
+                except KafkaError as exc:
+                    # A broker restart or a slow answer: keep what is assigned, look again at the
+                    # next rescan. Ending here would freeze the console's read model for good.
+                    log.warning("projection.metadata_unavailable", error=type(exc).__name__)
             if wanted - assigned:
                 assigned = wanted
                 consumer.assign(sorted(assigned))
