@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from console.read_model import ReadModel
 from streams import codec
@@ -28,14 +30,15 @@ async def current_partitions(consumer: AIOKafkaConsumer, topics: tuple[str, ...]
 
 
 class Projection:
-    def __init__(self, bootstrap_servers: str, model: ReadModel) -> None:
-        self.bootstrap_servers, self.model = bootstrap_servers, model
+    def __init__(self, bootstrap_servers: str, model: ReadModel, **security: Any) -> None:
+        # ``security``: Kafka TLS/SASL options (streams.kafka_security.client_options), the same as the workers'.
+        self.bootstrap_servers, self.model, self.security = bootstrap_servers, model, security
         self._task: asyncio.Task[None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False,
-                                          auto_offset_reset="earliest", group_id=None)
+                                          auto_offset_reset="earliest", group_id=None, **self.security)
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(self._consumer), name="console-projection")
 
@@ -47,7 +50,12 @@ class Projection:
             # Topics appear when the worker first writes to them: look for new partitions now and then.
             if time.monotonic() - checked_at > RESCAN_SECONDS:
                 checked_at = time.monotonic()
-                wanted = await current_partitions(consumer, (INCIDENT_EVENTS, SECURITY_EVENTS_DLQ))
+                try:
+                    wanted = await current_partitions(consumer, (INCIDENT_EVENTS, SECURITY_EVENTS_DLQ))
+                except KafkaError as exc:
+                    # A broker restart or a slow answer: keep what is assigned, look again at the
+                    # next rescan. Ending here would freeze the console's read model for good.
+                    log.warning("projection.metadata_unavailable", error=type(exc).__name__)
             if wanted - assigned:
                 assigned = wanted
                 consumer.assign(sorted(assigned))
@@ -77,11 +85,12 @@ class Projection:
             await self._consumer.stop()
 
 
-async def read_all(bootstrap_servers: str) -> ReadModel:
-    """The read model as of now: every record of incident-events and the DLQ, then stop."""
+async def read_all(bootstrap_servers: str, **security: Any) -> ReadModel:
+    """The read model as of now: every record of incident-events and the DLQ, then stop.
+    ``security``: Kafka TLS/SASL options (streams.kafka_security.client_options)."""
     model = ReadModel()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None,
-                                auto_offset_reset="earliest")
+                                auto_offset_reset="earliest", **security)
     await consumer.start()
     try:
         partitions = await current_partitions(consumer, (INCIDENT_EVENTS, SECURITY_EVENTS_DLQ))

@@ -34,6 +34,9 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
         table_standby_replicas=0,
         web_enabled=False,
         topic_allow_declare=True,
+        # Topics faust makes itself (its assignor's, or any `breach topics create` did not) get the
+        # same replication as those the command makes.
+        topic_replication_factor=settings.topic_replication,
         broker_credentials=faust_credentials(settings),  # Kafka TLS / SASL (BREACH_KAFKA_*)
     )
 

@@ -18,7 +18,14 @@ from streams.settings import EMBEDDED_USERS, Settings, SettingsError, load_setti
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
+    """Broker list and Kafka TLS/SASL options: every command reaches Kafka as the workers do."""
     from streams.kafka_security import client_options as options
+
+    return options(settings)
+
+
+def security_options(settings: Settings) -> dict[str, Any]:
+    from streams.kafka_security import security_options as options
 
     return options(settings)
 
@@ -162,7 +169,7 @@ def cmd_register(args: argparse.Namespace) -> int:
     from console.projection import read_all
     from incident import register
 
-    model = asyncio.run(read_all(_settings().bootstrap_servers))
+    model = asyncio.run(read_all(**client_options(_settings())))
     entries = [register.entry(i) for i in sorted(model.incidents.values(), key=lambda i: i.opened_at)]
     text = register_csv(entries) if args.format == "csv" else json.dumps({"register": entries}, indent=2,
                                                                          ensure_ascii=False) + "\n"
@@ -240,7 +247,7 @@ async def _incident(ref: str) -> Any:
     """The incident (domain state folded from incident-events) by id or reference (BR-…)."""
     from console.projection import read_all
 
-    model = await read_all(_settings().bootstrap_servers)
+    model = await read_all(**client_options(_settings()))
     found = model.incidents.get(ref) or next(
         (i for i in model.incidents.values() if "BR-" + i.id.replace("-", "")[:8].upper() == ref.upper()), None)
     if found is None:
@@ -273,8 +280,10 @@ def cmd_subjects_import(args: argparse.Namespace) -> int:
     state = asyncio.run(_incident(args.incident))
     profile = _profile_of(state)
     fmt = args.format or mass.format_of(args.file)
-    imported = asyncio.run(mass.import_subjects(_settings().bootstrap_servers, state.id, data, fmt=fmt,
-                                                default_locale=profile.languages[0], by=f"user:{args.by}"))
+    settings = _settings()
+    imported = asyncio.run(mass.import_subjects(settings.bootstrap_servers, state.id, data, fmt=fmt,
+                                                default_locale=profile.languages[0], by=f"user:{args.by}",
+                                                **security_options(settings)))
     for invalid in imported.parsed.invalid:
         print(f"{args.file}:{invalid.line}: {invalid.reason}", file=sys.stderr)
     print(f"list {imported.list_id}: {len(imported.parsed.recipients)} recipient(s) imported, "
@@ -308,8 +317,10 @@ def cmd_notices_send(args: argparse.Namespace) -> int:
 
     state = asyncio.run(_incident(args.incident))
     list_id = _list_id(state, args.list)
-    asyncio.run(mass.approve(_settings().bootstrap_servers, state.id, list_id, by=f"user:{args.by}", role="dpo",
-                             measures_taken=tuple(args.measure), measures_proposed=tuple(args.proposed)))
+    settings = _settings()
+    asyncio.run(mass.approve(settings.bootstrap_servers, state.id, list_id, by=f"user:{args.by}", role="dpo",
+                             measures_taken=tuple(args.measure), measures_proposed=tuple(args.proposed),
+                             **security_options(settings)))
     print(f"approval sent for list {list_id} (the worker records it; `breach notices status {args.incident}`)")
     return 0
 
@@ -338,7 +349,9 @@ def cmd_notices_bounces(args: argparse.Namespace) -> int:
 
     state = asyncio.run(_incident(args.incident))
     messages = [sys.stdin.buffer.read() if f == "-" else Path(f).read_bytes() for f in args.files]
-    result = asyncio.run(mass.publish_bounces(_settings().bootstrap_servers, state, messages))
+    settings = _settings()
+    result = asyncio.run(mass.publish_bounces(settings.bootstrap_servers, state, messages,
+                                              **security_options(settings)))
     for problem in result.problems:
         print(problem, file=sys.stderr)
     print(f"{result.published} bounced recipient(s) sent to the workers")
@@ -355,9 +368,11 @@ def cmd_notices_resend(args: argparse.Namespace) -> int:
     if not notices:
         print("no recipient is in doubt")
         return 0
-    renderer = NoticeRenderer(_settings().templates_dir / "notices")
+    settings = _settings()
+    renderer = NoticeRenderer(settings.templates_dir / "notices")
     for notice in notices:
-        asyncio.run(mass.resend_in_doubt(_settings().bootstrap_servers, renderer, state, notice))
+        asyncio.run(mass.resend_in_doubt(settings.bootstrap_servers, renderer, state, notice,
+                                         **security_options(settings)))
         print(f"notice {notice.notice_id}: {notice.in_doubt} recipient(s) in doubt sent to the workers again")
     return 0
 

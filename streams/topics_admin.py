@@ -2,8 +2,9 @@
 with explicit partition counts, replication and retention (Apache Kafka in production usually
 has topic auto-creation off, and its defaults would delete the audit trail after 7 days).
 
-The list is asked of the faust app itself (`streams.topics.declare`), so a topic or table added
-there is created here too; only the retention policy is written down below.
+The list is asked of the faust app itself (`streams.topics.declare` and the delivery agent's
+`delivery_topics`), so a topic or table added there is created here too; only the retention
+policy of the streams is written down below.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from streams.agents.deliver import delivery_topics
 from streams.app import create_app, extra_inputs
 from streams.kafka_security import client_options
 from streams.settings import Settings
@@ -27,6 +29,13 @@ RETENTION_MS = {INCIDENT_EVENTS: FOREVER}
 DLQ_RETENTION_MS = str(90 * DAY_MS)
 DEFAULT_RETENTION_MS = str(14 * DAY_MS)
 TOPIC_ALREADY_EXISTS = 36
+MASS_DELIVERY_RECORD_BYTES = 4 * 1024 * 1024  # the producers of streams/mass.py and the delivery agent
+
+
+def max_message_bytes(settings: Settings) -> int:
+    """The largest record the service writes: a controller's correlation state (changelog, and the
+    signal batches beside it) or a chunk of imported recipients. Apache Kafka's default is 1 MB."""
+    return max(MASS_DELIVERY_RECORD_BYTES, settings.max_state_bytes + 100_000)
 
 
 class TopicsError(RuntimeError):
@@ -41,20 +50,28 @@ class TopicSpec:
 
 
 def topic_specs(settings: Settings) -> list[TopicSpec]:
-    """Every topic of the app: the streams (delete policy, retention above) and each table's
-    changelog (compacted: the latest value per key is the table)."""
+    """Every topic of the app: the streams (delete policy, retention above), each table's
+    changelog (compacted: the latest value per key is the table) and the mass-delivery topics
+    (retention of the personal data they hold, or compacted, as the delivery agent declares them)."""
     app = create_app(settings)
     topics, tables = declare(app, settings.partitions, inputs=extra_inputs(settings))
+    size = {"max.message.bytes": str(max_message_bytes(settings))}
     specs = []
     for name in (name for topic in vars(topics).values() for name in topic.topics):
         retention = RETENTION_MS.get(name, DLQ_RETENTION_MS if name.endswith(".dlq") else DEFAULT_RETENTION_MS)
         configs = {"cleanup.policy": "delete", "retention.ms": retention}
         if retention == FOREVER:
             configs["retention.bytes"] = FOREVER
-        specs.append(TopicSpec(name, settings.partitions, configs))
+        specs.append(TopicSpec(name, settings.partitions, configs | size))
     for table in vars(tables).values():
         specs.append(TopicSpec(table.changelog_topic.get_topic_name(), settings.partitions,
-                               {"cleanup.policy": "compact"}))
+                               {"cleanup.policy": "compact"} | size))
+    for topic in delivery_topics(app, settings):
+        if topic.compacting:
+            configs = {"cleanup.policy": "compact"}
+        else:
+            configs = {"cleanup.policy": "delete", "retention.ms": str(int(topic.retention.total_seconds() * 1000))}
+        specs.append(TopicSpec(topic.get_topic_name(), settings.partitions, configs | size))
     return specs
 
 

@@ -44,8 +44,9 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from incident.commands import RecordDeliveryProgress
 from incident.events import SubjectNoticeRequested
-from streams import codec
+from streams import codec, metrics
 from streams.deps import Deps
+from streams.kafka_security import client_options, security_options
 from streams.mailer import (
     Disposition,
     DkimSigner,
@@ -114,10 +115,11 @@ class Counts:
 
 
 async def read_subjects(bootstrap: str, incident_id: str, list_id: str, within: float = 120.0,
-                        ) -> list[dict[str, str]]:
-    """Every recipient of one imported list, from affected-subjects (all partitions, from the start)."""
+                        **security: Any) -> list[dict[str, str]]:
+    """Every recipient of one imported list, from affected-subjects (all partitions, from the start).
+    ``security``: Kafka TLS/SASL options (streams.kafka_security.security_options)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest", max_partition_fetch_bytes=8 * 1024 * 1024)
+                                auto_offset_reset="earliest", max_partition_fetch_bytes=8 * 1024 * 1024, **security)
     await consumer.start()
     chunks: dict[int, list[dict[str, str]]] = {}
     expected: int | None = None
@@ -168,7 +170,8 @@ class DeliveryService:
         """Render the approved notice per language, publish it, then one delivery per recipient."""
         await self.ready.wait()
         assert self.producer is not None
-        recipients = await read_subjects(self.settings.bootstrap_servers, event.incident_id, event.list_id)
+        recipients = await read_subjects(self.settings.bootstrap_servers, event.incident_id, event.list_id,
+                                         **security_options(self.settings))
         renderer = self.deps.renderer
         locales = {locale: body_locale(renderer, event.regime, event.kind, locale, event.default_locale)
                    for locale in {r["locale"] for r in recipients} | {event.default_locale}}
@@ -196,11 +199,11 @@ class DeliveryService:
         s = self.settings
         for topic in self.topics:
             await topic.maybe_declare()
-        self.producer = AIOKafkaProducer(bootstrap_servers=s.bootstrap_servers, linger_ms=2,
-                                         max_request_size=4 * 1024 * 1024)
+        # Plain aiokafka clients beside faust's: the same Kafka TLS/SASL settings (BREACH_KAFKA_*).
+        self.producer = AIOKafkaProducer(linger_ms=2, max_request_size=4 * 1024 * 1024, **client_options(s))
         await self.producer.start()
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=s.bootstrap_servers, group_id=f"{s.app_id}-deliver", enable_auto_commit=False,
+            **client_options(s), group_id=f"{s.app_id}-deliver", enable_auto_commit=False,
             auto_offset_reset="earliest", session_timeout_ms=int(s.session_timeout * 1000),
             heartbeat_interval_ms=int(s.heartbeat_interval * 1000),
             rebalance_timeout_ms=int(s.session_timeout * 1000), max_poll_records=s.delivery_batch)
@@ -307,6 +310,8 @@ class DeliveryService:
                       reason: str) -> asyncio.Future[Any]:
         assert self.producer is not None
         self._apply(partition, mid, (item["notice_id"], item["incident_id"], status))
+        if status != "sending":  # an outcome, not the intent written before the relay sees it
+            metrics.NOTICES.labels(kind=metrics.MASS_SUBJECT_NOTICE, outcome=status).inc()
         value = {"n": item["notice_id"], "i": item["incident_id"], "s": status, "r": reason}
         future: asyncio.Future[Any] = await self.producer.send(
             NOTICE_LEDGER, key=mid.encode(), value=json.dumps(value).encode(), partition=partition)
@@ -348,8 +353,7 @@ class DeliveryService:
         the embedded broker's end_offsets is wrong after multi-record batches)."""
         if not partitions:
             return
-        reader = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
-                                  enable_auto_commit=False)
+        reader = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_options(self.settings))
         self.owned |= set(partitions)
         await reader.start()
         try:
@@ -388,9 +392,8 @@ class DeliveryService:
     # --- notice bodies, read by every worker -----------------------------------------------------
 
     async def _read_bodies(self) -> None:
-        reader = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers, group_id=None,
-                                  enable_auto_commit=False, auto_offset_reset="earliest",
-                                  max_partition_fetch_bytes=8 * 1024 * 1024)
+        reader = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
+                                  max_partition_fetch_bytes=8 * 1024 * 1024, **client_options(self.settings))
         await reader.start()
         try:
             partitions = reader.partitions_for_topic(NOTICE_BODIES) or set()
@@ -436,19 +439,23 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         await self.service.load([tp.partition for tp in assigned])
 
 
-def register(app: faust.App, settings: Settings, deps: Deps) -> DeliveryService:
+def delivery_topics(app: faust.App, settings: Settings) -> list[Any]:
+    """The mass-delivery topics with their retention (personal data) or compaction; also what
+    `breach topics create` makes (streams/topics_admin.py)."""
     retention = timedelta(days=settings.subjects_retention_days)
 
     def topic(name: str, **options: Any) -> Any:
         return app.topic(name, partitions=settings.partitions, key_serializer="raw", value_serializer="raw",
                          **options)
 
-    service = DeliveryService(settings, deps, topics=[
-        topic(AFFECTED_SUBJECTS, retention=retention, deleting=True),
-        topic(NOTICE_DELIVERIES, retention=retention, deleting=True),
-        topic(NOTICE_LEDGER, compacting=True),
-        topic(NOTICE_BODIES, compacting=True),
-    ])
+    return [topic(AFFECTED_SUBJECTS, retention=retention, deleting=True),
+            topic(NOTICE_DELIVERIES, retention=retention, deleting=True),
+            topic(NOTICE_LEDGER, compacting=True),
+            topic(NOTICE_BODIES, compacting=True)]
+
+
+def register(app: faust.App, settings: Settings, deps: Deps) -> DeliveryService:
+    service = DeliveryService(settings, deps, topics=delivery_topics(app, settings))
 
     @app.task  # type: ignore[untyped-decorator]
     async def deliveries() -> None:

@@ -17,15 +17,12 @@ import yaml
 
 from streams.cli import parser
 from streams.settings import REQUIRED, load_settings, variable_names
+from streams.topics_admin import topic_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 KUBERNETES = "1.33.0"  # the oldest minor still supported upstream when this was written
-# Settings another change adds in parallel (console OIDC, SMTP login); the manifests already
-# pass them. Remove a name here once streams/settings.py reads it.
-COORDINATED = frozenset({"BREACH_SMTP_USERNAME", "BREACH_OIDC_ISSUER", "BREACH_OIDC_CLIENT_ID",
-                         "BREACH_OIDC_CLIENT_SECRET"})
 CONSOLE_USERS = {"BREACH_CONSOLE_USERS": "alice:a-long-password:dpo"}
 
 
@@ -170,7 +167,56 @@ def _all_passed_variables() -> set[str]:
 def test_every_variable_deploy_passes_is_a_setting() -> None:
     passed = _all_passed_variables()
     assert len(passed) > 20
-    assert passed - variable_names() - COORDINATED == set()
+    assert passed - variable_names() == set()
+
+
+def _secret_refs() -> list[tuple[str, str, str]]:
+    """(variable, secret, key) of every secretKeyRef in the workloads."""
+    return [(item["name"], ref["name"], ref["key"]) for _, doc in _manifests() for c in _containers(doc)
+            for item in c.get("env", []) if (ref := item.get("valueFrom", {}).get("secretKeyRef"))]
+
+
+def test_secret_keys_are_the_variable_names_and_all_of_them_are_used() -> None:
+    """A Secret key read under another name (BREACH_SMTP_USERNAME for BREACH_SMTP_USER) would pass
+    the name check above yet never reach the process: key, variable and setting must be one name."""
+    example = {d["metadata"]["name"]: set(d.get("stringData", {})) for _, d in _manifests() if d["kind"] == "Secret"}
+    refs = _secret_refs()
+    assert refs
+    for variable, secret, key in refs:
+        assert key == variable, f"{variable} is read from key {key} of {secret}"
+        assert key in example[secret], f"{key} is missing from {secret} in secret.example.yaml"
+        assert variable in variable_names()
+    assert example["breach-secrets"] == {key for _, secret, key in refs if secret == "breach-secrets"}
+
+
+def test_the_console_can_keep_its_cookie_secret_on_a_read_only_image() -> None:
+    """Without BREACH_CONSOLE_SECRET the console writes one under BREACH_DATA_DIR at start; the
+    root file system is read-only, so it needs the secret or a volume there."""
+    k8s = _k8s_workloads()["console"]
+    assert k8s["securityContext"]["readOnlyRootFilesystem"] is True
+    assert "BREACH_CONSOLE_SECRET" in _k8s_env(k8s)
+    compose = _compose()["services"]["console"]
+    data_dir = dict(pair.split("=", 1) for pair in _dockerfile_env())["BREACH_DATA_DIR"]
+    assert compose["read_only"] is True
+    targets = {v["target"] if isinstance(v, dict) else v.split(":")[1] for v in compose.get("volumes", [])}
+    assert data_dir in targets, "no volume at the console's data dir"
+
+
+def test_the_ingress_serves_the_console_at_the_url_the_settings_name() -> None:
+    """The OIDC callback and the links in reminders point at the host the Ingress serves over TLS."""
+    from urllib.parse import urlsplit
+
+    ingress = next(d for _, d in _manifests() if d["kind"] == "Ingress")
+    host = ingress["spec"]["rules"][0]["host"]
+    assert host in ingress["spec"]["tls"][0]["hosts"]
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    service = next(d for _, d in _manifests() if d["kind"] == "Service" and d["metadata"]["name"] == backend["name"])
+    assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+    workloads = _k8s_workloads()
+    for url in (_k8s_env(workloads["console"])["BREACH_OIDC_REDIRECT_URL"],
+                _k8s_env(workloads["worker"])["BREACH_CONSOLE_URL"]):
+        assert (urlsplit(url).scheme, urlsplit(url).hostname) == ("https", host), url
+    assert urlsplit(_k8s_env(workloads["console"])["BREACH_OIDC_REDIRECT_URL"]).path == "/auth/callback"
 
 
 def test_each_process_is_given_every_setting_it_requires() -> None:
@@ -192,6 +238,46 @@ def test_the_values_given_pass_the_settings_checks(tmp_path: Path) -> None:
         env["BREACH_KAFKA_SSL_CAFILE"] = str(ca)  # mounted from the breach-kafka-ca Secret
         settings = load_settings(env)
         assert settings.kafka_security_protocol == "SASL_SSL", role
+
+
+def _runtime_env(env: dict[str, str], ca: Path) -> dict[str, str]:
+    """The image's ENV under the container's own variables, secrets filled in, the CA file present."""
+    image = dict(pair.split("=", 1) for pair in _dockerfile_env())
+    merged = {**image, **{k: ("secret" if v == "<secret>" else v) for k, v in env.items()}}
+    if merged.get("BREACH_KAFKA_SSL_CAFILE"):
+        merged["BREACH_KAFKA_SSL_CAFILE"] = str(ca)
+    return merged
+
+
+def test_the_topic_job_creates_exactly_the_topics_the_workers_use() -> None:
+    """Same names (app id: changelogs), partition counts, retention and record size: computed by
+    `breach topics create`'s own function from what each container is given."""
+    import certifi
+
+    ca = Path(certifi.where())  # a real PEM bundle: the app builds its TLS context from it
+    compose = _compose()["services"]
+    k8s = _k8s_workloads()
+    for where, job, others in (("compose", compose["topics"]["environment"],
+                                [compose["worker"]["environment"], compose["console"]["environment"]]),
+                               ("k8s", _k8s_env(k8s["topics create"]),
+                                [_k8s_env(k8s["worker"]), _k8s_env(k8s["console"])])):
+        made = topic_specs(load_settings(_runtime_env(job, ca)))
+        for env in others:
+            settings = load_settings(_runtime_env(env, ca))
+            assert topic_specs(settings) == made, where
+        by_name = {spec.name: spec for spec in made}
+        assert by_name["incident-events"].configs["retention.ms"] == "-1", where  # the audit trail is kept
+        assert all(spec.configs["cleanup.policy"] == "compact" for name, spec in by_name.items()
+                   if name.endswith("-changelog")), where
+        assert {spec.partitions for spec in made} == {int(job["BREACH_PARTITIONS"])}, where
+
+
+def test_workers_are_no_more_than_partitions() -> None:
+    """A worker beyond the partition count would hold nothing: replicas <= BREACH_PARTITIONS."""
+    compose = _compose()["services"]["worker"]
+    assert compose["deploy"]["replicas"] <= int(compose["environment"]["BREACH_PARTITIONS"])
+    worker = next(d for _, d in _manifests() if d["kind"] == "StatefulSet")
+    assert worker["spec"]["replicas"] <= int(_k8s_env(_containers(worker)[0])["BREACH_PARTITIONS"])
 
 
 # ---- Dockerfile --------------------------------------------------------------------------------------------

@@ -28,12 +28,26 @@ async def test_creates_every_topic_with_its_partitions_and_retention(broker: Bro
     assert {s.name for s in topic_specs(_settings(broker))} == set(outcomes)
     assert all(o.created and o.partitions == 6 for o in outcomes.values())
     # Read back from the broker (DescribeConfigs), not echoed from our own request.
+    size = {"max.message.bytes": str(4 * 1024 * 1024)}  # Kafka's 1 MB default would refuse a 4 MB state
     assert outcomes["incident-events"].configs == {"cleanup.policy": "delete", "retention.ms": "-1",
-                                                   "retention.bytes": "-1"}
+                                                   "retention.bytes": "-1"} | size
     assert outcomes["security-events.dlq"].configs["retention.ms"] == str(90 * 24 * 3600 * 1000)
-    assert outcomes["breach-response-incidents-changelog"].configs == {"cleanup.policy": "compact"}
+    assert outcomes["breach-response-incidents-changelog"].configs == {"cleanup.policy": "compact"} | size
     changelogs = [n for n in outcomes if n.endswith("-changelog")]
     assert len(changelogs) >= 4 and all(outcomes[n].configs["cleanup.policy"] == "compact" for n in changelogs)
+
+
+@pytest.mark.asyncio
+async def test_mass_delivery_topics_keep_personal_data_only_as_long_as_the_setting_says(broker: Broker) -> None:
+    settings = _settings(broker, partitions=2, subjects_retention_days=7.0, max_state_bytes=6_000_000)
+    outcomes = {o.name: o for o in await create_topics(settings)}
+    week = str(7 * 24 * 3600 * 1000)
+    for name in ("affected-subjects", "notice-deliveries"):  # addresses and names
+        assert outcomes[name].configs == {"cleanup.policy": "delete", "retention.ms": week,
+                                          "max.message.bytes": "6100000"}
+    for name in ("notice-ledger", "notice-bodies"):  # no personal data; the latest value per key is the state
+        assert outcomes[name].configs["cleanup.policy"] == "compact"
+    assert all(o.configs["max.message.bytes"] == "6100000" for o in outcomes.values())
 
 
 @pytest.mark.asyncio

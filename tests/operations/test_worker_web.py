@@ -36,6 +36,18 @@ async def _get(session: aiohttp.ClientSession, port: int, path: str) -> tuple[in
         return response.status, await response.text()
 
 
+def _total(text: str, name: str, **labels: str) -> float:
+    """The sum of every sample ``name{...}`` whose labels include ``labels``."""
+    total = 0.0
+    for line in text.splitlines():
+        match = re.fullmatch(r"([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)", line)
+        if match and match.group(1) == name:
+            found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
+            if all(found.get(k) == v for k, v in labels.items()):
+                total += float(match.group(3))
+    return total
+
+
 def _value(text: str, name: str, **labels: str) -> float:
     """The sample ``name{labels}`` of a Prometheus exposition (0 when absent)."""
     for line in text.splitlines():
@@ -119,3 +131,34 @@ async def _now_ready(seen: list[tuple[int, str]]) -> bool:
     """Ready again after having been not ready."""
     statuses = [status for status, _ in seen]
     return 503 in statuses and statuses[-1] == 200 and statuses.index(503) < len(statuses) - 1
+
+
+@pytest.mark.asyncio
+async def test_notices_by_outcome_clocks_by_state_and_lag_per_partition(broker: Broker, tmp_path: Path) -> None:
+    port = free_port()
+    deps = _deps()
+    mailer = deps.mailer
+    assert isinstance(mailer, RecordingMailer)
+    settings = settings_for(broker.bootstrap, tmp_path, web_port=port)
+    async with aiohttp.ClientSession() as http, running(settings, deps), Watcher(broker.bootstrap) as watcher:
+        _, before = await _get(http, port, "/metrics")
+        confirmed = {"id": "c1", "time": NOW.isoformat(), "title": "Export", "host": "acme-auth",
+                     "confirms_breach": True}
+        await publish(broker.bootstrap, [json.dumps(confirmed).encode()])
+        await eventually(lambda: next((i for i in watcher.model.incidents.values() if i.clocks), None),
+                         what="an incident with a running clock")
+        await eventually(lambda: mailer.sent, what="the drafts sent to the DPO")
+        text = ""
+
+        async def settled() -> bool:
+            nonlocal text
+            text = (await _get(http, port, "/metrics"))[1]
+            sent = _total(text, "breach_notices_total", outcome="sent") - _total(before, "breach_notices_total",
+                                                                                 outcome="sent")
+            clocks = sum(len(i.clocks) for i in watcher.model.incidents.values())
+            return sent == len(mailer.sent) and _total(text, "breach_clocks", state="running") == clocks
+
+        await _eventually_async(settled, "notices counted as sent and the clocks as running")
+        # Every partition of security-events is assigned to this one worker, and all of it was read.
+        for partition in map(str, range(settings.partitions)):
+            assert f'breach_consumer_lag{{partition="{partition}",topic="security-events"}} 0.0' in text
