@@ -216,6 +216,12 @@ class DeliveryService:
             while True:
                 batches = await consumer.getmany(timeout_ms=200, max_records=s.delivery_batch)
                 for tp, records in batches.items():
+                    if tp.partition not in self.owned:
+                        # Its ledger did not load when it was assigned: sending without it could
+                        # repeat a notice. Read these records again once the ledger is in.
+                        consumer.seek(tp, records[0].offset)
+                        await self.load([tp.partition])
+                        continue
                     await self._process(tp.partition, records)
                     if not self._owns(tp.partition):
                         continue  # not ours any more: the new owner replays what we did not settle
@@ -349,12 +355,29 @@ class DeliveryService:
     # --- partitions come and go -------------------------------------------------------------------
 
     async def load(self, partitions: list[int]) -> None:
-        """The ledger of newly assigned partitions, read to the end (the Fetch high-water mark:
-        the embedded broker's end_offsets is wrong after multi-record batches)."""
+        """The ledger of newly assigned partitions, read to the end. A partition is ours to send
+        from only once its ledger is in: on failure it stays unowned (its records are read again
+        and the load retried by the sending loop), never sent from with an empty ledger."""
         if not partitions:
             return
-        reader = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_options(self.settings))
+        try:
+            await self._read_ledger(partitions)
+        except Exception as exc:  # noqa: BLE001 — whatever the cause, the partition must not be sent from
+            for p in partitions:
+                self._forget(p)
+            log.error("delivery.ledger_unavailable", partitions=partitions, error=type(exc).__name__)
+            await asyncio.sleep(1.0)  # back-off before the loop asks again, not a wait for a result
+            return
         self.owned |= set(partitions)
+        log.info("delivery.ledger_loaded", partitions=partitions,
+                 entries=sum(len(self.ledger.get(p, {})) for p in partitions))
+
+    async def _read_ledger(self, partitions: list[int]) -> None:
+        """Read to the Fetch high-water mark (the embedded broker's end_offsets is wrong after
+        multi-record batches)."""
+        for p in partitions:
+            self._forget(p)  # a reload starts from nothing: _apply counts every entry it meets
+        reader = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_options(self.settings))
         await reader.start()
         try:
             tps = [TopicPartition(NOTICE_LEDGER, p) for p in partitions]
@@ -373,8 +396,6 @@ class DeliveryService:
                     raise TimeoutError(f"ledger partitions {partitions} not read to the end")
         finally:
             await reader.stop()
-        log.info("delivery.ledger_loaded", partitions=partitions,
-                 entries=sum(len(self.ledger.get(p, {})) for p in partitions))
 
     def _owns(self, partition: int) -> bool:
         assignment = self.consumer.assignment() if self.consumer is not None else set()
@@ -384,10 +405,13 @@ class DeliveryService:
         self.owned -= set(partitions)
         await self._report(force=True, partitions=set(partitions))
         for p in partitions:
-            self.ledger.pop(p, None)
-            for key in [k for k in self.counts if k[0] == p]:
-                del self.counts[key]
-            self.dirty -= {k for k in self.dirty if k[0] == p}
+            self._forget(p)
+
+    def _forget(self, partition: int) -> None:
+        self.ledger.pop(partition, None)
+        for key in [k for k in self.counts if k[0] == partition]:
+            del self.counts[key]
+        self.dirty -= {k for k in self.dirty if k[0] == partition}
 
     # --- notice bodies, read by every worker -----------------------------------------------------
 
