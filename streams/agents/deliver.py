@@ -362,7 +362,7 @@ class DeliveryService:
             return
         try:
             await self._read_ledger(partitions)
-        except Exception as exc:  # noqa: BLE001 — whatever the cause, the partition must not be sent from
+        except Exception as exc:  # whatever the cause, the partition must not be sent from
             for p in partitions:
                 self._forget(p)
             log.error("delivery.ledger_unavailable", partitions=partitions, error=type(exc).__name__)
