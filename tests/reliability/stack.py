@@ -28,6 +28,7 @@ from streams.mailer import message_id_for
 from streams.settings import ROOT, load_settings
 from streams.topics import INCIDENT_COMMANDS, SECURITY_EVENTS
 from streams.topics_admin import create_topics
+from tests.support import POLL_INTERVAL
 
 ONCALL = "oncall@reliability.example"
 PARTITIONS = 6  # two of each topic per worker when three run
@@ -92,6 +93,17 @@ async def stream(bootstrap: str, events: Iterable[dict[str, object]], per_second
             await asyncio.sleep(1 / per_second)  # pacing the source, not waiting for a result
     finally:
         await producer.stop()
+
+
+async def a_sending_worker(workers: list[WorkerProcess], within: float = 60.0) -> WorkerProcess:
+    """The worker that has sent the most notices so far, by each worker's own /metrics."""
+    deadline = time.monotonic() + within
+    while True:
+        sent = await asyncio.to_thread(lambda: [w.metric("breach_notices_total", outcome="sent") for w in workers])
+        if max(sent) > 0:
+            return workers[sent.index(max(sent))]
+        assert time.monotonic() < deadline, f"no worker sent a notice within {within:g} s"
+        await asyncio.sleep(POLL_INTERVAL)  # polling the workers' counters, not waiting for a result
 
 
 def attached(incidents: Iterable[Incident]) -> set[str]:

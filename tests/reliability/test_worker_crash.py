@@ -20,6 +20,7 @@ from tests.reliability.stack import (
     ONCALL,
     STEPS,
     Cluster,
+    a_sending_worker,
     attached,
     breach_events,
     reminder_ids,
@@ -58,11 +59,12 @@ async def _run(cluster: Cluster, broker: Broker, sink: SmtpSink) -> None:
     events = breach_events(INCIDENTS, datetime.now(UTC))
     ids = {str(e["id"]) for e in events}
     third = len(events) // 3
-    victim, survivors = cluster.workers[1], [cluster.workers[0], cluster.workers[2]]
     async with Watcher(broker.bootstrap) as watcher:
         await stream(broker.bootstrap, events[:third], RATE)
-        # Notices are on their way to the relay: kill a worker without warning, and keep streaming.
-        await eventually(lambda: len(sink.received) >= 3, timeout=60, what="the first drafts at the relay")
+        # Notices are on their way to the relay: kill a worker that is sending them, without
+        # warning, and keep streaming.
+        victim = await a_sending_worker(cluster.workers)
+        survivors = [w for w in cluster.workers if w is not victim]
         victim.kill()
         killed_at = len(sink.received)
         await stream(broker.bootstrap, events[third:], RATE)
