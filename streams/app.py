@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faust
 
+from streams import faust_offsets
 from streams.agents import clock, correlate, deliver, incident, ingest, notify
 from streams.deps import Deps
 from streams.kafka_security import faust_credentials
@@ -12,6 +13,7 @@ from streams.topics import Tables, Topics, declare
 
 
 def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
+    faust_offsets.install()  # commit only offsets whose records were processed (see the module)
     return faust.App(
         app_id or settings.app_id,
         broker=settings.broker_url,

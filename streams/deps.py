@@ -77,6 +77,7 @@ class Deps:
     due_index: DueIndex = field(default_factory=DueIndex)  # this worker's next Tick per incident
     send_attempts: int = 3
     retry_delay: float = 1.0  # seconds, doubled at each attempt
+    retry_seconds: float = 0.0  # notify: keep retrying an unreachable relay this long (BREACH_DELIVERY_RETRY_SECONDS)
     ingest_format: str = "auto"  # or one format forced for the security-events topic
     topic_formats: dict[str, str] = field(default_factory=dict)  # other input topics -> their format
     rule_pack: RulePack = EMPTY_PACK  # correlation rules (deploy/rules); empty = group by entities only
@@ -125,4 +126,5 @@ class Deps:
             batch_size=settings.batch_size,
             batch_seconds=settings.batch_seconds,
             max_state_bytes=settings.max_state_bytes,
+            retry_seconds=settings.delivery_retry_seconds,
         )

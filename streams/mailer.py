@@ -55,9 +55,15 @@ class MailError(Exception):
 
 
 def message_id_for(notice_id: str, recipient: str) -> str:
-    """The same (notice, recipient) always gets the same Message-ID: duplicates are detectable."""
+    """The same (notice, recipient) always gets the same Message-ID: duplicates are detectable.
+
+    A reminder's notice id holds a rule reference ("GDPR:art33_authority@1"): a ":" or "@" in
+    the left part is not a valid msg-id, and the email package cut the header there, so every
+    reminder of an incident went out under one Message-ID. Such characters are written =XX
+    (one-to-one; uuids, the other notice ids, are unchanged)."""
     digest = hashlib.sha256(recipient.lower().encode()).hexdigest()[:16]
-    return f"<{notice_id}.{digest}@breach-response>"
+    left = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else f"={ord(c):02X}" for c in notice_id)
+    return f"<{left}.{digest}@breach-response>"
 
 
 def classify_smtp_error(exc: BaseException) -> Disposition:

@@ -81,4 +81,5 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                 current = tables.schedule.get(incident_id)
                 deps.due_index.set(incident_id, current)
             log.info("command.handled", incident_id=incident_id, command=type(command).__name__,
+                     partition=msg.partition, offset=msg.offset,
                      emitted=[type(e).__name__ for e in events])

@@ -8,6 +8,7 @@ reason a person can act on), and the stream moves on.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -26,6 +27,7 @@ from streams.topics import Tables, Topics
 
 log = structlog.get_logger("breach.notify")
 
+MAX_BACKOFF = 30.0  # seconds between two attempts while the relay is unreachable
 SENDING = "sending:"  # a ledger value: handed to the relay at that time, its answer not recorded yet
 IN_DOUBT = ("in doubt: a worker stopped between handing this message to the SMTP relay and recording its "
             "answer; check the mailbox before sending it again")
@@ -149,15 +151,21 @@ async def _send_once(message: OutgoingMessage, deps: Deps, ledger: MutableMappin
 
 
 async def _send_with_retries(message: OutgoingMessage, deps: Deps) -> str | None:
+    """A refused message fails at once; a relay that cannot be reached is tried again, with
+    back-off, for at least ``send_attempts`` attempts and ``retry_seconds`` (an outage of the
+    relay delays the notices of this partition, it does not lose them)."""
     delay = deps.retry_delay
-    for attempt in range(1, deps.send_attempts + 1):
+    give_up_at = time.monotonic() + deps.retry_seconds
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             await deps.mailer.send(message)
             return None
         except MailError as exc:
-            if exc.disposition is Disposition.PERMANENT or attempt == deps.send_attempts:
+            out_of_time = attempt >= deps.send_attempts and time.monotonic() + delay > give_up_at
+            if exc.disposition is Disposition.PERMANENT or out_of_time:
                 return f"{exc.reason} ({exc.disposition.value}, attempt {attempt})"
             log.warning("notice.retry", notice_id=message.notice_id, attempt=attempt, reason=exc.reason)
             await asyncio.sleep(delay)  # back-off before the next attempt, not a wait for a result
-            delay *= 2
-    return "not sent"
+            delay = min(delay * 2, MAX_BACKOFF)

@@ -26,7 +26,8 @@ class SmtpSink:
         raw = envelope.original_content or b""
         assert isinstance(raw, bytes)
         found = _MESSAGE_ID.search(raw)
-        message_id = found.group(1).decode() if found else "(none)"
+        # A long Message-ID is folded over two lines (RFC 5322): unfolded, it is the one that was sent.
+        message_id = re.sub(r"\s+", "", found.group(1).decode()) if found else "(none)"
         self.received[message_id] += 1
         self.raw[message_id] = raw
         self.rcpt[message_id] = list(envelope.rcpt_tos)

@@ -72,3 +72,16 @@ def test_a_fast_clock_runs_from_its_epoch_whoever_reads_it() -> None:
     assert timedelta(minutes=59) < fast() - epoch < timedelta(minutes=62)
     ahead = clock_from(load_settings({"BREACH_CLOCK_OFFSET_HOURS": "70"}))
     assert timedelta(hours=69, minutes=59) < ahead() - datetime.now(UTC) <= timedelta(hours=70)
+
+
+@pytest.mark.asyncio
+async def test_each_reminder_step_goes_out_under_its_own_whole_message_id(catcher: MailCatcher) -> None:
+    # A reminder's notice id holds a rule reference with ":" and "@"; the email package used to
+    # cut the header there, so every step of an incident shared one Message-ID.
+    ids = [message_id_for(f"reminder-i1-GDPR:art33_authority@1-{step}", "oncall@acme.example")
+           for step in ("T-48h", "T-24h")]
+    mailer = SmtpMailer(load_settings({}, smtp_port=catcher.port))
+    for mid in ids:
+        await mailer.send(message(message_id=mid, recipient="oncall@acme.example"))
+    assert [m.parsed()["Message-ID"] for m in catcher.messages] == ids
+    assert len(set(ids)) == 2

@@ -1,0 +1,123 @@
+"""faust commits offsets past records no agent processed; this makes it commit only what was.
+
+What happens (faust-streaming 0.15.3, seen in tests/reliability/test_worker_crash.py: with one
+worker of three SIGKILLed mid-stream, runs lost 1 to 12 events, at any stage: ingest, correlate,
+incident):
+
+1. During a rebalance faust stops the flow while its fetch loop is handing a record to the
+   agents: the hand-over is cancelled, the record is dropped, but the partition's read offset
+   still moves past it. Records fetched before the rebalance keep arriving after faust seeks
+   back to the committed offset, move the read offset further, and the record, fetched again,
+   is then discarded as "already read" (upstream issues #216, #221).
+2. The commit logic then steps over the hole: ``Consumer._new_offset`` commits the first run of
+   acknowledged offsets unless it starts *more than one* past the committed offset, and checks
+   nothing at all while a partition has no committed offset yet (upstream #312, #606). A
+   "gap" it invents when the read offset jumps (meant for compacted or transactional topics)
+   is committed over the same way.
+
+The worker logs showed it: `security-events` partition 3, offsets 5 and 7-13 normalised, 6
+never; commits 6, then 14. The lost record's incident never existed, though every stage
+flushed before acknowledging.
+
+The fix: an offset is committed only when every record from the committed offset up to it was
+acknowledged (for a partition with no commit yet, from its first offset). Gaps are not
+trusted: none of our stream topics is compacted or written in transactions, so every offset
+holds a record. When a hole stays at the head (a record was dropped), the partition is sought
+back to it and the records are handed over again; agents are idempotent (versions, event ids,
+the delivery ledger), so the few records seen twice change nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+from faust.transport.consumer import Consumer
+
+log = structlog.get_logger("breach.offsets")
+
+RESEEK_SECONDS = 5.0  # a hole older than this at the head of a partition is sought back to
+
+
+def install() -> None:
+    """Idempotent: patch faust's Consumer once per process."""
+    if getattr(Consumer, "_breach_offsets", False):
+        return
+    original_seek = Consumer.perform_seek
+    original_commit = Consumer.force_commit
+
+    async def perform_seek(self: Any) -> None:
+        await original_seek(self)
+        # Where processing starts again: the committed offset, or the log start if none.
+        assignment = self.assignment()
+        fresh = [tp for tp in assignment if self._committed_offset[tp] is None and self.app.topics.acks_enabled_for(
+            tp.topic)]
+        try:
+            starts = await self.earliest_offsets(*fresh) if fresh else {}
+        except Exception as exc:  # the next seek asks again; until then nothing is committed there
+            log.warning("offsets.start_unknown", partitions=len(fresh), error=type(exc).__name__)
+            starts = {}
+        bases = _bases(self)
+        bases.clear()
+        for tp in assignment:
+            committed = self._committed_offset[tp]
+            base = committed if committed is not None else starts.get(tp)
+            if base is not None:
+                bases[tp] = base
+
+    def new_offset(self: Any, tp: Any) -> int | None:
+        acked = self._acked[tp]
+        self._gap.pop(tp, None)  # see the module docstring: never committed over
+        if not acked:
+            return None
+        acked.sort()
+        committed = self._committed_offset[tp]
+        base = committed if committed is not None else _bases(self).get(tp)
+        if base is None:
+            return None  # where the partition starts is not known yet: commit nothing
+        if acked[0] < base:  # acknowledged again after a seek back: already committed
+            del acked[:sum(1 for offset in acked if offset < base)]
+            if not acked:
+                return None
+        if acked[0] != base:
+            _holes(self).setdefault(tp, (base, time.monotonic()))
+            return None
+        _holes(self).pop(tp, None)
+        end = 1
+        while end < len(acked) and acked[end] == acked[end - 1] + 1:
+            end += 1
+        run = acked[:end]
+        del acked[:end]
+        self._acked_index[tp].difference_update(run)
+        return int(run[-1]) + 1
+
+    async def force_commit(self: Any, topics: Any = None, start_new_transaction: bool = True) -> bool:
+        done = await original_commit(self, topics, start_new_transaction=start_new_transaction)
+        now = time.monotonic()
+        assignment = self.assignment()
+        for tp, (base, since) in list(_holes(self).items()):
+            if tp not in assignment:
+                del _holes(self)[tp]
+            elif now - since >= RESEEK_SECONDS and not self.app.rebalancing:
+                log.warning("offsets.reseek", topic=tp.topic, partition=tp.partition, offset=base)
+                _holes(self)[tp] = (base, now)
+                await self.seek(tp, base)
+        return bool(done)
+
+    Consumer.perform_seek = perform_seek  # type: ignore[method-assign]
+    Consumer._new_offset = new_offset  # type: ignore[method-assign]
+    Consumer.force_commit = force_commit  # type: ignore[method-assign]
+    Consumer._breach_offsets = True  # type: ignore[attr-defined]
+
+
+def _bases(consumer: Any) -> dict[Any, int]:
+    if not hasattr(consumer, "_breach_bases"):
+        consumer._breach_bases = {}
+    return consumer._breach_bases  # type: ignore[no-any-return]
+
+
+def _holes(consumer: Any) -> dict[Any, tuple[int, float]]:
+    if not hasattr(consumer, "_breach_holes"):
+        consumer._breach_holes = {}
+    return consumer._breach_holes  # type: ignore[no-any-return]
