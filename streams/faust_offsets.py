@@ -72,8 +72,8 @@ def install() -> None:
         if not acked:
             return None
         acked.sort()
-        committed = self._committed_offset[tp]
-        base = committed if committed is not None else _bases(self).get(tp)
+        known = [b for b in (self._committed_offset[tp], _bases(self).get(tp)) if b is not None]
+        base = max(known) if known else None
         if base is None:
             return None  # where the partition starts is not known yet: commit nothing
         if acked[0] < base:  # acknowledged again after a seek back: already committed
@@ -100,6 +100,19 @@ def install() -> None:
             if tp not in assignment:
                 del _holes(self)[tp]
             elif now - since >= RESEEK_SECONDS and not self.app.rebalancing:
+                try:
+                    start = (await self.earliest_offsets(tp)).get(tp)
+                except Exception as exc:  # ask again at the next commit
+                    log.warning("offsets.start_unknown", partitions=1, error=type(exc).__name__)
+                    continue
+                if start is not None and start > base:
+                    # Retention deleted the records from the hole on (the group was away longer
+                    # than the topic keeps them): nothing will fill it; count from the log start.
+                    log.warning("offsets.log_start_moved", topic=tp.topic, partition=tp.partition,
+                                committed=base, log_start=start)
+                    _bases(self)[tp] = start
+                    del _holes(self)[tp]
+                    continue
                 log.warning("offsets.reseek", topic=tp.topic, partition=tp.partition, offset=base)
                 _holes(self)[tp] = (base, now)
                 await self.seek(tp, base)
