@@ -230,6 +230,7 @@ class _Work:
         self.by_id = by_id
         # Per horizon ("seen", "rules", "incidents"): the oldest time in its lists, set by compact().
         self.oldest: dict[str, datetime | None] = {"seen": None, "rules": None, "incidents": None}
+        self.least: datetime | None = None  # the smallest of those
 
     # -- one signal ----------------------------------------------------------------------------
 
@@ -242,7 +243,9 @@ class _Work:
         self.seen_prints.add(fingerprint)
         at = event.occurred_at
         # Every list's times are signal times: the oldest signal bounds each list from below.
-        self.oldest = {name: at if old is None or at < old else old for name, old in self.oldest.items()}
+        if self.least is None or at < self.least:
+            self.least = at
+            self.oldest = {name: at if old is None or at < old else old for name, old in self.oldest.items()}
         self.seen.append(Seen(event_id=event.event_id, fingerprint=fingerprint, at=at))
         late = self.watermark is not None and at < self.watermark - self.config.lateness
         capped = min(at, event.ingested_at)
@@ -341,23 +344,33 @@ class _Work:
         if candidates:
             survivor = min(candidates, key=lambda o: (o.first_at, o.incident_id))
             others = [o for o in candidates if o is not survivor]
-            shared = sorted(entities & {e for o in candidates for e in o.entities})
+            shared = sorted(e for e in entities if any(e in self._entities(o) for o in candidates))
             how = f"joined by shared {', '.join(shared)} within {_human(span)}"
             if others:
                 how += f"; merges incident {', '.join(o.incident_id for o in others)} into this one"
             known = self._entities(survivor)
-            merged = known | entities | {e for o in others for e in o.entities}
-            if len(merged) != len(known) and len(known) < self.config.max_entities:
-                kept = tuple(sorted(merged))[:self.config.max_entities]
+            # Only what is new is collected: an incident holds up to max_entities, a signal a few.
+            extra = {e for e in entities if e not in known}
+            for o in others:
+                extra.update(e for e in o.entities if e not in known)
+            if extra and len(known) < self.config.max_entities:
+                kept = tuple(sorted(known | extra))[:self.config.max_entities]
                 self.entity_sets[survivor.incident_id] = set(kept)
             else:
                 kept = survivor.entities  # nothing new, or full: no re-sort per signal
-            current = replace(survivor, entities=kept,
-                              first_at=min(survivor.first_at, first, *(o.first_at for o in others)),
-                              last_at=max(survivor.last_at, last, *(o.last_at for o in others)))
-            self.incidents = [current if o is survivor else
-                              replace(o, merged_into=survivor.incident_id) if o in others else o
-                              for o in self.incidents]
+            first_at = min(survivor.first_at, first, *(o.first_at for o in others))
+            last_at = max(survivor.last_at, last, *(o.last_at for o in others))
+            if kept is survivor.entities and first_at == survivor.first_at and last_at == survivor.last_at:
+                current = survivor
+            else:
+                current = OpenIncident(incident_id=survivor.incident_id, entities=kept, first_at=first_at,
+                                       last_at=last_at, merged_into=survivor.merged_into)
+            if others:
+                self.incidents = [current if o is survivor else
+                                  replace(o, merged_into=survivor.incident_id) if o in others else o
+                                  for o in self.incidents]
+            elif current is not survivor:
+                self.incidents[next(i for i, o in enumerate(self.incidents) if o is survivor)] = current
         else:
             current = OpenIncident(incident_id=self._new_id(items, entities, first),
                                    entities=tuple(sorted(entities))[:self.config.max_entities],
@@ -368,7 +381,7 @@ class _Work:
             unmapped = " (no profile declares the asset)" if evidence.system is None else ""
             reason = f"{what}; {how}{unmapped}; fingerprint {fingerprint}"
             self.commands.append(AttachSignal(incident_id=current.incident_id, controller=self._controller,
-                                              correlation_key=self.key, evidence=replace(evidence, reason=reason)))
+                                              correlation_key=self.key, evidence=evidence.with_reason(reason)))
         self.last_incident = current.incident_id
 
     def _entities(self, incident: OpenIncident) -> set[str]:
@@ -461,6 +474,7 @@ class _Work:
         rules = [*(h.at for h in hits), *(h.evidence.occurred_at for h in held), *(f.last_at for f in fired)]
         self.oldest = {"seen": seen[0].at if seen else None, "rules": min(rules) if rules else None,
                        "incidents": min((o.last_at for o in incidents), default=None)}
+        self.least = min((t for t in self.oldest.values() if t is not None), default=None)
 
 
 def _human(span: timedelta) -> str:
