@@ -36,7 +36,7 @@ from streams.topics import SECURITY_EVENTS, SECURITY_EVENTS_DLQ, SIGNALS, Tables
 
 log = structlog.get_logger("breach.ingest")
 SIGNALS_BYTES = 512 * 1024  # a signals record stays well below the producer's request limit
-FETCH_WAIT_MS = 50  # an idle fetch returns after this long: it bounds what ingest adds to latency
+FETCH_WAIT_MS = 20  # an idle fetch returns after this long: it bounds what ingest adds to latency
 MAX_RECORDS = 2_000  # per getmany: large enough that per-batch costs vanish, small enough to stay responsive
 
 
@@ -56,7 +56,10 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> asyn
             auto_offset_reset="earliest", session_timeout_ms=int(conf.broker_session_timeout * 1000),
             heartbeat_interval_ms=int(conf.broker_heartbeat_interval * 1000),
             rebalance_timeout_ms=int(conf.broker_rebalance_timeout * 1000),
-            fetch_max_wait_ms=FETCH_WAIT_MS, max_partition_fetch_bytes=4 * 1024 * 1024)
+            fetch_max_wait_ms=FETCH_WAIT_MS,
+            # A backlog is read a few hundred records per partition at a time: partitions stay
+            # close in event time, so a correlation's signals do not arrive minutes apart.
+            max_partition_fetch_bytes=256 * 1024)
         await consumer.start()
         consumer.subscribe([SECURITY_EVENTS])
         try:
