@@ -129,13 +129,19 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
 
     @app.agent(topics.signals, name="correlate", concurrency=1)
     async def correlate_signals(stream: Any) -> None:
-        async with BatchOut(bootstrap_of(app)) as out:
-            async for batch in stream.take_events(deps.batch_size, within=deps.batch_seconds):
-                _short_fetch_wait(app)  # here: the consumer exists once records flow (cheap to repeat)
-                async with lock:
-                    await correlate_batch_of(batch, out)
-                    if time.monotonic() - last_save >= SAVE_EVERY:
-                        save()
+        try:
+            async with BatchOut(bootstrap_of(app)) as out:
+                async for batch in stream.take_events(deps.batch_size, within=deps.batch_seconds):
+                    _short_fetch_wait(app)  # here: the consumer exists once records flow (cheap to repeat)
+                    async with lock:
+                        await correlate_batch_of(batch, out)
+                        if time.monotonic() - last_save >= SAVE_EVERY:
+                            save()
+        finally:
+            # Stopping: what was processed is saved and acknowledged now, or faust's consumer
+            # would wait for those acknowledgements (and the next start replay them).
+            if waiting:
+                save()
 
     async def correlate_batch_of(batch: Any, out: BatchOut) -> None:
         by_key: dict[str, list[SecurityEvent]] = {}

@@ -14,6 +14,7 @@ at-least-once, as before (the correlator ignores an event id it has seen).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -83,7 +84,10 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> asyn
             log.error("ingest.stopped", error=type(exc).__name__)
             raise
         finally:
-            await consumer.stop()
+            # Bounded: a stop that hangs here (leaving the group while the broker holds a join)
+            # would hang the app's whole shutdown, which waits for this task.
+            with contextlib.suppress(Exception, asyncio.TimeoutError):
+                await asyncio.wait_for(consumer.stop(), 5)
 
     return assigned
 
