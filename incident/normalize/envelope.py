@@ -14,8 +14,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
 from incident.errors import InvalidEvent
 from incident.normalize.cef import is_cef
 
@@ -105,15 +103,6 @@ def _text(text: str, depth: int, out: list[Item]) -> None:
 
 def _json_stream(text: str, depth: int, out: list[Item]) -> None:
     """One JSON value, or several back to back (HEC batches, NDJSON)."""
-    try:
-        # The common case, one value, parsed several times faster; anything orjson refuses
-        # (several values, NaN, huge numbers, deep nesting) takes the path below and its reasons.
-        value = orjson.loads(text)
-    except (orjson.JSONDecodeError, RecursionError):
-        pass
-    else:
-        _unwrap(value, depth + 1, out)
-        return
     decoder = json.JSONDecoder()
     position = 0
     while position < len(text):
