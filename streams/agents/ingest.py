@@ -72,7 +72,12 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> asyn
                         await asyncio.sleep(0)  # let whoever waits for it run before this batch
                     if not batches:
                         continue
-                    await _normalise_batch([m for records in batches.values() for m in records], out, deps)
+                    # getmany groups records by partition; correlation sees them in the order they
+                    # arrived (the broker timestamp), as a per-record consumer would, not one
+                    # partition's minutes of events before another's.
+                    batch = sorted((m for records in batches.values() for m in records),
+                                   key=lambda m: (m.timestamp, m.partition, m.offset))
+                    await _normalise_batch(batch, out, deps)
                     try:
                         await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
                     except (CommitFailedError, IllegalStateError) as exc:
