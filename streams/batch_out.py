@@ -17,16 +17,10 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
-# The Kafka TLS/SASL options of the app each broker list was taken from (see bootstrap_of).
-_SECURITY: dict[str, dict[str, Any]] = {}
-
 
 def bootstrap_of(app: Any) -> str:
-    """host:port list of a faust app's broker URLs. Also notes the app's Kafka credentials for
-    that list, so that ``BatchOut(bootstrap_of(app))`` connects as the app does (TLS, SASL)."""
-    bootstrap = ",".join(f"{url.host}:{url.port or 9092}" for url in app.conf.broker)
-    _SECURITY[bootstrap] = security_of(app)
-    return bootstrap
+    """host:port list of a faust app's broker URLs (its TLS/SASL options: ``security_of``)."""
+    return ",".join(f"{url.host}:{url.port or 9092}" for url in app.conf.broker)
 
 
 def security_of(app: Any) -> dict[str, Any]:
@@ -37,8 +31,7 @@ def security_of(app: Any) -> dict[str, Any]:
 
 class BatchOut:
     def __init__(self, bootstrap_servers: str, *, max_request_size: int = 1_048_576, **security: Any) -> None:
-        # ``security``: explicit options, else those of the app the broker list came from.
-        security = security or _SECURITY.get(bootstrap_servers, {})
+        # ``security``: the Kafka TLS/SASL options (``security_of(app)`` in a worker).
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=0,
                                           max_batch_size=256 * 1024, max_request_size=max_request_size,
                                           **security)
