@@ -17,10 +17,16 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
+# The Kafka TLS/SASL options of the app each broker list was taken from (see bootstrap_of).
+_SECURITY: dict[str, dict[str, Any]] = {}
+
 
 def bootstrap_of(app: Any) -> str:
-    """host:port list of a faust app's broker URLs (its TLS/SASL options: ``security_of``)."""
-    return ",".join(f"{url.host}:{url.port or 9092}" for url in app.conf.broker)
+    """host:port list of a faust app's broker URLs. Also notes the app's Kafka credentials for
+    that list, so that ``BatchOut(bootstrap_of(app))`` connects as the app does (TLS, SASL)."""
+    bootstrap = ",".join(f"{url.host}:{url.port or 9092}" for url in app.conf.broker)
+    _SECURITY[bootstrap] = security_of(app)
+    return bootstrap
 
 
 def security_of(app: Any) -> dict[str, Any]:
@@ -31,7 +37,8 @@ def security_of(app: Any) -> dict[str, Any]:
 
 class BatchOut:
     def __init__(self, bootstrap_servers: str, *, max_request_size: int = 1_048_576, **security: Any) -> None:
-        # ``security``: the Kafka TLS/SASL options (``security_of(app)`` in a worker).
+        # ``security``: explicit options, else those of the app the broker list came from.
+        security = security or _SECURITY.get(bootstrap_servers, {})
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=0,
                                           max_batch_size=256 * 1024, max_request_size=max_request_size,
                                           **security)
