@@ -88,7 +88,8 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
         await out.flush()
         for key, (window, commands) in results.items():
             _save(tables.windows, key, encoded(key, window), partition_of[key])
-            log.info("signals.correlated", key_size=window.size, signals=len(by_key[key]), attached=len(commands),
+            log.info("signals.correlated", key=key, partition=partition_of[key], key_size=window.size,
+                     signals=len(by_key[key]), attached=len(commands),
                      incidents=sorted({c.incident_id for c in commands}))
 
 

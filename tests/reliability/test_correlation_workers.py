@@ -68,6 +68,16 @@ def has_alert(watcher: Watcher, n: int) -> bool:
     return all(any(e.event_id == f"{c}-alert-{n}" for i in found.get(c, []) for e in i.evidence) for c in HOSTS)
 
 
+def expected_ids(controller: str) -> set[str]:
+    return ({f"{controller}-fail-{i}" for i in (*FIRST_HALF, *SECOND_HALF)}
+            | {f"{controller}-alert-1", f"{controller}-alert-2"})
+
+
+def has_everything(watcher: Watcher) -> bool:
+    found = by_controller(watcher)
+    return all(expected_ids(c) <= {e.event_id for i in found.get(c, []) for e in i.evidence} for c in HOSTS)
+
+
 def correlated_incidents(worker: WorkerProcess) -> set[str]:
     """The incidents this worker's correlator sent signals to (its own log lines)."""
     seen: set[str] = set()
@@ -110,7 +120,10 @@ async def test_two_workers_split_the_windows_and_the_survivor_continues_them(bro
             await publish(broker.bootstrap, lines([*copies, *rest]))
             await read_signals(broker.bootstrap, len(first) + len(HOSTS) + len(copies) + len(rest), timeout=180)
             await publish(broker.bootstrap, lines([alert(c, 2) for c in HOSTS]))
-            await eventually(lambda: has_alert(watcher, 2), timeout=180, what="the last alert of every controller")
+            # Until every event is in, not just the last alert: after the rebalance, faust 0.15.3 can
+            # drop a record at hand-over (streams/faust_offsets.py); the survivor seeks back to it
+            # within seconds and the incident gets it then, after later ones.
+            await eventually(lambda: has_everything(watcher), timeout=180, what="every event of every attack")
             assert workers[1].alive()
             final = by_controller(watcher)
     finally:
@@ -119,8 +132,7 @@ async def test_two_workers_split_the_windows_and_the_survivor_continues_them(bro
 
     for controller in HOSTS:
         (incident,) = final[controller]  # one incident per attack
-        expected = {f"{controller}-fail-{i}" for i in (*FIRST_HALF, *SECOND_HALF)}
-        expected |= {f"{controller}-alert-1", f"{controller}-alert-2"}
+        expected = expected_ids(controller)
         got = [e.event_id for e in incident.evidence]
         assert sorted(got) == sorted(expected), controller  # all of it, once; no copy attached
         fired = [e for e in incident.evidence if "-fail-" in e.event_id]
