@@ -75,7 +75,10 @@ def spawn_workers(count: int, bootstrap: str, scratch: Path, partitions: int, en
         worker_env = {**os.environ, "BREACH_BROKER_URL": f"kafka://{bootstrap}", "BREACH_PARTITIONS": str(partitions),
                       "BREACH_SESSION_TIMEOUT": "2", "BREACH_HEARTBEAT_INTERVAL": "0.5",
                       "BREACH_DATA_DIR": str(scratch / f"worker-{n}"), "BREACH_WEB_PORT": str(port),
-                      "BREACH_LOG_LEVEL": "warning", "BREACH_LOG_FORMAT": "json", **env}
+                      "BREACH_LOG_LEVEL": "warning", "BREACH_LOG_FORMAT": "json",
+                      # A SIGKILLed worker's last lines would die in its stdout buffer: they are
+                      # the ones that tell what it was doing.
+                      "PYTHONUNBUFFERED": "1", **env}
         with open(log, "wb") as out:
             process = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], stdout=out,
                                        stderr=subprocess.STDOUT, env=worker_env, start_new_session=True)
