@@ -64,6 +64,7 @@ async def _normalise_batch(batch: Any, out: BatchOut, topics: Topics, deps: Deps
     metrics.SIGNALS_OUT.inc(sum(len(v) for v in by_key.values()))
     if by_key:
         log.info("events.normalised", count=sum(len(v) for v in by_key.values()), keys=len(by_key),
+                 partitions=sorted({event.message.partition for event in batch}),
                  event_ids=[s.event_id for v in by_key.values() for s in v],
                  unmapped=sum(s.unmapped for v in by_key.values() for s in v))
 

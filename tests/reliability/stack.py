@@ -155,5 +155,38 @@ async def where_commands_are(bootstrap: str, event_ids: set[str], within: float 
         committed = {tp.partition: await group.committed(tp) for tp in partitions}
     finally:
         await group.stop()
-    return f"commands: {found}; committed: {committed}; ends: {ends}"
+    return f"commands: {found}; committed: {committed}; ends: {ends}; {await where_events_are(bootstrap, event_ids)}"
+
+
+async def where_events_are(bootstrap: str, event_ids: set[str], within: float = 30.0) -> str:
+    """Diagnostics for a failure: where each lost event sits on security-events, and the offsets
+    the workers' group committed there."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    found: list[str] = []
+    try:
+        partitions = sorted(await current_partitions(consumer, (SECURITY_EVENTS,)))
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning()
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            if not batches:
+                break
+            for tp, records in batches.items():
+                for r in records:
+                    event_id = str(json.loads(r.value).get("id"))
+                    if event_id in event_ids:
+                        found.append(f"{event_id} at {tp.partition}:{r.offset}")
+        ends = {tp.partition: consumer.highwater(tp) for tp in partitions}
+    finally:
+        await consumer.stop()
+    group = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=APP_ID, enable_auto_commit=False)
+    await group.start()
+    try:
+        committed = {tp.partition: await group.committed(tp) for tp in partitions}
+    finally:
+        await group.stop()
+    return f"security events: {found}; committed: {committed}; ends: {ends}"
 
