@@ -128,6 +128,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status_submitted": ("authority notified", "autorité notifiée"),
     "status_closed": ("closed", "clos"),
     "status_merged": ("merged into another incident", "fusionné dans un autre incident"),
+    "merged_banner": ("Merged into incident", "Fusionné dans l'incident"),
+    "merged_clocks_stopped": ("Its clocks are stopped: the deadlines, reminders and notifications of this breach "
+                              "are on that incident. Do not notify from this page.",
+                              "Ses délais sont arrêtés : les échéances, rappels et notifications de cette violation "
+                              "sont sur cet incident. Ne notifiez pas depuis cette page."),
+    "clock_stopped": ("clock stopped", "délai arrêté"),
     # An obligation's workflow (ObligationState.status).
     "wf_running": ("running", "en cours"),
     "wf_approved": ("approved", "approuvée"),

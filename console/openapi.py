@@ -166,6 +166,8 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
                 "Summary": {"type": "object", "required": ["id", "reference", "status", "deadlines"], "properties": {
                     "id": {"type": "string"}, "reference": {"type": "string"},
                     "controller": {"type": ["string", "null"]}, "status": {"type": "string", "enum": list(states)},
+                    "merged_into": {"type": ["string", "null"],
+                                    "description": "the incident this one merged into: its clocks run there"},
                     "risk": {"type": ["string", "null"]}, "deadlines": {"type": "array", "items": obj},
                     "next_deadline": {"type": ["string", "null"]}, "overdue": {"type": "boolean"}}},
             },

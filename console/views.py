@@ -31,13 +31,20 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
     zone = ZoneInfo(profile.timezone if profile else "UTC")
     # The nearest deadline first (what to do next); "without undue delay" ones after the timed.
     clocks = sorted(incident.clocks, key=lambda c: (not c.timed, c.deadline))
-    pending = [c for c in clocks if c.timed and not ((o := incident.obligation(c.rule_ref)) and o.settled)]
+    # A merged incident's clocks stopped: the incident it merged into carries them (and the
+    # deadline that counts), so nothing here is due and no countdown may suggest otherwise.
+    running = incident.merged_into is None
+    pending = [c for c in clocks
+               if running and c.timed and not ((o := incident.obligation(c.rule_ref)) and o.settled)]
     return {
         "id": incident.id,
         "reference": reference(incident.id),
         "controller": incident.controller,
         "controller_name": profile.name if profile else None,
         "status": incident.status,
+        "merged_into": incident.merged_into,
+        "merged_into_reference": reference(incident.merged_into) if incident.merged_into else None,
+        "merge_reason": incident.merge_reason or None,
         "risk": incident.level,
         "opened_at": _iso(incident.opened_at),
         "first_event_at": _iso(incident.first_event_at),
@@ -54,8 +61,10 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
             "regime": c.regime, "obligation": c.obligation, "legal_ref": c.legal_ref, "recipient": c.recipient,
             "anchor": c.anchor, "anchor_at": _iso(c.anchor_at), "deadline": _iso(c.deadline),
             "deadline_local": c.deadline.astimezone(zone).isoformat(), "time_zone": str(zone),
-            "timed": c.timed, "seconds_left": int((c.deadline - now).total_seconds()) if c.timed else None,
-            "time_left": time_left(c.deadline, now) if c.timed else "without undue delay",
+            "timed": c.timed, "running": running,
+            "seconds_left": int((c.deadline - now).total_seconds()) if c.timed and running else None,
+            "time_left": (time_left(c.deadline, now) if c.timed else "without undue delay") if running
+            else f"stopped: merged into {incident.merged_into}",
             "rule_ref": c.rule_ref, "profile_ref": c.profile_ref, "unit": c.unit, "amount": c.amount,
             "workflow": _workflow(incident, c.rule_ref)} for c in clocks],
         "notices": [{
@@ -142,6 +151,14 @@ def describe(event: Any) -> str:
         case "ClockStarted":
             c = data["clock"]
             return f"{c['legal_ref']} clock started: deadline {_iso(c['deadline'])}"
+        case "IncidentMerged":
+            return f"Merged into incident {data['into']}: {data['reason']}"
+        case "AwarenessAdvanced":
+            return f"Awareness moved back to {_iso(data['aware_at'])} (was {_iso(data['previous_aware_at'])}): " \
+                   f"incident {data['absorbed']}, merged into this one, was aware first ({data['by']})"
+        case "ClockMoved":
+            return f"{data['rule_ref']} deadline moved to {_iso(data['deadline'])} " \
+                   f"(was {_iso(data['previous_deadline'])})"
         case "NoticeRequested":
             d = data["draft"]
             recipients = len(d["recipients"])
@@ -199,6 +216,15 @@ def describe_fr(event: Any) -> str:
         case "ClockStarted":
             c = data["clock"]
             return f"Délai {c['legal_ref']} démarré : échéance {_iso(c['deadline'])}"
+        case "IncidentMerged":
+            return f"Fusionné dans l'incident {data['into']} : {data['reason']}"
+        case "AwarenessAdvanced":
+            return f"Prise de connaissance avancée au {_iso(data['aware_at'])} (au lieu du " \
+                   f"{_iso(data['previous_aware_at'])}) : l'incident {data['absorbed']}, fusionné dans celui-ci, " \
+                   f"en avait connaissance avant ({data['by']})"
+        case "ClockMoved":
+            return f"Échéance {data['rule_ref']} avancée au {_iso(data['deadline'])} " \
+                   f"(au lieu du {_iso(data['previous_deadline'])})"
         case "NoticeRequested":
             d = data["draft"]
             recipients = len(d["recipients"])

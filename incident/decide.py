@@ -55,6 +55,7 @@ from incident.events import (
     TriageStarted,
 )
 from incident.facts import Facts, FactsError
+from incident.merging import advance_awareness
 from incident.model import Incident, evolve
 from incident.notices import (
     AUTHORITY_NOTIFICATION,
@@ -214,7 +215,8 @@ def reactions(command: Command, state: Incident | None, events: list[Event]) -> 
 
 def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: Rules) -> list[Event]:
     """Take a merged incident's evidence, each item saying it came by the merge and why it was
-    attached there first; and its awareness when this one has none yet (the same breach)."""
+    attached there first; and its awareness when this one has none yet (the same breach), or
+    when it is earlier than this one's (its running clocks then move back with it)."""
     if state is not None and state.merged_into is not None:
         return []  # it merged on before this arrived: reactions() pass the evidence to its survivor
     tape = _Tape(state)
@@ -230,10 +232,17 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
         tape.emit(SignalAttached(incident_id=cmd.incident_id, version=tape.version, at=now,
                                  evidence=replace(evidence, reason=why)))
     current = tape.state
+    by = f"{cmd.aware_by} (on incident {cmd.absorbed}, merged into this one)"
+    if current is not None and current.awareness is not None and cmd.aware_at is not None:
+        # Aware of the same breach earlier over there: the clocks run from then (Art. 33(1)).
+        profile = _profile(current, rules.directory)
+        for event in advance_awareness(current, aware_at=cmd.aware_at, by=by, evidence=cmd.aware_evidence,
+                                       absorbed=cmd.absorbed, now=now, calendar=rules.calendar,
+                                       tz=rules.calendar.zone(profile.timezone if profile else "UTC")):
+            tape.emit(event)
     if current is not None and current.awareness is None:
         if cmd.aware_at is not None:
-            _become_aware(tape, cmd.aware_at, f"{cmd.aware_by} (on incident {cmd.absorbed}, merged into this one)",
-                          cmd.aware_evidence, now, rules)
+            _become_aware(tape, cmd.aware_at, by, cmd.aware_evidence, now, rules)
         elif confirming := [e for e in cmd.evidence if e.confirms_breach]:
             first = min(confirming, key=lambda e: e.ingested_at)
             _become_aware(tape, first.ingested_at, AUTOMATIC_AWARENESS, (first.event_id,), now, rules)

@@ -58,6 +58,37 @@ class AwarenessRecorded:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AwarenessAdvanced:
+    """The controller was aware earlier than recorded: an incident merged into this one had been
+    known as the same breach since ``aware_at``. Art. 33(1) runs from the earliest awareness, so
+    the awareness (and the clocks anchored on it, by ClockMoved) move back to it."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    aware_at: datetime
+    previous_aware_at: datetime
+    by: str
+    evidence: tuple[str, ...]
+    absorbed: str  # the merged incident that was aware first
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClockMoved:
+    """A running clock's anchor moved (awareness advanced): its new anchor and deadline. The
+    reminder steps already sent stay sent; those the new deadline makes due fire at the next Tick."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    rule_ref: str
+    anchor_at: datetime
+    deadline: datetime
+    previous_deadline: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TriageStarted:
     incident_id: str
     version: int
@@ -231,8 +262,9 @@ class CommandRejected:
 Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | FactsCorrected | RiskOverridden
          | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed | ReminderDue | ObligationActed
          | TriageStarted | IncidentClassified | SubjectsListed | SubjectNoticeRequested | DeliveryProgressed
-         | IncidentMerged)
+         | IncidentMerged | AwarenessAdvanced | ClockMoved)
 EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, FactsCorrected,
                             RiskOverridden, ClockStarted, NoticeRequested, NoticeDelivered, NoticeFailed,
                             ReminderDue, ObligationActed, TriageStarted, IncidentClassified, CommandRejected,
-                            SubjectsListed, SubjectNoticeRequested, DeliveryProgressed, IncidentMerged)
+                            SubjectsListed, SubjectNoticeRequested, DeliveryProgressed, IncidentMerged,
+                            AwarenessAdvanced, ClockMoved)

@@ -14,7 +14,9 @@ from typing import Any
 from incident.deadlines import Clock
 from incident.errors import OutOfSequence
 from incident.events import (
+    AwarenessAdvanced,
     AwarenessRecorded,
+    ClockMoved,
     ClockStarted,
     DeliveryProgressed,
     Event,
@@ -302,6 +304,19 @@ def _classified(event: IncidentClassified, state: Incident | None) -> Incident:
 def _aware(event: AwarenessRecorded, state: Incident | None) -> Incident:
     return replace(_next(event, state),
                    awareness=Awareness(aware_at=event.aware_at, by=event.by, evidence=event.evidence))
+
+
+@evolve.register
+def _advanced(event: AwarenessAdvanced, state: Incident | None) -> Incident:
+    return replace(_next(event, state),
+                   awareness=Awareness(aware_at=event.aware_at, by=event.by, evidence=event.evidence))
+
+
+@evolve.register
+def _moved(event: ClockMoved, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    return replace(s, clocks=tuple(replace(c, anchor_at=event.anchor_at, deadline=event.deadline)
+                                   if c.rule_ref == event.rule_ref else c for c in s.clocks))
 
 
 @evolve.register

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from incident.commands import RecordAwareness
+from streams.commands_out import CommandSender
 from streams.deps import Deps
 from streams.embedded import Broker
 from streams.mailer import RecordingMailer
@@ -141,3 +143,43 @@ async def test_a_signal_linking_two_incidents_merges_them_and_moves_the_evidence
         assert "; attached there because: " in moved.reason and "fingerprint fp:" in moved.reason
         assert "dba" not in moved.reason and "ops.admin" not in moved.reason
     assert set(survivor.assets) == {"ampere-web-01", "ampere-crm-db"}
+
+
+@pytest.mark.asyncio
+async def test_a_merge_with_an_earlier_awareness_moves_the_survivors_deadline_back(
+        broker: Broker, watcher: Watcher) -> None:
+    def alert(n: int, host: str, user: str) -> dict[str, Any]:
+        return {"id": f"early-{n}", "time": (START + timedelta(minutes=n)).isoformat(), "host": host, "user": user,
+                "title": "Privileged action outside business hours", "severity": "medium"}
+
+    await publish(broker.bootstrap, lines([alert(1, "ampere-web-01", "ops.admin"), alert(2, "ampere-crm-db", "dba")]))
+    await eventually(lambda: len(incidents(watcher)) == 2, timeout=60, what="two incidents")
+    older = next(i.id for i in incidents(watcher) if "ampere-web-01" in i.assets)
+    younger = next(i.id for i in incidents(watcher) if i.id != older)
+    # The younger one was known as a breach first (a responder on it), the older one later.
+    early, late = START + timedelta(minutes=3), START + timedelta(minutes=20)
+    sender = CommandSender(broker.bootstrap)
+    await sender.start()
+    try:
+        await sender.send(RecordAwareness(incident_id=younger, aware_at=early, by="rita", evidence=("early-2",)))
+        await sender.send(RecordAwareness(incident_id=older, aware_at=late, by="dora", evidence=("early-1",)))
+    finally:
+        await sender.stop()
+    await eventually(lambda: all(i.awareness and i.clocks for i in incidents(watcher)), timeout=60,
+                     what="both aware, clocks running")
+    before = {c.rule_ref: c.deadline for c in watcher.model.incidents[older].clocks if c.anchor == "awareness"}
+    assert before and all(c.anchor_at == late for c in watcher.model.incidents[older].clocks
+                          if c.anchor == "awareness")
+    await publish(broker.bootstrap, lines([alert(4, "ampere-crm-db", "ops.admin")]))
+    await eventually(lambda: (a := watcher.model.incidents[older].awareness) is not None and a.aware_at == early,
+                     timeout=60, what="the survivor's awareness moved back to the absorbed one's")
+    survivor, absorbed = watcher.model.incidents[older], watcher.model.incidents[younger]
+    assert absorbed.status == "merged" and absorbed.merged_into == older
+    assert survivor.awareness is not None
+    assert survivor.awareness.by == f"rita (on incident {younger}, merged into this one)"
+    moved = [c for c in survivor.clocks if c.rule_ref in before]
+    assert moved and all(c.anchor_at == early and c.deadline == before[c.rule_ref] - (late - early)
+                         for c in moved if c.unit in ("hours", "asap"))
+    assert all(c.deadline <= before[c.rule_ref] for c in moved)
+    kinds = [type(e).__name__ for e in watcher.model.timeline[older]]
+    assert "AwarenessAdvanced" in kinds and "ClockMoved" in kinds
