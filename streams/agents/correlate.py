@@ -3,8 +3,9 @@
 The ingest agent keys every signals record by its partition key (the controller), and the
 window table's changelog is written to the partition of the signals that changed it, so a
 key's state always lives on the worker that consumes its signals: several workers split the
-keys without a second hop and without breaking a window. (faust picks the changelog partition
-from "the current event", which a batch does not have: the agent names it explicitly.)
+keys without a second hop and without breaking a window. (faust picks the changelog partition,
+and on RocksDB the store, from "the current event", which a batch does not have: the agent
+names each key's partition explicitly, see streams/table_partition.py.)
 
 Records are taken in batches and grouped by key: one state read, one ``correlate_batch`` call
 and one table write per key per batch. The decoded state is cached per key and reused while
@@ -20,7 +21,7 @@ import structlog
 
 from incident.correlation import Window, correlate_batch
 from incident.signals import SecurityEvent
-from streams import codec
+from streams import codec, table_partition
 from streams.batch_out import BatchOut, bootstrap_of
 from streams.deps import Deps
 from streams.dlq import dead_letter
@@ -35,13 +36,14 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
     decoded: dict[str, tuple[bytes, Window]] = {}  # key -> the last state this worker wrote, both forms
     window_codec = WindowCodec()
 
-    def state_of(key: str) -> Window | None:
-        stored = tables.windows.get(key)
+    def state_of(key: str, partition: int) -> Window | None:
+        stored = table_partition.get(tables.windows, key, partition)
         if stored is None:
             decoded.pop(key, None)
             return None
         cached = decoded.get(key)
-        if cached is not None and cached[0] is stored:  # still the very bytes we wrote
+        # Still the bytes we wrote (the same object in memory://, an equal copy from RocksDB).
+        if cached is not None and cached[0] == stored:
             return cached[1]
         return window_codec.decode(stored)  # None for an older format: start afresh
 
@@ -77,7 +79,8 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             key = record.key.decode() if record.key else ""
             by_key.setdefault(key, []).extend(signals)
             partition_of[key] = msg.partition
-        results = {key: correlate_batch(state_of(key), signals, pack=deps.rule_pack, config=deps.correlation)
+        results = {key: correlate_batch(state_of(key, partition_of[key]), signals, pack=deps.rule_pack,
+                                        config=deps.correlation)
                    for key, signals in by_key.items()}
         for _, commands in results.values():
             for command in commands:
@@ -87,14 +90,8 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
         # incident agent ignores an event id it has), never the other way round.
         await out.flush()
         for key, (window, commands) in results.items():
-            _save(tables.windows, key, encoded(key, window), partition_of[key])
+            table_partition.put(tables.windows, key, encoded(key, window), partition_of[key])
             log.info("signals.correlated", key=key, partition=partition_of[key], key_size=window.size,
                      signals=len(by_key[key]), attached=len(commands),
                      incidents=sorted({c.incident_id for c in commands}))
 
-
-def _save(table: Any, key: str, value: Any, partition: int) -> None:
-    """``table[key] = value`` with the changelog written to ``partition`` (what faust's
-    ``__setitem__`` does, taking the partition from the current event)."""
-    table.data[key] = value
-    table.send_changelog(partition, key, value)
