@@ -280,18 +280,25 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         log.info("console.command", command=type(command).__name__, incident_id=command.incident_id)
         return 202, {"accepted": type(command).__name__, "incident_id": command.incident_id}
 
+    async def json_object(request: Request) -> dict[str, Any] | Response:
+        """The JSON object a POST to the API sends, or the error response to answer it with."""
+        if request.headers.get("content-type", "").split(";")[0] != "application/json":
+            return JSONResponse({"error": "send application/json"}, status_code=415)
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "invalid request: the body is not JSON"}, status_code=400)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "invalid request: the body must be a JSON object"}, status_code=400)
+        return body
+
     def api_command(name: str) -> Callable[[Request], Any]:
         """A POST that turns a JSON body into one command and answers 202: the incident agent decides
         (a refusal shows up as a CommandRejected event on the incident's timeline)."""
         async def endpoint(request: Request) -> Response:
-            if request.headers.get("content-type", "").split(";")[0] != "application/json":
-                return JSONResponse({"error": "send application/json"}, status_code=415)
-            try:
-                body = await request.json()
-            except ValueError:
-                return JSONResponse({"error": "invalid request: the body is not JSON"}, status_code=400)
-            if not isinstance(body, dict):
-                return JSONResponse({"error": "invalid request: the body must be a JSON object"}, status_code=400)
+            body = await json_object(request)
+            if isinstance(body, Response):
+                return body
             status, answer = await act(request, name, body)
             return JSONResponse(answer, status_code=status)
         return endpoint
@@ -432,14 +439,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                     measures_taken="", measures_proposed="")
 
     async def api_subject_preview(request: Request) -> Response:
-        if request.headers.get("content-type", "").split(";")[0] != "application/json":
-            return JSONResponse({"error": "send application/json"}, status_code=415)
-        try:
-            body = await request.json()
-        except ValueError:
-            return JSONResponse({"error": "invalid request: the body is not JSON"}, status_code=400)
-        if not isinstance(body, dict):
-            return JSONResponse({"error": "invalid request: the body must be a JSON object"}, status_code=400)
+        body = await json_object(request)
+        if isinstance(body, Response):
+            return body
         status, shown = subject_preview(request, body)
         return JSONResponse(shown, status_code=status)
 

@@ -94,9 +94,8 @@ def detail(incident: Incident, timeline: list[Any], directory: Directory, now: d
     out["override"] = None if incident.override is None else to_jsonable(incident.override)
     out["corrections"] = incident.corrections or {}
     out["evidence"] = [to_jsonable(e) for e in incident.evidence]
-    words = describe_fr if lang == "fr" else describe
     out["timeline"] = [{"type": type(e).__name__, "version": getattr(e, "version", None), "at": _iso(e.at),
-                        "summary": words(e), "command": getattr(e, "command", None),
+                        "summary": describe(e, lang), "command": getattr(e, "command", None),
                         "reason": e.reason if isinstance(e, CommandRejected) else None} for e in timeline]
     # The refusals since the incident last changed: what the reader just asked and was not allowed.
     last = max((i for i, e in enumerate(timeline) if type(e).__name__ != "CommandRejected"), default=-1)
@@ -116,132 +115,98 @@ def subject_progress(n: SubjectNotice) -> dict[str, Any]:
             "failed": n.failed, "bounced": n.bounced, "in_doubt": n.in_doubt, "done": n.total - n.pending}
 
 
-def describe(event: Any) -> str:
-    """One line a responder can read at 3 a.m.; no personal data."""
-    name = type(event).__name__
-    data = asdict(event)
-    match name:
-        case "IncidentOpened":
-            return f"Incident opened for {data['controller'] or 'an unmapped asset'}"
-        case "SignalAttached":
-            e = data["evidence"]
-            return f"Signal {e['event_id']} ({e['source_format']}): {e['title']} — {e['reason']}"
-        case "IncidentClassified":
-            return f"Classified {data['classification']} by {data['by']} at {_iso(data['classified_at'])}"
-        case "TriageStarted":
-            return f"Triage started by {data['by']} at {_iso(data['started_at'])}"
-        case "AwarenessRecorded":
-            return f"Awareness recorded by {data['by']} at {_iso(data['aware_at'])}"
-        case "RiskAssessed":
-            a = data["assessment"]
-            score = a["severity"]["score"]
-            return f"Risk assessed: {a['level']} (method {a['method_version']}, ENISA severity {score:g})"
-        case "FactsCorrected":
-            return f"Facts corrected by {data['by']} ({', '.join(data['changes'])}): {data['reason']}"
-        case "RiskOverridden":
-            return f"Risk level set to {data['level']} by {data['by']}: {data['justification']}"
-        case "ObligationActed":
-            late = " (late)" if data["late"] else ""
-            text = f" — {data['text']}" if data["text"] else ""
-            ref = f" [ref {data['reference']}]" if data["reference"] else ""
-            return f"{data['obligation']}: {data['action']}{late} by {data['by']}{text}{ref}"
-        case "ReminderDue":
-            return f"Reminder {data['step']} for {data['legal_ref']}" + (
-                f" (skipped: {', '.join(data['skipped'])})" if data["skipped"] else "")
-        case "ClockStarted":
-            c = data["clock"]
-            return f"{c['legal_ref']} clock started: deadline {_iso(c['deadline'])}"
-        case "IncidentMerged":
-            return f"Merged into incident {data['into']}: {data['reason']}"
-        case "AwarenessAdvanced":
-            return f"Awareness moved back to {_iso(data['aware_at'])} (was {_iso(data['previous_aware_at'])}): " \
-                   f"incident {data['absorbed']}, merged into this one, was aware first ({data['by']})"
-        case "ClockMoved":
-            return f"{data['rule_ref']} deadline moved to {_iso(data['deadline'])} " \
-                   f"(was {_iso(data['previous_deadline'])})"
-        case "NoticeRequested":
-            d = data["draft"]
-            recipients = len(d["recipients"])
-            return f"Notice requested: {d['kind']} ({d['locale']}, {d['audience']}, {recipients} recipient(s))"
-        case "NoticeDelivered":
-            return f"Notice {data['notice_id'][:8]} delivered ({data['message_id']})"
-        case "NoticeFailed":
-            return f"Notice {data['notice_id'][:8]} failed: {data['reason']}"
-        case "SubjectsListed":
-            return f"List of affected people imported by {data['by']}: {data['count']} recipient(s), " \
-                   f"{data['invalid']} invalid line(s)"
-        case "SubjectNoticeRequested":
-            return f"Notice to the people affected approved by {data['by']} (list {data['list_id'][:8]})"
-        case "DeliveryProgressed":
-            return f"Delivery of notice {data['notice_id'][:8]} (partition {data['partition']}): " \
-                   f"{data['accepted']} accepted, {data['failed']} failed, {data['bounced']} bounced"
-        case "CommandRejected":
-            return f"Command {data['command']} rejected: {data['reason']}"
-    return name
+# The timeline's lines: (English, French), the same facts in the same order; values (titles, reasons
+# people typed, ids) as they were recorded. A field in braces is the event's own (dataclasses.asdict,
+# times in ISO 8601 UTC); ``:.8`` shows the first eight characters of an id.
+_TIMELINE: dict[str, tuple[str, str]] = {
+    "IncidentOpened": ("Incident opened for {controller}", "Incident ouvert pour {controller}"),
+    "SignalAttached": (
+        "Signal {evidence[event_id]} ({evidence[source_format]}): {evidence[title]} — {evidence[reason]}",
+        "Signal {evidence[event_id]} ({evidence[source_format]}) : {evidence[title]} — {evidence[reason]}"),
+    "IncidentClassified": ("Classified {classification} by {by} at {classified_at}",
+                           "Classé {classification} par {by} le {classified_at}"),
+    "TriageStarted": ("Triage started by {by} at {started_at}", "Analyse commencée par {by} le {started_at}"),
+    "AwarenessRecorded": ("Awareness recorded by {by} at {aware_at}",
+                          "Prise de connaissance enregistrée par {by} le {aware_at}"),
+    "RiskAssessed": (
+        "Risk assessed: {assessment[level]} (method {assessment[method_version]}, "
+        "ENISA severity {assessment[severity][score]:g})",
+        "Risque évalué : {assessment[level]} (méthode {assessment[method_version]}, "
+        "gravité ENISA {assessment[severity][score]:g})"),
+    "FactsCorrected": ("Facts corrected by {by} ({changes}): {reason}",
+                       "Faits corrigés par {by} ({changes}) : {reason}"),
+    "RiskOverridden": ("Risk level set to {level} by {by}: {justification}",
+                       "Niveau de risque fixé à {level} par {by} : {justification}"),
+    "ObligationActed": ("{obligation}: {action}{late} by {by}{text}{reference}",
+                        "{obligation} : {action}{late} par {by}{text}{reference}"),
+    "ReminderDue": ("Reminder {step} for {legal_ref}{skipped}", "Rappel {step} pour {legal_ref}{skipped}"),
+    "ClockStarted": ("{clock[legal_ref]} clock started: deadline {clock[deadline]}",
+                     "Délai {clock[legal_ref]} démarré : échéance {clock[deadline]}"),
+    "NoticeRequested": (
+        "Notice requested: {draft[kind]} ({draft[locale]}, {draft[audience]}, {draft[recipients]} recipient(s))",
+        "Notification demandée : {draft[kind]} ({draft[locale]}, {draft[audience]}, "
+        "{draft[recipients]} destinataire(s))"),
+    "NoticeDelivered": ("Notice {notice_id:.8} delivered ({message_id})",
+                        "Notification {notice_id:.8} remise ({message_id})"),
+    "NoticeFailed": ("Notice {notice_id:.8} failed: {reason}", "Notification {notice_id:.8} en échec : {reason}"),
+    "SubjectsListed": (
+        "List of affected people imported by {by}: {count} recipient(s), {invalid} invalid line(s)",
+        "Liste de personnes concernées importée par {by} : {count} destinataire(s), {invalid} ligne(s) invalide(s)"),
+    "SubjectNoticeRequested": (
+        "Notice to the people affected approved by {by} (list {list_id:.8})",
+        "Notification aux personnes concernées approuvée par {by} (liste {list_id:.8})"),
+    "DeliveryProgressed": (
+        "Delivery of notice {notice_id:.8} (partition {partition}): "
+        "{accepted} accepted, {failed} failed, {bounced} bounced",
+        "Envoi de la notification {notice_id:.8} (partition {partition}) : "
+        "{accepted} acceptés, {failed} en échec, {bounced} revenus en erreur"),
+    "CommandRejected": ("Command {command} rejected: {reason}", "Commande {command} refusée : {reason}"),
+    "IncidentMerged": ("Merged into incident {into}: {reason}", "Fusionné dans l'incident {into} : {reason}"),
+    "AwarenessAdvanced": (
+        "Awareness moved back to {aware_at} (was {previous_aware_at}): incident {absorbed}, merged into this "
+        "one, was aware first ({by})",
+        "Prise de connaissance avancée au {aware_at} (au lieu du {previous_aware_at}) : l'incident {absorbed}, "
+        "fusionné dans celui-ci, en avait connaissance avant ({by})"),
+    "ClockMoved": ("{rule_ref} deadline moved to {deadline} (was {previous_deadline})",
+                   "Échéance {rule_ref} avancée au {deadline} (au lieu du {previous_deadline})"),
+}
+
+# The optional parts of a line, filled in before it is formatted: (English, French).
+_TIMELINE_PARTS: dict[str, tuple[str, str]] = {
+    "unmapped": ("an unmapped asset", "un actif non répertorié"),
+    "late": (" (late)", " (en retard)"),
+    "reference": (" [ref {}]", " [réf. {}]"),
+    "skipped": (" (skipped: {})", " (ignorés : {})"),
+}
 
 
-def describe_fr(event: Any) -> str:
-    """describe() for a French reader: the same facts, the same order; values (titles, reasons
-    people typed, ids) as they were recorded."""
+def _readable(value: Any) -> Any:
+    """An event's fields (as dataclasses.asdict gives them) with every time in ISO 8601 UTC."""
+    if isinstance(value, dict):
+        return {k: _readable(v) for k, v in value.items()}
+    return _iso(value) if isinstance(value, datetime) else value
+
+
+def describe(event: Any, lang: str = "en") -> str:
+    """One line a responder can read at 3 a.m., in French when ``lang`` is "fr", else in English;
+    no personal data."""
     name = type(event).__name__
-    data = asdict(event)
+    if name not in _TIMELINE:
+        return name
+    french = lang == "fr"
+    part = {key: words[french] for key, words in _TIMELINE_PARTS.items()}
+    data = _readable(asdict(event))
     match name:
         case "IncidentOpened":
-            return f"Incident ouvert pour {data['controller'] or 'un actif non répertorié'}"
-        case "SignalAttached":
-            e = data["evidence"]
-            return f"Signal {e['event_id']} ({e['source_format']}) : {e['title']} — {e['reason']}"
-        case "IncidentClassified":
-            return f"Classé {data['classification']} par {data['by']} le {_iso(data['classified_at'])}"
-        case "TriageStarted":
-            return f"Analyse commencée par {data['by']} le {_iso(data['started_at'])}"
-        case "AwarenessRecorded":
-            return f"Prise de connaissance enregistrée par {data['by']} le {_iso(data['aware_at'])}"
-        case "RiskAssessed":
-            a = data["assessment"]
-            score = a["severity"]["score"]
-            return f"Risque évalué : {a['level']} (méthode {a['method_version']}, gravité ENISA {score:g})"
+            data["controller"] = data["controller"] or part["unmapped"]
         case "FactsCorrected":
-            return f"Faits corrigés par {data['by']} ({', '.join(data['changes'])}) : {data['reason']}"
-        case "RiskOverridden":
-            return f"Niveau de risque fixé à {data['level']} par {data['by']} : {data['justification']}"
+            data["changes"] = ", ".join(data["changes"])
         case "ObligationActed":
-            late = " (en retard)" if data["late"] else ""
-            text = f" — {data['text']}" if data["text"] else ""
-            ref = f" [réf. {data['reference']}]" if data["reference"] else ""
-            return f"{data['obligation']} : {data['action']}{late} par {data['by']}{text}{ref}"
+            data["late"] = part["late"] if data["late"] else ""
+            data["text"] = f" — {data['text']}" if data["text"] else ""
+            data["reference"] = part["reference"].format(data["reference"]) if data["reference"] else ""
         case "ReminderDue":
-            return f"Rappel {data['step']} pour {data['legal_ref']}" + (
-                f" (ignorés : {', '.join(data['skipped'])})" if data["skipped"] else "")
-        case "ClockStarted":
-            c = data["clock"]
-            return f"Délai {c['legal_ref']} démarré : échéance {_iso(c['deadline'])}"
-        case "IncidentMerged":
-            return f"Fusionné dans l'incident {data['into']} : {data['reason']}"
-        case "AwarenessAdvanced":
-            return f"Prise de connaissance avancée au {_iso(data['aware_at'])} (au lieu du " \
-                   f"{_iso(data['previous_aware_at'])}) : l'incident {data['absorbed']}, fusionné dans celui-ci, " \
-                   f"en avait connaissance avant ({data['by']})"
-        case "ClockMoved":
-            return f"Échéance {data['rule_ref']} avancée au {_iso(data['deadline'])} " \
-                   f"(au lieu du {_iso(data['previous_deadline'])})"
+            data["skipped"] = part["skipped"].format(", ".join(data["skipped"])) if data["skipped"] else ""
         case "NoticeRequested":
-            d = data["draft"]
-            recipients = len(d["recipients"])
-            return f"Notification demandée : {d['kind']} ({d['locale']}, {d['audience']}, " \
-                   f"{recipients} destinataire(s))"
-        case "NoticeDelivered":
-            return f"Notification {data['notice_id'][:8]} remise ({data['message_id']})"
-        case "NoticeFailed":
-            return f"Notification {data['notice_id'][:8]} en échec : {data['reason']}"
-        case "SubjectsListed":
-            return f"Liste de personnes concernées importée par {data['by']} : {data['count']} destinataire(s), " \
-                   f"{data['invalid']} ligne(s) invalide(s)"
-        case "SubjectNoticeRequested":
-            return f"Notification aux personnes concernées approuvée par {data['by']} (liste {data['list_id'][:8]})"
-        case "DeliveryProgressed":
-            return f"Envoi de la notification {data['notice_id'][:8]} (partition {data['partition']}) : " \
-                   f"{data['accepted']} acceptés, {data['failed']} en échec, {data['bounced']} revenus en erreur"
-        case "CommandRejected":
-            return f"Commande {data['command']} refusée : {data['reason']}"
-    return name
+            data["draft"]["recipients"] = len(data["draft"]["recipients"])
+    return _TIMELINE[name][french].format_map(data)

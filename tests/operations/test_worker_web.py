@@ -20,7 +20,7 @@ from streams.render import NoticeRenderer
 from streams.samples import publish
 from streams.settings import ROOT
 from streams.worker import running
-from tests.support import Watcher, eventually, settings_for
+from tests.support import POLL_INTERVAL, Watcher, eventually, settings_for
 from tests.unit.builders import directory
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -96,11 +96,12 @@ async def test_probes_and_metrics_follow_what_the_worker_does(broker: Broker, tm
 
 
 async def _eventually_async(condition: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0) -> None:
-    """tests.support.eventually for a condition that has to await (an HTTP request)."""
+    """tests.support.eventually for a condition that has to await (an HTTP request), which that
+    helper cannot call: the same deadline, the same pause between two looks."""
     deadline = time.monotonic() + timeout
     while not await condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(POLL_INTERVAL)  # the poll interval, not a wait for the result
 
 
 @pytest.mark.asyncio
@@ -114,6 +115,8 @@ async def test_a_worker_is_not_ready_while_its_group_rebalances(broker: Broker, 
         async def watch() -> None:  # the probe, as Kubernetes would call it, only more often
             while True:
                 seen.append(await _get(http, port, "/readyz"))
+                # A sampling interval, not a wait for a result: short enough that some probe lands
+                # inside the rebalance; the test itself waits with _eventually_async.
                 await asyncio.sleep(0.02)
 
         watching = asyncio.create_task(watch())

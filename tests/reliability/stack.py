@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from console.projection import current_partitions
 from incident.deadlines import due_reminders
 from incident.model import Incident
 from streams import codec
-from streams.cluster import WorkerProcess, spawn_workers
+from streams.cluster import WorkerProcess, all_ready, spawn_workers
 from streams.mailer import message_id_for
 from streams.settings import ROOT, load_settings
 from streams.topics import INCIDENT_COMMANDS, SECURITY_EVENTS
@@ -71,6 +72,18 @@ class Cluster:
             "BREACH_CLOCK_FILE": str(clock_file), "BREACH_TICK_SECONDS": "0.2", "BREACH_ONCALL_EMAILS": ONCALL,
             "BREACH_LOG_LEVEL": "info", **(env or {})})
         return cls(bootstrap, scratch, smtp_port, clock_file, workers)
+
+    @classmethod
+    @asynccontextmanager
+    async def running(cls, bootstrap: str, scratch: Path, smtp_port: int, count: int,
+                      env: dict[str, str] | None = None) -> AsyncIterator[Cluster]:
+        """A started cluster whose workers are all ready, stopped at the end whatever happens."""
+        cluster = await cls.start(bootstrap, scratch, smtp_port, count, env)
+        try:
+            await all_ready(cluster.workers)
+            yield cluster
+        finally:
+            cluster.stop()
 
     def stop(self) -> None:
         for w in self.workers:

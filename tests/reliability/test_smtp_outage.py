@@ -4,15 +4,12 @@ arrives, once; none is recorded as failed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
-from streams.cluster import all_ready
-from streams.embedded import Broker, free_port
+from streams.embedded import Broker
 from streams.mailer import message_id_for
 from tests.integration.smtp_sink import Refuser, SmtpSink
 from tests.reliability.stack import STEPS, Cluster, attached, breach_events, reminder_ids, stream, timed_deadlines
@@ -23,27 +20,13 @@ RATE = 30.0
 DOWN_ATTEMPTS = 12  # connections refused before the relay comes back: several per worker, > 3 s of back-off
 
 
-@pytest_asyncio.fixture
-async def sink() -> AsyncIterator[SmtpSink]:
-    relay = SmtpSink(free_port())
-    await relay.start()
-    try:
-        yield relay
-    finally:
-        await relay.stop()
-
-
 @pytest.mark.asyncio
 async def test_an_smtp_outage_delays_notices_and_loses_none(broker: Broker, sink: SmtpSink, tmp_path: Path) -> None:
-    cluster = await Cluster.start(broker.bootstrap, tmp_path, sink.port, count=2)
-    try:
+    async with Cluster.running(broker.bootstrap, tmp_path, sink.port, count=2) as cluster:
         await _run(cluster, broker, sink)
-    finally:
-        cluster.stop()
 
 
 async def _run(cluster: Cluster, broker: Broker, sink: SmtpSink) -> None:
-    await all_ready(cluster.workers)
     events = breach_events(INCIDENTS, datetime.now(UTC))
     async with Watcher(broker.bootstrap) as watcher:
         await stream(broker.bootstrap, events[:5], RATE)

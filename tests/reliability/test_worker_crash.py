@@ -5,15 +5,12 @@ reminder step of every incident arrives once, sent by the two workers left."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
-from streams.cluster import all_ready
-from streams.embedded import Broker, free_port
+from streams.embedded import Broker
 from streams.mailer import message_id_for
 from tests.integration.smtp_sink import SmtpSink
 from tests.reliability.stack import (
@@ -34,28 +31,14 @@ INCIDENTS = 90
 RATE = 30.0  # events per second, so that the kill lands mid-stream
 
 
-@pytest_asyncio.fixture
-async def sink() -> AsyncIterator[SmtpSink]:
-    relay = SmtpSink(free_port())
-    await relay.start()
-    try:
-        yield relay
-    finally:
-        await relay.stop()
-
-
 @pytest.mark.asyncio
 async def test_a_worker_killed_mid_stream_loses_nothing_and_sends_nothing_twice(
         broker: Broker, sink: SmtpSink, tmp_path: Path) -> None:
-    cluster = await Cluster.start(broker.bootstrap, tmp_path, sink.port, count=3)
-    try:
+    async with Cluster.running(broker.bootstrap, tmp_path, sink.port, count=3) as cluster:
         await _run(cluster, broker, sink)
-    finally:
-        cluster.stop()
 
 
 async def _run(cluster: Cluster, broker: Broker, sink: SmtpSink) -> None:
-    await all_ready(cluster.workers)
     events = breach_events(INCIDENTS, datetime.now(UTC))
     ids = {str(e["id"]) for e in events}
     third = len(events) // 3
