@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -137,15 +137,29 @@ def timed_deadlines(incidents: Iterable[Incident]) -> list[datetime]:
     return [c.deadline for i in incidents for c in i.clocks if c.timed and c.reminders]
 
 
-async def where_commands_are(bootstrap: str, event_ids: set[str], within: float = 30.0) -> str:
-    """Diagnostics for a failure: where each lost event's AttachSignal sits on incident-commands,
-    and the offsets the workers' group committed there."""
+async def where_commands_are(bootstrap: str, event_ids: set[str]) -> str:
+    """Diagnostics for a failure: where each lost event sits on incident-commands (its
+    AttachSignal) and on security-events, and the offsets the workers' group committed there."""
+    def command_of(value: bytes) -> str | None:
+        evidence = getattr(codec.decode(value), "evidence", None)
+        return evidence.event_id if evidence is not None else None
+
+    def event_of(value: bytes) -> str | None:
+        return str(json.loads(value).get("id"))
+
+    commands = await _where(bootstrap, INCIDENT_COMMANDS, command_of, event_ids)
+    events = await _where(bootstrap, SECURITY_EVENTS, event_of, event_ids)
+    return f"commands: {commands}; security events: {events}"
+
+
+async def _where(bootstrap: str, topic: str, id_of: Callable[[bytes], str | None], event_ids: set[str],
+                 within: float = 30.0) -> str:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     await consumer.start()
     found: list[str] = []
     try:
-        partitions = sorted(await current_partitions(consumer, (INCIDENT_COMMANDS,)))
+        partitions = sorted(await current_partitions(consumer, (topic,)))
         consumer.assign(partitions)
         await consumer.seek_to_beginning()
         deadline = time.monotonic() + within
@@ -154,11 +168,8 @@ async def where_commands_are(bootstrap: str, event_ids: set[str], within: float 
             if not batches:
                 break
             for tp, records in batches.items():
-                for r in records:
-                    command = codec.decode(r.value)
-                    evidence = getattr(command, "evidence", None)
-                    if evidence is not None and evidence.event_id in event_ids:
-                        found.append(f"{evidence.event_id} -> {command.incident_id} at {tp.partition}:{r.offset}")
+                found += [f"{id_of(r.value)} at {tp.partition}:{r.offset}" for r in records
+                          if id_of(r.value) in event_ids]
         ends = {tp.partition: consumer.highwater(tp) for tp in partitions}
     finally:
         await consumer.stop()
@@ -168,38 +179,5 @@ async def where_commands_are(bootstrap: str, event_ids: set[str], within: float 
         committed = {tp.partition: await group.committed(tp) for tp in partitions}
     finally:
         await group.stop()
-    return f"commands: {found}; committed: {committed}; ends: {ends}; {await where_events_are(bootstrap, event_ids)}"
-
-
-async def where_events_are(bootstrap: str, event_ids: set[str], within: float = 30.0) -> str:
-    """Diagnostics for a failure: where each lost event sits on security-events, and the offsets
-    the workers' group committed there."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
-    await consumer.start()
-    found: list[str] = []
-    try:
-        partitions = sorted(await current_partitions(consumer, (SECURITY_EVENTS,)))
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning()
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=500)
-            if not batches:
-                break
-            for tp, records in batches.items():
-                for r in records:
-                    event_id = str(json.loads(r.value).get("id"))
-                    if event_id in event_ids:
-                        found.append(f"{event_id} at {tp.partition}:{r.offset}")
-        ends = {tp.partition: consumer.highwater(tp) for tp in partitions}
-    finally:
-        await consumer.stop()
-    group = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=APP_ID, enable_auto_commit=False)
-    await group.start()
-    try:
-        committed = {tp.partition: await group.committed(tp) for tp in partitions}
-    finally:
-        await group.stop()
-    return f"security events: {found}; committed: {committed}; ends: {ends}"
+    return f"{found}, committed: {committed}, ends: {ends}"
 
