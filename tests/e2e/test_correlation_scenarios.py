@@ -113,6 +113,12 @@ async def test_two_unrelated_attacks_stay_two_incidents_and_duplicates_do_not_co
     assert len(by_controller_now(watcher)["ama"].evidence) == 30
 
 
+def privileged_action(event_id: str, minute: int, host: str, user: str) -> dict[str, Any]:
+    """An alert of the merge scenarios: the same rule, on a host, by an account."""
+    return {"id": event_id, "time": (START + timedelta(minutes=minute)).isoformat(), "host": host, "user": user,
+            "title": "Privileged action outside business hours", "severity": "medium"}
+
+
 def by_controller_now(watcher: Watcher) -> dict[str | None, Any]:
     return {i.controller: i for i in incidents(watcher)}
 
@@ -121,8 +127,7 @@ def by_controller_now(watcher: Watcher) -> dict[str | None, Any]:
 async def test_a_signal_linking_two_incidents_merges_them_and_moves_the_evidence_with_why(
         broker: Broker, watcher: Watcher) -> None:
     def alert(n: int, host: str, user: str) -> dict[str, Any]:
-        return {"id": f"merge-{n}", "time": (START + timedelta(minutes=n)).isoformat(), "host": host, "user": user,
-                "title": "Privileged action outside business hours", "severity": "medium"}
+        return privileged_action(f"merge-{n}", n, host, user)
 
     # Two incidents of one controller, nothing in common: a web front and the CRM database.
     await publish(broker.bootstrap, lines([alert(1, "ampere-web-01", "ops.admin"), alert(2, "ampere-crm-db", "dba"),
@@ -149,8 +154,7 @@ async def test_a_signal_linking_two_incidents_merges_them_and_moves_the_evidence
 async def test_a_merge_with_an_earlier_awareness_moves_the_survivors_deadline_back(
         broker: Broker, watcher: Watcher) -> None:
     def alert(n: int, host: str, user: str) -> dict[str, Any]:
-        return {"id": f"early-{n}", "time": (START + timedelta(minutes=n)).isoformat(), "host": host, "user": user,
-                "title": "Privileged action outside business hours", "severity": "medium"}
+        return privileged_action(f"early-{n}", n, host, user)
 
     await publish(broker.bootstrap, lines([alert(1, "ampere-web-01", "ops.admin"), alert(2, "ampere-crm-db", "dba")]))
     await eventually(lambda: len(incidents(watcher)) == 2, timeout=60, what="two incidents")
