@@ -13,7 +13,7 @@ A Tick (the clock agent turning time into a command) emits the reminders now due
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from incident.commands import (
     AbsorbIncident,
@@ -238,7 +238,7 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
         profile = _profile(current, rules.directory)
         for event in advance_awareness(current, aware_at=cmd.aware_at, by=by, evidence=cmd.aware_evidence,
                                        absorbed=cmd.absorbed, now=now, calendar=rules.calendar,
-                                       tz=rules.calendar.zone(profile.timezone if profile else "UTC")):
+                                       tz=_zone(profile, rules)):
             tape.emit(event)
     if current is not None and current.awareness is None:
         if cmd.aware_at is not None:
@@ -290,11 +290,16 @@ def _owed(state: Incident, profile: Profile | None) -> list[Obligation]:
             if (o.recipient == "controller" and as_processor) or (o.recipient != "controller" and as_controller)]
 
 
+def _zone(profile: Profile | None, rules: Rules) -> tzinfo:
+    """Where a controller's deadlines are counted; one no profile declares, in UTC."""
+    return rules.calendar.zone(profile.timezone if profile else "UTC")
+
+
 def _start(tape: _Tape, obligation: Obligation, anchor_at: datetime, profile: Profile | None, now: datetime,
            rules: Rules) -> None:
     state = tape.state
     assert state is not None
-    tz = rules.calendar.zone(profile.timezone if profile else "UTC")
+    tz = _zone(profile, rules)
     clock = start_clock(obligation, anchor_at, state.profile_ref, tz=tz, calendar=rules.calendar,
                         reminders=rules.reminders)
     tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
