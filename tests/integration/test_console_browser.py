@@ -101,7 +101,7 @@ async def test_a_dpo_sees_an_incident_arrive_live_approves_and_records_the_submi
     await page.go_back()
 
     await page.locator(".approve-form button").first.click()
-    await expect(page.locator("#flash")).to_be_visible()
+    await expect(page.locator("#flash")).to_be_visible(timeout=30_000)  # after the command is on Kafka
     await expect(obligation.locator(".status")).to_have_text("approved", timeout=30_000)  # live, no reload
     await page.locator(".submit-portal-form input[name=reference]").first.fill("CNIL-NOTIF-2026-0042")
     await page.locator(".submit-portal-form button").first.click()
@@ -186,7 +186,9 @@ async def test_the_dpo_imports_the_people_affected_previews_approves_and_watches
     await expect(page.locator("body")).to_have_attribute("data-live", "1")
     await page.set_input_files("#subjects-form input[type=file]", str(people))
     await page.locator("#subjects-form button[type=submit]").click()
-    await expect(page.locator("#imported-count")).to_have_text("3")
+    # The import goes through Kafka (a producer started for it, the list, then the command) before the
+    # page answers: seconds on a busy CI machine, more than expect's 5 s default.
+    await expect(page.locator("#imported-count")).to_have_text("3", timeout=30_000)
     await expect(page.locator("#invalid-lines tbody tr")).to_have_count(1)
     await expect(page.locator("#invalid-lines")).not_to_contain_text("not-an-address")  # line and reason only
     await expect(page).not_to_have_url(re.compile("example"))
@@ -201,7 +203,7 @@ async def test_the_dpo_imports_the_people_affected_previews_approves_and_watches
     await screenshot(page, shots, "09-notice-to-people-preview")
 
     await page.locator("#subject-approve-form button").click()
-    await expect(page.locator("#flash")).to_be_visible()
+    await expect(page.locator("#flash")).to_be_visible(timeout=30_000)  # after the command is on Kafka
     await expect(page.locator("body")).to_have_attribute("data-live", "1")
     progress = page.locator("#deliveries tbody tr").first
     await expect(progress.locator(".done")).to_have_text("3/3", timeout=60_000)  # live, by SSE
