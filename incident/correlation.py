@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from bisect import insort
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from incident.commands import AttachSignal, MergeIncident
-from incident.rules import CorrelationRule, Hit, RulePack, fires
+from incident.rules import CorrelationRule, Hit, RulePack, fires_ordered, hit_order
 from incident.signals import Evidence, SecurityEvent
 
 NAMESPACE = uuid.UUID("6f1d3c52-7f0e-4d55-9a1e-5b2f0b7e1c01")
@@ -146,10 +147,46 @@ def correlate_batch(window: Window | None, events: Sequence[SecurityEvent], *, p
     """Correlate a batch of signals of one partition key; returns the new state and the commands."""
     if not events:
         return window or Window(key=""), []
-    work = _Work(window or Window(key=correlation_key(events[0])), pack, config)
-    for event in events:
-        work.add(event)
-    return work.freeze(), work.commands
+    correlator = Correlator(window or Window(key=correlation_key(events[0])), pack=pack, config=config)
+    commands = correlator.add(events)
+    return correlator.snapshot(), commands
+
+
+class Correlator:
+    """One key's state kept alive across batches: what ``correlate_batch`` rebuilds and freezes
+    per call (indexes, sorted lists) is built once here, and ``snapshot()`` is taken only when
+    the shell persists it. The commands are those ``correlate_batch`` would give for the same
+    batches; between snapshots, state past its horizon may linger a little longer (at most
+    ``EXPIRY_SLACK`` of event time, or 25 % over a cap) before it is dropped, which the module's
+    contract allows ("may already be gone"). ``snapshot()`` is bounded exactly."""
+
+    EXPIRY_SLACK = timedelta(minutes=1)
+
+    def __init__(self, window: Window, *, pack: RulePack = EMPTY_PACK, config: Config = Config()) -> None:
+        self._work = _Work(window, pack, config)
+        self._work.compact()
+
+    @property
+    def key(self) -> str:
+        return self._work.key
+
+    @property
+    def size(self) -> int:
+        w = self._work
+        return len(w.incidents) + len(w.seen) + len(w.hits) + len(w.held) + len(w.fired)
+
+    def add(self, events: Sequence[SecurityEvent]) -> list[AttachSignal | MergeIncident]:
+        work = self._work
+        work.commands = []
+        for event in events:
+            work.add(event)
+        if work.due(self.EXPIRY_SLACK):
+            work.compact()
+        return work.commands
+
+    def snapshot(self) -> Window:
+        self._work.version += 1
+        return self._work.freeze(self._work.version)
 
 
 class _Work:
@@ -167,6 +204,8 @@ class _Work:
         self.hits_by: dict[tuple[str, str], list[Hit]] = {}
         for hit in self.hits:
             self.hits_by.setdefault((hit.correlation, hit.group), []).append(hit)
+        for same in self.hits_by.values():
+            same.sort(key=hit_order)  # kept in order from here on: fires_ordered reads them as they are
         self.held = {h.evidence.event_id: h for h in window.held}
         self.commands: list[AttachSignal | MergeIncident] = []
         self.last_incident = window.incident_id
@@ -189,6 +228,9 @@ class _Work:
         for rule_id in {*self.correlations_of, *by_id}:
             self.outer_of[rule_id] = outer(rule_id)
         self.by_id = by_id
+        # Per horizon ("seen", "rules", "incidents"): the oldest time in its lists, set by compact().
+        self.oldest: dict[str, datetime | None] = {"seen": None, "rules": None, "incidents": None}
+        self.least: datetime | None = None  # the smallest of those
 
     # -- one signal ----------------------------------------------------------------------------
 
@@ -200,6 +242,10 @@ class _Work:
         self.seen_ids.add(event.event_id)
         self.seen_prints.add(fingerprint)
         at = event.occurred_at
+        # Every list's times are signal times: the oldest signal bounds each list from below.
+        if self.least is None or at < self.least:
+            self.least = at
+            self.oldest = {name: at if old is None or at < old else old for name, old in self.oldest.items()}
         self.seen.append(Seen(event_id=event.event_id, fingerprint=fingerprint, at=at))
         late = self.watermark is not None and at < self.watermark - self.config.lateness
         capped = min(at, event.ingested_at)
@@ -240,8 +286,8 @@ class _Work:
                           value=self._hash(str(value)) if value is not None else None, sources=tuple(sorted(sources)))
                 self.hits.append(hit)
                 same = self.hits_by.setdefault((c.id, group), [])
-                same.append(hit)
-                window = fires(c, same)
+                insort(same, hit, key=hit_order)  # at the end, unless the signal came out of order
+                window = fires_ordered(c, same)
                 if not window:
                     continue
                 contributing = {s for h in window for s in h.sources}
@@ -298,24 +344,34 @@ class _Work:
         if candidates:
             survivor = min(candidates, key=lambda o: (o.first_at, o.incident_id))
             others = [o for o in candidates if o is not survivor]
-            shared = sorted(entities & {e for o in candidates for e in o.entities})
+            shared = sorted(e for e in entities if any(e in self._entities(o) for o in candidates))
             how = f"joined by shared {', '.join(shared)} within {_human(span)}"
             if others:
                 how += f"; merges incident {', '.join(o.incident_id for o in others)} into this one"
                 self._merge(others, survivor, entities, [ev.event_id for ev, _, _ in items])
             known = self._entities(survivor)
-            merged = known | entities | {e for o in others for e in o.entities}
-            if len(merged) != len(known) and len(known) < self.config.max_entities:
-                kept = tuple(sorted(merged))[:self.config.max_entities]
+            # Only what is new is collected: an incident holds up to max_entities, a signal a few.
+            extra = {e for e in entities if e not in known}
+            for o in others:
+                extra.update(e for e in o.entities if e not in known)
+            if extra and len(known) < self.config.max_entities:
+                kept = tuple(sorted(known | extra))[:self.config.max_entities]
                 self.entity_sets[survivor.incident_id] = set(kept)
             else:
                 kept = survivor.entities  # nothing new, or full: no re-sort per signal
-            current = replace(survivor, entities=kept,
-                              first_at=min(survivor.first_at, first, *(o.first_at for o in others)),
-                              last_at=max(survivor.last_at, last, *(o.last_at for o in others)))
-            self.incidents = [current if o is survivor else
-                              replace(o, merged_into=survivor.incident_id) if o in others else o
-                              for o in self.incidents]
+            first_at = min(survivor.first_at, first, *(o.first_at for o in others))
+            last_at = max(survivor.last_at, last, *(o.last_at for o in others))
+            if kept is survivor.entities and first_at == survivor.first_at and last_at == survivor.last_at:
+                current = survivor
+            else:
+                current = OpenIncident(incident_id=survivor.incident_id, entities=kept, first_at=first_at,
+                                       last_at=last_at, merged_into=survivor.merged_into)
+            if others:
+                self.incidents = [current if o is survivor else
+                                  replace(o, merged_into=survivor.incident_id) if o in others else o
+                                  for o in self.incidents]
+            elif current is not survivor:
+                self.incidents[next(i for i, o in enumerate(self.incidents) if o is survivor)] = current
         else:
             current = OpenIncident(incident_id=self._new_id(items, entities, first),
                                    entities=tuple(sorted(entities))[:self.config.max_entities],
@@ -326,7 +382,7 @@ class _Work:
             unmapped = " (no profile declares the asset)" if evidence.system is None else ""
             reason = f"{what}; {how}{unmapped}; fingerprint {fingerprint}"
             self.commands.append(AttachSignal(incident_id=current.incident_id, controller=self._controller,
-                                              correlation_key=self.key, evidence=replace(evidence, reason=reason)))
+                                              correlation_key=self.key, evidence=evidence.with_reason(reason)))
         self.last_incident = current.incident_id
 
     def _merge(self, others: list[OpenIncident], survivor: OpenIncident, entities: set[str],
@@ -369,7 +425,8 @@ class _Work:
 
     # -- state ---------------------------------------------------------------------------------
 
-    def freeze(self) -> Window:
+    def _bounded(self) -> tuple[list[OpenIncident], list[Seen], list[Hit], list[Held], list[Fired]]:
+        """Every list without what is past its horizon or over its cap, oldest first."""
         c = self.config
         incidents, seen, hits, held = self.incidents, self.seen, self.hits, list(self.held.values())
         fired = list(self.fired.values())
@@ -389,9 +446,47 @@ class _Work:
         hits = sorted(hits, key=lambda h: h.at)[-c.max_hits:]
         held = sorted(held, key=lambda h: h.evidence.occurred_at)[-c.max_held:]
         fired = sorted(fired, key=lambda f: f.last_at)[-c.max_incidents:]
+        return incidents, seen, hits, held, fired
+
+    def freeze(self, version: int | None = None) -> Window:
+        incidents, seen, hits, held, fired = self._bounded()
         return Window(key=self.key, watermark=self.watermark, incidents=tuple(incidents), seen=tuple(seen),
-                      hits=tuple(hits), held=tuple(held), fired=tuple(fired), version=self.version + 1,
-                      incident_id=self.last_incident)
+                      hits=tuple(hits), held=tuple(held), fired=tuple(fired),
+                      version=self.version + 1 if version is None else version, incident_id=self.last_incident)
+
+    def due(self, slack: timedelta) -> bool:
+        """Whether a compaction would drop something older than ``slack`` past its horizon, or
+        a list is 25 % over its cap (cheap: no list is walked)."""
+        c = self.config
+        if (len(self.seen) > c.max_seen * 1.25 or len(self.hits) > c.max_hits * 1.25
+                or len(self.held) > c.max_held * 1.25 or len(self.incidents) > c.max_incidents * 1.25
+                or len(self.fired) > c.max_incidents * 1.25):
+            return True
+        if self.watermark is None:
+            return False
+        horizons = {"seen": self.watermark - c.lateness, "incidents": self.watermark - c.lateness - c.span,
+                    "rules": self.watermark - c.lateness - self.pack.max_timespan}
+        return any(old is not None and old < horizons[name] - slack for name, old in self.oldest.items())
+
+    def compact(self) -> None:
+        """Drop what ``freeze`` would and rebuild the indexes over what is left."""
+        incidents, seen, hits, held, fired = self._bounded()
+        self.incidents, self.seen, self.hits = incidents, seen, hits
+        self.held = {h.evidence.event_id: h for h in held}
+        self.fired = {(f.correlation, f.group): f for f in fired}
+        self.seen_ids = {s.event_id for s in seen}
+        self.seen_prints = {s.fingerprint for s in seen}
+        self.hits_by = {}
+        for hit in hits:
+            self.hits_by.setdefault((hit.correlation, hit.group), []).append(hit)
+        for same in self.hits_by.values():
+            same.sort(key=hit_order)
+        live = {o.incident_id for o in incidents}
+        self.entity_sets = {i: e for i, e in self.entity_sets.items() if i in live}
+        rules = [*(h.at for h in hits), *(h.evidence.occurred_at for h in held), *(f.last_at for f in fired)]
+        self.oldest = {"seen": seen[0].at if seen else None, "rules": min(rules) if rules else None,
+                       "incidents": min((o.last_at for o in incidents), default=None)}
+        self.least = min((t for t in self.oldest.values() if t is not None), default=None)
 
 
 def _human(span: timedelta) -> str:

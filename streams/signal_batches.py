@@ -7,8 +7,9 @@ still read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
+
+import orjson
 
 from incident.signals import SecurityEvent
 from streams import codec
@@ -33,8 +34,8 @@ def encode_signals(signals: Sequence[SecurityEvent], *, limit: int) -> list[byte
 
 def decode_signals(raw: bytes) -> list[SecurityEvent]:
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
+        data = orjson.loads(raw)
+    except ValueError as exc:  # orjson's error is one (invalid UTF-8 included)
         raise codec.DecodeError(f"not JSON: {exc}") from None
     items = data if isinstance(data, list) else [data]
     out = [codec.decode(item) for item in items]

@@ -10,9 +10,10 @@ apart from the generic envelope, which is still read.
 from __future__ import annotations
 
 import contextlib
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import orjson
 
 from incident.correlation import Fired, Held, OpenIncident, Seen, Window
 from incident.rules import Hit
@@ -34,40 +35,66 @@ def _d(value: int) -> datetime:
     return EPOCH + timedelta(microseconds=value)
 
 
+def _seen_row(s: Seen) -> list[Any]:
+    return [s.event_id, s.fingerprint, _t(s.at)]
+
+
+def _hit_row(h: Hit) -> list[Any]:
+    return [_t(h.at), h.correlation, h.rule, h.group, h.value, h.sources]
+
+
 class WindowCodec:
+    """Encodes windows, remembering each entry's text: a key's window is written every second
+    or so, and between two writes most entries (the same immutable objects) have not changed."""
+
     def __init__(self) -> None:
-        self._evidence: dict[str, dict[str, str]] = {}  # key -> event id -> encoded Evidence of a held signal
+        self._evidence: dict[str, dict[str, bytes]] = {}  # key -> event id -> encoded Evidence of a held signal
+        # (key, list) -> id(entry) -> (entry, its text); the entry is kept so that its id stays its own.
+        self._rows: dict[tuple[str, str], dict[int, tuple[Any, bytes]]] = {}
+
+    def _array(self, key: str, name: str, items: tuple[Any, ...], row: Any) -> bytes:
+        known = self._rows.get((key, name), {})
+        cache: dict[int, tuple[Any, bytes]] = {}
+        parts = []
+        for item in items:
+            entry = known.get(id(item))
+            if entry is None or entry[0] is not item:
+                entry = (item, orjson.dumps(row(item)))
+            cache[id(item)] = entry
+            parts.append(entry[1])
+        self._rows[(key, name)] = cache  # entries gone from the window leave the cache with it
+        return b"[" + b",".join(parts) + b"]"
 
     def encode(self, window: Window) -> bytes:
-        head = json.dumps({
+        head = orjson.dumps({
             "type": TYPE, "key": window.key, "version": window.version, "incident_id": window.incident_id,
             "watermark": _t(window.watermark) if window.watermark else None,
             "incidents": [[o.incident_id, o.entities, _t(o.first_at), _t(o.last_at), o.merged_into]
                           for o in window.incidents],
-            "seen": [[s.event_id, s.fingerprint, _t(s.at)] for s in window.seen],
-            "hits": [[_t(h.at), h.correlation, h.rule, h.group, h.value, h.sources] for h in window.hits],
             "fired": [[f.correlation, f.group, _t(f.first_at), _t(f.last_at)] for f in window.fired],
             "held": [[h.entities, h.rules, h.fingerprint] for h in window.held],
-        }, separators=(",", ":"))
+        })
         fragments = []
-        cache: dict[str, str] = {}
+        cache: dict[str, bytes] = {}
         known = self._evidence.get(window.key, {})
         for held in window.held:
             event_id = held.evidence.event_id
             text = known.get(event_id)
             if text is None:
-                text = json.dumps(codec.to_jsonable(held.evidence), separators=(",", ":"), ensure_ascii=False)
+                text = orjson.dumps(held.evidence)  # the same text as codec.to_jsonable + json.dumps
             cache[event_id] = text
             fragments.append(text)
         self._evidence[window.key] = cache  # released and expired signals leave the cache with the window
-        return f'{head[:-1]},"evidence":[{",".join(fragments)}]}}'.encode()
+        return (head[:-1] + b',"seen":' + self._array(window.key, "seen", window.seen, _seen_row)
+                + b',"hits":' + self._array(window.key, "hits", window.hits, _hit_row)
+                + b',"evidence":[' + b",".join(fragments) + b"]}")
 
     @staticmethod
     def decode(raw: bytes) -> Window | None:
         """The window, or None for a value of another form (an older version: start afresh)."""
         try:
-            data: dict[str, Any] = json.loads(raw)
-        except (UnicodeDecodeError, ValueError):
+            data: dict[str, Any] = orjson.loads(raw)
+        except ValueError:
             return None
         if not isinstance(data, dict) or data.get("type") != TYPE:
             decoded = None

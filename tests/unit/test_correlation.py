@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from incident.commands import AttachSignal, MergeIncident
-from incident.correlation import Config, Window, correlate, correlate_batch
+from incident.correlation import Config, Correlator, Window, correlate, correlate_batch
 from incident.signals import SecurityEvent
 from tests.unit.builders import T0, event
 
@@ -170,6 +170,22 @@ def test_replaying_a_batch_changes_nothing(items) -> None:  # type: ignore[no-un
     w2, again = correlate_batch(w1, events)
     assert again == [] and (w2.incidents, w2.seen, w2.hits, w2.held) == (w1.incidents, w1.seen, w1.hits, w1.held)
     assert len({c.evidence.event_id for c in first}) == len(first)  # each signal attached once
+
+
+@settings(max_examples=40, deadline=None)
+@given(events_on_one_host, st.integers(1, 7))
+def test_a_live_correlator_gives_the_commands_of_a_batch_by_batch_state(items, size) -> None:  # type: ignore[no-untyped-def]
+    # The agent keeps a Correlator between batches and saves its snapshot now and then; the
+    # commands must be those of decoding, correlating and freezing the window every batch.
+    events = build(items)
+    config = Config(span=timedelta(hours=1), lateness=timedelta(minutes=10), max_seen=20)
+    live = Correlator(Window(key="acme"), config=config)
+    window: Window | None = Window(key="acme")
+    for start in range(0, len(events), size):
+        batch = events[start:start + size]
+        window, expected = correlate_batch(window, batch, config=config)
+        assert live.add(batch) == expected
+    assert window is not None and live.snapshot().incidents == window.incidents
 
 
 @settings(max_examples=25, deadline=None)
