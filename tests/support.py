@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,10 +19,13 @@ POLL_INTERVAL = 0.05  # seconds between two looks at the condition, not a wait f
 
 
 async def eventually(condition: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition") -> Any:
-    """Return the condition's first truthy value; fail with ``what`` if the deadline passes."""
+    """Return the condition's first truthy value; fail with ``what`` if the deadline passes. The
+    condition may be a coroutine function (a look that has to await, an HTTP request say)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         if time.monotonic() > deadline:

@@ -23,6 +23,10 @@ CHROMIUM = "/usr/bin/chromium"
 # (it refuses a --user-data-dir argument), and --headless comes with headless=True.
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
+# The console runs on a real stack (broker, workers, catcher) that shares two cores with the rest of
+# the suite in CI: even a page rendered from memory can take longer than expect's 5 s default there.
+# Steps that wait for Kafka round-trips or live updates say their own, longer timeouts.
+expect.set_options(timeout=15_000)
 COUNTDOWN = re.compile(r"^\d+ h \d\d min \d\d s (left|restant)$|^(overdue by|en retard de) \d+ h")
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from streams.render import NoticeRenderer
 from streams.samples import publish
 from streams.settings import ROOT
 from streams.worker import running
-from tests.support import POLL_INTERVAL, Watcher, eventually, settings_for
+from tests.support import Watcher, eventually, settings_for
 from tests.unit.builders import directory
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -84,7 +82,7 @@ async def test_probes_and_metrics_follow_what_the_worker_does(broker: Broker, tm
                 _value(text, "breach_security_events_in_total")
                 - _value(before, "breach_security_events_in_total") == 3)
 
-        await _eventually_async(settled, "the scrape to show the three records and the open incident")
+        await eventually(settled, what="the scrape to show the three records and the open incident")
         dlq = "security-events.dlq"
         assert _value(text, "breach_dead_letters_total", topic=dlq, reason="not JSON") - _value(
             before, "breach_dead_letters_total", topic=dlq, reason="not JSON") == 1
@@ -93,15 +91,6 @@ async def test_probes_and_metrics_follow_what_the_worker_does(broker: Broker, tm
         assert _value(text, "breach_incident_events_out_total", type="IncidentOpened") >= 1
         assert _value(text, "faust_messages_received_total") >= 3  # faust's own sensor
         assert "breach_consumer_lag{" in text and "breach_clocks" in text
-
-
-async def _eventually_async(condition: Callable[[], Awaitable[bool]], what: str, timeout: float = 30.0) -> None:
-    """tests.support.eventually for a condition that has to await (an HTTP request), which that
-    helper cannot call: the same deadline, the same pause between two looks."""
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(POLL_INTERVAL)  # the poll interval, not a wait for the result
 
 
 @pytest.mark.asyncio
@@ -116,14 +105,14 @@ async def test_a_worker_is_not_ready_while_its_group_rebalances(broker: Broker, 
             while True:
                 seen.append(await _get(http, port, "/readyz"))
                 # A sampling interval, not a wait for a result: short enough that some probe lands
-                # inside the rebalance; the test itself waits with _eventually_async.
+                # inside the rebalance; the test itself waits with eventually.
                 await asyncio.sleep(0.02)
 
         watching = asyncio.create_task(watch())
         try:
             # A second worker joins the group: the first gives up its partitions and re-joins.
             async with running(settings_for(broker.bootstrap, tmp_path / "b"), _deps()):
-                await _eventually_async(lambda: _now_ready(seen), "/readyz to answer 200 after the rebalance")
+                await eventually(lambda: _now_ready(seen), what="/readyz to answer 200 after the rebalance")
         finally:
             watching.cancel()
         assert (503, "rebalancing\n") in seen
@@ -161,7 +150,7 @@ async def test_notices_by_outcome_clocks_by_state_and_lag_per_partition(broker: 
             clocks = sum(len(i.clocks) for i in watcher.model.incidents.values())
             return sent == len(mailer.sent) and _total(text, "breach_clocks", state="running") == clocks
 
-        await _eventually_async(settled, "notices counted as sent and the clocks as running")
+        await eventually(settled, what="notices counted as sent and the clocks as running")
         # Every partition of security-events is assigned to this one worker, and all of it was read.
         for partition in map(str, range(settings.partitions)):
             assert f'breach_consumer_lag{{partition="{partition}",topic="security-events"}} 0.0' in text
