@@ -13,14 +13,21 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from incident.errors import InvalidEvent
+from streams.agents.ingest import normalise
+from streams.deps import Deps
 from streams.embedded import free_port, port_is_free
+from streams.mailer import RecordingMailer
+from streams.profiles_loader import load_directory
+from streams.render import NoticeRenderer
+from streams.samples import jsonl_lines
 from streams.settings import ROOT
 from tests.support import eventually
 
@@ -62,6 +69,17 @@ class Up:
                               cwd=ROOT, capture_output=True, timeout=60, check=True)
 
 
+def samples_rejected() -> int:
+    """How many of the samples `breach up` publishes the worker refuses: its own normalise()."""
+    deps = Deps(directory=load_directory(ROOT / "deploy" / "profiles"), mailer=RecordingMailer(),
+                renderer=NoticeRenderer(ROOT / "templates" / "notices"))
+    now = datetime.now(UTC)
+    return sum(isinstance(result, InvalidEvent)
+               for path in sorted((ROOT / "deploy" / "samples").glob("*.jsonl"))
+               for n, line in enumerate(jsonl_lines(path.read_bytes()))
+               for _, result in normalise(line, now, f"security-events:0:{n}", deps))
+
+
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[Up]:
     running = Up(tmp_path)
@@ -89,7 +107,12 @@ async def test_make_up_shows_incidents_clocks_and_notices_then_stops_cleanly(up:
     assert "dpo@ampere.cars" in up.breach("mail").stdout
 
     before = {i["id"] for i in up.incidents()}
-    dlq_before = sum(up.get("/api/incidents")["dead_letters"].values())
+    # The samples' own malformed lines first: counting from a moment when some of them are still on
+    # their way would make the one sent below look like several.
+    dlq_before = samples_rejected()
+    assert dlq_before > 0  # the samples show the dead-letter topic
+    await eventually(lambda: sum(up.get("/api/incidents")["dead_letters"].values()) == dlq_before,
+                     what="the samples' malformed lines counted in the DLQ")
     new = {"id": "new-1", "time": datetime.now().astimezone().isoformat(), "title": "Customer table exported",
            "host": "ama-crm-db", "confirms_breach": True}
     sent = up.breach("send", "-", stdin=json.dumps(new) + "\n{broken\n")
