@@ -48,7 +48,9 @@ async def test_gdpr_and_nis2_clocks_side_by_side_and_an_email_submission(nis2_st
     assert {d["regime"] for d in (await stack.api.get(base)).json()["deadlines"]} == {"GDPR"}
 
     # The CISO finds it significant under NIS2 an hour later: the CSIRT's clocks start from then.
-    significant_at = datetime.now(UTC).replace(microsecond=0)
+    # Not rounded down to the second: the clocks count from the classification but never from before
+    # awareness, which the worker may have recorded earlier in this very second.
+    significant_at = datetime.now(UTC)
     response = await stack.api.post(f"{base}/classification", json={"classification": "significant",
                                                                       "at": significant_at.isoformat()})
     assert response.status_code == 202
