@@ -61,3 +61,12 @@ def put(table: Any, key: str, value: Any, partition: int) -> None:
     with _current_partition(partition):
         table.data[key] = value
     table.send_changelog(partition, key, value)
+
+
+def delete(table: Any, key: str, partition: int) -> None:
+    """``del table[key]`` for ``partition``: the key gone from its store and a tombstone on its
+    changelog (what faust's ``__delitem__`` does with the current event's partition)."""
+    with _current_partition(partition):
+        if key in table.data:
+            del table.data[key]
+    table.send_changelog(partition, key, value=None, value_serializer="raw")

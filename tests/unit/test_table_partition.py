@@ -29,7 +29,14 @@ class SpyTable:
     def __setitem__(self, key: str, value: Any) -> None:
         self.seen.append(("set", self._current()))
 
-    def send_changelog(self, partition: int, key: str, value: Any) -> None:
+    def __contains__(self, key: str) -> bool:
+        self.seen.append(("has", self._current()))
+        return True
+
+    def __delitem__(self, key: str) -> None:
+        self.seen.append(("del", self._current()))
+
+    def send_changelog(self, partition: int, key: str, value: Any, **options: Any) -> None:
         self.changelog.append((partition, key, value))
 
 
@@ -37,6 +44,7 @@ def test_each_access_sees_its_own_partition_and_none_after() -> None:
     table = SpyTable()
     assert table_partition.get(table, "ampere", 3) == "value of ampere"
     table_partition.put(table, "atometrics", b"w", 0)
-    assert table.seen == [("get", 3), ("set", 0)]
-    assert table.changelog == [(0, "atometrics", b"w")]
+    table_partition.delete(table, "ama", 2)
+    assert table.seen == [("get", 3), ("set", 0), ("has", 2), ("del", 2)]
+    assert table.changelog == [(0, "atometrics", b"w"), (2, "ama", None)]  # a tombstone for the delete
     assert faust.current_event() is None  # faust's own (here: none) is back
