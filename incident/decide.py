@@ -12,8 +12,8 @@ A Tick (the clock agent turning time into a command) emits the reminders now due
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, tzinfo
+from dataclasses import replace
+from datetime import datetime
 
 from incident.commands import (
     AbsorbIncident,
@@ -32,7 +32,7 @@ from incident.commands import (
     StartTriage,
     Tick,
 )
-from incident.deadlines import DEFAULT_REMINDERS, Calendar, start_clock
+from incident.deadlines import start_clock
 from incident.errors import CommandRejected
 from incident.events import (
     AwarenessRecorded,
@@ -56,7 +56,7 @@ from incident.events import (
 )
 from incident.facts import Facts, FactsError
 from incident.merging import advance_awareness
-from incident.model import Incident, evolve
+from incident.model import Incident
 from incident.notices import (
     AUTHORITY_NOTIFICATION,
     DATA_SUBJECT_NOTICE,
@@ -71,38 +71,12 @@ from incident.profiles import Directory, Profile
 from incident.regimes import CLASSIFICATION_TRIGGERS, REGIMES, Obligation
 from incident.reminders import tick
 from incident.risk import LEVELS, assess
+from incident.tape import Rules as Rules  # in decide()'s signature: its callers import it from here
+from incident.tape import Tape, profile_of, zone
 
 AUTOMATIC_AWARENESS = "rule:confirmed-signal"
 # Signal categories that come from an attack, not an accident (malicious intent, ENISA CB).
 HOSTILE_CATEGORIES = ("authentication", "exfiltration", "malware", "intrusion")
-
-
-class _Tape:
-    """Events decided so far, and the state they lead to (so later decisions see earlier ones)."""
-
-    def __init__(self, state: Incident | None) -> None:
-        self.state = state
-        self.events: list[Event] = []
-
-    @property
-    def version(self) -> int:
-        return (self.state.version if self.state else 0) + 1
-
-    def emit(self, event: Event) -> Incident:
-        self.events.append(event)
-        self.state = evolve(event, self.state)
-        return self.state
-
-
-@dataclass(frozen=True, slots=True)
-class Rules:
-    """Everything decide() needs besides the command, the state and the time."""
-
-    directory: Directory
-    calendar: Calendar
-    reminders: tuple[timedelta, ...] = DEFAULT_REMINDERS
-    # A suspected incident must reach an awareness decision within this window, or it is escalated.
-    triage_window: timedelta = timedelta(hours=24)
 
 
 def decide(command: Command, state: Incident | None, *, now: datetime, rules: Rules) -> list[Event]:
@@ -121,7 +95,7 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
                                       f"by {state.awareness.by}")
             if command.aware_at > now:
                 raise CommandRejected("awareness cannot be in the future")
-            tape = _Tape(state)
+            tape = Tape(state)
             _become_aware(tape, command.aware_at, command.by, command.evidence, now, rules)
             return tape.events
         case RecordDelivery():
@@ -131,12 +105,12 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
         case OverrideRisk():
             return _override(command, _aware(state, command.incident_id), now, rules.directory)
         case ActOnObligation():
-            tape = _Tape(state)
+            tape = Tape(state)
             sending = _email_submission(command, state, now, rules.directory)
             for event in act(command, state, now):
                 tape.emit(event)
             if sending is not None and tape.events:
-                tape.emit(NoticeRequested(incident_id=_id(tape), version=tape.version, at=now, draft=sending))
+                tape.emit(NoticeRequested(incident_id=tape.incident_id, version=tape.version, at=now, draft=sending))
             if command.action == "submit" and tape.events:
                 _start_following(tape, command.obligation, command.at, now, rules)
             return tape.events
@@ -155,7 +129,7 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
         case RecordSubjects():
             return _subjects(command, state, now)
         case SendSubjectNotice():
-            tape = _Tape(state)
+            tape = Tape(state)
             for event in _send_subject_notice(command, _aware(state, command.incident_id), now, rules.directory):
                 tape.emit(event)
             _subjects_informed(tape, command, now)
@@ -171,7 +145,7 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
     if state is not None and state.merged_into is not None:
         # The correlator never sends here after the merge; a replay might: say where it belongs.
         raise CommandRejected(f"incident merged into {state.merged_into}: attach the signal there")
-    tape = _Tape(state)
+    tape = Tape(state)
     if state is None:
         profile = rules.directory.profiles.get(cmd.controller) if cmd.controller else None
         tape.emit(IncidentOpened(incident_id=cmd.incident_id, version=1, at=now, controller=cmd.controller,
@@ -219,7 +193,7 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
     when it is earlier than this one's (its running clocks then move back with it)."""
     if state is not None and state.merged_into is not None:
         return []  # it merged on before this arrived: reactions() pass the evidence to its survivor
-    tape = _Tape(state)
+    tape = Tape(state)
     if state is None:  # its first AttachSignal is ordered before this on its partition; still, never lose evidence
         profile = rules.directory.profiles.get(cmd.controller) if cmd.controller else None
         tape.emit(IncidentOpened(incident_id=cmd.incident_id, version=1, at=now, controller=cmd.controller,
@@ -235,10 +209,10 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
     by = f"{cmd.aware_by} (on incident {cmd.absorbed}, merged into this one)"
     if current is not None and current.awareness is not None and cmd.aware_at is not None:
         # Aware of the same breach earlier over there: the clocks run from then (Art. 33(1)).
-        profile = _profile(current, rules.directory)
+        profile = profile_of(current, rules.directory)
         for event in advance_awareness(current, aware_at=cmd.aware_at, by=by, evidence=cmd.aware_evidence,
                                        absorbed=cmd.absorbed, now=now, calendar=rules.calendar,
-                                       tz=_zone(profile, rules)):
+                                       tz=zone(profile, rules)):
             tape.emit(event)
     if current is not None and current.awareness is None:
         if cmd.aware_at is not None:
@@ -249,11 +223,11 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
     return tape.events
 
 
-def _become_aware(tape: _Tape, aware_at: datetime, by: str, evidence: tuple[str, ...], now: datetime,
+def _become_aware(tape: Tape, aware_at: datetime, by: str, evidence: tuple[str, ...], now: datetime,
                   rules: Rules) -> None:
-    state = tape.emit(AwarenessRecorded(incident_id=_id(tape), version=tape.version, at=now, aware_at=aware_at,
+    state = tape.emit(AwarenessRecorded(incident_id=tape.incident_id, version=tape.version, at=now, aware_at=aware_at,
                                         by=by, evidence=evidence))
-    profile = _profile(state, rules.directory)
+    profile = profile_of(state, rules.directory)
     facts = facts_of(state, profile)
     tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
                            assessment=assess(facts, profile)))
@@ -261,7 +235,7 @@ def _become_aware(tape: _Tape, aware_at: datetime, by: str, evidence: tuple[str,
     _request_due_notices(tape, profile, now)
 
 
-def _start_clocks(tape: _Tape, profile: Profile | None, aware_at: datetime, now: datetime, rules: Rules) -> None:
+def _start_clocks(tape: Tape, profile: Profile | None, aware_at: datetime, now: datetime, rules: Rules) -> None:
     """One clock per timed obligation of the controller's regimes that runs from what is known
     at awareness. A controller no profile declares is held to the GDPR, in UTC."""
     state = tape.state
@@ -290,28 +264,23 @@ def _owed(state: Incident, profile: Profile | None) -> list[Obligation]:
             if (o.recipient == "controller" and as_processor) or (o.recipient != "controller" and as_controller)]
 
 
-def _zone(profile: Profile | None, rules: Rules) -> tzinfo:
-    """Where a controller's deadlines are counted; one no profile declares, in UTC."""
-    return rules.calendar.zone(profile.timezone if profile else "UTC")
-
-
-def _start(tape: _Tape, obligation: Obligation, anchor_at: datetime, profile: Profile | None, now: datetime,
+def _start(tape: Tape, obligation: Obligation, anchor_at: datetime, profile: Profile | None, now: datetime,
            rules: Rules) -> None:
     state = tape.state
     assert state is not None
-    tz = _zone(profile, rules)
+    tz = zone(profile, rules)
     clock = start_clock(obligation, anchor_at, state.profile_ref, tz=tz, calendar=rules.calendar,
                         reminders=rules.reminders)
     tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
 
 
-def _start_following(tape: _Tape, submitted: str, submitted_at: datetime, now: datetime, rules: Rules) -> None:
+def _start_following(tape: Tape, submitted: str, submitted_at: datetime, now: datetime, rules: Rules) -> None:
     """A submission starts the clocks that run from it (NIS2 final report one month after the
     incident notification; DORA intermediate and final reports)."""
     state = tape.state
     assert state is not None
     clock = next(c for c in state.clocks if c.rule_ref == submitted)
-    profile = _profile(state, rules.directory)
+    profile = profile_of(state, rules.directory)
     started = {c.rule_ref for c in state.clocks}
     for obligation in _owed(state, profile):
         follows = obligation.regime == clock.regime and obligation.after == clock.obligation
@@ -330,10 +299,10 @@ def _classify(cmd: ClassifyIncident, state: Incident, now: datetime, rules: Rule
     if cmd.at > now:
         raise CommandRejected("a classification cannot be dated in the future")
     assert state.awareness is not None
-    tape = _Tape(state)
+    tape = Tape(state)
     tape.emit(IncidentClassified(incident_id=state.id, version=tape.version, at=now,
                                  classification=cmd.classification, by=cmd.by, classified_at=cmd.at))
-    profile = _profile(state, rules.directory)
+    profile = profile_of(state, rules.directory)
     anchors = {**_anchors(state, state.awareness.aware_at),
                "classification": max(cmd.at, state.awareness.aware_at)}
     started = {c.rule_ref for c in state.clocks}
@@ -344,7 +313,7 @@ def _classify(cmd: ClassifyIncident, state: Incident, now: datetime, rules: Rule
     return tape.events
 
 
-def _request_due_notices(tape: _Tape, profile: Profile | None, now: datetime) -> None:
+def _request_due_notices(tape: Tape, profile: Profile | None, now: datetime) -> None:
     """Draft each notice the level in force calls for and that was not drafted yet."""
     state = tape.state
     if state is None or profile is None or state.level is None:
@@ -368,7 +337,7 @@ def _email_submission(cmd: ActOnObligation, state: Incident | None, now: datetim
     if cmd.action != "submit" or cmd.channel != "email" or state is None:
         return None
     clock = next((c for c in state.clocks if c.rule_ref == cmd.obligation), None)
-    profile = _profile(state, directory)
+    profile = profile_of(state, directory)
     current = state.obligation(cmd.obligation)
     if clock is None or profile is None or current is None or current.status != "approved":
         return None  # act() refuses it with the reason
@@ -377,15 +346,6 @@ def _email_submission(cmd: ActOnObligation, state: Incident | None, now: datetim
     except ValueError as exc:
         raise CommandRejected(f"cannot submit by e-mail: {exc}; record the portal's reference (channel "
                               "portal) or how it was sent (channel other)") from None
-
-
-def _id(tape: _Tape) -> str:
-    assert tape.state is not None
-    return tape.state.id
-
-
-def _profile(state: Incident, directory: Directory) -> Profile | None:
-    return directory.profiles.get(state.controller) if state.controller else None
 
 
 def _aware(state: Incident | None, incident_id: str) -> Incident:
@@ -423,14 +383,14 @@ def facts_of(state: Incident, profile: Profile | None) -> Facts:
 
 
 def _correct(cmd: CorrectFacts, state: Incident, now: datetime, directory: Directory) -> list[Event]:
-    profile = _profile(state, directory)
+    profile = profile_of(state, directory)
     try:
         facts = facts_of(state, profile).corrected(cmd.changes)
     except FactsError as exc:
         raise CommandRejected(f"invalid correction: {exc}") from None
     if not cmd.reason.strip():
         raise CommandRejected("a correction needs a reason")
-    tape = _Tape(state)
+    tape = Tape(state)
     tape.emit(FactsCorrected(incident_id=state.id, version=tape.version, at=now, changes=dict(cmd.changes),
                              by=cmd.by, reason=cmd.reason))
     tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
@@ -446,10 +406,10 @@ def _override(cmd: OverrideRisk, state: Incident, now: datetime, directory: Dire
         raise CommandRejected(f"level must be one of {', '.join(LEVELS)}")
     if len(cmd.justification.strip()) < 10:
         raise CommandRejected("an override needs a justification (a sentence at least)")
-    tape = _Tape(state)
+    tape = Tape(state)
     tape.emit(RiskOverridden(incident_id=state.id, version=tape.version, at=now, level=cmd.level,
                              justification=cmd.justification.strip(), by=cmd.by))
-    _request_due_notices(tape, _profile(state, directory), now)
+    _request_due_notices(tape, profile_of(state, directory), now)
     return tape.events
 
 
@@ -493,7 +453,7 @@ def _send_subject_notice(cmd: SendSubjectNotice, state: Incident, now: datetime,
     notice_id = subject_notice_id(state.id, cmd.list_id)
     if state.subject_notice(notice_id) is not None:
         return []
-    profile = _profile(state, directory)
+    profile = profile_of(state, directory)
     if profile is None or state.assessment is None:
         raise CommandRejected("the incident has no controller profile or assessment to write the notice from")
     taken = tuple(m.strip() for m in cmd.measures_taken if m.strip())
@@ -507,7 +467,7 @@ def _send_subject_notice(cmd: SendSubjectNotice, state: Incident, now: datetime,
                                    default_locale=profile.languages[0], context=context, by=cmd.by)]
 
 
-def _subjects_informed(tape: _Tape, cmd: SendSubjectNotice, now: datetime) -> None:
+def _subjects_informed(tape: Tape, cmd: SendSubjectNotice, now: datetime) -> None:
     """The DPO's approval of the notice to the people affected is the Art. 34 communication: the
     obligations owed to them are recorded as approved and submitted (by e-mail, with the notice
     id), so their workflow and the register agree with what was sent. Delivery progress is the
