@@ -32,11 +32,8 @@ from incident.commands import (
     StartTriage,
     Tick,
 )
-from incident.deadlines import start_clock
 from incident.errors import CommandRejected
 from incident.events import (
-    AwarenessRecorded,
-    ClockStarted,
     DeliveryProgressed,
     Event,
     FactsCorrected,
@@ -54,29 +51,35 @@ from incident.events import (
     SubjectsListed,
     TriageStarted,
 )
-from incident.facts import Facts, FactsError
+from incident.facts import FactsError
 from incident.merging import advance_awareness
 from incident.model import Incident
 from incident.notices import (
-    AUTHORITY_NOTIFICATION,
     DATA_SUBJECT_NOTICE,
     NoticeDraft,
-    draft,
     subject_notice_context,
     subject_notice_id,
     submission,
 )
 from incident.obligations import DPO_ROLE, act
-from incident.profiles import Directory, Profile
-from incident.regimes import CLASSIFICATION_TRIGGERS, REGIMES, Obligation
+from incident.profiles import Directory
+from incident.regimes import CLASSIFICATION_TRIGGERS
 from incident.reminders import tick
 from incident.risk import LEVELS, assess
 from incident.tape import Rules as Rules  # in decide()'s signature: its callers import it from here
-from incident.tape import Tape, profile_of, zone
+from incident.tape import (
+    Tape,
+    anchors_at,
+    become_aware,
+    facts_of,
+    owed,
+    profile_of,
+    request_due_notices,
+    start_clock_for,
+    zone,
+)
 
 AUTOMATIC_AWARENESS = "rule:confirmed-signal"
-# Signal categories that come from an attack, not an accident (malicious intent, ENISA CB).
-HOSTILE_CATEGORIES = ("authentication", "exfiltration", "malware", "intrusion")
 
 
 def decide(command: Command, state: Incident | None, *, now: datetime, rules: Rules) -> list[Event]:
@@ -96,7 +99,7 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
             if command.aware_at > now:
                 raise CommandRejected("awareness cannot be in the future")
             tape = Tape(state)
-            _become_aware(tape, command.aware_at, command.by, command.evidence, now, rules)
+            become_aware(tape, command.aware_at, command.by, command.evidence, now, rules)
             return tape.events
         case RecordDelivery():
             return _delivery(command, state, now)
@@ -154,7 +157,7 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
                                        evidence=cmd.evidence))
     if cmd.evidence.confirms_breach and current.awareness is None:
         # The machine learnt of a confirmed breach when the signal reached us, not when it happened.
-        _become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
+        become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
     return tape.events
 
 
@@ -216,62 +219,11 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
             tape.emit(event)
     if current is not None and current.awareness is None:
         if cmd.aware_at is not None:
-            _become_aware(tape, cmd.aware_at, by, cmd.aware_evidence, now, rules)
+            become_aware(tape, cmd.aware_at, by, cmd.aware_evidence, now, rules)
         elif confirming := [e for e in cmd.evidence if e.confirms_breach]:
             first = min(confirming, key=lambda e: e.ingested_at)
-            _become_aware(tape, first.ingested_at, AUTOMATIC_AWARENESS, (first.event_id,), now, rules)
+            become_aware(tape, first.ingested_at, AUTOMATIC_AWARENESS, (first.event_id,), now, rules)
     return tape.events
-
-
-def _become_aware(tape: Tape, aware_at: datetime, by: str, evidence: tuple[str, ...], now: datetime,
-                  rules: Rules) -> None:
-    state = tape.emit(AwarenessRecorded(incident_id=tape.incident_id, version=tape.version, at=now, aware_at=aware_at,
-                                        by=by, evidence=evidence))
-    profile = profile_of(state, rules.directory)
-    facts = facts_of(state, profile)
-    tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
-                           assessment=assess(facts, profile)))
-    _start_clocks(tape, profile, aware_at, now, rules)
-    _request_due_notices(tape, profile, now)
-
-
-def _start_clocks(tape: Tape, profile: Profile | None, aware_at: datetime, now: datetime, rules: Rules) -> None:
-    """One clock per timed obligation of the controller's regimes that runs from what is known
-    at awareness. A controller no profile declares is held to the GDPR, in UTC."""
-    state = tape.state
-    assert state is not None
-    anchors = _anchors(state, aware_at)
-    for obligation in _owed(state, profile):
-        if (obligation.anchor not in anchors or obligation.trigger in CLASSIFICATION_TRIGGERS.values()
-                or (obligation.trigger == "high_risk" and state.level != "high")):
-            continue  # later anchors (classification, a submission) start with their own commands
-        _start(tape, obligation, anchors[obligation.anchor], profile, now, rules)
-
-
-def _anchors(state: Incident, aware_at: datetime) -> dict[str, datetime]:
-    detected_at = min((e.ingested_at for e in state.evidence), default=aware_at)
-    return {"awareness": aware_at, "discovery": aware_at, "detection": detected_at}
-
-
-def _owed(state: Incident, profile: Profile | None) -> list[Obligation]:
-    """The obligations of the controller's regimes that this incident's systems call for: a
-    breach in a system run for someone else (as a processor) is owed to that controller
-    (Art. 33(2)); one in the controller's own systems to the authority and the people."""
-    regimes = profile.regimes if profile else ("gdpr",)
-    roles = {s.role for s in profile.systems if s.id in state.systems} if profile else set()
-    as_processor, as_controller = "processor" in roles, "controller" in roles or not roles
-    return [o for regime in regimes for o in REGIMES[regime]
-            if (o.recipient == "controller" and as_processor) or (o.recipient != "controller" and as_controller)]
-
-
-def _start(tape: Tape, obligation: Obligation, anchor_at: datetime, profile: Profile | None, now: datetime,
-           rules: Rules) -> None:
-    state = tape.state
-    assert state is not None
-    tz = zone(profile, rules)
-    clock = start_clock(obligation, anchor_at, state.profile_ref, tz=tz, calendar=rules.calendar,
-                        reminders=rules.reminders)
-    tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
 
 
 def _start_following(tape: Tape, submitted: str, submitted_at: datetime, now: datetime, rules: Rules) -> None:
@@ -282,10 +234,10 @@ def _start_following(tape: Tape, submitted: str, submitted_at: datetime, now: da
     clock = next(c for c in state.clocks if c.rule_ref == submitted)
     profile = profile_of(state, rules.directory)
     started = {c.rule_ref for c in state.clocks}
-    for obligation in _owed(state, profile):
+    for obligation in owed(state, profile):
         follows = obligation.regime == clock.regime and obligation.after == clock.obligation
         if follows and obligation.rule_ref not in started:
-            _start(tape, obligation, submitted_at, profile, now, rules)
+            start_clock_for(tape, obligation, submitted_at, profile, now, rules)
 
 
 def _classify(cmd: ClassifyIncident, state: Incident, now: datetime, rules: Rules) -> list[Event]:
@@ -303,30 +255,14 @@ def _classify(cmd: ClassifyIncident, state: Incident, now: datetime, rules: Rule
     tape.emit(IncidentClassified(incident_id=state.id, version=tape.version, at=now,
                                  classification=cmd.classification, by=cmd.by, classified_at=cmd.at))
     profile = profile_of(state, rules.directory)
-    anchors = {**_anchors(state, state.awareness.aware_at),
+    anchors = {**anchors_at(state, state.awareness.aware_at),
                "classification": max(cmd.at, state.awareness.aware_at)}
     started = {c.rule_ref for c in state.clocks}
-    for obligation in _owed(state, profile):
+    for obligation in owed(state, profile):
         if (obligation.trigger == CLASSIFICATION_TRIGGERS[cmd.classification] and obligation.anchor in anchors
                 and obligation.rule_ref not in started):
-            _start(tape, obligation, anchors[obligation.anchor], profile, now, rules)
+            start_clock_for(tape, obligation, anchors[obligation.anchor], profile, now, rules)
     return tape.events
-
-
-def _request_due_notices(tape: Tape, profile: Profile | None, now: datetime) -> None:
-    """Draft each notice the level in force calls for and that was not drafted yet."""
-    state = tape.state
-    if state is None or profile is None or state.level is None:
-        return  # no controller known: nobody to draft for; the console shows it as unmapped
-    if not any(c.recipient == "authority" for c in state.clocks):
-        return  # nothing owed to an authority (a processor's breach, say): no notification to draft
-    kinds = [AUTHORITY_NOTIFICATION] if state.level != "unlikely" else []
-    kinds += [DATA_SUBJECT_NOTICE] if state.level == "high" else []
-    requested = {n.kind for n in state.notices}
-    for kind in kinds:
-        if kind not in requested:
-            tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
-                                      draft=draft(kind, state, profile, now)))
 
 
 def _email_submission(cmd: ActOnObligation, state: Incident | None, now: datetime, directory: Directory,
@@ -356,32 +292,6 @@ def _aware(state: Incident | None, incident_id: str) -> Incident:
     return state
 
 
-def facts_of(state: Incident, profile: Profile | None) -> Facts:
-    """The breach facts an incident supports: its signals, its systems' declarations, then the
-    corrections responders made (which win)."""
-    systems = [s for s in profile.systems if s.id in state.systems] if profile else []
-    categories = [c for e in state.evidence for c in e.data_categories]
-    categories += [c for s in systems for c in s.data_categories]
-    declared = [s.approx_subjects for s in systems if s.approx_subjects is not None]
-    estimate = state.records_estimate if state.records_estimate is not None else (sum(declared) if declared else None)
-    signal_categories = {e.category for e in state.evidence}
-    exfiltration = None
-    if "exfiltration" in signal_categories:
-        exfiltration = "confirmed" if any(e.confirms_breach and e.category == "exfiltration" for e in state.evidence) \
-            else "suspected"
-    facts = Facts(
-        controller=state.controller,
-        # No signal said which: a loss of confidentiality, the most harmful reading.
-        breach_types=tuple(dict.fromkeys(t for e in state.evidence for t in e.breach_types)) or ("confidentiality",),
-        data_categories=tuple(dict.fromkeys(categories)),
-        subjects_count=estimate,
-        exfiltration=exfiltration,
-        malicious=True if signal_categories & set(HOSTILE_CATEGORIES) else None,
-        unmapped_assets=state.unmapped_assets,
-    )
-    return facts.corrected(state.corrections) if state.corrections else facts
-
-
 def _correct(cmd: CorrectFacts, state: Incident, now: datetime, directory: Directory) -> list[Event]:
     profile = profile_of(state, directory)
     try:
@@ -395,7 +305,7 @@ def _correct(cmd: CorrectFacts, state: Incident, now: datetime, directory: Direc
                              by=cmd.by, reason=cmd.reason))
     tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
                            assessment=assess(facts, profile)))
-    _request_due_notices(tape, profile, now)
+    request_due_notices(tape, profile, now)
     return tape.events
 
 
@@ -409,7 +319,7 @@ def _override(cmd: OverrideRisk, state: Incident, now: datetime, directory: Dire
     tape = Tape(state)
     tape.emit(RiskOverridden(incident_id=state.id, version=tape.version, at=now, level=cmd.level,
                              justification=cmd.justification.strip(), by=cmd.by))
-    _request_due_notices(tape, profile_of(state, directory), now)
+    request_due_notices(tape, profile_of(state, directory), now)
     return tape.events
 
 
