@@ -8,6 +8,10 @@ drafts_delivered (to the DPO) → submitted (to the authority, recorded by a per
 Becoming aware is atomic with what follows from it: the assessment, the clocks of the
 controller's regimes, and the notice drafts, all decided in the same call from the same state.
 A Tick (the clock agent turning time into a command) emits the reminders now due, once each.
+
+What several handlers share (the event tape, becoming aware, starting clocks, drafting the
+notices due) is in incident/tape.py; the handlers of the notice to the people affected are in
+incident/decide_subject_notice.py.
 """
 
 from __future__ import annotations
@@ -32,9 +36,9 @@ from incident.commands import (
     StartTriage,
     Tick,
 )
+from incident.decide_subject_notice import record_progress, record_subjects, send_subject_notice
 from incident.errors import CommandRejected
 from incident.events import (
-    DeliveryProgressed,
     Event,
     FactsCorrected,
     IncidentClassified,
@@ -43,24 +47,15 @@ from incident.events import (
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
-    ObligationActed,
     RiskAssessed,
     RiskOverridden,
     SignalAttached,
-    SubjectNoticeRequested,
-    SubjectsListed,
     TriageStarted,
 )
 from incident.facts import FactsError
 from incident.merging import advance_awareness
 from incident.model import Incident
-from incident.notices import (
-    DATA_SUBJECT_NOTICE,
-    NoticeDraft,
-    subject_notice_context,
-    subject_notice_id,
-    submission,
-)
+from incident.notices import NoticeDraft, submission
 from incident.obligations import DPO_ROLE, act
 from incident.profiles import Directory
 from incident.regimes import CLASSIFICATION_TRIGGERS
@@ -130,15 +125,11 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
             return [TriageStarted(incident_id=state.id, version=state.version + 1, at=now, by=command.by,
                                   started_at=min(command.at, now))]
         case RecordSubjects():
-            return _subjects(command, state, now)
+            return record_subjects(command, state, now)
         case SendSubjectNotice():
-            tape = Tape(state)
-            for event in _send_subject_notice(command, _aware(state, command.incident_id), now, rules.directory):
-                tape.emit(event)
-            _subjects_informed(tape, command, now)
-            return tape.events
+            return send_subject_notice(command, _aware(state, command.incident_id), now, rules.directory)
         case RecordDeliveryProgress():
-            return _progress(command, state, now)
+            return record_progress(command, state, now)
     raise CommandRejected(f"unknown command {type(command).__name__}")
 
 
@@ -339,85 +330,3 @@ def _delivery(cmd: RecordDelivery, state: Incident | None, now: datetime) -> lis
                                 recipient=cmd.recipient, message_id=cmd.message_id)]
     return [NoticeFailed(incident_id=state.id, version=version, at=now, notice_id=cmd.notice_id,
                          recipient=cmd.recipient, reason=cmd.detail)]
-
-
-
-def _subjects(cmd: RecordSubjects, state: Incident | None, now: datetime) -> list[Event]:
-    if state is None:
-        raise CommandRejected(f"no incident {cmd.incident_id}")
-    if state.subject_list(cmd.list_id) is not None:
-        return []  # the same file imported again
-    if cmd.count < 1:
-        raise CommandRejected("a list of affected people needs at least one valid address")
-    return [SubjectsListed(incident_id=state.id, version=state.version + 1, at=now, list_id=cmd.list_id,
-                           count=cmd.count, invalid=cmd.invalid, by=cmd.by)]
-
-
-def _send_subject_notice(cmd: SendSubjectNotice, state: Incident, now: datetime, directory: Directory,
-                         ) -> list[Event]:
-    if cmd.role != DPO_ROLE:
-        raise CommandRejected("only the DPO may approve the notice to the people affected")
-    listed = state.subject_list(cmd.list_id)
-    if listed is None:
-        raise CommandRejected(f"no list {cmd.list_id} of affected people on this incident")
-    notice_id = subject_notice_id(state.id, cmd.list_id)
-    if state.subject_notice(notice_id) is not None:
-        return []
-    profile = profile_of(state, directory)
-    if profile is None or state.assessment is None:
-        raise CommandRejected("the incident has no controller profile or assessment to write the notice from")
-    taken = tuple(m.strip() for m in cmd.measures_taken if m.strip())
-    if not taken:
-        raise CommandRejected("say what was done (at least one measure taken): Art. 34(2) with 33(3)(d)")
-    proposed = tuple(m.strip() for m in cmd.measures_proposed if m.strip())
-    context = subject_notice_context(state, profile, now, list_id=cmd.list_id, measures_taken=taken,
-                                     measures_proposed=proposed)
-    return [SubjectNoticeRequested(incident_id=state.id, version=state.version + 1, at=now, notice_id=notice_id,
-                                   list_id=cmd.list_id, total=listed.count, regime="gdpr", kind=DATA_SUBJECT_NOTICE,
-                                   default_locale=profile.languages[0], context=context, by=cmd.by)]
-
-
-def _subjects_informed(tape: Tape, cmd: SendSubjectNotice, now: datetime) -> None:
-    """The DPO's approval of the notice to the people affected is the Art. 34 communication: the
-    obligations owed to them are recorded as approved and submitted (by e-mail, with the notice
-    id), so their workflow and the register agree with what was sent. Delivery progress is the
-    notice's own record."""
-    state = tape.state
-    if not tape.events or state is None:
-        return
-    notice_id = subject_notice_id(state.id, cmd.list_id)
-    for clock in (c for c in state.clocks if c.recipient == "data_subjects"):
-        current = state.obligation(clock.rule_ref)
-        if current is None or current.settled:
-            continue
-        steps = (("approve", ""), ("submit", "email")) if current.status == "running" else (("submit", "email"),)
-        for action, channel in steps:
-            tape.emit(ObligationActed(incident_id=state.id, version=tape.version, at=now, obligation=clock.rule_ref,
-                                      action=action, by=cmd.by, acted_at=now, channel=channel,
-                                      reference=f"notice {notice_id} to list {cmd.list_id}" if channel else "",
-                                      text="", late=clock.timed and now > clock.deadline))
-
-
-def progress_score(accepted: int, failed: int, bounced: int, in_doubt: int) -> int:
-    """Grows with every step a delivery can take (none → sent/failed +2, none → in doubt +1,
-    in doubt → sent/failed +1, sent → bounced +1), so of two reports on a partition the one with
-    the higher score is the newer."""
-    return 2 * accepted + 2 * failed + bounced + in_doubt
-
-
-def _progress(cmd: RecordDeliveryProgress, state: Incident | None, now: datetime) -> list[Event]:
-    """A report is applied only if it is newer than what the incident holds for that partition
-    (higher progress score): a replay or a late report from a worker that lost the partition is
-    ignored."""
-    if state is None:
-        raise CommandRejected(f"no incident {cmd.incident_id}")
-    notice = state.subject_notice(cmd.notice_id)
-    if notice is None:
-        raise CommandRejected(f"no notice {cmd.notice_id} sent to affected people on this incident")
-    current = notice.progress(cmd.partition)
-    new = progress_score(cmd.accepted, cmd.failed, cmd.bounced, cmd.in_doubt)
-    if new <= progress_score(current.accepted, current.failed, current.bounced, current.in_doubt):
-        return []
-    return [DeliveryProgressed(incident_id=state.id, version=state.version + 1, at=now, notice_id=cmd.notice_id,
-                               partition=cmd.partition, accepted=cmd.accepted, failed=cmd.failed,
-                               bounced=cmd.bounced, in_doubt=cmd.in_doubt)]
