@@ -8,12 +8,16 @@ drafts_delivered (to the DPO) → submitted (to the authority, recorded by a per
 Becoming aware is atomic with what follows from it: the assessment, the clocks of the
 controller's regimes, and the notice drafts, all decided in the same call from the same state.
 A Tick (the clock agent turning time into a command) emits the reminders now due, once each.
+
+What several handlers share (the event tape, becoming aware, starting clocks, drafting the
+notices due) is in incident/tape.py; the handlers of the notice to the people affected are in
+incident/decide_subject_notice.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, tzinfo
+from dataclasses import replace
+from datetime import datetime
 
 from incident.commands import (
     AbsorbIncident,
@@ -32,12 +36,9 @@ from incident.commands import (
     StartTriage,
     Tick,
 )
-from incident.deadlines import DEFAULT_REMINDERS, Calendar, start_clock
+from incident.decide_subject_notice import record_progress, record_subjects, send_subject_notice
 from incident.errors import CommandRejected
 from incident.events import (
-    AwarenessRecorded,
-    ClockStarted,
-    DeliveryProgressed,
     Event,
     FactsCorrected,
     IncidentClassified,
@@ -46,63 +47,34 @@ from incident.events import (
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
-    ObligationActed,
     RiskAssessed,
     RiskOverridden,
     SignalAttached,
-    SubjectNoticeRequested,
-    SubjectsListed,
     TriageStarted,
 )
-from incident.facts import Facts, FactsError
+from incident.facts import FactsError
 from incident.merging import advance_awareness
-from incident.model import Incident, evolve
-from incident.notices import (
-    AUTHORITY_NOTIFICATION,
-    DATA_SUBJECT_NOTICE,
-    NoticeDraft,
-    draft,
-    subject_notice_context,
-    subject_notice_id,
-    submission,
-)
+from incident.model import Incident
+from incident.notices import NoticeDraft, submission
 from incident.obligations import DPO_ROLE, act
-from incident.profiles import Directory, Profile
-from incident.regimes import CLASSIFICATION_TRIGGERS, REGIMES, Obligation
+from incident.profiles import Directory
+from incident.regimes import CLASSIFICATION_TRIGGERS
 from incident.reminders import tick
 from incident.risk import LEVELS, assess
+from incident.tape import Rules as Rules  # in decide()'s signature: its callers import it from here
+from incident.tape import (
+    Tape,
+    anchors_at,
+    become_aware,
+    facts_of,
+    owed,
+    profile_of,
+    request_due_notices,
+    start_clock_for,
+    zone,
+)
 
 AUTOMATIC_AWARENESS = "rule:confirmed-signal"
-# Signal categories that come from an attack, not an accident (malicious intent, ENISA CB).
-HOSTILE_CATEGORIES = ("authentication", "exfiltration", "malware", "intrusion")
-
-
-class _Tape:
-    """Events decided so far, and the state they lead to (so later decisions see earlier ones)."""
-
-    def __init__(self, state: Incident | None) -> None:
-        self.state = state
-        self.events: list[Event] = []
-
-    @property
-    def version(self) -> int:
-        return (self.state.version if self.state else 0) + 1
-
-    def emit(self, event: Event) -> Incident:
-        self.events.append(event)
-        self.state = evolve(event, self.state)
-        return self.state
-
-
-@dataclass(frozen=True, slots=True)
-class Rules:
-    """Everything decide() needs besides the command, the state and the time."""
-
-    directory: Directory
-    calendar: Calendar
-    reminders: tuple[timedelta, ...] = DEFAULT_REMINDERS
-    # A suspected incident must reach an awareness decision within this window, or it is escalated.
-    triage_window: timedelta = timedelta(hours=24)
 
 
 def decide(command: Command, state: Incident | None, *, now: datetime, rules: Rules) -> list[Event]:
@@ -121,8 +93,8 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
                                       f"by {state.awareness.by}")
             if command.aware_at > now:
                 raise CommandRejected("awareness cannot be in the future")
-            tape = _Tape(state)
-            _become_aware(tape, command.aware_at, command.by, command.evidence, now, rules)
+            tape = Tape(state)
+            become_aware(tape, command.aware_at, command.by, command.evidence, now, rules)
             return tape.events
         case RecordDelivery():
             return _delivery(command, state, now)
@@ -131,12 +103,12 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
         case OverrideRisk():
             return _override(command, _aware(state, command.incident_id), now, rules.directory)
         case ActOnObligation():
-            tape = _Tape(state)
+            tape = Tape(state)
             sending = _email_submission(command, state, now, rules.directory)
             for event in act(command, state, now):
                 tape.emit(event)
             if sending is not None and tape.events:
-                tape.emit(NoticeRequested(incident_id=_id(tape), version=tape.version, at=now, draft=sending))
+                tape.emit(NoticeRequested(incident_id=tape.incident_id, version=tape.version, at=now, draft=sending))
             if command.action == "submit" and tape.events:
                 _start_following(tape, command.obligation, command.at, now, rules)
             return tape.events
@@ -153,15 +125,11 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
             return [TriageStarted(incident_id=state.id, version=state.version + 1, at=now, by=command.by,
                                   started_at=min(command.at, now))]
         case RecordSubjects():
-            return _subjects(command, state, now)
+            return record_subjects(command, state, now)
         case SendSubjectNotice():
-            tape = _Tape(state)
-            for event in _send_subject_notice(command, _aware(state, command.incident_id), now, rules.directory):
-                tape.emit(event)
-            _subjects_informed(tape, command, now)
-            return tape.events
+            return send_subject_notice(command, _aware(state, command.incident_id), now, rules.directory)
         case RecordDeliveryProgress():
-            return _progress(command, state, now)
+            return record_progress(command, state, now)
     raise CommandRejected(f"unknown command {type(command).__name__}")
 
 
@@ -171,7 +139,7 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
     if state is not None and state.merged_into is not None:
         # The correlator never sends here after the merge; a replay might: say where it belongs.
         raise CommandRejected(f"incident merged into {state.merged_into}: attach the signal there")
-    tape = _Tape(state)
+    tape = Tape(state)
     if state is None:
         profile = rules.directory.profiles.get(cmd.controller) if cmd.controller else None
         tape.emit(IncidentOpened(incident_id=cmd.incident_id, version=1, at=now, controller=cmd.controller,
@@ -180,7 +148,7 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
                                        evidence=cmd.evidence))
     if cmd.evidence.confirms_breach and current.awareness is None:
         # The machine learnt of a confirmed breach when the signal reached us, not when it happened.
-        _become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
+        become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
     return tape.events
 
 
@@ -219,7 +187,7 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
     when it is earlier than this one's (its running clocks then move back with it)."""
     if state is not None and state.merged_into is not None:
         return []  # it merged on before this arrived: reactions() pass the evidence to its survivor
-    tape = _Tape(state)
+    tape = Tape(state)
     if state is None:  # its first AttachSignal is ordered before this on its partition; still, never lose evidence
         profile = rules.directory.profiles.get(cmd.controller) if cmd.controller else None
         tape.emit(IncidentOpened(incident_id=cmd.incident_id, version=1, at=now, controller=cmd.controller,
@@ -235,88 +203,32 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
     by = f"{cmd.aware_by} (on incident {cmd.absorbed}, merged into this one)"
     if current is not None and current.awareness is not None and cmd.aware_at is not None:
         # Aware of the same breach earlier over there: the clocks run from then (Art. 33(1)).
-        profile = _profile(current, rules.directory)
+        profile = profile_of(current, rules.directory)
         for event in advance_awareness(current, aware_at=cmd.aware_at, by=by, evidence=cmd.aware_evidence,
                                        absorbed=cmd.absorbed, now=now, calendar=rules.calendar,
-                                       tz=_zone(profile, rules)):
+                                       tz=zone(profile, rules)):
             tape.emit(event)
     if current is not None and current.awareness is None:
         if cmd.aware_at is not None:
-            _become_aware(tape, cmd.aware_at, by, cmd.aware_evidence, now, rules)
+            become_aware(tape, cmd.aware_at, by, cmd.aware_evidence, now, rules)
         elif confirming := [e for e in cmd.evidence if e.confirms_breach]:
             first = min(confirming, key=lambda e: e.ingested_at)
-            _become_aware(tape, first.ingested_at, AUTOMATIC_AWARENESS, (first.event_id,), now, rules)
+            become_aware(tape, first.ingested_at, AUTOMATIC_AWARENESS, (first.event_id,), now, rules)
     return tape.events
 
 
-def _become_aware(tape: _Tape, aware_at: datetime, by: str, evidence: tuple[str, ...], now: datetime,
-                  rules: Rules) -> None:
-    state = tape.emit(AwarenessRecorded(incident_id=_id(tape), version=tape.version, at=now, aware_at=aware_at,
-                                        by=by, evidence=evidence))
-    profile = _profile(state, rules.directory)
-    facts = facts_of(state, profile)
-    tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
-                           assessment=assess(facts, profile)))
-    _start_clocks(tape, profile, aware_at, now, rules)
-    _request_due_notices(tape, profile, now)
-
-
-def _start_clocks(tape: _Tape, profile: Profile | None, aware_at: datetime, now: datetime, rules: Rules) -> None:
-    """One clock per timed obligation of the controller's regimes that runs from what is known
-    at awareness. A controller no profile declares is held to the GDPR, in UTC."""
-    state = tape.state
-    assert state is not None
-    anchors = _anchors(state, aware_at)
-    for obligation in _owed(state, profile):
-        if (obligation.anchor not in anchors or obligation.trigger in CLASSIFICATION_TRIGGERS.values()
-                or (obligation.trigger == "high_risk" and state.level != "high")):
-            continue  # later anchors (classification, a submission) start with their own commands
-        _start(tape, obligation, anchors[obligation.anchor], profile, now, rules)
-
-
-def _anchors(state: Incident, aware_at: datetime) -> dict[str, datetime]:
-    detected_at = min((e.ingested_at for e in state.evidence), default=aware_at)
-    return {"awareness": aware_at, "discovery": aware_at, "detection": detected_at}
-
-
-def _owed(state: Incident, profile: Profile | None) -> list[Obligation]:
-    """The obligations of the controller's regimes that this incident's systems call for: a
-    breach in a system run for someone else (as a processor) is owed to that controller
-    (Art. 33(2)); one in the controller's own systems to the authority and the people."""
-    regimes = profile.regimes if profile else ("gdpr",)
-    roles = {s.role for s in profile.systems if s.id in state.systems} if profile else set()
-    as_processor, as_controller = "processor" in roles, "controller" in roles or not roles
-    return [o for regime in regimes for o in REGIMES[regime]
-            if (o.recipient == "controller" and as_processor) or (o.recipient != "controller" and as_controller)]
-
-
-def _zone(profile: Profile | None, rules: Rules) -> tzinfo:
-    """Where a controller's deadlines are counted; one no profile declares, in UTC."""
-    return rules.calendar.zone(profile.timezone if profile else "UTC")
-
-
-def _start(tape: _Tape, obligation: Obligation, anchor_at: datetime, profile: Profile | None, now: datetime,
-           rules: Rules) -> None:
-    state = tape.state
-    assert state is not None
-    tz = _zone(profile, rules)
-    clock = start_clock(obligation, anchor_at, state.profile_ref, tz=tz, calendar=rules.calendar,
-                        reminders=rules.reminders)
-    tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
-
-
-def _start_following(tape: _Tape, submitted: str, submitted_at: datetime, now: datetime, rules: Rules) -> None:
+def _start_following(tape: Tape, submitted: str, submitted_at: datetime, now: datetime, rules: Rules) -> None:
     """A submission starts the clocks that run from it (NIS2 final report one month after the
     incident notification; DORA intermediate and final reports)."""
     state = tape.state
     assert state is not None
     clock = next(c for c in state.clocks if c.rule_ref == submitted)
-    profile = _profile(state, rules.directory)
+    profile = profile_of(state, rules.directory)
     started = {c.rule_ref for c in state.clocks}
-    for obligation in _owed(state, profile):
+    for obligation in owed(state, profile):
         follows = obligation.regime == clock.regime and obligation.after == clock.obligation
         if follows and obligation.rule_ref not in started:
-            _start(tape, obligation, submitted_at, profile, now, rules)
+            start_clock_for(tape, obligation, submitted_at, profile, now, rules)
 
 
 def _classify(cmd: ClassifyIncident, state: Incident, now: datetime, rules: Rules) -> list[Event]:
@@ -330,34 +242,18 @@ def _classify(cmd: ClassifyIncident, state: Incident, now: datetime, rules: Rule
     if cmd.at > now:
         raise CommandRejected("a classification cannot be dated in the future")
     assert state.awareness is not None
-    tape = _Tape(state)
+    tape = Tape(state)
     tape.emit(IncidentClassified(incident_id=state.id, version=tape.version, at=now,
                                  classification=cmd.classification, by=cmd.by, classified_at=cmd.at))
-    profile = _profile(state, rules.directory)
-    anchors = {**_anchors(state, state.awareness.aware_at),
+    profile = profile_of(state, rules.directory)
+    anchors = {**anchors_at(state, state.awareness.aware_at),
                "classification": max(cmd.at, state.awareness.aware_at)}
     started = {c.rule_ref for c in state.clocks}
-    for obligation in _owed(state, profile):
+    for obligation in owed(state, profile):
         if (obligation.trigger == CLASSIFICATION_TRIGGERS[cmd.classification] and obligation.anchor in anchors
                 and obligation.rule_ref not in started):
-            _start(tape, obligation, anchors[obligation.anchor], profile, now, rules)
+            start_clock_for(tape, obligation, anchors[obligation.anchor], profile, now, rules)
     return tape.events
-
-
-def _request_due_notices(tape: _Tape, profile: Profile | None, now: datetime) -> None:
-    """Draft each notice the level in force calls for and that was not drafted yet."""
-    state = tape.state
-    if state is None or profile is None or state.level is None:
-        return  # no controller known: nobody to draft for; the console shows it as unmapped
-    if not any(c.recipient == "authority" for c in state.clocks):
-        return  # nothing owed to an authority (a processor's breach, say): no notification to draft
-    kinds = [AUTHORITY_NOTIFICATION] if state.level != "unlikely" else []
-    kinds += [DATA_SUBJECT_NOTICE] if state.level == "high" else []
-    requested = {n.kind for n in state.notices}
-    for kind in kinds:
-        if kind not in requested:
-            tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
-                                      draft=draft(kind, state, profile, now)))
 
 
 def _email_submission(cmd: ActOnObligation, state: Incident | None, now: datetime, directory: Directory,
@@ -368,7 +264,7 @@ def _email_submission(cmd: ActOnObligation, state: Incident | None, now: datetim
     if cmd.action != "submit" or cmd.channel != "email" or state is None:
         return None
     clock = next((c for c in state.clocks if c.rule_ref == cmd.obligation), None)
-    profile = _profile(state, directory)
+    profile = profile_of(state, directory)
     current = state.obligation(cmd.obligation)
     if clock is None or profile is None or current is None or current.status != "approved":
         return None  # act() refuses it with the reason
@@ -379,15 +275,6 @@ def _email_submission(cmd: ActOnObligation, state: Incident | None, now: datetim
                               "portal) or how it was sent (channel other)") from None
 
 
-def _id(tape: _Tape) -> str:
-    assert tape.state is not None
-    return tape.state.id
-
-
-def _profile(state: Incident, directory: Directory) -> Profile | None:
-    return directory.profiles.get(state.controller) if state.controller else None
-
-
 def _aware(state: Incident | None, incident_id: str) -> Incident:
     if state is None:
         raise CommandRejected(f"no incident {incident_id}")
@@ -396,46 +283,20 @@ def _aware(state: Incident | None, incident_id: str) -> Incident:
     return state
 
 
-def facts_of(state: Incident, profile: Profile | None) -> Facts:
-    """The breach facts an incident supports: its signals, its systems' declarations, then the
-    corrections responders made (which win)."""
-    systems = [s for s in profile.systems if s.id in state.systems] if profile else []
-    categories = [c for e in state.evidence for c in e.data_categories]
-    categories += [c for s in systems for c in s.data_categories]
-    declared = [s.approx_subjects for s in systems if s.approx_subjects is not None]
-    estimate = state.records_estimate if state.records_estimate is not None else (sum(declared) if declared else None)
-    signal_categories = {e.category for e in state.evidence}
-    exfiltration = None
-    if "exfiltration" in signal_categories:
-        exfiltration = "confirmed" if any(e.confirms_breach and e.category == "exfiltration" for e in state.evidence) \
-            else "suspected"
-    facts = Facts(
-        controller=state.controller,
-        # No signal said which: a loss of confidentiality, the most harmful reading.
-        breach_types=tuple(dict.fromkeys(t for e in state.evidence for t in e.breach_types)) or ("confidentiality",),
-        data_categories=tuple(dict.fromkeys(categories)),
-        subjects_count=estimate,
-        exfiltration=exfiltration,
-        malicious=True if signal_categories & set(HOSTILE_CATEGORIES) else None,
-        unmapped_assets=state.unmapped_assets,
-    )
-    return facts.corrected(state.corrections) if state.corrections else facts
-
-
 def _correct(cmd: CorrectFacts, state: Incident, now: datetime, directory: Directory) -> list[Event]:
-    profile = _profile(state, directory)
+    profile = profile_of(state, directory)
     try:
         facts = facts_of(state, profile).corrected(cmd.changes)
     except FactsError as exc:
         raise CommandRejected(f"invalid correction: {exc}") from None
     if not cmd.reason.strip():
         raise CommandRejected("a correction needs a reason")
-    tape = _Tape(state)
+    tape = Tape(state)
     tape.emit(FactsCorrected(incident_id=state.id, version=tape.version, at=now, changes=dict(cmd.changes),
                              by=cmd.by, reason=cmd.reason))
     tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
                            assessment=assess(facts, profile)))
-    _request_due_notices(tape, profile, now)
+    request_due_notices(tape, profile, now)
     return tape.events
 
 
@@ -446,10 +307,10 @@ def _override(cmd: OverrideRisk, state: Incident, now: datetime, directory: Dire
         raise CommandRejected(f"level must be one of {', '.join(LEVELS)}")
     if len(cmd.justification.strip()) < 10:
         raise CommandRejected("an override needs a justification (a sentence at least)")
-    tape = _Tape(state)
+    tape = Tape(state)
     tape.emit(RiskOverridden(incident_id=state.id, version=tape.version, at=now, level=cmd.level,
                              justification=cmd.justification.strip(), by=cmd.by))
-    _request_due_notices(tape, _profile(state, directory), now)
+    request_due_notices(tape, profile_of(state, directory), now)
     return tape.events
 
 
@@ -469,85 +330,3 @@ def _delivery(cmd: RecordDelivery, state: Incident | None, now: datetime) -> lis
                                 recipient=cmd.recipient, message_id=cmd.message_id)]
     return [NoticeFailed(incident_id=state.id, version=version, at=now, notice_id=cmd.notice_id,
                          recipient=cmd.recipient, reason=cmd.detail)]
-
-
-
-def _subjects(cmd: RecordSubjects, state: Incident | None, now: datetime) -> list[Event]:
-    if state is None:
-        raise CommandRejected(f"no incident {cmd.incident_id}")
-    if state.subject_list(cmd.list_id) is not None:
-        return []  # the same file imported again
-    if cmd.count < 1:
-        raise CommandRejected("a list of affected people needs at least one valid address")
-    return [SubjectsListed(incident_id=state.id, version=state.version + 1, at=now, list_id=cmd.list_id,
-                           count=cmd.count, invalid=cmd.invalid, by=cmd.by)]
-
-
-def _send_subject_notice(cmd: SendSubjectNotice, state: Incident, now: datetime, directory: Directory,
-                         ) -> list[Event]:
-    if cmd.role != DPO_ROLE:
-        raise CommandRejected("only the DPO may approve the notice to the people affected")
-    listed = state.subject_list(cmd.list_id)
-    if listed is None:
-        raise CommandRejected(f"no list {cmd.list_id} of affected people on this incident")
-    notice_id = subject_notice_id(state.id, cmd.list_id)
-    if state.subject_notice(notice_id) is not None:
-        return []
-    profile = _profile(state, directory)
-    if profile is None or state.assessment is None:
-        raise CommandRejected("the incident has no controller profile or assessment to write the notice from")
-    taken = tuple(m.strip() for m in cmd.measures_taken if m.strip())
-    if not taken:
-        raise CommandRejected("say what was done (at least one measure taken): Art. 34(2) with 33(3)(d)")
-    proposed = tuple(m.strip() for m in cmd.measures_proposed if m.strip())
-    context = subject_notice_context(state, profile, now, list_id=cmd.list_id, measures_taken=taken,
-                                     measures_proposed=proposed)
-    return [SubjectNoticeRequested(incident_id=state.id, version=state.version + 1, at=now, notice_id=notice_id,
-                                   list_id=cmd.list_id, total=listed.count, regime="gdpr", kind=DATA_SUBJECT_NOTICE,
-                                   default_locale=profile.languages[0], context=context, by=cmd.by)]
-
-
-def _subjects_informed(tape: _Tape, cmd: SendSubjectNotice, now: datetime) -> None:
-    """The DPO's approval of the notice to the people affected is the Art. 34 communication: the
-    obligations owed to them are recorded as approved and submitted (by e-mail, with the notice
-    id), so their workflow and the register agree with what was sent. Delivery progress is the
-    notice's own record."""
-    state = tape.state
-    if not tape.events or state is None:
-        return
-    notice_id = subject_notice_id(state.id, cmd.list_id)
-    for clock in (c for c in state.clocks if c.recipient == "data_subjects"):
-        current = state.obligation(clock.rule_ref)
-        if current is None or current.settled:
-            continue
-        steps = (("approve", ""), ("submit", "email")) if current.status == "running" else (("submit", "email"),)
-        for action, channel in steps:
-            tape.emit(ObligationActed(incident_id=state.id, version=tape.version, at=now, obligation=clock.rule_ref,
-                                      action=action, by=cmd.by, acted_at=now, channel=channel,
-                                      reference=f"notice {notice_id} to list {cmd.list_id}" if channel else "",
-                                      text="", late=clock.timed and now > clock.deadline))
-
-
-def progress_score(accepted: int, failed: int, bounced: int, in_doubt: int) -> int:
-    """Grows with every step a delivery can take (none → sent/failed +2, none → in doubt +1,
-    in doubt → sent/failed +1, sent → bounced +1), so of two reports on a partition the one with
-    the higher score is the newer."""
-    return 2 * accepted + 2 * failed + bounced + in_doubt
-
-
-def _progress(cmd: RecordDeliveryProgress, state: Incident | None, now: datetime) -> list[Event]:
-    """A report is applied only if it is newer than what the incident holds for that partition
-    (higher progress score): a replay or a late report from a worker that lost the partition is
-    ignored."""
-    if state is None:
-        raise CommandRejected(f"no incident {cmd.incident_id}")
-    notice = state.subject_notice(cmd.notice_id)
-    if notice is None:
-        raise CommandRejected(f"no notice {cmd.notice_id} sent to affected people on this incident")
-    current = notice.progress(cmd.partition)
-    new = progress_score(cmd.accepted, cmd.failed, cmd.bounced, cmd.in_doubt)
-    if new <= progress_score(current.accepted, current.failed, current.bounced, current.in_doubt):
-        return []
-    return [DeliveryProgressed(incident_id=state.id, version=state.version + 1, at=now, notice_id=cmd.notice_id,
-                               partition=cmd.partition, accepted=cmd.accepted, failed=cmd.failed,
-                               bounced=cmd.bounced, in_doubt=cmd.in_doubt)]

@@ -14,7 +14,7 @@ from incident.events import AwarenessAdvanced, ClockMoved, Event
 from incident.model import Incident
 from incident.regimes import REGIMES, Obligation
 
-# The anchors that are the awareness itself (see decide._anchors); detection, classification
+# The anchors that are the awareness itself (see tape.anchors_at); detection, classification
 # and submission anchors are other facts and do not move with it.
 AWARENESS_ANCHORS = ("awareness", "discovery")
 

@@ -1,0 +1,160 @@
+"""The tape a command's decision is written on, and the steps several of decide()'s handlers
+write on it.
+
+A handler that emits more than one event writes them on a Tape, so each later decision sees
+the state the earlier events lead to. Becoming aware (a person records it, a signal confirms
+the breach, a merge hands it over) is one step: the awareness, the assessment, the clocks of
+the controller's regimes and the notice drafts, all decided from the same state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from incident.deadlines import DEFAULT_REMINDERS, Calendar, start_clock
+from incident.events import AwarenessRecorded, ClockStarted, Event, NoticeRequested, RiskAssessed
+from incident.facts import Facts
+from incident.model import Incident, evolve
+from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, draft
+from incident.profiles import Directory, Profile
+from incident.regimes import CLASSIFICATION_TRIGGERS, REGIMES, Obligation
+from incident.risk import assess
+
+# Signal categories that come from an attack, not an accident (malicious intent, ENISA CB).
+HOSTILE_CATEGORIES = ("authentication", "exfiltration", "malware", "intrusion")
+
+
+class Tape:
+    """Events decided so far, and the state they lead to (so later decisions see earlier ones)."""
+
+    def __init__(self, state: Incident | None) -> None:
+        self.state = state
+        self.events: list[Event] = []
+
+    @property
+    def version(self) -> int:
+        return (self.state.version if self.state else 0) + 1
+
+    @property
+    def incident_id(self) -> str:
+        assert self.state is not None
+        return self.state.id
+
+    def emit(self, event: Event) -> Incident:
+        self.events.append(event)
+        self.state = evolve(event, self.state)
+        return self.state
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Everything decide() needs besides the command, the state and the time."""
+
+    directory: Directory
+    calendar: Calendar
+    reminders: tuple[timedelta, ...] = DEFAULT_REMINDERS
+    # A suspected incident must reach an awareness decision within this window, or it is escalated.
+    triage_window: timedelta = timedelta(hours=24)
+
+
+def profile_of(state: Incident, directory: Directory) -> Profile | None:
+    return directory.profiles.get(state.controller) if state.controller else None
+
+
+def zone(profile: Profile | None, rules: Rules) -> tzinfo:
+    """Where a controller's deadlines are counted; one no profile declares, in UTC."""
+    return rules.calendar.zone(profile.timezone if profile else "UTC")
+
+
+def become_aware(tape: Tape, aware_at: datetime, by: str, evidence: tuple[str, ...], now: datetime,
+                 rules: Rules) -> None:
+    state = tape.emit(AwarenessRecorded(incident_id=tape.incident_id, version=tape.version, at=now, aware_at=aware_at,
+                                        by=by, evidence=evidence))
+    profile = profile_of(state, rules.directory)
+    facts = facts_of(state, profile)
+    tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
+                           assessment=assess(facts, profile)))
+    _start_clocks(tape, profile, aware_at, now, rules)
+    request_due_notices(tape, profile, now)
+
+
+def _start_clocks(tape: Tape, profile: Profile | None, aware_at: datetime, now: datetime, rules: Rules) -> None:
+    """One clock per timed obligation of the controller's regimes that runs from what is known
+    at awareness. A controller no profile declares is held to the GDPR, in UTC."""
+    state = tape.state
+    assert state is not None
+    anchors = anchors_at(state, aware_at)
+    for obligation in owed(state, profile):
+        if (obligation.anchor not in anchors or obligation.trigger in CLASSIFICATION_TRIGGERS.values()
+                or (obligation.trigger == "high_risk" and state.level != "high")):
+            continue  # later anchors (classification, a submission) start with their own commands
+        start_clock_for(tape, obligation, anchors[obligation.anchor], profile, now, rules)
+
+
+def anchors_at(state: Incident, aware_at: datetime) -> dict[str, datetime]:
+    detected_at = min((e.ingested_at for e in state.evidence), default=aware_at)
+    return {"awareness": aware_at, "discovery": aware_at, "detection": detected_at}
+
+
+def owed(state: Incident, profile: Profile | None) -> list[Obligation]:
+    """The obligations of the controller's regimes that this incident's systems call for: a
+    breach in a system run for someone else (as a processor) is owed to that controller
+    (Art. 33(2)); one in the controller's own systems to the authority and the people."""
+    regimes = profile.regimes if profile else ("gdpr",)
+    roles = {s.role for s in profile.systems if s.id in state.systems} if profile else set()
+    as_processor, as_controller = "processor" in roles, "controller" in roles or not roles
+    return [o for regime in regimes for o in REGIMES[regime]
+            if (o.recipient == "controller" and as_processor) or (o.recipient != "controller" and as_controller)]
+
+
+def start_clock_for(tape: Tape, obligation: Obligation, anchor_at: datetime, profile: Profile | None,
+                    now: datetime, rules: Rules) -> None:
+    state = tape.state
+    assert state is not None
+    tz = zone(profile, rules)
+    clock = start_clock(obligation, anchor_at, state.profile_ref, tz=tz, calendar=rules.calendar,
+                        reminders=rules.reminders)
+    tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
+
+
+def request_due_notices(tape: Tape, profile: Profile | None, now: datetime) -> None:
+    """Draft each notice the level in force calls for and that was not drafted yet."""
+    state = tape.state
+    if state is None or profile is None or state.level is None:
+        return  # no controller known: nobody to draft for; the console shows it as unmapped
+    if not any(c.recipient == "authority" for c in state.clocks):
+        return  # nothing owed to an authority (a processor's breach, say): no notification to draft
+    kinds = [AUTHORITY_NOTIFICATION] if state.level != "unlikely" else []
+    kinds += [DATA_SUBJECT_NOTICE] if state.level == "high" else []
+    requested = {n.kind for n in state.notices}
+    for kind in kinds:
+        if kind not in requested:
+            tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
+                                      draft=draft(kind, state, profile, now)))
+
+
+def facts_of(state: Incident, profile: Profile | None) -> Facts:
+    """The breach facts an incident supports: its signals, its systems' declarations, then the
+    corrections responders made (which win)."""
+    systems = [s for s in profile.systems if s.id in state.systems] if profile else []
+    categories = [c for e in state.evidence for c in e.data_categories]
+    categories += [c for s in systems for c in s.data_categories]
+    declared = [s.approx_subjects for s in systems if s.approx_subjects is not None]
+    estimate = state.records_estimate if state.records_estimate is not None else (sum(declared) if declared else None)
+    signal_categories = {e.category for e in state.evidence}
+    exfiltration = None
+    if "exfiltration" in signal_categories:
+        exfiltration = "confirmed" if any(e.confirms_breach and e.category == "exfiltration" for e in state.evidence) \
+            else "suspected"
+    facts = Facts(
+        controller=state.controller,
+        # No signal said which: a loss of confidentiality, the most harmful reading.
+        breach_types=tuple(dict.fromkeys(t for e in state.evidence for t in e.breach_types)) or ("confidentiality",),
+        data_categories=tuple(dict.fromkeys(categories)),
+        subjects_count=estimate,
+        exfiltration=exfiltration,
+        malicious=True if signal_categories & set(HOSTILE_CATEGORIES) else None,
+        unmapped_assets=state.unmapped_assets,
+    )
+    return facts.corrected(state.corrections) if state.corrections else facts
