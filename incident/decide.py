@@ -1,4 +1,4 @@
-"""decide(command, state, now=..., rules=...) -> events: the only place the workflow branches.
+"""decide(command, state, now=..., rules=...) -> events: every command of an incident is decided here.
 
 Commands are idempotent: replaying one that was already applied (Kafka redelivers)
 yields no event. An illegal command raises CommandRejected with a reason.
