@@ -206,7 +206,7 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
         profile = profile_of(current, rules.directory)
         for event in advance_awareness(current, aware_at=cmd.aware_at, by=by, evidence=cmd.aware_evidence,
                                        absorbed=cmd.absorbed, now=now, calendar=rules.calendar,
-                                       tz=zone(profile, rules)):
+                                       tz=zone(profile, rules), profile=profile):
             tape.emit(event)
     if current is not None and current.awareness is None:
         if cmd.aware_at is not None:

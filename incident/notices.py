@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 AUTHORITY_NOTIFICATION = "authority_notification"
 DATA_SUBJECT_NOTICE = "data_subject_notice"
+DPO_REVIEW = "dpo-review"  # the audience of a draft: the DPO, before any approval
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,11 +66,23 @@ def submission(state: Incident, profile: Profile, clock: Clock, delay_reasons: s
                        audience="authority", recipients=(profile.authority.email,), context=context)
 
 
-def draft(kind: str, state: Incident, profile: Profile, now: datetime) -> NoticeDraft:
+def draft(kind: str, state: Incident, profile: Profile, now: datetime, *, seq: int = 1,
+          correction: dict[str, Any] | None = None) -> NoticeDraft:
+    """A draft for the DPO. ``seq`` > 1 is a later version of the same draft (its own id, so the
+    delivery ledger sends it); ``correction`` says what changed since the last one and why (the
+    templates show it as a banner), JSON values only."""
     locale = profile.authority.language if kind == AUTHORITY_NOTIFICATION else profile.languages[0]
-    nid = notice_id(state.id, "gdpr", kind)
-    return NoticeDraft(notice_id=nid, kind=kind, regime="gdpr", locale=locale, audience="dpo-review",
-                       recipients=(profile.dpo.email,), context=_context(nid, kind, state, profile, now))
+    nid = notice_id(state.id, "gdpr", kind, seq)
+    context = _context(nid, kind, state, profile, now)
+    if correction is not None:
+        context["notice"]["correction"] = correction
+    return NoticeDraft(notice_id=nid, kind=kind, regime="gdpr", locale=locale, audience=DPO_REVIEW,
+                       recipients=(profile.dpo.email,), context=context)
+
+
+def draft_clock(state: Incident) -> Clock:
+    """The clock a draft speaks of (its deadline): the first owed to an authority."""
+    return next((c for c in state.clocks if c.recipient == "authority"), state.clocks[0])
 
 
 def subject_notice_id(incident_id: str, list_id: str) -> str:
@@ -95,7 +108,7 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
              ) -> dict[str, Any]:
     assessment, awareness = state.assessment, state.awareness
     assert assessment is not None and awareness is not None, "a notice needs awareness and an assessment"
-    clock = clock or next((c for c in state.clocks if c.recipient == "authority"), state.clocks[0])
+    clock = clock or draft_clock(state)
     obligation = state.obligation(clock.rule_ref)
     systems = [s.name for s in profile.systems if s.id in state.systems]
     return {
