@@ -7,9 +7,11 @@ keys without a second hop and without breaking a window. (faust picks the change
 and on RocksDB the store, from "the current event", which a batch does not have: the agent
 names each key's partition explicitly, see streams/table_partition.py.)
 
-Records are taken in batches and grouped by key: one state read, one ``correlate_batch`` call
-and one table write per key per batch. The decoded state is cached per key and reused while
-the table still holds the same version (decoding a large window per batch is the cost).
+Records are taken in batches and grouped by key: one state read, one correlation step and one
+table write per key per batch. Each key's ``Correlator`` (the window with its indexes built) stays
+alive between batches while the table still holds the state it last wrote: decoding a large
+window and rebuilding its indexes per batch was the cost. The state is still written after every
+batch, before faust acknowledges it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import faust
 import structlog
 
-from incident.correlation import Window, correlate_batch
+from incident.correlation import Correlator, Window
 from incident.signals import SecurityEvent
 from streams import codec, table_partition
 from streams.batch_out import BatchOut, bootstrap_of
@@ -33,21 +35,21 @@ log = structlog.get_logger("breach.correlate")
 
 
 def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
-    decoded: dict[str, tuple[bytes, Window]] = {}  # key -> the last state this worker wrote, both forms
+    live: dict[str, tuple[bytes, Correlator]] = {}  # key -> the state this worker last wrote, its correlator
     window_codec = WindowCodec()
 
-    def state_of(key: str, partition: int) -> Window | None:
+    def correlator_of(key: str, partition: int) -> Correlator:
         stored = table_partition.get(tables.windows, key, partition)
-        if stored is None:
-            decoded.pop(key, None)
-            return None
-        cached = decoded.get(key)
-        # Still the bytes we wrote (the same object in memory://, an equal copy from RocksDB).
-        if cached is not None and cached[0] == stored:
+        cached = live.pop(key, None)
+        # Still the bytes we wrote (the same object in memory://, an equal copy from RocksDB): that
+        # correlator is this very state. Otherwise (another worker wrote it, or none) start from the table.
+        if stored is not None and cached is not None and (cached[0] is stored or cached[0] == stored):
             return cached[1]
-        return window_codec.decode(stored)  # None for an older format: start afresh
+        window = window_codec.decode(stored) if stored is not None else None  # None for an older format
+        return Correlator(window or Window(key=key), pack=deps.rule_pack, config=deps.correlation)
 
-    def encoded(key: str, window: Window) -> bytes:
+    def encoded(key: str, correlator: Correlator) -> bytes:
+        window = correlator.snapshot()
         raw = window_codec.encode(window)
         while len(raw) > deps.max_state_bytes:
             smaller = window.trimmed()
@@ -55,7 +57,8 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                 break  # nothing left to trim: the producer will refuse it and the worker stop, loudly
             log.warning("window.trimmed", key_size=window.size, bytes=len(raw), limit=deps.max_state_bytes)
             window, raw = smaller, window_codec.encode(smaller)
-        decoded[key] = (raw, window)
+            correlator = Correlator(window, pack=deps.rule_pack, config=deps.correlation)
+        live[key] = (raw, correlator)
         return raw
 
     @app.agent(topics.signals, name="correlate", concurrency=1)
@@ -79,9 +82,13 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             key = record.key.decode() if record.key else ""
             by_key.setdefault(key, []).extend(signals)
             partition_of[key] = msg.partition
-        results = {key: correlate_batch(state_of(key, partition_of[key]), signals, pack=deps.rule_pack,
-                                        config=deps.correlation)
-                   for key, signals in by_key.items()}
+        # correlator_of takes each key's live correlator out of ``live``; only a saved state puts it
+        # back. If anything below fails, the next batch starts again from the table, never from a
+        # correlator that already holds signals whose state was not written.
+        results = {}
+        for key, signals in by_key.items():
+            correlator = correlator_of(key, partition_of[key])
+            results[key] = (correlator, correlator.add(signals))
         for _, commands in results.values():
             for command in commands:
                 await out.send(INCIDENT_COMMANDS, codec.encode(command), command.incident_id.encode())
@@ -89,9 +96,9 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
         # crash in between replays the signals against the old state and sends them again (the
         # incident agent ignores an event id it has), never the other way round.
         await out.flush()
-        for key, (window, commands) in results.items():
-            table_partition.put(tables.windows, key, encoded(key, window), partition_of[key])
-            log.info("signals.correlated", key=key, partition=partition_of[key], key_size=window.size,
+        for key, (correlator, commands) in results.items():
+            table_partition.put(tables.windows, key, encoded(key, correlator), partition_of[key])
+            log.info("signals.correlated", key=key, partition=partition_of[key], key_size=correlator.size,
                      signals=len(by_key[key]), attached=len(commands),
                      incidents=sorted({c.incident_id for c in commands}))
 
