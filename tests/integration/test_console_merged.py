@@ -19,45 +19,21 @@ from console.app import create_console
 from console.auth import AuthConfig
 from console.read_model import ReadModel
 from console.users import UserStore
-from incident.commands import Command, RecordAwareness
-from incident.correlation import correlate_batch
-from incident.decide import Rules, decide, reactions
-from incident.model import Incident, fold
+from incident.decide import Rules
 from incident.notices import reference
 from streams.settings import ROOT
-from tests.unit.builders import T0, FakeCalendar, directory, event
+from tests.unit.builders import T0, FakeCalendar, directory, merge_after_awareness
 
 NOW = T0 + timedelta(hours=1)
 RULES = Rules(directory(), FakeCalendar())
 
 
 def merged_world(model: ReadModel) -> tuple[str, str]:
-    """A (not yet aware), B (a confirmed signal: aware, clocks running); the DPO records awareness
-    on A later than B's; then a signal links them and B merges into A."""
-    states: dict[str, Incident] = {}
-
-    def send(*commands: Command) -> None:
-        queue = list(commands)
-        while queue:
-            command = queue.pop(0)
-            state = states.get(command.incident_id)
-            events = decide(command, state, now=NOW, rules=RULES)
-            for e in events:
-                model.apply(e)
-            new = fold(state, events) if events else state  # type: ignore[arg-type]
-            if new is not None:
-                states[command.incident_id] = new
-            queue.extend(reactions(command, new, events))
-
-    window, first = correlate_batch(None, [
-        event("a", asset="acme-crm-db", user="alice"),
-        event("b", asset="acme-auth", user="bob", at=T0 + timedelta(minutes=1), confirms=True)])
-    send(*first)
-    older, younger = first[0].incident_id, first[1].incident_id
-    send(RecordAwareness(incident_id=older, aware_at=T0 + timedelta(minutes=40), by="dora", evidence=("a",)))
-    _, linking = correlate_batch(window, [event("c", asset="acme-auth", user="alice", at=T0 + timedelta(minutes=2))])
-    send(*linking)
-    assert states[younger].merged_into == older and states[younger].clocks
+    """The merge after a later recorded awareness (tests.unit.builders), its events on ``model``."""
+    states, older, younger, emitted = merge_after_awareness(RULES, NOW, T0 + timedelta(minutes=40))
+    for e in emitted:
+        model.apply(e)
+    assert states[younger].clocks
     return older, younger
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import pytest_asyncio
 
 from streams.embedded import MailCatcher, free_port
 from streams.mailer import Disposition, MailError, OutgoingMessage, SmtpMailer, message_id_for
@@ -17,14 +14,6 @@ def message(**changes: str) -> OutgoingMessage:
               "subject": "Draft", "text": "Bonjour", "html": "<p>Bonjour</p>", "notice_id": "n-1"}
     values.update(changes)
     return OutgoingMessage(**values)
-
-
-@pytest_asyncio.fixture
-async def catcher() -> AsyncIterator[MailCatcher]:
-    c = MailCatcher(port=free_port())
-    await c.start()
-    yield c
-    await c.stop()
 
 
 @pytest.mark.asyncio

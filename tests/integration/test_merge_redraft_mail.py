@@ -8,26 +8,22 @@ what is under test here; the e-mail is."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import pytest_asyncio
 from babel.dates import format_datetime
 
-from incident.commands import Command, RecordAwareness
-from incident.correlation import correlate_batch
-from incident.decide import Rules, decide, reactions
-from incident.events import Event, NoticeRequested
-from incident.model import Incident, fold
+from incident.decide import Rules
+from incident.events import NoticeRequested
+from incident.model import Incident
 from incident.notices import reference
 from streams.agents.notify import deliver
-from streams.embedded import MailCatcher, free_port
+from streams.embedded import MailCatcher
 from tests.integration.test_notify_ledger import deps_for
-from tests.unit.builders import T0, FakeCalendar, directory, event
+from tests.unit.builders import T0, FakeCalendar, directory, merge_after_awareness
 
 NOW = T0 + timedelta(hours=1)
 RULES = Rules(directory(), FakeCalendar())
@@ -38,43 +34,9 @@ BANNER = {"fr": ("[CORRIGÉ : échéance modifiée]", "PROJET CORRIGÉ : L'ÉCH�
                  "was merged into this one")}
 
 
-@pytest_asyncio.fixture
-async def catcher() -> AsyncIterator[MailCatcher]:
-    mail = MailCatcher(port=free_port())
-    await mail.start()
-    try:
-        yield mail
-    finally:
-        await mail.stop()
-
-
 def merge_world() -> tuple[Incident, Incident, list[NoticeRequested]]:
-    """A (not yet aware) and B (a confirmed signal: aware at once); the DPO records awareness on
-    A later than B's; a signal links them and B merges into A. Returns A, B and A's requests."""
-    states: dict[str, Incident] = {}
-    emitted: list[Event] = []
-
-    def send(*commands: Command) -> None:
-        queue = list(commands)
-        while queue:
-            command = queue.pop(0)
-            state = states.get(command.incident_id)
-            events = decide(command, state, now=NOW, rules=RULES)
-            emitted.extend(events)
-            new = fold(state, events) if events else state
-            if new is not None:
-                states[command.incident_id] = new
-            queue.extend(reactions(command, new, events))
-
-    window, first = correlate_batch(None, [
-        event("a", asset="acme-crm-db", user="alice"),
-        event("b", asset="acme-auth", user="bob", at=T0 + timedelta(minutes=1), confirms=True)])
-    send(*first)
-    older, younger = first[0].incident_id, first[1].incident_id
-    send(RecordAwareness(incident_id=older, aware_at=A_AWARE, by="dora", evidence=("a",)))
-    _, linking = correlate_batch(window, [event("c", asset="acme-auth", user="alice", at=T0 + timedelta(minutes=2))])
-    send(*linking)
-    assert states[younger].merged_into == older
+    """The merge after a later recorded awareness (tests.unit.builders); A's draft requests."""
+    states, older, younger, emitted = merge_after_awareness(RULES, NOW, A_AWARE)
     requests = [e for e in emitted if isinstance(e, NoticeRequested) and e.incident_id == older]
     return states[older], states[younger], requests
 

@@ -3,18 +3,16 @@ flushed) before the relay sees a message, so a replay after a crash never mails 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import pytest_asyncio
 
 from incident.notices import NoticeDraft
 from streams.agents.notify import IN_DOUBT, SENDING, deliver
 from streams.deps import Deps
-from streams.embedded import MailCatcher, free_port
+from streams.embedded import MailCatcher
 from streams.mailer import SmtpMailer, message_id_for
 from streams.render import NoticeRenderer
 from streams.settings import ROOT, load_settings
@@ -22,16 +20,6 @@ from tests.integration.test_render import FIXTURE
 from tests.unit.builders import directory
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-
-
-@pytest_asyncio.fixture
-async def catcher() -> AsyncIterator[MailCatcher]:
-    mail = MailCatcher(port=free_port())
-    await mail.start()
-    try:
-        yield mail
-    finally:
-        await mail.stop()
 
 
 def draft(*recipients: str) -> NoticeDraft:

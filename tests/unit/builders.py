@@ -94,3 +94,40 @@ def high_risk_incident() -> Any:
     state = fold(None, decide(command, None, now=T0, rules=Rules(directory(), FakeCalendar())))
     assert state is not None and state.level == "high", state and state.level
     return state
+
+
+def merge_after_awareness(rules: Any, now: datetime, aware_at: datetime) -> tuple[dict[str, Any], str, str, list[Any]]:
+    """A (not yet aware) and B (a confirmed signal: aware at once, clocks running); the DPO
+    records awareness on A at ``aware_at``, later than B's; then a signal links them and B merges
+    into A, each command decided and its reactions sent as the incident agent does. Returns each
+    incident's state, A's and B's ids, and every event in the order decided."""
+    from incident.commands import RecordAwareness
+    from incident.correlation import correlate_batch
+    from incident.decide import decide, reactions
+    from incident.model import fold
+
+    states: dict[str, Any] = {}
+    emitted: list[Any] = []
+
+    def send(*commands: Any) -> None:
+        queue = list(commands)
+        while queue:
+            command = queue.pop(0)
+            state = states.get(command.incident_id)
+            events = decide(command, state, now=now, rules=rules)
+            emitted.extend(events)
+            new = fold(state, events) if events else state
+            if new is not None:
+                states[command.incident_id] = new
+            queue.extend(reactions(command, new, events))
+
+    window, first = correlate_batch(None, [
+        event("a", asset="acme-crm-db", user="alice"),
+        event("b", asset="acme-auth", user="bob", at=T0 + timedelta(minutes=1), confirms=True)])
+    send(*first)
+    older, younger = first[0].incident_id, first[1].incident_id
+    send(RecordAwareness(incident_id=older, aware_at=aware_at, by="dora", evidence=("a",)))
+    _, linking = correlate_batch(window, [event("c", asset="acme-auth", user="alice", at=T0 + timedelta(minutes=2))])
+    send(*linking)
+    assert states[younger].merged_into == older
+    return states, older, younger, emitted
