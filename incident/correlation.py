@@ -164,7 +164,6 @@ class Correlator:
 
     def __init__(self, window: Window, *, pack: RulePack = EMPTY_PACK, config: Config = Config()) -> None:
         self._work = _Work(window, pack, config)
-        self._work.compact()
 
     @property
     def key(self) -> str:
@@ -198,14 +197,7 @@ class _Work:
         self.version = window.version
         self.incidents = list(window.incidents)
         self.seen = list(window.seen)
-        self.seen_ids = {s.event_id for s in window.seen}
-        self.seen_prints = {s.fingerprint for s in window.seen}
         self.hits = list(window.hits)
-        self.hits_by: dict[tuple[str, str], list[Hit]] = {}
-        for hit in self.hits:
-            self.hits_by.setdefault((hit.correlation, hit.group), []).append(hit)
-        for same in self.hits_by.values():
-            same.sort(key=hit_order)  # kept in order from here on: fires_ordered reads them as they are
         self.held = {h.evidence.event_id: h for h in window.held}
         self.commands: list[AttachSignal | MergeIncident] = []
         self.last_incident = window.incident_id
@@ -216,6 +208,13 @@ class _Work:
         self.referenced = {r for c in pack.correlations for r in c.rules}
         self.fired = {(f.correlation, f.group): f for f in window.fired}
         self.entity_sets: dict[str, set[str]] = {}  # incident id -> its entities, as a set
+        # Set by compact(): the indexes over the lists, and per horizon ("seen", "rules",
+        # "incidents") the oldest time in its lists, ``least`` the smallest of those.
+        self.seen_ids: set[str] = set()
+        self.seen_prints: set[str] = set()
+        self.hits_by: dict[tuple[str, str], list[Hit]] = {}
+        self.oldest: dict[str, datetime | None] = {}
+        self.least: datetime | None = None
         self.outer_of: dict[str, set[str]] = {}  # rule id -> the outermost correlations it feeds
         by_id = {c.id: c for c in pack.correlations}
 
@@ -228,9 +227,7 @@ class _Work:
         for rule_id in {*self.correlations_of, *by_id}:
             self.outer_of[rule_id] = outer(rule_id)
         self.by_id = by_id
-        # Per horizon ("seen", "rules", "incidents"): the oldest time in its lists, set by compact().
-        self.oldest: dict[str, datetime | None] = {"seen": None, "rules": None, "incidents": None}
-        self.least: datetime | None = None  # the smallest of those
+        self.compact()
 
     # -- one signal ----------------------------------------------------------------------------
 
@@ -382,7 +379,7 @@ class _Work:
             unmapped = " (no profile declares the asset)" if evidence.system is None else ""
             reason = f"{what}; {how}{unmapped}; fingerprint {fingerprint}"
             self.commands.append(AttachSignal(incident_id=current.incident_id, controller=self._controller,
-                                              correlation_key=self.key, evidence=evidence.with_reason(reason)))
+                                              correlation_key=self.key, evidence=replace(evidence, reason=reason)))
         self.last_incident = current.incident_id
 
     def _merge(self, others: list[OpenIncident], survivor: OpenIncident, entities: set[str],
@@ -480,7 +477,7 @@ class _Work:
         for hit in hits:
             self.hits_by.setdefault((hit.correlation, hit.group), []).append(hit)
         for same in self.hits_by.values():
-            same.sort(key=hit_order)
+            same.sort(key=hit_order)  # kept in order from here on: fires_ordered reads them as they are
         live = {o.incident_id for o in incidents}
         self.entity_sets = {i: e for i, e in self.entity_sets.items() if i in live}
         rules = [*(h.at for h in hits), *(h.evidence.occurred_at for h in held), *(f.last_at for f in fired)]

@@ -148,12 +148,3 @@ class Evidence:
             data_categories=event.data_categories, records=event.records, confirms_breach=event.confirms_breach,
             raw_ref=event.raw_ref, reason=reason,
         )
-
-    def with_reason(self, reason: str) -> Evidence:
-        """This evidence with its reason (``dataclasses.replace`` costs several times more, once per signal)."""
-        return Evidence(
-            event_id=self.event_id, title=self.title, occurred_at=self.occurred_at, ingested_at=self.ingested_at,
-            asset=self.asset, system=self.system, severity=self.severity, category=self.category,
-            source_format=self.source_format, breach_types=self.breach_types, data_categories=self.data_categories,
-            records=self.records, confirms_breach=self.confirms_breach, raw_ref=self.raw_ref, reason=reason,
-        )
