@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 
-from streams import faust_fetch, faust_offsets
+from streams import faust_fetch, faust_offsets, stopping
 from streams.agents import clock, correlate, deliver, incident, ingest, notify
 from streams.deps import Deps
 from streams.kafka_security import faust_credentials
@@ -15,6 +15,7 @@ from streams.topics import Tables, Topics, declare
 def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
     faust_offsets.install()  # commit only offsets whose records were processed (see the module)
     faust_fetch.install()  # a fetch waits 50 ms for records, not faust's fixed 1.5 s
+    stopping.install()  # a service thread's stop never blocks the loop, nor waits for ever
     return faust.App(
         app_id or settings.app_id,
         broker=settings.broker_url,

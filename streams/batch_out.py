@@ -17,6 +17,8 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
+from streams.stopping import client_running
+
 # The Kafka TLS/SASL options of the app each broker list was taken from (see bootstrap_of).
 _SECURITY: dict[str, dict[str, Any]] = {}
 
@@ -45,12 +47,13 @@ class BatchOut:
         self._pending: list[asyncio.Future[Any]] = []
 
     async def __aenter__(self) -> BatchOut:
-        await self._producer.start()
+        self._running = client_running(self._producer)  # stopped to the end, even when cancelled
+        await self._running.__aenter__()
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        await self._producer.stop()
+        await self._running.__aexit__(exc_type, exc, tb)
 
     async def send(self, topic: str, value: bytes, key: bytes | None) -> None:
         self._pending.append(await self._producer.send(topic, value, key=key))

@@ -34,6 +34,7 @@ from streams.render import NoticeRenderer
 from streams.rules_loader import load_rules
 from streams.settings import Settings, load_settings
 from streams.topics import INCIDENT_COMMANDS, SECURITY_EVENTS, declare
+from streams.worker import started
 
 THROUGHPUT_N = 30_000
 LATENCY_SECONDS = 8.0
@@ -61,13 +62,8 @@ async def ingest_and_correlate(settings: Settings, deps: Deps) -> AsyncIterator[
     topics, tables = declare(app, settings.partitions)
     ingest.register(app, topics, tables, deps)
     correlate.register(app, topics, tables, deps)
-    await app.start()
-    try:
-        await asyncio.wait_for(app.tables.recovery.completed.wait(), timeout=120)  # type: ignore[attr-defined]
+    async with started(app, stop_timeout=settings.stop_timeout):
         yield
-    finally:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(app.stop(), 15)
 
 
 async def _commands(consumer: AIOKafkaConsumer, seen: dict[str, float], quiet: float) -> None:

@@ -38,6 +38,9 @@ class Settings:
     correlation_window_hours: float = 24.0
     reminders: str = "48h,24h,6h,1h,0h"  # before each deadline; 0h = overdue
     tick_seconds: float = 10.0  # how often the clock agent looks for due reminders
+    # A stop (SIGTERM, rolling restart) gives faust this long, then forces what is left within 5 s
+    # more (streams/stopping.py): keep the orchestrator's grace period above the sum.
+    stop_timeout: float = 15.0
     triage_window_hours: float = 24.0  # a suspected incident undecided this long is escalated
     clock_speed: float = 1.0  # demos and tests: fake time runs this many times faster than real time
     clock_epoch: str = ""  # ISO instant the fast clock starts from (shared by every process of a run)
@@ -182,6 +185,8 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
         raise SettingsError("BREACH_BATCH_SIZE must be at least 1 and BREACH_BATCH_SECONDS positive")
     if settings.partitions < 1:
         raise SettingsError("BREACH_PARTITIONS must be at least 1")
+    if settings.stop_timeout <= 0:
+        raise SettingsError("BREACH_STOP_TIMEOUT must be a positive number of seconds")
     if settings.ingest_format not in FORMATS:
         raise SettingsError(f"BREACH_INGEST_FORMAT={settings.ingest_format!r}: expected one of {', '.join(FORMATS)}")
     input_topics(settings)

@@ -14,6 +14,7 @@ from streams.app import build
 from streams.deps import Deps
 from streams.metrics import WorkerMetrics
 from streams.settings import Settings
+from streams.stopping import Tasks, stop_app
 from streams.topics import Tables, Topics
 from streams.web import WebServer
 
@@ -25,23 +26,35 @@ READY = "worker.ready"
 @contextlib.asynccontextmanager
 async def running(settings: Settings, deps: Deps, *, app_id: str | None = None,
                   ) -> AsyncIterator[tuple[faust.App, Topics, Tables]]:
-    """The app started and its tables recovered; stopped on exit."""
+    """The worker's app started and its tables recovered; stopped on exit (see ``started``)."""
     app, topics, tables = build(settings, deps, app_id=app_id)
     metrics = WorkerMetrics(app, tables.incidents, deps.clock)  # before start: faust's sensor
     server = WebServer(app, metrics, settings.web_host, settings.web_port) if settings.web_port else None
-    if server is not None:
-        await server.start()  # /healthz and /readyz answer (503) while the group forms
-    await app.start()
-    try:
-        await asyncio.wait_for(app.tables.recovery.completed.wait(), timeout=120)  # type: ignore[attr-defined]
+    async with started(app, stop_timeout=settings.stop_timeout, server=server):
         log.info(READY, app_id=app.conf.id, broker=settings.broker_url, profiles=len(deps.directory.profiles))
         yield app, topics, tables
-    finally:
+
+
+@contextlib.asynccontextmanager
+async def started(app: faust.App, *, stop_timeout: float, server: WebServer | None = None) -> AsyncIterator[None]:
+    """``app`` started and its tables recovered. On exit it is stopped within ``stop_timeout`` plus
+    streams.stopping.FORCE_SECONDS whatever faust does: what had to be forced is logged, and no
+    thread or task of the app is left behind to hang the loop's own close."""
+    tasks = Tasks(app)
+    try:
         if server is not None:
-            await server.stop()
-        # A bare `await app.stop()` can hang inside another loop owner (research/runtime.md §1).
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(app.stop(), 15)
+            await server.start()  # /healthz and /readyz answer (503) while the group forms
+        with tasks.owning():
+            await app.start()
+        await asyncio.wait_for(app.tables.recovery.completed.wait(), timeout=120)  # type: ignore[attr-defined]
+        yield
+    finally:
+        try:
+            if server is not None:
+                await server.stop()
+            await stop_app(app, tasks, grace=stop_timeout)
+        finally:
+            tasks.release()
 
 
 async def run_worker(settings: Settings, deps: Deps) -> None:

@@ -59,6 +59,7 @@ from streams.mailer import (
 )
 from streams.render import NoticeRenderer, RenderedNotice, TemplateMissing
 from streams.settings import Settings
+from streams.stopping import client_running, finish
 from streams.topics import AFFECTED_SUBJECTS, INCIDENT_COMMANDS, NOTICE_BODIES, NOTICE_DELIVERIES, NOTICE_LEDGER
 
 log = structlog.get_logger("breach.deliver")
@@ -201,18 +202,19 @@ class DeliveryService:
             await topic.maybe_declare()
         # Plain aiokafka clients beside faust's: the same Kafka TLS/SASL settings (BREACH_KAFKA_*).
         self.producer = AIOKafkaProducer(linger_ms=2, max_request_size=4 * 1024 * 1024, **client_options(s))
-        await self.producer.start()
         consumer = AIOKafkaConsumer(
             **client_options(s), group_id=f"{s.app_id}-deliver", enable_auto_commit=False,
             auto_offset_reset="earliest", session_timeout_ms=int(s.session_timeout * 1000),
             heartbeat_interval_ms=int(s.heartbeat_interval * 1000),
             rebalance_timeout_ms=int(s.session_timeout * 1000), max_poll_records=s.delivery_batch)
-        await consumer.start()
-        self.consumer = consumer
-        consumer.subscribe([NOTICE_DELIVERIES], listener=_Listener(self))
-        bodies = asyncio.ensure_future(self._read_bodies())
-        self.ready.set()
+        bodies: asyncio.Future[None] | None = None
         try:
+            await self.producer.start()
+            await consumer.start()
+            self.consumer = consumer
+            consumer.subscribe([NOTICE_DELIVERIES], listener=_Listener(self))
+            bodies = asyncio.ensure_future(self._read_bodies())
+            self.ready.set()
             while True:
                 batches = await consumer.getmany(timeout_ms=200, max_records=s.delivery_batch)
                 for tp, records in batches.items():
@@ -231,10 +233,11 @@ class DeliveryService:
                         log.warning("delivery.commit_failed", partition=tp.partition, error=type(exc).__name__)
                 await self._report(force=not batches)
         finally:
-            bodies.cancel()
-            await asyncio.gather(*(c.close() for c in self.connections), return_exceptions=True)
-            await consumer.stop()
-            await self.producer.stop()
+            if bodies is not None:
+                bodies.cancel()
+            # Stopped to the end even when cancelled again meanwhile (a client stop cut short
+            # leaves its tasks running: streams/stopping.py).
+            await finish(*(c.close() for c in self.connections), consumer.stop(), self.producer.stop())
 
     async def _process(self, partition: int, records: list[Any]) -> None:
         ledger = self.ledger.setdefault(partition, {})
@@ -378,8 +381,7 @@ class DeliveryService:
         for p in partitions:
             self._forget(p)  # a reload starts from nothing: _apply counts every entry it meets
         reader = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, **client_options(self.settings))
-        await reader.start()
-        try:
+        async with client_running(reader):
             tps = [TopicPartition(NOTICE_LEDGER, p) for p in partitions]
             reader.assign(tps)
             await reader.seek_to_beginning(*tps)
@@ -394,8 +396,6 @@ class DeliveryService:
                     break
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"ledger partitions {partitions} not read to the end")
-        finally:
-            await reader.stop()
 
     def _owns(self, partition: int) -> bool:
         assignment = self.consumer.assignment() if self.consumer is not None else set()
@@ -418,8 +418,7 @@ class DeliveryService:
     async def _read_bodies(self) -> None:
         reader = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
                                   max_partition_fetch_bytes=8 * 1024 * 1024, **client_options(self.settings))
-        await reader.start()
-        try:
+        async with client_running(reader):
             partitions = reader.partitions_for_topic(NOTICE_BODIES) or set()
             while not partitions:
                 await reader.topics()
@@ -435,8 +434,6 @@ class DeliveryService:
                             b["notice_id"], rendered, sender=self.settings.mail_from,
                             date=datetime.fromisoformat(b["date"]))
                         self.body_arrived.set()
-        finally:
-            await reader.stop()
 
     async def _body(self, notice_id: str, locale: str) -> PreparedNotice:
         """The prepared notice; published before its deliveries, so it is here or on its way."""
