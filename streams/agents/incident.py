@@ -7,10 +7,15 @@ once. An attack's hundreds of alerts are hundreds of AttachSignal commands for o
 broker round trip and one table write per command made that agent the slowest step of the
 pipeline. The decoded state is kept between batches while the table still holds what this worker
 wrote (decoding an incident with hundreds of signals per command was the other cost).
+
+A command carrying a person's decision is decided only if its signature verifies
+(streams/command_signing.py): anyone able to write to the topic could otherwise act "as the DPO".
+A refused one goes to the dead-letter topic, never to the incident's history.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +28,7 @@ from incident.events import CommandRejected, Event
 from incident.model import Incident, fold
 from incident.reminders import next_tick_at
 from streams import codec, metrics, table_partition
+from streams.command_signing import Keyring, Refused, needs_signature
 from streams.deps import Deps
 from streams.dlq import dead_letter
 from streams.topics import Tables, Topics
@@ -41,7 +47,7 @@ class _Changed:
     handled: list[tuple[str, int, list[str]]] = field(default_factory=list)  # command, offset, event types
 
 
-def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
+def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, *, keys: Keyring) -> None:
     decoded: dict[str, tuple[Any, Incident]] = {}  # incident id -> the table value this worker wrote, decoded
 
     def state_of(incident_id: str, partition: int) -> Incident | None:
@@ -72,11 +78,16 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                 command = codec.decode(raw)
             except codec.DecodeError as exc:
                 # The console and the CLI write here too: a bad record must not stop the incidents.
-                ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
-                await topics.commands_dlq.send(key=key, value=dead_letter(raw, str(exc), ref, deps.clock()))
-                metrics.dead_letter(msg.topic + ".dlq", str(exc))
-                log.error("command.undecodable", source=ref, reason=str(exc))
+                await refuse(key, raw, msg, str(exc), "command.undecodable")
                 continue
+            headers = _headers(msg.headers)
+            if needs_signature(command) or headers:  # a machine command that is signed is checked too
+                try:
+                    keys.verify(raw, headers)
+                except Refused as exc:
+                    await refuse(key, raw, msg, f"signature refused: {exc}", "command.refused",
+                                 incident_id=incident_id, command=type(command).__name__)
+                    continue
             if incident_id not in changed:
                 changed[incident_id] = _Changed(state_of(incident_id, msg.partition), msg.partition)
             current = changed[incident_id]
@@ -104,7 +115,9 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             # the broker before the state that says they were sent.
             follow_ups = reactions(command, new_state, events)
             for follow_up in follow_ups:
-                await topics.commands.send(key=follow_up.incident_id.encode(), value=codec.encode(follow_up))
+                value = codec.encode(follow_up)
+                await topics.commands.send(key=follow_up.incident_id.encode(), value=value,
+                                           headers=keys.headers(value))
             sent = sent or bool(events or follow_ups)
             current.state = new_state
             current.written = current.written or bool(events)
@@ -115,6 +128,13 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             await app.producer.flush()
         for incident_id, current in changed.items():
             save(incident_id, current)
+
+    async def refuse(key: bytes | None, raw: bytes, msg: Any, reason: str, event: str, **ids: str) -> None:
+        """Dead-letter a command that is not decided; the log has ids and the reason, never the body."""
+        ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
+        await topics.commands_dlq.send(key=key, value=dead_letter(raw, reason, ref, deps.clock()))
+        metrics.dead_letter(msg.topic + ".dlq", reason)
+        log.error(event, source=ref, reason=reason, **ids)
 
     def save(incident_id: str, current: _Changed) -> None:
         partition = current.partition
@@ -138,3 +158,11 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
         for command, offset, emitted in current.handled:
             log.info("command.handled", incident_id=incident_id, command=command, partition=partition,
                      offset=offset, emitted=emitted)
+
+
+def _headers(raw: Any) -> list[tuple[str, bytes]]:
+    """A record's headers as (name, value) pairs (faust passes Kafka's list, or a mapping)."""
+    if not raw:
+        return []
+    items = raw.items() if isinstance(raw, Mapping) else raw
+    return [(str(k), bytes(v or b"")) for k, v in items]
