@@ -105,7 +105,9 @@ class Keyring:
             raise Refused("malformed breach-signature header")
         secret = dict(self.keys).get(key_id)
         if secret is None:
-            raise Refused(f"signed with an unknown key id {key_id[:32]!r}")
+            # The id is the sender's text: quoted only when it has the shape of one of ours.
+            shown = repr(key_id) if _KEY_ID.fullmatch(key_id) else "(not a key id)"
+            raise Refused(f"signed with an unknown key id {shown}")
         if not hmac.compare_digest(_mac(secret, value), digest):
             raise Refused(f"bad signature for key {key_id!r}")
         return key_id

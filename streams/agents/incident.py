@@ -28,7 +28,7 @@ from incident.events import CommandRejected, Event
 from incident.model import Incident, fold
 from incident.reminders import next_tick_at
 from streams import codec, metrics, table_partition
-from streams.command_signing import Keyring, Refused, needs_signature
+from streams.command_signing import HEADER, Keyring, Refused, needs_signature
 from streams.deps import Deps
 from streams.dlq import dead_letter
 from streams.topics import Tables, Topics
@@ -79,14 +79,17 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, *, keys
             except codec.DecodeError as exc:
                 # The console and the CLI write here too: a bad record must not stop the incidents.
                 await refuse(key, raw, msg, str(exc), "command.undecodable")
+                sent = True  # the dead letter is flushed with the batch, before its offset counts as done
                 continue
             headers = _headers(msg.headers)
-            if needs_signature(command) or headers:  # a machine command that is signed is checked too
+            # A machine command may come unsigned; one that carries a signature is checked too.
+            if needs_signature(command) or any(name == HEADER for name, _ in headers):
                 try:
                     keys.verify(raw, headers)
                 except Refused as exc:
                     await refuse(key, raw, msg, f"signature refused: {exc}", "command.refused",
                                  incident_id=incident_id, command=type(command).__name__)
+                    sent = True
                     continue
             if incident_id not in changed:
                 changed[incident_id] = _Changed(state_of(incident_id, msg.partition), msg.partition)

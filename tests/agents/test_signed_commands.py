@@ -121,6 +121,7 @@ async def test_machine_commands_may_come_unsigned_but_not_badly_signed(broker: B
     tick = codec.encode(Tick(incident_id=incident_id, at=NOW))
     await write(broker.bootstrap, incident_id, tick, ROGUE.headers(tick))
     await write(broker.bootstrap, incident_id, tick, [])
+    await write(broker.bootstrap, incident_id, tick, [("traceparent", b"00-4bf92f3577b34da6-00f067aa0ba902b7-01")])
     triage = StartTriage(incident_id=incident_id, by="user:bob", at=NOW)
     await write(broker.bootstrap, incident_id, codec.encode(triage), ROTATED.headers(codec.encode(triage)))
     await eventually(lambda: watcher.model.incidents[incident_id].triage, what="the triage after the ticks")

@@ -93,11 +93,13 @@ def test_the_compose_check_would_catch_a_mistake(tmp_path: Path) -> None:
     assert result.returncode != 0 and "comand" in result.stderr
 
 
-def test_the_console_refuses_to_be_composed_without_logins() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "BREACH_CONSOLE_USERS"}
+@pytest.mark.parametrize("missing", sorted(CONSOLE_USERS))
+def test_the_stack_refuses_to_be_composed_without_logins_or_command_key(missing: str) -> None:
+    env = {**{k: v for k, v in os.environ.items() if k not in CONSOLE_USERS},
+           **{k: v for k, v in CONSOLE_USERS.items() if k != missing}}
     result = subprocess.run([str(shutil.which("docker-compose")), "-f", str(DEPLOY / "compose.yaml"), "config"],
                             capture_output=True, text=True, timeout=60, check=False, env=env)
-    assert result.returncode != 0 and "BREACH_CONSOLE_USERS" in result.stderr
+    assert result.returncode != 0 and missing in result.stderr
 
 
 def test_every_compose_service_runs_a_real_breach_command() -> None:
