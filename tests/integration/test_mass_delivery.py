@@ -33,7 +33,7 @@ from streams.samples import publish
 from streams.settings import ROOT
 from streams.worker import running
 from tests.integration.smtp_sink import Refuser, SmtpSink
-from tests.support import KEYS, Watcher, eventually, settings_for
+from tests.support import COMMAND_KEYS, KEYS, Watcher, eventually, settings_for
 from tests.unit.builders import directory
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -275,7 +275,7 @@ def breach(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 async def test_the_cli_imports_previews_sends_reports_and_reads_bounces(stack: Stack, tmp_path: Path) -> None:
     incident = await aware_incident(stack)
     env = {**os.environ, "BREACH_BROKER_URL": f"kafka://{stack.broker.bootstrap}",
-           "BREACH_PROFILES_DIR": str(tmp_path / "profiles")}
+           "BREACH_PROFILES_DIR": str(tmp_path / "profiles"), "BREACH_COMMAND_KEYS": COMMAND_KEYS}
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "acme.toml").write_text(ACME_TOML, encoding="utf-8")
     people = tmp_path / "people.csv"
