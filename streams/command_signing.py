@@ -100,15 +100,16 @@ class Keyring:
             raise Refused("unsigned: no breach-signature header")
         if len(found) > 1:
             raise Refused("more than one breach-signature header")
-        key_id, sep, digest = bytes(found[0]).decode("ascii", "replace").partition(":")
+        raw_id, sep, digest = bytes(found[0]).partition(b":")
         if not sep:
             raise Refused("malformed breach-signature header")
+        key_id = raw_id.decode("ascii", "replace")
         secret = dict(self.keys).get(key_id)
         if secret is None:
             # The id is the sender's text: quoted only when it has the shape of one of ours.
             shown = repr(key_id) if _KEY_ID.fullmatch(key_id) else "(not a key id)"
             raise Refused(f"signed with an unknown key id {shown}")
-        if not hmac.compare_digest(_mac(secret, value), digest):
+        if not hmac.compare_digest(_mac(secret, value).encode(), digest):  # bytes: any header is comparable
             raise Refused(f"bad signature for key {key_id!r}")
         return key_id
 

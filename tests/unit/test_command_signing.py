@@ -79,6 +79,7 @@ def test_a_changed_command_does_not_verify() -> None:
     ([(HEADER, b"no-colon")], "malformed"),
     ([(HEADER, b"k9:00")], "unknown key id 'k9'"),
     ([(HEADER, b"k1:00")], "bad signature"),
+    ([(HEADER, "k1:é".encode())], "bad signature"),  # not hex, not even ASCII: refused, not an error
     ([(HEADER, b"\xff\xfe:00")], r"unknown key id \(not a key id\)"),
 ])
 def test_missing_or_malformed_signatures_are_refused(headers: list[tuple[str, bytes]] | None, reason: str) -> None:
