@@ -24,7 +24,7 @@ from incident.model import Incident, fold
 from incident.reminders import next_tick_at
 from streams import codec, metrics, table_partition
 from streams.deps import Deps
-from streams.dlq import dead_letter
+from streams.dlq import dead_letter, letter_key
 from streams.topics import Tables, Topics
 
 log = structlog.get_logger("breach.incident")
@@ -73,7 +73,8 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             except codec.DecodeError as exc:
                 # The console and the CLI write here too: a bad record must not stop the incidents.
                 ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
-                await topics.commands_dlq.send(key=key, value=dead_letter(raw, str(exc), ref, deps.clock()))
+                await topics.commands_dlq.send(key=letter_key(key), value=dead_letter(
+                    raw, str(exc), ref, deps.clock(), stage="incident"))
                 metrics.dead_letter(msg.topic + ".dlq", str(exc))
                 log.error("command.undecodable", source=ref, reason=str(exc))
                 continue
@@ -85,6 +86,11 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                     # The key picks the partition and the state: a mismatch would decide on the wrong one.
                     raise Rejected(f"command for {command.incident_id} arrived keyed {incident_id!r}")
                 events: list[Event] = decide(command, current.state, now=now, rules=deps.rules)
+                new_state = fold(current.state, events) if events else current.state
+                # Commands for other incidents (a merged incident's evidence to the survivor).
+                follow_ups = reactions(command, new_state, events)
+                records = [codec.encode(e) for e in events]
+                follow_up_records = [codec.encode(f) for f in follow_ups]
             except Rejected as exc:
                 rejected = CommandRejected(incident_id=incident_id, at=now, command=type(command).__name__,
                                            reason=exc.reason)
@@ -93,18 +99,27 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                 log.warning("command.rejected", incident_id=incident_id, command=type(command).__name__,
                             reason=exc.reason)
                 continue
+            except Exception as exc:  # this command's failure alone: the batch's others go on
+                # Everything is computed before anything is sent, so a failure here leaves no
+                # half-published decision. The incident keeps its state; the command waits in
+                # incident-commands.dlq with its bytes for a fixed worker to replay.
+                ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
+                reason = f"could not be decided: {type(exc).__name__} in {type(command).__name__}"
+                await topics.commands_dlq.send(key=letter_key(key), value=dead_letter(
+                    raw, reason, ref, deps.clock(), stage="incident"))
+                metrics.dead_letter(msg.topic + ".dlq", reason)
+                log.error("command.failed", incident_id=incident_id, command=type(command).__name__, source=ref,
+                          error=type(exc).__name__)
+                continue
             # Publish before saving: a crash in between replays the commands against the old
             # state and re-publishes the same versioned events (readers skip versions they
             # have), where the other order would save a state whose events were never sent.
-            for domain_event in events:
-                await topics.events.send(key=key, value=codec.encode(domain_event))
+            for domain_event, record_value in zip(events, records, strict=True):
+                await topics.events.send(key=key, value=record_value)
                 metrics.INCIDENT_EVENTS_OUT.labels(type=type(domain_event).__name__).inc()
-            new_state = fold(current.state, events) if events else current.state
-            # Commands for other incidents (a merged incident's evidence to the survivor): also on
-            # the broker before the state that says they were sent.
-            follow_ups = reactions(command, new_state, events)
-            for follow_up in follow_ups:
-                await topics.commands.send(key=follow_up.incident_id.encode(), value=codec.encode(follow_up))
+            # Follow-ups too reach the broker before the state that says they were sent.
+            for follow_up, record_value in zip(follow_ups, follow_up_records, strict=True):
+                await topics.commands.send(key=follow_up.incident_id.encode(), value=record_value)
             sent = sent or bool(events or follow_ups)
             current.state = new_state
             current.written = current.written or bool(events)
