@@ -39,7 +39,7 @@ def say(line: str, out: TextIO | None = None) -> None:
 
 
 async def supervise(units: Sequence[Unit], broker: Broker, stop: asyncio.Event, *,
-                    policy: type[Restarts] = Restarts) -> int:
+                    policy: Callable[[], Restarts] = Restarts) -> int:
     """Until ``stop`` is set (0) or the stack cannot go on (1)."""
     restarts = {id(unit): policy() for unit in units}
     for unit in units:
