@@ -55,10 +55,10 @@ class AgentHealth(Sensor):
         log.error("agent.crashed", agent=name, error=error)
 
     def on_stream_event_in(self, tp: Any, offset: int, stream: Any, event: Any) -> None:
-        # An agent's stream carries the agent's name as its prefix (faust's Agent.stream).
-        name = getattr(stream, "prefix", None)
-        if self.down and name in self.down:
-            log.info("agent.running_again", agent=name, crashed_with=self.down.pop(name))
+        if self.down:  # called for every record: nothing more to do while no agent is down
+            name = getattr(stream, "prefix", None)  # an agent's stream has its name (faust's Agent.stream)
+            if name in self.down:
+                log.info("agent.running_again", agent=name, crashed_with=self.down.pop(name))
 
     def problem(self) -> str | None:
         """What /readyz says while an agent is down, e.g. ``agent notify crashed (DecodeError)``."""
