@@ -1,4 +1,5 @@
-"""`breach up` and `breach console`: the processes around the worker, started and stopped in order."""
+"""`breach up` and `breach console`: the processes around the worker, started and stopped in order,
+and watched while they run (streams/supervise.py restarts a worker or console that dies)."""
 
 from __future__ import annotations
 
