@@ -133,3 +133,22 @@ def test_a_taken_port_is_refused_naming_the_variable_that_moves_it(tmp_path: Pat
     expected = {"broker": "BREACH_BROKER_URL", "smtp": "BREACH_SMTP_PORT", "console": "BREACH_CONSOLE_PORT"}[taken]
     assert f"127.0.0.1:{ports[taken]} ({expected}" in refusal
     assert set(re.findall(r"BREACH_[A-Z_]+", refusal)) <= variable_names()  # each one named is read
+
+
+@pytest.mark.asyncio
+async def test_a_dead_broker_stops_the_stack_saying_the_data_is_gone(tmp_path: Path, stray: set[int]) -> None:
+    stack = Up(tmp_path, "--no-samples")
+    stray.add(stack.process.pid)
+    await eventually(lambda: "is running" in stack.stdout.read_text() or stack.process.poll() is not None,
+                     timeout=90, what="the stack ready")
+    started = children(stack.process.pid)
+    stray.update(started)
+    (broker,) = [p for p in started if "tansu" in command_of(p)]
+    os.kill(broker, signal.SIGKILL)
+
+    await eventually(lambda: stack.process.poll() is not None, timeout=60, what="`breach up` to stop")
+    assert stack.process.returncode == 1
+    said = stack.stderr.read_text()
+    assert "breach up: the embedded broker died (killed by SIGKILL)" in said and "they are gone" in said
+    assert "restarting it" not in said  # nothing was restarted over an empty broker
+    await eventually(lambda: all(gone(p) for p in started), timeout=30, what="the worker stopped too")
