@@ -6,9 +6,9 @@ What faust-streaming 0.15.3 does when an agent's code raises (faust/agents/agent
 ``Service.crash``; the agent's supervisor is set, so the crash is not walked up to the app) and
 the agent's ``OneForOneSupervisor`` starts a replacement on the same stream — at once, or at its
 next look five seconds later when the wake-up is missed (seen: up to 5 s without the agent). The
-record that raised is not acknowledged and not handed over again by faust. Only more than 100
-restarts within one second make the supervisor raise SystemExit, which crashes the app (/healthz
-then answers 503 ``crashed``). A crash was visible only as mode's ``Crashed reason=%r`` line
+record that raised is not handed to the agent again (seen: one crash per bad record). Only more
+than 100 restarts within one second make the supervisor raise SystemExit, which crashes the app
+(/healthz then answers 503 ``crashed``). A crash was visible only as mode's ``Crashed reason=%r`` line
 with its traceback: the exception's message, which may quote the record (a DecodeError quotes
 the key it did not know). That line is dropped here; ours names the agent and the exception's
 type, nothing else.
