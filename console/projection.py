@@ -76,6 +76,13 @@ class Projection:
                         log.error("projection.skipped", topic=tp.topic, partition=tp.partition,
                                   offset=record.offset, error=type(exc).__name__)
 
+    def failure(self) -> str | None:
+        """Why the read model stopped following the broker on its own (None while it follows)."""
+        if self._task is None or not self._task.done() or self._task.cancelled():
+            return None
+        error = self._task.exception()
+        return type(error).__name__ if error else "ended"
+
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
