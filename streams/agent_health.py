@@ -92,10 +92,12 @@ def _counting(then: Any) -> Any:
 
 
 class _NoCrashReasons(logging.Filter):
-    """Drops mode's ``Crashed reason=%r`` lines of agent actors (see the module docstring)."""
+    """Drops mode's ``Crashed reason=%r`` lines of agent actors and its supervisor's ``Restarting
+    dead %r! Last crash reason: %r`` (both quote the exception; see the module docstring)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "Crashed reason=" not in str(record.msg)
+        message = str(record.msg)
+        return "Crashed reason=" not in message and "Last crash reason:" not in message
 
 
 def install(app: faust.App) -> AgentHealth:
@@ -103,9 +105,10 @@ def install(app: faust.App) -> AgentHealth:
     health = AgentHealth()
     app.sensors.add(health)
     _health[app] = health
-    actors = logging.getLogger("faust.agents.actor")
-    if not any(isinstance(f, _NoCrashReasons) for f in actors.filters):
-        actors.addFilter(_NoCrashReasons())
+    for name in ("faust.agents.actor", "mode.supervisors"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoCrashReasons) for f in logger.filters):
+            logger.addFilter(_NoCrashReasons())
     return health
 
 

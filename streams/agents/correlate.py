@@ -110,14 +110,15 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             msg = record.message
             try:
                 signals = decode_signals(record.value)
-            except codec.DecodeError as exc:  # only our ingest writes here; still, never stop on one
+                key = record.key.decode() if record.key else ""
+            except (codec.DecodeError, UnicodeDecodeError) as exc:  # only ingest writes here; never stop on one
                 ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
+                reason = str(exc) if isinstance(exc, codec.DecodeError) else "the record's key is not UTF-8 text"
                 await topics.signals_dlq.send(key=letter_key(record.key), value=dead_letter(
-                    record.value, str(exc), ref, deps.clock(), stage="correlate"))
-                metrics.dead_letter(SIGNALS_DLQ, str(exc))
-                log.error("signals.undecodable", source=ref, reason=str(exc))
+                    record.value, reason, ref, deps.clock(), stage="correlate"))
+                metrics.dead_letter(SIGNALS_DLQ, reason)
+                log.error("signals.undecodable", source=ref, reason=reason)
                 continue
-            key = record.key.decode() if record.key else ""
             by_key.setdefault(key, []).extend(signals)
             partition_of[key] = msg.partition
         # correlator_of takes each key's live correlator out of ``live``; only a saved state puts it

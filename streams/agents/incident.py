@@ -67,16 +67,17 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
         sent = False
         for record in batch:
             key, raw, msg = record.key, record.value, record.message
-            incident_id = key.decode() if key else ""
             try:
+                incident_id = key.decode() if key else ""
                 command = codec.decode(raw)
-            except codec.DecodeError as exc:
+            except (codec.DecodeError, UnicodeDecodeError) as exc:
                 # The console and the CLI write here too: a bad record must not stop the incidents.
                 ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
+                reason = str(exc) if isinstance(exc, codec.DecodeError) else "the record's key is not UTF-8 text"
                 await topics.commands_dlq.send(key=letter_key(key), value=dead_letter(
-                    raw, str(exc), ref, deps.clock(), stage="incident"))
-                metrics.dead_letter(msg.topic + ".dlq", str(exc))
-                log.error("command.undecodable", source=ref, reason=str(exc))
+                    raw, reason, ref, deps.clock(), stage="incident"))
+                metrics.dead_letter(msg.topic + ".dlq", reason)
+                log.error("command.undecodable", source=ref, reason=reason)
                 continue
             if incident_id not in changed:
                 changed[incident_id] = _Changed(state_of(incident_id, msg.partition), msg.partition)

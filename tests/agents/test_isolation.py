@@ -166,3 +166,15 @@ async def test_an_unreadable_incident_event_is_dead_lettered_and_notices_still_g
     assert letter["reason"].startswith("could not be acted on: ") and letter["stage"] == "notify"
     assert letter["record"] == '{"type": "NoSuchEvent", "data": {}}'
 
+
+
+@pytest.mark.asyncio
+async def test_a_command_whose_key_is_not_text_is_dead_lettered_and_the_batch_is_decided(system: System) -> None:
+    doomed = Evidence.of(event("bad-key"), reason="test")
+    command = AttachSignal(incident_id="some-incident", controller="acme", correlation_key="acme", evidence=doomed)
+    await system.produce("incident-commands", codec.encode(command), key=b"\xff\xfe")
+    await publish(system.broker.bootstrap, [json.dumps(breach("valid-8")).encode()])
+
+    await system.incident_with("valid-8")
+    (letter,) = await system.letters("incident-commands.dlq", 1)
+    assert letter["reason"] == "the record's key is not UTF-8 text" and letter["stage"] == "incident"
