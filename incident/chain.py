@@ -30,7 +30,7 @@ unchained event after a chained one breaks the chain (dropping the fields must n
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 GENESIS = "0" * 64  # the predecessor named by an incident's first chained event
 
@@ -145,7 +145,7 @@ class ChainCheck:
     @property
     def verdict(self) -> Verdict:
         if self.broken is not None:
-            return self.broken
+            return replace(self.broken, events=self.events)  # every event read, those after the break too
         status = NOT_CHAINED if self.chained_from is None else VERIFIED
         return Verdict(status=status, events=self.events, versions=self.last, chained_from=self.chained_from,
                        replays=self.replays, forks=tuple(self.forks))

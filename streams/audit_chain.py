@@ -24,6 +24,7 @@ import orjson
 
 from incident.chain import GENESIS as GENESIS  # the agent starts new chains from it
 from incident.chain import Link, link
+from streams import codec
 
 CHAIN = "chain"  # the envelope's field
 HEAD = "chain_head"  # the table value's field: the hash of the incident's latest event
@@ -79,3 +80,14 @@ def link_of(tree: dict[str, Any], where: str) -> Link | None:
     digest = chain.get("hash") if isinstance(chain, dict) else None
     return Link(version=version, kind=str(tree.get("type", "?")), where=where, body=canonical(tree),
                 prev=prev if isinstance(prev, str) else None, hash=digest if isinstance(digest, str) else None)
+
+
+def decode(raw: bytes, where: str) -> tuple[Any, Link | None]:
+    """An incident-events record read once: the event (codec.decode) and its link (None outside
+    any chain). Raises codec.DecodeError as codec.decode does."""
+    try:
+        tree = parse(raw)
+    except ValueError as exc:
+        raise codec.DecodeError(f"not a valid envelope: {type(exc).__name__}: {exc}") from None
+    event = codec.decode(tree)
+    return event, link_of(tree, where) if isinstance(tree, dict) else None

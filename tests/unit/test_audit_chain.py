@@ -157,7 +157,7 @@ def test_the_check_folds_one_link_at_a_time_and_stops_at_the_first_break() -> No
     check = ChainCheck()
     for item in links(records):
         check.add(item)
-    assert (check.verdict.broken_at, check.verdict.events) == (2, 2)
+    assert (check.verdict.broken_at, check.verdict.events) == (2, 4)  # all read, the first break kept
 
 
 def test_records_outside_any_chain_are_not_links() -> None:
@@ -170,3 +170,28 @@ def test_the_head_is_kept_in_the_table_value_and_read_back() -> None:
     assert audit_chain.head_of(value) == "ab" * 32
     assert audit_chain.head_of(codec.as_table_value(event(1))) == GENESIS  # saved before chaining
     assert audit_chain.head_of(None) == GENESIS
+
+
+def test_the_register_and_the_read_model_say_whether_each_chain_verifies() -> None:
+    from console.read_model import ReadModel
+    from incident.register import csv_row
+
+    records, _ = published([event(1), event(2)])
+    model = ReadModel()
+    for offset, record in enumerate(records):
+        model.apply(*audit_chain.decode(record, f"incident-events/0@{offset}"))
+    assert [e["audit_chain"] for e in model.register()] == ["verified"]
+    model.reset()
+    for offset, record in enumerate([records[0], edited(records[1], by="x")]):
+        model.apply(*audit_chain.decode(record, f"incident-events/0@{offset}"))
+    (entry,) = model.register()
+    assert csv_row(entry)["audit_chain"] == "broken at v2"
+    assert model.incidents["i-1"].version == 2  # the register still shows the incident: it says what to doubt
+
+
+def test_a_model_fed_without_records_says_not_checked() -> None:
+    from console.read_model import ReadModel
+
+    model = ReadModel()
+    model.apply(event(1))
+    assert model.register()[0]["audit_chain"] == "not checked"
