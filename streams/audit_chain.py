@@ -11,7 +11,8 @@ value does not.
 
 Deterministic by construction: a link depends only on the head saved with the state and on the
 event's bytes, so a crash replay deciding the same commands against the same saved state and head
-publishes the same hashes. The head is written with the state (after the events are on the
+publishes the same hashes for the same events (if the clock moved in between, the events differ,
+and so do their hashes: a fork, see incident/chain.py). The head is written with the state (after the events are on the
 broker, as the state is): a worker taking a partition over continues from it.
 """
 

@@ -138,6 +138,13 @@ def test_events_from_before_chaining_are_not_chained_and_the_chain_starts_after_
     assert (verdict.label, verdict.chained_from) == ("verified from v3", 3)
 
 
+def test_an_old_unchained_event_delivered_again_after_chaining_began_is_a_replay() -> None:
+    old = [codec.encode(event(v)) for v in (1, 2)]
+    new, _ = published([event(3)])
+    verdict = verify(links([*old, *new, old[1]]))
+    assert (verdict.label, verdict.replays) == ("verified from v3", 1)
+
+
 def test_an_unchained_event_after_a_chained_one_breaks() -> None:
     records, _ = published([event(1), event(2)])
     verdict = verify(links([*records, codec.encode(event(3))]))
