@@ -202,3 +202,20 @@ def test_a_model_fed_without_records_says_not_checked() -> None:
     model = ReadModel()
     model.apply(event(1))
     assert model.register()[0]["audit_chain"] == "not checked"
+
+
+def test_the_report_is_one_line_an_incident_then_the_counts_and_its_exit_code() -> None:
+    from streams.audit import Audit, report
+
+    audit = Audit()
+    saved, head = published([event(1), event(2)])
+    first, _ = published([event(3)], head)
+    later, _ = published([event(3, minutes=5)], head)
+    for offset, raw in enumerate([*saved, *first, *first, *later, b"{not json"]):
+        audit.add(raw, f"incident-events/0@{offset}")
+    text, code = report(audit)
+    assert code == 0 and text.splitlines() == [
+        "BR-I1 i-1  verified, forked at v3  5 events, v1-v3, 1 replayed, 1 forked copies (v3)",
+        "1 incident(s): 1 verified, 0 broken, 0 not chained; 1 unreadable record(s) on incident-events"]
+    assert report(audit, "BR-i1")[1] == 0 and report(audit, "i-2") == ("no events for incident i-2 on "
+                                                                        "incident-events", 2)
