@@ -22,7 +22,7 @@ from incident.errors import CommandRejected as Rejected
 from incident.events import CommandRejected, Event
 from incident.model import Incident, fold
 from incident.reminders import next_tick_at
-from streams import codec, metrics, table_partition
+from streams import audit_chain, codec, metrics, table_partition
 from streams.deps import Deps
 from streams.dlq import dead_letter, letter_key
 from streams.topics import Tables, Topics
@@ -38,6 +38,7 @@ class _Changed:
     state: Incident | None
     partition: int
     written: bool = False  # some command of the batch emitted events: the state must be saved
+    chain_head: str = audit_chain.GENESIS  # the hash of its latest event (streams/audit_chain.py)
     handled: list[tuple[str, int, list[str]]] = field(default_factory=list)  # command, offset, event types
 
 
@@ -80,7 +81,9 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                 log.error("command.undecodable", source=ref, reason=reason)
                 continue
             if incident_id not in changed:
-                changed[incident_id] = _Changed(state_of(incident_id, msg.partition), msg.partition)
+                changed[incident_id] = _Changed(state_of(incident_id, msg.partition), msg.partition,
+                                                chain_head=audit_chain.head_of(table_partition.get(
+                                                    tables.incidents, incident_id, msg.partition)))
             current = changed[incident_id]
             try:
                 if command.incident_id != incident_id:
@@ -116,7 +119,8 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             # state and re-publishes the same versioned events (readers skip versions they
             # have), where the other order would save a state whose events were never sent.
             for domain_event, record_value in zip(events, records, strict=True):
-                await topics.events.send(key=key, value=record_value)
+                value, current.chain_head = audit_chain.stamp(record_value, current.chain_head)
+                await topics.events.send(key=key, value=value)
                 metrics.INCIDENT_EVENTS_OUT.labels(type=type(domain_event).__name__).inc()
             # Follow-ups too reach the broker before the state that says they were sent.
             for follow_up, record_value in zip(follow_ups, follow_up_records, strict=True):
@@ -136,7 +140,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
         partition = current.partition
         if current.written:
             assert current.state is not None
-            value = codec.as_table_value(current.state)
+            value = audit_chain.with_head(codec.as_table_value(current.state), current.chain_head)
             table_partition.put(tables.incidents, incident_id, value, partition)
             decoded.pop(incident_id, None)  # re-inserted last: the oldest written go first
             decoded[incident_id] = (value, current.state)

@@ -52,6 +52,7 @@ async def test_projections_rebuilt_from_incident_events_match_the_live_read_mode
     rebuilt = await replay_projections(settings)
     assert {i.id: (i.version, i.status) for i in rebuilt.incidents} == live
     assert [entry["incident_id"] for entry in rebuilt.register()] == [i.id for i in rebuilt.incidents]
+    assert {entry["audit_chain"] for entry in rebuilt.register()} == {"verified"}  # chains checked on the way
     summary = rebuilt.summary()
     assert summary["incidents"] == 2 and summary["dead_letters"] == 1 and summary["undecodable"] == 0
 
@@ -62,7 +63,7 @@ async def test_projections_rebuilt_from_incident_events_match_the_live_read_mode
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["incidents"] == 2
     written = json.loads((tmp_path / "out" / "register.json").read_text())["register"]
-    assert len(written) == 2
+    assert len(written) == 2 and {entry["audit_chain"] for entry in written} == {"verified"}
 
 
 async def _produce_at(bootstrap: str, records: list[tuple[datetime, bytes]]) -> None:
