@@ -190,7 +190,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         found = find(request)
         if found is None:
             return page(request, "missing.html", 404)
-        detail = views.detail(found[0], found[1], directory, clock(), lang=lang_of(request))
+        detail = views.detail(found[0], found[1], directory, clock(), lang=lang_of(request),
+                              chain=model.chain(found[0].id))
         template = "_detail.html" if request.query_params.get("partial") else "detail.html"
         return page(request, template, incident=detail, levels=LEVELS)
 
@@ -201,8 +202,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         return page(request, "notice.html", notice=shown, incident_id=request.path_params["incident_id"])
 
     async def page_register(request: Request) -> Response:
-        entries = [register.csv_row(register.entry(i))
-                   for i in sorted(model.incidents.values(), key=lambda i: i.opened_at)]
+        entries = [register.csv_row(e) for e in model.register()]
         return page(request, "register.html", entries=entries, columns=register.CSV_COLUMNS)
 
     async def page_mail(request: Request) -> Response:
@@ -485,7 +485,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         found = find(request)
         if found is None:
             return JSONResponse({"error": "no such incident"}, status_code=404)
-        return JSONResponse(views.detail(found[0], found[1], directory, clock()))
+        return JSONResponse(views.detail(found[0], found[1], directory, clock(), chain=model.chain(found[0].id)))
 
     async def api_notice(request: Request) -> Response:
         shown = preview(request.path_params["incident_id"], request.path_params["notice_id"])
@@ -494,7 +494,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         return JSONResponse(shown)
 
     async def api_register(request: Request) -> Response:
-        entries = [register.entry(i) for i in sorted(model.incidents.values(), key=lambda i: i.opened_at)]
+        entries = model.register()
         if request.query_params.get("format") == "csv":
             return PlainTextResponse(register_csv(entries), media_type="text/csv; charset=utf-8",
                                      headers={"content-disposition": 'attachment; filename="breach-register.csv"'})

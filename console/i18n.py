@@ -186,6 +186,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bounced": ("bounced", "revenus en erreur"),
     "in_doubt": ("in doubt", "incertains"),
     "total": ("total", "total"),
+    # The audit chain (incident/chain.py): whether the events shown are the ones the worker wrote.
+    "audit_chain": ("Audit chain", "Chaîne d'audit"),
+    "chain_verified": ("verified", "vérifiée"),
+    "chain_from": ("from version", "à partir de la version"),
+    "chain_forked": ("a crash replay forked it at version", "un rejeu après incident l'a dédoublée à la version"),
+    "chain_broken": ("BROKEN at version", "ROMPUE à la version"),
+    "chain_not_chained": ("not chained (events written before the chain)",
+                          "non chaînée (événements écrits avant la chaîne)"),
+    "chain_not_checked": ("not checked", "non vérifiée"),
+    "chain_how": ("breach audit verify says where and why", "breach audit verify indique où et pourquoi"),
 }
 
 

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from console.read_model import ReadModel
-from streams import codec
+from streams import audit_chain
 from streams.topics import INCIDENT_EVENTS, SECURITY_EVENTS_DLQ
 
 log = structlog.get_logger("breach.console.projection")
@@ -27,6 +27,11 @@ async def current_partitions(consumer: AIOKafkaConsumer, topics: tuple[str, ...]
     offers no public call to refresh it for an unassigned consumer, hence the client call."""
     cluster = await consumer._client.fetch_all_metadata()
     return {TopicPartition(t, p) for t in topics for p in (cluster.partitions_for_topic(t) or ())}
+
+
+def where(tp: TopicPartition, offset: int) -> str:
+    """Where a record was read, as the audit chain's reports name it: topic/partition@offset."""
+    return f"{tp.topic}/{tp.partition}@{offset}"
 
 
 class Projection:
@@ -71,10 +76,17 @@ class Projection:
                         self.model.apply_dead_letter(record.value or b"")
                         continue
                     try:
-                        self.model.apply(codec.decode(record.value or b""))
+                        self.model.apply(*audit_chain.decode(record.value or b"", where(tp, record.offset)))
                     except Exception as exc:  # a bad record must not blind the console
                         log.error("projection.skipped", topic=tp.topic, partition=tp.partition,
                                   offset=record.offset, error=type(exc).__name__)
+
+    def failure(self) -> str | None:
+        """Why the read model stopped following the broker on its own (None while it follows)."""
+        if self._task is None or not self._task.done() or self._task.cancelled():
+            return None
+        error = self._task.exception()
+        return type(error).__name__ if error else "ended"
 
     async def stop(self) -> None:
         if self._task:
@@ -108,7 +120,7 @@ async def read_all(bootstrap_servers: str, **security: Any) -> ReadModel:
                     if tp.topic == SECURITY_EVENTS_DLQ:
                         model.apply_dead_letter(record.value or b"")
                     else:
-                        model.apply(codec.decode(record.value or b""))
+                        model.apply(*audit_chain.decode(record.value or b"", where(tp, record.offset)))
     finally:
         await consumer.stop()
     return model

@@ -1,7 +1,8 @@
 """The console's read model: incidents folded from incident-events, plus DLQ counts.
 
 Rebuilt from the start of the topics each time the console starts (events are the record).
-Duplicated events (at-least-once) are skipped by version.
+Duplicated events (at-least-once) are skipped by version. Each incident's audit chain is
+checked as its events are read (incident/chain.py), duplicates included: a replay must chain too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from incident import register
+from incident.chain import ChainCheck, Link, Verdict
 from incident.events import CommandRejected
 from incident.model import Incident, evolve
 
@@ -23,6 +26,7 @@ class ReadModel:
     rejected: deque[CommandRejected] = field(default_factory=lambda: deque(maxlen=200))
     dead_letters: Counter[str] = field(default_factory=Counter)
     events_seen: int = 0
+    chains: dict[str, ChainCheck] = field(default_factory=dict)
     # Called with the incident id after each change ("*" after a reset, "dlq" for a dead letter):
     # the console's live updates (SSE) listen here.
     listeners: list[Callable[[str], None]] = field(default_factory=list)
@@ -36,11 +40,16 @@ class ReadModel:
         self.timeline.clear()
         self.rejected.clear()
         self.dead_letters.clear()
+        self.chains.clear()
         self.events_seen = 0
         self._changed("*")
 
-    def apply(self, event: Any) -> None:
+    def apply(self, event: Any, link: Link | None = None) -> None:
+        """``link``: the event's place in its incident's audit chain, as read from the record
+        (streams/audit_chain.py); None when the caller has no record (then the chain is not checked)."""
         self.events_seen += 1
+        if link is not None:
+            self.chains.setdefault(event.incident_id, ChainCheck()).add(link)
         if isinstance(event, CommandRejected):
             self.rejected.append(event)
             self.timeline.setdefault(event.incident_id, []).append(event)
@@ -52,6 +61,15 @@ class ReadModel:
         self.incidents[event.incident_id] = evolve(event, current)
         self.timeline.setdefault(event.incident_id, []).append(event)
         self._changed(event.incident_id)
+
+    def chain(self, incident_id: str) -> Verdict | None:
+        check = self.chains.get(incident_id)
+        return None if check is None else check.verdict
+
+    def register(self) -> list[dict[str, Any]]:
+        """The Art. 33(5) register, oldest breach first, each entry saying whether its chain verifies."""
+        return [register.entry(i, audit_chain=c.label if (c := self.chain(i.id)) else "not checked")
+                for i in sorted(self.incidents.values(), key=lambda i: i.opened_at)]
 
     def apply_dead_letter(self, raw: bytes) -> None:
         try:

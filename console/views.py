@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from incident.chain import Verdict
 from incident.events import CommandRejected
 from incident.model import Incident, SubjectNotice
 from incident.notices import reference, subject_notice_id
@@ -87,9 +88,11 @@ def _workflow(incident: Incident, rule_ref: str) -> dict[str, Any] | None:
 
 
 def detail(incident: Incident, timeline: list[Any], directory: Directory, now: datetime, lang: str = "en",
-           ) -> dict[str, Any]:
-    """The incident for a page (``lang``: the timeline's words) or for the API (English)."""
+           chain: Verdict | None = None) -> dict[str, Any]:
+    """The incident for a page (``lang``: the timeline's words) or for the API (English).
+    ``chain``: its audit chain's verdict, when the reader checked it."""
     out = summary(incident, directory, now)
+    out["audit_chain"] = audit_chain(chain)
     out["assessment"] = None if incident.assessment is None else to_jsonable(incident.assessment)
     out["override"] = None if incident.override is None else to_jsonable(incident.override)
     out["corrections"] = incident.corrections or {}
@@ -106,6 +109,14 @@ def detail(incident: Incident, timeline: list[Any], directory: Directory, now: d
                              is not None} for x in incident.subject_lists]
     out["subject_notices"] = [subject_progress(n) for n in incident.subject_notices]
     return out
+
+
+def audit_chain(v: Verdict | None) -> dict[str, Any]:
+    """Versions only, no hashes: the page says whether to worry; ``breach audit verify`` says why."""
+    if v is None:
+        return {"status": "not checked", "label": "not checked"}
+    return {"status": v.status, "label": v.label, "chained_from": v.chained_from, "broken_at": v.broken_at,
+            "forked_at": v.forks[0] if v.forks else None}
 
 
 def subject_progress(n: SubjectNotice) -> dict[str, Any]:

@@ -17,7 +17,9 @@ def _iso(value: Any) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def entry(incident: Incident) -> dict[str, Any]:
+def entry(incident: Incident, audit_chain: str = "not checked") -> dict[str, Any]:
+    """``audit_chain``: what the incident's hash chain on incident-events says (incident/chain.py
+    ``Verdict.label``), checked by whoever read the events."""
     a, aware = incident.assessment, incident.awareness
     obligations: list[dict[str, Any]] = []
     for clock in incident.clocks:
@@ -73,12 +75,14 @@ def entry(incident: Incident) -> dict[str, Any]:
             if any(o["status"] == "withdrawn" for o in authority)
             else "not yet submitted" if authority else "no awareness recorded yet"),
         "obligations": obligations,
+        # Whether the events this entry was rebuilt from are the ones the agent wrote.
+        "audit_chain": audit_chain,
     }
 
 
 CSV_COLUMNS = ("reference", "incident_id", "controller", "status", "opened_at", "aware_at", "awareness_by", "level",
                "authority_notified", "not_notified_because", "breach_types", "data_categories",
-               "subjects_estimate", "effects", "assessment_reasoning", "override", "obligations")
+               "subjects_estimate", "effects", "assessment_reasoning", "override", "obligations", "audit_chain")
 
 
 def csv_row(e: dict[str, Any]) -> dict[str, str]:
@@ -100,4 +104,5 @@ def csv_row(e: dict[str, Any]) -> dict[str, str]:
         if e["override"] else "",
         "obligations": join(f"{o['legal_ref']} due {o['deadline']} {o['status']}"
                             + (" LATE" if o["late"] else "") for o in e["obligations"]),
+        "audit_chain": e["audit_chain"],
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import faust
 
-from streams import faust_fetch, faust_offsets, stopping
+from streams import agent_health, faust_fetch, faust_offsets, stopping
 from streams.agents import clock, correlate, deliver, incident, ingest, notify
 from streams.command_signing import command_keys
 from streams.deps import Deps
@@ -17,7 +17,7 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
     faust_offsets.install()  # commit only offsets whose records were processed (see the module)
     faust_fetch.install()  # a fetch waits 50 ms for records, not faust's fixed 1.5 s
     stopping.install()  # a service thread's stop never blocks the loop, nor waits for ever
-    return faust.App(
+    app = faust.App(
         app_id or settings.app_id,
         broker=settings.broker_url,
         store=settings.store,
@@ -43,7 +43,10 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
         # same replication as those the command makes.
         topic_replication_factor=settings.topic_replication,
         broker_credentials=faust_credentials(settings),  # Kafka TLS / SASL (BREACH_KAFKA_*)
+        Agent=agent_health.Agent,  # crashes counted, logged without record content, shown by /readyz
     )
+    agent_health.install(app)
+    return app
 
 
 def build(settings: Settings, deps: Deps, *, app_id: str | None = None) -> tuple[faust.App, Topics, Tables]:

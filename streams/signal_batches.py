@@ -17,11 +17,16 @@ from streams import codec
 
 def encode_signals(signals: Sequence[SecurityEvent], *, limit: int) -> list[bytes]:
     """As few records as possible, each at most ``limit`` bytes (or one signal, if larger)."""
+    return pack_signals([codec.encode(signal) for signal in signals], limit=limit)
+
+
+def pack_signals(items: Sequence[bytes], *, limit: int) -> list[bytes]:
+    """``encode_signals`` for signals already encoded one by one (ingest does, to dead-letter
+    the one that cannot be encoded without losing its neighbours)."""
     records: list[bytes] = []
     current: list[bytes] = []
     size = 2
-    for signal in signals:
-        item = codec.encode(signal)
+    for item in items:
         if current and size + len(item) + 1 > limit:
             records.append(b"[" + b",".join(current) + b"]")
             current, size = [], 2

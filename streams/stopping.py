@@ -79,6 +79,9 @@ def install() -> None:
                 raise
 
     async def start(self: ServiceThread) -> None:
+        # Whose thread it is: the app whose start (or whose tasks) started it. Several apps may
+        # share a process (tests run two workers in one), and a stop halts only its own threads.
+        self.__dict__["_breach_owner"] = _owner.get()
         _threads.add(self)
         await original_start(self)
 
@@ -194,7 +197,8 @@ async def stop_app(app: Any, tasks: Tasks | None = None, *, grace: float = STOP_
         forced.append(f"app.stop() failed: {type(stopping.exception()).__name__}")
     deadline = time.monotonic() + FORCE_SECONDS
     loop = asyncio.get_running_loop()
-    for service in [s for s in _threads if s.parent_loop is loop and _alive(s)]:
+    for service in [s for s in _threads if s.__dict__.get("_breach_owner") is app and s.parent_loop is loop
+                    and _alive(s)]:
         forced.append(f"thread {service.label} halted")
         await _halt(service, deadline)
     # A stop cancelled late goes on stopping children on its own (mode swallows the cancellation).

@@ -15,9 +15,11 @@ import faust
 SECURITY_EVENTS = "security-events"
 SECURITY_EVENTS_DLQ = "security-events.dlq"
 SIGNALS = "signals"
+SIGNALS_DLQ = "signals.dlq"  # signals the correlator could not take (each with its reason)
 INCIDENT_COMMANDS = "incident-commands"
 INCIDENT_COMMANDS_DLQ = "incident-commands.dlq"
 INCIDENT_EVENTS = "incident-events"
+INCIDENT_EVENTS_DLQ = "incident-events.dlq"  # events the notify agent could not act on (read, render)
 # Mass delivery (streams/agents/deliver.py). The first two hold addresses and names: they are
 # kept BREACH_SUBJECTS_RETENTION_DAYS (retention.ms), then deleted by the broker. The ledger and
 # the bodies hold no personal data (Message-IDs carry a hash of the address, not the address).
@@ -32,9 +34,11 @@ class Topics:
     security_events: Any
     dlq: Any
     signals: Any
+    signals_dlq: Any
     commands: Any
     commands_dlq: Any
     events: Any
+    events_dlq: Any
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,9 @@ def declare(app: faust.App, partitions: int, inputs: tuple[str, ...] = ()) -> tu
         return app.topic(*names, partitions=partitions, key_serializer="raw", value_serializer="raw")
 
     topics = Topics(security_events=topic(SECURITY_EVENTS, *inputs), dlq=topic(SECURITY_EVENTS_DLQ),
-                    signals=topic(SIGNALS), commands=topic(INCIDENT_COMMANDS),
-                    commands_dlq=topic(INCIDENT_COMMANDS_DLQ), events=topic(INCIDENT_EVENTS))
+                    signals=topic(SIGNALS), signals_dlq=topic(SIGNALS_DLQ), commands=topic(INCIDENT_COMMANDS),
+                    commands_dlq=topic(INCIDENT_COMMANDS_DLQ), events=topic(INCIDENT_EVENTS),
+                    events_dlq=topic(INCIDENT_EVENTS_DLQ))
     tables = Tables(
         # Keys are str (raw bytes on the changelog, decoded back to str on recovery); values are
         # our JSON envelopes, written with the app's default json serializer.

@@ -2,8 +2,9 @@
 server stays off: its defaults clash between workers on one host).
 
 - /healthz: 200 while the app runs, 503 once it crashed or is stopping (liveness: restart me);
-- /readyz: 200 only when the worker holds its partitions with their tables recovered; 503
-  while the group rebalances or tables recover (readiness: a rollout waits for it);
+- /readyz: 200 only when the worker holds its partitions with their tables recovered and no
+  agent is down; 503 while the group rebalances or tables recover (readiness: a rollout waits
+  for it), and from an agent's crash until it takes a record again (streams/agent_health.py);
 - /metrics: Prometheus text (streams/metrics.py).
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from streams import agent_health
 from streams.metrics import WorkerMetrics
 
 log = structlog.get_logger("breach.web")
@@ -37,6 +39,10 @@ def ready(app: Any) -> tuple[bool, str]:
         return False, "rebalancing"
     if app.in_recovery or not app.tables.recovery.completed.is_set():
         return False, "recovering tables"
+    health = agent_health.of(app)
+    down = health.problem() if health is not None else None
+    if down:
+        return False, down
     return True, "ok"
 
 

@@ -60,12 +60,29 @@ async def started(app: faust.App, *, stop_timeout: float, server: WebServer | No
 async def run_worker(settings: Settings, deps: Deps) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    ready = False
+
+    def on_signal() -> None:
+        # Nothing waits on ``stop`` before the worker is ready (the group, the table recovery:
+        # seconds, or minutes against a broker in trouble), which made a SIGTERM look ignored:
+        # then the start-up is cancelled instead, and stopping what it started is bounded as ever.
+        stop.set()
+        if not ready and main is not None:
+            main.cancel()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with running(settings, deps) as (app, _, _):
-        stopped = asyncio.ensure_future(app.wait_until_stopped())
-        waiting = asyncio.ensure_future(stop.wait())
-        await asyncio.wait([stopped, waiting], return_when=asyncio.FIRST_COMPLETED)
-        for task in (stopped, waiting):
-            task.cancel()
-        log.info("worker.stopping", reason="signal" if stop.is_set() else "app stopped")
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        async with running(settings, deps) as (app, _, _):
+            ready = True
+            stopped = asyncio.ensure_future(app.wait_until_stopped())
+            waiting = asyncio.ensure_future(stop.wait())
+            await asyncio.wait([stopped, waiting], return_when=asyncio.FIRST_COMPLETED)
+            for task in (stopped, waiting):
+                task.cancel()
+            log.info("worker.stopping", reason="signal" if stop.is_set() else "app stopped")
+    except asyncio.CancelledError:
+        if ready or not stop.is_set():
+            raise
+        log.info("worker.stopped_before_ready", reason="signal")

@@ -16,6 +16,7 @@ from typing import Any
 from incident.errors import InvalidEvent
 from incident.normalize import canonical, cef, ecs, ocsf, suricata, wazuh
 from incident.normalize._fields import lookup
+from incident.normalize.admission import admit
 from incident.normalize.envelope import unwrap
 from incident.signals import SecurityEvent
 
@@ -54,7 +55,12 @@ def detect(record: object) -> str:
 
 
 def normalize(record: object, received_at: datetime, fmt: str = "auto") -> SecurityEvent:
-    """One unwrapped record → SecurityEvent; ``fmt`` forces a format (others are refused)."""
+    """One unwrapped record → SecurityEvent; ``fmt`` forces a format (others are refused). What
+    the domain cannot take (bad text, impossible times: incident.normalize.admission) is refused."""
+    return admit(_parse(record, received_at, fmt), received_at)
+
+
+def _parse(record: object, received_at: datetime, fmt: str) -> SecurityEvent:
     if fmt not in FORMATS:
         raise InvalidEvent(f"unknown format {fmt!r}; expected one of {list(FORMATS)}")
     if fmt == "auto":
@@ -81,6 +87,10 @@ def normalize_all(value: object, received_at: datetime, fmt: str = "auto") -> li
             out.append(normalize(item, received_at, fmt))
         except InvalidEvent as exc:
             out.append(InvalidEvent(exc.reason, record=_element(item)))
+        except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as exc:
+            # An adapter's own fault on a shape nobody foresaw: this record's failure, never the
+            # batch's. Named by type only (the message may quote the record's content).
+            out.append(InvalidEvent(f"could not be read: {type(exc).__name__} in the adapter", record=_element(item)))
     return out
 
 
@@ -89,6 +99,10 @@ def _element(item: object) -> bytes:
     if isinstance(item, str):
         return item.encode("utf-8", "surrogatepass")
     try:
-        return json.dumps(item, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        text = json.dumps(item, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):
         return f"<unserialisable {type(item).__name__}>".encode()
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: escaped again (\ud800), as the sender wrote it
+        return json.dumps(item).encode("ascii")

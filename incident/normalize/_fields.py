@@ -16,6 +16,9 @@ from typing import Any
 
 from incident.errors import InvalidEvent
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)  # before any SIEM; epoch seconds read as millis land here
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
 # Beyond this a field is not a value a responder reads but a payload (or an attack on us):
 # refused with its name, so a huge field never reaches a topic, a log or a table.
 MAX_TEXT = 4096
@@ -114,7 +117,19 @@ def instant(value: object, name: str) -> datetime:
         raise InvalidEvent(f"field '{name}' is not an ISO-8601 time: {value[:40]!r}") from None
     if parsed.tzinfo is None:
         raise InvalidEvent(f"field '{name}' has no UTC offset")
-    return parsed
+    return in_range(parsed, name)
+
+
+def in_range(when: datetime, name: str) -> datetime:
+    """A time the windows can count with (incident.normalize.admission says why)."""
+    try:
+        ok = EARLIEST <= when < LATEST
+    except OverflowError:  # a UTC offset that pushes year 1 / 9999 out of range when compared
+        ok = False
+    if not ok:
+        raise InvalidEvent(f"field '{name}' is {when.isoformat()}: outside "
+                           f"{EARLIEST.date().isoformat()} – {LATEST.date().isoformat()}")
+    return when
 
 
 def epoch_millis(value: object, name: str) -> datetime:
@@ -124,9 +139,10 @@ def epoch_millis(value: object, name: str) -> datetime:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidEvent(f"field '{name}' must be milliseconds since the epoch (an integer)")
     try:
-        return datetime.fromtimestamp(value / 1000, UTC)
+        when = datetime.fromtimestamp(value / 1000, UTC)
     except (OverflowError, OSError, ValueError):
         raise InvalidEvent(f"field '{name}' is out of range for a time") from None
+    return in_range(when, name)
 
 
 def count(value: object, name: str) -> int | None:

@@ -16,22 +16,32 @@ batch, before faust acknowledges it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import faust
 import structlog
 
+from incident.commands import AttachSignal, MergeIncident
 from incident.correlation import Correlator, Window
 from incident.signals import SecurityEvent
-from streams import codec, table_partition
+from streams import codec, metrics, table_partition
 from streams.batch_out import BatchOut, bootstrap_of
 from streams.deps import Deps
-from streams.dlq import dead_letter
+from streams.dlq import dead_letter, letter_key
 from streams.signal_batches import decode_signals
-from streams.topics import INCIDENT_COMMANDS, Tables, Topics
+from streams.topics import INCIDENT_COMMANDS, SIGNALS_DLQ, Tables, Topics
 from streams.window_codec import WindowCodec
 
 log = structlog.get_logger("breach.correlate")
+
+
+def _bytes_of(signal: SecurityEvent) -> bytes:
+    """What a dead letter keeps of a refused signal: its envelope, or its fields as best we can."""
+    try:
+        return codec.encode(signal)
+    except (TypeError, ValueError, UnicodeError, OverflowError):
+        return json.dumps(signal.to_dict(), ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
 
 
 def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
@@ -61,6 +71,32 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
         live[key] = (raw, correlator)
         return raw
 
+    def correlated(key: str, partition: int, signals: list[SecurityEvent],
+                   ) -> tuple[Correlator, list[AttachSignal | MergeIncident], list[tuple[SecurityEvent, str]]]:
+        """The key's correlator after the signals, its commands, and the signals it could not take.
+
+        A signal the correlator raises on (admission keeps impossible times and text out, but a
+        signal written by an older worker, or a bug, may still get here) must not take the key's
+        other signals with it: the batch is then replayed one signal at a time from the saved
+        state, each failure rolled back and dead-lettered. Only that rare path pays for it."""
+        correlator = correlator_of(key, partition)
+        try:
+            return correlator, correlator.add(signals), []
+        except Exception as exc:  # the isolation boundary of one key's batch
+            log.error("signals.correlation_failed", key=key, partition=partition, signals=len(signals),
+                      error=type(exc).__name__)
+        correlator = correlator_of(key, partition)  # ``live`` no longer has it: from the table
+        commands: list[AttachSignal | MergeIncident] = []
+        refused: list[tuple[SecurityEvent, str]] = []
+        for signal in signals:
+            before = correlator.snapshot()
+            try:
+                commands.extend(correlator.add([signal]))
+            except Exception as exc:  # this signal's failure alone
+                refused.append((signal, f"correlation failed: {type(exc).__name__}"))
+                correlator = Correlator(before, pack=deps.rule_pack, config=deps.correlation)
+        return correlator, commands, refused
+
     @app.agent(topics.signals, name="correlate", concurrency=1)
     async def correlate_signals(stream: Any) -> None:
         async with BatchOut(bootstrap_of(app)) as out:
@@ -74,12 +110,15 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             msg = record.message
             try:
                 signals = decode_signals(record.value)
-            except codec.DecodeError as exc:  # only our ingest writes here; still, never stop on one
+                key = record.key.decode() if record.key else ""
+            except (codec.DecodeError, UnicodeDecodeError) as exc:  # only ingest writes here; never stop on one
                 ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
-                await topics.dlq.send(key=record.key, value=dead_letter(record.value, str(exc), ref, deps.clock()))
-                log.error("signals.undecodable", source=ref, reason=str(exc))
+                reason = str(exc) if isinstance(exc, codec.DecodeError) else "the record's key is not UTF-8 text"
+                await topics.signals_dlq.send(key=letter_key(record.key), value=dead_letter(
+                    record.value, reason, ref, deps.clock(), stage="correlate"))
+                metrics.dead_letter(SIGNALS_DLQ, reason)
+                log.error("signals.undecodable", source=ref, reason=reason)
                 continue
-            key = record.key.decode() if record.key else ""
             by_key.setdefault(key, []).extend(signals)
             partition_of[key] = msg.partition
         # correlator_of takes each key's live correlator out of ``live``; only a saved state puts it
@@ -87,8 +126,13 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
         # correlator that already holds signals whose state was not written.
         results = {}
         for key, signals in by_key.items():
-            correlator = correlator_of(key, partition_of[key])
-            results[key] = (correlator, correlator.add(signals))
+            correlator, commands, refused = correlated(key, partition_of[key], signals)
+            results[key] = (correlator, commands)
+            for signal, reason in refused:
+                await topics.signals_dlq.send(key=letter_key(key.encode()), value=dead_letter(
+                    _bytes_of(signal), reason, signal.raw_ref or key, deps.clock(), stage="correlate"))
+                metrics.dead_letter(SIGNALS_DLQ, reason)
+                log.error("signal.refused", key=key, event_id=signal.event_id, source=signal.raw_ref, reason=reason)
         for _, commands in results.values():
             for command in commands:
                 await out.send(INCIDENT_COMMANDS, codec.encode(command), command.incident_id.encode())

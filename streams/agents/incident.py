@@ -27,10 +27,10 @@ from incident.errors import CommandRejected as Rejected
 from incident.events import CommandRejected, Event
 from incident.model import Incident, fold
 from incident.reminders import next_tick_at
-from streams import codec, metrics, table_partition
+from streams import audit_chain, codec, metrics, table_partition
 from streams.command_signing import HEADER, Keyring, Refused, needs_signature
 from streams.deps import Deps
-from streams.dlq import dead_letter
+from streams.dlq import dead_letter, letter_key
 from streams.topics import Tables, Topics
 
 log = structlog.get_logger("breach.incident")
@@ -44,6 +44,7 @@ class _Changed:
     state: Incident | None
     partition: int
     written: bool = False  # some command of the batch emitted events: the state must be saved
+    chain_head: str = audit_chain.GENESIS  # the hash of its latest event (streams/audit_chain.py)
     handled: list[tuple[str, int, list[str]]] = field(default_factory=list)  # command, offset, event types
 
 
@@ -73,12 +74,13 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, *, keys
         sent = False
         for record in batch:
             key, raw, msg = record.key, record.value, record.message
-            incident_id = key.decode() if key else ""
             try:
+                incident_id = key.decode() if key else ""
                 command = codec.decode(raw)
-            except codec.DecodeError as exc:
+            except (codec.DecodeError, UnicodeDecodeError) as exc:
                 # The console and the CLI write here too: a bad record must not stop the incidents.
-                await refuse(key, raw, msg, str(exc), "command.undecodable")
+                reason = str(exc) if isinstance(exc, codec.DecodeError) else "the record's key is not UTF-8 text"
+                await refuse(key, raw, msg, reason, "command.undecodable")
                 sent = True  # the dead letter is flushed with the batch, before its offset counts as done
                 continue
             headers = _headers(msg.headers)
@@ -92,13 +94,20 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, *, keys
                     sent = True
                     continue
             if incident_id not in changed:
-                changed[incident_id] = _Changed(state_of(incident_id, msg.partition), msg.partition)
+                changed[incident_id] = _Changed(state_of(incident_id, msg.partition), msg.partition,
+                                                chain_head=audit_chain.head_of(table_partition.get(
+                                                    tables.incidents, incident_id, msg.partition)))
             current = changed[incident_id]
             try:
                 if command.incident_id != incident_id:
                     # The key picks the partition and the state: a mismatch would decide on the wrong one.
                     raise Rejected(f"command for {command.incident_id} arrived keyed {incident_id!r}")
                 events: list[Event] = decide(command, current.state, now=now, rules=deps.rules)
+                new_state = fold(current.state, events) if events else current.state
+                # Commands for other incidents (a merged incident's evidence to the survivor).
+                follow_ups = reactions(command, new_state, events)
+                records = [codec.encode(e) for e in events]
+                follow_up_records = [codec.encode(f) for f in follow_ups]
             except Rejected as exc:
                 rejected = CommandRejected(incident_id=incident_id, at=now, command=type(command).__name__,
                                            reason=exc.reason)
@@ -107,20 +116,30 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, *, keys
                 log.warning("command.rejected", incident_id=incident_id, command=type(command).__name__,
                             reason=exc.reason)
                 continue
+            except Exception as exc:  # this command's failure alone: the batch's others go on
+                # Everything is computed before anything is sent, so a failure here leaves no
+                # half-published decision. The incident keeps its state; the command waits in
+                # incident-commands.dlq with its bytes for a fixed worker to replay.
+                ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
+                reason = f"could not be decided: {type(exc).__name__} in {type(command).__name__}"
+                await topics.commands_dlq.send(key=letter_key(key), value=dead_letter(
+                    raw, reason, ref, deps.clock(), stage="incident"))
+                metrics.dead_letter(msg.topic + ".dlq", reason)
+                log.error("command.failed", incident_id=incident_id, command=type(command).__name__, source=ref,
+                          error=type(exc).__name__)
+                continue
             # Publish before saving: a crash in between replays the commands against the old
             # state and re-publishes the same versioned events (readers skip versions they
             # have), where the other order would save a state whose events were never sent.
-            for domain_event in events:
-                await topics.events.send(key=key, value=codec.encode(domain_event))
+            for domain_event, record_value in zip(events, records, strict=True):
+                value, current.chain_head = audit_chain.stamp(record_value, current.chain_head)
+                await topics.events.send(key=key, value=value)
                 metrics.INCIDENT_EVENTS_OUT.labels(type=type(domain_event).__name__).inc()
-            new_state = fold(current.state, events) if events else current.state
-            # Commands for other incidents (a merged incident's evidence to the survivor): also on
-            # the broker before the state that says they were sent.
-            follow_ups = reactions(command, new_state, events)
-            for follow_up in follow_ups:
-                value = codec.encode(follow_up)
-                await topics.commands.send(key=follow_up.incident_id.encode(), value=value,
-                                           headers=keys.headers(value))
+            # Follow-ups too reach the broker before the state that says they were sent (signed:
+            # this worker holds the key).
+            for follow_up, record_value in zip(follow_ups, follow_up_records, strict=True):
+                await topics.commands.send(key=follow_up.incident_id.encode(), value=record_value,
+                                           headers=keys.headers(record_value))
             sent = sent or bool(events or follow_ups)
             current.state = new_state
             current.written = current.written or bool(events)
@@ -135,7 +154,8 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, *, keys
     async def refuse(key: bytes | None, raw: bytes, msg: Any, reason: str, event: str, **ids: str) -> None:
         """Dead-letter a command that is not decided; the log has ids and the reason, never the body."""
         ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
-        await topics.commands_dlq.send(key=key, value=dead_letter(raw, reason, ref, deps.clock()))
+        await topics.commands_dlq.send(key=letter_key(key), value=dead_letter(raw, reason, ref, deps.clock(),
+                                                                              stage="incident"))
         metrics.dead_letter(msg.topic + ".dlq", reason)
         log.error(event, source=ref, reason=reason, **ids)
 
@@ -143,7 +163,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, *, keys
         partition = current.partition
         if current.written:
             assert current.state is not None
-            value = codec.as_table_value(current.state)
+            value = audit_chain.with_head(codec.as_table_value(current.state), current.chain_head)
             table_partition.put(tables.incidents, incident_id, value, partition)
             decoded.pop(incident_id, None)  # re-inserted last: the oldest written go first
             decoded[incident_id] = (value, current.state)

@@ -17,11 +17,11 @@ from incident.correlation import correlation_key
 from incident.errors import InvalidEvent
 from incident.normalize import normalize_all
 from incident.signals import SecurityEvent
-from streams import metrics
+from streams import codec, metrics
 from streams.batch_out import BatchOut, bootstrap_of
 from streams.deps import Deps
-from streams.dlq import dead_letter
-from streams.signal_batches import encode_signals
+from streams.dlq import dead_letter, letter_key
+from streams.signal_batches import pack_signals
 from streams.topics import SIGNALS, Tables, Topics
 
 log = structlog.get_logger("breach.ingest")
@@ -39,7 +39,12 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
 
 
 async def _normalise_batch(batch: Any, out: BatchOut, topics: Topics, deps: Deps) -> None:
-    by_key: dict[bytes, list[SecurityEvent]] = {}
+    # Each element is normalised and encoded on its own: whatever one raises is that element's
+    # dead letter, and the rest of the batch goes on (one poisoned element used to drop its
+    # batch, valid breaches included).
+    by_key: dict[bytes, list[bytes]] = {}
+    event_ids: list[str] = []
+    unmapped = 0
     for event in batch:
         msg = event.message
         metrics.SECURITY_EVENTS_IN.inc()
@@ -47,26 +52,39 @@ async def _normalise_batch(batch: Any, out: BatchOut, topics: Topics, deps: Deps
         # The record's broker timestamp is when it reached us: replays give the same answer.
         received = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else deps.clock()
         raw = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
-        for source, result in normalise(raw, received, ref, deps):
-            if isinstance(result, InvalidEvent):
-                exc = result
-                # A lone record is kept as it came (its bytes); an element of a batch as that element.
-                record = exc.record if exc.record is not None and "#" in source else raw
-                await topics.dlq.send(key=msg.key, value=dead_letter(record, exc.reason, source, deps.clock()))
-                metrics.dead_letter(msg.topic + ".dlq", exc.reason)
-                log.warning("event.rejected", source=source, reason=exc.reason)
-                continue
-            by_key.setdefault(correlation_key(result).encode(), []).append(result)
+        for source, result in _normalised(raw, received, ref, deps):
+            if not isinstance(result, InvalidEvent):
+                try:
+                    by_key.setdefault(correlation_key(result).encode(), []).append(codec.encode(result))
+                    event_ids.append(result.event_id)
+                    unmapped += result.unmapped
+                    continue
+                except (TypeError, ValueError, UnicodeError, OverflowError) as exc:
+                    result = InvalidEvent(f"could not be encoded: {type(exc).__name__}", record=None)
+            # A lone record is kept as it came (its bytes); an element of a batch as that element.
+            record = result.record if result.record is not None and "#" in source else raw
+            await topics.dlq.send(key=letter_key(msg.key),
+                                  value=dead_letter(record, result.reason, source, deps.clock()))
+            metrics.dead_letter(msg.topic + ".dlq", result.reason)
+            log.warning("event.rejected", source=source, reason=result.reason)
     for key, signals in by_key.items():
-        for value in encode_signals(signals, limit=SIGNALS_BYTES):
+        for value in pack_signals(signals, limit=SIGNALS_BYTES):
             await out.send(SIGNALS, value, key)
     await out.flush()  # before faust acknowledges the batch
-    metrics.SIGNALS_OUT.inc(sum(len(v) for v in by_key.values()))
+    metrics.SIGNALS_OUT.inc(len(event_ids))
     if by_key:
-        log.info("events.normalised", count=sum(len(v) for v in by_key.values()), keys=len(by_key),
-                 partitions=sorted({event.message.partition for event in batch}),
-                 event_ids=[s.event_id for v in by_key.values() for s in v],
-                 unmapped=sum(s.unmapped for v in by_key.values() for s in v))
+        log.info("events.normalised", count=len(event_ids), keys=len(by_key),
+                 partitions=sorted({event.message.partition for event in batch}), event_ids=event_ids,
+                 unmapped=unmapped)
+
+
+def _normalised(raw: bytes, received: datetime, ref: str, deps: Deps,
+                ) -> list[tuple[str, SecurityEvent | InvalidEvent]]:
+    try:
+        return normalise(raw, received, ref, deps)
+    except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as exc:
+        # A fault outside the adapters (the envelope reader, the directory): this record's alone.
+        return [(ref, InvalidEvent(f"could not be read: {type(exc).__name__}"))]
 
 
 def normalise(raw: bytes, received: datetime, ref: str, deps: Deps,

@@ -21,11 +21,15 @@ from incident.events import NoticeRequested, ReminderDue, SubjectNoticeRequested
 from incident.notices import NoticeDraft, reference
 from streams import codec, metrics
 from streams.deps import Deps
+from streams.dlq import dead_letter, letter_key
 from streams.mailer import Disposition, MailError, OutgoingMessage, message_id_for
 from streams.render import TemplateMissing
-from streams.topics import Tables, Topics
+from streams.topics import INCIDENT_EVENTS_DLQ, Tables, Topics
 
 log = structlog.get_logger("breach.notify")
+# What one event may raise that no retry can mend (an SMTP outage is retried, not listed here).
+READ_OR_RENDER_ERRORS = (codec.DecodeError, jinja2.TemplateError, TemplateMissing, LookupError, TypeError,
+                         ValueError, ArithmeticError)
 
 MAX_BACKOFF = 30.0  # seconds between two attempts while the relay is unreachable
 SENDING = "sending:"  # a ledger value: handed to the relay at that time, its answer not recorded yet
@@ -43,15 +47,30 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps,
 
     @app.agent(topics.events, name="notify")
     async def notify(stream: Any) -> None:
-        async for raw in stream:
-            event = codec.decode(raw)
-            if isinstance(event, SubjectNoticeRequested) and fan_out is not None:
-                await _fan_out(event, fan_out)
-            elif isinstance(event, ReminderDue):
-                await remind(event, deps, tables.ledger, durable)
-            elif isinstance(event, NoticeRequested):
-                for command in await deliver(event.incident_id, event.draft, deps, tables.ledger, durable):
-                    await topics.commands.send(key=command.incident_id.encode(), value=codec.encode(command))
+        async for event_record in stream.events():
+            raw = event_record.value
+            try:
+                await act_on(codec.decode(raw))
+            except READ_OR_RENDER_ERRORS as exc:
+                # This event's failure alone (an unreadable record, a reminder whose template
+                # fails): kept with its reason, and the next events are still acted on. An SMTP
+                # outage is not one of these: sending retries, then records the failure.
+                msg = event_record.message
+                ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
+                reason = f"could not be acted on: {type(exc).__name__}"
+                await topics.events_dlq.send(key=letter_key(msg.key), value=dead_letter(
+                    raw, reason, ref, deps.clock(), stage="notify"))
+                metrics.dead_letter(INCIDENT_EVENTS_DLQ, reason)
+                log.error("event.not_acted_on", source=ref, error=type(exc).__name__)
+
+    async def act_on(event: Any) -> None:
+        if isinstance(event, SubjectNoticeRequested) and fan_out is not None:
+            await _fan_out(event, fan_out)
+        elif isinstance(event, ReminderDue):
+            await remind(event, deps, tables.ledger, durable)
+        elif isinstance(event, NoticeRequested):
+            for command in await deliver(event.incident_id, event.draft, deps, tables.ledger, durable):
+                await topics.commands.send(key=command.incident_id.encode(), value=codec.encode(command))
 
 
 async def _fan_out(event: SubjectNoticeRequested, fan_out: Callable[[SubjectNoticeRequested], Awaitable[int]],

@@ -41,7 +41,7 @@ def csrf_of(html: str) -> str:
 
 
 class Up:
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, *args: str) -> None:
         self.ports = {"broker": free_port(), "smtp": free_port(), "console": free_port()}
         self.env = {**os.environ, "BREACH_BROKER_URL": f"kafka://127.0.0.1:{self.ports['broker']}",
                     "BREACH_SMTP_PORT": str(self.ports["smtp"]), "BREACH_CONSOLE_PORT": str(self.ports["console"]),
@@ -49,8 +49,17 @@ class Up:
         # Output goes to files: an unread pipe could fill up and stall the stack.
         self.stderr, self.stdout = tmp_path / "up.stderr", tmp_path / "up.stdout"
         with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
-            self.process = subprocess.Popen([sys.executable, "-m", "streams.cli", "up"], env=self.env, cwd=ROOT,
+            self.process = subprocess.Popen([sys.executable, "-m", "streams.cli", "up", *args], env=self.env, cwd=ROOT,
                                             stdout=out, stderr=err)
+
+    def stop(self) -> None:
+        """Ctrl-C, as a person stops it; SIGKILL if it is not done in 30 s."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
 
     def get(self, path: str) -> Any:
         request = urllib.request.Request(f"http://127.0.0.1:{self.ports['console']}{path}",
@@ -86,12 +95,7 @@ def up(tmp_path: Path) -> Iterator[Up]:
     try:
         yield running
     finally:
-        if running.process.poll() is None:
-            running.process.send_signal(signal.SIGINT)
-            try:
-                running.process.wait(30)
-            except subprocess.TimeoutExpired:
-                running.process.kill()
+        running.stop()
 
 
 @pytest.mark.asyncio

@@ -135,6 +135,8 @@ async def test_topics_send_register_and_replay_commands_use_the_kafka_settings(
     assert "sent 2 record(s)" in capsys.readouterr().out
     assert await asyncio.to_thread(main, ["register", "export", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"register": []}  # no worker ran: read, and empty
+    assert await asyncio.to_thread(main, ["audit", "verify"]) == 0
+    assert capsys.readouterr().out == "0 incident(s): 0 verified, 0 broken, 0 not chained\n"
     replayed = await replay_projections(secured.settings(tmp_path))
     assert replayed.summary()["incidents"] == 0
     logins = len(secured.gateway.authenticated)

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 BASE_CANONICAL = {"id": "e-1", "time": "2026-11-22T10:00:00+01:00", "title": "Export", "host": "ampere-crm-db"}
 BASE_WAZUH = {"rule": {"level": 10, "description": "x", "id": "5712"}, "agent": {"name": "ampere-web-01"},
               "timestamp": "2026-11-22T10:00:00.000+0100", "id": "1732270000.42"}
+EXTREME_TIMES = ["0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00", "1969-12-31T23:59:59+00:00",
+                 "2100-01-01T00:00:00+00:00", "0001-01-01T00:00:00+23:59"]
 WEIRD = [None, True, -1, 1e308, "", "x" * 5000, [], {}, ["a"], {"a": 1}, "2026-13-45T99:00:00Z", "\u0000", "\ud800"]
 
 
@@ -46,6 +48,13 @@ KINDS: dict[str, Callable[[random.Random], bytes]] = {
     "unknown controller": lambda rng: json.dumps({**BASE_CANONICAL, "host": f"nowhere-{rng.randrange(10**6)}",
                                                   "controller": f"nobody-{rng.randrange(10**6)}"}).encode(),
     "deeply nested": lambda rng: b"[" * rng.randrange(1_500, 6_000) + b"]" * rng.randrange(0, 3),
+    # What once passed normalisation and crashed a later stage for the whole batch (issue 14).
+    "extreme time": lambda rng: json.dumps({**BASE_CANONICAL, "time": rng.choice(EXTREME_TIMES)}).encode(),
+    "text that is not text": lambda rng: json.dumps({**BASE_CANONICAL, rng.choice(["title", "host", "user", "id"]):
+                                                     rng.choice(["x\ud800", "\udfff", "db\x00", "a\x1b[2J"])}
+                                                    ).encode(),
+    "count past 64 bits": lambda rng: json.dumps({**BASE_CANONICAL, rng.choice(["records", "bytes_out"]):
+                                                  rng.choice([2**64, 2**70, 10**30])}).encode(),
     "empty": lambda rng: b"",
 }
 

@@ -111,6 +111,7 @@ async def _topic_size(bootstrap: str, topic: str) -> int:
 
 
 @pytest.mark.asyncio
+@pytest.mark.timeout(1200)  # 100,000 records: ~4 min on two loaded cores, past the 300 s default
 async def test_a_storm_of_malformed_records_is_dead_lettered_without_a_crash(broker: Broker, tmp_path: Path) -> None:
     records = malformed(STORM, _is_valid)
     kinds = Counter(kind for kind, _ in records)

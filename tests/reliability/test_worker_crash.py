@@ -100,6 +100,11 @@ async def _run(cluster: Cluster, broker: Broker, sink: SmtpSink) -> None:
         assert len(reminders) == INCIDENTS * len(STEPS)
         assert set(reminders.values()) == {1}  # each step of each clock once
         assert sink.duplicates == {}
+        # The record survived the kill: the events replayed by the worker that took over chain
+        # on (identical copies, or a fork where its clock had moved), none breaks a chain.
+        chains = {i.id: watcher.model.chain(i.id) for i in watcher.model.incidents.values()}
+        assert {c.status if c else "not checked" for c in chains.values()} == {"verified"}, \
+            {i: c.label for i, c in chains.items() if c is None or c.status != "verified"}
 
     assert not victim.alive() and all(w.alive() for w in survivors)
     logs = "".join(w.log.read_text() for w in survivors)
