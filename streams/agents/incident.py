@@ -90,7 +90,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, *, keys
                     keys.verify(raw, headers)
                 except Refused as exc:
                     await refuse(key, raw, msg, f"signature refused: {exc}", "command.refused",
-                                 incident_id=incident_id, command=type(command).__name__)
+                                 incident_id=incident_id[:64], command=type(command).__name__)
                     sent = True
                     continue
             if incident_id not in changed:
