@@ -25,6 +25,7 @@ INCIDENT_EVENTS_DLQ = "incident-events.dlq"  # events the notify agent could not
 # the bodies hold no personal data (Message-IDs carry a hash of the address, not the address).
 AFFECTED_SUBJECTS = "affected-subjects"  # keyed by incident id: chunks of an imported list
 NOTICE_DELIVERIES = "notice-deliveries"  # keyed by recipient address: one delivery (or bounce) each
+NOTICE_DELIVERIES_DLQ = "notice-deliveries.dlq"  # records the delivery agent could not read (addresses: same retention)
 NOTICE_LEDGER = "notice-ledger"  # keyed by Message-ID, same partition as its delivery; compacted
 NOTICE_BODIES = "notice-bodies"  # keyed by notice id|locale: the rendered notice, read by every worker
 

@@ -46,6 +46,7 @@ from incident.commands import RecordDeliveryProgress
 from incident.events import SubjectNoticeRequested
 from streams import codec, metrics
 from streams.deps import Deps
+from streams.dlq import dead_letter, letter_key
 from streams.kafka_security import client_options, security_options
 from streams.mailer import (
     Disposition,
@@ -60,7 +61,14 @@ from streams.mailer import (
 from streams.render import NoticeRenderer, RenderedNotice, TemplateMissing
 from streams.settings import Settings
 from streams.stopping import client_running, finish
-from streams.topics import AFFECTED_SUBJECTS, INCIDENT_COMMANDS, NOTICE_BODIES, NOTICE_DELIVERIES, NOTICE_LEDGER
+from streams.topics import (
+    AFFECTED_SUBJECTS,
+    INCIDENT_COMMANDS,
+    NOTICE_BODIES,
+    NOTICE_DELIVERIES,
+    NOTICE_DELIVERIES_DLQ,
+    NOTICE_LEDGER,
+)
 
 log = structlog.get_logger("breach.deliver")
 
@@ -244,7 +252,12 @@ class DeliveryService:
         todo: dict[str, dict[str, str]] = {}
         outcomes: list[asyncio.Future[Any]] = []
         for record in records:
-            item = json.loads(record.value)
+            try:
+                item = _delivery(record.value)
+            except (ValueError, KeyError, TypeError) as exc:
+                # This record's failure alone: the batch's other recipients are still sent to.
+                await self._dead_letter(record, f"not a delivery record: {type(exc).__name__}")
+                continue
             mid = message_id_for(item["notice_id"], item["address"])
             entry = ledger.get(mid)
             if item["type"] == "bounce":
@@ -272,6 +285,14 @@ class DeliveryService:
 
         await asyncio.gather(*(sender(c) for c in self.connections))
         await asyncio.gather(*outcomes)  # outcomes durable before the offsets are committed
+
+    async def _dead_letter(self, record: Any, reason: str) -> None:
+        ref = f"{record.topic}:{record.partition}:{record.offset}"
+        assert self.producer is not None
+        await self.producer.send_and_wait(NOTICE_DELIVERIES_DLQ, dead_letter(
+            record.value or b"", reason, ref, self.deps.clock(), stage="deliver"), key=letter_key(record.key))
+        metrics.dead_letter(NOTICE_DELIVERIES_DLQ, reason)
+        log.error("delivery.unreadable", source=ref, reason=reason)  # never the record: it holds an address
 
     async def _deliver(self, connection: SmtpConnection, partition: int,
                        group: list[tuple[str, dict[str, str]]]) -> list[asyncio.Future[Any]]:
@@ -460,6 +481,18 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         await self.service.load([tp.partition for tp in assigned])
 
 
+def _delivery(raw: bytes | None) -> dict[str, str]:
+    """One notice-deliveries record, with what sending needs; raises on anything else."""
+    item = json.loads(raw or b"")
+    if not isinstance(item, dict):
+        raise TypeError("not a JSON object")
+    needed = ("notice_id", "address", "type") if item.get("type") == "bounce" else (
+        "notice_id", "address", "type", "locale")
+    if not all(isinstance(item[name], str) for name in needed):
+        raise TypeError("a field is not text")
+    return item
+
+
 def delivery_topics(app: faust.App, settings: Settings) -> list[Any]:
     """The mass-delivery topics with their retention (personal data) or compaction; also what
     `breach topics create` makes (streams/topics_admin.py)."""
@@ -471,6 +504,7 @@ def delivery_topics(app: faust.App, settings: Settings) -> list[Any]:
 
     return [topic(AFFECTED_SUBJECTS, retention=retention, deleting=True),
             topic(NOTICE_DELIVERIES, retention=retention, deleting=True),
+            topic(NOTICE_DELIVERIES_DLQ, retention=retention, deleting=True),
             topic(NOTICE_LEDGER, compacting=True),
             topic(NOTICE_BODIES, compacting=True)]
 

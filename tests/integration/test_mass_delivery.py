@@ -33,7 +33,7 @@ from streams.samples import publish
 from streams.settings import ROOT
 from streams.worker import running
 from tests.integration.smtp_sink import Refuser, SmtpSink
-from tests.support import COMMAND_KEYS, KEYS, Watcher, eventually, settings_for
+from tests.support import COMMAND_KEYS, KEYS, Watcher, eventually, read_topic, settings_for
 from tests.unit.builders import directory
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -318,3 +318,18 @@ async def test_the_cli_imports_previews_sends_reports_and_reads_bounces(stack: S
     await eventually(lambda: (n := stack.notice()) and n.bounced == 1, what="the bounce recorded")
     status = await asyncio.to_thread(breach, env, "notices", "status", incident.id)
     assert "sent 4  pending 0  failed 0  bounced 1  in doubt 0  (total 5)" in status.stdout
+
+
+@pytest.mark.asyncio
+async def test_an_unreadable_delivery_record_is_dead_lettered_and_the_others_are_sent(stack: Stack) -> None:
+    incident = await aware_incident(stack)
+    garbage = [b"{not json", b'["a list"]', b'{"type": "send", "notice_id": "n", "address": 7, "locale": "fr"}']
+    await publish(stack.broker.bootstrap, garbage, topic="notice-deliveries")
+    await import_and_approve(stack, incident, csv_list(6))
+
+    notice = await eventually(lambda: (n := stack.notice()) and n.accepted == 6 and n, what="six accepted")
+    assert (notice.sent, notice.failed) == (6, 0)
+    letters = [json.loads(r.value) for r in await read_topic(stack.broker.bootstrap, "notice-deliveries.dlq", 3)]
+    assert sorted(letter["record"] for letter in letters) == sorted(g.decode() for g in garbage)
+    assert all(letter["reason"].startswith("not a delivery record: ") and letter["stage"] == "deliver"
+               for letter in letters)
