@@ -204,7 +204,7 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
         tape.emit(SignalAttached(incident_id=cmd.incident_id, version=tape.version, at=now,
                                  evidence=replace(evidence, reason=why)))
     rest = _not_carried(cmd)
-    if rest is not None and tape.state is not None:
+    if rest is not None and tape.state is not None and cmd.absorbed not in tape.state.absorbed_from:
         tape.emit(SignalsAbsorbed(incident_id=cmd.incident_id, version=tape.version, at=now, absorbed=cmd.absorbed,
                                   reason=cmd.reason, signals=rest))
     current = tape.state
@@ -232,7 +232,7 @@ def _not_carried(cmd: AbsorbIncident) -> SignalSummary | None:
         return None
     return replace(cmd.signals, count=cmd.signals.count - len(cmd.evidence),
                    confirmed=max(0, cmd.signals.confirmed - sum(e.confirms_breach for e in cmd.evidence)),
-                   recent_ids=())  # its ids are its own: its signals are never attached here again
+                   recent_ids=(), open_ids=())  # its ids are its own: its signals are never attached here again
 
 
 def _first_confirmed(cmd: AbsorbIncident) -> tuple[Evidence, ...]:

@@ -190,6 +190,9 @@ class Incident:
     subject_notices: tuple[SubjectNotice, ...] = ()
     merged_into: str | None = None  # the incident that took this one's evidence (IncidentMerged)
     merge_reason: str = ""
+    # Incidents whose signal summaries this one joined (SignalsAbsorbed): a redelivered
+    # AbsorbIncident must not count their signals twice.
+    absorbed_from: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # A state saved before summaries holds every Evidence and no summary: summarise it, and
@@ -308,7 +311,7 @@ def _attached(event: SignalAttached, state: Incident | None) -> Incident:
 @evolve.register
 def _absorbed(event: SignalsAbsorbed, state: Incident | None) -> Incident:
     s = _next(event, state)
-    return replace(s, signals=s.signals.merged(event.signals))
+    return replace(s, signals=s.signals.merged(event.signals), absorbed_from=(*s.absorbed_from, event.absorbed))
 
 
 @evolve.register

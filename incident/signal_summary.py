@@ -18,10 +18,16 @@ from typing import TypeVar
 
 from incident.signals import Evidence
 
-IDS_KEPT = 2_000  # event ids remembered for idempotency: replays re-send the last few batches (500 each)
+IDS_KEPT = 2_048  # ids remembered at least, for idempotency: replays re-send the last batches (500 each)
 FIRST_KEPT = 5  # the first items kept for display (how it started)
 LATEST_KEPT = 200  # ... and the latest (what it is doing now)
 SET_CAP = 1_000  # distinct assets, systems, categories, titles kept: beyond, the set says it was capped
+
+
+def _add1(values: tuple[str, ...], value: str) -> tuple[tuple[str, ...], bool]:
+    if value in values:
+        return values, False
+    return ((*values, value), False) if len(values) < SET_CAP else (values, True)
 
 
 def _add(values: tuple[str, ...], new: tuple[str, ...] | list[str]) -> tuple[tuple[str, ...], bool]:
@@ -51,18 +57,43 @@ class SignalSummary:
     exfiltration_confirmed: bool = False
     capped: bool = False  # some set above reached SET_CAP: it lists the first ones only
     first_confirmed: Evidence | None = None  # the earliest-ingested signal that confirmed the breach
-    recent_ids: tuple[str, ...] = ()  # the last IDS_KEPT event ids, oldest first
+    # The last IDS_KEPT event ids (up to CHUNK more), oldest first: full chunks, then the open one.
+    recent_ids: tuple[tuple[str, ...], ...] = ()
+    open_ids: tuple[str, ...] = ()
 
     def seen(self, event_id: str) -> bool:
-        return event_id in _index(self.recent_ids)
+        return _seen(self.recent_ids, self.open_ids, event_id)
 
     def with_signal(self, e: Evidence) -> SignalSummary:
-        """This summary with one more signal: O(1) in the number of signals (bounded tuples only)."""
-        return self.merged(_of(e), new_ids=(e.event_id,))
+        """This summary with one more signal: O(1) in the number of signals (bounded tuples only).
+        Runs for every signal, twice (the decision's tape, then the fold): written out for speed."""
+        assets, c1 = _add1(self.assets, e.asset)
+        unmapped, c2 = _add1(self.unmapped_assets, e.asset) if e.system is None else (self.unmapped_assets, False)
+        systems, c3 = _add1(self.systems, e.system) if e.system else (self.systems, False)
+        categories, c4 = _add1(self.categories, e.category) if e.category else (self.categories, False)
+        data_categories, c5 = _add(self.data_categories, e.data_categories) if e.data_categories \
+            else (self.data_categories, False)
+        breach_types, c6 = _add(self.breach_types, e.breach_types) if e.breach_types else (self.breach_types, False)
+        titles, c7 = _add1(self.titles, e.title)
+        first = self.first_confirmed
+        if e.confirms_breach and (first is None or e.ingested_at < first.ingested_at):
+            first = e
+        full, open_ids = _remember(self.recent_ids, self.open_ids, (e.event_id,))
+        return SignalSummary(
+            count=self.count + 1, confirmed=self.confirmed + e.confirms_breach,
+            first_event_at=_min(self.first_event_at, e.occurred_at),
+            last_event_at=_max(self.last_event_at, e.occurred_at),
+            first_ingested_at=_min(self.first_ingested_at, e.ingested_at),
+            records_max=_max(self.records_max, e.records),
+            assets=assets, unmapped_assets=unmapped, systems=systems, categories=categories,
+            data_categories=data_categories, breach_types=breach_types, titles=titles,
+            exfiltration_confirmed=self.exfiltration_confirmed or (e.confirms_breach and e.category == "exfiltration"),
+            capped=self.capped or c1 or c2 or c3 or c4 or c5 or c6 or c7,
+            first_confirmed=first, recent_ids=full, open_ids=open_ids)
 
-    def merged(self, other: SignalSummary, *, new_ids: tuple[str, ...] = ()) -> SignalSummary:
-        """Both summaries' knowledge: counts added, sets joined, times widened. ``new_ids`` join
-        the remembered ids (the other's own ids are not: they belong to its incident)."""
+    def merged(self, other: SignalSummary) -> SignalSummary:
+        """Both summaries' knowledge: counts added, sets joined, times widened; the remembered ids
+        stay this one's (the other's belong to its incident: they are never attached here)."""
         assets, c1 = _add(self.assets, other.assets)
         unmapped, c2 = _add(self.unmapped_assets, other.unmapped_assets)
         systems, c3 = _add(self.systems, other.systems)
@@ -82,7 +113,7 @@ class SignalSummary:
             exfiltration_confirmed=self.exfiltration_confirmed or other.exfiltration_confirmed,
             capped=self.capped or other.capped or c1 or c2 or c3 or c4 or c5 or c6 or c7,
             first_confirmed=min(confirmed, key=lambda c: c.ingested_at) if confirmed else None,
-            recent_ids=_remember(self.recent_ids, new_ids) if new_ids else self.recent_ids,
+            recent_ids=self.recent_ids, open_ids=self.open_ids,
         )
 
     @classmethod
@@ -95,17 +126,6 @@ class SignalSummary:
 
 
 NO_SIGNALS = SignalSummary()  # immutable: one shared empty summary
-
-
-def _of(e: Evidence) -> SignalSummary:
-    return SignalSummary(
-        count=1, confirmed=1 if e.confirms_breach else 0, first_event_at=e.occurred_at,
-        last_event_at=e.occurred_at, first_ingested_at=e.ingested_at, records_max=e.records,
-        assets=(e.asset,), unmapped_assets=(e.asset,) if e.system is None else (),
-        systems=(e.system,) if e.system else (), categories=(e.category,) if e.category else (),
-        data_categories=e.data_categories, breach_types=e.breach_types, titles=(e.title,),
-        exfiltration_confirmed=e.confirms_breach and e.category == "exfiltration",
-        first_confirmed=e if e.confirms_breach else None)
 
 
 def kept_items(items: tuple[Evidence, ...], new: Evidence) -> tuple[Evidence, ...]:
@@ -126,42 +146,36 @@ def _max(a: T | None, b: T | None) -> T | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-# The remembered ids' lookup set, built once per ids tuple and handed on to the next tuple (a
-# state's successor), so a lookup and an attach cost O(1) however long the incident is. A
-# state's ids are an immutable tuple; the set is a cache of it, never saved.
-_INDEXES: OrderedDict[int, tuple[tuple[str, ...], set[str]]] = OrderedDict()
-_INDEXES_KEPT = 2_000  # incidents whose lookup sets stay built (the busy ones)
+# The remembered ids are full chunks of CHUNK ids plus an open chunk. The full ones change once
+# every CHUNK attachments, so their lookup set is built then and shared by every state holding
+# the same chunks (a decision and the fold after it both evolve one state: nothing here may
+# belong to one state alone). A lookup is one set and at most CHUNK ids: O(1) in the signals.
+CHUNK = 64
+_SETS: OrderedDict[int, tuple[tuple[tuple[str, ...], ...], frozenset[str]]] = OrderedDict()
+_SETS_KEPT = 256  # the busy incidents' sets (64 KB each); a miss rebuilds one from IDS_KEPT ids
 
 
-def _index(ids: tuple[str, ...]) -> set[str]:
-    found = _INDEXES.get(id(ids))
-    if found is not None and found[0] is ids:
-        _INDEXES.move_to_end(id(ids))
+def _set_of(full: tuple[tuple[str, ...], ...]) -> frozenset[str]:
+    found = _SETS.get(id(full))
+    if found is not None and found[0] is full:
         return found[1]
-    index = set(ids)
-    _keep(ids, index)
-    return index
+    built = frozenset(i for chunk in full for i in chunk)
+    _SETS[id(full)] = (full, built)  # held here, so its id is not reused while cached
+    if len(_SETS) > _SETS_KEPT:
+        _SETS.popitem(last=False)
+    return built
 
 
-def _keep(ids: tuple[str, ...], index: set[str]) -> None:
-    _INDEXES[id(ids)] = (ids, index)
-    while len(_INDEXES) > _INDEXES_KEPT:
-        _INDEXES.popitem(last=False)
+def _seen(full: tuple[tuple[str, ...], ...], open_ids: tuple[str, ...], event_id: str) -> bool:
+    return event_id in open_ids or (bool(full) and event_id in _set_of(full))
 
 
-def _remember(ids: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
-    fresh = tuple(i for i in dict.fromkeys(new) if i not in _index(ids))
-    if not fresh:
-        return ids
-    combined = (*ids, *fresh)
-    kept = combined[-IDS_KEPT:] if len(combined) > IDS_KEPT else combined
-    found = _INDEXES.pop(id(ids), None)
-    if found is not None and found[0] is ids:
-        # The predecessor's set moves to the successor (the predecessor rebuilds its own if asked again).
-        index = found[1]
-        index.update(fresh)
-        index.difference_update(combined[:len(combined) - len(kept)])
-    else:
-        index = set(kept)
-    _keep(kept, index)
-    return kept
+def _remember(full: tuple[tuple[str, ...], ...], open_ids: tuple[str, ...], new: tuple[str, ...],
+              ) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+    for event_id in new:
+        if _seen(full, open_ids, event_id):
+            continue
+        if len(open_ids) == CHUNK:  # it is full: it joins the shared ones, a new one opens
+            full, open_ids = (*full, open_ids)[-(IDS_KEPT // CHUNK):], ()
+        open_ids = (*open_ids, event_id)
+    return full, open_ids
