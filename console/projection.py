@@ -14,6 +14,7 @@ from aiokafka.errors import KafkaError
 
 from console.read_model import ReadModel
 from streams import audit_chain
+from streams.stopping import finish
 from streams.topics import INCIDENT_EVENTS, SECURITY_EVENTS_DLQ
 
 log = structlog.get_logger("breach.console.projection")
@@ -94,7 +95,10 @@ class Projection:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._consumer:
-            await self._consumer.stop()
+            # To its end even if we are cancelled meanwhile; and aiokafka's fetcher, closed with a
+            # fetch in flight (a broker slow under load), lets out the CancelledError of the fetch
+            # it cancelled itself: a clean stop, not ours to re-raise.
+            await finish(self._consumer.stop())
 
 
 async def read_all(bootstrap_servers: str, **security: Any) -> ReadModel:

@@ -6,6 +6,7 @@ import faust
 
 from streams import agent_health, faust_fetch, faust_offsets, stopping
 from streams.agents import clock, correlate, deliver, incident, ingest, notify
+from streams.command_signing import command_keys
 from streams.deps import Deps
 from streams.kafka_security import faust_credentials
 from streams.settings import Settings, input_topics
@@ -49,10 +50,12 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
 
 
 def build(settings: Settings, deps: Deps, *, app_id: str | None = None) -> tuple[faust.App, Topics, Tables]:
+    keys = command_keys(settings)  # no key, no worker: it could not tell a person's command from a forgery
     app = create_app(settings, app_id=app_id)
     topics, tables = declare(app, settings.partitions, inputs=extra_inputs(settings))
-    for module in (ingest, correlate, incident):
+    for module in (ingest, correlate):
         module.register(app, topics, tables, deps)
+    incident.register(app, topics, tables, deps, keys=keys)
     delivery = deliver.register(app, settings, deps)
     notify.register(app, topics, tables, deps, fan_out=delivery.fan_out)
     clock.register(app, topics, tables, deps, interval=settings.tick_seconds)

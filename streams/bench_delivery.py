@@ -31,6 +31,7 @@ import aiosmtplib
 from console.projection import Projection
 from console.read_model import ReadModel
 from streams import mass
+from streams.command_signing import command_keys, new_key
 from streams.deps import Deps
 from streams.embedded import free_port
 from streams.mailer import RecordingMailer, message_id_for, prepare
@@ -113,7 +114,9 @@ def _bench_messages(rendered: RenderedNotice, count: int) -> list[bytes]:
 
 async def end_to_end(bootstrap: str, port: int, data_dir: Path) -> dict[str, Any]:
     settings = load_settings({}, broker_url=f"kafka://{bootstrap}", data_dir=data_dir, session_timeout=2.0,
-                             heartbeat_interval=0.5, smtp_port=port, log_level="warning")
+                             heartbeat_interval=0.5, smtp_port=port, log_level="warning",
+                             command_keys=new_key("bench"))
+    keys = command_keys(settings)
     deps = Deps(directory=load_directory(settings.profiles_dir), mailer=RecordingMailer(),
                 renderer=NoticeRenderer(settings.templates_dir / "notices"))
     model = ReadModel()
@@ -128,10 +131,10 @@ async def end_to_end(bootstrap: str, port: int, data_dir: Path) -> dict[str, Any
             rows = "address,name,language\n" + "".join(
                 f"p{i}@example.org,Person {i},{'en' if i % 4 == 0 else 'fr'}\n" for i in range(RECIPIENTS))
             imported = await mass.import_subjects(bootstrap, incident.id, rows.encode(), fmt="csv",
-                                                  default_locale="fr", by="bench")
+                                                  default_locale="fr", by="bench", keys=keys)
             await _until(lambda: model.incidents[incident.id].subject_lists, 60)
             started = time.perf_counter()
-            await mass.approve(bootstrap, incident.id, imported.list_id, by="bench", role="dpo",
+            await mass.approve(bootstrap, incident.id, imported.list_id, by="bench", role="dpo", keys=keys,
                                measures_taken=("Export account disabled.",))
             notice = await _until(lambda: (n := model.incidents[incident.id].subject_notices) and
                                   n[0].accepted + n[0].failed + n[0].in_doubt >= RECIPIENTS and n[0], 3600)

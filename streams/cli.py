@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from incident.errors import ProfileError
+from streams.command_signing import local_keys as _command_keys  # a missing key stops before anything is sent
 from streams.settings import EMBEDDED_USERS, Settings, SettingsError, load_settings
 
 
@@ -121,8 +122,11 @@ def cmd_aware(args: argparse.Namespace) -> int:
     command = RecordAwareness(incident_id=incident_id, aware_at=aware_at, by=f"user:{args.by}",
                               evidence=tuple(args.evidence))
 
+    settings = _settings()
+    keys = _command_keys(settings)
+
     async def send() -> None:
-        sender = CommandSender(**client_options(_settings()))
+        sender = CommandSender(keys=keys, **client_options(settings))
         await sender.start()
         try:
             await sender.send(command)
@@ -289,9 +293,10 @@ def cmd_subjects_import(args: argparse.Namespace) -> int:
     profile = _profile_of(state)
     fmt = args.format or mass.format_of(args.file)
     settings = _settings()
+    keys = _command_keys(settings)
     imported = asyncio.run(mass.import_subjects(settings.bootstrap_servers, state.id, data, fmt=fmt,
                                                 default_locale=profile.languages[0], by=f"user:{args.by}",
-                                                **security_options(settings)))
+                                                keys=keys, **security_options(settings)))
     for invalid in imported.parsed.invalid:
         print(f"{args.file}:{invalid.line}: {invalid.reason}", file=sys.stderr)
     print(f"list {imported.list_id}: {len(imported.parsed.recipients)} recipient(s) imported, "
@@ -327,7 +332,8 @@ def cmd_notices_send(args: argparse.Namespace) -> int:
     list_id = _list_id(state, args.list)
     settings = _settings()
     asyncio.run(mass.approve(settings.bootstrap_servers, state.id, list_id, by=f"user:{args.by}", role="dpo",
-                             measures_taken=tuple(args.measure), measures_proposed=tuple(args.proposed),
+                             keys=_command_keys(settings), measures_taken=tuple(args.measure),
+                             measures_proposed=tuple(args.proposed),
                              **security_options(settings)))
     print(f"approval sent for list {list_id} (the worker records it; `breach notices status {args.incident}`)")
     return 0

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from streams.command_signing import new_key
 from streams.embedded import free_port
 
 
@@ -69,13 +70,14 @@ def spawn_workers(count: int, bootstrap: str, scratch: Path, partitions: int, en
         WorkerProcess]:
     scratch.mkdir(parents=True, exist_ok=True)
     workers = []
+    keys = new_key("cluster")  # one for the cluster: a worker refuses to start without one
     for n in range(count):
         port = free_port()
         log = scratch / f"worker-{n}.log"
         worker_env = {**os.environ, "BREACH_BROKER_URL": f"kafka://{bootstrap}", "BREACH_PARTITIONS": str(partitions),
                       "BREACH_SESSION_TIMEOUT": "2", "BREACH_HEARTBEAT_INTERVAL": "0.5",
                       "BREACH_DATA_DIR": str(scratch / f"worker-{n}"), "BREACH_WEB_PORT": str(port),
-                      "BREACH_LOG_LEVEL": "warning", "BREACH_LOG_FORMAT": "json",
+                      "BREACH_LOG_LEVEL": "warning", "BREACH_LOG_FORMAT": "json", "BREACH_COMMAND_KEYS": keys,
                       # A SIGKILLed worker's last lines would die in its stdout buffer: they are
                       # the ones that tell what it was doing.
                       "PYTHONUNBUFFERED": "1", **env}

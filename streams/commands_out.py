@@ -1,4 +1,5 @@
-"""Sending commands from outside the worker (console, CLI): one producer, keyed by incident id."""
+"""Sending commands from outside the worker (console, CLI): one producer, keyed by incident id,
+every command signed (streams/command_signing.py) so the worker knows it came from us."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from aiokafka import AIOKafkaProducer
 
 from incident.commands import Command
 from streams import codec
+from streams.command_signing import Keyring
 from streams.topics import INCIDENT_COMMANDS
 
 
 class CommandSender:
-    def __init__(self, bootstrap_servers: str, **security: Any) -> None:
+    def __init__(self, bootstrap_servers: str, *, keys: Keyring, **security: Any) -> None:
         # ``security``: Kafka TLS/SASL options (streams.kafka_security.client_options).
         self._producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", **security)
+        self._keys = keys
 
     async def start(self) -> None:
         await self._producer.start()
@@ -24,5 +27,6 @@ class CommandSender:
 
     async def send(self, command: Command) -> None:
         """Returns once the broker has the command; the worker decides, asynchronously."""
-        await self._producer.send_and_wait(INCIDENT_COMMANDS, codec.encode(command),
-                                           key=command.incident_id.encode())
+        value = codec.encode(command)  # signed as these exact bytes: what the worker reads
+        await self._producer.send_and_wait(INCIDENT_COMMANDS, value, key=command.incident_id.encode(),
+                                           headers=self._keys.headers(value))

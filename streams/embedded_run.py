@@ -26,10 +26,11 @@ from console.read_model import ReadModel
 from console.wiring import auth_from, embedded_logins
 from streams import mass
 from streams.children import die_with_parent, how_it_ended
+from streams.command_signing import command_keys, embedded_keys
 from streams.commands_out import CommandSender
 from streams.deps import clock_from
 from streams.embedded import Broker, EmbeddedError, MailCatcher, port_is_free
-from streams.kafka_security import client_options
+from streams.kafka_security import client_options, security_options
 from streams.logging import configure_logging
 from streams.profiles_loader import load_directory
 from streams.samples import jsonl_lines, publish, shift_to
@@ -73,16 +74,18 @@ async def _serve_console(settings: Settings, mailbox: Mailbox | None, *, embedde
     if not len(auth.users) and oidc is None:
         raise SystemExit("breach: no console users: add one with `breach users add NAME --role ROLE`, "
                          "or set BREACH_OIDC_ISSUER (the console refuses to run without logins)")
+    keys = command_keys(settings)  # before anything starts: no key, no console (its commands would be refused)
     model = ReadModel()
     # The console reaches Kafka as the workers do (BREACH_KAFKA_*: TLS, SASL).
     projection = Projection(model=model, **client_options(settings))
     await projection.start()
-    commands = CommandSender(**client_options(settings))
+    commands = CommandSender(keys=keys, **client_options(settings))
     await commands.start()
     app = create_console(model=model, directory=directory, templates_dir=settings.templates_dir,
                          users=auth.users, clock=clock_from(settings), send_command=commands.send,
                          mailbox=mailbox, auth=auth, oidc=oidc, clock_speed=settings.clock_speed,
-                         import_subjects=functools.partial(mass.import_subjects, settings.bootstrap_servers))
+                         import_subjects=functools.partial(mass.import_subjects, settings.bootstrap_servers,
+                                                           keys=keys, **security_options(settings)))
     # Open SSE streams would hold a graceful shutdown forever: give them a few seconds.
     server = _Server(uvicorn.Config(app, host=settings.console_host, port=settings.console_port,
                                     log_level="warning", lifespan="off", timeout_graceful_shutdown=3))
@@ -116,7 +119,7 @@ async def run_console_only(settings: Settings) -> None:
 def _spawn_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "BREACH_BROKER_URL": settings.broker_url, "BREACH_SMTP_HOST": settings.smtp_host,
            "BREACH_SMTP_PORT": str(settings.smtp_port), "BREACH_SMTP_TLS": "none", "BREACH_LOG_FORMAT": "json",
-           "BREACH_CLOCK_EPOCH": settings.clock_epoch}
+           "BREACH_CLOCK_EPOCH": settings.clock_epoch, "BREACH_COMMAND_KEYS": settings.command_keys}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as out:  # a restarted worker's lines follow those of the one that died
         return subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"],
@@ -213,6 +216,8 @@ class _ConsoleUnit:
 async def run_up(settings: Settings, *, samples: bool = True) -> int:
     if not settings.clock_epoch:  # one timeline for the worker and the console
         settings = replace(settings, clock_epoch=datetime.now(UTC).isoformat())
+    # One signing key for the worker, the console and the CLI beside them, with nothing to configure.
+    settings = replace(settings, command_keys=embedded_keys(settings))
     configure_logging(settings)
     load_directory(settings.profiles_dir)  # refuse to start anything on an invalid profile
     broker = Broker(*_host_port(settings.broker_url))

@@ -27,6 +27,7 @@ from incident.notices import DATA_SUBJECT_NOTICE, subject_notice_context, subjec
 from incident.profiles import Profile
 from incident.recipients import RecipientList, parse
 from streams.agents.deliver import body_locale, delivery_key, read_subjects, subject_chunks
+from streams.command_signing import Keyring
 from streams.commands_out import CommandSender
 from streams.render import NoticeRenderer, RenderedNotice
 from streams.topics import AFFECTED_SUBJECTS, NOTICE_DELIVERIES
@@ -50,9 +51,10 @@ class Imported:
 
 
 async def import_subjects(bootstrap: str, incident_id: str, data: bytes, *, fmt: str, default_locale: str,
-                          by: str, **security: Any) -> Imported:
+                          by: str, keys: Keyring, **security: Any) -> Imported:
     """Parse, publish the valid recipients (in chunks keyed by incident), then tell the incident.
-    ``security`` (here and below): Kafka TLS/SASL options (streams.kafka_security.security_options)."""
+    ``keys`` sign the command (BREACH_COMMAND_KEYS); ``security`` (here and below): Kafka TLS/SASL
+    options (streams.kafka_security.security_options)."""
     parsed = parse(data.decode("utf-8-sig"), fmt=fmt, default_locale=default_locale)
     list_id = list_id_for(incident_id, data)
     if parsed.recipients:
@@ -68,19 +70,20 @@ async def import_subjects(bootstrap: str, incident_id: str, data: bytes, *, fmt:
             await producer.stop()
         await _command(bootstrap, RecordSubjects(incident_id=incident_id, list_id=list_id,
                                                  count=len(parsed.recipients), invalid=len(parsed.invalid), by=by),
-                       **security)
+                       keys, **security)
     return Imported(list_id=list_id, parsed=parsed)
 
 
-async def approve(bootstrap: str, incident_id: str, list_id: str, *, by: str, role: str,
+async def approve(bootstrap: str, incident_id: str, list_id: str, *, by: str, role: str, keys: Keyring,
                   measures_taken: tuple[str, ...], measures_proposed: tuple[str, ...] = (), **security: Any) -> None:
     await _command(bootstrap, SendSubjectNotice(incident_id=incident_id, list_id=list_id, by=by, role=role,
                                                 measures_taken=measures_taken, measures_proposed=measures_proposed),
-                   **security)
+                   keys, **security)
 
 
-async def _command(bootstrap: str, command: RecordSubjects | SendSubjectNotice, **security: Any) -> None:
-    sender = CommandSender(bootstrap, **security)
+async def _command(bootstrap: str, command: RecordSubjects | SendSubjectNotice, keys: Keyring,
+                   **security: Any) -> None:
+    sender = CommandSender(bootstrap, keys=keys, **security)
     await sender.start()
     try:
         await sender.send(command)

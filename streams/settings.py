@@ -72,6 +72,9 @@ class Settings:
     console_secret: str = ""  # signs session cookies; empty: made once in <data_dir>/console-secret
     console_secure_cookies: str = "auto"  # auto (Secure when served over https) | always
     console_session_hours: float = 12.0
+    # "id:base64,...": HMAC keys of the commands carrying a person's decision; the first signs,
+    # all verify (streams/command_signing.py). Required by workers and console outside `breach up`.
+    command_keys: str = ""
     oidc_issuer: str = ""  # OpenID Connect login when set (its /.well-known/openid-configuration)
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
@@ -189,6 +192,10 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
         raise SettingsError("BREACH_STOP_TIMEOUT must be a positive number of seconds")
     if settings.ingest_format not in FORMATS:
         raise SettingsError(f"BREACH_INGEST_FORMAT={settings.ingest_format!r}: expected one of {', '.join(FORMATS)}")
+    if settings.command_keys.strip():
+        from streams.command_signing import Keyring  # here, not at the top: it imports this module
+
+        Keyring.parse(settings.command_keys)
     input_topics(settings)
     fingerprint_fields(settings)
     _check_kafka_security(settings)
@@ -201,8 +208,8 @@ SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 # What each process of a production deployment must be given (deploy/ is tested against it).
 REQUIRED = {
     "worker": ("BREACH_BROKER_URL", "BREACH_STORE", "BREACH_ONE_RECORD_BATCHES", "BREACH_SMTP_HOST",
-               "BREACH_SMTP_TLS", "BREACH_MAIL_FROM", "BREACH_WEB_PORT"),
-    "console": ("BREACH_BROKER_URL", "BREACH_CONSOLE_HOST", "BREACH_CONSOLE_USERS"),
+               "BREACH_SMTP_TLS", "BREACH_MAIL_FROM", "BREACH_WEB_PORT", "BREACH_COMMAND_KEYS"),
+    "console": ("BREACH_BROKER_URL", "BREACH_CONSOLE_HOST", "BREACH_CONSOLE_USERS", "BREACH_COMMAND_KEYS"),
 }
 
 

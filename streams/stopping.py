@@ -160,10 +160,16 @@ async def finish(*cleanups: Awaitable[Any], seconds: float = FORCE_SECONDS) -> N
     short there leaves them running for ever, and a second stop does nothing."""
     ending = asyncio.ensure_future(asyncio.gather(*cleanups, return_exceptions=True))
     try:
-        await asyncio.shield(ending)
+        results = await asyncio.shield(ending)
     except asyncio.CancelledError:
         await asyncio.wait({ending}, timeout=seconds)
         raise
+    # A clean-up's own failure is said, not raised: the stop goes on with the others. (aiokafka's
+    # fetcher, closed with a fetch in flight, lets out the CancelledError of the fetch it
+    # cancelled itself: that is a clean stop.)
+    for result in results:
+        if isinstance(result, Exception):
+            log.warning("worker.cleanup_failed", error=type(result).__name__)
 
 
 @contextlib.asynccontextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import inspect
 import time
 from collections.abc import Callable
@@ -13,9 +14,13 @@ from aiokafka import AIOKafkaConsumer
 
 from console.projection import Projection, current_partitions
 from console.read_model import ReadModel
+from streams.command_signing import Keyring
 from streams.settings import Settings, load_settings
 
 POLL_INTERVAL = 0.05  # seconds between two looks at the condition, not a wait for a result
+# BREACH_COMMAND_KEYS of the tests' workers, and the keys their senders sign with (KEYS).
+COMMAND_KEYS = "test-1:" + base64.b64encode(b"tests sign with this key; 32 b!!").decode()
+KEYS = Keyring.parse(COMMAND_KEYS)
 
 
 async def eventually(condition: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition") -> Any:
@@ -35,7 +40,7 @@ async def eventually(condition: Callable[[], Any], *, timeout: float = 30.0, wha
 
 def settings_for(bootstrap: str, tmp_path: Path, **overrides: Any) -> Settings:
     return load_settings({}, broker_url=f"kafka://{bootstrap}", data_dir=tmp_path, session_timeout=2.0,
-                         heartbeat_interval=0.5, **overrides)
+                         heartbeat_interval=0.5, **{"command_keys": COMMAND_KEYS, **overrides})
 
 
 async def read_signals(bootstrap: str, count: int, timeout: float = 30.0) -> list[Any]:

@@ -7,10 +7,15 @@ once. An attack's hundreds of alerts are hundreds of AttachSignal commands for o
 broker round trip and one table write per command made that agent the slowest step of the
 pipeline. The decoded state is kept between batches while the table still holds what this worker
 wrote (decoding an incident with hundreds of signals per command was the other cost).
+
+A command carrying a person's decision is decided only if its signature verifies
+(streams/command_signing.py): anyone able to write to the topic could otherwise act "as the DPO".
+A refused one goes to the dead-letter topic, never to the incident's history.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +28,7 @@ from incident.events import CommandRejected, Event
 from incident.model import Incident, fold
 from incident.reminders import next_tick_at
 from streams import audit_chain, codec, metrics, table_partition
+from streams.command_signing import HEADER, Keyring, Refused, needs_signature
 from streams.deps import Deps
 from streams.dlq import dead_letter, letter_key
 from streams.topics import Tables, Topics
@@ -42,7 +48,7 @@ class _Changed:
     handled: list[tuple[str, int, list[str]]] = field(default_factory=list)  # command, offset, event types
 
 
-def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
+def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, *, keys: Keyring) -> None:
     decoded: dict[str, tuple[Any, Incident]] = {}  # incident id -> the table value this worker wrote, decoded
 
     def state_of(incident_id: str, partition: int) -> Incident | None:
@@ -73,13 +79,20 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                 command = codec.decode(raw)
             except (codec.DecodeError, UnicodeDecodeError) as exc:
                 # The console and the CLI write here too: a bad record must not stop the incidents.
-                ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
                 reason = str(exc) if isinstance(exc, codec.DecodeError) else "the record's key is not UTF-8 text"
-                await topics.commands_dlq.send(key=letter_key(key), value=dead_letter(
-                    raw, reason, ref, deps.clock(), stage="incident"))
-                metrics.dead_letter(msg.topic + ".dlq", reason)
-                log.error("command.undecodable", source=ref, reason=reason)
+                await refuse(key, raw, msg, reason, "command.undecodable")
+                sent = True  # the dead letter is flushed with the batch, before its offset counts as done
                 continue
+            headers = _headers(msg.headers)
+            # A machine command may come unsigned; one that carries a signature is checked too.
+            if needs_signature(command) or any(name == HEADER for name, _ in headers):
+                try:
+                    keys.verify(raw, headers)
+                except Refused as exc:
+                    await refuse(key, raw, msg, f"signature refused: {exc}", "command.refused",
+                                 incident_id=incident_id[:64], command=type(command).__name__)
+                    sent = True
+                    continue
             if incident_id not in changed:
                 changed[incident_id] = _Changed(state_of(incident_id, msg.partition), msg.partition,
                                                 chain_head=audit_chain.head_of(table_partition.get(
@@ -122,9 +135,11 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                 value, current.chain_head = audit_chain.stamp(record_value, current.chain_head)
                 await topics.events.send(key=key, value=value)
                 metrics.INCIDENT_EVENTS_OUT.labels(type=type(domain_event).__name__).inc()
-            # Follow-ups too reach the broker before the state that says they were sent.
+            # Follow-ups too reach the broker before the state that says they were sent (signed:
+            # this worker holds the key).
             for follow_up, record_value in zip(follow_ups, follow_up_records, strict=True):
-                await topics.commands.send(key=follow_up.incident_id.encode(), value=record_value)
+                await topics.commands.send(key=follow_up.incident_id.encode(), value=record_value,
+                                           headers=keys.headers(record_value))
             sent = sent or bool(events or follow_ups)
             current.state = new_state
             current.written = current.written or bool(events)
@@ -135,6 +150,14 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             await app.producer.flush()
         for incident_id, current in changed.items():
             save(incident_id, current)
+
+    async def refuse(key: bytes | None, raw: bytes, msg: Any, reason: str, event: str, **ids: str) -> None:
+        """Dead-letter a command that is not decided; the log has ids and the reason, never the body."""
+        ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
+        await topics.commands_dlq.send(key=letter_key(key), value=dead_letter(raw, reason, ref, deps.clock(),
+                                                                              stage="incident"))
+        metrics.dead_letter(msg.topic + ".dlq", reason)
+        log.error(event, source=ref, reason=reason, **ids)
 
     def save(incident_id: str, current: _Changed) -> None:
         partition = current.partition
@@ -158,3 +181,11 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
         for command, offset, emitted in current.handled:
             log.info("command.handled", incident_id=incident_id, command=command, partition=partition,
                      offset=offset, emitted=emitted)
+
+
+def _headers(raw: Any) -> list[tuple[str, bytes]]:
+    """A record's headers as (name, value) pairs (faust passes Kafka's list, or a mapping)."""
+    if not raw:
+        return []
+    items = raw.items() if isinstance(raw, Mapping) else raw
+    return [(str(k), bytes(v or b"")) for k, v in items]

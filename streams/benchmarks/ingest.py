@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from incident.events import SignalAttached
 from streams.benchmarks import Context, Figure, measurement
 from streams.benchmarks._support import attached_in_process, canonical, percentiles, produce, read_events, until_counted
+from streams.command_signing import new_key
 from streams.deps import Deps
 from streams.mailer import RecordingMailer
 from streams.profiles_loader import load_directory
@@ -24,7 +25,7 @@ ASSETS = ("ampere-crm-db", "ampere-web-01", "ama-app-01", "atometrics-atometrix-
 @measurement(order=30)
 async def ingest_one_worker(ctx: Context) -> list[Figure]:
     settings = load_settings({}, broker_url=f"kafka://{ctx.bootstrap}", data_dir=ctx.scratch / "ingest",
-                             session_timeout=2.0, heartbeat_interval=0.5)
+                             session_timeout=2.0, heartbeat_interval=0.5, command_keys=new_key("bench"))
     deps = Deps(directory=load_directory(settings.profiles_dir), mailer=RecordingMailer(),
                 renderer=NoticeRenderer(settings.templates_dir / "notices"))
     async with running(settings, deps):

@@ -12,6 +12,7 @@ from incident.events import NoticeRequested
 from streams.agents.notify import deliver
 from streams.benchmarks import Context, Figure, measurement
 from streams.benchmarks._support import canonical, produce, read_events
+from streams.command_signing import new_key
 from streams.deps import Deps
 from streams.embedded import Broker, free_port
 from streams.mailer import RecordingMailer, SmtpMailer
@@ -43,7 +44,7 @@ async def notice_fanout(ctx: Context) -> list[Figure]:
 async def _one_draft(broker: Broker, ctx: Context) -> tuple[NoticeRequested, Deps, Settings]:
     settings = load_settings({}, broker_url=f"kafka://{broker.bootstrap}", data_dir=ctx.scratch / "notices",
                              session_timeout=2.0, heartbeat_interval=0.5, smtp_host=ctx.smtp_host,
-                             smtp_port=ctx.smtp_port, app_id="bench-notices")
+                             smtp_port=ctx.smtp_port, app_id="bench-notices", command_keys=new_key("bench"))
     deps = Deps(directory=load_directory(settings.profiles_dir), mailer=RecordingMailer(),
                 renderer=NoticeRenderer(settings.templates_dir / "notices"))
     async with running(settings, deps, app_id="bench-notices"):

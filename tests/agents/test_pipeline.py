@@ -109,10 +109,18 @@ async def test_an_undecodable_command_is_dead_lettered_and_incidents_go_on(syste
 
 @pytest.mark.asyncio
 async def test_a_command_keyed_for_another_incident_is_refused(system: System) -> None:
+    from aiokafka import AIOKafkaProducer
+
     from incident.commands import StartTriage
     from streams import codec
+    from tests.support import KEYS
 
-    command = StartTriage(incident_id="incident-a", by="mallory", at=NOW)
-    await publish(system.broker.bootstrap, [codec.encode(command)], topic="incident-commands")  # no key
+    value = codec.encode(StartTriage(incident_id="incident-a", by="mallory", at=NOW))
+    producer = AIOKafkaProducer(bootstrap_servers=system.broker.bootstrap, acks="all")
+    await producer.start()
+    try:  # signed, so it reaches the decision: no record key
+        await producer.send_and_wait("incident-commands", value, headers=KEYS.headers(value))
+    finally:
+        await producer.stop()
     await eventually(lambda: system.watcher.model.rejected, what="the refusal")
     assert "arrived keyed" in system.watcher.model.rejected[0].reason

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 KUBERNETES = "1.33.0"  # the oldest minor still supported upstream when this was written
-CONSOLE_USERS = {"BREACH_CONSOLE_USERS": "alice:a-long-password:dpo"}
+COMMAND_KEYS = "k1:" + "A" * 44  # 32 bytes of base64: the shape BREACH_COMMAND_KEYS is checked for
+CONSOLE_USERS = {"BREACH_CONSOLE_USERS": "alice:a-long-password:dpo", "BREACH_COMMAND_KEYS": COMMAND_KEYS}
 
 
 def _compose_config(path: Path) -> subprocess.CompletedProcess[str]:
@@ -92,11 +93,13 @@ def test_the_compose_check_would_catch_a_mistake(tmp_path: Path) -> None:
     assert result.returncode != 0 and "comand" in result.stderr
 
 
-def test_the_console_refuses_to_be_composed_without_logins() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "BREACH_CONSOLE_USERS"}
+@pytest.mark.parametrize("missing", sorted(CONSOLE_USERS))
+def test_the_stack_refuses_to_be_composed_without_logins_or_command_key(missing: str) -> None:
+    env = {**{k: v for k, v in os.environ.items() if k not in CONSOLE_USERS},
+           **{k: v for k, v in CONSOLE_USERS.items() if k != missing}}
     result = subprocess.run([str(shutil.which("docker-compose")), "-f", str(DEPLOY / "compose.yaml"), "config"],
                             capture_output=True, text=True, timeout=60, check=False, env=env)
-    assert result.returncode != 0 and "BREACH_CONSOLE_USERS" in result.stderr
+    assert result.returncode != 0 and missing in result.stderr
 
 
 def test_every_compose_service_runs_a_real_breach_command() -> None:
@@ -234,16 +237,23 @@ def test_the_values_given_pass_the_settings_checks(tmp_path: Path) -> None:
     for service in ("topics", "worker", "console"):
         load_settings(_compose()["services"][service]["environment"])
     for role, container in _k8s_workloads().items():
-        env = {k: ("secret" if v == "<secret>" else v) for k, v in _k8s_env(container).items()}
+        env = {k: _filled(k, v) for k, v in _k8s_env(container).items()}
         env["BREACH_KAFKA_SSL_CAFILE"] = str(ca)  # mounted from the breach-kafka-ca Secret
         settings = load_settings(env)
         assert settings.kafka_security_protocol == "SASL_SSL", role
 
 
+def _filled(name: str, value: str) -> str:
+    """A secret's stand-in, of the shape its variable is checked for."""
+    if value != "<secret>":
+        return value
+    return COMMAND_KEYS if name == "BREACH_COMMAND_KEYS" else "secret"
+
+
 def _runtime_env(env: dict[str, str], ca: Path) -> dict[str, str]:
     """The image's ENV under the container's own variables, secrets filled in, the CA file present."""
     image = dict(pair.split("=", 1) for pair in _dockerfile_env())
-    merged = {**image, **{k: ("secret" if v == "<secret>" else v) for k, v in env.items()}}
+    merged = {**image, **{k: _filled(k, v) for k, v in env.items()}}
     if merged.get("BREACH_KAFKA_SSL_CAFILE"):
         merged["BREACH_KAFKA_SSL_CAFILE"] = str(ca)
     return merged

@@ -23,7 +23,7 @@ from streams.rules_loader import load_rules
 from streams.samples import publish
 from streams.settings import ROOT
 from streams.worker import running
-from tests.support import Watcher, eventually, settings_for
+from tests.support import KEYS, Watcher, eventually, settings_for
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 START = NOW - timedelta(minutes=30)
@@ -162,7 +162,7 @@ async def test_a_merge_with_an_earlier_awareness_moves_the_survivors_deadline_ba
     younger = next(i.id for i in incidents(watcher) if i.id != older)
     # The younger one was known as a breach first (a responder on it), the older one later.
     early, late = START + timedelta(minutes=3), START + timedelta(minutes=20)
-    sender = CommandSender(broker.bootstrap)
+    sender = CommandSender(broker.bootstrap, keys=KEYS)
     await sender.start()
     try:
         await sender.send(RecordAwareness(incident_id=younger, aware_at=early, by="rita", evidence=("early-2",)))

@@ -21,7 +21,7 @@ from streams.embedded import Broker, MailCatcher, free_port
 from streams.samples import jsonl_lines, publish, shift_to
 from streams.settings import ROOT, Settings
 from streams.worker import running
-from tests.support import Watcher, eventually, read_topic, settings_for
+from tests.support import KEYS, Watcher, eventually, read_topic, settings_for
 
 SAMPLES = ROOT / "deploy" / "samples"
 
@@ -53,7 +53,7 @@ async def open_stack(broker: Broker, tmp_path: Path, **overrides: Any) -> AsyncI
     await catcher.start()
     settings = settings_for(broker.bootstrap, tmp_path, smtp_port=catcher.port, **overrides)
     try:
-        commands = CommandSender(broker.bootstrap)
+        commands = CommandSender(broker.bootstrap, keys=KEYS)
         await commands.start()
         async with running(settings, Deps.production(settings)), Watcher(broker.bootstrap) as watcher:
             stack = Stack(settings, catcher, watcher, commands)

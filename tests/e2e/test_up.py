@@ -96,6 +96,11 @@ def up(tmp_path: Path) -> Iterator[Up]:
         yield running
     finally:
         running.stop()
+        # pytest shows this only when the test failed: what the stack said, to know why.
+        for log in (running.stdout, running.stderr, tmp_path / "worker.log"):
+            if log.exists():
+                tail = log.read_text(errors="replace").splitlines()[-40:]
+                print(f"--- last lines of {log.name} ---", *tail, sep="\n")
 
 
 @pytest.mark.asyncio

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer
 from streams.embedded import Broker, MailCatcher, free_port
 from streams.samples import publish
 from streams.settings import ROOT
-from tests.support import POLL_INTERVAL, Watcher, eventually
+from tests.support import COMMAND_KEYS, POLL_INTERVAL, Watcher, eventually
 
 ONCALL = "oncall@ampere.example"
 STEPS = (("T-48h", timedelta(hours=47)), ("T-24h", timedelta(hours=23)), ("T-6h", timedelta(hours=5)),
@@ -77,7 +77,7 @@ def worker(broker: Broker, catcher_port: int, tmp_path: Path) -> Iterator[Worker
     env = {**os.environ, "BREACH_BROKER_URL": f"kafka://{broker.bootstrap}", "BREACH_DATA_DIR": str(tmp_path),
            "BREACH_SMTP_PORT": str(catcher_port), "BREACH_CLOCK_FILE": str(clock), "BREACH_TICK_SECONDS": "0.2",
            "BREACH_ONCALL_EMAILS": ONCALL, "BREACH_SESSION_TIMEOUT": "2", "BREACH_HEARTBEAT_INTERVAL": "0.5",
-           "BREACH_LOG_FORMAT": "json"}
+           "BREACH_LOG_FORMAT": "json", "BREACH_COMMAND_KEYS": COMMAND_KEYS}
     w = Worker(env, tmp_path / "worker.log")
     try:
         yield w

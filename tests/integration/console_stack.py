@@ -27,7 +27,7 @@ from streams.embedded import Broker, MailCatcher, free_port
 from streams.samples import jsonl_lines, publish, shift_to
 from streams.settings import ROOT, Settings
 from streams.worker import running
-from tests.support import Watcher, eventually, settings_for
+from tests.support import KEYS, Watcher, eventually, settings_for
 
 SAMPLES = ROOT / "deploy" / "samples"
 # name, password, role: one person per role (passwords long enough for `breach users add`).
@@ -76,14 +76,14 @@ async def console_stack(tmp_path: Path) -> AsyncIterator[ConsoleStack]:
     for role, (name, password) in PEOPLE.items():
         users.add(name, password, role)
     auth = AuthConfig(users=users, secret="test-secret-" + "x" * 32, tokens=TokenStore(tmp_path / "tokens.json"))
-    commands = CommandSender(broker.bootstrap)
+    commands = CommandSender(broker.bootstrap, keys=KEYS)
     try:
         await commands.start()
         async with running(settings, Deps.production(settings)), Watcher(broker.bootstrap) as watcher:
             app = create_console(model=watcher.model, directory=Deps.production(settings).directory,
                                  templates_dir=settings.templates_dir, users=users, clock=lambda: datetime.now(UTC),
                                  send_command=commands.send, mailbox=catcher, auth=auth,
-                                 import_subjects=functools.partial(mass.import_subjects, broker.bootstrap))
+                                 import_subjects=functools.partial(mass.import_subjects, broker.bootstrap, keys=KEYS))
             port = free_port()
             server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
                                             timeout_graceful_shutdown=1))

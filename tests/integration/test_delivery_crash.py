@@ -23,7 +23,7 @@ from streams.render import NoticeRenderer
 from streams.samples import publish
 from streams.settings import ROOT
 from tests.integration.smtp_sink import SmtpSink
-from tests.support import Watcher, eventually
+from tests.support import COMMAND_KEYS, KEYS, Watcher, eventually
 
 TOTAL = 3_000
 RENDERER = NoticeRenderer(ROOT / "templates" / "notices")
@@ -34,7 +34,7 @@ class Workers:
         self.env = {**os.environ, "BREACH_BROKER_URL": f"kafka://{broker.bootstrap}", "BREACH_DATA_DIR": str(data_dir),
                     "BREACH_SESSION_TIMEOUT": "2", "BREACH_HEARTBEAT_INTERVAL": "0.5",
                     "BREACH_SMTP_PORT": str(smtp_port), "BREACH_PROGRESS_SECONDS": "0.3",
-                    "BREACH_LOG_LEVEL": "info", "BREACH_LOG_FORMAT": "json"}
+                    "BREACH_LOG_LEVEL": "info", "BREACH_LOG_FORMAT": "json", "BREACH_COMMAND_KEYS": COMMAND_KEYS}
         self.data_dir = data_dir
         self.processes: list[subprocess.Popen[bytes]] = []
 
@@ -82,9 +82,9 @@ async def test_a_worker_killed_mid_run_and_restarted_sends_no_message_twice(brok
                                            what="the worker assessing the incident")
         rows = "address,name\n" + "".join(f"p{i}@example.org,P {i}\n" for i in range(TOTAL))
         imported = await mass.import_subjects(broker.bootstrap, state.id, rows.encode(), fmt="csv",
-                                              default_locale="fr", by="test")
+                                              default_locale="fr", by="test", keys=KEYS)
         await eventually(lambda: (i := incident()) and i.subject_lists, what="the list recorded")
-        await mass.approve(broker.bootstrap, state.id, imported.list_id, by="dpo", role="dpo",
+        await mass.approve(broker.bootstrap, state.id, imported.list_id, by="dpo", role="dpo", keys=KEYS,
                            measures_taken=("Export account disabled.",))
 
         await eventually(lambda: sum(sink.received.values()) >= 600, timeout=120, what="600 messages received")

@@ -38,7 +38,7 @@ from streams.topics_admin import create_topics
 from streams.worker import running
 from tests.integration.kafka_gateway import Gateway, make_certificates
 from tests.integration.smtp_sink import SmtpSink
-from tests.support import eventually
+from tests.support import COMMAND_KEYS, KEYS, eventually
 from tests.unit.builders import directory
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -53,7 +53,7 @@ class Secured:
 
     def settings(self, tmp_path: Path, **overrides: object) -> Settings:
         return load_settings(self.environ, data_dir=tmp_path, session_timeout=2.0, heartbeat_interval=0.5,
-                             **overrides)
+                             **{"command_keys": COMMAND_KEYS, **overrides})
 
 
 @pytest.fixture
@@ -170,11 +170,11 @@ async def test_a_worker_the_console_and_mass_delivery_work_through_tls_and_sasl(
                 security = security_options(settings)
                 people = b"address,name,language\nann@example.org,Ann,en\nbob@example.org,Bob,fr\n"
                 imported = await mass.import_subjects(settings.bootstrap_servers, incident.id, people, fmt="csv",
-                                                      default_locale="en", by="test", **security)
+                                                      default_locale="en", by="test", keys=KEYS, **security)
                 await eventually(lambda: model.incidents[incident.id].subject_lists, timeout=60,
                                  what="the list recorded")
                 await mass.approve(settings.bootstrap_servers, incident.id, imported.list_id, by="dpo", role="dpo",
-                                   measures_taken=("Account disabled.",), **security)
+                                   keys=KEYS, measures_taken=("Account disabled.",), **security)
                 notice = await eventually(lambda: (n := model.incidents[incident.id].subject_notices)
                                           and n[0].sent == 2 and n[0], timeout=90,
                                           what="both notices sent by the delivery agent")

@@ -33,7 +33,7 @@ from streams.samples import publish
 from streams.settings import ROOT
 from streams.worker import running
 from tests.integration.smtp_sink import Refuser, SmtpSink
-from tests.support import Watcher, eventually, settings_for
+from tests.support import COMMAND_KEYS, KEYS, Watcher, eventually, settings_for
 from tests.unit.builders import directory
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -83,9 +83,9 @@ def csv_list(count: int, extra: str = "") -> bytes:
 
 async def import_and_approve(stack: Stack, incident: Incident, data: bytes) -> mass.Imported:
     imported = await mass.import_subjects(stack.broker.bootstrap, incident.id, data, fmt="csv", default_locale="fr",
-                                          by="test")
+                                          by="test", keys=KEYS)
     await eventually(lambda: (i := stack.incident()) and i.subject_lists, what="the list recorded")
-    await mass.approve(stack.broker.bootstrap, incident.id, imported.list_id, by="dpo", role="dpo",
+    await mass.approve(stack.broker.bootstrap, incident.id, imported.list_id, by="dpo", role="dpo", keys=KEYS,
                        measures_taken=MEASURES)
     return imported
 
@@ -132,13 +132,13 @@ async def test_the_preview_is_what_the_relay_received(stack: Stack) -> None:
     incident = await aware_incident(stack)
     data = csv_list(6)
     imported = await mass.import_subjects(stack.broker.bootstrap, incident.id, data, fmt="csv",
-                                          default_locale="fr", by="test")
+                                          default_locale="fr", by="test", keys=KEYS)
     state: Incident = await eventually(lambda: (i := stack.incident()) and i.subject_lists and i,
                                        what="the list recorded")
     profile = directory().profiles["acme"]
     before = {locale: mass.preview(RENDERER, state, profile, now=NOW, list_id=imported.list_id, locale=locale,
                                    measures_taken=MEASURES) for locale in ("fr", "en")}
-    await mass.approve(stack.broker.bootstrap, incident.id, imported.list_id, by="dpo", role="dpo",
+    await mass.approve(stack.broker.bootstrap, incident.id, imported.list_id, by="dpo", role="dpo", keys=KEYS,
                        measures_taken=MEASURES)
     notice = await eventually(lambda: (n := stack.notice()) and n.accepted == 6 and n, what="six accepted")
     state = stack.incident()  # type: ignore[assignment]
@@ -275,7 +275,7 @@ def breach(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 async def test_the_cli_imports_previews_sends_reports_and_reads_bounces(stack: Stack, tmp_path: Path) -> None:
     incident = await aware_incident(stack)
     env = {**os.environ, "BREACH_BROKER_URL": f"kafka://{stack.broker.bootstrap}",
-           "BREACH_PROFILES_DIR": str(tmp_path / "profiles")}
+           "BREACH_PROFILES_DIR": str(tmp_path / "profiles"), "BREACH_COMMAND_KEYS": COMMAND_KEYS}
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "acme.toml").write_text(ACME_TOML, encoding="utf-8")
     people = tmp_path / "people.csv"

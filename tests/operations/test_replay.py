@@ -34,8 +34,8 @@ def _deps() -> Deps:
                 mailer=RecordingMailer(), clock=lambda: NOW, retry_delay=0.01)
 
 
-def _record(event_id: str, host: str, confirms: bool = False, title: str = "Export") -> bytes:
-    return json.dumps({"id": event_id, "time": NOW.isoformat(), "title": title, "host": host,
+def _record(event_id: str, host: str, confirms: bool = False, title: str = "Export", at: datetime = NOW) -> bytes:
+    return json.dumps({"id": event_id, "time": at.isoformat(), "title": title, "host": host,
                        "confirms_breach": confirms}).encode()
 
 
@@ -79,14 +79,15 @@ async def _produce_at(bootstrap: str, records: list[tuple[datetime, bytes]]) -> 
 @pytest.mark.asyncio
 async def test_correlation_replays_a_time_range_into_its_namespace_only(broker: Broker, tmp_path: Path) -> None:
     t0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    # Each event happened when it reached the broker (one dated days after its receipt is refused).
     await _produce_at(broker.bootstrap, [
-        (t0 - timedelta(hours=1), _record("before", "acme-crm-db")),  # outside the range
-        (t0, _record("a1", "acme-crm-db")),
+        (t0 - timedelta(hours=1), _record("before", "acme-crm-db", at=t0 - timedelta(hours=1))),  # outside the range
+        (t0, _record("a1", "acme-crm-db", at=t0)),
         # Same asset: same incident (another alert: a copy of a1 under a new id would be a duplicate).
-        (t0 + timedelta(minutes=5), _record("a2", "acme-crm-db", title="Second export")),
-        (t0 + timedelta(minutes=6), _record("b1", "acme-auth")),
+        (t0 + timedelta(minutes=5), _record("a2", "acme-crm-db", title="Second export", at=t0)),
+        (t0 + timedelta(minutes=6), _record("b1", "acme-auth", at=t0)),
         (t0 + timedelta(minutes=7), b"not json at all"),
-        (t0 + timedelta(hours=2), _record("after", "acme-auth")),  # the end is exclusive
+        (t0 + timedelta(hours=2), _record("after", "acme-auth", at=t0 + timedelta(hours=2))),  # the end is exclusive
     ])
     settings = settings_for(broker.bootstrap, tmp_path)
     run = await replay_correlation(settings, t0, t0 + timedelta(hours=2), "try-1", deps=_deps())

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from streams.settings import ROOT
-from tests.support import eventually
+from tests.support import COMMAND_KEYS, eventually
 
 
 class BlackHole:
@@ -54,7 +54,7 @@ async def test_a_worker_stops_on_a_signal_while_it_starts(black_hole: BlackHole,
                                                            signum: signal.Signals) -> None:
     log = tmp_path / "worker.log"
     env = {**os.environ, "BREACH_BROKER_URL": f"kafka://127.0.0.1:{black_hole.port}", "BREACH_DATA_DIR": str(tmp_path),
-           "BREACH_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"}
+           "BREACH_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1", "BREACH_COMMAND_KEYS": COMMAND_KEYS}
     with log.open("wb") as out:
         worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], cwd=ROOT, env=env, stdout=out,
                                   stderr=subprocess.STDOUT)
