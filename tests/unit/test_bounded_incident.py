@@ -167,6 +167,7 @@ class Incidents:
 
 
 def test_a_merge_hands_over_what_the_absorbed_incident_knew_of_every_signal() -> None:
+    from console import views
     from console.read_model import ReadModel
     from incident.commands import MergeIncident
 
@@ -194,6 +195,8 @@ def test_a_merge_hands_over_what_the_absorbed_incident_knew_of_every_signal() ->
             model.apply(event_)
     shown = model.evidence(A)
     assert len(shown) == survivor.signal_count
+    page = views.detail(model.incidents[A], model.timeline[A], RULES.directory, NOW, evidence=shown)
+    assert len(page["evidence"]) == page["signal_count"] == survivor.signal_count
     assert all(e.reason.startswith(f"merged from incident {B}") for e in shown if e.event_id.startswith("b-"))
 
 
