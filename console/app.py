@@ -191,7 +191,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         if found is None:
             return page(request, "missing.html", 404)
         detail = views.detail(found[0], found[1], directory, clock(), lang=lang_of(request),
-                              chain=model.chain(found[0].id))
+                              chain=model.chain(found[0].id), evidence=model.evidence(found[0].id))
         template = "_detail.html" if request.query_params.get("partial") else "detail.html"
         return page(request, template, incident=detail, levels=LEVELS)
 
@@ -485,7 +485,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         found = find(request)
         if found is None:
             return JSONResponse({"error": "no such incident"}, status_code=404)
-        return JSONResponse(views.detail(found[0], found[1], directory, clock(), chain=model.chain(found[0].id)))
+        return JSONResponse(views.detail(found[0], found[1], directory, clock(), chain=model.chain(found[0].id),
+                                         evidence=model.evidence(found[0].id)))
 
     async def api_notice(request: Request) -> Response:
         shown = preview(request.path_params["incident_id"], request.path_params["notice_id"])

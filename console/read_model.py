@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from incident import register
 from incident.chain import ChainCheck, Link, Verdict
-from incident.events import CommandRejected
+from incident.events import CommandRejected, SignalAttached, SignalsAbsorbed
 from incident.model import Incident, evolve
+from incident.signals import Evidence
 
 
 @dataclass
@@ -61,6 +62,25 @@ class ReadModel:
         self.incidents[event.incident_id] = evolve(event, current)
         self.timeline.setdefault(event.incident_id, []).append(event)
         self._changed(event.incident_id)
+
+    def evidence(self, incident_id: str) -> list[Evidence]:
+        """Every signal of an incident, from its events: the aggregate keeps only its first and
+        latest items (incident/signal_summary.py). A merged incident's signals that were not
+        re-attached one by one (SignalsAbsorbed) come from its own events, saying why they are here."""
+        items: list[Evidence] = []
+        seen: set[str] = set()
+        for event in self.timeline.get(incident_id, []):
+            if isinstance(event, SignalAttached) and event.evidence.event_id not in seen:
+                seen.add(event.evidence.event_id)
+                items.append(event.evidence)
+            elif isinstance(event, SignalsAbsorbed) and event.absorbed != incident_id:
+                for e in self.evidence(event.absorbed):
+                    if e.event_id not in seen:
+                        seen.add(e.event_id)
+                        why = (f"merged from incident {event.absorbed}: {event.reason}; "
+                               f"attached there because: {e.reason}")
+                        items.append(replace(e, reason=why))
+        return items
 
     def chain(self, incident_id: str) -> Verdict | None:
         check = self.chains.get(incident_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from incident.events import CommandRejected
 from incident.model import Incident, SubjectNotice
 from incident.notices import reference, subject_notice_id
 from incident.profiles import Directory
+from incident.signals import Evidence
 from streams.codec import to_jsonable
 
 
@@ -52,7 +54,7 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
         "last_event_at": _iso(incident.last_event_at),
         "assets": list(incident.assets),
         "unmapped_assets": list(incident.unmapped_assets),
-        "signal_count": len(incident.evidence),
+        "signal_count": incident.signal_count,
         "triage": None if incident.triage is None else {"started_at": _iso(incident.triage.aware_at),
                                                         "by": incident.triage.by},
         "awareness": None if incident.awareness is None else {
@@ -88,15 +90,16 @@ def _workflow(incident: Incident, rule_ref: str) -> dict[str, Any] | None:
 
 
 def detail(incident: Incident, timeline: list[Any], directory: Directory, now: datetime, lang: str = "en",
-           chain: Verdict | None = None) -> dict[str, Any]:
+           chain: Verdict | None = None, evidence: Sequence[Evidence] | None = None) -> dict[str, Any]:
     """The incident for a page (``lang``: the timeline's words) or for the API (English).
-    ``chain``: its audit chain's verdict, when the reader checked it."""
+    ``chain``: its audit chain's verdict, when the reader checked it. ``evidence``: every signal
+    (the read model's, from the events); else the items the aggregate keeps (its first and latest)."""
     out = summary(incident, directory, now)
     out["audit_chain"] = audit_chain(chain)
     out["assessment"] = None if incident.assessment is None else to_jsonable(incident.assessment)
     out["override"] = None if incident.override is None else to_jsonable(incident.override)
     out["corrections"] = incident.corrections or {}
-    out["evidence"] = [to_jsonable(e) for e in incident.evidence]
+    out["evidence"] = [to_jsonable(e) for e in (incident.evidence if evidence is None else evidence)]
     out["timeline"] = [{"type": type(e).__name__, "version": getattr(e, "version", None), "at": _iso(e.at),
                         "summary": describe(e, lang), "command": getattr(e, "command", None),
                         "reason": e.reason if isinstance(e, CommandRejected) else None} for e in timeline]
@@ -173,6 +176,8 @@ _TIMELINE: dict[str, tuple[str, str]] = {
         "{accepted} acceptés, {failed} en échec, {bounced} revenus en erreur"),
     "CommandRejected": ("Command {command} rejected: {reason}", "Commande {command} refusée : {reason}"),
     "IncidentMerged": ("Merged into incident {into}: {reason}", "Fusionné dans l'incident {into} : {reason}"),
+    "SignalsAbsorbed": ("{signals[count]} more signals of merged incident {absorbed}",
+                        "{signals[count]} signaux de plus de l'incident fusionné {absorbed}"),
     "AwarenessAdvanced": (
         "Awareness moved back to {aware_at} (was {previous_aware_at}): incident {absorbed}, merged into this "
         "one, was aware first ({by})",

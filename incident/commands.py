@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from incident.signal_summary import SignalSummary
 from incident.signals import Evidence
 
 
@@ -43,10 +44,13 @@ class AbsorbIncident:
     controller: str | None
     correlation_key: str
     reason: str
-    evidence: tuple[Evidence, ...]
+    evidence: tuple[Evidence, ...]  # the items it kept (its first and latest), each re-attached
     aware_at: datetime | None = None
     aware_by: str = ""
     aware_evidence: tuple[str, ...] = ()
+    # Everything it knew of its signals (counts, sets): the survivor joins what the items do not
+    # carry. None from a sender that predates summaries (its evidence was every item).
+    signals: SignalSummary | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -50,6 +50,7 @@ from incident.events import (
     RiskAssessed,
     RiskOverridden,
     SignalAttached,
+    SignalsAbsorbed,
     TriageStarted,
 )
 from incident.facts import FactsError
@@ -61,6 +62,8 @@ from incident.profiles import Directory
 from incident.regimes import CLASSIFICATION_TRIGGERS
 from incident.reminders import tick
 from incident.risk import LEVELS, assess
+from incident.signal_summary import SignalSummary
+from incident.signals import Evidence
 from incident.tape import Rules as Rules  # in decide()'s signature: its callers import it from here
 from incident.tape import (
     Tape,
@@ -177,6 +180,7 @@ def reactions(command: Command, state: Incident | None, events: list[Event]) -> 
     aware = state.awareness
     return [AbsorbIncident(incident_id=state.merged_into, absorbed=state.id, controller=state.controller,
                            correlation_key=state.correlation_key, reason=state.merge_reason, evidence=state.evidence,
+                           signals=state.signals,
                            aware_at=aware.aware_at if aware else None, aware_by=aware.by if aware else "",
                            aware_evidence=aware.evidence if aware else ())]
 
@@ -199,6 +203,10 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
         why = f"merged from incident {cmd.absorbed}: {cmd.reason}; attached there because: {evidence.reason}"
         tape.emit(SignalAttached(incident_id=cmd.incident_id, version=tape.version, at=now,
                                  evidence=replace(evidence, reason=why)))
+    rest = _not_carried(cmd)
+    if rest is not None and tape.state is not None and cmd.absorbed not in tape.state.absorbed_from:
+        tape.emit(SignalsAbsorbed(incident_id=cmd.incident_id, version=tape.version, at=now, absorbed=cmd.absorbed,
+                                  reason=cmd.reason, signals=rest))
     current = tape.state
     by = f"{cmd.aware_by} (on incident {cmd.absorbed}, merged into this one)"
     if current is not None and current.awareness is not None and cmd.aware_at is not None:
@@ -211,10 +219,25 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
     if current is not None and current.awareness is None:
         if cmd.aware_at is not None:
             become_aware(tape, cmd.aware_at, by, cmd.aware_evidence, now, rules)
-        elif confirming := [e for e in cmd.evidence if e.confirms_breach]:
+        elif confirming := [e for e in (*cmd.evidence, *_first_confirmed(cmd)) if e.confirms_breach]:
             first = min(confirming, key=lambda e: e.ingested_at)
             become_aware(tape, first.ingested_at, AUTOMATIC_AWARENESS, (first.event_id,), now, rules)
     return tape.events
+
+
+def _not_carried(cmd: AbsorbIncident) -> SignalSummary | None:
+    """What the absorbed incident knew beyond the items it sent (None when the items are all):
+    its sets and times as they are (joining them again changes nothing), its counts less the items'."""
+    if cmd.signals is None or cmd.signals.count <= len(cmd.evidence):
+        return None
+    return replace(cmd.signals, count=cmd.signals.count - len(cmd.evidence),
+                   confirmed=max(0, cmd.signals.confirmed - sum(e.confirms_breach for e in cmd.evidence)),
+                   recent_ids=(), open_ids=())  # its ids are its own: its signals are never attached here again
+
+
+def _first_confirmed(cmd: AbsorbIncident) -> tuple[Evidence, ...]:
+    first = cmd.signals.first_confirmed if cmd.signals else None
+    return (first,) if first is not None else ()
 
 
 def _start_following(tape: Tape, submitted: str, submitted_at: datetime, now: datetime, rules: Rules) -> None:

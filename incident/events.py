@@ -14,6 +14,7 @@ from incident.deadlines import Clock
 from incident.facts import Facts
 from incident.notices import NoticeDraft
 from incident.risk import Assessment
+from incident.signal_summary import SignalSummary
 from incident.signals import Evidence
 
 
@@ -45,6 +46,21 @@ class IncidentMerged:
     at: datetime
     into: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalsAbsorbed:
+    """What a merged incident knew of its signals beyond the items it handed over (an incident
+    keeps only its first and latest items, incident/signal_summary.py): their count and the sets
+    its decisions read, joined to this incident's. Each of those signals is on incident-events,
+    attached to ``absorbed``."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    absorbed: str
+    reason: str
+    signals: SignalSummary  # the signals not re-attached one by one: their count, sets and times
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -262,9 +278,9 @@ class CommandRejected:
 Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | FactsCorrected | RiskOverridden
          | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed | ReminderDue | ObligationActed
          | TriageStarted | IncidentClassified | SubjectsListed | SubjectNoticeRequested | DeliveryProgressed
-         | IncidentMerged | AwarenessAdvanced | ClockMoved)
+         | IncidentMerged | AwarenessAdvanced | ClockMoved | SignalsAbsorbed)
 EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, FactsCorrected,
                             RiskOverridden, ClockStarted, NoticeRequested, NoticeDelivered, NoticeFailed,
                             ReminderDue, ObligationActed, TriageStarted, IncidentClassified, CommandRejected,
                             SubjectsListed, SubjectNoticeRequested, DeliveryProgressed, IncidentMerged,
-                            AwarenessAdvanced, ClockMoved)
+                            AwarenessAdvanced, ClockMoved, SignalsAbsorbed)

@@ -32,11 +32,13 @@ from incident.events import (
     RiskAssessed,
     RiskOverridden,
     SignalAttached,
+    SignalsAbsorbed,
     SubjectNoticeRequested,
     SubjectsListed,
     TriageStarted,
 )
 from incident.risk import Assessment
+from incident.signal_summary import NO_SIGNALS, SignalSummary, kept_items
 from incident.signals import Evidence
 
 
@@ -170,7 +172,10 @@ class Incident:
     correlation_key: str
     profile_ref: str | None
     opened_at: datetime
+    # The first and the latest signals, for display (incident/signal_summary.py): not every one,
+    # so the saved state stays bounded; ``signals`` knows them all in summary.
     evidence: tuple[Evidence, ...] = ()
+    signals: SignalSummary = NO_SIGNALS
     triage: Awareness | None = None  # who started investigating, when (evidence unused)
     classifications: tuple[str, ...] = ()  # "major" (DORA), "significant" (NIS2)…
     awareness: Awareness | None = None
@@ -185,6 +190,23 @@ class Incident:
     subject_notices: tuple[SubjectNotice, ...] = ()
     merged_into: str | None = None  # the incident that took this one's evidence (IncidentMerged)
     merge_reason: str = ""
+    # Incidents whose signal summaries this one joined (SignalsAbsorbed): a redelivered
+    # AbsorbIncident must not count their signals twice.
+    absorbed_from: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A state saved before summaries holds every Evidence and no summary: summarise it, and
+        # keep only the displayed items (the next save is bounded). O(1) for a current state.
+        if self.signals.count == 0 and self.evidence:
+            items: tuple[Evidence, ...] = ()
+            for e in self.evidence:
+                items = kept_items(items, e)
+            object.__setattr__(self, "signals", SignalSummary.of(self.evidence))
+            object.__setattr__(self, "evidence", items)
+
+    @property
+    def signal_count(self) -> int:
+        return self.signals.count
 
     @property
     def status(self) -> str:
@@ -209,27 +231,27 @@ class Incident:
 
     @property
     def assets(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(e.asset for e in self.evidence))
+        return self.signals.assets
 
     @property
     def systems(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(e.system for e in self.evidence if e.system))
+        return self.signals.systems
 
     @property
     def unmapped_assets(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(e.asset for e in self.evidence if e.system is None))
+        return self.signals.unmapped_assets
 
     @property
     def first_event_at(self) -> datetime | None:
-        return min((e.occurred_at for e in self.evidence), default=None)
+        return self.signals.first_event_at
 
     @property
     def last_event_at(self) -> datetime | None:
-        return max((e.occurred_at for e in self.evidence), default=None)
+        return self.signals.last_event_at
 
     @property
     def records_estimate(self) -> int | None:
-        return max((e.records for e in self.evidence if e.records is not None), default=None)
+        return self.signals.records_max
 
     @property
     def level(self) -> str | None:
@@ -246,7 +268,9 @@ class Incident:
         return tuple(o.rule_ref for o in self.obligations if o.settled)
 
     def has_signal(self, event_id: str) -> bool:
-        return any(e.event_id == event_id for e in self.evidence)
+        """Whether this signal was attached lately: the correlator sends each once, and a replay
+        re-sends only the last batches, which the remembered ids cover."""
+        return self.signals.seen(event_id)
 
     def notice(self, notice_id: str) -> NoticeProgress | None:
         return next((n for n in self.notices if n.notice_id == notice_id), None)
@@ -281,7 +305,13 @@ def _opened(event: IncidentOpened, state: Incident | None) -> Incident:
 @evolve.register
 def _attached(event: SignalAttached, state: Incident | None) -> Incident:
     s = _next(event, state)
-    return replace(s, evidence=(*s.evidence, event.evidence))
+    return replace(s, evidence=kept_items(s.evidence, event.evidence), signals=s.signals.with_signal(event.evidence))
+
+
+@evolve.register
+def _absorbed(event: SignalsAbsorbed, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    return replace(s, signals=s.signals.merged(event.signals), absorbed_from=(*s.absorbed_from, event.absorbed))
 
 
 @evolve.register

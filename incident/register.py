@@ -49,7 +49,7 @@ def entry(incident: Incident, audit_chain: str = "not checked") -> dict[str, Any
             "data_categories": list(a.data_categories) if a else [],
             "subjects_estimate": a.subjects_estimate if a else None,
             "assets": list(incident.assets),
-            "signals": len(incident.evidence),
+            "signals": incident.signal_count,
             "corrections": incident.corrections or {},
         },
         "effects": list(a.consequences) if a else [],

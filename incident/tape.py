@@ -93,7 +93,7 @@ def _start_clocks(tape: Tape, profile: Profile | None, aware_at: datetime, now: 
 
 
 def anchors_at(state: Incident, aware_at: datetime) -> dict[str, datetime]:
-    detected_at = min((e.ingested_at for e in state.evidence), default=aware_at)
+    detected_at = state.signals.first_ingested_at or aware_at
     return {"awareness": aware_at, "discovery": aware_at, "detection": detected_at}
 
 
@@ -138,19 +138,19 @@ def facts_of(state: Incident, profile: Profile | None) -> Facts:
     """The breach facts an incident supports: its signals, its systems' declarations, then the
     corrections responders made (which win)."""
     systems = [s for s in profile.systems if s.id in state.systems] if profile else []
-    categories = [c for e in state.evidence for c in e.data_categories]
+    signals = state.signals  # every signal's, in summary (incident/signal_summary.py)
+    categories = list(signals.data_categories)
     categories += [c for s in systems for c in s.data_categories]
     declared = [s.approx_subjects for s in systems if s.approx_subjects is not None]
     estimate = state.records_estimate if state.records_estimate is not None else (sum(declared) if declared else None)
-    signal_categories = {e.category for e in state.evidence}
+    signal_categories = set(signals.categories)
     exfiltration = None
     if "exfiltration" in signal_categories:
-        exfiltration = "confirmed" if any(e.confirms_breach and e.category == "exfiltration" for e in state.evidence) \
-            else "suspected"
+        exfiltration = "confirmed" if signals.exfiltration_confirmed else "suspected"
     facts = Facts(
         controller=state.controller,
         # No signal said which: a loss of confidentiality, the most harmful reading.
-        breach_types=tuple(dict.fromkeys(t for e in state.evidence for t in e.breach_types)) or ("confidentiality",),
+        breach_types=signals.breach_types or ("confidentiality",),
         data_categories=tuple(dict.fromkeys(categories)),
         subjects_count=estimate,
         exfiltration=exfiltration,

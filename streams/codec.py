@@ -43,6 +43,8 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
+        if all(type(v) is str for v in value):  # an incident's remembered ids: thousands, saved every batch
+            return list(value)
         return [to_jsonable(v) for v in value]
     if isinstance(value, dict):
         return {k: to_jsonable(v) for k, v in value.items()}
