@@ -169,7 +169,7 @@ async def finish(*cleanups: Awaitable[Any], seconds: float = FORCE_SECONDS) -> N
     # cancelled itself: that is a clean stop.)
     for result in results:
         if isinstance(result, Exception):
-            log.warning("worker.cleanup_failed", error=type(result).__name__)
+            log.warning("stop.cleanup_failed", error=type(result).__name__)
 
 
 @contextlib.asynccontextmanager
