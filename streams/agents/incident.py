@@ -15,6 +15,7 @@ A refused one goes to the dead-letter topic, never to the incident's history.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,6 +109,14 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, *, keys
                 follow_ups = reactions(command, new_state, events)
                 records = [codec.encode(e) for e in events]
                 follow_up_records = [codec.encode(f) for f in follow_ups]
+                _within_limit(events, records, follow_ups, follow_up_records, deps.max_state_bytes)
+                if new_state is not None and sum(map(len, records)) > deps.max_state_bytes // 8:
+                    # A big decision makes a big state too (the item and the notice quote it):
+                    # past the limit, the table's changelog write would fail after the events went out.
+                    size = len(json.dumps(codec.as_table_value(new_state)))
+                    if size > deps.max_state_bytes:
+                        raise TooLarge(f"the incident's state would be {size:,} bytes, over the "
+                                       f"{deps.max_state_bytes:,}-byte limit of a record")
             except Rejected as exc:
                 rejected = CommandRejected(incident_id=incident_id, at=now, command=type(command).__name__,
                                            reason=exc.reason)
@@ -121,7 +130,8 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, *, keys
                 # half-published decision. The incident keeps its state; the command waits in
                 # incident-commands.dlq with its bytes for a fixed worker to replay.
                 ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
-                reason = f"could not be decided: {type(exc).__name__} in {type(command).__name__}"
+                reason = f"could not be decided: {exc}" if isinstance(exc, TooLarge) else (
+                    f"could not be decided: {type(exc).__name__} in {type(command).__name__}")
                 await topics.commands_dlq.send(key=letter_key(key), value=dead_letter(
                     raw, reason, ref, deps.clock(), stage="incident"))
                 metrics.dead_letter(msg.topic + ".dlq", reason)
@@ -181,6 +191,26 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, *, keys
         for command, offset, emitted in current.handled:
             log.info("command.handled", incident_id=incident_id, command=command, partition=partition,
                      offset=offset, emitted=emitted)
+
+
+class TooLarge(Exception):
+    """A decision whose records the producer would refuse (past its request limit)."""
+
+
+def _within_limit(events: list[Event], records: list[bytes], follow_ups: list[Any], follow_up_records: list[bytes],
+                  limit: int) -> None:
+    """Raise TooLarge when one record of a decision is past ``limit`` bytes.
+
+    Sending it would fail inside the agent (MessageSizeTooLargeError) after the decision's
+    earlier events were sent: faust restarted the agent past the command, which was lost. Only a
+    command written straight to the topic gets here (admission bounds what SIEMs send), and the
+    limit leaves room for the chain stamp under the producer's request limit (streams/app.py).
+    """
+    for kind, values, encoded in (("event", events, records), ("command", follow_ups, follow_up_records)):
+        for value, record in zip(values, encoded, strict=True):
+            if len(record) > limit:
+                raise TooLarge(f"its {type(value).__name__} {kind} would be {len(record):,} bytes, over the "
+                               f"{limit:,}-byte limit of a record")
 
 
 def _headers(raw: Any) -> list[tuple[str, bytes]]:

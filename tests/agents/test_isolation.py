@@ -178,3 +178,37 @@ async def test_a_command_whose_key_is_not_text_is_dead_lettered_and_the_batch_is
     await system.incident_with("valid-8")
     (letter,) = await system.letters("incident-commands.dlq", 1)
     assert letter["reason"] == "the record's key is not UTF-8 text" and letter["stage"] == "incident"
+
+
+@pytest.mark.asyncio
+async def test_a_command_whose_events_would_pass_the_record_limit_is_dead_lettered(system: System) -> None:
+    # Written straight to the topic (the broker takes 10 MB): its signal's 5 MB title would make an
+    # event past the producer's request limit. Sending it raised MessageSizeTooLargeError in the
+    # incident agent, which crashed on the same command again at every restart.
+    huge = Evidence.of(replace(event("huge", confirms=True), title="x" * (5 * 1024 * 1024)), reason="test")
+    incident_id = "0b8e2a3c-54f1-5d0e-9a57-2f1f3c1e7d42"
+    command = AttachSignal(incident_id=incident_id, controller="acme", correlation_key="acme", evidence=huge)
+    await system.produce("incident-commands", codec.encode(command), key=incident_id.encode())
+    await publish(system.broker.bootstrap, [json.dumps(breach("valid-9")).encode()])
+
+    await system.incident_with("valid-9")
+    (letter,) = await system.letters("incident-commands.dlq", 1)
+    assert letter["stage"] == "incident" and letter["truncated"] is True
+    assert letter["reason"].startswith("could not be decided: its SignalAttached event would be ")
+    assert "over the 4,000,000-byte limit of a record" in letter["reason"]
+    assert incident_id not in system.watcher.model.incidents
+
+
+@pytest.mark.asyncio
+async def test_a_command_whose_state_would_pass_the_record_limit_is_dead_lettered(system: System) -> None:
+    # Each event is under the limit, but the incident's state quotes the 3 MB title three times.
+    big = Evidence.of(replace(event("big", confirms=True), title="x" * (3 * 1024 * 1024)), reason="test")
+    incident_id = "5a0c6f0e-3b2d-5c8e-8f7a-1d2e3f4a5b6c"
+    command = AttachSignal(incident_id=incident_id, controller="acme", correlation_key="acme", evidence=big)
+    await system.produce("incident-commands", codec.encode(command), key=incident_id.encode())
+    await publish(system.broker.bootstrap, [json.dumps(breach("valid-10")).encode()])
+
+    await system.incident_with("valid-10")
+    (letter,) = await system.letters("incident-commands.dlq", 1)
+    assert letter["reason"].startswith("could not be decided: the incident's state would be ")
+    assert incident_id not in system.watcher.model.incidents
