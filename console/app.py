@@ -11,6 +11,7 @@ import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -181,7 +182,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         now = clock()
         filters = {k: request.query_params.get(k, "") for k in ("controller", "state", "risk", "overdue")}
         values: dict[str, Any] = {
-            "incidents": incidents(now, filters), "dead_letters": dict(model.dead_letters), "filters": filters,
+            "incidents": incidents(now, filters), "dead_letters": dict(model.dead_letters),
+            "letters_by_topic": dict(model.letters_by_topic), "filters": filters,
             "controllers": sorted((p.id, p.name) for p in directory.profiles.values()), "states": STATES,
             "levels": LEVELS}
         return page(request, "_rows.html" if request.query_params.get("partial") else "list.html", **values)
@@ -192,6 +194,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             return page(request, "missing.html", 404)
         detail = views.detail(found[0], found[1], directory, clock(), lang=lang_of(request),
                               chain=model.chain(found[0].id), evidence=model.evidence(found[0].id))
+        detail["refused_commands"] = [asdict(d) for d in model.refused_commands(found[0].id)]
         template = "_detail.html" if request.query_params.get("partial") else "detail.html"
         return page(request, template, incident=detail, levels=LEVELS)
 
@@ -204,6 +207,14 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     async def page_register(request: Request) -> Response:
         entries = [register.csv_row(e) for e in model.register()]
         return page(request, "register.html", entries=entries, columns=register.CSV_COLUMNS)
+
+    async def page_rejected(request: Request) -> Response:
+        return page(request, "rejected.html", letters=list(reversed(model.letters)),
+                    by_topic=dict(model.letters_by_topic))
+
+    async def api_rejected(request: Request) -> Response:
+        return JSONResponse({"by_topic": dict(model.letters_by_topic), "by_reason": dict(model.dead_letters),
+                             "latest": [asdict(d) for d in reversed(model.letters)]})
 
     async def page_mail(request: Request) -> Response:
         if mailbox is None:
@@ -485,8 +496,10 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         found = find(request)
         if found is None:
             return JSONResponse({"error": "no such incident"}, status_code=404)
-        return JSONResponse(views.detail(found[0], found[1], directory, clock(), chain=model.chain(found[0].id),
-                                         evidence=model.evidence(found[0].id)))
+        detail = views.detail(found[0], found[1], directory, clock(), chain=model.chain(found[0].id),
+                              evidence=model.evidence(found[0].id))
+        detail["refused_commands"] = [asdict(d) for d in model.refused_commands(found[0].id)]
+        return JSONResponse(detail)
 
     async def api_notice(request: Request) -> Response:
         shown = preview(request.path_params["incident_id"], request.path_params["notice_id"])
@@ -563,6 +576,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/incidents/{incident_id}/subject_notice/preview", page_subject_preview, methods=["POST"]),
         Route("/incidents/{incident_id}/subject-notices/{notice_id}", page_subject_notice),
         Route("/register", page_register),
+        Route("/rejected", page_rejected),
         Route("/mail", page_mail),
         Route("/mail/{message_id}", page_mail_message),
         Route("/admin/users", page_users),
@@ -581,6 +595,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/api/incidents/{incident_id}/subject_notice/preview", api_subject_preview, methods=["POST"]),
         Route("/api/incidents/{incident_id}/notices/{notice_id}", api_notice),
         Route("/api/register", api_register),
+        Route("/api/rejected", api_rejected),
         Route("/api/mail", api_mail),
         Route("/api/mail/{message_id}", api_mail_message),
         Route("/api/users", users_endpoint, methods=["GET", "POST"]),

@@ -108,8 +108,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "live": ("live", "en direct"),
     "changed_reload": ("This incident changed while you were typing: reload to see it.",
                        "Cet incident a changé pendant votre saisie : rechargez pour le voir."),
-    "dead_letters": ("Rejected security records (in security-events.dlq)",
-                     "Enregistrements de sécurité rejetés (dans security-events.dlq)"),
+    "dead_letters": ("Rejected records", "Enregistrements rejetés"),
+    "rejected_title": ("Rejected records", "Enregistrements rejetés"),
+    "rejected_help": ("Records a stage could not take, each kept whole (or its first 64 KiB, length and SHA-256) "
+                      "on its dead-letter topic with the reason; the latest are listed here, newest first, "
+                      "without their content.",
+                      "Enregistrements qu'une étape n'a pas pu prendre, chacun conservé entier (ou ses 64 premiers "
+                      "Kio, sa longueur et son SHA-256) sur son topic de lettres mortes avec la raison ; les plus "
+                      "récents sont listés ici, du plus récent au plus ancien, sans leur contenu."),
+    "see_rejected": ("see the list", "voir la liste"),
+    "dlq_topic": ("Dead-letter topic", "Topic de lettres mortes"),
+    "stage": ("Stage", "Étape"),
+    "source_record": ("Record", "Enregistrement"),
+    "at": ("At", "Le"),
+    "command": ("Command", "Commande"),
+    "refused_by_worker": ("Commands refused by the worker (they changed nothing)",
+                          "Commandes refusées par le worker (elles n'ont rien changé)"),
     "left": ("left", "restant"),
     "overdue_by": ("overdue by", "en retard de"),
     "text_part": ("Text part", "Partie texte"),

@@ -133,6 +133,10 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
                                   "responses": {"200": {"description": "The register", "content": {
                                       "application/json": {"schema": obj}, "text/csv": {"schema": {"type": "string"}}}},
                                       **_errors(401, 403)}}},
+        "/api/rejected": {"get": {"summary": "Dead letters: counts per topic and reason, the latest listed without "
+                                             "their content (forged or failed commands name their incident)",
+                                  "responses": {"200": {"description": "Rejected records", "content": {
+                                      "application/json": {"schema": obj}}}, **_errors(401, 403)}}},
         "/api/mail": {"get": {"summary": "Messages held by the embedded mail catcher", "responses": {
             "200": _json(obj, "Message summaries"), **_errors(401, 403, 404)}}},
         "/api/mail/{message_id}": {"get": {"summary": "One caught message", "parameters": [_id("message_id")],

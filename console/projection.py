@@ -15,7 +15,7 @@ from aiokafka.errors import KafkaError
 from console.read_model import ReadModel
 from streams import audit_chain
 from streams.stopping import finish
-from streams.topics import INCIDENT_EVENTS, SECURITY_EVENTS_DLQ
+from streams.topics import DEAD_LETTER_TOPICS, INCIDENT_EVENTS
 
 log = structlog.get_logger("breach.console.projection")
 RESCAN_SECONDS = 1.0
@@ -57,7 +57,7 @@ class Projection:
             if time.monotonic() - checked_at > RESCAN_SECONDS:
                 checked_at = time.monotonic()
                 try:
-                    wanted = await current_partitions(consumer, (INCIDENT_EVENTS, SECURITY_EVENTS_DLQ))
+                    wanted = await current_partitions(consumer, (INCIDENT_EVENTS, *DEAD_LETTER_TOPICS))
                 except KafkaError as exc:
                     # A broker restart or a slow answer: keep what is assigned, look again at the
                     # next rescan. Ending here would freeze the console's read model for good.
@@ -73,8 +73,8 @@ class Projection:
             batches = await consumer.getmany(timeout_ms=500)
             for tp, records in batches.items():
                 for record in records:
-                    if tp.topic == SECURITY_EVENTS_DLQ:
-                        self.model.apply_dead_letter(record.value or b"")
+                    if tp.topic in DEAD_LETTER_TOPICS:
+                        self.model.apply_dead_letter(record.value or b"", tp.topic)
                         continue
                     try:
                         self.model.apply(*audit_chain.decode(record.value or b"", where(tp, record.offset)))
@@ -109,7 +109,7 @@ async def read_all(bootstrap_servers: str, **security: Any) -> ReadModel:
                                 auto_offset_reset="earliest", **security)
     await consumer.start()
     try:
-        partitions = await current_partitions(consumer, (INCIDENT_EVENTS, SECURITY_EVENTS_DLQ))
+        partitions = await current_partitions(consumer, (INCIDENT_EVENTS, *DEAD_LETTER_TOPICS))
         if not partitions:
             return model
         consumer.assign(sorted(partitions))
@@ -121,8 +121,8 @@ async def read_all(bootstrap_servers: str, **security: Any) -> ReadModel:
         while await behind():
             for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
                 for record in records:
-                    if tp.topic == SECURITY_EVENTS_DLQ:
-                        model.apply_dead_letter(record.value or b"")
+                    if tp.topic in DEAD_LETTER_TOPICS:
+                        model.apply_dead_letter(record.value or b"", tp.topic)
                     else:
                         model.apply(*audit_chain.decode(record.value or b"", where(tp, record.offset)))
     finally:

@@ -1,4 +1,4 @@
-"""The console's read model: incidents folded from incident-events, plus DLQ counts.
+"""The console's read model: incidents folded from incident-events, plus the dead letters.
 
 Rebuilt from the start of the topics each time the console starts (events are the record).
 Duplicated events (at-least-once) are skipped by version. Each incident's audit chain is
@@ -19,6 +19,41 @@ from incident.events import CommandRejected, SignalAttached, SignalsAbsorbed
 from incident.model import Incident, evolve
 from incident.signals import Evidence
 
+LETTERS_KEPT = 500  # the latest dead letters listed (the topics keep them all; counts cover every one)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """What the console shows of a record a stage refused: never the record itself (it may hold
+    personal data, and a forged command is not to be read as a fact), only what identifies it."""
+
+    topic: str
+    stage: str
+    source: str  # topic:partition:offset of the refused record
+    reason: str
+    at: str | None
+    incident_id: str | None = None  # a refused command's incident, when the letter keeps it whole
+    command: str | None = None
+
+
+def read_letter(topic: str, raw: bytes) -> DeadLetter:
+    """A dead letter (streams/dlq.py) as the console lists it; an unreadable one says so."""
+    try:
+        letter = json.loads(raw)
+        reason, source = str(letter["reason"]), str(letter.get("source", ""))
+    except (ValueError, KeyError, TypeError):
+        return DeadLetter(topic=topic, stage="", source="", reason="unreadable dead letter", at=None)
+    incident_id = command = None
+    if not letter.get("truncated") and letter.get("encoding") == "utf-8":
+        try:  # a command's envelope: {"type": ..., "data": {"incident_id": ...}}
+            record = json.loads(letter.get("record", ""))
+            command = str(record["type"])[:64]
+            incident_id = str(record["data"]["incident_id"])[:64]
+        except (ValueError, KeyError, TypeError):
+            pass
+    return DeadLetter(topic=topic, stage=str(letter.get("stage", "")), source=source, reason=reason,
+                      at=str(letter["at"]) if letter.get("at") else None, incident_id=incident_id, command=command)
+
 
 @dataclass
 class ReadModel:
@@ -26,6 +61,8 @@ class ReadModel:
     timeline: dict[str, list[Any]] = field(default_factory=dict)
     rejected: deque[CommandRejected] = field(default_factory=lambda: deque(maxlen=200))
     dead_letters: Counter[str] = field(default_factory=Counter)
+    letters: deque[DeadLetter] = field(default_factory=lambda: deque(maxlen=LETTERS_KEPT))
+    letters_by_topic: Counter[str] = field(default_factory=Counter)
     events_seen: int = 0
     chains: dict[str, ChainCheck] = field(default_factory=dict)
     # Called with the incident id after each change ("*" after a reset, "dlq" for a dead letter):
@@ -41,6 +78,8 @@ class ReadModel:
         self.timeline.clear()
         self.rejected.clear()
         self.dead_letters.clear()
+        self.letters.clear()
+        self.letters_by_topic.clear()
         self.chains.clear()
         self.events_seen = 0
         self._changed("*")
@@ -91,11 +130,15 @@ class ReadModel:
         return [register.entry(i, audit_chain=c.label if (c := self.chain(i.id)) else "not checked")
                 for i in sorted(self.incidents.values(), key=lambda i: i.opened_at)]
 
-    def apply_dead_letter(self, raw: bytes) -> None:
-        try:
-            reason = str(json.loads(raw)["reason"])
-        except (ValueError, KeyError, TypeError):
-            reason = "unreadable dead letter"
+    def apply_dead_letter(self, raw: bytes, topic: str = "security-events.dlq") -> None:
+        letter = read_letter(topic, raw)
         # Group by the reason's first clause so the console shows kinds, not every variant.
-        self.dead_letters[reason.split(":")[0]] += 1
+        self.dead_letters[letter.reason.split(":")[0]] += 1
+        self.letters_by_topic[topic] += 1
+        self.letters.append(letter)
         self._changed("dlq")
+
+    def refused_commands(self, incident_id: str) -> list[DeadLetter]:
+        """Commands for this incident that the worker refused (a forged signature, a failed
+        decision), newest first: they changed nothing, and the responder should know they came."""
+        return [d for d in reversed(self.letters) if d.incident_id == incident_id]

@@ -26,6 +26,10 @@ INCIDENT_EVENTS_DLQ = "incident-events.dlq"  # events the notify agent could not
 AFFECTED_SUBJECTS = "affected-subjects"  # keyed by incident id: chunks of an imported list
 NOTICE_DELIVERIES = "notice-deliveries"  # keyed by recipient address: one delivery (or bounce) each
 NOTICE_DELIVERIES_DLQ = "notice-deliveries.dlq"  # records the delivery agent could not read (addresses: same retention)
+# The dead letters the console lists (streams/dlq.py). Not notice-deliveries.dlq: its letters hold
+# the people's addresses, which the console's principal has no reason to read (its count is in
+# the worker's /metrics).
+DEAD_LETTER_TOPICS = (SECURITY_EVENTS_DLQ, SIGNALS_DLQ, INCIDENT_COMMANDS_DLQ, INCIDENT_EVENTS_DLQ)
 NOTICE_LEDGER = "notice-ledger"  # keyed by Message-ID, same partition as its delivery; compacted
 NOTICE_BODIES = "notice-bodies"  # keyed by notice id|locale: the rendered notice, read by every worker
 

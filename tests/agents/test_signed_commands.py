@@ -100,6 +100,12 @@ async def test_forged_commands_change_nothing_and_are_dead_lettered_with_their_r
     assert all(letter["record"] == value.decode() for letter in letters)  # kept intact for the investigation
     assert all(letter["source"].startswith("incident-commands:") for letter in letters)
     assert refused_count() - before == 4
+    # Visible as refused where the responder looks: the console lists them on the incident.
+    refused = await eventually(lambda: len(found := watcher.model.refused_commands(incident_id)) == 4 and found,
+                               what="the forgeries listed as refused on the incident")
+    assert {d.command for d in refused} == {"RecordAwareness"}
+    assert [d.reason for d in refused] == [letter["reason"] for letter in reversed(letters)]
+    assert all(d.topic == "incident-commands.dlq" and d.stage == "incident" for d in refused)
 
 
 @pytest.mark.asyncio
