@@ -36,6 +36,16 @@ NOTICES = Counter("breach_notices", "Notice deliveries by kind and outcome (sent
 # The kind of the notices the delivery agent sends to the people affected, one per person (the
 # notify agent's `data_subject_notice` is the draft of it, sent to the DPO).
 MASS_SUBJECT_NOTICE = "mass_subject_notice"
+WINDOW_BYTES = Counter("breach_window_bytes_written", "Bytes the correlator wrote to its windows table, by kind "
+                       "(delta, snapshot, tombstone)", ["kind"], registry=REGISTRY)
+
+
+def window_bytes_written() -> float:
+    """Every byte the correlators of this process wrote to their windows table (the bench's ratio)."""
+    return sum(sample.value for metric in WINDOW_BYTES.collect() for sample in metric.samples
+               if sample.name.endswith("_total"))
+
+
 REMINDERS = Counter("breach_reminders", "Reminder e-mails by outcome", ["outcome"], registry=REGISTRY)
 
 

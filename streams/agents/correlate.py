@@ -10,8 +10,9 @@ names each key's partition explicitly, see streams/table_partition.py.)
 Records are taken in batches and grouped by key: one state read, one correlation step and one
 table write per key per batch. Each key's ``Correlator`` (the window with its indexes built) stays
 alive between batches while the table still holds the state it last wrote: decoding a large
-window and rebuilding its indexes per batch was the cost. The state is still written after every
-batch, before faust acknowledges it.
+window and rebuilding its indexes per batch was the cost. What a batch changed is written after
+every batch, before faust acknowledges it, as a delta over the last snapshot
+(streams/window_store.py).
 """
 
 from __future__ import annotations
@@ -23,15 +24,15 @@ import faust
 import structlog
 
 from incident.commands import AttachSignal, MergeIncident
-from incident.correlation import Correlator, Window
+from incident.correlation import Correlator
 from incident.signals import SecurityEvent
-from streams import codec, metrics, table_partition
+from streams import codec, metrics
 from streams.batch_out import BatchOut, bootstrap_of
 from streams.deps import Deps
 from streams.dlq import dead_letter, letter_key
 from streams.signal_batches import decode_signals
 from streams.topics import INCIDENT_COMMANDS, SIGNALS_DLQ, Tables, Topics
-from streams.window_codec import WindowCodec
+from streams.window_store import Saved, WindowStore
 
 log = structlog.get_logger("breach.correlate")
 
@@ -45,47 +46,24 @@ def _bytes_of(signal: SecurityEvent) -> bytes:
 
 
 def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
-    live: dict[str, tuple[bytes, Correlator]] = {}  # key -> the state this worker last wrote, its correlator
-    window_codec = WindowCodec()
-
-    def correlator_of(key: str, partition: int) -> Correlator:
-        stored = table_partition.get(tables.windows, key, partition)
-        cached = live.pop(key, None)
-        # Still the bytes we wrote (the same object in memory://, an equal copy from RocksDB): that
-        # correlator is this very state. Otherwise (another worker wrote it, or none) start from the table.
-        if stored is not None and cached is not None and (cached[0] is stored or cached[0] == stored):
-            return cached[1]
-        window = window_codec.decode(stored) if stored is not None else None  # None for an older format
-        return Correlator(window or Window(key=key), pack=deps.rule_pack, config=deps.correlation)
-
-    def encoded(key: str, correlator: Correlator) -> bytes:
-        window = correlator.snapshot()
-        raw = window_codec.encode(window)
-        while len(raw) > deps.max_state_bytes:
-            smaller = window.trimmed()
-            if smaller.size == window.size:
-                break  # nothing left to trim: the producer will refuse it and the worker stop, loudly
-            log.warning("window.trimmed", key_size=window.size, bytes=len(raw), limit=deps.max_state_bytes)
-            window, raw = smaller, window_codec.encode(smaller)
-            correlator = Correlator(window, pack=deps.rule_pack, config=deps.correlation)
-        live[key] = (raw, correlator)
-        return raw
+    store = WindowStore(tables.windows, pack=deps.rule_pack, config=deps.correlation, max_bytes=deps.max_state_bytes)
 
     def correlated(key: str, partition: int, signals: list[SecurityEvent],
-                   ) -> tuple[Correlator, list[AttachSignal | MergeIncident], list[tuple[SecurityEvent, str]]]:
+                   ) -> tuple[Correlator, Saved | None, list[AttachSignal | MergeIncident],
+                              list[tuple[SecurityEvent, str]]]:
         """The key's correlator after the signals, its commands, and the signals it could not take.
 
         A signal the correlator raises on (admission keeps impossible times and text out, but a
         signal written by an older worker, or a bug, may still get here) must not take the key's
         other signals with it: the batch is then replayed one signal at a time from the saved
         state, each failure rolled back and dead-lettered. Only that rare path pays for it."""
-        correlator = correlator_of(key, partition)
+        correlator, saved = store.take(key, partition)
         try:
-            return correlator, correlator.add(signals), []
+            return correlator, saved, correlator.add(signals), []
         except Exception as exc:  # the isolation boundary of one key's batch
             log.error("signals.correlation_failed", key=key, partition=partition, signals=len(signals),
                       error=type(exc).__name__)
-        correlator = correlator_of(key, partition)  # ``live`` no longer has it: from the table
+        correlator, saved = store.take(key, partition)  # no longer live: from the table
         commands: list[AttachSignal | MergeIncident] = []
         refused: list[tuple[SecurityEvent, str]] = []
         for signal in signals:
@@ -95,7 +73,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
             except Exception as exc:  # this signal's failure alone
                 refused.append((signal, f"correlation failed: {type(exc).__name__}"))
                 correlator = Correlator(before, pack=deps.rule_pack, config=deps.correlation)
-        return correlator, commands, refused
+        return correlator, saved, commands, refused
 
     @app.agent(topics.signals, name="correlate", concurrency=1)
     async def correlate_signals(stream: Any) -> None:
@@ -121,27 +99,27 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None
                 continue
             by_key.setdefault(key, []).extend(signals)
             partition_of[key] = msg.partition
-        # correlator_of takes each key's live correlator out of ``live``; only a saved state puts it
-        # back. If anything below fails, the next batch starts again from the table, never from a
+        # store.take takes each key's live correlator out; only a saved state puts it back. If
+        # anything below fails, the next batch starts again from the table, never from a
         # correlator that already holds signals whose state was not written.
         results = {}
         for key, signals in by_key.items():
-            correlator, commands, refused = correlated(key, partition_of[key], signals)
-            results[key] = (correlator, commands)
+            correlator, saved, commands, refused = correlated(key, partition_of[key], signals)
+            results[key] = (correlator, saved, commands)
             for signal, reason in refused:
                 await topics.signals_dlq.send(key=letter_key(key.encode()), value=dead_letter(
                     _bytes_of(signal), reason, signal.raw_ref or key, deps.clock(), stage="correlate"))
                 metrics.dead_letter(SIGNALS_DLQ, reason)
                 log.error("signal.refused", key=key, event_id=signal.event_id, source=signal.raw_ref, reason=reason)
-        for _, commands in results.values():
+        for _, _, commands in results.values():
             for command in commands:
                 await out.send(INCIDENT_COMMANDS, codec.encode(command), command.incident_id.encode())
         # The commands reach the broker before the state that says they were sent is saved: a
         # crash in between replays the signals against the old state and sends them again (the
         # incident agent ignores an event id it has), never the other way round.
         await out.flush()
-        for key, (correlator, commands) in results.items():
-            table_partition.put(tables.windows, key, encoded(key, correlator), partition_of[key])
+        for key, (correlator, saved, commands) in results.items():
+            store.save(key, partition_of[key], correlator, saved)
             log.info("signals.correlated", key=key, partition=partition_of[key], key_size=correlator.size,
                      signals=len(by_key[key]), attached=len(commands),
                      incidents=sorted({c.incident_id for c in commands}))

@@ -28,6 +28,9 @@ async def correlation(ctx: Context) -> list[Figure]:
             Figure("correlate_events_per_s", "ingest + normalise + correlate, one worker", c["events_per_s"],
                    "events/s", limit="correlate_raw_consume_per_s",
                    note=f"{c['events']:,} records of ~{c['avg_record_bytes']:,.0f} B; target >= 20 %"),
+            Figure("window_bytes_per_input_byte", "correlation state written per input byte (target <= 1.5)",
+                   c["window_bytes_per_input_byte"], "B/B",
+                   note="deltas + snapshots + tombstones of the windows table, over the records' bytes"),
             Figure("correlate_p50_ms", "produce → incident command p50", c["p50_ms"], "ms", note=load),
             Figure("correlate_p99_ms", "produce → incident command p99 (target < 250 ms)", c["p99_ms"], "ms",
                    note=load)]

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
+from streams import window_store
 from streams.deps import Deps
 from streams.embedded import Broker
 from streams.mailer import RecordingMailer
@@ -25,7 +26,6 @@ from streams.render import NoticeRenderer
 from streams.rules_loader import load_rules
 from streams.samples import publish
 from streams.settings import ROOT, Settings
-from streams.window_codec import WindowCodec
 from streams.worker import running
 from tests.support import Watcher, eventually, settings_for
 
@@ -64,9 +64,8 @@ def rocksdb_settings(broker: Broker, tmp_path: Path) -> Settings:
 def held_in(tables: Any, key: str) -> int:
     """Signals the key's window holds for a rule that has not fired (read as the console's
     operator would: from the test's task, where faust has no current event)."""
-    stored = tables.windows.get(key)
-    window = WindowCodec().decode(stored) if stored is not None else None
-    return len(window.held) if window is not None else 0
+    found = window_store.read(tables.windows.get, key)
+    return len(found.window.held) if found is not None else 0
 
 
 def evidence(watcher: Watcher) -> Callable[[], dict[str | None, set[str]]]:
