@@ -67,8 +67,9 @@ def test_ocsf_detection_finding() -> None:
     assert (e.class_uid, e.category, e.severity) == (2004, "intrusion_detection", 0)
     assert (e.title, e.event_id) == ("Login Failures", "dc9fd3c0-598c-11ef-8478-2b7584bf8d5a")
     assert e.source_ip == "10.0.0.1"  # from evidences[].src_endpoint
-    assert e.occurred_at == datetime(2024, 8, 13, 15, 58, 20, tzinfo=UTC)  # time_dt wins over a `time` in seconds
-    assert (e.observer_vendor, e.asset) == ("Okta", "Okta System Log")
+    assert e.occurred_at == datetime(2024, 8, 13, 15, 58, 20, tzinfo=UTC)  # `time` in seconds, read as seconds
+    # The resource it targets, not the product that reported it (issue 15: attribution).
+    assert (e.observer_vendor, e.asset) == ("Okta", "/app/office365/1111111111/sso/wsfed/active")
 
 
 def test_ocsf_authentication() -> None:
@@ -81,7 +82,8 @@ def test_ocsf_authentication() -> None:
 def test_ocsf_api_activity() -> None:
     e = only(load("ocsf/aws-cloudtrail-api-activity-1.5.0.json"))
     assert (e.class_uid, e.category, e.action, e.outcome) == (6003, "api", "DescribeDirectConnectGateways", "success")
-    assert (e.user, e.source_ip, e.asset) == ("Level6", "205.8.181.128", "directconnect.amazonaws.com")
+    # The controller's AWS account, not the AWS service that was called (issue 15: attribution).
+    assert (e.user, e.source_ip, e.asset) == ("Level6", "205.8.181.128", "1111111111111")
     assert e.occurred_at == datetime(2023, 9, 21, 22, 22, 52, tzinfo=UTC)
 
 
