@@ -3,6 +3,7 @@ implementation standard, epoch numbers told apart by magnitude."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -77,3 +78,14 @@ def test_outbound_cef_without_device_is_attributed_to_the_internal_side() -> Non
     assert isinstance(event, SecurityEvent) and event.asset == "10.1.2.3"
     (inbound,) = normalize_all(line.replace("src=10.1.2.3 dst=81.2.69.143", "src=81.2.69.143 dst=10.1.2.3"), RECEIVED)
     assert isinstance(inbound, SecurityEvent) and inbound.asset == "10.1.2.3"
+
+
+def test_an_ecs_event_without_action_is_titled_by_what_happened() -> None:
+    base = {"@timestamp": "2026-01-02T09:00:00Z", "host": {"hostname": "web-1"}, "process": {"name": "sudo"}}
+    (sudo,) = normalize_all(json.dumps(
+        {**base, "system": {"auth": {"sudo": {"command": "/bin/ls", "error": "user NOT in sudoers"}}}}), RECEIVED)
+    assert isinstance(sudo, SecurityEvent)
+    assert (sudo.title, sudo.outcome) == ("sudo: /bin/ls: user NOT in sudoers", "failure")
+    (bare,) = normalize_all(json.dumps({"@timestamp": "2026-01-02T09:00:00Z", "host.name": "web-1"}),
+                            RECEIVED)
+    assert isinstance(bare, InvalidEvent) and "nothing says what happened" in bare.reason
