@@ -102,6 +102,13 @@ def _unescape(value: str) -> str:
     return "".join(out)
 
 
+def _unquote(value: str) -> str:
+    """CyberArk and others wrap values in double quotes (act="Logon"): the value is inside."""
+    if len(value) >= 2 and value[0] == value[-1] == '"' and '"' not in value[1:-1]:
+        return value[1:-1]
+    return value
+
+
 def _extension(text: str) -> dict[str, str]:
     text = text.strip()
     keys = list(_KEY.finditer(text))
@@ -112,7 +119,7 @@ def _extension(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for n, match in enumerate(keys):
         end = keys[n + 1].start() if n + 1 < len(keys) else len(text)
-        out[match[1]] = _unescape(text[match.end():end].rstrip())
+        out[match[1]] = _unquote(_unescape(text[match.end():end].rstrip()))
     # csNLabel=Reason cs1=… becomes Reason=… as well, so the vendor's own names can be read.
     for key in [k for k in out if k.endswith("Label")]:
         base, label = key[: -len("Label")], out[key]
