@@ -10,12 +10,14 @@ unknown escape (``NTAUTHORITY\\SYSTEM``) is kept as written, as vendors emit it.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from incident.errors import InvalidEvent
-from incident.normalize._fields import MAX_TEXT, epoch_millis, fingerprint, instant, int_at, text_at
+from incident.normalize._fields import MAX_TEXT, fingerprint, instant, int_at, text_at
+from incident.normalize.cef_time import UTC_ASSUMED, cef_time
 from incident.signals import SecurityEvent
 
 HEADER = ("version", "device_vendor", "device_product", "device_version", "signature_id", "name", "severity")
@@ -28,8 +30,8 @@ _RFC3164 = re.compile(r"(?:<\d{1,3}>)?(?P<time>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\
 # "\=" inside a value is preceded by a backslash, so it never starts a key.
 _KEY = re.compile(r"(?:^|(?<=\s))([A-Za-z0-9_.\[\]-]+)=")
 _EXT_ESCAPES = {"=": "=", "\\": "\\", "n": "\n", "r": "\r", "|": "|"}
-_RT_TEXT = re.compile(r"(?P<when>[A-Z][a-z]{2} \d{1,2} \d{4} \d\d:\d\d:\d\d(?:\.\d{1,6})?) "
-                      r"(?:GMT|UTC)(?P<offset>[+-]\d\d:\d\d)?")
+# What vendors write where a user name is not known: no user, rather than a user named "n/a".
+_NO_USER = frozenset({"", "-", "n/a", "na", "none", "null", "unknown", "(no user)", "multiple"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,13 @@ def _unescape(value: str) -> str:
     return "".join(out)
 
 
+def _unquote(value: str) -> str:
+    """CyberArk and others wrap values in double quotes (act="Logon"): the value is inside."""
+    if len(value) >= 2 and value[0] == value[-1] == '"' and '"' not in value[1:-1]:
+        return value[1:-1]
+    return value
+
+
 def _extension(text: str) -> dict[str, str]:
     text = text.strip()
     keys = list(_KEY.finditer(text))
@@ -110,7 +119,7 @@ def _extension(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for n, match in enumerate(keys):
         end = keys[n + 1].start() if n + 1 < len(keys) else len(text)
-        out[match[1]] = _unescape(text[match.end():end].rstrip())
+        out[match[1]] = _unquote(_unescape(text[match.end():end].rstrip()))
     # csNLabel=Reason cs1=… becomes Reason=… as well, so the vendor's own names can be read.
     for key in [k for k in out if k.endswith("Label")]:
         base, label = key[: -len("Label")], out[key]
@@ -129,31 +138,49 @@ def _severity(value: str) -> int:
     raise InvalidEvent("CEF header field 'severity' must be 0-10 or Unknown, Low, Medium, High, Very-High")
 
 
-def _rt(value: str, name: str) -> datetime:
-    if value.isdigit():
-        return epoch_millis(value, name)
-    text = _RT_TEXT.fullmatch(value)
-    if text:
-        try:
-            stamp = f"{text['when']} {text['offset'] or '+00:00'}"  # "GMT"/"UTC" alone is +00:00
-            if "." in text["when"]:
-                return datetime.strptime(stamp, "%b %d %Y %H:%M:%S.%f %z")
-            return datetime.strptime(stamp, "%b %d %Y %H:%M:%S %z")
-        except ValueError:
-            raise InvalidEvent(f"CEF extension '{name}' is not a valid time: {value[:40]!r}") from None
-    return instant(value, name)
-
-
-def _occurred(cef: Cef, received_at: datetime) -> tuple[datetime, bool]:
-    """The event time and whether it was only the time the record reached us."""
+def _occurred(cef: Cef, received_at: datetime) -> tuple[datetime, tuple[str, ...]]:
+    """The event time and the tags that say how sure it is (cef_time, time:received)."""
     for key in ("rt", "end", "start"):
         if cef.extension.get(key):
-            return _rt(cef.extension[key], key), False
+            when, assumed = cef_time(cef.extension[key], key, received_at, cef.extension.get("dtz"))
+            return when, (UTC_ASSUMED,) if assumed else ()
     if cef.syslog_rfc == 5424 and cef.syslog_time and cef.syslog_time != "-":
-        return instant(cef.syslog_time, "syslog timestamp"), False
+        return instant(cef.syslog_time, "syslog timestamp"), ()
     # An RFC 3164 prefix has no year and no zone: rather than guess them, the event time is
     # the moment the record reached us, and the event says so (tag "time:received").
-    return received_at, True
+    return received_at, ("time:received",)
+
+
+def _internal(address: str | None) -> bool:
+    """A private (RFC 1918, ULA…) address: one of the controller's own systems, not the Internet."""
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return False
+    return ip.is_private and not (ip.is_loopback or ip.is_unspecified or ip.is_link_local)
+
+
+def _asset(cef: Cef) -> str:
+    """The device that logged the record; failing that, the side of the flow that is internal
+    (an outbound alert names the controller's host as its source, not the Internet address)."""
+    ext = cef.extension
+    device = text_at(ext, "dvchost", "dvc") or cef.syslog_host
+    if device:
+        return device
+    destination, source = text_at(ext, "dst", "c6a3"), text_at(ext, "src", "c6a2")
+    if not _internal(destination) and _internal(source):
+        return text_at(ext, "shost") or source or _no_asset()
+    return text_at(ext, "dhost") or destination or _no_asset()
+
+
+def _user(ext: dict[str, str]) -> str | None:
+    for key in ("suser", "duser"):
+        value = text_at(ext, key)
+        if value is not None and value.strip().lower() not in _NO_USER:
+            return value
+    return None
 
 
 def _outcome(value: str | None) -> str | None:
@@ -168,7 +195,7 @@ def parse(line: object, received_at: datetime) -> SecurityEvent:
         raise InvalidEvent("expected a CEF line (text)")
     cef = decode(line)
     header, ext = cef.header, cef.extension
-    occurred, received_only = _occurred(cef, received_at)
+    occurred, time_tags = _occurred(cef, received_at)
     name = header["name"].strip()
     if not name:
         raise InvalidEvent("CEF header field 'name' is empty")
@@ -180,18 +207,18 @@ def parse(line: object, received_at: datetime) -> SecurityEvent:
         title=name,
         occurred_at=occurred,
         ingested_at=received_at,
-        asset=text_at(ext, "dvchost", "dvc") or cef.syslog_host or text_at(ext, "dhost", "dst") or _no_asset(),
+        asset=_asset(cef),
         severity=_severity(header["severity"]),
         category=text_at(ext, "cat"),
         rule_id=header["signature_id"].strip() or None,
-        user=text_at(ext, "suser", "duser"),
+        user=_user(ext),
         source_ip=text_at(ext, "src", "c6a2"),
         destination_ip=text_at(ext, "dst", "c6a3"),
         action=text_at(ext, "act"),
-        outcome=_outcome(text_at(ext, "outcome")),
+        outcome=_outcome(text_at(ext, "outcome", "categoryOutcome")),
         bytes_out=int_at(ext, "out"),
         destination_domain=text_at(ext, "dhost"),
-        tags=("time:received",) if received_only else (),
+        tags=time_tags,
         source_port=int_at(ext, "spt", high=65535),
         destination_port=int_at(ext, "dpt", high=65535),
         observer_vendor=header["device_vendor"].strip()[:MAX_TEXT] or None,

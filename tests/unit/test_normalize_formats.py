@@ -36,7 +36,8 @@ def test_elastic_alert_reads_flattened_and_nested_fields_alike() -> None:
     e = only((FIXTURES / "ecs" / "kibana-8.1.0-threat-match-alert.json").read_bytes())
     assert e.source_format == "ecs" and e.class_uid == 2004
     assert e.event_id == "30a75fe46d3dbdfab55982036f77a8d60e2d1112e96f277c3b8c22f9bb57817a"  # kibana.alert.uuid
-    assert (e.title, e.rule_id) == ("threat-match-rule", "53000028-120c-4e55-a8c0-db092e05aef4")
+    # The rule's own uuid (kibana.alert.rule.uuid), not the prebuilt rule_id every copy shares.
+    assert (e.title, e.rule_id) == ("threat-match-rule", "031d5c00-a72f-11ec-a8a3-7b1c8077fc3e")
     assert e.asset == "security-linux-1"  # nested host.name
     assert e.severity == 2  # kibana.alert.severity "low"
     # Event time is the source event's (original_time), not the rule run's @timestamp.
@@ -51,7 +52,7 @@ def test_plain_ecs_event_maps_entities_and_outcome() -> None:
     e = normalize({**record, "@timestamp": "2019-03-01T10:11:12.000-02:00"}, RECEIVED)
     assert (e.asset, e.user, e.source_ip, e.source_port) == ("slave22", "root", "202.196.224.106", 1786)
     assert (e.action, e.outcome, e.category) == ("ssh_login", "failure", "authentication")
-    assert e.title == "ssh_login" and e.class_uid is None
+    assert e.title == "ssh_login failure" and e.class_uid is None  # the action and how it ended
     assert e.event_id.startswith("ecs-")  # no event.id: a fingerprint, the same on every redelivery
     assert normalize({**record, "@timestamp": "2019-03-01T10:11:12.000-02:00"}, RECEIVED).event_id == e.event_id
 
@@ -67,8 +68,9 @@ def test_ocsf_detection_finding() -> None:
     assert (e.class_uid, e.category, e.severity) == (2004, "intrusion_detection", 0)
     assert (e.title, e.event_id) == ("Login Failures", "dc9fd3c0-598c-11ef-8478-2b7584bf8d5a")
     assert e.source_ip == "10.0.0.1"  # from evidences[].src_endpoint
-    assert e.occurred_at == datetime(2024, 8, 13, 15, 58, 20, tzinfo=UTC)  # time_dt wins over a `time` in seconds
-    assert (e.observer_vendor, e.asset) == ("Okta", "Okta System Log")
+    assert e.occurred_at == datetime(2024, 8, 13, 15, 58, 20, tzinfo=UTC)  # `time` in seconds, read as seconds
+    # The resource it targets, not the product that reported it (issue 15: attribution).
+    assert (e.observer_vendor, e.asset) == ("Okta", "/app/office365/1111111111/sso/wsfed/active")
 
 
 def test_ocsf_authentication() -> None:
@@ -81,7 +83,8 @@ def test_ocsf_authentication() -> None:
 def test_ocsf_api_activity() -> None:
     e = only(load("ocsf/aws-cloudtrail-api-activity-1.5.0.json"))
     assert (e.class_uid, e.category, e.action, e.outcome) == (6003, "api", "DescribeDirectConnectGateways", "success")
-    assert (e.user, e.source_ip, e.asset) == ("Level6", "205.8.181.128", "directconnect.amazonaws.com")
+    # The controller's AWS account, not the AWS service that was called (issue 15: attribution).
+    assert (e.user, e.source_ip, e.asset) == ("Level6", "205.8.181.128", "1111111111111")
     assert e.occurred_at == datetime(2023, 9, 21, 22, 22, 52, tzinfo=UTC)
 
 
