@@ -1,0 +1,59 @@
+"""The shipped pack's authentication rules fire on real Wazuh alerts (issue 15): before, a Wazuh
+alert carried no event.outcome, so `failed_logon` and `brute_force_then_success` never matched."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from incident.correlation import correlate_batch
+from incident.normalize import normalize_all
+from incident.signals import SecurityEvent
+from streams.rules_loader import load_rules
+from streams.settings import ROOT
+
+PACK = load_rules(ROOT / "deploy" / "rules")
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "wazuh"
+
+
+def real(name: str) -> SecurityEvent:
+    value = (CORPUS / f"{name}.json").read_bytes()
+    (event,) = normalize_all(value, datetime(2026, 1, 1, tzinfo=UTC))
+    assert isinstance(event, SecurityEvent), event
+    return event
+
+
+def detections(event: SecurityEvent) -> set[str]:
+    return {PACK.title_of(r) for r in PACK.matching(event.fields())}
+
+
+def test_a_real_failed_ssh_login_is_a_failed_logon() -> None:
+    assert "failed_logon" in detections(real("alert-5710-non-existent-user"))
+
+
+def test_real_ssh_and_pam_successes_are_successful_logons() -> None:
+    for name in ("indexer-5715-sshd-publickey-accepted", "indexer-5501-pam-session-opened"):
+        assert "successful_logon" in detections(real(name)), name
+
+
+def test_file_integrity_and_vulnerability_alerts_are_not_logons() -> None:
+    for name in ("fim-550-md5-modified", "fim-553-md5-file-deleted", "indexer-23502-vulnerability-solved"):
+        assert not {"failed_logon", "successful_logon"} & detections(real(name)), name
+
+
+def test_brute_force_then_success_fires_on_wazuh_alerts() -> None:
+    # The corpus holds one real failure and real successes, not a ten-attempt series: the series
+    # is the real 5710 alert as Wazuh writes it once per attempt (a new id and time each), for the
+    # account of the real 5715 success that follows, 20 minutes after the first attempt.
+    success = real("indexer-5715-sshd-publickey-accepted")
+    failure = replace(real("alert-5710-non-existent-user"), user=success.user, asset=success.asset)
+    start = success.occurred_at - timedelta(minutes=20)
+    attempts = [replace(failure, event_id=f"{failure.event_id}-{i}", occurred_at=start + timedelta(seconds=30 * i))
+                for i in range(10)]
+    _, commands = correlate_batch(None, [*attempts, success], pack=PACK)
+    assert len(commands) == 11 and len({c.incident_id for c in commands}) == 1
+    assert all("correlation brute_force_then_success fired" in c.evidence.reason for c in commands)
+    # Nine attempts are not a brute force: the pack's threshold is read from the real alerts too.
+    _, fewer = correlate_batch(None, [*attempts[:9], success], pack=PACK)
+    assert not any("brute_force_then_success" in c.evidence.reason for c in fewer)
