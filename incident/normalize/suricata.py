@@ -7,9 +7,10 @@ Network Firewall's envelope, whose stateful engine is Suricata). The other event
 netflow, stats, dns, http, tls…) are traffic metadata, not security events: refused, naming
 their type.
 
-An IDS sees both ends of a connection; the asset is the end that belongs to the controller: the
-rule's target when the signature names one (``alert.target``), else the internal (private)
-address, else the sensor's name, else the destination.
+An IDS sees both ends of a connection; the asset is the system the sensor is named after
+(``host``, when its EVE output sets one), else the rule's target when the signature names one
+(``alert.target``), else the end that belongs to the controller: the internal (private)
+address, else the destination.
 """
 
 from __future__ import annotations
@@ -44,14 +45,16 @@ def _internal(address: str | None) -> bool:
 
 
 def _asset(record: Mapping[str, Any]) -> str:
+    # The sensor's name when its EVE output sets one ("host": deployments name the watched system
+    # there, and profiles list host names), else the end that is the controller's.
+    named = text_at(record, "host", "alert.target.ip")
+    if named is not None:
+        return named
     source, destination = text_at(record, "src_ip"), text_at(record, "dest_ip")
-    target = text_at(record, "alert.target.ip")
-    if target is not None:
-        return target
     for address in (destination, source):
         if _internal(address):
             return address  # type: ignore[return-value]
-    return text_at(record, "host", "dest_ip", "src_ip", required=True) or ""
+    return text_at(record, "dest_ip", "src_ip", required=True) or ""
 
 
 def _mitre_tags(record: Mapping[str, Any]) -> tuple[str, ...]:

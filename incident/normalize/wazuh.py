@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from incident.errors import InvalidEvent
-from incident.normalize._fields import instant, strings_at, text, text_at
+from incident.normalize._fields import instant, lookup, strings_at, text, text_at
 from incident.signals import SecurityEvent
 
 # Wazuh rule levels 0-15 onto OCSF severity_id. Level 12+ is what Wazuh itself calls a
@@ -27,7 +27,9 @@ CONFIRMING_LEVEL = 12
 # here wins, so the specific groups come before the broad ones.
 _MEANING_BY_GROUP: dict[str, tuple[str, str | None, str | None]] = {
     "authentication_failed": ("authentication", "logon", "failure"),
-    "authentication_failures": ("authentication", "logon", "failure"),
+    # Wazuh's own count of failures (5712, 5720 "multiple authentication failures"): an alert in
+    # its own right, not one more failure for the pack to count (it would be held, and dropped).
+    "authentication_failures": ("authentication", "logon", None),
     "win_authentication_failed": ("authentication", "logon", "failure"),
     "invalid_login": ("authentication", "logon", "failure"),
     "authentication_success": ("authentication", "logon", "success"),
@@ -80,11 +82,13 @@ def _object(record: Mapping[str, Any], name: str, *, required: bool) -> Mapping[
 def _meaning(record: Mapping[str, Any], groups: tuple[str, ...]) -> tuple[str | None, str | None, str | None]:
     category, action, outcome = next((_MEANING_BY_GROUP[g] for g in groups if g in _MEANING_BY_GROUP),
                                      (None, None, None))
+    if "authentication_failures" in groups or lookup(record, "rule.frequency") is not None:
+        outcome = None  # a frequency rule counted many events: Wazuh's conclusion, not one logon
     if category == "file":
         event = text_at(record, "syscheck.event")  # added | modified | deleted
         action = f"file-{event}" if event else None
     event_id = text_at(record, "data.win.system.eventID")
-    if outcome is None and event_id in _WINDOWS_LOGON and _WINDOWS_LOGON[event_id]:
+    if category is None and event_id in _WINDOWS_LOGON and _WINDOWS_LOGON[event_id]:
         category, action, outcome = "authentication", "logon", _WINDOWS_LOGON[event_id]
     return category, action, outcome
 

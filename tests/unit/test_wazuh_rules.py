@@ -57,3 +57,24 @@ def test_brute_force_then_success_fires_on_wazuh_alerts() -> None:
     # Nine attempts are not a brute force: the pack's threshold is read from the real alerts too.
     _, fewer = correlate_batch(None, [*attempts[:9], success], pack=PACK)
     assert not any("brute_force_then_success" in c.evidence.reason for c in fewer)
+
+
+def test_wazuh_own_count_of_failures_is_an_alert_not_one_more_failure() -> None:
+    # 5720 "sshd: Multiple authentication failures." (a frequency rule) as a manager wrote it.
+    path = Path(__file__).resolve().parents[1] / "fixtures" / "formats" / "wazuh"
+    (many,) = normalize_all((path / "alert-5720-multiple-authentication-failures.json").read_bytes(),
+                            datetime(2026, 1, 1, tzinfo=UTC))
+    assert isinstance(many, SecurityEvent) and (many.category, many.outcome) == ("authentication", None)
+    _, commands = correlate_batch(None, [many], pack=PACK)
+    assert len(commands) == 1 and "SIEM alert (no rule of the pack claims it)" in commands[0].evidence.reason
+
+
+def test_a_confirming_alert_that_only_feeds_a_correlation_is_attached_at_once() -> None:
+    # A level-12 success (Wazuh's "failures followed by a success") is a successful logon for the
+    # pack, whose rule only feeds brute_force_then_success: it must not wait for it.
+    success = replace(real("indexer-5715-sshd-publickey-accepted"), confirms_breach=True)
+    _, commands = correlate_batch(None, [success], pack=PACK)
+    assert len(commands) == 1 and "SIEM alert confirming a breach (rule successful_logon matched)" in \
+        commands[0].evidence.reason
+    _, held = correlate_batch(None, [replace(success, confirms_breach=False)], pack=PACK)
+    assert held == []
