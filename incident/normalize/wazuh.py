@@ -23,8 +23,9 @@ from incident.signals import SecurityEvent
 # "high importance event"; we treat it as confirming a breach until rules (issue 3) say more.
 CONFIRMING_LEVEL = 12
 
-# Rule group → (event.category, event.action, event.outcome); the first group of the alert found
-# here wins, so the specific groups come before the broad ones.
+# Rule group → (event.category, event.action, event.outcome). An alert has several groups
+# (["syslog", "sshd", "invalid_login", "authentication_failed"]): the first one listed here wins,
+# so what says an outcome comes before what only says a source.
 _MEANING_BY_GROUP: dict[str, tuple[str, str | None, str | None]] = {
     "authentication_failed": ("authentication", "logon", "failure"),
     # Wazuh's own count of failures (5712, 5720 "multiple authentication failures"): an alert in
@@ -51,7 +52,7 @@ _MEANING_BY_GROUP: dict[str, tuple[str, str | None, str | None]] = {
     "suricata": ("intrusion_detection", None, None),
 }
 # Windows Security events that say the outcome of a logon when the rule's groups do not.
-_WINDOWS_LOGON = {"4624": "success", "4625": "failure", "4771": "failure", "4776": None}
+_WINDOWS_LOGON = {"4624": "success", "4625": "failure", "4771": "failure"}
 # "root(uid=0)": newer pam_unix writes the uid after the name and Wazuh's pam decoder keeps it.
 _PAM_UID = re.compile(r"\(uid=\d+\)$")
 # What Windows writes where there is no value.
@@ -80,7 +81,7 @@ def _object(record: Mapping[str, Any], name: str, *, required: bool) -> Mapping[
 
 
 def _meaning(record: Mapping[str, Any], groups: tuple[str, ...]) -> tuple[str | None, str | None, str | None]:
-    category, action, outcome = next((_MEANING_BY_GROUP[g] for g in groups if g in _MEANING_BY_GROUP),
+    category, action, outcome = next((meaning for group, meaning in _MEANING_BY_GROUP.items() if group in groups),
                                      (None, None, None))
     if "authentication_failures" in groups or lookup(record, "rule.frequency") is not None:
         outcome = None  # a frequency rule counted many events: Wazuh's conclusion, not one logon
@@ -88,7 +89,7 @@ def _meaning(record: Mapping[str, Any], groups: tuple[str, ...]) -> tuple[str | 
         event = text_at(record, "syscheck.event")  # added | modified | deleted
         action = f"file-{event}" if event else None
     event_id = text_at(record, "data.win.system.eventID")
-    if category is None and event_id in _WINDOWS_LOGON and _WINDOWS_LOGON[event_id]:
+    if category is None and event_id in _WINDOWS_LOGON:
         category, action, outcome = "authentication", "logon", _WINDOWS_LOGON[event_id]
     return category, action, outcome
 

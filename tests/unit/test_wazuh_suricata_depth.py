@@ -151,3 +151,9 @@ def test_a_record_with_fields_of_its_own_beside_source_or_hits_is_not_unwrapped(
 def test_aws_network_firewall_envelope_is_unwrapped() -> None:
     e = only(corpus("aws-nfw-01-alert"))
     assert (e.source_format, e.action, e.title) == ("suricata", "blocked", "Deny all other TCP traffic")
+
+
+def test_wazuh_group_that_says_an_outcome_wins_whatever_its_place() -> None:
+    alert = json.loads(corpus("alert-5710-non-existent-user"))
+    alert["rule"]["groups"] = ["sysmon", "web", "authentication_failed"]
+    assert only(json.dumps(alert)).outcome == "failure"
