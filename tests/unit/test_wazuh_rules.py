@@ -28,8 +28,9 @@ def detections(event: SecurityEvent) -> set[str]:
     return {PACK.title_of(r) for r in PACK.matching(event.fields())}
 
 
-def test_a_real_failed_ssh_login_is_a_failed_logon() -> None:
-    assert "failed_logon" in detections(real("alert-5710-non-existent-user"))
+def test_real_failed_ssh_logins_are_failed_logons() -> None:
+    for name in ("alert-5710-non-existent-user", "alert-5716-sshd-failed-password-root"):
+        assert "failed_logon" in detections(real(name)), name
 
 
 def test_real_ssh_and_pam_successes_are_successful_logons() -> None:
@@ -43,28 +44,26 @@ def test_file_integrity_and_vulnerability_alerts_are_not_logons() -> None:
 
 
 def test_brute_force_then_success_fires_on_wazuh_alerts() -> None:
-    # The corpus holds one real failure and real successes, not a ten-attempt series: the series
-    # is the real 5710 alert as Wazuh writes it once per attempt (a new id and time each), for the
-    # account of the real 5715 success that follows, 20 minutes after the first attempt.
+    # The corpus holds real single failures and successes for root, not a ten-attempt series: the
+    # series is the real 5716 "Failed password for root" alert as Wazuh writes it once per attempt
+    # (a new id and time each, nothing else changed), then the real 5715 success for root.
     success = real("indexer-5715-sshd-publickey-accepted")
-    failure = replace(real("alert-5710-non-existent-user"), user=success.user, asset=success.asset)
+    failure = real("alert-5716-sshd-failed-password-root")
+    assert failure.user == success.user == "root"
     start = success.occurred_at - timedelta(minutes=20)
     attempts = [replace(failure, event_id=f"{failure.event_id}-{i}", occurred_at=start + timedelta(seconds=30 * i))
                 for i in range(10)]
     _, commands = correlate_batch(None, [*attempts, success], pack=PACK)
     assert len(commands) == 11 and len({c.incident_id for c in commands}) == 1
     assert all("correlation brute_force_then_success fired" in c.evidence.reason for c in commands)
-    # Nine attempts are not a brute force: the pack's threshold is read from the real alerts too.
+    # Nine attempts are not a brute force: the pack's threshold holds on Wazuh input too.
     _, fewer = correlate_batch(None, [*attempts[:9], success], pack=PACK)
     assert not any("brute_force_then_success" in c.evidence.reason for c in fewer)
 
 
 def test_wazuh_own_count_of_failures_is_an_alert_not_one_more_failure() -> None:
-    # 5720 "sshd: Multiple authentication failures." (a frequency rule) as a manager wrote it.
-    path = Path(__file__).resolve().parents[1] / "fixtures" / "formats" / "wazuh"
-    (many,) = normalize_all((path / "alert-5720-multiple-authentication-failures.json").read_bytes(),
-                            datetime(2026, 1, 1, tzinfo=UTC))
-    assert isinstance(many, SecurityEvent) and (many.category, many.outcome) == ("authentication", None)
+    many = real("alert-5720-sshd-multiple-failures")  # a frequency rule: eight failures, counted by Wazuh
+    assert (many.category, many.outcome) == ("authentication", None)
     _, commands = correlate_batch(None, [many], pack=PACK)
     assert len(commands) == 1 and "SIEM alert (no rule of the pack claims it)" in commands[0].evidence.reason
 
