@@ -1,11 +1,11 @@
-"""Suricata EVE JSON: ``alert`` events, ``fileinfo`` (a file seen crossing the wire) and
-``anomaly`` (a packet or protocol the sensor found malformed).
+"""Suricata EVE JSON: ``alert`` events, and ``fileinfo`` (a file seen crossing the wire).
 
 Suricata writes EVE to files, sockets or redis, never to Kafka: these records arrive through
 a shipper (Filebeat, Logstash, Vector), which the envelope unwrapping removes first (and AWS
-Network Firewall's envelope, whose stateful engine is Suricata). The other event types (flow,
-netflow, stats, dns, http, tls…) are traffic metadata, not security events: refused, naming
-their type.
+Network Firewall's envelope, whose stateful engine is Suricata). The other event types are
+refused, naming their type: flow, netflow, stats, dns, http, tls… are traffic metadata, and
+``anomaly`` reports malformed packets (truncated, invalid values) — network noise by the thousand,
+each of which would otherwise open an incident as an unclaimed SIEM alert.
 
 An IDS sees both ends of a connection; the asset is the system the sensor is named after
 (``host``, when its EVE output sets one), else the rule's target when the signature names one
@@ -24,7 +24,7 @@ from incident.errors import InvalidEvent
 from incident.normalize._fields import fingerprint, instant, int_at, lookup, text_at
 from incident.signals import SecurityEvent
 
-EVENT_TYPES = ("alert", "fileinfo", "anomaly")
+EVENT_TYPES = ("alert", "fileinfo")
 DETECTION_FINDING = 2004
 
 
@@ -72,9 +72,6 @@ def _mitre_tags(record: Mapping[str, Any]) -> tuple[str, ...]:
 def _title(event_type: str, record: Mapping[str, Any], protocol: str) -> str:
     if event_type == "alert":
         return text_at(record, "alert.signature", required=True) or ""
-    if event_type == "anomaly":
-        kind = text_at(record, "anomaly.type") or "unknown"
-        return f"Suricata {kind} anomaly: {text_at(record, 'anomaly.event', 'anomaly.code') or 'unnamed'}"
     return f"File transferred over {protocol}"
 
 
@@ -84,12 +81,13 @@ def parse(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
     event_type = text_at(record, "event_type", required=True) or ""
     if event_type not in EVENT_TYPES:
         raise InvalidEvent(f"field 'event_type' is {event_type[:20]!r}: not a security event, only "
-                           f"{list(EVENT_TYPES)} are (send flow, netflow, stats, dns, http… to your SIEM, not here)")
+                           f"{list(EVENT_TYPES)} are (send flow, netflow, stats, dns, http, anomaly… to your SIEM, "
+                           "not here)")
     if not isinstance(record.get(event_type), Mapping):
         raise InvalidEvent(f"missing field '{event_type}' (an object)")
     alert = event_type == "alert"
     protocol = text_at(record, "app_proto") or text_at(record, "proto") or "the network"
-    category = {"alert": "intrusion_detection", "fileinfo": "file", "anomaly": "network_anomaly"}[event_type]
+    category = "intrusion_detection" if alert else "file"
     return SecurityEvent(
         # flow_id is per flow, not per alert (one flow can fire several rules): the record's
         # own fingerprint is the id, so a redelivered line is still recognised.
@@ -104,9 +102,8 @@ def parse(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
         rule_id=text_at(record, "alert.signature_id"),
         source_ip=text_at(record, "src_ip"),
         destination_ip=text_at(record, "dest_ip"),
-        action=text_at(record, "alert.action") if alert else "file-transfer" if event_type == "fileinfo" else None,
-        bytes_out=(int_at(record, "flow.bytes_toserver") if alert
-                   else int_at(record, "fileinfo.size") if event_type == "fileinfo" else None),
+        action=text_at(record, "alert.action") if alert else "file-transfer",
+        bytes_out=int_at(record, "flow.bytes_toserver") if alert else int_at(record, "fileinfo.size"),
         destination_domain=text_at(record, "http.hostname", "tls.sni"),
         tags=tuple(t for t in (text_at(record, "alert.category"),) if t) + _mitre_tags(record),
         class_uid=DETECTION_FINDING if alert else None,
