@@ -9,7 +9,7 @@ a second hop. Within a key:
   only matches feed correlation rules (failed logons, say) is *held* until a correlation
   fires (then every contributing signal is attached) or its timespan passes (then it is
   dropped: it was noise). Any other signal (a standalone rule matched, or no rule at all: the
-  SIEM already called it an alert) is attached at once.
+  SIEM already called it an alert; or one that confirms a breach) is attached at once.
 * **Grouping.** An incident is open for (controller, entity, window): a signal joins the open
   incident that shares one of its entities (``Config.link_on``: host, user, source IP, data
   store) within ``span`` of its signals; a signal that shares entities with several open
@@ -254,8 +254,12 @@ class _Work:
         fired = self._correlate(event, fields, matched)
         standalone = [r for r in matched if r not in self.pack.held]
         note = f" (late: {_human(self.watermark - at)} behind the newest signal)" if late else ""
-        if standalone or not matched:
+        # A signal that confirms a breach is never held: the SIEM already concluded (a Wazuh level
+        # 12 "failures followed by a success" is also one successful logon for the pack).
+        if standalone or not matched or event.confirms_breach:
             what = (f"rule {', '.join(self.pack.title_of(r) for r in standalone)} matched" if standalone
+                    else f"SIEM alert confirming a breach (rule {', '.join(self.pack.title_of(r) for r in matched)} "
+                         "matched)" if matched
                     else "SIEM alert (no rule of the pack claims it)")
             self._attach([(Evidence.of(event, ""), entities, fingerprint)], what + note)
         else:
