@@ -88,7 +88,8 @@ async def _serve_console(settings: Settings, mailbox: Mailbox | None, *, embedde
                                                            keys=keys, **security_options(settings)))
     # Open SSE streams would hold a graceful shutdown forever: give them a few seconds.
     server = _Server(uvicorn.Config(app, host=settings.console_host, port=settings.console_port,
-                                    log_level="warning", lifespan="off", timeout_graceful_shutdown=3))
+                                    log_level="warning", lifespan="off", timeout_graceful_shutdown=3,
+                                    forwarded_allow_ips=settings.console_trusted_proxies or None))
     task = asyncio.create_task(server.serve(), name="console")
     while not server.started:
         if task.done():

@@ -1,0 +1,239 @@
+"""The console under an anonymous attacker's load (issue 18): bodies bounded before they are read,
+password checks off the event loop with back-off per address and per account, the Host header
+checked, and the security headers with ``no-store`` on every answer.
+
+The console runs on an empty read model (no broker: what is under test is the HTTP boundary),
+in-process through httpx, and served by uvicorn on loopback in its own thread where a real socket
+and a real event loop matter (the flood, the unread body)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from starlette.types import ASGIApp
+
+from console.app import create_console
+from console.auth import AuthConfig
+from console.read_model import ReadModel
+from console.throttle import Policy
+from console.users import UserStore
+from console.wiring import auth_from
+from incident.profiles import Directory
+from streams.embedded import free_port
+from streams.settings import ROOT, Settings
+from tests.support import eventually
+
+PEOPLE = "dora:dpo-password:dpo,rita:responder-password:responder"
+MiB = 1024 * 1024
+
+
+def console(users: UserStore, **auth: object) -> ASGIApp:
+    config = AuthConfig(users=users, secret="s" * 48, **auth)  # type: ignore[arg-type]
+    return create_console(model=ReadModel(), directory=Directory.of([]), templates_dir=ROOT / "templates",
+                          users=users, clock=lambda: datetime.now(UTC), auth=config)
+
+
+@pytest.fixture(scope="module")
+def users() -> UserStore:
+    return UserStore(None, fixed=PEOPLE)
+
+
+def client(app: ASGIApp, address: str = "198.51.100.7", **options: object) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", **options)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def served(app: ASGIApp) -> Iterator[tuple[str, int, uvicorn.Server]]:
+    """``app`` served by uvicorn on loopback, in a thread with its own event loop (as in production:
+    the test's requests do not share the console's loop)."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+                                           timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, name="console", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the console did not start listening"
+        time.sleep(0.02)
+    try:
+        yield "127.0.0.1", port, server
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+class Counted:
+    """A request body that counts what the server pulled from it."""
+
+    def __init__(self, chunks: int, size: int = MiB) -> None:
+        self.chunks, self.size, self.read = chunks, size, 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for _ in range(self.chunks):
+            self.read += 1
+            yield b"a" * self.size
+
+
+# --- bounded requests ------------------------------------------------------------------------------
+
+@pytest.mark.asyncio
+async def test_an_oversized_anonymous_login_is_refused_before_its_body_is_read(users: UserStore) -> None:
+    app = console(users)
+    async with client(app) as anonymous:
+        announced = Counted(300)  # 300 MiB announced in Content-Length
+        answer = await anonymous.post("/login", content=announced, headers={
+            "content-type": "application/x-www-form-urlencoded", "content-length": str(300 * MiB)})
+        assert answer.status_code == 413 and "larger than 65536 bytes" in answer.text
+        assert announced.read == 0  # refused on the header alone
+        chunked = Counted(300)  # the same without a length: cut off where it passes the limit
+        answer = await anonymous.post("/login", content=chunked,
+                                      headers={"content-type": "application/x-www-form-urlencoded"})
+        assert answer.status_code == 413 and chunked.read == 1
+        # The API answers in JSON; a small form still reaches the login page.
+        api = await anonymous.post("/api/incidents/x/triage", content=Counted(2, 40 * 1024),
+                                   auth=("rita", "responder-password"), headers={"content-type": "application/json"})
+        assert api.status_code == 413 and api.json() == {"error": "the request body is larger than 65536 bytes"}
+        assert (await anonymous.post("/login", data={"username": "x"})).status_code == 403  # CSRF, not size
+
+
+@pytest.mark.asyncio
+async def test_a_list_of_affected_people_has_its_own_larger_limit(users: UserStore) -> None:
+    app = console(users, max_import_bytes=256 * 1024)
+    async with client(app, auth=("rita", "responder-password")) as responder:
+        csv = {"content-type": "text/csv"}
+        fits = await responder.post("/api/incidents/x/subjects", content=b"email\n" + b"a@b.example\n" * 10_000,
+                                    headers=csv)
+        assert fits.status_code == 405  # past the limits: this console has no broker to import with
+        streamed = Counted(10, 64 * 1024)
+        too_big = await responder.post("/api/incidents/x/subjects", content=streamed, headers=csv)
+        assert too_big.status_code == 413 and streamed.read == 5  # 320 KiB read: the first byte past the limit
+        assert "262144 bytes" in too_big.json()["error"]
+
+
+@pytest.mark.asyncio
+async def test_an_unread_body_over_a_socket_gets_413_at_once(users: UserStore) -> None:
+    """Over a real connection the client announces 300 MB and sends 1 KiB: the answer comes without
+    the console waiting for (or reading) the rest."""
+    with served(console(users)) as (host, port, _):
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded"
+                     b"\r\nContent-Length: 314572800\r\n\r\n" + b"a" * 1024)
+        await writer.drain()
+        status = await asyncio.wait_for(reader.readline(), 10)
+        writer.close()
+    assert status.startswith(b"HTTP/1.1 413")
+
+
+# --- password checks off the event loop, back-off instead of lockout ---------------------------------
+
+@pytest.mark.asyncio
+async def test_a_flood_of_wrong_basic_logins_does_not_stall_the_console(users: UserStore) -> None:
+    """40 concurrent wrong Basic logins (the back-off set high so that every one is checked by argon2):
+    /healthz answers while they are still being checked, not after them."""
+    app = console(users, throttle=Policy(client_free=1000, account_free=1000))
+    with served(app) as (host, port, server):
+        async with httpx.AsyncClient(base_url=f"http://{host}:{port}", timeout=120,
+                                     limits=httpx.Limits(max_connections=100)) as http:
+            finished: list[str] = []
+
+            async def wrong(n: int) -> None:
+                answer = await http.get("/api/me", auth=("dora", f"guess-{n}"))
+                assert answer.status_code == 401
+                finished.append("login")
+
+            async def health() -> None:
+                assert (await http.get("/healthz")).status_code == 200
+                finished.append("healthz")
+
+            flood = [asyncio.create_task(wrong(n)) for n in range(40)]
+            state = server.server_state  # every request of the flood started (running or answered)
+            await eventually(lambda: len(state.tasks) + state.total_requests >= 40, what="the flood at the console")
+            await asyncio.gather(health(), *flood)
+    assert finished.count("login") == 40
+    # Health answered while the flood was still being checked (checked on the event loop, as before,
+    # it came after every one of them).
+    assert finished.index("healthz") < 40, finished
+
+
+@pytest.mark.asyncio
+async def test_a_flood_for_the_dpo_from_one_address_does_not_lock_the_dpo_out(users: UserStore) -> None:
+    app = console(users)
+    async with client(app, "203.0.113.9") as attacker:
+        answers = await asyncio.gather(*(attacker.get("/api/me", auth=("dora", f"guess-{n}")) for n in range(40)))
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [401] * 5 + [429] * 35  # counted as they start: concurrency cannot overtake the count
+        assert all(int(a.headers["retry-after"]) >= 1 for a in answers if a.status_code == 429)
+        # Even the right password waits out the pause from that address ...
+        assert (await attacker.get("/api/me", auth=("dora", "dpo-password"))).status_code == 429
+    async with client(app, "192.0.2.44") as dpo:  # ... but the DPO, elsewhere, is in at once.
+        me = await dpo.get("/api/me", auth=("dora", "dpo-password"))
+        assert me.status_code == 200 and me.json()["role"] == "dpo"
+
+
+@pytest.mark.asyncio
+async def test_a_spray_of_names_from_one_address_and_one_name_from_many_addresses_back_off(
+        users: UserStore) -> None:
+    app = console(users)
+    async with client(app, "203.0.113.10") as sprayer:
+        page = await sprayer.get("/login")
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        answers = [(await sprayer.post("/login", data={"username": f"user{n}", "password": "Winter2026!",
+                                                       "csrf_token": token})).status_code for n in range(7)]
+        assert answers == [401] * 5 + [429] * 2
+    spread = []
+    for n in range(21):  # one guess each from 21 addresses: the account itself backs off
+        async with client(app, f"198.18.0.{n + 1}") as one:
+            spread.append((await one.get("/api/me", auth=("rita", f"guess-{n}"))).status_code)
+    assert spread == [401] * 20 + [429]
+
+
+# --- headers and host ------------------------------------------------------------------------------
+
+@pytest.mark.asyncio
+async def test_every_answer_carries_the_security_headers_and_no_store(users: UserStore) -> None:
+    app = console(users)
+    async with client(app) as http:
+        answers = {
+            "401": await http.get("/api/incidents"),
+            "303": await http.get("/register"),
+            "404": await http.get("/api/incidents/nope", auth=("rita", "responder-password")),
+            "404 page": await http.get("/incidents/nope", auth=("rita", "responder-password")),
+            "413": await http.post("/login", content=b"a" * (65 * 1024)),
+            "api": await http.get("/api/incidents", auth=("rita", "responder-password")),
+            "login": await http.get("/login"),
+        }
+    assert [a.status_code for a in answers.values()] == [401, 303, 404, 404, 413, 200, 200]
+    for what, answer in answers.items():
+        assert answer.headers.get("cache-control") == "no-store", what
+        assert "frame-ancestors 'none'" in answer.headers.get("content-security-policy", ""), what
+        assert answer.headers.get("x-content-type-options") == "nosniff", what
+        assert answer.headers.get_list("cache-control") == ["no-store"], what  # one, not two
+
+
+@pytest.mark.asyncio
+async def test_the_host_header_must_name_this_console(users: UserStore, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, console_url="https://breach.example.org",
+                        console_allowed_hosts="console.internal")
+    config, _ = auth_from(settings, embedded=False)
+    app = create_console(model=ReadModel(), directory=Directory.of([]), templates_dir=ROOT / "templates",
+                         users=users, clock=lambda: datetime.now(UTC), auth=config)
+    async with client(app) as http:
+        def at(host: str, path: str = "/login") -> object:
+            return http.get(path, headers={"host": host})
+
+        for host in ("breach.example.org", "console.internal", "localhost:8000", "127.0.0.1", "[::1]:8000"):
+            assert (await at(host)).status_code == 200, host
+        rebound = await at("attacker.example")  # a rebinding page's name, resolving to the console's address
+        assert rebound.status_code == 400 and rebound.headers["cache-control"] == "no-store"
+        assert (await at("breach.example.org.attacker.example:443")).status_code == 400
+        assert (await at("attacker.example", "/healthz")).status_code == 200  # probes send the pod's address
