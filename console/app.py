@@ -58,11 +58,21 @@ SHOWN_INVALID = 200  # invalid lines listed on the page (the count is always com
 LIST_TYPES = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
 
 
+# A cell starting so is run as a formula by spreadsheets (CSV injection): OWASP's rule prefixes a quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def register_csv(entries: list[dict[str, Any]]) -> str:
+    """The register as CSV (the console's export and `breach register --format csv`); SIEM fields
+    and people's words reach its cells, so none is left for a spreadsheet to run."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=register.CSV_COLUMNS)
     writer.writeheader()
-    writer.writerows(register.csv_row(e) for e in entries)
+    writer.writerows({k: spreadsheet_safe(v) for k, v in register.csv_row(e).items()} for e in entries)
     return out.getvalue()
 
 

@@ -114,6 +114,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "overdue_by": ("overdue by", "en retard de"),
     "text_part": ("Text part", "Partie texte"),
     "html_part": ("HTML part", "Partie HTML"),
+    "unknown_charset": ("Written in a character set this console does not know; shown as UTF-8, unreadable "
+                        "characters replaced:",
+                        "Écrit dans un jeu de caractères que cette console ne connaît pas ; affiché en UTF-8, "
+                        "les caractères illisibles remplacés :"),
     "recipients": ("Recipients", "Destinataires"),
     "complement": ("Add complementary information", "Ajouter un complément d'information"),
     "classification": ("Classify (DORA major, NIS2 significant)", "Classer (DORA majeur, NIS2 important)"),

@@ -28,7 +28,7 @@ from console.throttle import Policy
 from console.users import UserStore
 from console.wiring import auth_from
 from incident.profiles import Directory
-from streams.embedded import free_port
+from streams.embedded import CaughtMail, MailCatcher, free_port
 from streams.settings import ROOT, Settings
 from tests.support import eventually
 
@@ -237,3 +237,25 @@ async def test_the_host_header_must_name_this_console(users: UserStore, tmp_path
         assert rebound.status_code == 400 and rebound.headers["cache-control"] == "no-store"
         assert (await at("breach.example.org.attacker.example:443")).status_code == 400
         assert (await at("attacker.example", "/healthz")).status_code == 200  # probes send the pod's address
+
+
+# --- the mail catcher ------------------------------------------------------------------------------
+
+@pytest.mark.asyncio
+async def test_a_caught_mail_in_an_unknown_charset_is_shown_not_a_500(users: UserStore) -> None:
+    catcher = MailCatcher()  # not listening: the message is put where handle_DATA puts it
+    raw = (b"From: breach@example.org\r\nTo: someone@example.org\r\nSubject: Notice\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/plain; charset=x-no-such-charset\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+           b"Your data was exposed \xff\xfe on 3 May.\r\n")
+    catcher.messages.append(CaughtMail(id="1", received_at=datetime.now(UTC), mail_from="breach@example.org",
+                                       recipients=["someone@example.org"], raw=raw))
+    app = create_console(model=ReadModel(), directory=Directory.of([]), templates_dir=ROOT / "templates",
+                         users=users, clock=lambda: datetime.now(UTC), mailbox=catcher,
+                         auth=AuthConfig(users=users, secret="s" * 48))
+    async with client(app, auth=("rita", "responder-password")) as http:
+        page = await http.get("/mail/1", headers={"Accept-Language": "en"})
+        api = await http.get("/api/mail/1")
+    assert page.status_code == 200 and "Your data was exposed" in page.text
+    assert "does not know" in page.text and "x-no-such-charset" in page.text
+    assert api.status_code == 200 and api.json()["unknown_charsets"] == ["x-no-such-charset"]
+    assert "\ufffd" in api.json()["text"]  # what could not be read is replaced, not guessed
