@@ -40,7 +40,8 @@ from console.read_model import ReadModel
 from console.throttle import Busy, PasswordCheck, Throttled
 from console.users import ROLES, SCOPES, User, UserError, UserStore
 from incident import register
-from incident.commands import Command
+from incident.commands import Command, CorrectFacts
+from incident.decide import facts_lower_risk
 from incident.events import NoticeRequested
 from incident.notices import subject_notice_id
 from incident.profiles import Directory
@@ -277,6 +278,10 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             command = actions.BUILDERS[name](body, request.path_params["incident_id"], user, clock)
         except actions.ActionError as exc:
             return 400, {"error": f"invalid request: {exc}"}
+        if isinstance(command, CorrectFacts) and user.role not in actions.DPO and \
+                facts_lower_risk(model.incidents[command.incident_id], command.changes, directory):
+            log.warning("console.refused", action=name, role=user.role)  # the incident would refuse it too
+            return 403, {"error": "these facts lower the risk: only the DPO decides that"}
         await send_command(command)
         log.info("console.command", command=type(command).__name__, incident_id=command.incident_id)
         return 202, {"accepted": type(command).__name__, "incident_id": command.incident_id}

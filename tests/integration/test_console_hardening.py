@@ -13,7 +13,7 @@ import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -27,10 +27,15 @@ from console.read_model import ReadModel
 from console.throttle import Policy
 from console.users import UserStore
 from console.wiring import auth_from
+from incident.commands import Command, RecordAwareness
+from incident.correlation import correlate
+from incident.decide import Rules, decide
+from incident.model import fold
 from incident.profiles import Directory
 from streams.embedded import CaughtMail, MailCatcher, free_port
 from streams.settings import ROOT, Settings
 from tests.support import eventually
+from tests.unit.builders import T0, FakeCalendar, directory, event
 
 PEOPLE = "dora:dpo-password:dpo,rita:responder-password:responder"
 MiB = 1024 * 1024
@@ -259,3 +264,47 @@ async def test_a_caught_mail_in_an_unknown_charset_is_shown_not_a_500(users: Use
     assert "does not know" in page.text and "x-no-such-charset" in page.text
     assert api.status_code == 200 and api.json()["unknown_charsets"] == ["x-no-such-charset"]
     assert "\ufffd" in api.json()["text"]  # what could not be read is replaced, not guessed
+
+
+# --- decisions by role ------------------------------------------------------------------------------
+
+@pytest.mark.asyncio
+async def test_a_responder_cannot_withdraw_an_obligation_or_lower_the_risk_through_the_api(users: UserStore) -> None:
+    """The findings of issue 18: a responder's withdrawal of the Art. 33 obligation and facts that
+    drop the risk were accepted (202). Now 403, and nothing reaches the incident; the DPO may."""
+    model, rules = ReadModel(), Rules(directory(), FakeCalendar())
+    _, (opened,) = correlate(None, event("a"))
+    events = decide(opened, None, now=T0, rules=rules)
+    state = fold(None, events)
+    events += decide(RecordAwareness(incident_id=opened.incident_id, aware_at=T0, by="alice", evidence=()), state,
+                     now=T0, rules=rules)
+    for e in events:
+        model.apply(e)
+    incident = model.incidents[opened.incident_id]
+    assert incident.level == "risk"
+    sent: list[Command] = []
+
+    async def send(command: Command) -> None:
+        sent.append(command)
+
+    app = create_console(model=model, directory=directory(), templates_dir=ROOT / "templates", users=users,
+                         clock=lambda: T0 + timedelta(hours=1), send_command=send,
+                         auth=AuthConfig(users=users, secret="s" * 48))
+    base = f"/api/incidents/{incident.id}"
+    withdrawal = {"obligation": "GDPR:art33_authority@1", "action": "withdraw", "text": "not a breach after all"}
+    lowering = {"changes": {"encrypted": True, "key_compromised": False}, "reason": "salted hashes only"}
+    async with client(app, auth=("rita", "responder-password")) as responder:
+        refused = await responder.post(f"{base}/obligations", json=withdrawal)
+        assert refused.status_code == 403
+        assert refused.json() == {"error": "only the DPO may withdraw a legal obligation"}
+        refused = await responder.post(f"{base}/facts", json=lowering)
+        assert refused.status_code == 403 and "only the DPO decides" in refused.json()["error"]
+        assert sent == []  # nothing reached the incident
+        more = await responder.post(f"{base}/facts", json={"changes": {"data_categories": ["health"]},
+                                                            "reason": "health data found"})
+        assert more.status_code == 202  # facts that raise the risk are anyone's
+    async with client(app, auth=("dora", "dpo-password")) as dpo:
+        assert (await dpo.post(f"{base}/obligations", json=withdrawal)).status_code == 202
+        assert (await dpo.post(f"{base}/facts", json=lowering)).status_code == 202
+    assert [type(c).__name__ for c in sent] == ["CorrectFacts", "ActOnObligation", "CorrectFacts"]
+    assert [getattr(c, "role", None) for c in sent] == ["responder", "dpo", "dpo"]  # the domain checks again

@@ -39,7 +39,8 @@ def test_a_submitted_late_notification_is_on_the_register_with_its_reasons() -> 
 def test_an_unnotified_breach_says_why() -> None:
     start = aware_incident()
     changes = {"mitigations": ["data_recovered_and_deleted"], "recipients": "known", "malicious": False}
-    correction = CorrectFacts(incident_id=start.id, changes=changes, by="alice", reason="laptop found unopened")
+    correction = CorrectFacts(incident_id=start.id, changes=changes, by="alice", reason="laptop found unopened",
+                              role="dpo")  # it lowers the risk: the DPO decides
     state = apply(start, correction, timedelta(hours=2))
     state = apply(state, OverrideRisk(incident_id=state.id, level="unlikely", by="dpo", role="dpo",
                                       justification="Device recovered sealed; no access possible."),
