@@ -343,7 +343,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         profile = directory.profiles.get(found[0].controller or "")
         default_locale = profile.languages[0] if profile else "en"
         try:
-            data.decode("utf-8-sig")
+            await asyncio.to_thread(data.decode, "utf-8-sig")  # up to the import limit: off the event loop
         except UnicodeDecodeError:
             return 400, {"error": "invalid request: the list is not UTF-8 text"}
         imported = await import_subjects(found[0].id, data, fmt=fmt, default_locale=default_locale, by=user.actor)

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,9 +33,10 @@ from incident.correlation import correlate
 from incident.decide import Rules, decide
 from incident.model import fold
 from incident.profiles import Directory
+from streams import mass
 from streams.embedded import CaughtMail, MailCatcher, free_port
 from streams.settings import ROOT, Settings
-from tests.support import eventually
+from tests.support import KEYS, eventually
 from tests.unit.builders import T0, FakeCalendar, directory, event
 
 PEOPLE = "dora:dpo-password:dpo,rita:responder-password:responder"
@@ -137,6 +139,33 @@ async def test_an_unread_body_over_a_socket_gets_413_at_once(users: UserStore) -
         status = await asyncio.wait_for(reader.readline(), 10)
         writer.close()
     assert status.startswith(b"HTTP/1.1 413")
+
+
+@pytest.mark.asyncio
+async def test_a_long_list_is_read_off_the_event_loop() -> None:
+    """streams.mass.import_subjects (the console's and the CLI's import) parses in a thread: the event
+    loop turns while a list is read (on the loop, as before, it turned not once). The lines are all
+    invalid, so nothing is published and no broker is needed."""
+    data = ("email\n" + "".join(f"person{n}-at-example\n" for n in range(20_000))).encode()
+    turns = 0
+    importing = True
+
+    async def turn() -> None:
+        nonlocal turns
+        while importing:
+            turns += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(turn())
+    await asyncio.sleep(0)
+    start = turns
+    imported = await mass.import_subjects("127.0.0.1:1", str(uuid.uuid4()), data, fmt="csv", default_locale="en",
+                                          by="user:rita", keys=KEYS)
+    during = turns - start
+    importing = False
+    await ticker
+    assert len(imported.parsed.invalid) == 20_000 and not imported.parsed.recipients
+    assert during > 10, during
 
 
 # --- password checks off the event loop, back-off instead of lockout ---------------------------------
