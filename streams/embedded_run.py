@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 import structlog
 import uvicorn
+from starlette.types import ASGIApp
 
 from console.app import Mailbox, create_console
 from console.auth import AuthConfig
@@ -87,10 +88,7 @@ async def _serve_console(settings: Settings, mailbox: Mailbox | None, *, embedde
                          mailbox=mailbox, auth=auth, oidc=oidc, clock_speed=settings.clock_speed,
                          import_subjects=functools.partial(mass.import_subjects, settings.bootstrap_servers,
                                                            keys=keys, **security_options(settings)))
-    # Open SSE streams would hold a graceful shutdown forever: give them a few seconds.
-    server = _Server(uvicorn.Config(app, host=settings.console_host, port=settings.console_port,
-                                    log_level="warning", lifespan="off", timeout_graceful_shutdown=3,
-                                    forwarded_allow_ips=settings.console_trusted_proxies or None))
+    server = _Server(console_config(app, settings))
     task = asyncio.create_task(server.serve(), name="console")
     while not server.started:
         if task.done():
@@ -99,6 +97,15 @@ async def _serve_console(settings: Settings, mailbox: Mailbox | None, *, embedde
                                 "(move it with BREACH_CONSOLE_PORT)")
         await asyncio.sleep(0.05)
     return _Console(server, task, projection, commands, auth)
+
+
+def console_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    """How uvicorn serves the console: the client address behind a proxy comes from X-Forwarded-For
+    only when the proxy is one of BREACH_CONSOLE_TRUSTED_PROXIES (the login back-off counts by it)."""
+    # Open SSE streams would hold a graceful shutdown forever: give them a few seconds.
+    return uvicorn.Config(app, host=settings.console_host, port=settings.console_port, log_level="warning",
+                          lifespan="off", timeout_graceful_shutdown=3,
+                          forwarded_allow_ips=settings.console_trusted_proxies or None)
 
 
 def _stop_signal() -> asyncio.Event:

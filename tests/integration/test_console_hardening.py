@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -35,6 +36,7 @@ from incident.model import fold
 from incident.profiles import Directory
 from streams import mass
 from streams.embedded import CaughtMail, MailCatcher, free_port
+from streams.embedded_run import console_config
 from streams.settings import ROOT, Settings
 from tests.support import KEYS, eventually
 from tests.unit.builders import T0, FakeCalendar, directory, event
@@ -60,12 +62,13 @@ def client(app: ASGIApp, address: str = "198.51.100.7", **options: object) -> ht
 
 
 @contextlib.contextmanager
-def served(app: ASGIApp) -> Iterator[tuple[str, int, uvicorn.Server]]:
+def served(app: ASGIApp, config: uvicorn.Config | None = None) -> Iterator[tuple[str, int, uvicorn.Server]]:
     """``app`` served by uvicorn on loopback, in a thread with its own event loop (as in production:
     the test's requests do not share the console's loop)."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
-                                           timeout_graceful_shutdown=1))
+    config = config or uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="off",
+                                      timeout_graceful_shutdown=1)
+    port = config.port
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="console", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -229,6 +232,24 @@ async def test_a_spray_of_names_from_one_address_and_one_name_from_many_addresse
         async with client(app, f"198.18.0.{n + 1}") as one:
             spread.append((await one.get("/api/me", auth=("rita", f"guess-{n}"))).status_code)
     assert spread == [401] * 20 + [429]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("trusted", "second"), [("127.0.0.1", 401), ("10.9.9.9", 429)])
+async def test_behind_a_trusted_proxy_the_back_off_counts_the_forwarded_address(
+        users: UserStore, tmp_path: Path, trusted: str, second: int) -> None:
+    """With the proxy in BREACH_CONSOLE_TRUSTED_PROXIES, each client behind it has its own count;
+    with another one there, X-Forwarded-For is not believed and they share the proxy's."""
+    settings = Settings(data_dir=tmp_path, console_port=free_port(), console_trusted_proxies=trusted)
+    app = console(users)
+    with served(app, console_config(app, settings)) as (host, port, _):
+        async with httpx.AsyncClient(base_url=f"http://{host}:{port}", timeout=60) as http:
+            def guess(client: str, n: int) -> Any:
+                return http.get("/api/me", auth=(f"name{n}", "wrong-password"), headers={"x-forwarded-for": client})
+
+            first = [(await guess("203.0.113.1", n)).status_code for n in range(6)]
+            assert first == [401] * 5 + [429]
+            assert (await guess("203.0.113.2", 6)).status_code == second
 
 
 # --- headers and host ------------------------------------------------------------------------------
