@@ -1,9 +1,13 @@
 """Authentication, sessions and CSRF for every route of the console, as one ASGI middleware.
 
+Before anyone is asked who they are, the HTTP boundary (console/limits.py): the Host header,
+the body's size, and the security headers on whatever the answer turns out to be.
+
 Who is asking, in this order:
 1. ``Authorization: Bearer brt_…`` — a scoped API token (machines); ``read`` for GET, ``act`` for commands.
 2. ``Authorization: Basic`` — a local user's name and password (scripts, ``curl -u``, the ``breach`` CLI).
-   The console never sends a Basic challenge, so browsers never cache these credentials.
+   The console never sends a Basic challenge, so browsers never cache these credentials. The
+   password is checked as the login page's is (console/throttle.py: off the event loop, backing off).
 3. The session cookie — a person who logged in on /login (local user) or through OIDC.
 
 A request nobody vouches for gets 401 (the API, /events) or a redirect to /login (pages), on
@@ -153,7 +157,8 @@ class Guard:
         send = with_headers(send, started)
         if not host_ok(scope, self.config.allowed_hosts):
             log.warning("console.host_refused", path=scope["path"])
-            await _text(send, 400, "Refused: this console does not answer to that host name.")
+            await _text(send, 400, "Refused: this console does not answer to that host name (its operator adds "
+                                   "it with BREACH_CONSOLE_URL or BREACH_CONSOLE_ALLOWED_HOSTS).")
             return
         # Bounded before anything reads: an announced length over the limit is refused unread, and
         # a body without one (chunked) is cut off where it passes the limit.
