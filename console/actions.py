@@ -3,7 +3,8 @@ a form) to one command, and who may ask it.
 
 The acting user always comes from the authenticated principal, never from the request body,
 so the events record who really acted. The incident agent decides; the console's role check
-is the first of two (the domain refuses a non-DPO approval or override on its own too).
+is the first of two (the domain refuses on its own too: a non-DPO approval, withdrawal, override,
+or correction of facts that lowers the risk).
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def facts(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -
             raise ActionError(f"changes: not JSON ({exc})") from None
     if not isinstance(changes, dict) or not changes:
         raise ActionError("changes must be a non-empty object of facts fields (docs/risk.md)")
-    return CorrectFacts(incident_id=incident_id, changes=changes, by=user.actor, reason=text_field(body, "reason"))
+    return CorrectFacts(incident_id=incident_id, changes=changes, by=user.actor, reason=text_field(body, "reason"),
+                        role=user.role)
 
 
 def override(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
@@ -137,6 +139,8 @@ def allowed(action: str, body: Mapping[str, Any], user: User) -> str | None:
     """None if ``user`` may ask this, else why not (shown to them)."""
     if action == "override" and user.role not in DPO:
         return "only the DPO may override the risk level"
+    if action == "obligations" and body.get("action") == "withdraw" and user.role not in DPO:
+        return "only the DPO may withdraw a legal obligation"
     if action == "obligations" and body.get("action") in DPO_STEPS and user.role not in DPO:
         return "only the DPO approves or submits a notification"
     if action == "subject_notice" and user.role not in DPO:

@@ -128,6 +128,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "overdue_by": ("overdue by", "en retard de"),
     "text_part": ("Text part", "Partie texte"),
     "html_part": ("HTML part", "Partie HTML"),
+    "unknown_charset": ("Written in a character set this console does not know; shown as UTF-8, unreadable "
+                        "characters replaced:",
+                        "Écrit dans un jeu de caractères que cette console ne connaît pas ; affiché en UTF-8, "
+                        "les caractères illisibles remplacés :"),
     "recipients": ("Recipients", "Destinataires"),
     "complement": ("Add complementary information", "Ajouter un complément d'information"),
     "classification": ("Classify (DORA major, NIS2 significant)", "Classer (DORA majeur, NIS2 important)"),
@@ -259,6 +263,11 @@ _REFUSALS: tuple[tuple[str, str], ...] = (
     (r"invalid correction: (.+)", "correction invalide : {0}"),
     (r"a correction needs a reason", "une correction doit être motivée"),
     (r"only the DPO may override the risk level", "seul le DPO peut modifier le niveau de risque"),
+    (r"these facts lower the risk to (\S+): the DPO decides that \(an override in all but name\)",
+     "ces faits abaissent le risque à {0} : c'est au DPO d'en décider (une dérogation qui ne dit pas son nom)"),
+    (r"these facts lower the risk: only the DPO decides that",
+     "ces faits abaissent le risque : seul le DPO en décide"),
+    (r"only the DPO may withdraw a legal obligation", "seul le DPO peut retirer une obligation légale"),
     (r"level must be one of (.+)", "le niveau doit être l'un de : {0}"),
     (r"an override needs a justification \(a sentence at least\)",
      "une modification du risque doit être justifiée (une phrase au moins)"),

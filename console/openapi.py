@@ -18,7 +18,12 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def _errors(*codes: int) -> dict[str, Any]:
     words = {400: "Invalid request", 401: "Not authenticated", 403: "Not allowed for this role or token",
              404: "Not found", 405: "This console is read-only", 409: "The incident cannot have this notice yet",
-             413: "Too large", 415: "Unsupported content type"}
+             413: "Too large (bodies: 64 KiB; lists of people: BREACH_CONSOLE_MAX_IMPORT_BYTES)",
+             415: "Unsupported content type",
+             429: "Too many failed logins from this address or for this name: wait Retry-After seconds",
+             503: "Too many password checks at once: retry shortly"}
+    if 401 in codes:  # HTTP Basic checks a password: the login back-off (console/throttle.py) applies
+        codes = (*codes, 429, 503)
     return {str(code): _json(ERROR, words[code]) for code in codes}
 
 
@@ -33,7 +38,7 @@ def _command(summary: str, properties: dict[str, Any], required: list[str]) -> d
             "type": "object", "properties": properties, "required": required}}}},
         "responses": {"202": _json({"$ref": "#/components/schemas/Accepted"},
                                    "Sent to the incident, which decides (a refusal appears on its timeline)"),
-                      **_errors(400, 401, 403, 404, 405, 415)}}}
+                      **_errors(400, 401, 403, 404, 405, 413, 415)}}}
 
 
 def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[str, ...],

@@ -77,12 +77,14 @@ class RecordDelivery:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CorrectFacts:
-    """A responder corrects or completes the breach facts (fields as in a facts file)."""
+    """A responder corrects or completes the breach facts (fields as in a facts file). A change
+    that lowers the assessed risk is the DPO's decision (``role``), as an override is."""
 
     incident_id: str
     changes: dict[str, Any]
     by: str
     reason: str
+    role: str = ""  # the actor's console role; empty on commands written before it was carried
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from incident.commands import (
     AbsorbIncident,
@@ -314,13 +315,34 @@ def _correct(cmd: CorrectFacts, state: Incident, now: datetime, directory: Direc
         raise CommandRejected(f"invalid correction: {exc}") from None
     if not cmd.reason.strip():
         raise CommandRejected("a correction needs a reason")
+    assessment = assess(facts, profile)
+    if cmd.role != DPO_ROLE and lowers_risk(state, assessment.level):
+        raise CommandRejected(f"these facts lower the risk to {assessment.level}: the DPO decides that "
+                              "(an override in all but name)")
     tape = Tape(state)
     tape.emit(FactsCorrected(incident_id=state.id, version=tape.version, at=now, changes=dict(cmd.changes),
                              by=cmd.by, reason=cmd.reason))
     tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
-                           assessment=assess(facts, profile)))
+                           assessment=assessment))
     request_due_notices(tape, profile, now)
     return tape.events
+
+
+def lowers_risk(state: Incident, level: str) -> bool:
+    """Would ``level`` be below the incident's assessed level (the console asks too, before sending)."""
+    current = state.assessment.level if state.assessment else None
+    return current is not None and LEVELS.index(level) < LEVELS.index(current)
+
+
+def facts_lower_risk(state: Incident, changes: dict[str, Any], directory: Directory) -> bool:
+    """Whether correcting ``state``'s facts with ``changes`` would lower its assessed risk; False when
+    the changes are invalid (the incident refuses them for that, whoever sends them)."""
+    profile = profile_of(state, directory)
+    try:
+        facts = facts_of(state, profile).corrected(changes)
+    except FactsError:
+        return False
+    return lowers_risk(state, assess(facts, profile).level)
 
 
 def _override(cmd: OverrideRisk, state: Incident, now: datetime, directory: Directory) -> list[Event]:
