@@ -116,7 +116,7 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
                    "reader_tz": profile.timezone},
         "controller": {"id": profile.id, "name": profile.name, "address": profile.address,
                        "dpo": {"name": profile.dpo.name, "email": profile.dpo.email, "postal": profile.dpo.postal,
-                               "phone": profile.dpo.phone}},
+                               "phone": profile.dpo.phone, "is_dpo": profile.dpo.is_dpo}},
         "authority": {"name": profile.authority.name, "address": profile.authority.address},
         "incident": {
             "id": state.id, "reference": reference(state.id), "opened_at": state.opened_at.isoformat(),
@@ -131,7 +131,8 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
                  "subject_kinds": list(dict.fromkeys(k for s in profile.systems if s.id in state.systems
                                                      for k in s.data_subjects))},
         "risk": {"level": state.level, "method": assessment.method_version,
-                 "factors": [{"name": f.name, "value": f.value, "reason": f.reason} for f in assessment.factors],
+                 "factors": [{"name": f.name, "value": f.value, "reason": f.reason, "params": f.params}
+                             for f in assessment.factors],
                  "consequences": list(assessment.consequences)},
         "clock": {"regime": clock.regime, "obligation": clock.obligation, "legal_ref": clock.legal_ref,
                   "rule_ref": clock.rule_ref, "deadline": clock.deadline.isoformat(),
