@@ -21,9 +21,11 @@ from incident.commands import (
     CorrectFacts,
     OverrideRisk,
     RecordAwareness,
+    RecordMeasures,
     SendSubjectNotice,
     StartTriage,
 )
+from incident.measures import MeasureText
 
 RESPONDERS = frozenset({"responder", "dpo", "admin"})
 DPO = frozenset({"dpo"})
@@ -127,9 +129,29 @@ def subject_notice(body: Mapping[str, Any], incident_id: str, user: User, clock:
                              measures_proposed=measures(body, "measures_proposed"))
 
 
+def _measure_texts(body: Mapping[str, Any]) -> tuple[MeasureText, ...]:
+    """``texts``: a JSON list of {locale, taken, proposed}; or a form's text areas ``taken_<locale>``
+    and ``proposed_<locale>``, one measure a line."""
+    if "texts" in body:
+        texts = body["texts"]
+        if not isinstance(texts, list) or not all(isinstance(t, dict) for t in texts):
+            raise ActionError("texts must be a list of objects {locale, taken, proposed}")
+        return tuple(MeasureText(locale=text_field(t, "locale", required=True), taken=measures(t, "taken"),
+                                 proposed=measures(t, "proposed")) for t in texts)
+    locales = dict.fromkeys(k.split("_", 1)[1] for k in body if k.startswith(("taken_", "proposed_")))
+    return tuple(MeasureText(locale=locale, taken=measures(body, f"taken_{locale}"),
+                             proposed=measures(body, f"proposed_{locale}")) for locale in locales)
+
+
+def measures_written(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
+    return RecordMeasures(incident_id=incident_id, audience=text_field(body, "audience", required=True),
+                          texts=_measure_texts(body), by=user.actor, role=user.role)
+
+
 BUILDERS: dict[str, Builder] = {
     "triage": triage, "classification": classification, "awareness": awareness, "facts": facts,
     "override": override, "obligations": obligation, "subject_notice": subject_notice,
+    "measures": measures_written,
 }
 
 
@@ -139,6 +161,8 @@ def allowed(action: str, body: Mapping[str, Any], user: User) -> str | None:
         return "only the DPO may override the risk level"
     if action == "obligations" and body.get("action") in DPO_STEPS and user.role not in DPO:
         return "only the DPO approves or submits a notification"
+    if action == "measures" and user.role not in DPO:
+        return "only the DPO may write the measures taken and proposed"
     if action == "subject_notice" and user.role not in DPO:
         return "only the DPO may approve the notice to the people affected"
     if user.role not in RESPONDERS:

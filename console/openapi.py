@@ -90,6 +90,15 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
             "Override the risk level (DPO, with a justification)",
             {"level": {"type": "string", "enum": list(levels)}, "justification": text},
             ["level", "justification"]),
+        "/api/incidents/{incident_id}/measures": _command(
+            "The measures taken and proposed (Art. 33(3)(d)), one text per language, for the authority's "
+            "notification or for the notice to the people affected (DPO); they replace that audience's last",
+            {"audience": {"type": "string", "enum": ["authority", "data_subjects"]},
+             "texts": {"type": "array", "minItems": 1, "items": {
+                 "type": "object", "required": ["locale"], "properties": {
+                     "locale": text, "taken": {"type": "array", "items": {"type": "string"}},
+                     "proposed": {"type": "array", "items": {"type": "string"}}}}}},
+            ["audience", "texts"]),
         "/api/incidents/{incident_id}/obligations": _command(
             "A step of an obligation: approve and submit are the DPO's",
             {"obligation": {**text, "description": "the clock's rule_ref"},

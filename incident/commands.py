@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from incident.measures import MeasureText
 from incident.signal_summary import SignalSummary
 from incident.signals import Evidence
 
@@ -170,6 +171,18 @@ class SendSubjectNotice:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RecordMeasures:
+    """The DPO writes the measures taken and proposed (Art. 33(3)(d)) for one audience, the
+    authority or the people affected, one text per language; it replaces that audience's last."""
+
+    incident_id: str
+    audience: str
+    texts: tuple[MeasureText, ...]
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecordDeliveryProgress:
     """Absolute counts of one mass notice on one partition of ``notice-deliveries`` (a batch,
     never one command per recipient): replays and stale reports are harmless."""
@@ -185,7 +198,7 @@ class RecordDeliveryProgress:
 
 Command = (AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick | ActOnObligation
            | StartTriage | ClassifyIncident | RecordSubjects | SendSubjectNotice | RecordDeliveryProgress
-           | MergeIncident | AbsorbIncident)
+           | MergeIncident | AbsorbIncident | RecordMeasures)
 COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk, Tick,
                               ActOnObligation, StartTriage, ClassifyIncident, RecordSubjects, SendSubjectNotice,
-                              RecordDeliveryProgress, MergeIncident, AbsorbIncident)
+                              RecordDeliveryProgress, MergeIncident, AbsorbIncident, RecordMeasures)

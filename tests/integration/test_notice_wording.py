@@ -185,3 +185,61 @@ def test_an_assessment_saved_before_factor_params_still_renders(renderer: Notice
     notice = renderer.render(regime="gdpr", locale=locale, kind="authority_notification", context=context)
     decision = context["risk"]["factors"][-1]
     assert decision["reason"] in " ".join(notice.text.split())
+
+
+def _with_measures(sample: SampleIncident) -> SampleIncident:
+    from incident.commands import RecordMeasures
+    from incident.decide import Rules, decide
+    from incident.measures import MeasureText
+    from incident.model import fold
+    from streams.calendars import HolidaysCalendar
+    from tests.sample_incidents import directory
+
+    rules = Rules(directory(), HolidaysCalendar())
+    state = sample.state
+    for audience, texts in (
+            ("authority", (MeasureText(locale="fr", taken=("Compte compromis bloqué et sessions révoquées",),
+                                       proposed=("Audit des accès à la base marketing",)),
+                           MeasureText(locale="en", taken=("Compromised account locked and sessions revoked",),
+                                       proposed=("Audit of access to the marketing database",)))),
+            ("data_subjects", (MeasureText(locale="fr", taken=("Nous avons bloqué l'accès frauduleux.",),
+                                           proposed=("Nous vous tiendrons informé(e) des causes.",)),
+                               MeasureText(locale="en", taken=("We blocked the fraudulent access.",),
+                                           proposed=("We will tell you what caused it.",))))):
+        state = fold(state, decide(RecordMeasures(incident_id=state.id, audience=audience, texts=texts, by="dpo",
+                                                  role="dpo"), state, now=sample.now, rules=rules))
+    return SampleIncident(sample=sample.sample, state=state, profile=sample.profile, now=sample.now)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_authority_notification_prints_the_dpos_measures(renderer: NoticeRenderer, locale: str) -> None:
+    sample = _with_measures(next(s for s in SAMPLES if s.profile.id == "ampere"))
+    context = context_for("authority_notification", sample)
+    context["measures"] = context["measures_by_locale"][locale]  # the draft's language is the authority's
+    notice = renderer.render(regime="gdpr", locale=locale, kind="authority_notification", context=context)
+    taken = {"fr": "Compte compromis bloqué et sessions révoquées",
+             "en": "Compromised account locked and sessions revoked"}[locale]
+    proposed = {"fr": "Audit des accès à la base marketing", "en": "Audit of access to the marketing database"}[locale]
+    none = {"fr": "Aucune mesure", "en": "No measure"}[locale]
+    for body in (" ".join(notice.text.split()), " ".join(visible(notice.html).split())):
+        assert taken in body and proposed in body
+        assert none not in body and "No planned measure" not in body
+        assert "We blocked" not in body and "Nous avons bloqué" not in body  # the people's are their own
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("kind", PLAIN)
+def test_the_people_read_what_was_done_and_what_will_be_in_their_language(renderer: NoticeRenderer, kind: str,
+                                                                         locale: str) -> None:
+    sample = _with_measures(next(s for s in SAMPLES if s.profile.id == "ampere"))
+    notice = renderer.render(regime="gdpr", locale=locale, kind=kind, context=context_for(kind, sample))
+    done, will = {"fr": ("CE QUE NOUS AVONS FAIT", "CE QUE NOUS ALLONS FAIRE"),
+                  "en": ("WHAT WE HAVE DONE", "WHAT WE WILL DO")}[locale]
+    taken, proposed, other = {
+        "fr": ("Nous avons bloqué l'accès frauduleux.", "Nous vous tiendrons informé(e) des causes.", "We blocked"),
+        "en": ("We blocked the fraudulent access.", "We will tell you what caused it.", "Nous avons bloqué")}[locale]
+    text = notice.text
+    assert text.index(done) < text.index(taken) < text.index(will) < text.index(proposed)
+    assert other not in text and "Compromised account" not in text and "Compte compromis" not in text
+    page = " ".join(visible(notice.html).split())
+    assert page.index(done.capitalize()) < page.index(taken) < page.index(will.capitalize()) < page.index(proposed)
