@@ -153,6 +153,7 @@ _TIMELINE: dict[str, tuple[str, str]] = {
         "gravité ENISA {assessment[severity][score]:g})"),
     "FactsCorrected": ("Facts corrected by {by} ({changes}): {reason}",
                        "Faits corrigés par {by} ({changes}) : {reason}"),
+    "FormAnswered": ("Notification form answered by {by}", "Formulaire de notification renseigné par {by}"),
     "MeasuresRecorded": ("Measures taken and proposed for the {audience} written by {by}",
                          "Mesures prises et envisagées pour {audience} rédigées par {by}"),
     "RiskOverridden": ("Risk level set to {level} by {by}: {justification}",

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from incident.measures import MeasureText
+from incident.notification_form import FormAnswers
 from incident.signal_summary import SignalSummary
 from incident.signals import Evidence
 
@@ -183,6 +184,17 @@ class RecordMeasures:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RecordFormAnswers:
+    """The DPO's answers to the CNIL form's questions the incident cannot answer itself (start and
+    end, cause, other Member States, initial or complete, police and ANSSI); they replace the last."""
+
+    incident_id: str
+    answers: FormAnswers
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecordDeliveryProgress:
     """Absolute counts of one mass notice on one partition of ``notice-deliveries`` (a batch,
     never one command per recipient): replays and stale reports are harmless."""
@@ -198,7 +210,8 @@ class RecordDeliveryProgress:
 
 Command = (AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick | ActOnObligation
            | StartTriage | ClassifyIncident | RecordSubjects | SendSubjectNotice | RecordDeliveryProgress
-           | MergeIncident | AbsorbIncident | RecordMeasures)
+           | MergeIncident | AbsorbIncident | RecordMeasures | RecordFormAnswers)
 COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk, Tick,
                               ActOnObligation, StartTriage, ClassifyIncident, RecordSubjects, SendSubjectNotice,
-                              RecordDeliveryProgress, MergeIncident, AbsorbIncident, RecordMeasures)
+                              RecordDeliveryProgress, MergeIncident, AbsorbIncident, RecordMeasures,
+                              RecordFormAnswers)

@@ -31,6 +31,7 @@ from incident.commands import (
     RecordAwareness,
     RecordDelivery,
     RecordDeliveryProgress,
+    RecordFormAnswers,
     RecordMeasures,
     RecordSubjects,
     SendSubjectNotice,
@@ -42,6 +43,7 @@ from incident.errors import CommandRejected
 from incident.events import (
     Event,
     FactsCorrected,
+    FormAnswered,
     IncidentClassified,
     IncidentMerged,
     IncidentOpened,
@@ -60,6 +62,7 @@ from incident.measures import check, cleaned
 from incident.merging import advance_awareness
 from incident.model import Incident
 from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, DPO_REVIEW, NoticeDraft, draft, submission
+from incident.notification_form import check as check_form
 from incident.obligations import DPO_ROLE, act
 from incident.profiles import Directory
 from incident.regimes import CLASSIFICATION_TRIGGERS
@@ -136,6 +139,8 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
             return send_subject_notice(command, _aware(state, command.incident_id), now, rules.directory)
         case RecordDeliveryProgress():
             return record_progress(command, state, now)
+        case RecordFormAnswers():
+            return _form(command, _aware(state, command.incident_id), now)
         case RecordMeasures():
             return _measures(command, _aware(state, command.incident_id), now, rules.directory)
     raise CommandRejected(f"unknown command {type(command).__name__}")
@@ -340,6 +345,15 @@ def _override(cmd: OverrideRisk, state: Incident, now: datetime, directory: Dire
                              justification=cmd.justification.strip(), by=cmd.by))
     request_due_notices(tape, profile_of(state, directory), now)
     return tape.events
+
+
+def _form(cmd: RecordFormAnswers, state: Incident, now: datetime) -> list[Event]:
+    if cmd.role != DPO_ROLE:
+        raise CommandRejected("only the DPO may answer the notification form")
+    check_form(cmd.answers, now=now)
+    if state.form == cmd.answers:
+        return []
+    return [FormAnswered(incident_id=state.id, version=state.version + 1, at=now, answers=cmd.answers, by=cmd.by)]
 
 
 def _measures(cmd: RecordMeasures, state: Incident, now: datetime, directory: Directory) -> list[Event]:

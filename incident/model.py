@@ -21,6 +21,7 @@ from incident.events import (
     DeliveryProgressed,
     Event,
     FactsCorrected,
+    FormAnswered,
     IncidentClassified,
     IncidentMerged,
     IncidentOpened,
@@ -39,6 +40,7 @@ from incident.events import (
     TriageStarted,
 )
 from incident.measures import Measures
+from incident.notification_form import FormAnswers
 from incident.risk import Assessment
 from incident.signal_summary import NO_SIGNALS, SignalSummary, kept_items
 from incident.signals import Evidence
@@ -197,6 +199,7 @@ class Incident:
     absorbed_from: tuple[str, ...] = ()
     # The DPO's measures taken and proposed, the latest per audience (incident/measures.py).
     measures: tuple[Measures, ...] = ()
+    form: FormAnswers | None = None  # the DPO's answers to the CNIL form (incident/notification_form.py)
 
     def __post_init__(self) -> None:
         # A state saved before summaries holds every Evidence and no summary: summarise it, and
@@ -371,6 +374,11 @@ def _corrected(event: FactsCorrected, state: Incident | None) -> Incident:
 def _overridden(event: RiskOverridden, state: Incident | None) -> Incident:
     return replace(_next(event, state), override=Override(level=event.level, justification=event.justification,
                                                           by=event.by, at=event.at))
+
+
+@evolve.register
+def _form(event: FormAnswered, state: Incident | None) -> Incident:
+    return replace(_next(event, state), form=event.answers)
 
 
 @evolve.register

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from incident.measures import Measures
+from incident.notification_form import form_context
 from incident.profiles import Profile
 
 if TYPE_CHECKING:
@@ -161,6 +162,7 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
                   "rule_ref": clock.rule_ref, "deadline": clock.deadline.isoformat(),
                   "late": clock.timed and now > clock.deadline,
                   "delay_reasons": obligation.delay_reasons if obligation else ""},
+        "form": form_context(state, profile),
         "measures": measures,
         "measures_by_locale": measures_by_locale,
         "advice": list(assessment.advice),

@@ -15,6 +15,7 @@ and the reader's zone ``context["notice"]["reader_tz"]``:
   Paris)", "7 December 2026 at 10:42 pm (Paris time)").
 * ``number``: an integer (or float) → grouped digits of the locale ("12,000", "12 000").
 * ``duration_hours``: hours → "72 hours" / "72 heures".
+* ``country``: an ISO 3166 alpha-2 code → the country's name in the locale ("DE" → "Allemagne").
 
 The subject is collapsed to one line (no CR/LF can reach a mail header). The HTML part goes
 through css-inline: a template may use a ``<style>`` block, mail clients get inline styles
@@ -93,6 +94,7 @@ class NoticeRenderer:
         )
         filters: dict[str, Callable[..., str]] = {
             "when": _when, "when_plain": _when_plain, "number": _number, "duration_hours": _duration_hours,
+            "country": _country,
         }
         self.environment.filters.update(filters)
         self.inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
@@ -220,3 +222,13 @@ def _duration_hours(value: object) -> str:
     singular, plural = _HOURS.get(locale.language, _HOURS["en"])
     one = value < 2 if locale.language == "fr" else value == 1  # French: "1,5 heure", "0 heure"
     return f"{format_decimal(value, locale=locale)} {singular if one else plural}"
+
+
+def _country(value: object) -> str:
+    value = _defined(value)
+    if not isinstance(value, str):
+        raise ValueError(f"not a country code: {value!r}")
+    name = _current().locale.territories.get(value.upper())
+    if name is None:
+        raise ValueError(f"unknown country code: {value!r}")
+    return str(name)

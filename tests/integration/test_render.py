@@ -198,12 +198,16 @@ def test_missing_variable_raises_in_each_template(renderer: NoticeRenderer, cont
 
 
 COMMON_KEYS = ["controller.dpo.email", "controller.dpo.phone", "incident.reference", "incident.breach_types",
-               "incident.awareness_at", "data.categories", "risk.consequences", "measures.taken",
+               "data.categories", "risk.consequences", "measures.taken",
                "measures.proposed", "authority.name", "notice.reader_tz", "controller"]
 AUTHORITY_KEYS = ["clock.deadline", "clock.late", "clock.legal_ref", "data.subjects_estimate",
-                  "data.records_estimate", "incident.summary", "incident.first_event_at", "risk.factors",
-                  "risk.level", "incident.assets", "incident.signal_count"]
-SUBJECT_KEYS = ["advice"]
+                  "data.records_estimate", "incident.summary", "risk.factors",
+                  "risk.level", "incident.assets", "incident.signal_count",
+                  # the CNIL form's fields (incident/notification_form.py)
+                  "form.notification_type", "form.started_at", "form.end", "form.discovered_at", "form.aware_at",
+                  "form.origin", "form.intent", "form.member_states", "form.established_in", "form.people_informed",
+                  "form.police_complaint", "form.anssi_report"]
+SUBJECT_KEYS = ["advice", "incident.awareness_at"]
 
 
 @pytest.mark.parametrize(("kind", "dotted"), [(k, d) for k in KINDS for d in COMMON_KEYS]
@@ -386,12 +390,12 @@ def test_late_notification_asks_for_reasons(renderer: NoticeRenderer, context: d
 def test_optional_contact_details_and_unknown_dates(renderer: NoticeRenderer, context: dict[str, Any]) -> None:
     context["controller"]["dpo"]["phone"] = "+33 1 23 45 67 89"
     context["controller"]["dpo"]["postal"] = "DPO, AMPERE SAS, 12 rue de la Paix, 75002 Paris"
-    context["incident"]["first_event_at"] = None
+    context["form"]["started_at"] = None
     notice = render(renderer, context, "authority_notification", "en")
     for body in (notice.text, visible(notice.html)):
         assert "+33 1 23 45 67 89" in body
         assert "DPO, AMPERE SAS, 12 rue de la Paix" in body
-    assert re.search(r"First event observed:\s+not known", notice.text)
+    assert re.search(r"Start of the breach:\s+not known yet\n", notice.text)
 
 
 # --- the filters, on templates written for the test ------------------------------------------------------------
