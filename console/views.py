@@ -112,6 +112,7 @@ def detail(incident: Incident, timeline: list[Any], directory: Directory, now: d
                              is not None} for x in incident.subject_lists]
     out["subject_notices"] = [subject_progress(n) for n in incident.subject_notices]
     out["measures"] = {m.audience: to_jsonable(m) for m in incident.measures}
+    out["form"] = to_jsonable(incident.form) if incident.form is not None else {}
     profile = directory.profiles.get(incident.controller or "")
     # The languages the DPO writes the measures in: those the controller's notices are written in.
     out["measure_locales"] = list(dict.fromkeys((*profile.languages, profile.authority.language))) if profile else []

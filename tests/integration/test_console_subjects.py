@@ -209,3 +209,21 @@ async def test_the_dpo_writes_the_measures_in_the_console(stack: ConsoleStack) -
         assert "Aucune mesure n&#39;a encore été enregistrée" not in shown
         page = (await browser.get(f"/incidents/{target.id}")).text
         assert "Comptes concernés bloqués\nMots de passe réinitialisés</textarea>" in html.unescape(page)
+
+
+async def test_the_dpo_answers_the_cnil_form_in_the_console(stack: ConsoleStack) -> None:
+    target = incident(stack)
+    async with logged_in(stack, "responder") as (browser, csrf):
+        assert 'id="form-answers"' not in (await browser.get(f"/incidents/{target.id}")).text
+    async with logged_in(stack, "dpo") as (browser, csrf):
+        assert 'id="form-answers"' in (await browser.get(f"/incidents/{target.id}")).text
+        sent = await browser.post(f"/incidents/{target.id}/act/form", data={
+            "csrf_token": csrf, "notification_type": "initial", "started_at": "2026-11-19T08:00:00+01:00",
+            "ended_at": "", "ongoing": "yes", "origin": "external", "intent": "malicious", "member_states": "de, be",
+            "police_complaint": "no", "anssi_report": ""})
+        assert sent.status_code == 303
+        answers = await eventually(lambda: incident(stack).form, what="the answers recorded")
+        assert (answers.origin, answers.member_states, answers.ongoing, answers.police_complaint,
+                answers.anssi_report) == ("external", ("DE", "BE"), True, False, None)
+        page = (await browser.get(f"/incidents/{target.id}")).text
+        assert '<option value="external" selected>' in page and 'value="DE, BE"' in page
