@@ -139,3 +139,15 @@ def test_discovery_is_never_after_awareness() -> None:
     for sample in SAMPLES:
         form = draft("authority_notification", sample.state, sample.profile, sample.now).context["form"]
         assert datetime.fromisoformat(form["discovered_at"]) <= datetime.fromisoformat(form["aware_at"])
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_draft_recorded_before_the_form_still_renders(renderer: NoticeRenderer, locale: str) -> None:
+    """Its context is kept in its NoticeRequested event: redelivered after an upgrade, it renders
+    with what its incident facts say, and "not known yet" for the rest."""
+    sample = next(s for s in SAMPLES if s.profile.id == "ampere")
+    context = draft("authority_notification", sample.state, sample.profile, sample.now).context
+    del context["form"]
+    notice = renderer.render(regime="gdpr", locale=locale, kind="authority_notification", context=context)
+    for text_label, _ in FIELDS[locale]:
+        assert text_value(notice.text, text_label).lower().strip(" .:;") not in EMPTY, text_label
