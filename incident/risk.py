@@ -58,7 +58,9 @@ _ADVICE = {
     "contact": ("watch_phishing",),
     "identity": ("be_careful_with_calls",),
     "official_id": ("renew_document",),
-    "financial": ("contact_bank", "watch_statements"),
+    # "financial" covers bank details as much as a business plan's figures: no card to block, and
+    # statements to watch only if bank details were among them.
+    "financial": ("watch_statements_if_bank_details",),
     "payment_card": ("contact_bank", "watch_statements"),
 }
 
