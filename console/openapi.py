@@ -95,6 +95,28 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
             "Override the risk level (DPO, with a justification)",
             {"level": {"type": "string", "enum": list(levels)}, "justification": text},
             ["level", "justification"]),
+        "/api/incidents/{incident_id}/measures": _command(
+            "The measures taken and proposed (Art. 33(3)(d)), one text per language, for the authority's "
+            "notification or for the notice to the people affected (DPO); they replace that audience's last",
+            {"audience": {"type": "string", "enum": ["authority", "data_subjects"]},
+             "texts": {"type": "array", "minItems": 1, "items": {
+                 "type": "object", "required": ["locale"], "properties": {
+                     "locale": text, "taken": {"type": "array", "items": {"type": "string"}},
+                     "proposed": {"type": "array", "items": {"type": "string"}}}}}},
+            ["audience", "texts"]),
+        "/api/incidents/{incident_id}/form": _command(
+            "Answer the CNIL form's questions the incident cannot answer itself (DPO); the answers replace "
+            "the last, and a field left out or null reads \"not known yet\" in the notification",
+            {"started_at": {**when, "description": "when the breach started (RFC 3339)"},
+             "ended_at": {**when, "description": "when it ended (RFC 3339)"},
+             "ongoing": {"type": ["boolean", "null"]},
+             "origin": {"type": ["string", "null"], "enum": ["internal", "external", None]},
+             "intent": {"type": ["string", "null"], "enum": ["malicious", "accidental", None]},
+             "member_states": {"type": ["array", "null"], "items": {"type": "string"},
+                               "description": "other EU/EEA states concerned (ISO 3166 alpha-2); [] for none"},
+             "notification_type": {"type": ["string", "null"], "enum": ["initial", "complete", None]},
+             "police_complaint": {"type": ["boolean", "null"]}, "anssi_report": {"type": ["boolean", "null"]}},
+            []),
         "/api/incidents/{incident_id}/obligations": _command(
             "A step of an obligation: approve and submit are the DPO's",
             {"obligation": {**text, "description": "the clock's rule_ref"},

@@ -111,6 +111,11 @@ def detail(incident: Incident, timeline: list[Any], directory: Directory, now: d
                              "notified": incident.subject_notice(subject_notice_id(incident.id, x.list_id))
                              is not None} for x in incident.subject_lists]
     out["subject_notices"] = [subject_progress(n) for n in incident.subject_notices]
+    out["measures"] = {m.audience: to_jsonable(m) for m in incident.measures}
+    out["form"] = to_jsonable(incident.form) if incident.form is not None else {}
+    profile = directory.profiles.get(incident.controller or "")
+    # The languages the DPO writes the measures in: those the controller's notices are written in.
+    out["measure_locales"] = list(dict.fromkeys((*profile.languages, profile.authority.language))) if profile else []
     return out
 
 
@@ -149,6 +154,9 @@ _TIMELINE: dict[str, tuple[str, str]] = {
         "gravité ENISA {assessment[severity][score]:g})"),
     "FactsCorrected": ("Facts corrected by {by} ({changes}): {reason}",
                        "Faits corrigés par {by} ({changes}) : {reason}"),
+    "FormAnswered": ("Notification form answered by {by}", "Formulaire de notification renseigné par {by}"),
+    "MeasuresRecorded": ("Measures taken and proposed for the {audience} written by {by}",
+                         "Mesures prises et envisagées pour {audience} rédigées par {by}"),
     "RiskOverridden": ("Risk level set to {level} by {by}: {justification}",
                        "Niveau de risque fixé à {level} par {by} : {justification}"),
     "ObligationActed": ("{obligation}: {action}{late} by {by}{text}{reference}",

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from incident.measures import MeasureText
+from incident.notification_form import FormAnswers
 from incident.signal_summary import SignalSummary
 from incident.signals import Evidence
 
@@ -172,6 +174,29 @@ class SendSubjectNotice:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RecordMeasures:
+    """The DPO writes the measures taken and proposed (Art. 33(3)(d)) for one audience, the
+    authority or the people affected, one text per language; it replaces that audience's last."""
+
+    incident_id: str
+    audience: str
+    texts: tuple[MeasureText, ...]
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordFormAnswers:
+    """The DPO's answers to the CNIL form's questions the incident cannot answer itself (start and
+    end, cause, other Member States, initial or complete, police and ANSSI); they replace the last."""
+
+    incident_id: str
+    answers: FormAnswers
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecordDeliveryProgress:
     """Absolute counts of one mass notice on one partition of ``notice-deliveries`` (a batch,
     never one command per recipient): replays and stale reports are harmless."""
@@ -187,7 +212,8 @@ class RecordDeliveryProgress:
 
 Command = (AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick | ActOnObligation
            | StartTriage | ClassifyIncident | RecordSubjects | SendSubjectNotice | RecordDeliveryProgress
-           | MergeIncident | AbsorbIncident)
+           | MergeIncident | AbsorbIncident | RecordMeasures | RecordFormAnswers)
 COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk, Tick,
                               ActOnObligation, StartTriage, ClassifyIncident, RecordSubjects, SendSubjectNotice,
-                              RecordDeliveryProgress, MergeIncident, AbsorbIncident)
+                              RecordDeliveryProgress, MergeIncident, AbsorbIncident, RecordMeasures,
+                              RecordFormAnswers)

@@ -32,6 +32,8 @@ from incident.commands import (
     RecordAwareness,
     RecordDelivery,
     RecordDeliveryProgress,
+    RecordFormAnswers,
+    RecordMeasures,
     RecordSubjects,
     SendSubjectNotice,
     StartTriage,
@@ -42,9 +44,11 @@ from incident.errors import CommandRejected
 from incident.events import (
     Event,
     FactsCorrected,
+    FormAnswered,
     IncidentClassified,
     IncidentMerged,
     IncidentOpened,
+    MeasuresRecorded,
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
@@ -55,9 +59,11 @@ from incident.events import (
     TriageStarted,
 )
 from incident.facts import FactsError
+from incident.measures import check, cleaned
 from incident.merging import advance_awareness
 from incident.model import Incident
-from incident.notices import NoticeDraft, submission
+from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, DPO_REVIEW, NoticeDraft, draft, submission
+from incident.notification_form import check as check_form
 from incident.obligations import DPO_ROLE, act
 from incident.profiles import Directory
 from incident.regimes import CLASSIFICATION_TRIGGERS
@@ -134,6 +140,10 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
             return send_subject_notice(command, _aware(state, command.incident_id), now, rules.directory)
         case RecordDeliveryProgress():
             return record_progress(command, state, now)
+        case RecordFormAnswers():
+            return _form(command, _aware(state, command.incident_id), now)
+        case RecordMeasures():
+            return _measures(command, _aware(state, command.incident_id), now, rules.directory)
     raise CommandRejected(f"unknown command {type(command).__name__}")
 
 
@@ -356,6 +366,41 @@ def _override(cmd: OverrideRisk, state: Incident, now: datetime, directory: Dire
     tape.emit(RiskOverridden(incident_id=state.id, version=tape.version, at=now, level=cmd.level,
                              justification=cmd.justification.strip(), by=cmd.by))
     request_due_notices(tape, profile_of(state, directory), now)
+    return tape.events
+
+
+def _form(cmd: RecordFormAnswers, state: Incident, now: datetime) -> list[Event]:
+    if cmd.role != DPO_ROLE:
+        raise CommandRejected("only the DPO may answer the notification form")
+    check_form(cmd.answers, now=now)
+    if state.form == cmd.answers:
+        return []
+    return [FormAnswered(incident_id=state.id, version=state.version + 1, at=now, answers=cmd.answers, by=cmd.by)]
+
+
+def _measures(cmd: RecordMeasures, state: Incident, now: datetime, directory: Directory) -> list[Event]:
+    """The DPO's measures for one audience, in the languages the controller's notices use."""
+    if cmd.role != DPO_ROLE:
+        raise CommandRejected("only the DPO may write the measures taken and proposed")
+    profile = profile_of(state, directory)
+    if profile is None:
+        raise CommandRejected("the incident has no controller profile: no notice to write the measures in")
+    texts = cleaned(cmd.texts)
+    locales = tuple(dict.fromkeys((*profile.languages, profile.authority.language)))
+    check(cmd.audience, texts, locales)
+    current = state.measures_for(cmd.audience)
+    if current is not None and current.texts == texts:
+        return []  # the same measures again (a redelivered command, or a form sent twice)
+    tape = Tape(state)
+    after = tape.emit(MeasuresRecorded(incident_id=state.id, version=tape.version, at=now, audience=cmd.audience,
+                                       texts=texts, by=cmd.by))
+    # The DPO sees the draft they will approve with the measures in it: a new version of each
+    # draft of this audience already sent for review (its own id, so it is delivered).
+    for kind in {"authority": (AUTHORITY_NOTIFICATION,), "data_subjects": (DATA_SUBJECT_NOTICE,)}[cmd.audience]:
+        sent = [n for n in after.notices if n.kind == kind and n.audience == DPO_REVIEW]
+        if sent:
+            tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
+                                      draft=draft(kind, after, profile, now, seq=len(sent) + 1)))
     return tape.events
 
 

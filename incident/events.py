@@ -12,7 +12,9 @@ from typing import Any
 
 from incident.deadlines import Clock
 from incident.facts import Facts
+from incident.measures import MeasureText
 from incident.notices import NoticeDraft
+from incident.notification_form import FormAnswers
 from incident.risk import Assessment
 from incident.signal_summary import SignalSummary
 from incident.signals import Evidence
@@ -155,6 +157,29 @@ class RiskOverridden:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MeasuresRecorded:
+    """The DPO's measures taken and proposed for one audience (incident/measures.py)."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    audience: str
+    texts: tuple[MeasureText, ...]
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FormAnswered:
+    """The DPO's answers to the CNIL form (incident/notification_form.py)."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    answers: FormAnswers
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ClockStarted:
     incident_id: str
     version: int
@@ -278,9 +303,10 @@ class CommandRejected:
 Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | FactsCorrected | RiskOverridden
          | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed | ReminderDue | ObligationActed
          | TriageStarted | IncidentClassified | SubjectsListed | SubjectNoticeRequested | DeliveryProgressed
-         | IncidentMerged | AwarenessAdvanced | ClockMoved | SignalsAbsorbed)
+         | IncidentMerged | AwarenessAdvanced | ClockMoved | SignalsAbsorbed | MeasuresRecorded
+         | FormAnswered)
 EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, FactsCorrected,
                             RiskOverridden, ClockStarted, NoticeRequested, NoticeDelivered, NoticeFailed,
                             ReminderDue, ObligationActed, TriageStarted, IncidentClassified, CommandRejected,
                             SubjectsListed, SubjectNoticeRequested, DeliveryProgressed, IncidentMerged,
-                            AwarenessAdvanced, ClockMoved, SignalsAbsorbed)
+                            AwarenessAdvanced, ClockMoved, SignalsAbsorbed, MeasuresRecorded, FormAnswered)

@@ -21,9 +21,11 @@ from incident.events import (
     DeliveryProgressed,
     Event,
     FactsCorrected,
+    FormAnswered,
     IncidentClassified,
     IncidentMerged,
     IncidentOpened,
+    MeasuresRecorded,
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
@@ -37,6 +39,8 @@ from incident.events import (
     SubjectsListed,
     TriageStarted,
 )
+from incident.measures import Measures
+from incident.notification_form import FormAnswers
 from incident.risk import Assessment
 from incident.signal_summary import NO_SIGNALS, SignalSummary, kept_items
 from incident.signals import Evidence
@@ -193,6 +197,9 @@ class Incident:
     # Incidents whose signal summaries this one joined (SignalsAbsorbed): a redelivered
     # AbsorbIncident must not count their signals twice.
     absorbed_from: tuple[str, ...] = ()
+    # The DPO's measures taken and proposed, the latest per audience (incident/measures.py).
+    measures: tuple[Measures, ...] = ()
+    form: FormAnswers | None = None  # the DPO's answers to the CNIL form (incident/notification_form.py)
 
     def __post_init__(self) -> None:
         # A state saved before summaries holds every Evidence and no summary: summarise it, and
@@ -274,6 +281,9 @@ class Incident:
 
     def notice(self, notice_id: str) -> NoticeProgress | None:
         return next((n for n in self.notices if n.notice_id == notice_id), None)
+
+    def measures_for(self, audience: str) -> Measures | None:
+        return next((m for m in self.measures if m.audience == audience), None)
 
     def subject_list(self, list_id: str) -> SubjectList | None:
         return next((x for x in self.subject_lists if x.list_id == list_id), None)
@@ -364,6 +374,19 @@ def _corrected(event: FactsCorrected, state: Incident | None) -> Incident:
 def _overridden(event: RiskOverridden, state: Incident | None) -> Incident:
     return replace(_next(event, state), override=Override(level=event.level, justification=event.justification,
                                                           by=event.by, at=event.at))
+
+
+@evolve.register
+def _form(event: FormAnswered, state: Incident | None) -> Incident:
+    return replace(_next(event, state), form=event.answers)
+
+
+@evolve.register
+def _measures(event: MeasuresRecorded, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    kept = tuple(m for m in s.measures if m.audience != event.audience)
+    return replace(s, measures=(*kept, Measures(audience=event.audience, texts=event.texts, by=event.by,
+                                                at=event.at)))
 
 
 @evolve.register

@@ -27,6 +27,8 @@ from incident.commands import (
     CorrectFacts,
     OverrideRisk,
     RecordAwareness,
+    RecordFormAnswers,
+    RecordMeasures,
     RecordSubjects,
     SendSubjectNotice,
     StartTriage,
@@ -40,7 +42,8 @@ MIN_KEY_BYTES = 16  # 128 bits; `new_key` makes 32
 # workers' own commands (AttachSignal, MergeIncident, AbsorbIncident, Tick, RecordDelivery,
 # RecordDeliveryProgress) may come unsigned: the worker principal can write any topic anyway.
 HUMAN_DECISIONS: tuple[type, ...] = (RecordAwareness, CorrectFacts, OverrideRisk, StartTriage, ClassifyIncident,
-                                     ActOnObligation, RecordSubjects, SendSubjectNotice)
+                                     ActOnObligation, RecordSubjects, SendSubjectNotice, RecordMeasures,
+                                     RecordFormAnswers)
 EMBEDDED_KEY_FILE = "command-key"
 _KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")
 
