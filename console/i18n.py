@@ -302,9 +302,27 @@ _REFUSALS: tuple[tuple[str, str], ...] = (
     (r"unknown action (.+)", "action inconnue {0}"),
     (r"incident merged into (.+): attach the signal there", "incident fusionné dans {0} : rattachez-y le signal"),
     (r"an incident cannot merge into itself", "un incident ne peut pas fusionner avec lui-même"),
+    # Working an incident (incident/work.py).
+    (r"incident merged into (.+): work on that one", "incident fusionné dans {0} : travaillez sur celui-là"),
+    (r"a dismissal's outcome must be one of (.+)", "le motif de classement doit être l'un de : {0}"),
+    (r"a dismissal needs a reason", "un classement doit être motivé"),
+    (r"already dismissed as (\S+) by (.+): reopen it first", "déjà classé ({0}) par {1} : rouvrez-le d'abord"),
+    (r"only the DPO may dismiss an incident the controller is aware of",
+     "seul le DPO peut classer un incident dont le responsable de traitement a connaissance"),
+    (r"a notified breach cannot be dismissed \((.+) submitted\): correct or complement what was sent",
+     "une violation notifiée ne peut pas être classée ({0} transmise) : corrigez ou complétez ce qui a été envoyé"),
+    (r"a reopening needs a reason", "une réouverture doit être motivée"),
+    (r"only the DPO may reopen an incident dismissed after awareness",
+     "seul le DPO peut rouvrir un incident classé après la prise de connaissance"),
+    (r"an owner is at most (\S+) characters", "un responsable fait au plus {0} caractères"),
+    (r"a note needs its id", "une note doit avoir un identifiant"),
+    (r"a note needs a text", "une note doit avoir un texte"),
+    (r"a note is at most (\S+) characters", "une note fait au plus {0} caractères"),
+    (r"a title is at most (\S+) characters", "un titre fait au plus {0} caractères"),
+    (r"the incident was dismissed as (\S+): reopen it first", "l'incident a été classé ({0}) : rouvrez-le d'abord"),
     # The console's own refusals (console/actions.py) and invalid requests.
     (r"only the DPO approves or submits a notification", "seul le DPO approuve ou transmet une notification"),
-    (r"the (\w+) role may read, not act", "le rôle {0} permet de lire, pas d'agir"),
+    (r"the (\S+) role may read, not act", "le rôle {0} permet de lire, pas d'agir"),
     (r"invalid request: (.+)", "requête invalide : {0}"),
 )
 _REFUSAL_PATTERNS = tuple((re.compile(pattern, re.DOTALL), french) for pattern, french in _REFUSALS)

@@ -22,12 +22,16 @@ from incident.events import (
     Event,
     FactsCorrected,
     IncidentClassified,
+    IncidentDismissed,
     IncidentMerged,
     IncidentOpened,
+    IncidentReopened,
+    NoteAdded,
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
     ObligationActed,
+    OwnerAssigned,
     ReminderDue,
     RiskAssessed,
     RiskOverridden,
@@ -35,6 +39,7 @@ from incident.events import (
     SignalsAbsorbed,
     SubjectNoticeRequested,
     SubjectsListed,
+    TitleSet,
     TriageStarted,
 )
 from incident.risk import Assessment
@@ -55,6 +60,18 @@ class Override:
     justification: str
     by: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dismissal:
+    """Why an incident was closed without notification (incident.work.OUTCOMES), who, when, and
+    whether the controller was aware of it then (only the DPO reopens those)."""
+
+    outcome: str
+    reason: str
+    by: str
+    at: datetime
+    was_aware: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,6 +210,10 @@ class Incident:
     # Incidents whose signal summaries this one joined (SignalsAbsorbed): a redelivered
     # AbsorbIncident must not count their signals twice.
     absorbed_from: tuple[str, ...] = ()
+    dismissal: Dismissal | None = None  # closed as not a breach (IncidentDismissed), until reopened
+    owner: str = ""  # who works it (an actor, "user:rita"); empty: nobody yet
+    title: str = ""  # the name a person gave it; empty: derived from its signals (incident/work.py)
+    note_ids: tuple[str, ...] = ()  # the notes added (their texts are on incident-events only)
 
     def __post_init__(self) -> None:
         # A state saved before summaries holds every Evidence and no summary: summarise it, and
@@ -214,6 +235,8 @@ class Incident:
         are not a notification; only a recorded submission is."""
         if self.merged_into is not None:
             return "merged"
+        if self.dismissal is not None:
+            return "dismissed"
         if self.awareness is None:
             return "triage" if self.triage else "open"
         if self.obligations and all(o.status in ("closed", "withdrawn") for o in self.obligations):
@@ -461,6 +484,34 @@ def _progressed(event: DeliveryProgressed, state: Incident | None) -> Incident:
 
     return replace(s, subject_notices=tuple(update(n) if n.notice_id == event.notice_id else n
                                             for n in s.subject_notices))
+
+
+@evolve.register
+def _dismissed(event: IncidentDismissed, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    return replace(s, dismissal=Dismissal(outcome=event.outcome, reason=event.reason, by=event.by, at=event.at,
+                                          was_aware=s.awareness is not None))
+
+
+@evolve.register
+def _reopened(event: IncidentReopened, state: Incident | None) -> Incident:
+    return replace(_next(event, state), dismissal=None)
+
+
+@evolve.register
+def _owned(event: OwnerAssigned, state: Incident | None) -> Incident:
+    return replace(_next(event, state), owner=event.owner)
+
+
+@evolve.register
+def _noted(event: NoteAdded, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    return replace(s, note_ids=(*s.note_ids, event.note_id))
+
+
+@evolve.register
+def _titled(event: TitleSet, state: Incident | None) -> Incident:
+    return replace(_next(event, state), title=event.title)
 
 
 def fold(state: Incident | None, events: list[Event]) -> Incident | None:
