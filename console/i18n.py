@@ -142,6 +142,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "status_submitted": ("authority notified", "autorité notifiée"),
     "status_closed": ("closed", "clos"),
     "status_merged": ("merged into another incident", "fusionné dans un autre incident"),
+    "status_dismissed": ("dismissed (not notified)", "classé (non notifié)"),
     "merged_banner": ("Merged into incident", "Fusionné dans l'incident"),
     "merged_clocks_stopped": ("Its clocks are stopped: the deadlines, reminders and notifications of this breach "
                               "are on that incident. Do not notify from this page.",
@@ -200,6 +201,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bounced": ("bounced", "revenus en erreur"),
     "in_doubt": ("in doubt", "incertains"),
     "total": ("total", "total"),
+    # Working an incident (console/work.py): search, owner, dismissal, notes, title.
+    "search": ("Search", "Rechercher"),
+    "search_help": ("reference, title, asset, owner, user or IP",
+                    "référence, titre, actif, responsable, utilisateur ou IP"),
+    "mine_only": ("Mine only", "Les miens seulement"),
+    "owner": ("Owner", "Responsable"),
+    "nobody": ("nobody", "personne"),
+    "claim": ("Claim", "Prendre en charge"),
+    "assign": ("Assign", "Attribuer"),
+    "release": ("nobody (release)", "personne (libérer)"),
+    "title": ("Title", "Titre"),
+    "title_derived": ("derived from the strongest signal", "tiré du signal le plus fort"),
+    "rename": ("Rename", "Renommer"),
+    "title_help": ("empty: derived from the signals again", "vide : de nouveau tiré des signaux"),
+    "notes": ("Notes", "Notes"),
+    "add_note": ("Add a note", "Ajouter une note"),
+    "note_help": ("on the timeline, as written (plain text)", "dans la chronologie, telle qu'écrite (texte brut)"),
+    "dismiss": ("Dismiss", "Classer sans suite"),
+    "dismiss_help": ("Examined, and not to be notified: it stays in the register with the reason; reminders and "
+                     "clocks stop.", "Examiné, et à ne pas notifier : il reste au registre avec le motif ; rappels "
+                     "et délais s'arrêtent."),
+    "outcome": ("Outcome", "Conclusion"),
+    "outcome_not_a_breach": ("not a breach", "pas une violation"),
+    "outcome_false_positive": ("false positive", "faux positif"),
+    "outcome_duplicate": ("duplicate", "doublon"),
+    "dismissed_banner": ("Dismissed", "Classé sans suite"),
+    "dismissed_clocks_stopped": ("Its reminders and clocks are stopped until it is reopened.",
+                                 "Ses rappels et délais sont arrêtés jusqu'à sa réouverture."),
+    "reopen": ("Reopen", "Rouvrir"),
+    "dismiss_dpo_only": ("The controller is aware of this incident: only the DPO may dismiss or reopen it.",
+                         "Le responsable de traitement a connaissance de cet incident : seul le DPO peut le classer "
+                         "ou le rouvrir."),
     # The audit chain (incident/chain.py): whether the events shown are the ones the worker wrote.
     "audit_chain": ("Audit chain", "Chaîne d'audit"),
     "chain_verified": ("verified", "vérifiée"),
@@ -322,6 +355,10 @@ _REFUSALS: tuple[tuple[str, str], ...] = (
     (r"the incident was dismissed as (\S+): reopen it first", "l'incident a été classé ({0}) : rouvrez-le d'abord"),
     # The console's own refusals (console/actions.py) and invalid requests.
     (r"only the DPO approves or submits a notification", "seul le DPO approuve ou transmet une notification"),
+    (r"only the DPO may dismiss or reopen an incident the controller is aware of",
+     "seul le DPO peut classer ou rouvrir un incident dont le responsable de traitement a connaissance"),
+    (r"the owner must be a console user who may act \(responder, DPO or admin\)",
+     "le responsable doit être un utilisateur de la console qui peut agir (responder, DPO ou admin)"),
     (r"the (\S+) role may read, not act", "le rôle {0} permet de lire, pas d'agir"),
     (r"invalid request: (.+)", "requête invalide : {0}"),
 )
