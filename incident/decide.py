@@ -238,6 +238,12 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
         tape.emit(SignalsAbsorbed(incident_id=cmd.incident_id, version=tape.version, at=now, absorbed=cmd.absorbed,
                                   reason=cmd.reason, signals=rest))
     current = tape.state
+    confirming = [e for e in (*cmd.evidence, *_first_confirmed(cmd)) if e.confirms_breach]
+    if current is not None and current.dismissal is not None and (cmd.aware_at is not None or confirming):
+        # Dismissed here, but the incident merging in knew it as a breach: it is worked again.
+        current = tape.emit(IncidentReopened(incident_id=cmd.incident_id, version=tape.version, at=now,
+                                             reason=f"incident {cmd.absorbed}, merged into this one, "
+                                                    "was a breach", by=AUTOMATIC_AWARENESS))
     by = f"{cmd.aware_by} (on incident {cmd.absorbed}, merged into this one)"
     if current is not None and current.awareness is not None and cmd.aware_at is not None:
         # Aware of the same breach earlier over there: the clocks run from then (Art. 33(1)).
@@ -249,7 +255,7 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
     if current is not None and current.awareness is None:
         if cmd.aware_at is not None:
             become_aware(tape, cmd.aware_at, by, cmd.aware_evidence, now, rules)
-        elif confirming := [e for e in (*cmd.evidence, *_first_confirmed(cmd)) if e.confirms_breach]:
+        elif confirming:
             first = min(confirming, key=lambda e: e.ingested_at)
             become_aware(tape, first.ingested_at, AUTOMATIC_AWARENESS, (first.event_id,), now, rules)
     return tape.events

@@ -9,6 +9,7 @@ import pytest
 
 from incident import register
 from incident.commands import (
+    AbsorbIncident,
     ActOnObligation,
     AddNote,
     AssignOwner,
@@ -218,3 +219,19 @@ def test_a_merged_incident_is_worked_on_the_one_it_merged_into() -> None:
     state = replace(suspected(), merged_into="other")
     with pytest.raises(CommandRejected, match="incident merged into other: work on that one"):
         run(state, AddNote(incident_id=state.id, note_id="n", text="x", by="user:rita", role="responder"))
+
+
+def test_a_dismissed_incident_taking_in_an_aware_one_by_a_merge_is_reopened_and_aware() -> None:
+    state = suspected()
+    dismissed, _ = run(state, dismissal(state))
+    absorb = AbsorbIncident(incident_id=state.id, absorbed="other", controller=state.controller,
+                            correlation_key=state.correlation_key, reason="shares user.name#abc",
+                            evidence=(replace(state.evidence[0], event_id="o-1"),), aware_at=T0,
+                            aware_by="user:dora", aware_evidence=())
+    merged, events = run(dismissed, absorb)
+    assert [e.by for e in events if isinstance(e, IncidentReopened)] == ["rule:confirmed-signal"]
+    assert merged.dismissal is None and merged.awareness is not None and merged.clocks
+    # Without awareness or a confirming signal, the merge leaves the dismissal as it was.
+    quiet, _ = run(dismissed, replace(absorb, absorbed="third", aware_at=None,
+                                      evidence=(replace(state.evidence[0], event_id="t-1"),)))
+    assert quiet.dismissal is not None
