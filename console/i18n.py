@@ -227,6 +227,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "outcome_false_positive": ("false positive", "faux positif"),
     "outcome_duplicate": ("duplicate", "doublon"),
     "dismissed_banner": ("Dismissed", "Classé sans suite"),
+    "dismissed_as": ("Dismissed:", "Classé sans suite :"),
     "dismissed_clocks_stopped": ("Its reminders and clocks are stopped until it is reopened.",
                                  "Ses rappels et délais sont arrêtés jusqu'à sa réouverture."),
     "reopen": ("Reopen", "Rouvrir"),
