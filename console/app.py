@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from console import actions, i18n, openapi, views
+from console import actions, i18n, openapi, views, work
 from console.auth import AuthConfig, Guard, client_of, login, wants_json
 from console.limits import BodyTooLarge
 from console.oidc import Oidc, OidcConfig
@@ -47,13 +47,16 @@ from incident.events import NoticeRequested
 from incident.notices import subject_notice_id
 from incident.profiles import Directory
 from incident.recipients import RecipientList
+from incident.work import OUTCOMES
 from streams import mass
 from streams.render import NoticeRenderer, TemplateMissing
 
 log = structlog.get_logger("breach.console")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATES = ("open", "triage", "aware", "assessed", "drafts_requested", "drafts_delivered", "draft_failed", "submitted",
-          "closed", "merged")
+          "closed", "merged", "dismissed")
+FILTERS = ("controller", "state", "risk", "overdue", "q", "mine")
+BUILDERS = {**actions.BUILDERS, **work.BUILDERS}
 LEVELS = ("unlikely", "risk", "high")
 SSE_KEEPALIVE_SECONDS = 15.0
 SHOWN_INVALID = 200  # invalid lines listed on the page (the count is always complete)
@@ -107,7 +110,10 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                    clock: Callable[[], datetime], send_command: SendCommand | None = None,
                    mailbox: Mailbox | None = None, auth: AuthConfig | None = None,
                    oidc: OidcConfig | None = None, clock_speed: float = 1.0,
-                   import_subjects: ImportSubjects | None = None) -> ASGIApp:
+                   import_subjects: ImportSubjects | None = None,
+                   entity_hash: Callable[[str], str] | None = None) -> ASGIApp:
+    """``entity_hash``: the correlator's keyed hash of an entity's value (its salt), so the list's
+    search finds the incidents a user name or an IP address linked; None: search by words only."""
     config = auth or AuthConfig(users=users, secret=secrets.token_urlsafe(48))
     passwords = PasswordCheck(config.users, config.throttle)  # the login page's and the Guard's (HTTP Basic)
     identity = Oidc(oidc) if oidc is not None else None
@@ -119,8 +125,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     pages.filters["words"] = lambda value: str(value).replace("_", " ")
 
     # --- reading -------------------------------------------------------------------------------------
-    def incidents(now: datetime, filters: Mapping[str, str]) -> list[dict[str, Any]]:
+    def incidents(now: datetime, filters: Mapping[str, str], me: User | None = None) -> list[dict[str, Any]]:
         rows = [views.summary(i, directory, now) for i in model.incidents.values()]
+        rows = work_filtered(rows, filters, me)
         if filters.get("controller"):
             rows = [r for r in rows if r["controller"] == filters["controller"]]
         if filters.get("state"):
@@ -133,6 +140,21 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         rows.sort(key=lambda r: r["opened_at"] or "", reverse=True)
         rows.sort(key=lambda r: (r["seconds_left"] is None, r["seconds_left"] or 0))
         return rows
+
+    def work_filtered(rows: list[dict[str, Any]], filters: Mapping[str, str], me: User | None) -> list[dict[str, Any]]:
+        """The list's search (``q``) and "mine" (the reader owns it): console/work.py."""
+        if filters.get("mine") in ("1", "true", "on") and me is not None:
+            rows = [r for r in rows if r["owner"] == me.actor]
+        if filters.get("q", "").strip():
+            rows = [r for r in rows if work.matches(filters["q"], r, reasons, entity_hash)]
+        return rows
+
+    def reasons(incident_id: str) -> list[str]:
+        return [e.reason for e in model.evidence(incident_id)]
+
+    def people() -> list[str]:
+        """Who may own an incident: the console users who may act."""
+        return [u.name for u in config.users.list() if u.role in actions.RESPONDERS]
 
     def find(request: Request) -> tuple[Any, list[Any]] | None:
         incident_id = request.path_params["incident_id"]
@@ -180,9 +202,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     # --- pages -------------------------------------------------------------------------------------
     async def page_list(request: Request) -> Response:
         now = clock()
-        filters = {k: request.query_params.get(k, "") for k in ("controller", "state", "risk", "overdue")}
+        filters = {k: request.query_params.get(k, "") for k in FILTERS}
         values: dict[str, Any] = {
-            "incidents": incidents(now, filters), "dead_letters": dict(model.dead_letters),
+            "incidents": incidents(now, filters, user_of(request)), "dead_letters": dict(model.dead_letters),
             "letters_by_topic": dict(model.letters_by_topic), "filters": filters,
             "controllers": sorted((p.id, p.name) for p in directory.profiles.values()), "states": STATES,
             "levels": LEVELS}
@@ -196,7 +218,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                               chain=model.chain(found[0].id), evidence=model.evidence(found[0].id))
         detail["refused_commands"] = [asdict(d) for d in model.refused_commands(found[0].id)]
         template = "_detail.html" if request.query_params.get("partial") else "detail.html"
-        return page(request, template, incident=detail, levels=LEVELS)
+        return page(request, template, incident=detail, levels=LEVELS, people=people(), outcomes=OUTCOMES,
+                    may_dismiss=work.may_dismiss(found[0], user_of(request)) is None)
 
     async def page_notice(request: Request) -> Response:
         shown = preview(request.path_params["incident_id"], request.path_params["notice_id"])
@@ -278,15 +301,16 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     async def act(request: Request, name: str, body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
         if send_command is None:
             return 405, {"error": "this console is read-only"}
-        if find(request) is None:
+        found = find(request)
+        if found is None:
             return 404, {"error": "no such incident"}
         user = user_of(request)
-        refusal = actions.allowed(name, body, user)
+        refusal = actions.allowed(name, body, user) or work.refused(name, body, user, found[0], people)
         if refusal is not None:
             log.warning("console.refused", action=name, role=user.role)
             return 403, {"error": refusal}
         try:
-            command = actions.BUILDERS[name](body, request.path_params["incident_id"], user, clock)
+            command = BUILDERS[name](body, request.path_params["incident_id"], user, clock)
         except actions.ActionError as exc:
             return 400, {"error": f"invalid request: {exc}"}
         if isinstance(command, CorrectFacts) and user.role not in actions.DPO and \
@@ -323,7 +347,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     async def form_command(request: Request) -> Response:
         name = request.path_params["action"]
         incident_id = request.path_params["incident_id"]
-        if name not in actions.BUILDERS:
+        if name not in BUILDERS:
             return page(request, "missing.html", 404)
         form = await request.form()
         body = {k: str(v) for k, v in form.items() if k != "csrf_token"}
@@ -495,8 +519,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
 
     # --- the JSON API -----------------------------------------------------------------------------
     async def api_incidents(request: Request) -> Response:
-        filters = {k: request.query_params.get(k, "") for k in ("controller", "state", "risk", "overdue")}
-        return JSONResponse({"incidents": incidents(clock(), filters), "dead_letters": dict(model.dead_letters)})
+        filters = {k: request.query_params.get(k, "") for k in FILTERS}
+        return JSONResponse({"incidents": incidents(clock(), filters, user_of(request)),
+                             "dead_letters": dict(model.dead_letters)})
 
     async def api_incident(request: Request) -> Response:
         found = find(request)
@@ -580,7 +605,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
 
     command_routes: list[BaseRoute] = [
         Route(f"/api/incidents/{{incident_id}}/{name}", api_command(name), methods=["POST"], name=f"api_{name}")
-        for name in actions.BUILDERS]
+        for name in BUILDERS]
     app = Starlette(exception_handlers={BodyTooLarge: too_large}, routes=[
         Route("/", page_list),
         Route("/incidents/{incident_id}", page_detail),

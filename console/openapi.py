@@ -7,6 +7,7 @@ from typing import Any
 
 from console.actions import OBLIGATION_STEPS
 from incident.obligations import CHANNELS
+from incident.work import MAX_NOTE, MAX_TITLE, OUTCOMES
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -47,7 +48,11 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
     filters = [{"name": "controller", "in": "query", "schema": {"type": "string"}},
                {"name": "state", "in": "query", "schema": {"type": "string", "enum": ["", *states]}},
                {"name": "risk", "in": "query", "schema": {"type": "string", "enum": ["", *levels]}},
-               {"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["", "1"]}}]
+               {"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["", "1"]}},
+               {"name": "q", "in": "query", "schema": {"type": "string"},
+                "description": "words of the reference, title, asset or owner; or one user name or IP address"},
+               {"name": "mine", "in": "query", "schema": {"type": "string", "enum": ["", "1"]},
+                "description": "only the incidents the caller owns"}]
     obj = {"type": "object"}
     imported = {"type": "object", "required": ["recipients", "invalid_count", "invalid"], "properties": {
         "list_id": {"type": ["string", "null"]}, "recipients": {"type": "integer", "minimum": 0},
@@ -123,6 +128,21 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
              "action": {"type": "string", "enum": list(OBLIGATION_STEPS)},
              "channel": {"type": "string", "enum": ["", *CHANNELS]}, "reference": {"type": "string"},
              "text": {"type": "string"}, "at": when}, ["obligation", "action"]),
+        "/api/incidents/{incident_id}/dismiss": _command(
+            "Dismiss as not a breach, a false positive or a duplicate, with the reason (a suspected incident: "
+            "responder or DPO; one the controller is aware of: DPO); it stays in the register",
+            {"outcome": {"type": "string", "enum": list(OUTCOMES)}, "reason": text}, ["outcome", "reason"]),
+        "/api/incidents/{incident_id}/reopen": _command(
+            "Reopen a dismissed incident, with the reason", {"reason": text}, ["reason"]),
+        "/api/incidents/{incident_id}/claim": _command("Claim the incident (the caller owns it)", {}, []),
+        "/api/incidents/{incident_id}/owner": _command(
+            "Assign the incident to a console user who may act (empty: nobody)",
+            {"owner": {"type": "string"}}, ["owner"]),
+        "/api/incidents/{incident_id}/note": _command(
+            "Add a note to the timeline (plain text)", {"text": {**text, "maxLength": MAX_NOTE}}, ["text"]),
+        "/api/incidents/{incident_id}/title": _command(
+            "Name the incident (empty: derived from its strongest signal again)",
+            {"title": {"type": "string", "maxLength": MAX_TITLE}}, ["title"]),
         "/api/incidents/{incident_id}/subjects": {"post": {
             "summary": "Import the people affected (responder, DPO, admin): CSV with an address or email column "
                        "(optionally name, language), or JSONL with the same keys. Invalid lines are reported by "
@@ -199,6 +219,8 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
                     "controller": {"type": ["string", "null"]}, "status": {"type": "string", "enum": list(states)},
                     "merged_into": {"type": ["string", "null"],
                                     "description": "the incident this one merged into: its clocks run there"},
+                    "title": {"type": "string", "description": "a person's, or derived from the strongest signal"},
+                    "owner": {"type": ["string", "null"]}, "dismissal": {"type": ["object", "null"]},
                     "risk": {"type": ["string", "null"]}, "deadlines": {"type": "array", "items": obj},
                     "next_deadline": {"type": ["string", "null"]}, "overdue": {"type": "boolean"}}},
             },

@@ -210,10 +210,67 @@ class RecordDeliveryProgress:
     in_doubt: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DismissIncident:
+    """A person closes the incident as not a breach, a false positive or a duplicate, with the
+    reason: it stays in the register as examined (Art. 33(5)); its escalations and clocks stop.
+    Responders may dismiss a suspected incident; only the DPO one the controller is aware of."""
+
+    incident_id: str
+    outcome: str  # incident.work.OUTCOMES
+    reason: str
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReopenIncident:
+    """A dismissed incident is worked again (the reason says what changed)."""
+
+    incident_id: str
+    reason: str
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssignOwner:
+    """Who works the incident: ``owner`` is a person's actor (``user:rita``), the sender's own
+    to claim it; empty to release it."""
+
+    incident_id: str
+    owner: str
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddNote:
+    """A free-text note on the timeline. ``note_id`` is made by the sender, so a redelivered
+    command adds it once."""
+
+    incident_id: str
+    note_id: str
+    text: str
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetTitle:
+    """A person names the incident (empty: back to the title derived from its signals)."""
+
+    incident_id: str
+    title: str
+    by: str
+    role: str
+
+
 Command = (AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick | ActOnObligation
            | StartTriage | ClassifyIncident | RecordSubjects | SendSubjectNotice | RecordDeliveryProgress
-           | MergeIncident | AbsorbIncident | RecordMeasures | RecordFormAnswers)
+           | MergeIncident | AbsorbIncident | RecordMeasures | RecordFormAnswers | DismissIncident | ReopenIncident
+           | AssignOwner | AddNote | SetTitle)
 COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk, Tick,
                               ActOnObligation, StartTriage, ClassifyIncident, RecordSubjects, SendSubjectNotice,
                               RecordDeliveryProgress, MergeIncident, AbsorbIncident, RecordMeasures,
-                              RecordFormAnswers)
+                              RecordFormAnswers, DismissIncident, ReopenIncident, AssignOwner, AddNote, SetTitle)

@@ -131,6 +131,12 @@ class Window:
         return len(self.incidents) + len(self.seen) + len(self.hits) + len(self.held) + len(self.fired)
 
 
+def entity_hash(value: str, salt: str) -> str:
+    """The keyed hash an entity's value (a user name, an IP) is written as in reasons: the
+    console's search hashes a term the same way to find the incidents it linked."""
+    return hashlib.blake2b(value.encode(), digest_size=6, key=salt.encode()[:64]).hexdigest()
+
+
 def correlation_key(event: SecurityEvent) -> str:
     """The partition key: the controller, so every entity of one controller meets on one worker;
     a signal no profile declares is keyed by its asset (it cannot join a controller's incident)."""
@@ -422,7 +428,7 @@ class _Work:
         return candidate
 
     def _hash(self, value: str) -> str:
-        return hashlib.blake2b(value.encode(), digest_size=6, key=self.config.salt.encode()[:64]).hexdigest()
+        return entity_hash(value, self.config.salt)
 
     # -- state ---------------------------------------------------------------------------------
 

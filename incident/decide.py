@@ -23,10 +23,13 @@ from typing import Any
 from incident.commands import (
     AbsorbIncident,
     ActOnObligation,
+    AddNote,
+    AssignOwner,
     AttachSignal,
     ClassifyIncident,
     Command,
     CorrectFacts,
+    DismissIncident,
     MergeIncident,
     OverrideRisk,
     RecordAwareness,
@@ -35,7 +38,9 @@ from incident.commands import (
     RecordFormAnswers,
     RecordMeasures,
     RecordSubjects,
+    ReopenIncident,
     SendSubjectNotice,
+    SetTitle,
     StartTriage,
     Tick,
 )
@@ -48,6 +53,7 @@ from incident.events import (
     IncidentClassified,
     IncidentMerged,
     IncidentOpened,
+    IncidentReopened,
     MeasuresRecorded,
     NoticeDelivered,
     NoticeFailed,
@@ -83,11 +89,17 @@ from incident.tape import (
     start_clock_for,
     zone,
 )
+from incident.work import assign, dismiss, note, reopen, set_title
 
 AUTOMATIC_AWARENESS = "rule:confirmed-signal"
+# What a dismissed incident refuses until it is reopened: deciding on a breach examined as none.
+_NOT_WHILE_DISMISSED = (RecordAwareness, CorrectFacts, OverrideRisk, ActOnObligation, ClassifyIncident, StartTriage,
+                        RecordSubjects, SendSubjectNotice)
 
 
 def decide(command: Command, state: Incident | None, *, now: datetime, rules: Rules) -> list[Event]:
+    if state is not None and state.dismissal is not None and isinstance(command, _NOT_WHILE_DISMISSED):
+        raise CommandRejected(f"the incident was dismissed as {state.dismissal.outcome}: reopen it first")
     match command:
         case AttachSignal():
             return _attach(command, state, now, rules)
@@ -125,8 +137,11 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
         case ClassifyIncident():
             return _classify(command, _aware(state, command.incident_id), now, rules)
         case Tick():
-            # A merged incident's clocks run on the one it merged into (it took its awareness).
-            return tick(state, now, rules.triage_window) if state is not None and not state.merged_into else []
+            # A merged incident's clocks run on the one it merged into (it took its awareness); a
+            # dismissed one's are stopped until it is reopened.
+            if state is None or state.merged_into or state.dismissal is not None:
+                return []
+            return tick(state, now, rules.triage_window)
         case StartTriage():
             if state is None:
                 raise CommandRejected(f"no incident {command.incident_id}")
@@ -144,6 +159,16 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
             return _form(command, _aware(state, command.incident_id), now)
         case RecordMeasures():
             return _measures(command, _aware(state, command.incident_id), now, rules.directory)
+        case DismissIncident():
+            return dismiss(command, state, now)
+        case ReopenIncident():
+            return reopen(command, state, now)
+        case AssignOwner():
+            return assign(command, state, now)
+        case AddNote():
+            return note(command, state, now)
+        case SetTitle():
+            return set_title(command, state, now)
     raise CommandRejected(f"unknown command {type(command).__name__}")
 
 
@@ -160,6 +185,11 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
                                  correlation_key=cmd.correlation_key, profile_ref=profile.ref if profile else None))
     current = tape.emit(SignalAttached(incident_id=cmd.incident_id, version=tape.version, at=now,
                                        evidence=cmd.evidence))
+    if cmd.evidence.confirms_breach and current.dismissal is not None:
+        # Examined as no breach, and now a signal confirms one: it is worked again, at once.
+        current = tape.emit(IncidentReopened(incident_id=cmd.incident_id, version=tape.version, at=now,
+                                             reason=f"signal {cmd.evidence.event_id} confirms a breach",
+                                             by=AUTOMATIC_AWARENESS))
     if cmd.evidence.confirms_breach and current.awareness is None:
         # The machine learnt of a confirmed breach when the signal reached us, not when it happened.
         become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
@@ -219,6 +249,12 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
         tape.emit(SignalsAbsorbed(incident_id=cmd.incident_id, version=tape.version, at=now, absorbed=cmd.absorbed,
                                   reason=cmd.reason, signals=rest))
     current = tape.state
+    confirming = [e for e in (*cmd.evidence, *_first_confirmed(cmd)) if e.confirms_breach]
+    if current is not None and current.dismissal is not None and (cmd.aware_at is not None or confirming):
+        # Dismissed here, but the incident merging in knew it as a breach: it is worked again.
+        current = tape.emit(IncidentReopened(incident_id=cmd.incident_id, version=tape.version, at=now,
+                                             reason=f"incident {cmd.absorbed}, merged into this one, "
+                                                    "was a breach", by=AUTOMATIC_AWARENESS))
     by = f"{cmd.aware_by} (on incident {cmd.absorbed}, merged into this one)"
     if current is not None and current.awareness is not None and cmd.aware_at is not None:
         # Aware of the same breach earlier over there: the clocks run from then (Art. 33(1)).
@@ -230,7 +266,7 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
     if current is not None and current.awareness is None:
         if cmd.aware_at is not None:
             become_aware(tape, cmd.aware_at, by, cmd.aware_evidence, now, rules)
-        elif confirming := [e for e in (*cmd.evidence, *_first_confirmed(cmd)) if e.confirms_breach]:
+        elif confirming:
             first = min(confirming, key=lambda e: e.ingested_at)
             become_aware(tape, first.ingested_at, AUTOMATIC_AWARENESS, (first.event_id,), now, rules)
     return tape.events

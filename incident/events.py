@@ -291,6 +291,59 @@ class DeliveryProgressed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentDismissed:
+    """Examined and closed without notification: not a breach, a false positive, or a duplicate
+    (the reason says of what). The register keeps it with the reason; reminders and clocks stop."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    outcome: str
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentReopened:
+    incident_id: str
+    version: int
+    at: datetime
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OwnerAssigned:
+    incident_id: str
+    version: int
+    at: datetime
+    owner: str  # empty: released
+    previous: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoteAdded:
+    """A person's note: free text, kept on the timeline (never logged)."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    note_id: str
+    text: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TitleSet:
+    incident_id: str
+    version: int
+    at: datetime
+    title: str  # empty: back to the derived title
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandRejected:
     """Not part of the incident's history (no version): a record that a command was refused."""
 
@@ -304,9 +357,10 @@ Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | Fa
          | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed | ReminderDue | ObligationActed
          | TriageStarted | IncidentClassified | SubjectsListed | SubjectNoticeRequested | DeliveryProgressed
          | IncidentMerged | AwarenessAdvanced | ClockMoved | SignalsAbsorbed | MeasuresRecorded
-         | FormAnswered)
+         | FormAnswered | IncidentDismissed | IncidentReopened | OwnerAssigned | NoteAdded | TitleSet)
 EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, FactsCorrected,
                             RiskOverridden, ClockStarted, NoticeRequested, NoticeDelivered, NoticeFailed,
                             ReminderDue, ObligationActed, TriageStarted, IncidentClassified, CommandRejected,
                             SubjectsListed, SubjectNoticeRequested, DeliveryProgressed, IncidentMerged,
-                            AwarenessAdvanced, ClockMoved, SignalsAbsorbed, MeasuresRecorded, FormAnswered)
+                            AwarenessAdvanced, ClockMoved, SignalsAbsorbed, MeasuresRecorded, FormAnswered,
+                            IncidentDismissed, IncidentReopened, OwnerAssigned, NoteAdded, TitleSet)

@@ -26,6 +26,7 @@ from console.auth import AuthConfig
 from console.projection import Projection
 from console.read_model import ReadModel
 from console.wiring import auth_from, embedded_logins
+from incident.correlation import entity_hash
 from streams import mass
 from streams.children import die_with_parent, how_it_ended
 from streams.command_signing import command_keys, embedded_keys
@@ -87,7 +88,8 @@ async def _serve_console(settings: Settings, mailbox: Mailbox | None, *, embedde
                          users=auth.users, clock=clock_from(settings), send_command=commands.send,
                          mailbox=mailbox, auth=auth, oidc=oidc, clock_speed=settings.clock_speed,
                          import_subjects=functools.partial(mass.import_subjects, settings.bootstrap_servers,
-                                                           keys=keys, **security_options(settings)))
+                                                           keys=keys, **security_options(settings)),
+                         entity_hash=functools.partial(entity_hash, salt=settings.correlation_salt))
     server = _Server(console_config(app, settings))
     task = asyncio.create_task(server.serve(), name="console")
     while not server.started:
