@@ -265,6 +265,16 @@ class _Work:
             self._release(rule, contributing, note, group)
         if event.event_id in self.held:
             self._join_fired(event, fields, matched, note)
+        if event.event_id in self.held and self._sharing(set(entities), at, at):
+            # Evidence of an incident already open (the read of the customer table during the
+            # breach): it joins now rather than wait for a count it may never reach. Its hits
+            # stay counted, so the correlation still fires for the signals still held.
+            held = self.held.pop(event.event_id)
+            feeds = sorted({c for r in matched for c in self.outer_of.get(r, ())})
+            what = (f"rule {', '.join(self.pack.title_of(r) for r in matched)} matched (held for correlation "
+                    f"{', '.join(self.pack.title_of(c) for c in feeds) or 'none'}, joined at once: it shares an "
+                    f"entity with an open incident)")
+            self._attach([(held.evidence, held.entities, held.fingerprint)], what + note)
 
     def _correlate(self, event: SecurityEvent, fields: dict[str, object], matched: tuple[str, ...],
                    ) -> list[tuple[CorrelationRule, set[str], str]]:
@@ -334,15 +344,12 @@ class _Work:
         entities = {e for _, ents, _ in items for e in ents}
         first = min(ev.occurred_at for ev, _, _ in items)
         last = max(ev.occurred_at for ev, _, _ in items)
-        span = self.config.span
-        candidates = [o for o in self.incidents if o.merged_into is None
-                      and o.first_at - span <= last and first <= o.last_at + span
-                      and not entities.isdisjoint(self._entities(o))]
+        candidates = self._sharing(entities, first, last)
         if candidates:
             survivor = min(candidates, key=lambda o: (o.first_at, o.incident_id))
             others = [o for o in candidates if o is not survivor]
             shared = sorted(e for e in entities if any(e in self._entities(o) for o in candidates))
-            how = f"joined by shared {', '.join(shared)} within {_human(span)}"
+            how = f"joined by shared {', '.join(shared)} within {_human(self.config.span)}"
             if others:
                 how += f"; merges incident {', '.join(o.incident_id for o in others)} into this one"
                 self._merge(others, survivor, entities, [ev.event_id for ev, _, _ in items])
@@ -381,6 +388,13 @@ class _Work:
             self.commands.append(AttachSignal(incident_id=current.incident_id, controller=self._controller,
                                               correlation_key=self.key, evidence=replace(evidence, reason=reason)))
         self.last_incident = current.incident_id
+
+    def _sharing(self, entities: set[str], first: datetime, last: datetime) -> list[OpenIncident]:
+        """The open incidents a signal of these entities and times joins: sharing one, within span."""
+        span = self.config.span
+        return [o for o in self.incidents if o.merged_into is None
+                and o.first_at - span <= last and first <= o.last_at + span
+                and not entities.isdisjoint(self._entities(o))]
 
     def _merge(self, others: list[OpenIncident], survivor: OpenIncident, entities: set[str],
                event_ids: list[str]) -> None:

@@ -105,8 +105,11 @@ def normalise(raw: bytes, received: datetime, ref: str, deps: Deps,
 def _located(result: SecurityEvent | InvalidEvent, ref: str, deps: Deps) -> SecurityEvent:
     if isinstance(result, InvalidEvent):
         raise result
-    profile, system = deps.directory.locate(result.asset, result.controller)
+    # An IDS or firewall record may name the Internet side as its asset: our side, when it is
+    # a controller's, is what the record is about.
+    profile, system, asset = deps.directory.attribute(result.asset, result.controller,
+                                                      addresses=(result.destination_ip, result.source_ip))
     if result.controller and profile is None:
         raise InvalidEvent(f"unknown controller {result.controller!r}")
     located = result.located(profile.id if profile else None, system.id if system else None)
-    return replace(located, raw_ref=ref)
+    return replace(located, raw_ref=ref, asset=asset)
