@@ -59,6 +59,7 @@ from incident.model import Incident
 from incident.notices import NoticeDraft, submission
 from incident.obligations import DPO_ROLE, act
 from incident.profiles import Directory
+from incident.reassessment import reassess
 from incident.regimes import CLASSIFICATION_TRIGGERS
 from incident.reminders import tick
 from incident.risk import LEVELS, assess
@@ -152,6 +153,8 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
     if cmd.evidence.confirms_breach and current.awareness is None:
         # The machine learnt of a confirmed breach when the signal reached us, not when it happened.
         become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
+    elif state is not None:
+        reassess(tape, state, cmd.evidence.ingested_at, now, rules)
     return tape.events
 
 
@@ -232,6 +235,7 @@ def _not_carried(cmd: AbsorbIncident) -> SignalSummary | None:
         return None
     return replace(cmd.signals, count=cmd.signals.count - len(cmd.evidence),
                    confirmed=max(0, cmd.signals.confirmed - sum(e.confirms_breach for e in cmd.evidence)),
+                   bytes_out=max(0, cmd.signals.bytes_out - sum(max(e.bytes_out or 0, 0) for e in cmd.evidence)),
                    recent_ids=(), open_ids=())  # its ids are its own: its signals are never attached here again
 
 
