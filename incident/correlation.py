@@ -48,6 +48,10 @@ from incident.signals import Evidence, SecurityEvent
 
 NAMESPACE = uuid.UUID("6f1d3c52-7f0e-4d55-9a1e-5b2f0b7e1c01")
 DEFAULT_SPAN = timedelta(hours=24)
+# The tag of the copy of an unmapped signal that ingest sends to each controller's key
+# (``_Work._link_unmapped``): there it may only join an open incident. Honoured only on an
+# unmapped signal, so a record carrying it cannot keep itself out of its controller's incidents.
+LINK_ONLY = "breach:link-only"
 EMPTY_PACK = RulePack()
 
 
@@ -232,6 +236,9 @@ class _Work:
     # -- one signal ----------------------------------------------------------------------------
 
     def add(self, event: SecurityEvent) -> None:
+        if event.controller is None and self._controller is not None and LINK_ONLY in event.tags:
+            self._link_unmapped(event)
+            return
         fields = event.fields()
         fingerprint = "fp:" + self._hash("|".join(str(fields.get(f, "")) for f in self.config.fingerprint))
         if event.event_id in self.seen_ids or fingerprint in self.seen_prints:
@@ -275,6 +282,22 @@ class _Work:
                     f"{', '.join(self.pack.title_of(c) for c in feeds) or 'none'}, joined at once: it shares an "
                     f"entity with an open incident)")
             self._attach([(held.evidence, held.entities, held.fingerprint)], what + note)
+
+    def _link_unmapped(self, event: SecurityEvent) -> None:
+        """A signal no profile declares, which ingest also copies to each controller's key (its
+        own key, by asset, handles it as ever): here it only joins an open incident it shares an
+        entity with (the attacker's address, an account), saying so. No rule counts it, it opens
+        nothing and leaves no state: a redelivered copy is ignored by the incident, which holds
+        its event id already. Its asset is no entity here: a sensor or an unknown host that names
+        every alert it sees would otherwise pull all of them in after the first."""
+        fields = event.fields()
+        entities = tuple(f"{name}#{self._hash(str(fields[name]))}" for name in self.config.link_on
+                         if name != "host.name" and fields.get(name) not in (None, "", []))
+        if not self._sharing(set(entities), event.occurred_at, event.occurred_at):
+            return
+        fingerprint = "fp:" + self._hash("|".join(str(fields.get(f, "")) for f in self.config.fingerprint))
+        self._attach([(Evidence.of(event, ""), entities, fingerprint)],
+                     "a signal on an asset no profile declares, linked to this controller's open incident")
 
     def _correlate(self, event: SecurityEvent, fields: dict[str, object], matched: tuple[str, ...],
                    ) -> list[tuple[CorrelationRule, set[str], str]]:

@@ -3,18 +3,19 @@ accounts and resources, SaaS tenants; the controller's side of an IDS or firewal
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 
+from incident.correlation import correlate_batch
 from incident.errors import ProfileError
 from incident.profiles import Directory, parse_profile
 from incident.signals import SecurityEvent
-from streams.agents.ingest import _located
+from streams.agents.ingest import _located, link_only, linkable_keys
 from streams.deps import Deps
-from tests.unit.builders import PROFILE, profile_doc
+from tests.unit.builders import PROFILE, T0, event, profile_doc
 
 SYSTEMS: list[dict[str, Any]] = [
     {**PROFILE["systems"][0], "addresses": ["10.20.0.0/16", "192.0.2.10"]},
@@ -105,3 +106,40 @@ def test_two_profiles_cannot_claim_one_network_or_account() -> None:
         second = profile_doc(id="beta", systems=[{**PROFILE["systems"][0], "assets": ["b"], **clash}])
         with pytest.raises(ProfileError, match="already declared by profile 'acme'"):
             Directory.of([parse_profile(first, source="a"), parse_profile(second, source="b")])
+
+
+# -- an unmapped signal links to the controller's open incident by a shared entity ---------------
+
+def test_an_unmapped_signal_joins_a_controller_incident_it_shares_the_attacker_address_with() -> None:
+    attacked = event("login", asset="acme-auth", user="alice", source_ip="203.0.113.9")
+    window, (opened,) = correlate_batch(None, [attacked])
+    ids_alert = link_only(event("ids", asset="sensor-7", source_ip="203.0.113.9", at=T0 + timedelta(minutes=5),
+                                located=False))  # as ingest copies it to the controller's key
+    after, (linked,) = correlate_batch(window, [ids_alert])
+    assert linked.incident_id == opened.incident_id and linked.controller == "acme"
+    assert "asset no profile declares, linked to this controller's open incident" in linked.evidence.reason
+    assert "joined by shared source.ip#" in linked.evidence.reason and "203.0.113.9" not in linked.evidence.reason
+    assert linked.evidence.system is None
+    # A signal sharing nothing links to nothing and leaves the controller's state as it was.
+    other = link_only(event("ids-2", asset="sensor-7", source_ip="198.51.100.1", at=T0 + timedelta(minutes=6),
+                            located=False))
+    unchanged, commands = correlate_batch(after, [other])
+    assert commands == [] and (unchanged.seen, unchanged.incidents) == (after.seen, after.incidents)
+
+
+def test_an_unmapped_signal_on_its_own_key_still_opens_its_own_incident() -> None:
+    alone = event("ids", asset="sensor-7", source_ip="203.0.113.9", located=False)
+    window, (command,) = correlate_batch(None, [alone])
+    assert window.key == "unmapped|sensor-7" and command.controller is None
+    # The tag is honoured on an unmapped copy only: a located record carrying it is handled as ever.
+    forged = link_only(event("forged", asset="acme-auth", source_ip="198.51.100.1"))
+    _, (own,) = correlate_batch(None, [forged])
+    assert own.controller == "acme" and "opened for" in own.evidence.reason
+
+
+def test_ingest_copies_an_unmapped_signal_with_an_entity_to_every_controller_key() -> None:
+    deps = cast(Deps, SimpleNamespace(directory=acme()))
+    unmapped = event("ids", asset="sensor-7", source_ip="203.0.113.9", located=False)
+    assert sorted(linkable_keys(unmapped, deps)) == [b"acme", b"beta"]
+    assert linkable_keys(event("ids", asset="sensor-7", located=False), deps) == []  # nothing to link by
+    assert linkable_keys(event("x", source_ip="203.0.113.9"), deps) == []  # located: its own key only
