@@ -5,7 +5,8 @@ they changed materially, a new versioned ``RiskAssessed`` goes on the timeline, 
 raised by it starts the clocks and drafts the notices it calls for (GDPR Art. 34 when the risk
 becomes high), exactly as an assessment at awareness would.
 
-"Materially": any fact but the number of people, or that number changing its order of magnitude.
+"Materially": any fact the assessment reads but the number of people, or that number changing
+its order of magnitude.
 A mass download attaches thousands of reads, each a little larger: one assessment per read
 would bury the timeline, and a count in the same decade changes neither severity nor level.
 """
@@ -43,7 +44,8 @@ def reassess(tape: Tape, before: Incident, at: datetime, now: datetime, rules: R
 
 
 def _material(old: Facts, new: Facts) -> bool:
-    if replace(old, subjects_count=None) != replace(new, subjects_count=None):
+    # Assets no profile declares are listed for people, never read by the assessment.
+    if replace(old, subjects_count=None, unmapped_assets=()) != replace(new, subjects_count=None, unmapped_assets=()):
         return True
     return _decade(old.subjects_count) != _decade(new.subjects_count)
 

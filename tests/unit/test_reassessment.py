@@ -93,3 +93,9 @@ def test_an_incident_not_yet_aware_is_not_assessed_by_a_signal() -> None:
                      opened_at=T0, signals=state.signals)
     _, events = land(fresh, "dump", category="exfiltration", data_categories=("payment_card",))
     assert kinds(events) == [SignalAttached]
+
+
+def test_an_asset_no_profile_declares_is_no_new_assessment() -> None:
+    state = aware_incident()
+    after, events = land(state, "ids", asset="sensor-7", located=False)
+    assert kinds(events) == [SignalAttached] and after.unmapped_assets == ("sensor-7",)
