@@ -219,6 +219,8 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
                                        absorbed=cmd.absorbed, now=now, calendar=rules.calendar,
                                        tz=zone(profile, rules), profile=profile):
             tape.emit(event)
+    if state is not None:  # what the merged incident knew may change the risk here
+        reassess(tape, state, max((e.ingested_at for e in cmd.evidence), default=now), now, rules)
     if current is not None and current.awareness is None:
         if cmd.aware_at is not None:
             become_aware(tape, cmd.aware_at, by, cmd.aware_evidence, now, rules)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from incident.commands import AttachSignal
-from incident.correlation import correlate_batch
+from incident.correlation import Correlator, Window, correlate_batch
 from incident.rules import AllOf, CorrelationRule, DetectionRule, Equals, FieldIs, RulePack
 from incident.signals import SecurityEvent
 from tests.unit.builders import T0, event
@@ -81,3 +84,22 @@ def test_the_correlation_still_fires_for_reads_that_joined_early() -> None:
     assert all("correlation mass_download fired" in found[r].evidence.reason for r in ("r0", "r1", "r4"))
     assert all("held for correlation mass_download" in found[r].evidence.reason for r in ("r2", "r3"))
     assert len(commands) == 6  # each signal once
+
+
+steps = st.lists(st.tuples(st.integers(0, 90), st.sampled_from(["read", "dump"]), st.sampled_from(["eve", "bob"]),
+                           st.sampled_from(["acme-crm-db", "acme-auth"])), min_size=1, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps, st.integers(1, 7))
+def test_held_signals_are_attached_once_and_batches_do_not_matter(items, size) -> None:  # type: ignore[no-untyped-def]
+    events = [event(f"{kind}{i}", at=T0 + timedelta(minutes=m, seconds=i), user=user, asset=asset,
+                    action="download" if kind == "read" else "dump", data_store="crm.customers")
+              for i, (m, kind, user, asset) in enumerate(items)]
+    window, whole = correlate_batch(None, events, pack=PACK)
+    attached_ids = [c.evidence.event_id for c in whole if isinstance(c, AttachSignal)]
+    assert len(attached_ids) == len(set(attached_ids))
+    assert not set(attached_ids) & {h.evidence.event_id for h in window.held}  # attached or held, not both
+    live = Correlator(Window(key="acme"), pack=PACK)
+    in_batches = [c for start in range(0, len(events), size) for c in live.add(events[start:start + size])]
+    assert in_batches == whole

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from incident.commands import AttachSignal, OverrideRisk
+from incident.commands import AbsorbIncident, AttachSignal, OverrideRisk
 from incident.decide import Rules, decide
 from incident.events import ClockStarted, NoticeRequested, RiskAssessed, SignalAttached
 from incident.model import Incident, fold
@@ -99,3 +99,16 @@ def test_an_asset_no_profile_declares_is_no_new_assessment() -> None:
     state = aware_incident()
     after, events = land(state, "ids", asset="sensor-7", located=False)
     assert kinds(events) == [SignalAttached] and after.unmapped_assets == ("sensor-7",)
+
+
+def test_evidence_a_merge_brings_is_assessed_again() -> None:
+    state = aware_incident()
+    dump = Evidence.of(event("dump", at=T0 + timedelta(hours=1), category="exfiltration",
+                             data_categories=("payment_card",)), "rule bulk_export matched")
+    command = AbsorbIncident(incident_id=state.id, absorbed="other", controller="acme", correlation_key="acme",
+                             reason="shares user.name", evidence=(dump,))
+    events = decide(command, state, now=NOW, rules=RULES)
+    after = fold(state, events)
+    assert after is not None and after.level == "high"
+    assert RiskAssessed in kinds(events) and "art34_data_subjects" in {c.obligation for c in after.clocks}
+    assert decide(command, after, now=NOW, rules=RULES) == []  # redelivered: nothing new, no assessment
