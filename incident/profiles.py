@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from incident.errors import ProfileError
@@ -413,6 +414,7 @@ class Directory:
         return None
 
 
+@lru_cache(maxsize=8192)  # the same few addresses recur in every alert of an attack: parse once
 def _ip(name: str) -> IPAddress | None:
     if not name or not (name[0].isdigit() or ":" in name):
         return None  # a host name: spare the parser (and its exception) on every event
