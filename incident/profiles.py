@@ -376,9 +376,10 @@ class Directory:
     def attribute(self, asset: str, controller: str | None = None, *, addresses: Iterable[str | None] = (),
                   ) -> tuple[Profile | None, System | None, str]:
         """Like :meth:`locate`, then, when the asset is no system's, the record's other addresses
-        in order (an IDS or firewall alert names the Internet side as often as ours): the first
-        that is a controller's attributes the record to it. Returns the asset the record is then
-        about: our side's address when the record's asset was an address, else the asset."""
+        in order (an IDS or firewall alert names the Internet side, or its sensor, as often as
+        ours): the first that is a controller's attributes the record to it, and becomes the
+        asset the record is about (the sensor or the Internet host is not the controller's system,
+        and as an entity it would link every alert the sensor sees). Returns the asset too."""
         profile, system = self.locate(asset, controller)
         if system is not None:
             return profile, system, asset
@@ -389,7 +390,7 @@ class Directory:
             owner = self._in_networks(ip) if ip is not None else None
             owner = owner or (self.owners.get(str(ip)) if ip is not None else None)
             if owner is not None and (controller is None or owner[0].id == controller):
-                return owner[0], owner[1], address if _ip(asset) is not None else asset
+                return owner[0], owner[1], address
         return profile, system, asset
 
     def owner_of(self, name: str) -> Owner | None:

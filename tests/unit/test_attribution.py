@@ -65,9 +65,12 @@ def test_an_ids_record_naming_the_internet_side_is_attributed_to_ours() -> None:
     # Suricata outbound alert: dest_ip (the asset the adapter picked) is on the Internet.
     profile, system, asset = directory.attribute("203.0.113.7", addresses=("203.0.113.7", "10.20.5.9"))
     assert (profile and profile.id, system and system.id, asset) == ("acme", "accounts", "10.20.5.9")
-    # A sensor named by host: the record is ours, the asset stays what the SIEM called it.
+    # A sensor named by host: the record is about our side, not about the sensor.
     profile, system, asset = directory.attribute("sensor-1", addresses=("10.20.1.1", "203.0.113.7"))
-    assert (system and system.id, asset) == ("crm", "sensor-1")
+    assert (system and system.id, asset) == ("crm", "10.20.1.1")
+    # A declared asset is kept, whatever addresses the record names.
+    assert directory.attribute("acme-crm-db", addresses=("10.20.5.9",))[1:] == (directory.locate("acme-crm-db")[1],
+                                                                                 "acme-crm-db")
     # Neither side ours: unmapped, unchanged.
     assert directory.attribute("203.0.113.7", addresses=("198.51.100.1",)) == (None, None, "203.0.113.7")
     # A record naming a controller is attributed to that controller's systems only.
