@@ -7,15 +7,20 @@ a second hop. Within a key:
 
 * **Rules.** Each signal is matched against the detection rules of the pack. A signal whose
   only matches feed correlation rules (failed logons, say) is *held* until a correlation
-  fires (then every contributing signal is attached) or its timespan passes (then it is
-  dropped: it was noise). Any other signal (a standalone rule matched, or no rule at all: the
-  SIEM already called it an alert) is attached at once.
+  fires (then every contributing signal is attached), it shares an entity with an open
+  incident (then it joins that one at once, its reason saying it was held: evidence is never
+  dropped), or its timespan passes (then it is dropped: it was noise). Any other signal (a
+  standalone rule matched, or no rule at all: the SIEM already called it an alert) is attached
+  at once.
 * **Grouping.** An incident is open for (controller, entity, window): a signal joins the open
   incident that shares one of its entities (``Config.link_on``: host, user, source IP, data
   store) within ``span`` of its signals; a signal that shares entities with several open
   incidents merges them (the oldest survives and takes the others' entities; the others take
   no new signals). Otherwise it opens one whose id is uuid5(key, host, span bucket of the
   event time): the id no longer depends on which event arrived first, only on the bucket.
+* **Unmapped copies.** A signal no profile declares is keyed by its asset; ingest also copies it,
+  tagged ``LINK_ONLY``, to each controller's key, where it only joins an open incident it shares
+  an account, a source address or a data store with.
 * **Why.** Every attached signal carries a reason naming the rules, the correlation that
   fired, the entity *kinds* it was linked by with a keyed hash of the value, and its
   fingerprint. Never the value itself: Evidence is kept for years (``signals.Evidence``).
@@ -287,9 +292,10 @@ class _Work:
         """A signal no profile declares, which ingest also copies to each controller's key (its
         own key, by asset, handles it as ever): here it only joins an open incident it shares an
         entity with (the attacker's address, an account), saying so. No rule counts it, it opens
-        nothing and leaves no state: a redelivered copy is ignored by the incident, which holds
-        its event id already. Its asset is no entity here: a sensor or an unknown host that names
-        every alert it sees would otherwise pull all of them in after the first."""
+        nothing and leaves nothing in the window but what joining changes in the incident: a
+        redelivered copy is ignored by the incident, which holds its event id already. Its asset
+        is no entity here: a sensor or an unknown host that names every alert it sees would
+        otherwise pull all of them in after the first."""
         fields = event.fields()
         entities = tuple(f"{name}#{self._hash(str(fields[name]))}" for name in self.config.link_on
                          if name != "host.name" and fields.get(name) not in (None, "", []))
