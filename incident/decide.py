@@ -72,6 +72,7 @@ from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, DPO_RE
 from incident.notification_form import check as check_form
 from incident.obligations import DPO_ROLE, act
 from incident.profiles import Directory
+from incident.reassessment import reassess
 from incident.regimes import CLASSIFICATION_TRIGGERS
 from incident.reminders import tick
 from incident.risk import LEVELS, assess
@@ -193,6 +194,8 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
     if cmd.evidence.confirms_breach and current.awareness is None:
         # The machine learnt of a confirmed breach when the signal reached us, not when it happened.
         become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
+    elif state is not None:
+        reassess(tape, state, cmd.evidence.ingested_at, now, rules)
     return tape.events
 
 
@@ -263,6 +266,8 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
                                        absorbed=cmd.absorbed, now=now, calendar=rules.calendar,
                                        tz=zone(profile, rules), profile=profile):
             tape.emit(event)
+    if state is not None:  # what the merged incident knew may change the risk here
+        reassess(tape, state, max((e.ingested_at for e in cmd.evidence), default=now), now, rules)
     if current is not None and current.awareness is None:
         if cmd.aware_at is not None:
             become_aware(tape, cmd.aware_at, by, cmd.aware_evidence, now, rules)
@@ -279,6 +284,7 @@ def _not_carried(cmd: AbsorbIncident) -> SignalSummary | None:
         return None
     return replace(cmd.signals, count=cmd.signals.count - len(cmd.evidence),
                    confirmed=max(0, cmd.signals.confirmed - sum(e.confirms_breach for e in cmd.evidence)),
+                   bytes_out=max(0, cmd.signals.bytes_out - sum(max(e.bytes_out or 0, 0) for e in cmd.evidence)),
                    recent_ids=(), open_ids=())  # its ids are its own: its signals are never attached here again
 
 
