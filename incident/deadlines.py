@@ -63,9 +63,12 @@ def step_name(seconds: int) -> str:
     return f"T-{seconds // 3600}h" if seconds % 3600 == 0 else f"T-{seconds // 60}min"
 
 
-def _required(clock: Clock, level: str | None) -> bool:
-    """Remind only for obligations the level in force makes real."""
+def required_at(clock: Clock, level: str | None) -> bool:
+    """Whether the level in force makes this clock's obligation real (reminders, the workflow)."""
     return not ((clock.trigger == "risk" and level == "unlikely") or (clock.trigger == "high_risk" and level != "high"))
+
+
+_required = required_at
 
 
 def due_reminders(clocks: tuple[Clock, ...], reminded: tuple[str, ...], now: datetime, level: str | None = None,

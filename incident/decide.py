@@ -72,7 +72,7 @@ from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, DPO_RE
 from incident.notification_form import check as check_form
 from incident.obligations import DPO_ROLE, act
 from incident.profiles import Directory
-from incident.reassessment import reassess
+from incident.reassessment import follow_level, reassess
 from incident.regimes import CLASSIFICATION_TRIGGERS
 from incident.reminders import tick
 from incident.risk import LEVELS, assess
@@ -122,9 +122,9 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
         case RecordDelivery():
             return _delivery(command, state, now)
         case CorrectFacts():
-            return _correct(command, _aware(state, command.incident_id), now, rules.directory)
+            return _correct(command, _aware(state, command.incident_id), now, rules)
         case OverrideRisk():
-            return _override(command, _aware(state, command.incident_id), now, rules.directory)
+            return _override(command, _aware(state, command.incident_id), now, rules)
         case ActOnObligation():
             tape = Tape(state)
             sending = _email_submission(command, state, now, rules.directory)
@@ -359,8 +359,8 @@ def _aware(state: Incident | None, incident_id: str) -> Incident:
     return state
 
 
-def _correct(cmd: CorrectFacts, state: Incident, now: datetime, directory: Directory) -> list[Event]:
-    profile = profile_of(state, directory)
+def _correct(cmd: CorrectFacts, state: Incident, now: datetime, rules: Rules) -> list[Event]:
+    profile = profile_of(state, rules.directory)
     try:
         facts = facts_of(state, profile).corrected(cmd.changes)
     except FactsError as exc:
@@ -376,6 +376,7 @@ def _correct(cmd: CorrectFacts, state: Incident, now: datetime, directory: Direc
                              by=cmd.by, reason=cmd.reason))
     tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
                            assessment=assessment))
+    follow_level(tape, state.level, now, now, rules, by=cmd.by, why=f"facts corrected: {cmd.reason.strip()}")
     request_due_notices(tape, profile, now)
     return tape.events
 
@@ -397,7 +398,7 @@ def facts_lower_risk(state: Incident, changes: dict[str, Any], directory: Direct
     return lowers_risk(state, assess(facts, profile).level)
 
 
-def _override(cmd: OverrideRisk, state: Incident, now: datetime, directory: Directory) -> list[Event]:
+def _override(cmd: OverrideRisk, state: Incident, now: datetime, rules: Rules) -> list[Event]:
     if cmd.role != DPO_ROLE:
         raise CommandRejected("only the DPO may override the risk level")
     if cmd.level not in LEVELS:
@@ -407,7 +408,8 @@ def _override(cmd: OverrideRisk, state: Incident, now: datetime, directory: Dire
     tape = Tape(state)
     tape.emit(RiskOverridden(incident_id=state.id, version=tape.version, at=now, level=cmd.level,
                              justification=cmd.justification.strip(), by=cmd.by))
-    request_due_notices(tape, profile_of(state, directory), now)
+    follow_level(tape, state.level, now, now, rules, by=cmd.by, why=f"DPO override: {cmd.justification.strip()}")
+    request_due_notices(tape, profile_of(state, rules.directory), now)
     return tape.events
 
 

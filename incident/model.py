@@ -440,6 +440,8 @@ def _acted(event: ObligationActed, state: Incident | None) -> Incident:
             case "close" | "withdraw":
                 return replace(o, status="closed" if event.action == "close" else "withdrawn",
                                closing_reason=event.text)
+            case "reinstate":  # withdrawn when the level no longer called for it; the level calls again
+                return replace(o, status="approved" if o.approved_by else "running", closing_reason="")
         raise OutOfSequence(f"unknown obligation action {event.action!r}")
 
     return replace(s, obligations=tuple(step(o) if o.rule_ref == event.obligation else o for o in s.obligations))

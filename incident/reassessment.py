@@ -17,11 +17,12 @@ import math
 from dataclasses import replace
 from datetime import datetime
 
-from incident.events import RiskAssessed
+from incident.deadlines import required_at
+from incident.events import ObligationActed, RiskAssessed
 from incident.facts import Facts
 from incident.model import Incident
 from incident.regimes import CLASSIFICATION_TRIGGERS
-from incident.risk import assess
+from incident.risk import LEVELS, assess
 from incident.tape import Rules, Tape, anchors_at, facts_of, owed, profile_of, request_due_notices, start_clock_for
 
 
@@ -38,9 +39,48 @@ def reassess(tape: Tape, before: Incident, at: datetime, now: datetime, rules: R
     level = after.level
     state = tape.emit(RiskAssessed(incident_id=after.id, version=tape.version, at=now, facts=new,
                                    assessment=assess(new, profile)))
-    if state.level != level:
-        _start_raised_clocks(tape, at, now, rules)
+    # Only a rise follows by itself: lowering what is owed is the DPO's decision (override).
+    if state.level is not None and (level is None or LEVELS.index(state.level) > LEVELS.index(level)):
+        follow_level(tape, level, at, now, rules, by="system", why="new evidence raised the assessed level")
     request_due_notices(tape, profile, now)
+
+
+# The start of the reason of an obligation withdrawn because the level no longer calls for it:
+# such an obligation, and only such, comes back when the level calls for it again.
+LEVEL_WITHDRAWAL = "not required at the level now in force"
+
+
+def follow_level(tape: Tape, before: str | None, at: datetime, now: datetime, rules: Rules, *, by: str,
+                 why: str) -> None:
+    """Settle or create the obligations a change of level implies (issue 16), each recorded.
+
+    Lowered (the DPO's override or corrected facts): each running obligation the new level does
+    not call for is withdrawn, by that DPO decision, with the level and the reason (its clock
+    stops reminding; the register says why nothing was notified). Raised: those withdrawn that
+    way come back where they stood, and the clocks the level calls for and that never ran start
+    from ``at`` (when it became known), as at awareness."""
+    state = tape.state
+    assert state is not None
+    level = state.level
+    if level == before or level is None:
+        return
+    clocks = {c.rule_ref: c for c in state.clocks}
+    for obligation in state.obligations:
+        clock = clocks.get(obligation.rule_ref)
+        if clock is None:
+            continue
+        needed = required_at(clock, level)
+        if not needed and obligation.status in ("running", "approved"):
+            action, text = "withdraw", f"{LEVEL_WITHDRAWAL} ({level}): {why}"
+        elif needed and obligation.status == "withdrawn" and obligation.closing_reason.startswith(LEVEL_WITHDRAWAL):
+            action, text = "reinstate", f"the level now in force ({level}) calls for it again: {why}"
+        else:
+            continue
+        tape.emit(ObligationActed(incident_id=state.id, version=tape.version, at=now, obligation=clock.rule_ref,
+                                  action=action, by=by, acted_at=now, channel="", reference="", text=text,
+                                  late=False))
+    if before is None or LEVELS.index(level) > LEVELS.index(before):
+        _start_raised_clocks(tape, at, now, rules)
 
 
 def _material(old: Facts, new: Facts) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 
 from incident.model import Incident
 from incident.notices import reference
+from incident.reassessment import LEVEL_WITHDRAWAL
 
 
 def _iso(value: Any) -> str | None:
@@ -53,9 +54,11 @@ def entry(incident: Incident, audit_chain: str = "not checked") -> dict[str, Any
             "corrections": incident.corrections or {},
         },
         "effects": list(a.consequences) if a else [],
-        # Measures a responder recorded (facts mitigations), then what closed each obligation.
+        # Measures a responder recorded (facts mitigations), then what closed each obligation
+        # (not an obligation the level stopped calling for: "not_notified_because" says that).
         "remedial_action": [*(incident.corrections or {}).get("mitigations", []),
-                            *(o["closing_reason"] for o in obligations if o["closing_reason"])],
+                            *(o["closing_reason"] for o in obligations if o["closing_reason"]
+                              and not o["closing_reason"].startswith(LEVEL_WITHDRAWAL))],
         "assessment": None if a is None else {
             "level": a.level, "method": a.method_version, "severity": a.severity.score,
             "reasoning": next((f.reason for f in a.factors if f.name == "decision"), ""),
