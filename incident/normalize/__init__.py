@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from incident.errors import InvalidEvent
-from incident.normalize import canonical, cef, ecs, ocsf, suricata, wazuh
+from incident.normalize import canonical, cef, cloudtrail, ecs, falco, guardduty, ocsf, okta, suricata, wazuh
 from incident.normalize._fields import lookup
 from incident.normalize.admission import admit
 from incident.normalize.envelope import unwrap
@@ -24,7 +24,8 @@ Parser = Callable[[Any, datetime], SecurityEvent]
 
 ADAPTERS: dict[str, Parser] = {
     "canonical": canonical.parse, "wazuh": wazuh.parse, "ecs": ecs.parse, "ocsf": ocsf.parse,
-    "suricata": suricata.parse, "cef": cef.parse,
+    "suricata": suricata.parse, "cef": cef.parse, "guardduty": guardduty.parse, "cloudtrail": cloudtrail.parse,
+    "okta": okta.parse, "falco": falco.parse,
 }
 FORMATS = ("auto", *ADAPTERS)
 
@@ -47,11 +48,28 @@ def detect(record: object) -> str:
     if ecs.is_alert(record) or "@timestamp" in record or any(
             lookup(record, name) is not None for name in ("ecs.version", "event.kind", "event.dataset")):
         return "ecs"
+    vendor = _vendor(record)
+    if vendor:
+        return vendor
     if "id" in record and "time" in record:
         return "canonical"
     raise InvalidEvent("unrecognised format: not a canonical event (id, time), a Wazuh alert (rule.level, agent), "
                        "an ECS document (@timestamp), an OCSF event (class_uid), a Suricata EVE record "
-                       "(event_type, src_ip) or a CEF line")
+                       "(event_type, src_ip), a CEF line, a GuardDuty finding, a CloudTrail record, an Okta "
+                       "System Log event or a Falco alert")
+
+
+def _vendor(record: Mapping[str, Any]) -> str | None:
+    """The native formats of one vendor, each told by a combination of keys only it writes."""
+    if guardduty.is_finding(record) or guardduty.is_eventbridge(record):
+        return "guardduty"
+    if cloudtrail.is_record(record) or cloudtrail.is_eventbridge(record):
+        return "cloudtrail"
+    if okta.is_event(record):
+        return "okta"
+    if falco.is_alert(record):
+        return "falco"
+    return None
 
 
 def normalize(record: object, received_at: datetime, fmt: str = "auto") -> SecurityEvent:

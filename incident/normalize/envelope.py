@@ -70,8 +70,8 @@ def _unwrap(value: object, depth: int, out: list[Item]) -> None:
 
 def _inner(record: Mapping[str, Any]) -> object | None:
     """What an envelope wraps, or None when the record is itself the security record."""
-    records = record.get("records")
-    if isinstance(records, list) and len(record) == 1:  # Azure Event Hubs / Monitor export
+    records = record.get("records", record.get("Records"))
+    if isinstance(records, list) and len(record) == 1:  # Azure Event Hubs / Monitor export; CloudTrail log file
         return records
     event = record.get("event")
     if event is not None and set(record) - {"event"} <= set(HEC_KEYS) and not isinstance(record.get("host"), Mapping):
