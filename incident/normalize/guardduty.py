@@ -108,9 +108,6 @@ def _action(finding: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _remote_ip(details: Mapping[str, Any]) -> str | None:
-    probes = details.get("portProbeDetails")
-    if isinstance(probes, list) and probes:
-        details = probes[0] if isinstance(probes[0], Mapping) else {}
     return ip_or_none(text_at(details, "remoteIpDetails.ipAddressV4", "remoteIpDetails.ipAddressV6")) or next(
         (ip for ip in (ip_or_none(v) for v in details.get("sourceIPs") or [] if isinstance(v, str)) if ip), None)
 
@@ -130,7 +127,11 @@ Ends = tuple[str | None, str | None, int | None, int | None]
 
 def _endpoints(finding: Mapping[str, Any], details: Mapping[str, Any]) -> Ends:
     """(source IP, destination IP, source port, destination port): the remote side is the
-    source, the instance the destination, unless the connection went out."""
+    source, the instance the destination, unless the connection went out. A port probe's
+    first probe stands for the others."""
+    probes = details.get("portProbeDetails")
+    if isinstance(probes, list) and probes:
+        details = probes[0] if isinstance(probes[0], Mapping) else {}
     remote = _remote_ip(details)
     network = text_at(finding, "service.action.actionType") in _NETWORK_ACTIONS
     local = _local_ip(finding, details) if network else None
