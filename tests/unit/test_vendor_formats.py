@@ -1,0 +1,116 @@
+"""GuardDuty, CloudTrail, Okta and Falco records (issue 15): their envelopes and the shapes the
+corpus holds one of each only. Records are read from tests/corpus (real published records);
+the envelopes around them are built here the way AWS builds them."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from incident.errors import InvalidEvent
+from incident.normalize import detect, normalize, normalize_all
+from incident.signals import SecurityEvent
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _record(fmt: str, name: str) -> Any:
+    return json.loads((CORPUS / fmt / f"{name}.json").read_text())
+
+
+def _one(value: object) -> SecurityEvent:
+    [result] = normalize_all(json.dumps(value).encode(), AT)
+    assert isinstance(result, SecurityEvent), result
+    return result
+
+
+@pytest.mark.parametrize(("fmt", "name"), [
+    ("guardduty", "elastic-ec2-tor-client"), ("cloudtrail", "elastic-console-login-failure"),
+    ("okta", "elastic-session-start"), ("falco", "elastic-run-shell-untrusted"),
+])
+def test_each_vendor_format_is_detected_by_its_own_keys(fmt: str, name: str) -> None:
+    assert detect(_record(fmt, name)) == fmt
+
+
+def test_a_cloudtrail_log_file_is_one_event_per_record() -> None:
+    first = _record("cloudtrail", "elastic-create-group")
+    second = _record("cloudtrail", "elastic-create-group-already-exists")
+    results = normalize_all(json.dumps({"Records": [first, second]}).encode(), AT)
+    assert [r.outcome for r in results if isinstance(r, SecurityEvent)] == ["success", "failure"]
+
+
+def test_a_guardduty_finding_inside_an_eventbridge_event_is_the_finding() -> None:
+    finding = _record("guardduty", "elastic-ec2-tor-client")
+    event = {"version": "0", "id": "c8c4daa7-a20c-2f03-0070-b7393dd542ad", "detail-type": "GuardDuty Finding",
+             "source": "aws.guardduty", "account": finding["accountId"], "time": "2022-01-28T21:12:25Z",
+             "region": "us-east-2", "resources": [], "detail": finding}
+    wrapped, bare = _one(event), _one(finding)
+    assert wrapped == bare
+    assert (wrapped.asset, wrapped.source_ip, wrapped.destination_ip) == ("i-99999999", "10.0.0.23", "81.2.69.144")
+
+
+def test_a_guardduty_finding_printed_by_the_aws_cli_in_pascal_case_maps_the_same() -> None:
+    def pascal(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k[:1].upper() + k[1:]: pascal(v) for k, v in value.items()}
+        return [pascal(v) for v in value] if isinstance(value, list) else value
+
+    finding = _record("guardduty", "elastic-iamuser-tor-ip-caller")
+    assert detect(pascal(finding)) == "guardduty"
+    assert _one(pascal(finding)) == _one(finding)
+
+
+def test_a_cloudtrail_record_inside_an_eventbridge_event_is_the_record() -> None:
+    record = _record("cloudtrail", "elastic-console-login-failure")
+    event = {"version": "0", "id": "6f87d04b-9f74-4f04-a780-7acf4b0a9b38",
+             "detail-type": "AWS Console Sign In via CloudTrail", "source": "aws.signin",
+             "account": "111122223333", "time": "2014-07-08T17:35:27Z",
+             "region": "us-east-2", "resources": [], "detail": record}
+    assert detect(event) == "cloudtrail"
+    assert _one(event) == _one(record)
+
+
+def test_the_asset_is_never_the_product_name() -> None:
+    for fmt in ("guardduty", "cloudtrail", "falco"):
+        for path in (CORPUS / fmt).glob("*.expect.json"):
+            event = _one(json.loads(path.with_name(path.name.replace(".expect.json", ".json")).read_text()))
+            assert event.asset.lower() not in {"guardduty", "aws", "cloudtrail", "falco", "amazon guardduty"}, path
+
+
+def test_an_okta_event_by_okta_itself_is_attributed_to_the_user_it_acted_on() -> None:
+    event = _one(_record("okta", "elastic-app-user-management-system-actor"))
+    assert (event.user, event.asset) == ("domain.user@test.com", "G Suite")
+
+
+def test_a_failed_okta_sign_in_says_so_in_its_title_and_outcome() -> None:
+    record = _record("okta", "elastic-session-start")
+    record["outcome"] = {"reason": "INVALID_CREDENTIALS", "result": "FAILURE"}
+    event = _one(record)
+    assert (event.outcome, event.title) == ("failure", "User login to Okta (FAILURE: INVALID_CREDENTIALS)")
+
+
+def test_a_falco_alert_without_a_host_is_the_pod_it_names() -> None:
+    record = _record("falco", "elastic-read-sensitive-file-k8s-pod")
+    del record["hostname"]
+    assert _one(record).asset == "kubernetes-pod-1"
+
+
+def test_a_vendor_record_on_a_topic_forced_to_another_format_is_refused_by_name() -> None:
+    with pytest.raises(InvalidEvent, match=r"this topic takes ecs records only.*this one is cloudtrail"):
+        normalize(_record("cloudtrail", "elastic-create-group"), AT, "ecs")
+
+
+@pytest.mark.parametrize(("fmt", "name", "field"), [
+    ("guardduty", "elastic-ec2-tor-client", "type"), ("cloudtrail", "elastic-create-group", "eventName"),
+    ("okta", "elastic-session-start", "published"), ("falco", "elastic-run-shell-untrusted", "time"),
+])
+def test_a_record_missing_its_required_field_is_refused_naming_it(fmt: str, name: str, field: str) -> None:
+    record = _record(fmt, name)
+    del record[field]
+    with pytest.raises(InvalidEvent, match=field):
+        normalize(record, AT, fmt)
