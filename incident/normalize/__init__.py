@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from incident.errors import InvalidEvent
-from incident.normalize import canonical, cef, cloudtrail, ecs, falco, guardduty, ocsf, okta, suricata, wazuh
+from incident.normalize import canonical, cef, cloudtrail, ecs, falco, github, guardduty, ocsf, okta, suricata, wazuh
 from incident.normalize._fields import lookup
 from incident.normalize.admission import admit
 from incident.normalize.envelope import unwrap
@@ -25,7 +25,7 @@ Parser = Callable[[Any, datetime], SecurityEvent]
 ADAPTERS: dict[str, Parser] = {
     "canonical": canonical.parse, "wazuh": wazuh.parse, "ecs": ecs.parse, "ocsf": ocsf.parse,
     "suricata": suricata.parse, "cef": cef.parse, "guardduty": guardduty.parse, "cloudtrail": cloudtrail.parse,
-    "okta": okta.parse, "falco": falco.parse,
+    "okta": okta.parse, "falco": falco.parse, "github": github.parse,
 }
 FORMATS = ("auto", *ADAPTERS)
 
@@ -45,18 +45,18 @@ def detect(record: object) -> str:
     if isinstance(record.get("rule"), Mapping) and "level" in record["rule"] and isinstance(record.get("agent"),
                                                                                             Mapping):
         return "wazuh"
+    vendor = _vendor(record)  # before ECS: a GitHub event carries an epoch @timestamp
+    if vendor:
+        return vendor
     if ecs.is_alert(record) or "@timestamp" in record or any(
             lookup(record, name) is not None for name in ("ecs.version", "event.kind", "event.dataset")):
         return "ecs"
-    vendor = _vendor(record)
-    if vendor:
-        return vendor
     if "id" in record and "time" in record:
         return "canonical"
     raise InvalidEvent("unrecognised format: not a canonical event (id, time), a Wazuh alert (rule.level, agent), "
                        "an ECS document (@timestamp), an OCSF event (class_uid), a Suricata EVE record "
                        "(event_type, src_ip), a CEF line, a GuardDuty finding, a CloudTrail record, an Okta "
-                       "System Log event or a Falco alert")
+                       "System Log event, a Falco alert or a GitHub audit log event")
 
 
 def _vendor(record: Mapping[str, Any]) -> str | None:
@@ -69,6 +69,8 @@ def _vendor(record: Mapping[str, Any]) -> str | None:
         return "okta"
     if falco.is_alert(record):
         return "falco"
+    if github.is_event(record):
+        return "github"
     return None
 
 

@@ -32,6 +32,7 @@ def _one(value: object) -> SecurityEvent:
 @pytest.mark.parametrize(("fmt", "name"), [
     ("guardduty", "elastic-ec2-tor-client"), ("cloudtrail", "elastic-console-login-failure"),
     ("okta", "elastic-session-start"), ("falco", "elastic-run-shell-untrusted"),
+    ("github", "elastic-enterprise-user-login"),  # its epoch @timestamp does not make it ECS
 ])
 def test_each_vendor_format_is_detected_by_its_own_keys(fmt: str, name: str) -> None:
     assert detect(_record(fmt, name)) == fmt
@@ -114,3 +115,11 @@ def test_a_record_missing_its_required_field_is_refused_naming_it(fmt: str, name
     del record[field]
     with pytest.raises(InvalidEvent, match=field):
         normalize(record, AT, fmt)
+
+
+def test_a_github_event_naming_no_organisation_repository_or_enterprise_is_refused() -> None:
+    # test-audit-json.log's personal pull-request events carry only actor, action and time.
+    record = {"actor": "github-actor", "created_at": 1619474375960, "action": "pull_request.merge",
+              "actor_location": {"country_code": "US"}}
+    with pytest.raises(InvalidEvent, match="no organisation, repository or enterprise"):
+        normalize(record, AT)
