@@ -14,7 +14,20 @@ from datetime import datetime
 from typing import Any
 
 from incident.errors import InvalidEvent
-from incident.normalize import canonical, cef, cloudtrail, ecs, falco, github, guardduty, ocsf, okta, suricata, wazuh
+from incident.normalize import (
+    canonical,
+    cef,
+    cloudtrail,
+    ecs,
+    falco,
+    github,
+    guardduty,
+    microsoft,
+    ocsf,
+    okta,
+    suricata,
+    wazuh,
+)
 from incident.normalize._fields import lookup
 from incident.normalize.admission import admit
 from incident.normalize.envelope import unwrap
@@ -26,6 +39,7 @@ ADAPTERS: dict[str, Parser] = {
     "canonical": canonical.parse, "wazuh": wazuh.parse, "ecs": ecs.parse, "ocsf": ocsf.parse,
     "suricata": suricata.parse, "cef": cef.parse, "guardduty": guardduty.parse, "cloudtrail": cloudtrail.parse,
     "okta": okta.parse, "falco": falco.parse, "github": github.parse,
+    "microsoft": microsoft.parse,
 }
 FORMATS = ("auto", *ADAPTERS)
 
@@ -56,7 +70,7 @@ def detect(record: object) -> str:
     raise InvalidEvent("unrecognised format: not a canonical event (id, time), a Wazuh alert (rule.level, agent), "
                        "an ECS document (@timestamp), an OCSF event (class_uid), a Suricata EVE record "
                        "(event_type, src_ip), a CEF line, a GuardDuty finding, a CloudTrail record, an Okta "
-                       "System Log event, a Falco alert or a GitHub audit log event")
+                       "System Log event, a Falco alert, a GitHub audit log event or a Microsoft security alert")
 
 
 def _vendor(record: Mapping[str, Any]) -> str | None:
@@ -71,6 +85,8 @@ def _vendor(record: Mapping[str, Any]) -> str | None:
         return "falco"
     if github.is_event(record):
         return "github"
+    if microsoft.is_alert(record):
+        return "microsoft"
     return None
 
 

@@ -23,6 +23,7 @@ MAX_DEPTH = 4
 MAX_ITEMS = 10_000
 SHIPPER_KEYS = ("@metadata", "@version", "input", "log", "agent", "ecs", "fields")
 HEC_KEYS = ("time", "host", "source", "sourcetype", "index", "fields")
+ODATA_KEYS = {"value", "@odata.context", "@odata.nextLink", "@odata.count"}
 
 Item = Mapping[str, Any] | str | InvalidEvent
 
@@ -73,6 +74,9 @@ def _inner(record: Mapping[str, Any]) -> object | None:
     records = record.get("records", record.get("Records"))
     if isinstance(records, list) and len(record) == 1:  # Azure Event Hubs / Monitor export; CloudTrail log file
         return records
+    value = record.get("value")
+    if isinstance(value, list) and set(record) <= ODATA_KEYS:  # a Microsoft Graph / Defender API page
+        return value
     event = record.get("event")
     if event is not None and set(record) - {"event"} <= set(HEC_KEYS) and not isinstance(record.get("host"), Mapping):
         # Splunk HEC: {"time", "host", …, "event": {...} | "..."}. An ECS document also has an

@@ -33,6 +33,8 @@ def _one(value: object) -> SecurityEvent:
     ("guardduty", "elastic-ec2-tor-client"), ("cloudtrail", "elastic-console-login-failure"),
     ("okta", "elastic-session-start"), ("falco", "elastic-run-shell-untrusted"),
     ("github", "elastic-enterprise-user-login"),  # its epoch @timestamp does not make it ECS
+    ("microsoft", "elastic-graph-alert-hidden-file-execution"), ("microsoft", "elastic-defender-active-malware"),
+    ("microsoft", "elastic-sentinel-security-alert-entity"),
 ])
 def test_each_vendor_format_is_detected_by_its_own_keys(fmt: str, name: str) -> None:
     assert detect(_record(fmt, name)) == fmt
@@ -123,3 +125,58 @@ def test_a_github_event_naming_no_organisation_repository_or_enterprise_is_refus
               "actor_location": {"country_code": "US"}}
     with pytest.raises(InvalidEvent, match="no organisation, repository or enterprise"):
         normalize(record, AT)
+
+
+def test_a_graph_or_defender_api_page_is_one_event_per_alert() -> None:
+    first = _record("microsoft", "elastic-defender-active-malware")
+    second = _record("microsoft", "elastic-defender-process-injection")
+    page = {"@odata.context": "https://api.securitycenter.microsoft.com/api/$metadata#Alerts", "value": [first, second]}
+    results = normalize_all(json.dumps(page).encode(), AT)
+    assert [r.title for r in results if isinstance(r, SecurityEvent)] == [first["title"], second["title"]]
+
+
+def test_a_sentinel_security_alert_row_from_log_analytics_is_a_microsoft_alert() -> None:
+    # The SecurityAlert table's columns (Azure Monitor reference), as a Log Analytics export writes a row.
+    row = {"TenantId": "b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c", "TimeGenerated": "2024-03-01T10:02:00Z",
+           "DisplayName": "Mass download by a single user", "AlertName": "Mass download by a single user",
+           "AlertSeverity": "Medium", "ProviderName": "MCAS", "VendorName": "Microsoft",
+           "SystemAlertId": "4c3ad2d6-7c4b-4b8e-9b3e-5a1d2a0c9e11", "CompromisedEntity": "fileserver-01",
+           "AlertType": "MCAS_ALERT_ANUBIS_DETECTION_MASS_DOWNLOAD", "StartTime": "2024-03-01T09:41:12Z",
+           "ProductName": "Microsoft Cloud App Security", "Type": "SecurityAlert"}
+    event = _one(row)
+    assert (event.source_format, event.asset, event.severity, event.event_id) == (
+        "microsoft", "fileserver-01", 3, "4c3ad2d6-7c4b-4b8e-9b3e-5a1d2a0c9e11")
+    assert event.occurred_at == datetime(2024, 3, 1, 9, 41, 12, tzinfo=UTC)
+
+
+VENDOR_FORMATS = ("guardduty", "cloudtrail", "okta", "falco", "github", "microsoft")
+ODD_VALUES: tuple[object, ...] = (None, 7, -1, 1.5, True, "x", "", [], [1], {}, {"a": None}, [{}], 10**30)
+
+
+def _odd_shapes(value: Any, depth: int = 0) -> Any:
+    """Every record obtained by putting one odd value in place of one value, at any depth."""
+    if depth > 3:
+        return
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            for odd in ODD_VALUES:
+                yield {**value, key: odd}
+            for shape in _odd_shapes(inner, depth + 1):
+                yield {**value, key: shape}
+    elif isinstance(value, list) and value:
+        for shape in _odd_shapes(value[0], depth + 1):
+            yield [shape, *value[1:]]
+
+
+@pytest.mark.parametrize("fmt", VENDOR_FORMATS)
+def test_a_real_record_with_any_value_of_the_wrong_type_is_refused_never_crashes(fmt: str) -> None:
+    from incident.normalize import ADAPTERS
+
+    for path in sorted((CORPUS / fmt).glob("*.expect.json"))[:4]:
+        record = json.loads(path.with_name(path.name.replace(".expect.json", ".json")).read_text())
+        for shape in _odd_shapes(record):
+            try:
+                result = ADAPTERS[fmt](shape, AT)
+            except InvalidEvent:
+                continue
+            assert result.title and result.asset, (path.name, shape)
