@@ -25,6 +25,7 @@ from incident.normalize import (
     microsoft,
     ocsf,
     okta,
+    splunk,
     suricata,
     wazuh,
 )
@@ -39,7 +40,7 @@ ADAPTERS: dict[str, Parser] = {
     "canonical": canonical.parse, "wazuh": wazuh.parse, "ecs": ecs.parse, "ocsf": ocsf.parse,
     "suricata": suricata.parse, "cef": cef.parse, "guardduty": guardduty.parse, "cloudtrail": cloudtrail.parse,
     "okta": okta.parse, "falco": falco.parse, "github": github.parse,
-    "microsoft": microsoft.parse,
+    "microsoft": microsoft.parse, "splunk": splunk.parse,
 }
 FORMATS = ("auto", *ADAPTERS)
 
@@ -70,7 +71,8 @@ def detect(record: object) -> str:
     raise InvalidEvent("unrecognised format: not a canonical event (id, time), a Wazuh alert (rule.level, agent), "
                        "an ECS document (@timestamp), an OCSF event (class_uid), a Suricata EVE record "
                        "(event_type, src_ip), a CEF line, a GuardDuty finding, a CloudTrail record, an Okta "
-                       "System Log event, a Falco alert, a GitHub audit log event or a Microsoft security alert")
+                       "System Log event, a Falco alert, a GitHub audit log event, a Microsoft security alert "
+                       "or a Splunk notable event")
 
 
 def _vendor(record: Mapping[str, Any]) -> str | None:
@@ -87,6 +89,8 @@ def _vendor(record: Mapping[str, Any]) -> str | None:
         return "github"
     if microsoft.is_alert(record):
         return "microsoft"
+    if splunk.is_notable(record):
+        return "splunk"
     return None
 
 

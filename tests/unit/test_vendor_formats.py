@@ -34,7 +34,7 @@ def _one(value: object) -> SecurityEvent:
     ("okta", "elastic-session-start"), ("falco", "elastic-run-shell-untrusted"),
     ("github", "elastic-enterprise-user-login"),  # its epoch @timestamp does not make it ECS
     ("microsoft", "elastic-graph-alert-hidden-file-execution"), ("microsoft", "elastic-defender-active-malware"),
-    ("microsoft", "elastic-sentinel-security-alert-entity"),
+    ("microsoft", "elastic-sentinel-security-alert-entity"), ("splunk", "elastic-notable-crowdstrike-detection"),
 ])
 def test_each_vendor_format_is_detected_by_its_own_keys(fmt: str, name: str) -> None:
     assert detect(_record(fmt, name)) == fmt
@@ -149,7 +149,7 @@ def test_a_sentinel_security_alert_row_from_log_analytics_is_a_microsoft_alert()
     assert event.occurred_at == datetime(2024, 3, 1, 9, 41, 12, tzinfo=UTC)
 
 
-VENDOR_FORMATS = ("guardduty", "cloudtrail", "okta", "falco", "github", "microsoft")
+VENDOR_FORMATS = ("guardduty", "cloudtrail", "okta", "falco", "github", "microsoft", "splunk")
 ODD_VALUES: tuple[object, ...] = (None, 7, -1, 1.5, True, "x", "", [], [1], {}, {"a": None}, [{}], 10**30)
 
 
@@ -180,3 +180,18 @@ def test_a_real_record_with_any_value_of_the_wrong_type_is_refused_never_crashes
             except InvalidEvent:
                 continue
             assert result.title and result.asset, (path.name, shape)
+
+
+def test_an_expanded_splunk_notable_names_its_destination_as_the_asset() -> None:
+    # The fields the ES `notable` macro / Incident Review API give a notable (CIM names).
+    notable = {"event_id": "3F2C8D4A-1B2E-4C1D-9A7B-5E6F7A8B9C0D@@notable@@8f14e45fceea167a5a36dedd4bea2543",
+               "rule_name": "Excessive Failed Logins", "rule_title": "Excessive failed logins on db-01",
+               "security_domain": "access", "urgency": "high", "dest": "db-01", "src": "203.0.113.7",
+               "user": "alice", "orig_time": "1739168412", "_time": "2025-02-10T06:25:16.000+00:00",
+               "orig_tag": ["authentication", "failure"]}
+    event = _one(notable)
+    assert (event.source_format, event.asset, event.severity, event.user, event.outcome) == (
+        "splunk", "db-01", 4, "alice", "failure")
+    assert (event.title, event.category, event.source_ip) == (
+        "Excessive failed logins on db-01", "access", "203.0.113.7")
+    assert event.occurred_at == datetime(2025, 2, 10, 6, 20, 12, tzinfo=UTC)
