@@ -3,14 +3,15 @@ a form) to one command, and who may ask it.
 
 The acting user always comes from the authenticated principal, never from the request body,
 so the events record who really acted. The incident agent decides; the console's role check
-is the first of two (the domain refuses a non-DPO approval or override on its own too).
+is the first of two (the domain refuses on its own too: a non-DPO approval, withdrawal, override,
+or correction of facts that lowers the risk).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from console.users import User
@@ -21,9 +22,13 @@ from incident.commands import (
     CorrectFacts,
     OverrideRisk,
     RecordAwareness,
+    RecordFormAnswers,
+    RecordMeasures,
     SendSubjectNotice,
     StartTriage,
 )
+from incident.measures import MeasureText
+from incident.notification_form import FormAnswers
 
 RESPONDERS = frozenset({"responder", "dpo", "admin"})
 DPO = frozenset({"dpo"})
@@ -84,7 +89,8 @@ def facts(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -
             raise ActionError(f"changes: not JSON ({exc})") from None
     if not isinstance(changes, dict) or not changes:
         raise ActionError("changes must be a non-empty object of facts fields (docs/risk.md)")
-    return CorrectFacts(incident_id=incident_id, changes=changes, by=user.actor, reason=text_field(body, "reason"))
+    return CorrectFacts(incident_id=incident_id, changes=changes, by=user.actor, reason=text_field(body, "reason"),
+                        role=user.role)
 
 
 def override(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
@@ -127,9 +133,71 @@ def subject_notice(body: Mapping[str, Any], incident_id: str, user: User, clock:
                              measures_proposed=measures(body, "measures_proposed"))
 
 
+def _measure_texts(body: Mapping[str, Any]) -> tuple[MeasureText, ...]:
+    """``texts``: a JSON list of {locale, taken, proposed}; or a form's text areas ``taken_<locale>``
+    and ``proposed_<locale>``, one measure a line."""
+    if "texts" in body:
+        texts = body["texts"]
+        if not isinstance(texts, list) or not all(isinstance(t, dict) for t in texts):
+            raise ActionError("texts must be a list of objects {locale, taken, proposed}")
+        return tuple(MeasureText(locale=text_field(t, "locale", required=True), taken=measures(t, "taken"),
+                                 proposed=measures(t, "proposed")) for t in texts)
+    locales = dict.fromkeys(k.split("_", 1)[1] for k in body if k.startswith(("taken_", "proposed_")))
+    return tuple(MeasureText(locale=locale, taken=measures(body, f"taken_{locale}"),
+                             proposed=measures(body, f"proposed_{locale}")) for locale in locales)
+
+
+def measures_written(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
+    return RecordMeasures(incident_id=incident_id, audience=text_field(body, "audience", required=True),
+                          texts=_measure_texts(body), by=user.actor, role=user.role)
+
+
+def _stated_time(body: Mapping[str, Any], key: str) -> datetime | None:
+    """A time the DPO states, or None (not stated): absent, null or an empty form field."""
+    return None if body.get(key) in (None, "") else _instant(body, key, lambda: datetime.min.replace(tzinfo=UTC))
+
+
+def _stated_text(body: Mapping[str, Any], key: str) -> str | None:
+    value = text_field(body, key) if body.get(key) is not None else ""
+    return value.strip() or None
+
+
+def _stated_flag(body: Mapping[str, Any], key: str) -> bool | None:
+    """true/false (JSON) or yes/no (a form's select); absent, null or empty: not stated."""
+    value = body.get(key)
+    if value is None or value == "" or isinstance(value, bool):
+        return value if isinstance(value, bool) else None
+    if isinstance(value, str) and value.lower() in ("yes", "no", "true", "false"):
+        return value.lower() in ("yes", "true")
+    raise ActionError(f"{key} must be true, false or empty")
+
+
+def _member_states(body: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """A list of country codes (or a form's "DE, BE"); [] or "none": none; absent or empty: not stated."""
+    value = body.get("member_states")
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = [] if value.strip().lower() == "none" else [v for v in value.replace(";", ",").split(",") if v.strip()]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ActionError("member_states must be a list of country codes")
+    return tuple(v.strip().upper() for v in value)
+
+
+def form_answers(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
+    answers = FormAnswers(started_at=_stated_time(body, "started_at"), ended_at=_stated_time(body, "ended_at"),
+                          ongoing=_stated_flag(body, "ongoing"), origin=_stated_text(body, "origin"),
+                          intent=_stated_text(body, "intent"), member_states=_member_states(body),
+                          notification_type=_stated_text(body, "notification_type"),
+                          police_complaint=_stated_flag(body, "police_complaint"),
+                          anssi_report=_stated_flag(body, "anssi_report"))
+    return RecordFormAnswers(incident_id=incident_id, answers=answers, by=user.actor, role=user.role)
+
+
 BUILDERS: dict[str, Builder] = {
     "triage": triage, "classification": classification, "awareness": awareness, "facts": facts,
     "override": override, "obligations": obligation, "subject_notice": subject_notice,
+    "measures": measures_written, "form": form_answers,
 }
 
 
@@ -137,8 +205,14 @@ def allowed(action: str, body: Mapping[str, Any], user: User) -> str | None:
     """None if ``user`` may ask this, else why not (shown to them)."""
     if action == "override" and user.role not in DPO:
         return "only the DPO may override the risk level"
+    if action == "obligations" and body.get("action") == "withdraw" and user.role not in DPO:
+        return "only the DPO may withdraw a legal obligation"
     if action == "obligations" and body.get("action") in DPO_STEPS and user.role not in DPO:
         return "only the DPO approves or submits a notification"
+    if action == "form" and user.role not in DPO:
+        return "only the DPO may answer the notification form"
+    if action == "measures" and user.role not in DPO:
+        return "only the DPO may write the measures taken and proposed"
     if action == "subject_notice" and user.role not in DPO:
         return "only the DPO may approve the notice to the people affected"
     if user.role not in RESPONDERS:

@@ -9,7 +9,6 @@ import csv
 import io
 import json
 import secrets
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -34,37 +33,51 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from console import actions, i18n, openapi, views
-from console.auth import AuthConfig, Guard, login
+from console import actions, i18n, openapi, views, work
+from console.auth import AuthConfig, Guard, client_of, login, wants_json
+from console.limits import BodyTooLarge
 from console.oidc import Oidc, OidcConfig
 from console.read_model import ReadModel
+from console.throttle import Busy, PasswordCheck, Throttled
 from console.users import ROLES, SCOPES, User, UserError, UserStore
 from incident import register
-from incident.commands import Command
+from incident.commands import Command, CorrectFacts
+from incident.decide import facts_lower_risk
 from incident.events import NoticeRequested
 from incident.notices import subject_notice_id
 from incident.profiles import Directory
 from incident.recipients import RecipientList
+from incident.work import OUTCOMES
 from streams import mass
 from streams.render import NoticeRenderer, TemplateMissing
 
 log = structlog.get_logger("breach.console")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATES = ("open", "triage", "aware", "assessed", "drafts_requested", "drafts_delivered", "draft_failed", "submitted",
-          "closed", "merged")
+          "closed", "merged", "dismissed")
+FILTERS = ("controller", "state", "risk", "overdue", "q", "mine")
+BUILDERS = {**actions.BUILDERS, **work.BUILDERS}
 LEVELS = ("unlikely", "risk", "high")
 SSE_KEEPALIVE_SECONDS = 15.0
-LOGIN_ATTEMPTS, LOGIN_WINDOW_SECONDS = 10, 600.0  # failed logins per (client, name) before a pause
-MAX_LIST_BYTES = 64 * 1024 * 1024  # a list of affected people: ~1 million lines of CSV
 SHOWN_INVALID = 200  # invalid lines listed on the page (the count is always complete)
 LIST_TYPES = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}
 
 
+# A cell starting so is run as a formula by spreadsheets (CSV injection): OWASP's rule prefixes a quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def register_csv(entries: list[dict[str, Any]]) -> str:
+    """The register as CSV (the console's export and `breach register --format csv`); SIEM fields
+    and people's words reach its cells, so none is left for a spreadsheet to run."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=register.CSV_COLUMNS)
     writer.writeheader()
-    writer.writerows(register.csv_row(e) for e in entries)
+    writer.writerows({k: spreadsheet_safe(v) for k, v in register.csv_row(e).items()} for e in entries)
     return out.getvalue()
 
 
@@ -97,8 +110,12 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                    clock: Callable[[], datetime], send_command: SendCommand | None = None,
                    mailbox: Mailbox | None = None, auth: AuthConfig | None = None,
                    oidc: OidcConfig | None = None, clock_speed: float = 1.0,
-                   import_subjects: ImportSubjects | None = None) -> ASGIApp:
+                   import_subjects: ImportSubjects | None = None,
+                   entity_hash: Callable[[str], str] | None = None) -> ASGIApp:
+    """``entity_hash``: the correlator's keyed hash of an entity's value (its salt), so the list's
+    search finds the incidents a user name or an IP address linked; None: search by words only."""
     config = auth or AuthConfig(users=users, secret=secrets.token_urlsafe(48))
+    passwords = PasswordCheck(config.users, config.throttle)  # the login page's and the Guard's (HTTP Basic)
     identity = Oidc(oidc) if oidc is not None else None
     renderer = NoticeRenderer(templates_dir / "notices")  # the notifier's own templates
     pages = Environment(loader=FileSystemLoader(templates_dir / "console"), autoescape=select_autoescape(["html"]),
@@ -108,8 +125,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     pages.filters["words"] = lambda value: str(value).replace("_", " ")
 
     # --- reading -------------------------------------------------------------------------------------
-    def incidents(now: datetime, filters: Mapping[str, str]) -> list[dict[str, Any]]:
+    def incidents(now: datetime, filters: Mapping[str, str], me: User | None = None) -> list[dict[str, Any]]:
         rows = [views.summary(i, directory, now) for i in model.incidents.values()]
+        rows = work_filtered(rows, filters, me)
         if filters.get("controller"):
             rows = [r for r in rows if r["controller"] == filters["controller"]]
         if filters.get("state"):
@@ -122,6 +140,21 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         rows.sort(key=lambda r: r["opened_at"] or "", reverse=True)
         rows.sort(key=lambda r: (r["seconds_left"] is None, r["seconds_left"] or 0))
         return rows
+
+    def work_filtered(rows: list[dict[str, Any]], filters: Mapping[str, str], me: User | None) -> list[dict[str, Any]]:
+        """The list's search (``q``) and "mine" (the reader owns it): console/work.py."""
+        if filters.get("mine") in ("1", "true", "on") and me is not None:
+            rows = [r for r in rows if r["owner"] == me.actor]
+        if filters.get("q", "").strip():
+            rows = [r for r in rows if work.matches(filters["q"], r, reasons, entity_hash)]
+        return rows
+
+    def reasons(incident_id: str) -> list[str]:
+        return [e.reason for e in model.evidence(incident_id)]
+
+    def people() -> list[str]:
+        """Who may own an incident: the console users who may act."""
+        return [u.name for u in config.users.list() if u.role in actions.RESPONDERS]
 
     def find(request: Request) -> tuple[Any, list[Any]] | None:
         incident_id = request.path_params["incident_id"]
@@ -147,18 +180,6 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                 "recipients": list(draft.recipients), "subject": rendered.subject, "text": rendered.text,
                 "html": rendered.html, "error": None}
 
-    failures: dict[tuple[str, str], list[float]] = {}
-
-    def throttled(key: tuple[str, str]) -> bool:
-        """Too many recent failures from this client for this name: guessing is slowed, and a person
-        elsewhere (another address) can still log in."""
-        now = time.monotonic()
-        recent = [t for t in failures.get(key, []) if now - t < LOGIN_WINDOW_SECONDS]
-        failures[key] = recent
-        if not recent:
-            failures.pop(key)
-        return len(recent) >= LOGIN_ATTEMPTS
-
     def user_of(request: Request) -> User:
         user: User = request.scope["state"]["user"]
         return user
@@ -166,7 +187,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     def lang_of(request: Request) -> str:
         return i18n.pick(request.headers.get("accept-language", ""), request.scope.get("session", {}).get("lang"))
 
-    def page(request: Request, template: str, status: int = 200, **values: Any) -> Response:
+    def page(request: Request, template: str, status: int = 200, headers: Mapping[str, str] | None = None,
+             **values: Any) -> Response:
         session = request.scope.get("session", {})
         lang = lang_of(request)
         user = request.scope["state"].get("user")
@@ -175,14 +197,14 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             refusal=lambda reason: i18n.refusal(reason, lang),
             flash=session.pop("flash", None), mail=mailbox is not None, oidc=identity is not None,
             server_now=clock().isoformat(), clock_speed=clock_speed, path=request.url.path, **values)
-        return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
+        return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store", **(headers or {})})
 
     # --- pages -------------------------------------------------------------------------------------
     async def page_list(request: Request) -> Response:
         now = clock()
-        filters = {k: request.query_params.get(k, "") for k in ("controller", "state", "risk", "overdue")}
+        filters = {k: request.query_params.get(k, "") for k in FILTERS}
         values: dict[str, Any] = {
-            "incidents": incidents(now, filters), "dead_letters": dict(model.dead_letters),
+            "incidents": incidents(now, filters, user_of(request)), "dead_letters": dict(model.dead_letters),
             "letters_by_topic": dict(model.letters_by_topic), "filters": filters,
             "controllers": sorted((p.id, p.name) for p in directory.profiles.values()), "states": STATES,
             "levels": LEVELS}
@@ -196,7 +218,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                               chain=model.chain(found[0].id), evidence=model.evidence(found[0].id))
         detail["refused_commands"] = [asdict(d) for d in model.refused_commands(found[0].id)]
         template = "_detail.html" if request.query_params.get("partial") else "detail.html"
-        return page(request, template, incident=detail, levels=LEVELS)
+        return page(request, template, incident=detail, levels=LEVELS, people=people(), outcomes=OUTCOMES,
+                    may_dismiss=work.may_dismiss(found[0], user_of(request)) is None)
 
     async def page_notice(request: Request) -> Response:
         shown = preview(request.path_params["incident_id"], request.path_params["notice_id"])
@@ -238,16 +261,18 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             return page(request, "login.html", next=_local_path(request.query_params.get("next")), failed=False)
         form = await request.form()
         name, password = str(form.get("username", "")), str(form.get("password", ""))
-        key = (request.client.host if request.client else "", name)
-        if throttled(key):
+        again = _local_path(str(form.get("next", "")))
+        try:  # argon2 in the checker's pool, off the event loop; guessing backs off (console.throttle)
+            user = await passwords.verify(name, password, client_of(request.scope))
+        except Throttled as exc:
             log.warning("console.login_throttled", method="password")
-            return page(request, "login.html", 429, next=_local_path(str(form.get("next", ""))), failed=True)
-        user = await asyncio.to_thread(config.users.verify, name, password)  # argon2: off the event loop
+            return page(request, "login.html", 429, next=again, failed=True,
+                        headers={"retry-after": str(max(1, round(exc.retry_after)))})
+        except Busy:
+            return page(request, "login.html", 503, next=again, failed=True, headers={"retry-after": "1"})
         if user is None:
-            failures.setdefault(key, []).append(time.monotonic())
             log.warning("console.login_failed", method="password")
-            return page(request, "login.html", 401, next=_local_path(str(form.get("next", ""))), failed=True)
-        failures.pop(key, None)
+            return page(request, "login.html", 401, next=again, failed=True)
         login(request.scope["session"], user)
         log.info("console.login", method="password", role=user.role)
         return RedirectResponse(_local_path(str(form.get("next", ""))), status_code=303)
@@ -276,17 +301,22 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     async def act(request: Request, name: str, body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
         if send_command is None:
             return 405, {"error": "this console is read-only"}
-        if find(request) is None:
+        found = find(request)
+        if found is None:
             return 404, {"error": "no such incident"}
         user = user_of(request)
-        refusal = actions.allowed(name, body, user)
+        refusal = actions.allowed(name, body, user) or work.refused(name, body, user, found[0], people)
         if refusal is not None:
             log.warning("console.refused", action=name, role=user.role)
             return 403, {"error": refusal}
         try:
-            command = actions.BUILDERS[name](body, request.path_params["incident_id"], user, clock)
+            command = BUILDERS[name](body, request.path_params["incident_id"], user, clock)
         except actions.ActionError as exc:
             return 400, {"error": f"invalid request: {exc}"}
+        if isinstance(command, CorrectFacts) and user.role not in actions.DPO and \
+                facts_lower_risk(model.incidents[command.incident_id], command.changes, directory):
+            log.warning("console.refused", action=name, role=user.role)  # the incident would refuse it too
+            return 403, {"error": "these facts lower the risk: only the DPO decides that"}
         await send_command(command)
         log.info("console.command", command=type(command).__name__, incident_id=command.incident_id)
         return 202, {"accepted": type(command).__name__, "incident_id": command.incident_id}
@@ -317,7 +347,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     async def form_command(request: Request) -> Response:
         name = request.path_params["action"]
         incident_id = request.path_params["incident_id"]
-        if name not in actions.BUILDERS:
+        if name not in BUILDERS:
             return page(request, "missing.html", 404)
         form = await request.form()
         body = {k: str(v) for k, v in form.items() if k != "csrf_token"}
@@ -343,12 +373,12 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         if user.role not in actions.RESPONDERS:
             log.warning("console.refused", action="subjects", role=user.role)
             return 403, {"error": f"the {user.role} role may read, not act"}
-        if len(data) > MAX_LIST_BYTES:
-            return 413, {"error": f"invalid request: the list is larger than {MAX_LIST_BYTES} bytes"}
+        if len(data) > config.max_import_bytes:  # the Guard cut the body off there already; a last check
+            return 413, {"error": f"invalid request: the list is larger than {config.max_import_bytes} bytes"}
         profile = directory.profiles.get(found[0].controller or "")
         default_locale = profile.languages[0] if profile else "en"
         try:
-            data.decode("utf-8-sig")
+            await asyncio.to_thread(data.decode, "utf-8-sig")  # up to the import limit: off the event loop
         except UnicodeDecodeError:
             return 400, {"error": "invalid request: the list is not UTF-8 text"}
         imported = await import_subjects(found[0].id, data, fmt=fmt, default_locale=default_locale, by=user.actor)
@@ -363,7 +393,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         return 202, answer
 
     async def page_import(request: Request) -> Response:
-        form = await request.form(max_part_size=MAX_LIST_BYTES)
+        form = await request.form(max_part_size=config.max_import_bytes)
         try:
             upload = form.get("file")
             data, name = (await upload.read(), upload.filename or "") if isinstance(upload, UploadFile) else (b"", "")
@@ -489,8 +519,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
 
     # --- the JSON API -----------------------------------------------------------------------------
     async def api_incidents(request: Request) -> Response:
-        filters = {k: request.query_params.get(k, "") for k in ("controller", "state", "risk", "overdue")}
-        return JSONResponse({"incidents": incidents(clock(), filters), "dead_letters": dict(model.dead_letters)})
+        filters = {k: request.query_params.get(k, "") for k in FILTERS}
+        return JSONResponse({"incidents": incidents(clock(), filters, user_of(request)),
+                             "dead_letters": dict(model.dead_letters)})
 
     async def api_incident(request: Request) -> Response:
         found = find(request)
@@ -564,10 +595,18 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
+    async def too_large(request: Request, exc: Exception) -> Response:
+        """A body cut off by the Guard's limit while a route read it (console.limits.bounded)."""
+        message = f"the request body is larger than {getattr(exc, 'limit', '?')} bytes"
+        close = {"connection": "close"}  # what is left of the body is not read
+        if wants_json(request.scope):
+            return JSONResponse({"error": message}, status_code=413, headers=close)
+        return PlainTextResponse(f"Refused: {message}.", status_code=413, headers=close)
+
     command_routes: list[BaseRoute] = [
         Route(f"/api/incidents/{{incident_id}}/{name}", api_command(name), methods=["POST"], name=f"api_{name}")
-        for name in actions.BUILDERS]
-    app = Starlette(routes=[
+        for name in BUILDERS]
+    app = Starlette(exception_handlers={BodyTooLarge: too_large}, routes=[
         Route("/", page_list),
         Route("/incidents/{incident_id}", page_detail),
         Route("/incidents/{incident_id}/notices/{notice_id}", page_notice),
@@ -602,4 +641,4 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/healthz", healthz),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ])
-    return Guard(app, config)
+    return Guard(app, config, passwords)

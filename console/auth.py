@@ -1,9 +1,13 @@
 """Authentication, sessions and CSRF for every route of the console, as one ASGI middleware.
 
+Before anyone is asked who they are, the HTTP boundary (console/limits.py): the Host header,
+the body's size, and the security headers on whatever the answer turns out to be.
+
 Who is asking, in this order:
 1. ``Authorization: Bearer brt_…`` — a scoped API token (machines); ``read`` for GET, ``act`` for commands.
 2. ``Authorization: Basic`` — a local user's name and password (scripts, ``curl -u``, the ``breach`` CLI).
-   The console never sends a Basic challenge, so browsers never cache these credentials.
+   The console never sends a Basic challenge, so browsers never cache these credentials. The
+   password is checked as the login page's is (console/throttle.py: off the event loop, backing off).
 3. The session cookie — a person who logged in on /login (local user) or through OIDC.
 
 A request nobody vouches for gets 401 (the API, /events) or a redirect to /login (pages), on
@@ -35,6 +39,16 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from console.limits import (
+    IMPORT_LIMIT,
+    BodyTooLarge,
+    body_limit,
+    bounded,
+    declared_length,
+    host_ok,
+    with_headers,
+)
+from console.throttle import Busy, PasswordCheck, Policy, Throttled
 from console.users import TokenStore, User, UserError, UserStore
 
 log = structlog.get_logger("breach.console.auth")
@@ -47,16 +61,7 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 COOKIE = "breach_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
-BASIC_CACHE_SECONDS = 60.0
-# On every answer. Scripts only from our own files; inline styles allowed, as the notices' HTML
-# (shown in a sandboxed iframe) carries its own; no framing of the console by other sites.
-SECURITY_HEADERS = [
-    (b"content-security-policy", b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                                 b"img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-frame-options", b"DENY"),
-]  # argon2 is slow on purpose: a script's repeated calls reuse one check
+BASIC_CACHE_SECONDS = 60.0  # argon2 is slow on purpose: a script's repeated calls reuse one check
 
 
 def parse_users(spec: str) -> UserStore:
@@ -74,6 +79,10 @@ class AuthConfig:
     tokens: TokenStore = field(default_factory=TokenStore)
     session_hours: float = 12.0
     secure_cookies: str = "auto"  # auto (Secure over https) | always
+    # Host names answered (console.limits.allowed_hosts); None: any (a console built without settings).
+    allowed_hosts: tuple[str, ...] | None = None
+    max_import_bytes: int = IMPORT_LIMIT
+    throttle: Policy = field(default_factory=Policy)
 
 
 def is_open(path: str) -> bool:
@@ -93,8 +102,9 @@ def new_csrf() -> str:
 class Guard:
     """The middleware: session in, principal found, route protected, CSRF checked, session out."""
 
-    def __init__(self, app: ASGIApp, config: AuthConfig) -> None:
+    def __init__(self, app: ASGIApp, config: AuthConfig, passwords: PasswordCheck | None = None) -> None:
         self.app, self.config = app, config
+        self.passwords = passwords or PasswordCheck(config.users, config.throttle)
         self.signer = URLSafeTimedSerializer(config.secret, salt="breach-console-session")
         self._basic_cache: dict[str, tuple[str, float]] = {}
 
@@ -110,7 +120,7 @@ class Guard:
             return {}
         return data if isinstance(data, dict) else {}
 
-    def _basic(self, value: bytes) -> User | None:
+    async def _basic(self, value: bytes, client: str) -> User | None:
         try:
             name, _, password = base64.b64decode(value, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
@@ -119,18 +129,18 @@ class Guard:
         cached = self._basic_cache.get(key)
         if cached is not None and cached[1] > time.monotonic():
             return self.config.users.get(cached[0])  # the role as it is now
-        user = self.config.users.verify(name, password)
+        user = await self.passwords.verify(name, password, client)
         if user is not None:
             self._basic_cache[key] = (name, time.monotonic() + BASIC_CACHE_SECONDS)
         return user
 
-    def _principal(self, scope: Scope, session: dict[str, Any]) -> tuple[User | None, str]:
+    async def _principal(self, scope: Scope, session: dict[str, Any]) -> tuple[User | None, str]:
         header = dict(scope.get("headers") or []).get(b"authorization", b"")
         scheme, _, value = header.partition(b" ")
         if scheme.lower() == b"bearer":
             return self.config.tokens.verify(value.decode("latin-1").strip()), "token"
         if scheme.lower() == b"basic":
-            return self._basic(value), "basic"
+            return await self._basic(value, client_of(scope)), "basic"
         who = session.get("user")
         if not isinstance(who, dict):
             return None, "session"
@@ -143,10 +153,44 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = [False]
+        send = with_headers(send, started)
+        if not host_ok(scope, self.config.allowed_hosts):
+            log.warning("console.host_refused", path=scope["path"])
+            await _text(send, 400, "Refused: this console does not answer to that host name (its operator adds "
+                                   "it with BREACH_CONSOLE_URL or BREACH_CONSOLE_ALLOWED_HOSTS).")
+            return
+        # Bounded before anything reads: an announced length over the limit is refused unread, and
+        # a body without one (chunked) is cut off where it passes the limit.
+        limit = body_limit(scope["path"], self.config.max_import_bytes)
+        length = declared_length(scope)
+        if length == -1:
+            await _text(send, 400, "Refused: the Content-Length is not a number.")
+            return
+        if length is not None and length > limit:
+            await _too_large(scope, send, limit)
+            return
+        try:
+            await self._guard(scope, bounded(receive, limit), send)
+        except BodyTooLarge as exc:
+            if started[0]:
+                raise
+            await _too_large(scope, send, exc.limit)
+
+    async def _guard(self, scope: Scope, receive: Receive, send: Send) -> None:
         session = self._load_session(scope)
         before = json.dumps(session, sort_keys=True)
         scope["session"] = session
-        user, via = self._principal(scope, session)
+        try:
+            user, via = await self._principal(scope, session)
+        except Throttled as exc:
+            log.warning("console.login_throttled", method="basic")
+            await _json(send, 429, {"error": "too many failed logins: try again later"},
+                        [(b"retry-after", str(max(1, round(exc.retry_after))).encode())])
+            return
+        except Busy:
+            await _json(send, 503, {"error": "too many logins at once: try again shortly"}, [(b"retry-after", b"1")])
+            return
         if user is None and via == "session" and "user" in session:
             session.pop("user")  # a stale login (user removed): forget it
         state = scope.setdefault("state", {})
@@ -171,7 +215,7 @@ class Guard:
 
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [*message.get("headers", []), *SECURITY_HEADERS]
+                headers = list(message.get("headers", []))
                 cookie = self._cookie(scope, session, before)
                 if cookie is not None:
                     headers.append((b"set-cookie", cookie))
@@ -229,6 +273,20 @@ class Guard:
         return f"{COOKIE}={value}; Max-Age={max_age}{flags}".encode()
 
 
+def client_of(scope: Scope) -> str:
+    """The client's address (behind a proxy: as the trusted proxy says, see BREACH_CONSOLE_TRUSTED_PROXIES)."""
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+async def _too_large(scope: Scope, send: Send, limit: int) -> None:
+    log.warning("console.body_too_large", path=scope["path"], limit=limit)
+    message = f"the request body is larger than {limit} bytes"
+    close = [(b"connection", b"close")]  # what is left of the body is not read
+    await _json(send, 413, {"error": message}, close) if wants_json(scope) else \
+        await _text(send, 413, f"Refused: {message}.", close)
+
+
 async def _multipart_field(scope: Scope, body: bytes, name: str) -> str:
     """One text field of a multipart body already read (the route parses the same bytes again)."""
     async def once() -> Message:
@@ -254,11 +312,11 @@ async def _json(send: Send, status: int, body: dict[str, Any], headers: list[tup
     await send({"type": "http.response.body", "body": payload})
 
 
-async def _text(send: Send, status: int, text: str) -> None:
+async def _text(send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     payload = text.encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(payload)).encode())]})
+                            (b"content-length", str(len(payload)).encode()), *(headers or [])]})
     await send({"type": "http.response.body", "body": payload})
 
 

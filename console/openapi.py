@@ -7,6 +7,7 @@ from typing import Any
 
 from console.actions import OBLIGATION_STEPS
 from incident.obligations import CHANNELS
+from incident.work import MAX_NOTE, MAX_TITLE, OUTCOMES
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -18,7 +19,12 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def _errors(*codes: int) -> dict[str, Any]:
     words = {400: "Invalid request", 401: "Not authenticated", 403: "Not allowed for this role or token",
              404: "Not found", 405: "This console is read-only", 409: "The incident cannot have this notice yet",
-             413: "Too large", 415: "Unsupported content type"}
+             413: "Too large (bodies: 64 KiB; lists of people: BREACH_CONSOLE_MAX_IMPORT_BYTES)",
+             415: "Unsupported content type",
+             429: "Too many failed logins from this address or for this name: wait Retry-After seconds",
+             503: "Too many password checks at once: retry shortly"}
+    if 401 in codes:  # HTTP Basic checks a password: the login back-off (console/throttle.py) applies
+        codes = (*codes, 429, 503)
     return {str(code): _json(ERROR, words[code]) for code in codes}
 
 
@@ -33,7 +39,7 @@ def _command(summary: str, properties: dict[str, Any], required: list[str]) -> d
             "type": "object", "properties": properties, "required": required}}}},
         "responses": {"202": _json({"$ref": "#/components/schemas/Accepted"},
                                    "Sent to the incident, which decides (a refusal appears on its timeline)"),
-                      **_errors(400, 401, 403, 404, 405, 415)}}}
+                      **_errors(400, 401, 403, 404, 405, 413, 415)}}}
 
 
 def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[str, ...],
@@ -42,7 +48,11 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
     filters = [{"name": "controller", "in": "query", "schema": {"type": "string"}},
                {"name": "state", "in": "query", "schema": {"type": "string", "enum": ["", *states]}},
                {"name": "risk", "in": "query", "schema": {"type": "string", "enum": ["", *levels]}},
-               {"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["", "1"]}}]
+               {"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["", "1"]}},
+               {"name": "q", "in": "query", "schema": {"type": "string"},
+                "description": "words of the reference, title, asset or owner; or one user name or IP address"},
+               {"name": "mine", "in": "query", "schema": {"type": "string", "enum": ["", "1"]},
+                "description": "only the incidents the caller owns"}]
     obj = {"type": "object"}
     imported = {"type": "object", "required": ["recipients", "invalid_count", "invalid"], "properties": {
         "list_id": {"type": ["string", "null"]}, "recipients": {"type": "integer", "minimum": 0},
@@ -90,12 +100,49 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
             "Override the risk level (DPO, with a justification)",
             {"level": {"type": "string", "enum": list(levels)}, "justification": text},
             ["level", "justification"]),
+        "/api/incidents/{incident_id}/measures": _command(
+            "The measures taken and proposed (Art. 33(3)(d)), one text per language, for the authority's "
+            "notification or for the notice to the people affected (DPO); they replace that audience's last",
+            {"audience": {"type": "string", "enum": ["authority", "data_subjects"]},
+             "texts": {"type": "array", "minItems": 1, "items": {
+                 "type": "object", "required": ["locale"], "properties": {
+                     "locale": text, "taken": {"type": "array", "items": {"type": "string"}},
+                     "proposed": {"type": "array", "items": {"type": "string"}}}}}},
+            ["audience", "texts"]),
+        "/api/incidents/{incident_id}/form": _command(
+            "Answer the CNIL form's questions the incident cannot answer itself (DPO); the answers replace "
+            "the last, and a field left out or null reads \"not known yet\" in the notification",
+            {"started_at": {**when, "description": "when the breach started (RFC 3339)"},
+             "ended_at": {**when, "description": "when it ended (RFC 3339)"},
+             "ongoing": {"type": ["boolean", "null"]},
+             "origin": {"type": ["string", "null"], "enum": ["internal", "external", None]},
+             "intent": {"type": ["string", "null"], "enum": ["malicious", "accidental", None]},
+             "member_states": {"type": ["array", "null"], "items": {"type": "string"},
+                               "description": "other EU/EEA states concerned (ISO 3166 alpha-2); [] for none"},
+             "notification_type": {"type": ["string", "null"], "enum": ["initial", "complete", None]},
+             "police_complaint": {"type": ["boolean", "null"]}, "anssi_report": {"type": ["boolean", "null"]}},
+            []),
         "/api/incidents/{incident_id}/obligations": _command(
             "A step of an obligation: approve and submit are the DPO's",
             {"obligation": {**text, "description": "the clock's rule_ref"},
              "action": {"type": "string", "enum": list(OBLIGATION_STEPS)},
              "channel": {"type": "string", "enum": ["", *CHANNELS]}, "reference": {"type": "string"},
              "text": {"type": "string"}, "at": when}, ["obligation", "action"]),
+        "/api/incidents/{incident_id}/dismiss": _command(
+            "Dismiss as not a breach, a false positive or a duplicate, with the reason (a suspected incident: "
+            "responder or DPO; one the controller is aware of: DPO); it stays in the register",
+            {"outcome": {"type": "string", "enum": list(OUTCOMES)}, "reason": text}, ["outcome", "reason"]),
+        "/api/incidents/{incident_id}/reopen": _command(
+            "Reopen a dismissed incident, with the reason", {"reason": text}, ["reason"]),
+        "/api/incidents/{incident_id}/claim": _command("Claim the incident (the caller owns it)", {}, []),
+        "/api/incidents/{incident_id}/owner": _command(
+            "Assign the incident to a console user who may act (empty: nobody)",
+            {"owner": {"type": "string"}}, ["owner"]),
+        "/api/incidents/{incident_id}/note": _command(
+            "Add a note to the timeline (plain text)", {"text": {**text, "maxLength": MAX_NOTE}}, ["text"]),
+        "/api/incidents/{incident_id}/title": _command(
+            "Name the incident (empty: derived from its strongest signal again)",
+            {"title": {"type": "string", "maxLength": MAX_TITLE}}, ["title"]),
         "/api/incidents/{incident_id}/subjects": {"post": {
             "summary": "Import the people affected (responder, DPO, admin): CSV with an address or email column "
                        "(optionally name, language), or JSONL with the same keys. Invalid lines are reported by "
@@ -172,6 +219,8 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
                     "controller": {"type": ["string", "null"]}, "status": {"type": "string", "enum": list(states)},
                     "merged_into": {"type": ["string", "null"],
                                     "description": "the incident this one merged into: its clocks run there"},
+                    "title": {"type": "string", "description": "a person's, or derived from the strongest signal"},
+                    "owner": {"type": ["string", "null"]}, "dismissal": {"type": ["object", "null"]},
                     "risk": {"type": ["string", "null"]}, "deadlines": {"type": "array", "items": obj},
                     "next_deadline": {"type": ["string", "null"]}, "overdue": {"type": "boolean"}}},
             },

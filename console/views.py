@@ -14,6 +14,7 @@ from incident.model import Incident, SubjectNotice
 from incident.notices import reference, subject_notice_id
 from incident.profiles import Directory
 from incident.signals import Evidence
+from incident.work import headline
 from streams.codec import to_jsonable
 
 
@@ -36,7 +37,9 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
     clocks = sorted(incident.clocks, key=lambda c: (not c.timed, c.deadline))
     # A merged incident's clocks stopped: the incident it merged into carries them (and the
     # deadline that counts), so nothing here is due and no countdown may suggest otherwise.
-    running = incident.merged_into is None
+    # A dismissed one's stopped too, until it is reopened.
+    running = incident.merged_into is None and incident.dismissal is None
+    stopped = f"stopped: merged into {incident.merged_into}" if incident.merged_into else "stopped: dismissed"
     pending = [c for c in clocks
                if running and c.timed and not ((o := incident.obligation(c.rule_ref)) and o.settled)]
     return {
@@ -48,6 +51,13 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
         "merged_into": incident.merged_into,
         "merged_into_reference": reference(incident.merged_into) if incident.merged_into else None,
         "merge_reason": incident.merge_reason or None,
+        "title": headline(incident),
+        "title_given": bool(incident.title),
+        "owner": incident.owner or None,
+        "owner_name": incident.owner.partition(":")[2] or incident.owner or None,
+        "dismissal": None if incident.dismissal is None else {
+            "outcome": incident.dismissal.outcome, "reason": incident.dismissal.reason, "by": incident.dismissal.by,
+            "at": _iso(incident.dismissal.at), "was_aware": incident.dismissal.was_aware},
         "risk": incident.level,
         "opened_at": _iso(incident.opened_at),
         "first_event_at": _iso(incident.first_event_at),
@@ -67,7 +77,7 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
             "timed": c.timed, "running": running,
             "seconds_left": int((c.deadline - now).total_seconds()) if c.timed and running else None,
             "time_left": (time_left(c.deadline, now) if c.timed else "without undue delay") if running
-            else f"stopped: merged into {incident.merged_into}",
+            else stopped,
             "rule_ref": c.rule_ref, "profile_ref": c.profile_ref, "unit": c.unit, "amount": c.amount,
             "workflow": _workflow(incident, c.rule_ref)} for c in clocks],
         "notices": [{
@@ -111,6 +121,11 @@ def detail(incident: Incident, timeline: list[Any], directory: Directory, now: d
                              "notified": incident.subject_notice(subject_notice_id(incident.id, x.list_id))
                              is not None} for x in incident.subject_lists]
     out["subject_notices"] = [subject_progress(n) for n in incident.subject_notices]
+    out["measures"] = {m.audience: to_jsonable(m) for m in incident.measures}
+    out["form"] = to_jsonable(incident.form) if incident.form is not None else {}
+    profile = directory.profiles.get(incident.controller or "")
+    # The languages the DPO writes the measures in: those the controller's notices are written in.
+    out["measure_locales"] = list(dict.fromkeys((*profile.languages, profile.authority.language))) if profile else []
     return out
 
 
@@ -149,6 +164,9 @@ _TIMELINE: dict[str, tuple[str, str]] = {
         "gravité ENISA {assessment[severity][score]:g})"),
     "FactsCorrected": ("Facts corrected by {by} ({changes}): {reason}",
                        "Faits corrigés par {by} ({changes}) : {reason}"),
+    "FormAnswered": ("Notification form answered by {by}", "Formulaire de notification renseigné par {by}"),
+    "MeasuresRecorded": ("Measures taken and proposed for the {audience} written by {by}",
+                         "Mesures prises et envisagées pour {audience} rédigées par {by}"),
     "RiskOverridden": ("Risk level set to {level} by {by}: {justification}",
                        "Niveau de risque fixé à {level} par {by} : {justification}"),
     "ObligationActed": ("{obligation}: {action}{late} by {by}{text}{reference}",
@@ -183,6 +201,12 @@ _TIMELINE: dict[str, tuple[str, str]] = {
         "one, was aware first ({by})",
         "Prise de connaissance avancée au {aware_at} (au lieu du {previous_aware_at}) : l'incident {absorbed}, "
         "fusionné dans celui-ci, en avait connaissance avant ({by})"),
+    "IncidentDismissed": ("Dismissed as {outcome} by {by}: {reason}", "Classé ({outcome}) par {by} : {reason}"),
+    "IncidentReopened": ("Reopened by {by}: {reason}", "Rouvert par {by} : {reason}"),
+    "OwnerAssigned": ("{owner} by {by}", "{owner} par {by}"),
+    # A note's text is the person's own words, shown as written (the page keeps its line breaks).
+    "NoteAdded": ("Note by {by}:\n{text}", "Note de {by} :\n{text}"),
+    "TitleSet": ("Title set to “{title}” by {by}", "Titre fixé à « {title} » par {by}"),
     "ClockMoved": ("{rule_ref} deadline moved to {deadline} (was {previous_deadline})",
                    "Échéance {rule_ref} avancée au {deadline} (au lieu du {previous_deadline})"),
 }
@@ -193,6 +217,13 @@ _TIMELINE_PARTS: dict[str, tuple[str, str]] = {
     "late": (" (late)", " (en retard)"),
     "reference": (" [ref {}]", " [réf. {}]"),
     "skipped": (" (skipped: {})", " (ignorés : {})"),
+    "not_a_breach": ("not a breach", "pas une violation"),
+    "false_positive": ("false positive", "faux positif"),
+    "duplicate": ("duplicate", "doublon"),
+    "owned": ("Owner: {}", "Responsable : {}"),
+    "released": ("Owner removed", "Plus de responsable"),
+    "untitled": ("Title removed (derived from the signals again) by {by}",
+                 "Titre retiré (de nouveau tiré des signaux) par {by}"),
 }
 
 
@@ -225,4 +256,10 @@ def describe(event: Any, lang: str = "en") -> str:
             data["skipped"] = part["skipped"].format(", ".join(data["skipped"])) if data["skipped"] else ""
         case "NoticeRequested":
             data["draft"]["recipients"] = len(data["draft"]["recipients"])
+        case "IncidentDismissed":
+            data["outcome"] = part.get(data["outcome"], data["outcome"])
+        case "OwnerAssigned":
+            data["owner"] = part["owned"].format(data["owner"]) if data["owner"] else part["released"]
+        case "TitleSet" if not data["title"]:
+            return part["untitled"].format_map(data)
     return _TIMELINE[name][french].format_map(data)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from incident.measures import MeasureText
+from incident.notification_form import FormAnswers
 from incident.signal_summary import SignalSummary
 from incident.signals import Evidence
 
@@ -77,12 +79,14 @@ class RecordDelivery:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CorrectFacts:
-    """A responder corrects or completes the breach facts (fields as in a facts file)."""
+    """A responder corrects or completes the breach facts (fields as in a facts file). A change
+    that lowers the assessed risk is the DPO's decision (``role``), as an override is."""
 
     incident_id: str
     changes: dict[str, Any]
     by: str
     reason: str
+    role: str = ""  # the actor's console role; empty on commands written before it was carried
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,6 +174,29 @@ class SendSubjectNotice:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RecordMeasures:
+    """The DPO writes the measures taken and proposed (Art. 33(3)(d)) for one audience, the
+    authority or the people affected, one text per language; it replaces that audience's last."""
+
+    incident_id: str
+    audience: str
+    texts: tuple[MeasureText, ...]
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordFormAnswers:
+    """The DPO's answers to the CNIL form's questions the incident cannot answer itself (start and
+    end, cause, other Member States, initial or complete, police and ANSSI); they replace the last."""
+
+    incident_id: str
+    answers: FormAnswers
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RecordDeliveryProgress:
     """Absolute counts of one mass notice on one partition of ``notice-deliveries`` (a batch,
     never one command per recipient): replays and stale reports are harmless."""
@@ -183,9 +210,67 @@ class RecordDeliveryProgress:
     in_doubt: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DismissIncident:
+    """A person closes the incident as not a breach, a false positive or a duplicate, with the
+    reason: it stays in the register as examined (Art. 33(5)); its escalations and clocks stop.
+    Responders may dismiss a suspected incident; only the DPO one the controller is aware of."""
+
+    incident_id: str
+    outcome: str  # incident.work.OUTCOMES
+    reason: str
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReopenIncident:
+    """A dismissed incident is worked again (the reason says what changed)."""
+
+    incident_id: str
+    reason: str
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssignOwner:
+    """Who works the incident: ``owner`` is a person's actor (``user:rita``), the sender's own
+    to claim it; empty to release it."""
+
+    incident_id: str
+    owner: str
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddNote:
+    """A free-text note on the timeline. ``note_id`` is made by the sender, so a redelivered
+    command adds it once."""
+
+    incident_id: str
+    note_id: str
+    text: str
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetTitle:
+    """A person names the incident (empty: back to the title derived from its signals)."""
+
+    incident_id: str
+    title: str
+    by: str
+    role: str
+
+
 Command = (AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick | ActOnObligation
            | StartTriage | ClassifyIncident | RecordSubjects | SendSubjectNotice | RecordDeliveryProgress
-           | MergeIncident | AbsorbIncident)
+           | MergeIncident | AbsorbIncident | RecordMeasures | RecordFormAnswers | DismissIncident | ReopenIncident
+           | AssignOwner | AddNote | SetTitle)
 COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk, Tick,
                               ActOnObligation, StartTriage, ClassifyIncident, RecordSubjects, SendSubjectNotice,
-                              RecordDeliveryProgress, MergeIncident, AbsorbIncident)
+                              RecordDeliveryProgress, MergeIncident, AbsorbIncident, RecordMeasures,
+                              RecordFormAnswers, DismissIncident, ReopenIncident, AssignOwner, AddNote, SetTitle)

@@ -7,15 +7,20 @@ a second hop. Within a key:
 
 * **Rules.** Each signal is matched against the detection rules of the pack. A signal whose
   only matches feed correlation rules (failed logons, say) is *held* until a correlation
-  fires (then every contributing signal is attached) or its timespan passes (then it is
-  dropped: it was noise). Any other signal (a standalone rule matched, or no rule at all: the
-  SIEM already called it an alert) is attached at once.
+  fires (then every contributing signal is attached), it shares an entity with an open
+  incident (then it joins that one at once, its reason saying it was held: evidence is never
+  dropped), or its timespan passes (then it is dropped: it was noise). Any other signal (a
+  standalone rule matched, or no rule at all: the SIEM already called it an alert; or one that
+  confirms a breach) is attached at once.
 * **Grouping.** An incident is open for (controller, entity, window): a signal joins the open
   incident that shares one of its entities (``Config.link_on``: host, user, source IP, data
   store) within ``span`` of its signals; a signal that shares entities with several open
   incidents merges them (the oldest survives and takes the others' entities; the others take
   no new signals). Otherwise it opens one whose id is uuid5(key, host, span bucket of the
   event time): the id no longer depends on which event arrived first, only on the bucket.
+* **Unmapped copies.** A signal no profile declares is keyed by its asset; ingest also copies it,
+  tagged ``LINK_ONLY``, to each controller's key, where it only joins an open incident it shares
+  an account, a source address or a data store with.
 * **Why.** Every attached signal carries a reason naming the rules, the correlation that
   fired, the entity *kinds* it was linked by with a keyed hash of the value, and its
   fingerprint. Never the value itself: Evidence is kept for years (``signals.Evidence``).
@@ -48,6 +53,10 @@ from incident.signals import Evidence, SecurityEvent
 
 NAMESPACE = uuid.UUID("6f1d3c52-7f0e-4d55-9a1e-5b2f0b7e1c01")
 DEFAULT_SPAN = timedelta(hours=24)
+# The tag of the copy of an unmapped signal that ingest sends to each controller's key
+# (``_Work._link_unmapped``): there it may only join an open incident. Honoured only on an
+# unmapped signal, so a record carrying it cannot keep itself out of its controller's incidents.
+LINK_ONLY = "breach:link-only"
 EMPTY_PACK = RulePack()
 
 
@@ -129,6 +138,12 @@ class Window:
     @property
     def size(self) -> int:
         return len(self.incidents) + len(self.seen) + len(self.hits) + len(self.held) + len(self.fired)
+
+
+def entity_hash(value: str, salt: str) -> str:
+    """The keyed hash an entity's value (a user name, an IP) is written as in reasons: the
+    console's search hashes a term the same way to find the incidents it linked."""
+    return hashlib.blake2b(value.encode(), digest_size=6, key=salt.encode()[:64]).hexdigest()
 
 
 def correlation_key(event: SecurityEvent) -> str:
@@ -232,6 +247,9 @@ class _Work:
     # -- one signal ----------------------------------------------------------------------------
 
     def add(self, event: SecurityEvent) -> None:
+        if event.controller is None and self._controller is not None and LINK_ONLY in event.tags:
+            self._link_unmapped(event)
+            return
         fields = event.fields()
         fingerprint = "fp:" + self._hash("|".join(str(fields.get(f, "")) for f in self.config.fingerprint))
         if event.event_id in self.seen_ids or fingerprint in self.seen_prints:
@@ -254,8 +272,12 @@ class _Work:
         fired = self._correlate(event, fields, matched)
         standalone = [r for r in matched if r not in self.pack.held]
         note = f" (late: {_human(self.watermark - at)} behind the newest signal)" if late else ""
-        if standalone or not matched:
+        # A signal that confirms a breach is never held: the SIEM already concluded (a Wazuh level
+        # 12 "failures followed by a success" is also one successful logon for the pack).
+        if standalone or not matched or event.confirms_breach:
             what = (f"rule {', '.join(self.pack.title_of(r) for r in standalone)} matched" if standalone
+                    else f"SIEM alert confirming a breach (rule {', '.join(self.pack.title_of(r) for r in matched)} "
+                         "matched)" if matched
                     else "SIEM alert (no rule of the pack claims it)")
             self._attach([(Evidence.of(event, ""), entities, fingerprint)], what + note)
         else:
@@ -265,6 +287,33 @@ class _Work:
             self._release(rule, contributing, note, group)
         if event.event_id in self.held:
             self._join_fired(event, fields, matched, note)
+        if event.event_id in self.held and self._sharing(set(entities), at, at):
+            # Evidence of an incident already open (the read of the customer table during the
+            # breach): it joins now rather than wait for a count it may never reach. Its hits
+            # stay counted, so the correlation still fires for the signals still held.
+            held = self.held.pop(event.event_id)
+            feeds = sorted({c for r in matched for c in self.outer_of.get(r, ())})
+            what = (f"rule {', '.join(self.pack.title_of(r) for r in matched)} matched (held for correlation "
+                    f"{', '.join(self.pack.title_of(c) for c in feeds) or 'none'}, joined at once: it shares an "
+                    f"entity with an open incident)")
+            self._attach([(held.evidence, held.entities, held.fingerprint)], what + note)
+
+    def _link_unmapped(self, event: SecurityEvent) -> None:
+        """A signal no profile declares, which ingest also copies to each controller's key (its
+        own key, by asset, handles it as ever): here it only joins an open incident it shares an
+        entity with (the attacker's address, an account), saying so. No rule counts it, it opens
+        nothing and leaves nothing in the window but what joining changes in the incident: a
+        redelivered copy is ignored by the incident, which holds its event id already. Its asset
+        is no entity here: a sensor or an unknown host that names every alert it sees would
+        otherwise pull all of them in after the first."""
+        fields = event.fields()
+        entities = tuple(f"{name}#{self._hash(str(fields[name]))}" for name in self.config.link_on
+                         if name != "host.name" and fields.get(name) not in (None, "", []))
+        if not self._sharing(set(entities), event.occurred_at, event.occurred_at):
+            return
+        fingerprint = "fp:" + self._hash("|".join(str(fields.get(f, "")) for f in self.config.fingerprint))
+        self._attach([(Evidence.of(event, ""), entities, fingerprint)],
+                     "a signal on an asset no profile declares, linked to this controller's open incident")
 
     def _correlate(self, event: SecurityEvent, fields: dict[str, object], matched: tuple[str, ...],
                    ) -> list[tuple[CorrelationRule, set[str], str]]:
@@ -334,15 +383,12 @@ class _Work:
         entities = {e for _, ents, _ in items for e in ents}
         first = min(ev.occurred_at for ev, _, _ in items)
         last = max(ev.occurred_at for ev, _, _ in items)
-        span = self.config.span
-        candidates = [o for o in self.incidents if o.merged_into is None
-                      and o.first_at - span <= last and first <= o.last_at + span
-                      and not entities.isdisjoint(self._entities(o))]
+        candidates = self._sharing(entities, first, last)
         if candidates:
             survivor = min(candidates, key=lambda o: (o.first_at, o.incident_id))
             others = [o for o in candidates if o is not survivor]
             shared = sorted(e for e in entities if any(e in self._entities(o) for o in candidates))
-            how = f"joined by shared {', '.join(shared)} within {_human(span)}"
+            how = f"joined by shared {', '.join(shared)} within {_human(self.config.span)}"
             if others:
                 how += f"; merges incident {', '.join(o.incident_id for o in others)} into this one"
                 self._merge(others, survivor, entities, [ev.event_id for ev, _, _ in items])
@@ -382,6 +428,13 @@ class _Work:
                                               correlation_key=self.key, evidence=replace(evidence, reason=reason)))
         self.last_incident = current.incident_id
 
+    def _sharing(self, entities: set[str], first: datetime, last: datetime) -> list[OpenIncident]:
+        """The open incidents a signal of these entities and times joins: sharing one, within span."""
+        span = self.config.span
+        return [o for o in self.incidents if o.merged_into is None
+                and o.first_at - span <= last and first <= o.last_at + span
+                and not entities.isdisjoint(self._entities(o))]
+
     def _merge(self, others: list[OpenIncident], survivor: OpenIncident, entities: set[str],
                event_ids: list[str]) -> None:
         """Each absorbed incident is told where its evidence goes, and why (kinds and hashes only)."""
@@ -418,7 +471,7 @@ class _Work:
         return candidate
 
     def _hash(self, value: str) -> str:
-        return hashlib.blake2b(value.encode(), digest_size=6, key=self.config.salt.encode()[:64]).hexdigest()
+        return entity_hash(value, self.config.salt)
 
     # -- state ---------------------------------------------------------------------------------
 

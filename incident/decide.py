@@ -18,21 +18,29 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from incident.commands import (
     AbsorbIncident,
     ActOnObligation,
+    AddNote,
+    AssignOwner,
     AttachSignal,
     ClassifyIncident,
     Command,
     CorrectFacts,
+    DismissIncident,
     MergeIncident,
     OverrideRisk,
     RecordAwareness,
     RecordDelivery,
     RecordDeliveryProgress,
+    RecordFormAnswers,
+    RecordMeasures,
     RecordSubjects,
+    ReopenIncident,
     SendSubjectNotice,
+    SetTitle,
     StartTriage,
     Tick,
 )
@@ -41,9 +49,12 @@ from incident.errors import CommandRejected
 from incident.events import (
     Event,
     FactsCorrected,
+    FormAnswered,
     IncidentClassified,
     IncidentMerged,
     IncidentOpened,
+    IncidentReopened,
+    MeasuresRecorded,
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
@@ -54,11 +65,14 @@ from incident.events import (
     TriageStarted,
 )
 from incident.facts import FactsError
+from incident.measures import check, cleaned
 from incident.merging import advance_awareness
 from incident.model import Incident
-from incident.notices import NoticeDraft, submission
+from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, DPO_REVIEW, NoticeDraft, draft, submission
+from incident.notification_form import check as check_form
 from incident.obligations import DPO_ROLE, act
 from incident.profiles import Directory
+from incident.reassessment import reassess
 from incident.regimes import CLASSIFICATION_TRIGGERS
 from incident.reminders import tick
 from incident.risk import LEVELS, assess
@@ -76,11 +90,17 @@ from incident.tape import (
     start_clock_for,
     zone,
 )
+from incident.work import assign, dismiss, note, reopen, set_title
 
 AUTOMATIC_AWARENESS = "rule:confirmed-signal"
+# What a dismissed incident refuses until it is reopened: deciding on a breach examined as none.
+_NOT_WHILE_DISMISSED = (RecordAwareness, CorrectFacts, OverrideRisk, ActOnObligation, ClassifyIncident, StartTriage,
+                        RecordSubjects, SendSubjectNotice)
 
 
 def decide(command: Command, state: Incident | None, *, now: datetime, rules: Rules) -> list[Event]:
+    if state is not None and state.dismissal is not None and isinstance(command, _NOT_WHILE_DISMISSED):
+        raise CommandRejected(f"the incident was dismissed as {state.dismissal.outcome}: reopen it first")
     match command:
         case AttachSignal():
             return _attach(command, state, now, rules)
@@ -118,8 +138,11 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
         case ClassifyIncident():
             return _classify(command, _aware(state, command.incident_id), now, rules)
         case Tick():
-            # A merged incident's clocks run on the one it merged into (it took its awareness).
-            return tick(state, now, rules.triage_window) if state is not None and not state.merged_into else []
+            # A merged incident's clocks run on the one it merged into (it took its awareness); a
+            # dismissed one's are stopped until it is reopened.
+            if state is None or state.merged_into or state.dismissal is not None:
+                return []
+            return tick(state, now, rules.triage_window)
         case StartTriage():
             if state is None:
                 raise CommandRejected(f"no incident {command.incident_id}")
@@ -133,6 +156,20 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
             return send_subject_notice(command, _aware(state, command.incident_id), now, rules.directory)
         case RecordDeliveryProgress():
             return record_progress(command, state, now)
+        case RecordFormAnswers():
+            return _form(command, _aware(state, command.incident_id), now)
+        case RecordMeasures():
+            return _measures(command, _aware(state, command.incident_id), now, rules.directory)
+        case DismissIncident():
+            return dismiss(command, state, now)
+        case ReopenIncident():
+            return reopen(command, state, now)
+        case AssignOwner():
+            return assign(command, state, now)
+        case AddNote():
+            return note(command, state, now)
+        case SetTitle():
+            return set_title(command, state, now)
     raise CommandRejected(f"unknown command {type(command).__name__}")
 
 
@@ -149,9 +186,16 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
                                  correlation_key=cmd.correlation_key, profile_ref=profile.ref if profile else None))
     current = tape.emit(SignalAttached(incident_id=cmd.incident_id, version=tape.version, at=now,
                                        evidence=cmd.evidence))
+    if cmd.evidence.confirms_breach and current.dismissal is not None:
+        # Examined as no breach, and now a signal confirms one: it is worked again, at once.
+        current = tape.emit(IncidentReopened(incident_id=cmd.incident_id, version=tape.version, at=now,
+                                             reason=f"signal {cmd.evidence.event_id} confirms a breach",
+                                             by=AUTOMATIC_AWARENESS))
     if cmd.evidence.confirms_breach and current.awareness is None:
         # The machine learnt of a confirmed breach when the signal reached us, not when it happened.
         become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
+    elif state is not None:
+        reassess(tape, state, cmd.evidence.ingested_at, now, rules)
     return tape.events
 
 
@@ -208,6 +252,12 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
         tape.emit(SignalsAbsorbed(incident_id=cmd.incident_id, version=tape.version, at=now, absorbed=cmd.absorbed,
                                   reason=cmd.reason, signals=rest))
     current = tape.state
+    confirming = [e for e in (*cmd.evidence, *_first_confirmed(cmd)) if e.confirms_breach]
+    if current is not None and current.dismissal is not None and (cmd.aware_at is not None or confirming):
+        # Dismissed here, but the incident merging in knew it as a breach: it is worked again.
+        current = tape.emit(IncidentReopened(incident_id=cmd.incident_id, version=tape.version, at=now,
+                                             reason=f"incident {cmd.absorbed}, merged into this one, "
+                                                    "was a breach", by=AUTOMATIC_AWARENESS))
     by = f"{cmd.aware_by} (on incident {cmd.absorbed}, merged into this one)"
     if current is not None and current.awareness is not None and cmd.aware_at is not None:
         # Aware of the same breach earlier over there: the clocks run from then (Art. 33(1)).
@@ -216,10 +266,12 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
                                        absorbed=cmd.absorbed, now=now, calendar=rules.calendar,
                                        tz=zone(profile, rules), profile=profile):
             tape.emit(event)
+    if state is not None:  # what the merged incident knew may change the risk here
+        reassess(tape, state, max((e.ingested_at for e in cmd.evidence), default=now), now, rules)
     if current is not None and current.awareness is None:
         if cmd.aware_at is not None:
             become_aware(tape, cmd.aware_at, by, cmd.aware_evidence, now, rules)
-        elif confirming := [e for e in (*cmd.evidence, *_first_confirmed(cmd)) if e.confirms_breach]:
+        elif confirming:
             first = min(confirming, key=lambda e: e.ingested_at)
             become_aware(tape, first.ingested_at, AUTOMATIC_AWARENESS, (first.event_id,), now, rules)
     return tape.events
@@ -232,6 +284,7 @@ def _not_carried(cmd: AbsorbIncident) -> SignalSummary | None:
         return None
     return replace(cmd.signals, count=cmd.signals.count - len(cmd.evidence),
                    confirmed=max(0, cmd.signals.confirmed - sum(e.confirms_breach for e in cmd.evidence)),
+                   bytes_out=max(0, cmd.signals.bytes_out - sum(max(e.bytes_out or 0, 0) for e in cmd.evidence)),
                    recent_ids=(), open_ids=())  # its ids are its own: its signals are never attached here again
 
 
@@ -314,13 +367,34 @@ def _correct(cmd: CorrectFacts, state: Incident, now: datetime, directory: Direc
         raise CommandRejected(f"invalid correction: {exc}") from None
     if not cmd.reason.strip():
         raise CommandRejected("a correction needs a reason")
+    assessment = assess(facts, profile)
+    if cmd.role != DPO_ROLE and lowers_risk(state, assessment.level):
+        raise CommandRejected(f"these facts lower the risk to {assessment.level}: the DPO decides that "
+                              "(an override in all but name)")
     tape = Tape(state)
     tape.emit(FactsCorrected(incident_id=state.id, version=tape.version, at=now, changes=dict(cmd.changes),
                              by=cmd.by, reason=cmd.reason))
     tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
-                           assessment=assess(facts, profile)))
+                           assessment=assessment))
     request_due_notices(tape, profile, now)
     return tape.events
+
+
+def lowers_risk(state: Incident, level: str) -> bool:
+    """Would ``level`` be below the incident's assessed level (the console asks too, before sending)."""
+    current = state.assessment.level if state.assessment else None
+    return current is not None and LEVELS.index(level) < LEVELS.index(current)
+
+
+def facts_lower_risk(state: Incident, changes: dict[str, Any], directory: Directory) -> bool:
+    """Whether correcting ``state``'s facts with ``changes`` would lower its assessed risk; False when
+    the changes are invalid (the incident refuses them for that, whoever sends them)."""
+    profile = profile_of(state, directory)
+    try:
+        facts = facts_of(state, profile).corrected(changes)
+    except FactsError:
+        return False
+    return lowers_risk(state, assess(facts, profile).level)
 
 
 def _override(cmd: OverrideRisk, state: Incident, now: datetime, directory: Directory) -> list[Event]:
@@ -334,6 +408,41 @@ def _override(cmd: OverrideRisk, state: Incident, now: datetime, directory: Dire
     tape.emit(RiskOverridden(incident_id=state.id, version=tape.version, at=now, level=cmd.level,
                              justification=cmd.justification.strip(), by=cmd.by))
     request_due_notices(tape, profile_of(state, directory), now)
+    return tape.events
+
+
+def _form(cmd: RecordFormAnswers, state: Incident, now: datetime) -> list[Event]:
+    if cmd.role != DPO_ROLE:
+        raise CommandRejected("only the DPO may answer the notification form")
+    check_form(cmd.answers, now=now)
+    if state.form == cmd.answers:
+        return []
+    return [FormAnswered(incident_id=state.id, version=state.version + 1, at=now, answers=cmd.answers, by=cmd.by)]
+
+
+def _measures(cmd: RecordMeasures, state: Incident, now: datetime, directory: Directory) -> list[Event]:
+    """The DPO's measures for one audience, in the languages the controller's notices use."""
+    if cmd.role != DPO_ROLE:
+        raise CommandRejected("only the DPO may write the measures taken and proposed")
+    profile = profile_of(state, directory)
+    if profile is None:
+        raise CommandRejected("the incident has no controller profile: no notice to write the measures in")
+    texts = cleaned(cmd.texts)
+    locales = tuple(dict.fromkeys((*profile.languages, profile.authority.language)))
+    check(cmd.audience, texts, locales)
+    current = state.measures_for(cmd.audience)
+    if current is not None and current.texts == texts:
+        return []  # the same measures again (a redelivered command, or a form sent twice)
+    tape = Tape(state)
+    after = tape.emit(MeasuresRecorded(incident_id=state.id, version=tape.version, at=now, audience=cmd.audience,
+                                       texts=texts, by=cmd.by))
+    # The DPO sees the draft they will approve with the measures in it: a new version of each
+    # draft of this audience already sent for review (its own id, so it is delivered).
+    for kind in {"authority": (AUTHORITY_NOTIFICATION,), "data_subjects": (DATA_SUBJECT_NOTICE,)}[cmd.audience]:
+        sent = [n for n in after.notices if n.kind == kind and n.audience == DPO_REVIEW]
+        if sent:
+            tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
+                                      draft=draft(kind, after, profile, now, seq=len(sent) + 1)))
     return tape.events
 
 

@@ -50,9 +50,11 @@ def _request_subject_notice(cmd: SendSubjectNotice, state: Incident, now: dateti
     if profile is None or state.assessment is None:
         raise CommandRejected("the incident has no controller profile or assessment to write the notice from")
     taken = tuple(m.strip() for m in cmd.measures_taken if m.strip())
-    if not taken:
-        raise CommandRejected("say what was done (at least one measure taken): Art. 34(2) with 33(3)(d)")
     proposed = tuple(m.strip() for m in cmd.measures_proposed if m.strip())
+    recorded = state.measures_for("data_subjects")
+    written = recorded.in_locale(profile.languages[0]) if recorded else None
+    if not taken and (written is None or not written.taken):
+        raise CommandRejected("say what was done (at least one measure taken): Art. 34(2) with 33(3)(d)")
     context = subject_notice_context(state, profile, now, list_id=cmd.list_id, measures_taken=taken,
                                      measures_proposed=proposed)
     return [SubjectNoticeRequested(incident_id=state.id, version=state.version + 1, at=now, notice_id=notice_id,

@@ -12,7 +12,9 @@ from typing import Any
 
 from incident.deadlines import Clock
 from incident.facts import Facts
+from incident.measures import MeasureText
 from incident.notices import NoticeDraft
+from incident.notification_form import FormAnswers
 from incident.risk import Assessment
 from incident.signal_summary import SignalSummary
 from incident.signals import Evidence
@@ -155,6 +157,29 @@ class RiskOverridden:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MeasuresRecorded:
+    """The DPO's measures taken and proposed for one audience (incident/measures.py)."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    audience: str
+    texts: tuple[MeasureText, ...]
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FormAnswered:
+    """The DPO's answers to the CNIL form (incident/notification_form.py)."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    answers: FormAnswers
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ClockStarted:
     incident_id: str
     version: int
@@ -266,6 +291,59 @@ class DeliveryProgressed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentDismissed:
+    """Examined and closed without notification: not a breach, a false positive, or a duplicate
+    (the reason says of what). The register keeps it with the reason; reminders and clocks stop."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    outcome: str
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentReopened:
+    incident_id: str
+    version: int
+    at: datetime
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OwnerAssigned:
+    incident_id: str
+    version: int
+    at: datetime
+    owner: str  # empty: released
+    previous: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoteAdded:
+    """A person's note: free text, kept on the timeline (never logged)."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    note_id: str
+    text: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TitleSet:
+    incident_id: str
+    version: int
+    at: datetime
+    title: str  # empty: back to the derived title
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandRejected:
     """Not part of the incident's history (no version): a record that a command was refused."""
 
@@ -278,9 +356,11 @@ class CommandRejected:
 Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | FactsCorrected | RiskOverridden
          | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed | ReminderDue | ObligationActed
          | TriageStarted | IncidentClassified | SubjectsListed | SubjectNoticeRequested | DeliveryProgressed
-         | IncidentMerged | AwarenessAdvanced | ClockMoved | SignalsAbsorbed)
+         | IncidentMerged | AwarenessAdvanced | ClockMoved | SignalsAbsorbed | MeasuresRecorded
+         | FormAnswered | IncidentDismissed | IncidentReopened | OwnerAssigned | NoteAdded | TitleSet)
 EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, FactsCorrected,
                             RiskOverridden, ClockStarted, NoticeRequested, NoticeDelivered, NoticeFailed,
                             ReminderDue, ObligationActed, TriageStarted, IncidentClassified, CommandRejected,
                             SubjectsListed, SubjectNoticeRequested, DeliveryProgressed, IncidentMerged,
-                            AwarenessAdvanced, ClockMoved, SignalsAbsorbed)
+                            AwarenessAdvanced, ClockMoved, SignalsAbsorbed, MeasuresRecorded, FormAnswered,
+                            IncidentDismissed, IncidentReopened, OwnerAssigned, NoteAdded, TitleSet)

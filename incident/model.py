@@ -21,13 +21,19 @@ from incident.events import (
     DeliveryProgressed,
     Event,
     FactsCorrected,
+    FormAnswered,
     IncidentClassified,
+    IncidentDismissed,
     IncidentMerged,
     IncidentOpened,
+    IncidentReopened,
+    MeasuresRecorded,
+    NoteAdded,
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
     ObligationActed,
+    OwnerAssigned,
     ReminderDue,
     RiskAssessed,
     RiskOverridden,
@@ -35,8 +41,11 @@ from incident.events import (
     SignalsAbsorbed,
     SubjectNoticeRequested,
     SubjectsListed,
+    TitleSet,
     TriageStarted,
 )
+from incident.measures import Measures
+from incident.notification_form import FormAnswers
 from incident.risk import Assessment
 from incident.signal_summary import NO_SIGNALS, SignalSummary, kept_items
 from incident.signals import Evidence
@@ -55,6 +64,18 @@ class Override:
     justification: str
     by: str
     at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dismissal:
+    """Why an incident was closed without notification (incident.work.OUTCOMES), who, when, and
+    whether the controller was aware of it then (only the DPO reopens those)."""
+
+    outcome: str
+    reason: str
+    by: str
+    at: datetime
+    was_aware: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -193,6 +214,13 @@ class Incident:
     # Incidents whose signal summaries this one joined (SignalsAbsorbed): a redelivered
     # AbsorbIncident must not count their signals twice.
     absorbed_from: tuple[str, ...] = ()
+    # The DPO's measures taken and proposed, the latest per audience (incident/measures.py).
+    measures: tuple[Measures, ...] = ()
+    form: FormAnswers | None = None  # the DPO's answers to the CNIL form (incident/notification_form.py)
+    dismissal: Dismissal | None = None  # closed as not a breach (IncidentDismissed), until reopened
+    owner: str = ""  # who works it (an actor, "user:rita"); empty: nobody yet
+    title: str = ""  # the name a person gave it; empty: derived from its signals (incident/work.py)
+    note_ids: tuple[str, ...] = ()  # the notes added (their texts are on incident-events only)
 
     def __post_init__(self) -> None:
         # A state saved before summaries holds every Evidence and no summary: summarise it, and
@@ -214,6 +242,8 @@ class Incident:
         are not a notification; only a recorded submission is."""
         if self.merged_into is not None:
             return "merged"
+        if self.dismissal is not None:
+            return "dismissed"
         if self.awareness is None:
             return "triage" if self.triage else "open"
         if self.obligations and all(o.status in ("closed", "withdrawn") for o in self.obligations):
@@ -274,6 +304,9 @@ class Incident:
 
     def notice(self, notice_id: str) -> NoticeProgress | None:
         return next((n for n in self.notices if n.notice_id == notice_id), None)
+
+    def measures_for(self, audience: str) -> Measures | None:
+        return next((m for m in self.measures if m.audience == audience), None)
 
     def subject_list(self, list_id: str) -> SubjectList | None:
         return next((x for x in self.subject_lists if x.list_id == list_id), None)
@@ -364,6 +397,19 @@ def _corrected(event: FactsCorrected, state: Incident | None) -> Incident:
 def _overridden(event: RiskOverridden, state: Incident | None) -> Incident:
     return replace(_next(event, state), override=Override(level=event.level, justification=event.justification,
                                                           by=event.by, at=event.at))
+
+
+@evolve.register
+def _form(event: FormAnswered, state: Incident | None) -> Incident:
+    return replace(_next(event, state), form=event.answers)
+
+
+@evolve.register
+def _measures(event: MeasuresRecorded, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    kept = tuple(m for m in s.measures if m.audience != event.audience)
+    return replace(s, measures=(*kept, Measures(audience=event.audience, texts=event.texts, by=event.by,
+                                                at=event.at)))
 
 
 @evolve.register
@@ -461,6 +507,34 @@ def _progressed(event: DeliveryProgressed, state: Incident | None) -> Incident:
 
     return replace(s, subject_notices=tuple(update(n) if n.notice_id == event.notice_id else n
                                             for n in s.subject_notices))
+
+
+@evolve.register
+def _dismissed(event: IncidentDismissed, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    return replace(s, dismissal=Dismissal(outcome=event.outcome, reason=event.reason, by=event.by, at=event.at,
+                                          was_aware=s.awareness is not None))
+
+
+@evolve.register
+def _reopened(event: IncidentReopened, state: Incident | None) -> Incident:
+    return replace(_next(event, state), dismissal=None)
+
+
+@evolve.register
+def _owned(event: OwnerAssigned, state: Incident | None) -> Incident:
+    return replace(_next(event, state), owner=event.owner)
+
+
+@evolve.register
+def _noted(event: NoteAdded, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    return replace(s, note_ids=(*s.note_ids, event.note_id))
+
+
+@evolve.register
+def _titled(event: TitleSet, state: Incident | None) -> Incident:
+    return replace(_next(event, state), title=event.title)
 
 
 def fold(state: Incident | None, events: list[Event]) -> Incident | None:

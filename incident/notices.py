@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from incident.measures import Measures
+from incident.notification_form import form_context
 from incident.profiles import Profile
 
 if TYPE_CHECKING:
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
 
 AUTHORITY_NOTIFICATION = "authority_notification"
 DATA_SUBJECT_NOTICE = "data_subject_notice"
+PUBLIC_COMMUNICATION = "public_communication"
 DPO_REVIEW = "dpo-review"  # the audience of a draft: the DPO, before any approval
 
 
@@ -59,7 +62,7 @@ def submission(state: Incident, profile: Profile, clock: Clock, delay_reasons: s
         raise ValueError(f"{profile.authority.name} has no submission address in the profile")
     template = SUBMISSION_TEMPLATES[clock.regime]
     nid = notice_id(state.id, template, f"{AUTHORITY_NOTIFICATION}:submission:{clock.rule_ref}")
-    context = _context(nid, AUTHORITY_NOTIFICATION, state, profile, now, clock=clock)
+    context = _context(nid, AUTHORITY_NOTIFICATION, state, profile, now, profile.authority.language, clock=clock)
     context["notice"]["draft"] = False
     context["clock"]["delay_reasons"] = delay_reasons
     return NoticeDraft(notice_id=nid, kind=AUTHORITY_NOTIFICATION, regime=template, locale=profile.authority.language,
@@ -73,7 +76,7 @@ def draft(kind: str, state: Incident, profile: Profile, now: datetime, *, seq: i
     templates show it as a banner), JSON values only."""
     locale = profile.authority.language if kind == AUTHORITY_NOTIFICATION else profile.languages[0]
     nid = notice_id(state.id, "gdpr", kind, seq)
-    context = _context(nid, kind, state, profile, now)
+    context = _context(nid, kind, state, profile, now, locale)
     if correction is not None:
         context["notice"]["correction"] = correction
     return NoticeDraft(notice_id=nid, kind=kind, regime="gdpr", locale=locale, audience=DPO_REVIEW,
@@ -92,31 +95,52 @@ def subject_notice_id(incident_id: str, list_id: str) -> str:
 def subject_notice_context(state: Incident, profile: Profile, now: datetime, *, list_id: str,
                            measures_taken: tuple[str, ...], measures_proposed: tuple[str, ...]) -> dict[str, Any]:
     """The context of the approved data-subject notice: final (no draft banner), with the
-    measures the DPO wrote. The same function serves the preview, so the preview is the notice."""
+    measures the DPO wrote: those given with the approval, in the notice's default language,
+    over those recorded for the people affected (RecordMeasures), which give the other languages
+    (each recipient reads the notice in theirs). The same function serves the preview, so the
+    preview is the notice."""
     nid = subject_notice_id(state.id, list_id)
-    context = _context(nid, DATA_SUBJECT_NOTICE, state, profile, now)
+    default = profile.languages[0]
+    context = _context(nid, DATA_SUBJECT_NOTICE, state, profile, now, default)
     context["notice"]["draft"] = False
-    context["measures"] = {"taken": list(measures_taken), "proposed": list(measures_proposed)}
+    if measures_taken or measures_proposed:
+        given = {"taken": list(measures_taken), "proposed": list(measures_proposed)}
+        context["measures"] = given
+        context["measures_by_locale"][default] = given
     return context
+
+
+def audience_of(kind: str) -> str:
+    """Whose measures a notice of this kind tells (incident/measures.py)."""
+    return "data_subjects" if kind in (DATA_SUBJECT_NOTICE, PUBLIC_COMMUNICATION) else "authority"
+
+
+def _measures(recorded: Measures | None, locale: str) -> tuple[dict[str, list[str]], dict[str, dict[str, list[str]]]]:
+    """The measures in the notice's language (none when the DPO wrote none in it: another
+    language's words never stand in), and every language's, for notices read in several."""
+    by_locale = {t.locale: {"taken": list(t.taken), "proposed": list(t.proposed)}
+                 for t in (recorded.texts if recorded else ())}
+    return by_locale.get(locale, {"taken": [], "proposed": []}), by_locale
 
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _context(nid: str, kind: str, state: Incident, profile: Profile, now: datetime, *, clock: Clock | None = None,
-             ) -> dict[str, Any]:
+def _context(nid: str, kind: str, state: Incident, profile: Profile, now: datetime, locale: str, *,
+             clock: Clock | None = None) -> dict[str, Any]:
     assessment, awareness = state.assessment, state.awareness
     assert assessment is not None and awareness is not None, "a notice needs awareness and an assessment"
     clock = clock or draft_clock(state)
     obligation = state.obligation(clock.rule_ref)
     systems = [s.name for s in profile.systems if s.id in state.systems]
+    measures, measures_by_locale = _measures(state.measures_for(audience_of(kind)), locale)
     return {
         "notice": {"id": nid, "kind": kind, "draft": True, "generated_at": now.isoformat(),
                    "reader_tz": profile.timezone},
         "controller": {"id": profile.id, "name": profile.name, "address": profile.address,
                        "dpo": {"name": profile.dpo.name, "email": profile.dpo.email, "postal": profile.dpo.postal,
-                               "phone": profile.dpo.phone}},
+                               "phone": profile.dpo.phone, "is_dpo": profile.dpo.is_dpo}},
         "authority": {"name": profile.authority.name, "address": profile.authority.address},
         "incident": {
             "id": state.id, "reference": reference(state.id), "opened_at": state.opened_at.isoformat(),
@@ -131,12 +155,15 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
                  "subject_kinds": list(dict.fromkeys(k for s in profile.systems if s.id in state.systems
                                                      for k in s.data_subjects))},
         "risk": {"level": state.level, "method": assessment.method_version,
-                 "factors": [{"name": f.name, "value": f.value, "reason": f.reason} for f in assessment.factors],
+                 "factors": [{"name": f.name, "value": f.value, "reason": f.reason, "params": f.params}
+                             for f in assessment.factors],
                  "consequences": list(assessment.consequences)},
         "clock": {"regime": clock.regime, "obligation": clock.obligation, "legal_ref": clock.legal_ref,
                   "rule_ref": clock.rule_ref, "deadline": clock.deadline.isoformat(),
                   "late": clock.timed and now > clock.deadline,
                   "delay_reasons": obligation.delay_reasons if obligation else ""},
-        "measures": {"taken": [], "proposed": []},
+        "form": form_context(state, profile),
+        "measures": measures,
+        "measures_by_locale": measures_by_locale,
         "advice": list(assessment.advice),
     }

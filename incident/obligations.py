@@ -1,6 +1,6 @@
 """The obligation workflow: running → approved (DPO only) → submitted (e-mail, or a portal with
 its reference) → complements (Art. 33(4)) and corrections (each with a reason) → closed; or
-withdrawn with a reason. A late
+withdrawn with a reason (DPO only). A late
 submission needs the reasons for the delay, which may be recorded ahead."""
 
 from __future__ import annotations
@@ -74,6 +74,8 @@ def act(cmd: ActOnObligation, state: Incident | None, now: datetime) -> list[Eve
             if current.status != "submitted":
                 raise CommandRejected("close an obligation once it is submitted (or withdraw it, with a reason)")
         case "withdraw":
+            if cmd.role != DPO_ROLE:  # no notification at all: the DPO's decision, with its reason
+                raise CommandRejected("only the DPO may withdraw a legal obligation")
             if current.status == "withdrawn":
                 return []
             if not cmd.text.strip():

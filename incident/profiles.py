@@ -8,10 +8,12 @@ documented key by key in docs/profiles.md.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from incident.errors import ProfileError
@@ -60,6 +62,11 @@ class System:
     # there is owed to that controller (Art. 33(2)), who assesses it and notifies the authority.
     role: str = "controller"
     on_behalf_of: str | None = None  # whom it is run for, as a person would say it
+    # Besides host names (issue 15): what else names this system in a SIEM record.
+    addresses: tuple[str, ...] = ()  # IP addresses and CIDR networks (its internal ranges)
+    cloud_accounts: tuple[str, ...] = ()  # AWS account, Azure subscription, GCP project ids
+    resources: tuple[str, ...] = ()  # resource ARN / ID prefixes ("arn:aws:s3:::acme-exports")
+    tenants: tuple[str, ...] = ()  # SaaS tenant ids or domains (Okta org, Entra tenant, GitHub org)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,12 +221,18 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
     systems: list[System] = []
     for s in doc.tables("systems", required=True):
         s.allow("id", "name", "assets", "data_categories", "data_subjects", "approx_subjects", "source_quote",
-                "role", "on_behalf_of")
-        systems.append(System(s.req("id", _SLUG), s.req("name"), s.strings("assets"),
+                "role", "on_behalf_of", *_IDENTIFIERS)
+        names = {key: s.strings(key, required=False) for key in ("assets", *_IDENTIFIERS)}
+        if not any(names.values()):
+            raise s.fail("assets", "is required: a system needs host names (or addresses, cloud_accounts, "
+                                   "resources or tenants) for events to reach it")
+        systems.append(System(s.req("id", _SLUG), s.req("name"), names["assets"],
                               s.strings("data_categories", allowed=DATA_CATEGORIES), s.strings("data_subjects"),
                               s.count("approx_subjects"),
                               _one_of(s, "role", SYSTEM_ROLES) if "role" in s.data else "controller",
-                              s.text("on_behalf_of", required=False)))
+                              s.text("on_behalf_of", required=False), addresses=_addresses(s, names["addresses"]),
+                              cloud_accounts=names["cloud_accounts"], resources=names["resources"],
+                              tenants=names["tenants"]))
     _unique(doc, "systems", [s.id for s in systems])
 
     processors = []
@@ -253,6 +266,23 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
     )
 
 
+_IDENTIFIERS = ("addresses", "cloud_accounts", "resources", "tenants")
+
+
+def _addresses(reader: _Reader, values: tuple[str, ...]) -> tuple[str, ...]:
+    """IP addresses and CIDR networks, each written the canonical way (so look-ups compare strings)."""
+    out = []
+    for index, value in enumerate(values):
+        try:
+            network = ipaddress.ip_network(value.strip(), strict=True)
+        except ValueError as exc:
+            raise reader.fail(f"addresses[{index}]", f"{value!r} is not an IP address or CIDR network ({exc})"
+                              ) from None
+        whole = network.prefixlen == network.max_prefixlen
+        out.append(str(network.network_address) if whole else str(network))
+    return tuple(out)
+
+
 def _authority(a: _Reader) -> Authority:
     a.allow("id", "name", "address", "language", "portal", "email")
     email = a.text("email", required=False)
@@ -277,34 +307,133 @@ def _unique(reader: _Reader, key: str, ids: list[str]) -> None:
         seen.add(item)
 
 
+Owner = tuple[Profile, System]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
 @dataclass(frozen=True, slots=True)
 class Directory:
-    """Every loaded profile, and which controller's system owns which asset."""
+    """Every loaded profile, and which controller's system owns which asset.
+
+    An asset is found by what names it in a record: a host name, an IP address (exactly, or
+    within a declared network: the most specific wins), a cloud resource (ARN/ID prefix, or the
+    account, subscription or project the resource id names) or a SaaS tenant. Names are unique
+    across profiles; a network may hold a smaller one of another system (it wins inside)."""
 
     profiles: Mapping[str, Profile]
-    owners: Mapping[str, tuple[Profile, System]]  # asset -> who declares it (assets are unique)
+    owners: Mapping[str, Owner]  # host name, address, account, tenant -> who declares it
+    # (IP version, prefix length, network bits) -> owner; prefix lengths per version, longest first
+    networks: Mapping[tuple[int, int, int], Owner] = field(default_factory=dict)
+    prefix_lengths: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    resources: tuple[tuple[str, Owner], ...] = ()  # resource prefixes, longest first
 
     @classmethod
     def of(cls, profiles: Iterable[Profile]) -> Directory:
         by_id: dict[str, Profile] = {}
-        owners: dict[str, tuple[Profile, System]] = {}
+        owners: dict[str, Owner] = {}
+        networks: dict[tuple[int, int, int], Owner] = {}
+        resources: dict[str, Owner] = {}
+
+        def claim(table: dict[Any, Owner], name: Any, owner: Owner, key: str, shown: str) -> None:
+            if name in table:
+                raise ProfileError(f"{key} {shown!r} is already declared by profile {table[name][0].id!r}",
+                                   source=owner[0].id, key=f"systems.{owner[1].id}.{key}")
+            table[name] = owner
+
         for profile in profiles:
             if profile.id in by_id:
                 raise ProfileError("two profiles share this id", source=profile.id, key="id")
             for system in profile.systems:
-                for asset in system.assets:
-                    if asset in owners:
-                        raise ProfileError(f"asset {asset!r} is already declared by profile {owners[asset][0].id!r}",
-                                           source=profile.id, key=f"systems.{system.id}.assets")
-                    owners[asset] = (profile, system)
+                owner = (profile, system)
+                for key in ("assets", "cloud_accounts", "tenants"):
+                    for name in getattr(system, key):
+                        claim(owners, name, owner, key, name)
+                for address in system.addresses:
+                    network = ipaddress.ip_network(address)
+                    if network.prefixlen == network.max_prefixlen:
+                        claim(owners, address, owner, "addresses", address)
+                    else:
+                        bits = int(network.network_address) >> (network.max_prefixlen - network.prefixlen)
+                        claim(networks, (network.version, network.prefixlen, bits), owner, "addresses", address)
+                for prefix in system.resources:
+                    claim(resources, prefix, owner, "resources", prefix)
             by_id[profile.id] = profile
-        return cls(by_id, owners)
+        lengths: dict[int, set[int]] = {}
+        for version, length, _ in networks:
+            lengths.setdefault(version, set()).add(length)
+        return cls(by_id, owners, networks, {v: tuple(sorted(ls, reverse=True)) for v, ls in lengths.items()},
+                   tuple(sorted(resources.items(), key=lambda item: -len(item[0]))))
 
     def locate(self, asset: str, controller: str | None = None) -> tuple[Profile | None, System | None]:
         """The controller and system an asset belongs to; (None, None) when unmapped. Runs for
-        every event: one dictionary look-up."""
+        every event: one dictionary look-up for a declared name, a few more for an address."""
         named = self.profiles.get(controller) if controller else None
-        owner = self.owners.get(asset)
+        owner = self.owner_of(asset)
         if owner is not None and (named is None or owner[0] is named):
             return owner
         return named, None
+
+    def attribute(self, asset: str, controller: str | None = None, *, addresses: Iterable[str | None] = (),
+                  ) -> tuple[Profile | None, System | None, str]:
+        """Like :meth:`locate`, then, when the asset is no system's, the record's other addresses
+        in order (an IDS or firewall alert names the Internet side, or its sensor, as often as
+        ours): the first that is a controller's attributes the record to it, and becomes the
+        asset the record is about (the sensor or the Internet host is not the controller's system,
+        and as an entity it would link every alert the sensor sees). Returns the asset too."""
+        profile, system = self.locate(asset, controller)
+        if system is not None:
+            return profile, system, asset
+        for address in addresses:
+            if not address or address == asset:
+                continue
+            ip = _ip(address)
+            owner = self._in_networks(ip) if ip is not None else None
+            owner = owner or (self.owners.get(str(ip)) if ip is not None else None)
+            if owner is not None and (controller is None or owner[0].id == controller):
+                return owner[0], owner[1], address
+        return profile, system, asset
+
+    def owner_of(self, name: str) -> Owner | None:
+        owner = self.owners.get(name)
+        if owner is not None:
+            return owner
+        ip = _ip(name)
+        if ip is not None:
+            return self.owners.get(str(ip)) or self._in_networks(ip)
+        for prefix, found in self.resources:
+            if name.startswith(prefix):
+                return found
+        account = _account_in(name)
+        return self.owners.get(account) if account else None
+
+    def _in_networks(self, ip: IPAddress) -> Owner | None:
+        value, width = int(ip), ip.max_prefixlen
+        for length in self.prefix_lengths.get(ip.version, ()):
+            owner = self.networks.get((ip.version, length, value >> (width - length)))
+            if owner is not None:
+                return owner
+        return None
+
+
+@lru_cache(maxsize=8192)  # the same few addresses recur in every alert of an attack: parse once
+def _ip(name: str) -> IPAddress | None:
+    if not name or not (name[0].isdigit() or ":" in name):
+        return None  # a host name: spare the parser (and its exception) on every event
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        return None
+
+
+_AZURE = re.compile(r"^/subscriptions/([^/]+)", re.IGNORECASE)
+_GCP = re.compile(r"^(?://[^/]+/)?projects/([^/]+)")
+
+
+def _account_in(name: str) -> str | None:
+    """The cloud account a resource id names: an AWS ARN's account field, an Azure resource id's
+    subscription, a Google Cloud resource name's project."""
+    if name.startswith("arn:"):
+        parts = name.split(":", 5)
+        return parts[4] if len(parts) > 4 and parts[4] else None
+    found = _AZURE.match(name) or _GCP.match(name)
+    return found.group(1) if found else None

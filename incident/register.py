@@ -70,10 +70,16 @@ def entry(incident: Incident, audit_chain: str = "not checked") -> dict[str, Any
         "not_notified_because": None if any(o["status"] in ("submitted", "closed") for o in authority) else (
             f"merged into incident {incident.merged_into}: the same breach, registered there"
             if incident.merged_into is not None
+            # Examined and found not to be a breach: the CNIL expects these traceable too.
+            else f"examined, dismissed as {incident.dismissal.outcome.replace('_', ' ')} by {incident.dismissal.by}: "
+                 f"{incident.dismissal.reason}" if incident.dismissal is not None
             else "assessed unlikely to result in a risk" if incident.level == "unlikely"
             else "withdrawn: " + "; ".join(o["closing_reason"] for o in authority if o["status"] == "withdrawn")
             if any(o["status"] == "withdrawn" for o in authority)
             else "not yet submitted" if authority else "no awareness recorded yet"),
+        "dismissal": None if incident.dismissal is None else {
+            "outcome": incident.dismissal.outcome, "reason": incident.dismissal.reason,
+            "by": incident.dismissal.by, "at": _iso(incident.dismissal.at)},
         "obligations": obligations,
         # Whether the events this entry was rebuilt from are the ones the agent wrote.
         "audit_chain": audit_chain,

@@ -19,7 +19,8 @@ Pure and deterministic: the same facts and profile always give the same Assessme
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from incident.facts import EASE_OF_IDENTIFICATION, Facts
 from incident.profiles import Profile
@@ -57,16 +58,23 @@ _ADVICE = {
     "contact": ("watch_phishing",),
     "identity": ("be_careful_with_calls",),
     "official_id": ("renew_document",),
-    "financial": ("contact_bank", "watch_statements"),
+    # "financial" covers bank details as much as a business plan's figures: no card to block, and
+    # statements to watch only if bank details were among them.
+    "financial": ("watch_statements_if_bank_details",),
     "payment_card": ("contact_bank", "watch_statements"),
 }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Factor:
+    """One element of the assessment. ``value`` and ``reason`` are English, for the console and
+    the register; ``params`` holds the same facts as codes and numbers (JSON values), from which
+    the notice templates write the factor in the reader's language."""
+
     name: str
     value: str
     reason: str
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -203,46 +211,53 @@ def severity(r: _Reading) -> Severity:
     return Severity(dpc=float(dpc), ei=ei, cb=cb, score=score, band=band)
 
 
-def _decide_level(r: _Reading, se: Severity) -> tuple[str, str]:
-    """(level, the rule that decided it, in one sentence)."""
+def _decide_level(r: _Reading, se: Severity) -> tuple[str, str, dict[str, Any]]:
+    """(level, the rule that decided it in one sentence, that rule's code and facts for the notices)."""
     exposed = r.exposure in ("known", "unknown", "public")
     long_outage = r.outage in ("prolonged", "permanent")
     if r.special and (exposed or (r.availability and long_outage)):
         return "high", (f"Special-category or criminal data ({', '.join(r.special)}) "
                         + ("reached unauthorised hands" if exposed else "is unavailable for long")
-                        + ": damage is presumed likely (EDPB 9/2022 ¶102) and severe.")
+                        + ": damage is presumed likely (EDPB 9/2022 ¶102) and severe."), {
+            "rule": "special_exposed" if exposed else "special_unavailable", "categories": list(r.special)}
     if r.vulnerable and exposed:
-        return "high", "Data of vulnerable people (children, patients…) reached unauthorised hands."
+        return "high", "Data of vulnerable people (children, patients…) reached unauthorised hands.", {
+            "rule": "vulnerable_exposed"}
     if r.exposure in ("unknown", "public") and r.fraud_enabling and r.facts.malicious is not False:
         return "high", (f"Fraud-enabling data ({', '.join(r.fraud_enabling)}) is in unknown hands, and nothing "
-                        "shows it was an innocent mistake: identity theft, fraud or account takeover are likely.")
+                        "shows it was an innocent mistake: identity theft, fraud or account takeover are likely."), {
+            "rule": "fraud_enabling_unknown_hands", "categories": list(r.fraud_enabling)}
     # Grounds that take the data out of unauthorised hands come before the severity score: ENISA
     # weighs unintelligibility outside its formula, and the EDPB calls a stolen encrypted laptop
     # or a trusted recipient's deletion "unlikely" whatever the data.
     # Neither safeguard repairs a long outage or altered data that cannot be restored.
     repaired = not long_outage and r.integrity_loss != "unrecoverable"
     if r.confidentiality and r.exposure == "unintelligible" and repaired:
-        return "unlikely", "The data is unintelligible to whoever has it and its key is safe."
+        return "unlikely", "The data is unintelligible to whoever has it and its key is safe.", {
+            "rule": "unintelligible"}
     if r.confidentiality and r.exposure in ("trusted", "contained") and repaired:
         return "unlikely", ("The data went to a known, trusted recipient or was recovered/deleted before any misuse, "
-                            "without malice.")
+                            "without malice."), {"rule": "trusted_or_contained"}
     if r.malicious and r.exposure in ("unknown", "public") and r.facts.ease_of_identification not in (
             "negligible", "limited"):
         # EDPB 01/2021: every exfiltration or theft by an attacker of data that identifies people
         # (ransomware with exfiltration, stolen laptops, credential stuffing, e-mail takeover…) is high.
         return "high", ("An attacker holds data that identifies the people: misuse (phishing, fraud, identity "
-                        "theft) is likely.")
+                        "theft) is likely."), {"rule": "attacker_holds_identifying_data"}
     if se.band in ("high", "very high"):
-        return "high", f"ENISA severity {se.score:g} is {se.band}: consequences may be significant or irreversible."
+        return "high", f"ENISA severity {se.score:g} is {se.band}: consequences may be significant or irreversible.", {
+            "rule": "severity_high", "score": se.score, "band": se.band}
     if r.exposure in SAFE_EXPOSURES and not r.special and r.outage in (None, "brief", "restorable") \
             and r.integrity_loss != "unrecoverable" and (r.availability or r.integrity):
-        return "unlikely", "No one else saw the data and it was restored quickly from backup."
+        return "unlikely", "No one else saw the data and it was restored quickly from backup.", {
+            "rule": "restored_unseen"}
     if se.band == "low" and not r.malicious and r.exposure in (*SAFE_EXPOSURES, "known") and not r.special \
             and not r.vulnerable and not r.fraud_enabling and r.facts.data_categories:
         return "unlikely", (f"ENISA severity {se.score:g} is low, without malice, sensitive data or a wide "
-                            "disclosure.")
+                            "disclosure."), {"rule": "severity_low", "score": se.score}
     return "risk", (f"Personal data was breached ({', '.join(r.facts.breach_types)}) and no ground shows the risk "
-                    "unlikely; nothing makes it high (ENISA severity " + f"{se.score:g}, {se.band}).")
+                    "unlikely; nothing makes it high (ENISA severity " + f"{se.score:g}, {se.band})."), {
+        "rule": "risk_otherwise", "breach_types": list(r.facts.breach_types), "score": se.score, "band": se.band}
 
 
 def _level(facts: Facts) -> str:
@@ -253,7 +268,7 @@ def _level(facts: Facts) -> str:
 def assess(facts: Facts, profile: Profile | None = None) -> Assessment:
     r = _read(facts)
     se = severity(r)
-    level, decision = _decide_level(r, se)
+    level, decision, decided_by = _decide_level(r, se)
     exceptions: list[Exemption] = []
     if level != "high" and r.unintelligible and _level(replace(facts, encrypted=False)) == "high":
         exceptions.append(Exemption(article="34(3)(a)", reason="Without the encryption this breach would be high "
@@ -274,7 +289,8 @@ def assess(facts: Facts, profile: Profile | None = None) -> Assessment:
     return Assessment(
         level=level, document_internally=True, notify_authority=level != "unlikely",
         notify_data_subjects=communicate, public_communication=public, exceptions=tuple(exceptions),
-        severity=se, factors=(*_factors(r, se, profile), Factor(name="decision", value=level, reason=decision)),
+        severity=se, factors=(*_factors(r, se, profile), Factor(name="decision", value=level, reason=decision,
+                                                                  params={"level": level, **decided_by})),
         method_version=METHOD, policy_obligations=_obligations(level, profile), breach_types=facts.breach_types,
         data_categories=categories, subjects_estimate=facts.subjects_count, consequences=consequences,
         advice=advice,
@@ -283,42 +299,54 @@ def assess(facts: Facts, profile: Profile | None = None) -> Assessment:
 
 def _factors(r: _Reading, se: Severity, profile: Profile | None) -> list[Factor]:
     f = r.facts
+    vulnerable = list(f.vulnerable_subjects or ()) or (["children"] if "children" in f.data_categories else [])
+    sensitive_activities = sorted({c for s in profile.systems for c in s.data_categories if c in SPECIAL}) if profile \
+        else []
     out = [
         Factor(name="type_of_breach", value=", ".join(f.breach_types),
-               reason="Confidentiality, integrity and availability losses harm people differently (EDPB factor 1)."),
+               reason="Confidentiality, integrity and availability losses harm people differently (EDPB factor 1).",
+               params={"breach_types": list(f.breach_types)}),
         Factor(name="nature_sensitivity_volume", value=", ".join(f.data_categories) or "unknown",
                reason=(f"ENISA data-processing context {se.dpc:g}/4"
                        + (f"; special categories: {', '.join(r.special)}" if r.special else "")
                        + ("" if f.data_categories else "; the data involved is not known yet: scored as simple data, "
-                          "and the breach cannot be called unlikely on that ground") + ".")),
+                          "and the breach cannot be called unlikely on that ground") + "."),
+               params={"categories": list(f.data_categories), "dpc": se.dpc, "special": list(r.special),
+                       "publicly_available": f.publicly_available is True}),
         Factor(name="ease_of_identification", value=f.ease_of_identification or "maximum (assumed)",
                reason=f"ENISA multiplier {se.ei:g}" + ("" if f.ease_of_identification else
-                                                       ": nothing shows the people are hard to identify") + "."),
+                                                       ": nothing shows the people are hard to identify") + ".",
+               params={"ease": f.ease_of_identification or "maximum", "assumed": f.ease_of_identification is None,
+                       "ei": se.ei}),
         Factor(name="severity_of_consequences", value=f"exposure {r.exposure}"
                + (f", outage {r.outage}" if r.outage else "") + (", malicious" if r.malicious else ""),
                reason=f"ENISA circumstances of the breach add {se.cb:g}: who may hold the data, whether it can be "
-                      "restored, and intent."),
-        Factor(name="special_characteristics_of_individuals",
-               value=", ".join(f.vulnerable_subjects or ()) or ("children" if "children" in f.data_categories else
-                                                                "none stated"),
-               reason="Children and other vulnerable people are more exposed to harm (EDPB factor 5)."),
+                      "restored, and intent.",
+               params={"exposure": r.exposure, "outage": r.outage, "integrity_loss": r.integrity_loss,
+                       "malicious": r.malicious, "cb": se.cb}),
+        Factor(name="special_characteristics_of_individuals", value=", ".join(vulnerable) or "none stated",
+               reason="Children and other vulnerable people are more exposed to harm (EDPB factor 5).",
+               params={"groups": vulnerable}),
         Factor(name="special_characteristics_of_controller", value=profile.name if profile else "no profile",
-               reason=("Sensitive activities of the controller raise the stakes: "
-                       + ", ".join(sorted({c for s in profile.systems for c in s.data_categories if c in SPECIAL}))
-                       if profile and any(c in SPECIAL for s in profile.systems for c in s.data_categories)
-                       else "The controller's activities add no particular sensitivity.")),
+               reason=("Sensitive activities of the controller raise the stakes: " + ", ".join(sensitive_activities)
+                       if sensitive_activities else "The controller's activities add no particular sensitivity."),
+               params={"sensitive_categories": sensitive_activities}),
         Factor(name="number_of_individuals", value=str(f.subjects_count) if f.subjects_count is not None else "unknown",
-               reason="More people means more impact; a small number does not lower the level on its own."),
+               reason="More people means more impact; a small number does not lower the level on its own.",
+               params={"count": f.subjects_count}),
         Factor(name="severity_score", value=f"{se.score:g} ({se.band})",
-               reason=f"ENISA SE = DPC × EI + CB = {se.dpc:g} × {se.ei:g} + {se.cb:g}."),
+               reason=f"ENISA SE = DPC × EI + CB = {se.dpc:g} × {se.ei:g} + {se.cb:g}.",
+               params={"score": se.score, "band": se.band, "dpc": se.dpc, "ei": se.ei, "cb": se.cb}),
     ]
     if f.encrypted is not None:
         out.append(Factor(name="unintelligibility", value="yes" if r.unintelligible else "no",
                           reason="Encrypted, and the key is safe." if r.unintelligible else
-                          "Not encrypted, or the key was compromised too."))
+                          "Not encrypted, or the key was compromised too.",
+                          params={"unintelligible": r.unintelligible}))
     if f.mitigations:
         out.append(Factor(name="mitigations", value=", ".join(f.mitigations),
-                          reason="Measures taken since the breach, counted only where they remove a harm."))
+                          reason="Measures taken since the breach, counted only where they remove a harm.",
+                          params={"mitigations": list(f.mitigations)}))
     return out
 
 

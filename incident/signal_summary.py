@@ -55,6 +55,8 @@ class SignalSummary:
     breach_types: tuple[str, ...] = ()
     titles: tuple[str, ...] = ()  # distinct, for the notices' summary
     exfiltration_confirmed: bool = False
+    bytes_out: int = 0  # bytes its signals report sent out, added up
+    data_stores: tuple[str, ...] = ()  # the tables and buckets its signals read or exported
     capped: bool = False  # some set above reached SET_CAP: it lists the first ones only
     first_confirmed: Evidence | None = None  # the earliest-ingested signal that confirmed the breach
     # The last IDS_KEPT event ids (up to CHUNK more), oldest first: full chunks, then the open one.
@@ -75,6 +77,7 @@ class SignalSummary:
             else (self.data_categories, False)
         breach_types, c6 = _add(self.breach_types, e.breach_types) if e.breach_types else (self.breach_types, False)
         titles, c7 = _add1(self.titles, e.title)
+        stores, c8 = _add1(self.data_stores, e.data_store) if e.data_store else (self.data_stores, False)
         first = self.first_confirmed
         if e.confirms_breach and (first is None or e.ingested_at < first.ingested_at):
             first = e
@@ -88,8 +91,9 @@ class SignalSummary:
             assets=assets, unmapped_assets=unmapped, systems=systems, categories=categories,
             data_categories=data_categories, breach_types=breach_types, titles=titles,
             exfiltration_confirmed=self.exfiltration_confirmed or (e.confirms_breach and e.category == "exfiltration"),
-            capped=self.capped or c1 or c2 or c3 or c4 or c5 or c6 or c7,
-            first_confirmed=first, recent_ids=full, open_ids=open_ids)
+            capped=self.capped or c1 or c2 or c3 or c4 or c5 or c6 or c7 or c8,
+            first_confirmed=first, recent_ids=full, open_ids=open_ids,
+            bytes_out=self.bytes_out + max(e.bytes_out or 0, 0), data_stores=stores)
 
     def merged(self, other: SignalSummary) -> SignalSummary:
         """Both summaries' knowledge: counts added, sets joined, times widened; the remembered ids
@@ -101,6 +105,7 @@ class SignalSummary:
         data_categories, c5 = _add(self.data_categories, other.data_categories)
         breach_types, c6 = _add(self.breach_types, other.breach_types)
         titles, c7 = _add(self.titles, other.titles)
+        stores, c8 = _add(self.data_stores, other.data_stores)
         confirmed = [c for c in (self.first_confirmed, other.first_confirmed) if c is not None]
         return SignalSummary(
             count=self.count + other.count, confirmed=self.confirmed + other.confirmed,
@@ -111,9 +116,10 @@ class SignalSummary:
             assets=assets, unmapped_assets=unmapped, systems=systems, categories=categories,
             data_categories=data_categories, breach_types=breach_types, titles=titles,
             exfiltration_confirmed=self.exfiltration_confirmed or other.exfiltration_confirmed,
-            capped=self.capped or other.capped or c1 or c2 or c3 or c4 or c5 or c6 or c7,
+            capped=self.capped or other.capped or c1 or c2 or c3 or c4 or c5 or c6 or c7 or c8,
             first_confirmed=min(confirmed, key=lambda c: c.ingested_at) if confirmed else None,
             recent_ids=self.recent_ids, open_ids=self.open_ids,
+            bytes_out=self.bytes_out + other.bytes_out, data_stores=stores,
         )
 
     @classmethod

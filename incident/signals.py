@@ -138,6 +138,9 @@ class Evidence:
     confirms_breach: bool
     raw_ref: str | None
     reason: str  # why this signal joined the incident, in one sentence
+    # Volumes and where they came from (issue 15): what re-assessing a known breach reads.
+    bytes_out: int | None = None
+    data_store: str | None = None  # a table or bucket name, never its content
 
     @classmethod
     def of(cls, event: SecurityEvent, reason: str) -> Evidence:
@@ -146,5 +149,5 @@ class Evidence:
             ingested_at=event.ingested_at, asset=event.asset, system=event.system, severity=event.severity,
             category=event.category, source_format=event.source_format, breach_types=event.breach_types,
             data_categories=event.data_categories, records=event.records, confirms_breach=event.confirms_breach,
-            raw_ref=event.raw_ref, reason=reason,
+            raw_ref=event.raw_ref, reason=reason, bytes_out=event.bytes_out, data_store=event.data_store,
         )

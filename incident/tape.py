@@ -23,6 +23,9 @@ from incident.risk import assess
 
 # Signal categories that come from an attack, not an accident (malicious intent, ENISA CB).
 HOSTILE_CATEGORIES = ("authentication", "exfiltration", "malware", "intrusion")
+# Bytes an incident's signals report sent out from which exfiltration is suspected: the rule
+# pack's outbound transfer (deploy/rules/disclosure.yml), the smallest transfer it counts.
+EXFILTRATION_BYTES = 10_000_000
 
 
 class Tape:
@@ -145,7 +148,7 @@ def facts_of(state: Incident, profile: Profile | None) -> Facts:
     estimate = state.records_estimate if state.records_estimate is not None else (sum(declared) if declared else None)
     signal_categories = set(signals.categories)
     exfiltration = None
-    if "exfiltration" in signal_categories:
+    if "exfiltration" in signal_categories or signals.bytes_out >= EXFILTRATION_BYTES:
         exfiltration = "confirmed" if signals.exfiltration_confirmed else "suspected"
     facts = Facts(
         controller=state.controller,

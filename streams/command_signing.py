@@ -23,12 +23,19 @@ from pathlib import Path
 
 from incident.commands import (
     ActOnObligation,
+    AddNote,
+    AssignOwner,
     ClassifyIncident,
     CorrectFacts,
+    DismissIncident,
     OverrideRisk,
     RecordAwareness,
+    RecordFormAnswers,
+    RecordMeasures,
     RecordSubjects,
+    ReopenIncident,
     SendSubjectNotice,
+    SetTitle,
     StartTriage,
 )
 from streams.settings import Settings, SettingsError
@@ -40,7 +47,9 @@ MIN_KEY_BYTES = 16  # 128 bits; `new_key` makes 32
 # workers' own commands (AttachSignal, MergeIncident, AbsorbIncident, Tick, RecordDelivery,
 # RecordDeliveryProgress) may come unsigned: the worker principal can write any topic anyway.
 HUMAN_DECISIONS: tuple[type, ...] = (RecordAwareness, CorrectFacts, OverrideRisk, StartTriage, ClassifyIncident,
-                                     ActOnObligation, RecordSubjects, SendSubjectNotice)
+                                     ActOnObligation, RecordSubjects, SendSubjectNotice, RecordMeasures,
+                                     RecordFormAnswers, DismissIncident, ReopenIncident, AssignOwner, AddNote,
+                                     SetTitle)
 EMBEDDED_KEY_FILE = "command-key"
 _KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")
 

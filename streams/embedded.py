@@ -17,7 +17,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -119,10 +119,24 @@ class CaughtMail:
 
     def full(self) -> dict[str, Any]:
         message = self.parsed()
-        text = message.get_body(preferencelist=("plain",))
-        html = message.get_body(preferencelist=("html",))
-        return {**self.summary(), "text": text.get_content() if text else None,
-                "html": html.get_content() if html else None, "raw": self.raw.decode("utf-8", "replace")}
+        unknown: list[str] = []  # charsets Python cannot decode, named on the page
+        text, html = (_content(message.get_body(preferencelist=(kind,)), unknown) for kind in ("plain", "html"))
+        return {**self.summary(), "text": text, "html": html, "unknown_charsets": sorted(set(unknown)),
+                "raw": self.raw.decode("utf-8", "replace")}
+
+
+def _content(part: MIMEPart | None, unknown: list[str]) -> str | None:
+    """A text part as text; in a charset Python does not know, as UTF-8 with what cannot be read
+    replaced (and the charset noted in ``unknown``) rather than an error."""
+    if part is None:
+        return None
+    try:
+        content = part.get_content()
+        return content if isinstance(content, str) else None
+    except LookupError:
+        unknown.append(str(part.get_content_charset()))
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else None
 
 
 @dataclass

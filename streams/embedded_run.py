@@ -15,15 +15,18 @@ from collections.abc import Generator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import structlog
 import uvicorn
+from starlette.types import ASGIApp
 
 from console.app import Mailbox, create_console
 from console.auth import AuthConfig
 from console.projection import Projection
 from console.read_model import ReadModel
 from console.wiring import auth_from, embedded_logins
+from incident.correlation import entity_hash
 from streams import mass
 from streams.children import die_with_parent, how_it_ended
 from streams.command_signing import command_keys, embedded_keys
@@ -85,10 +88,9 @@ async def _serve_console(settings: Settings, mailbox: Mailbox | None, *, embedde
                          users=auth.users, clock=clock_from(settings), send_command=commands.send,
                          mailbox=mailbox, auth=auth, oidc=oidc, clock_speed=settings.clock_speed,
                          import_subjects=functools.partial(mass.import_subjects, settings.bootstrap_servers,
-                                                           keys=keys, **security_options(settings)))
-    # Open SSE streams would hold a graceful shutdown forever: give them a few seconds.
-    server = _Server(uvicorn.Config(app, host=settings.console_host, port=settings.console_port,
-                                    log_level="warning", lifespan="off", timeout_graceful_shutdown=3))
+                                                           keys=keys, **security_options(settings)),
+                         entity_hash=functools.partial(entity_hash, salt=settings.correlation_salt))
+    server = _Server(console_config(app, settings))
     task = asyncio.create_task(server.serve(), name="console")
     while not server.started:
         if task.done():
@@ -97,6 +99,15 @@ async def _serve_console(settings: Settings, mailbox: Mailbox | None, *, embedde
                                 "(move it with BREACH_CONSOLE_PORT)")
         await asyncio.sleep(0.05)
     return _Console(server, task, projection, commands, auth)
+
+
+def console_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    """How uvicorn serves the console: the client address behind a proxy comes from X-Forwarded-For
+    only when the proxy is one of BREACH_CONSOLE_TRUSTED_PROXIES (the login back-off counts by it)."""
+    # Open SSE streams would hold a graceful shutdown forever: give them a few seconds.
+    return uvicorn.Config(app, host=settings.console_host, port=settings.console_port, log_level="warning",
+                          lifespan="off", timeout_graceful_shutdown=3,
+                          forwarded_allow_ips=settings.console_trusted_proxies or None)
 
 
 def _stop_signal() -> asyncio.Event:
@@ -116,16 +127,33 @@ async def run_console_only(settings: Settings) -> None:
     await console.stop()
 
 
+WORKER_COMMAND = [sys.executable, "-m", "streams.cli", "worker"]
+
+
+def open_log(path: Path) -> BinaryIO:
+    """The worker's log, appended to (a new run's lines follow the last run's: nothing of a crash is
+    lost to a restart) and readable by its owner only (a crash's lines can carry what it handled)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(fd, 0o600)  # a log an earlier version left world-readable
+    return os.fdopen(fd, "ab")
+
+
 def _spawn_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "BREACH_BROKER_URL": settings.broker_url, "BREACH_SMTP_HOST": settings.smtp_host,
            "BREACH_SMTP_PORT": str(settings.smtp_port), "BREACH_SMTP_TLS": "none", "BREACH_LOG_FORMAT": "json",
            "BREACH_CLOCK_EPOCH": settings.clock_epoch, "BREACH_COMMAND_KEYS": settings.command_keys}
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as out:  # a restarted worker's lines follow those of the one that died
-        return subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"],
+    with open_log(log_path) as out:  # a restarted worker's lines follow those of the one that died
+        return subprocess.Popen(WORKER_COMMAND,  # noqa: S603 - our own interpreter and module
                                 stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
                                 # Its broker dies with `breach up`: nothing left to stop cleanly for.
                                 preexec_fn=die_with_parent(signal.SIGKILL))
+
+
+def _read_from(path: Path, offset: int) -> bytes:
+    with path.open("rb") as log:  # the log is appended to across runs: only this process's lines
+        log.seek(offset)
+        return log.read()
 
 
 async def _wait_ready(process: subprocess.Popen[bytes], log_path: Path, since: int = 0, within: float = 90.0) -> None:
@@ -134,7 +162,7 @@ async def _wait_ready(process: subprocess.Popen[bytes], log_path: Path, since: i
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise EmbeddedError(f"the worker exited ({how_it_ended(process.returncode)}); see {log_path}")
-        if READY.encode() in (await asyncio.to_thread(log_path.read_bytes))[since:]:
+        if READY.encode() in await asyncio.to_thread(_read_from, log_path, since):
             return
         await asyncio.sleep(0.1)  # the worker joins its group in ~3 s; look again
     process.terminate()
@@ -163,8 +191,6 @@ class _Worker:
         self.process: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> None:
-        if self.process is None:
-            self.log.unlink(missing_ok=True)  # a new run, a new log
         since = self.log.stat().st_size if self.log.exists() else 0
         self.process = _spawn_worker(self.settings, self.log)
         await _wait_ready(self.process, self.log, since)

@@ -8,6 +8,7 @@ history (counts only), never to a log. Invalid lines are reported by number and 
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import hashlib
@@ -50,20 +51,28 @@ class Imported:
     parsed: RecipientList
 
 
+def _read(incident_id: str, data: bytes, fmt: str, default_locale: str) -> tuple[RecipientList, str, list[bytes]]:
+    """A list of people parsed, its id, and the records that carry its valid recipients."""
+    parsed = parse(data.decode("utf-8-sig"), fmt=fmt, default_locale=default_locale)
+    list_id = list_id_for(incident_id, data)
+    recipients = [{"address": r.address, "name": r.name, "locale": r.locale} for r in parsed.recipients]
+    return parsed, list_id, subject_chunks(incident_id, list_id, recipients) if recipients else []
+
+
 async def import_subjects(bootstrap: str, incident_id: str, data: bytes, *, fmt: str, default_locale: str,
                           by: str, keys: Keyring, **security: Any) -> Imported:
     """Parse, publish the valid recipients (in chunks keyed by incident), then tell the incident.
     ``keys`` sign the command (BREACH_COMMAND_KEYS); ``security`` (here and below): Kafka TLS/SASL
     options (streams.kafka_security.security_options)."""
-    parsed = parse(data.decode("utf-8-sig"), fmt=fmt, default_locale=default_locale)
-    list_id = list_id_for(incident_id, data)
+    # A million lines take seconds to read and encode: in a thread, so the console serving this
+    # import goes on answering everyone else meanwhile.
+    parsed, list_id, chunks = await asyncio.to_thread(_read, incident_id, data, fmt, default_locale)
     if parsed.recipients:
-        recipients = [{"address": r.address, "name": r.name, "locale": r.locale} for r in parsed.recipients]
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=4 * 1024 * 1024,
                                     **security)
         await producer.start()
         try:
-            for chunk in subject_chunks(incident_id, list_id, recipients):
+            for chunk in chunks:
                 await producer.send(AFFECTED_SUBJECTS, chunk, key=incident_id.encode())
             await producer.flush()
         finally:

@@ -10,8 +10,12 @@ and the reader's zone ``context["notice"]["reader_tz"]``:
 
 * ``when``: an aware datetime or ISO-8601 string with an offset → long date and time in the
   reader's zone, zone shown. A naive value is a ``ValueError``: a deadline is never guessed.
+* ``when_plain``: the same moment as a person says it, for the notices to the people affected:
+  no seconds, no UTC offset, the zone named by its city ("7 décembre 2026 à 22 h 42 (heure de
+  Paris)", "7 December 2026 at 10:42 pm (Paris time)").
 * ``number``: an integer (or float) → grouped digits of the locale ("12,000", "12 000").
 * ``duration_hours``: hours → "72 hours" / "72 heures".
+* ``country``: an ISO 3166 alpha-2 code → the country's name in the locale ("DE" → "Allemagne").
 
 The subject is collapsed to one line (no CR/LF can reach a mail header). The HTML part goes
 through css-inline: a template may use a ``<style>`` block, mail clients get inline styles
@@ -33,13 +37,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import css_inline
 import jinja2
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime
+from babel.dates import format_datetime, get_timezone_location
 from babel.numbers import format_decimal
 from jinja2.sandbox import SandboxedEnvironment
 
 PARTS = ("subject", "txt", "html")
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _HOURS = {"en": ("hour", "hours"), "fr": ("heure", "heures")}
+# A moment as a person says it: (Babel pattern, how the zone's city is named).
+_PLAIN = {"fr": ("d MMMM y 'à' H 'h' mm", "(heure de {city})"), "en": ("d MMMM y 'at' h:mm a", "({city} time)")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +93,8 @@ class NoticeRenderer:
             lstrip_blocks=True,
         )
         filters: dict[str, Callable[..., str]] = {
-            "when": _when, "number": _number, "duration_hours": _duration_hours,
+            "when": _when, "when_plain": _when_plain, "number": _number, "duration_hours": _duration_hours,
+            "country": _country,
         }
         self.environment.filters.update(filters)
         self.inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
@@ -161,7 +168,8 @@ def _defined(value: object) -> object:
     return value
 
 
-def _when(value: object) -> str:
+def _moment(value: object) -> tuple[datetime, ZoneInfo, Locale]:
+    """An aware moment, the reader's zone and locale; a naive or unreadable value is refused."""
     value = _defined(value)
     if isinstance(value, datetime):
         moment = value
@@ -182,7 +190,21 @@ def _when(value: object) -> str:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone in notice.reader_tz: {tz!r}") from None
-    return str(format_datetime(moment, format="long", tzinfo=zone, locale=reader.locale))
+    return moment, zone, reader.locale
+
+
+def _when(value: object) -> str:
+    moment, zone, locale = _moment(value)
+    return str(format_datetime(moment, format="long", tzinfo=zone, locale=locale))
+
+
+def _when_plain(value: object) -> str:
+    moment, zone, locale = _moment(value)
+    pattern, zone_name = _PLAIN.get(locale.language, _PLAIN["en"])
+    said = str(format_datetime(moment, format=pattern, tzinfo=zone, locale=locale))
+    said = said.replace("AM", "am").replace("PM", "pm")
+    city = get_timezone_location(zone, locale=locale, return_city=True)
+    return f"{said} {zone_name.format(city=city)}"
 
 
 def _number(value: object) -> str:
@@ -200,3 +222,13 @@ def _duration_hours(value: object) -> str:
     singular, plural = _HOURS.get(locale.language, _HOURS["en"])
     one = value < 2 if locale.language == "fr" else value == 1  # French: "1,5 heure", "0 heure"
     return f"{format_decimal(value, locale=locale)} {singular if one else plural}"
+
+
+def _country(value: object) -> str:
+    value = _defined(value)
+    if not isinstance(value, str):
+        raise ValueError(f"not a country code: {value!r}")
+    name = _current().locale.territories.get(value.upper())
+    if name is None:
+        raise ValueError(f"unknown country code: {value!r}")
+    return str(name)

@@ -27,7 +27,7 @@ from incident.correlation import Window, correlate, correlation_key
 from incident.errors import InvalidEvent
 from incident.model import Incident
 from streams import audit_chain, codec
-from streams.agents.ingest import normalise  # the ingest agent's own function
+from streams.agents.ingest import link_only, linkable_keys, normalise  # the ingest agent's own functions
 from streams.deps import Deps
 from streams.dlq import dead_letter
 from streams.kafka_security import client_options
@@ -190,6 +190,11 @@ async def replay_correlation(settings: Settings, start: datetime, end: datetime,
                 window, commands = correlate(windows.get(key), result, pack=deps.rule_pack, config=deps.correlation)
                 windows[key] = window
                 run.duplicates += not commands
+                for linked in linkable_keys(result, deps):  # as ingest copies it: to the controllers' keys
+                    other = linked.decode()
+                    windows[other], links = correlate(windows.get(other) or Window(key=other), link_only(result),
+                                                      pack=deps.rule_pack, config=deps.correlation)
+                    commands += links
                 for command in commands:
                     run.incidents.add(command.incident_id)
                     await producer.send(run.topic(INCIDENT_COMMANDS), codec.encode(command),

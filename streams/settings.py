@@ -72,6 +72,13 @@ class Settings:
     console_secret: str = ""  # signs session cookies; empty: made once in <data_dir>/console-secret
     console_secure_cookies: str = "auto"  # auto (Secure when served over https) | always
     console_session_hours: float = 12.0
+    # Host names the console answers to besides loopback and the hosts of BREACH_CONSOLE_URL and
+    # BREACH_OIDC_REDIRECT_URL (others get 400: DNS rebinding); comma-separated.
+    console_allowed_hosts: str = ""
+    console_max_import_bytes: int = 64 * 1024 * 1024  # a list of affected people, streamed; larger: 413
+    # Proxies whose X-Forwarded-For gives the client address (login back-off per address); comma-separated
+    # addresses, empty: the address the console sees (uvicorn's default trusts 127.0.0.1 only).
+    console_trusted_proxies: str = ""
     # "id:base64,...": HMAC keys of the commands carrying a person's decision; the first signs,
     # all verify (streams/command_signing.py). Required by workers and console outside `breach up`.
     command_keys: str = ""
@@ -174,6 +181,8 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
                 raise ValueError("the time in it has no UTC offset")
         except (OSError, ValueError) as exc:
             raise SettingsError(f"BREACH_CLOCK_FILE={settings.clock_file!r}: {exc}") from None
+    if settings.console_max_import_bytes < 1:
+        raise SettingsError("BREACH_CONSOLE_MAX_IMPORT_BYTES must be at least 1")
     if settings.console_secure_cookies not in ("auto", "always"):
         raise SettingsError("BREACH_CONSOLE_SECURE_COOKIES must be auto or always")
     if settings.oidc_issuer and not (settings.oidc_client_id and settings.oidc_client_secret):

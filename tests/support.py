@@ -44,7 +44,9 @@ def settings_for(bootstrap: str, tmp_path: Path, **overrides: Any) -> Settings:
 
 
 async def read_signals(bootstrap: str, count: int, timeout: float = 30.0) -> list[Any]:
-    """The first ``count`` signals on the ``signals`` topic (a record may hold several)."""
+    """The first ``count`` signals on the ``signals`` topic (a record may hold several), one per
+    security record: the copies of an unmapped signal sent to the controllers' keys are left out."""
+    from incident.correlation import LINK_ONLY
     from streams.signal_batches import decode_signals
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
@@ -60,7 +62,7 @@ async def read_signals(bootstrap: str, count: int, timeout: float = 30.0) -> lis
         await consumer.seek_to_beginning()
         while len(signals) < count and time.monotonic() < deadline:
             for batch in (await consumer.getmany(timeout_ms=200)).values():
-                signals.extend(s for r in batch for s in decode_signals(r.value))
+                signals.extend(s for r in batch for s in decode_signals(r.value) if LINK_ONLY not in s.tags)
     finally:
         await consumer.stop()
     assert len(signals) >= count, f"signals: {len(signals)}, expected {count}"

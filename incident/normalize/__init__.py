@@ -55,8 +55,9 @@ def detect(record: object) -> str:
         raise InvalidEvent(f"expected a JSON object, got {type(record).__name__}")
     if "class_uid" in record:
         return "ocsf"
-    if "event_type" in record and any(k in record for k in ("src_ip", "dest_ip", "flow_id", "in_iface")):
-        return "suricata"
+    if "event_type" in record and (any(k in record for k in ("src_ip", "dest_ip", "flow_id", "in_iface"))
+                                   or isinstance(record.get(str(record["event_type"])), Mapping)):
+        return "suricata"  # EVE names its payload after its type: {"event_type": "stats", "stats": {…}}
     if isinstance(record.get("rule"), Mapping) and "level" in record["rule"] and isinstance(record.get("agent"),
                                                                                             Mapping):
         return "wazuh"

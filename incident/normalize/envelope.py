@@ -3,7 +3,9 @@
 One Kafka record may hold several security records: a JSON array (a batch), several JSON
 objects one after another (Splunk HEC bodies, NDJSON), an Azure Event Hubs ``records``
 array. And a record is often wrapped: Filebeat/Logstash put the original line in
-``message`` beside ``@metadata``; Splunk HEC puts it in ``event``. ``unwrap`` turns one
+``message`` beside ``@metadata``; Splunk HEC puts it in ``event``; a record read back from
+Elasticsearch / OpenSearch (the Wazuh indexer) is a search hit's ``_source``, or a whole search
+response's ``hits.hits``; AWS Network Firewall puts Suricata's EVE in ``event``. ``unwrap`` turns one
 Kafka value into the list of records inside, each a JSON object or a CEF line — or an
 InvalidEvent for a piece that is neither, so one bad element never hides the good ones.
 """
@@ -23,6 +25,14 @@ MAX_DEPTH = 4
 MAX_ITEMS = 10_000
 SHIPPER_KEYS = ("@metadata", "@version", "input", "log", "agent", "ecs", "fields")
 HEC_KEYS = ("time", "host", "source", "sourcetype", "index", "fields")
+# A search hit's own keys (Elasticsearch / OpenSearch), and what Logstash's elasticsearch input
+# adds beside ``_source`` when it copies hits (docinfo): none of them is the security record.
+HIT_KEYS = frozenset({"_index", "_id", "_type", "_score", "_version", "_seq_no", "_primary_term", "_routing",
+                      "_ignored", "_shard", "_node", "_explanation", "sort", "fields", "highlight",
+                      "matched_queries", "inner_hits", "@version", "@timestamp", "@metadata"})
+SEARCH_RESPONSE_KEYS = frozenset({"took", "timed_out", "_shards", "hits", "aggregations", "_scroll_id",
+                                  "pit_id", "terminated_early", "num_reduce_phases", "profile", "status"})
+AWS_FIREWALL_KEYS = frozenset({"firewall_name", "availability_zone", "event_timestamp", "event"})
 ODATA_KEYS = {"value", "@odata.context", "@odata.nextLink", "@odata.count"}
 
 Item = Mapping[str, Any] | str | InvalidEvent
@@ -71,6 +81,9 @@ def _unwrap(value: object, depth: int, out: list[Item]) -> None:
 
 def _inner(record: Mapping[str, Any]) -> object | None:
     """What an envelope wraps, or None when the record is itself the security record."""
+    found = _search_result(record)
+    if found is not None:
+        return found
     records = record.get("records", record.get("Records"))
     if isinstance(records, list) and len(record) == 1:  # Azure Event Hubs / Monitor export; CloudTrail log file
         return records
@@ -85,6 +98,25 @@ def _inner(record: Mapping[str, Any]) -> object | None:
     message = record.get("message")
     if isinstance(message, str) and any(k in record for k in SHIPPER_KEYS) and _wrapped(message):
         return message  # Filebeat / Logstash: the original line, when it is JSON or CEF
+    return None
+
+
+def _search_result(record: Mapping[str, Any]) -> object | None:
+    """A search hit's ``_source``, a search response's hits, or AWS Network Firewall's ``event``.
+
+    Only when every other key belongs to the envelope: a record that merely has a ``hits`` or
+    ``event`` field of its own is left alone.
+    """
+    source = record.get("_source")
+    if isinstance(source, Mapping) and set(record) - {"_source"} <= HIT_KEYS:
+        return source
+    hits = record.get("hits")
+    found = hits.get("hits") if isinstance(hits, Mapping) else None
+    if isinstance(found, list) and "took" in record and set(record) <= SEARCH_RESPONSE_KEYS:
+        return found
+    event = record.get("event")
+    if isinstance(event, Mapping) and "firewall_name" in record and set(record) <= AWS_FIREWALL_KEYS:
+        return event
     return None
 
 

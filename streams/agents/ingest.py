@@ -13,7 +13,7 @@ from typing import Any
 import faust
 import structlog
 
-from incident.correlation import correlation_key
+from incident.correlation import LINK_ONLY, correlation_key
 from incident.errors import InvalidEvent
 from incident.normalize import normalize_all
 from incident.signals import SecurityEvent
@@ -56,6 +56,10 @@ async def _normalise_batch(batch: Any, out: BatchOut, topics: Topics, deps: Deps
             if not isinstance(result, InvalidEvent):
                 try:
                     by_key.setdefault(correlation_key(result).encode(), []).append(codec.encode(result))
+                    if linked := linkable_keys(result, deps):
+                        copy = codec.encode(link_only(result))
+                        for key in linked:
+                            by_key.setdefault(key, []).append(copy)
                     event_ids.append(result.event_id)
                     unmapped += result.unmapped
                     continue
@@ -76,6 +80,19 @@ async def _normalise_batch(batch: Any, out: BatchOut, topics: Topics, deps: Deps
         log.info("events.normalised", count=len(event_ids), keys=len(by_key),
                  partitions=sorted({event.message.partition for event in batch}), event_ids=event_ids,
                  unmapped=unmapped)
+
+
+def linkable_keys(event: SecurityEvent, deps: Deps) -> list[bytes]:
+    """Where an unmapped signal is also sent: each controller's key, where it joins an open
+    incident it shares an account, an address or a data store with (an IDS alert naming only
+    the attacker's address, say). One copy per profile: a deployment runs a few."""
+    if event.controller is not None or not (event.user or event.source_ip or event.data_store):
+        return []
+    return [profile_id.encode() for profile_id in deps.directory.profiles]
+
+
+def link_only(event: SecurityEvent) -> SecurityEvent:
+    return replace(event, tags=(*event.tags, LINK_ONLY))
 
 
 def _normalised(raw: bytes, received: datetime, ref: str, deps: Deps,
@@ -105,8 +122,11 @@ def normalise(raw: bytes, received: datetime, ref: str, deps: Deps,
 def _located(result: SecurityEvent | InvalidEvent, ref: str, deps: Deps) -> SecurityEvent:
     if isinstance(result, InvalidEvent):
         raise result
-    profile, system = deps.directory.locate(result.asset, result.controller)
+    # An IDS or firewall record may name the Internet side as its asset: our side, when it is
+    # a controller's, is what the record is about.
+    profile, system, asset = deps.directory.attribute(result.asset, result.controller,
+                                                      addresses=(result.destination_ip, result.source_ip))
     if result.controller and profile is None:
         raise InvalidEvent(f"unknown controller {result.controller!r}")
     located = result.located(profile.id if profile else None, system.id if system else None)
-    return replace(located, raw_ref=ref)
+    return replace(located, raw_ref=ref, asset=asset)

@@ -173,3 +173,57 @@ async def test_a_refusal_of_the_domain_is_shown_in_the_readers_language(stack: C
     assert "SendSubjectNotice refusé</span> — indiquez" in page and "Incident ouvert pour atometrics" in page
     for english in ("Incident opened for", "List of affected people imported", "clock started", "rejected:"):
         assert english not in page, english
+
+
+async def test_the_dpo_writes_the_measures_in_the_console(stack: ConsoleStack) -> None:
+    """Art. 33(3)(d): the measures form (DPO only), one text area per language the notices use; the
+    incident records them, and the authority notification the DPO is sent next carries them."""
+    target = incident(stack)
+    async with logged_in(stack, "responder") as (browser, csrf):
+        assert "measures-form" not in (await browser.get(f"/incidents/{target.id}")).text
+        refused = await browser.post(f"/incidents/{target.id}/act/measures",
+                                     data={"csrf_token": csrf, "audience": "authority", "taken_fr": "x"},
+                                     headers={"accept-language": "fr"})
+        assert refused.status_code == 403
+        assert "seul le DPO peut rédiger les mesures prises et envisagées" in html.unescape(refused.text)
+
+    async with logged_in(stack, "dpo") as (browser, csrf):
+        page = (await browser.get(f"/incidents/{target.id}")).text
+        assert 'class="actions measures-form" data-audience="authority"' in page
+        assert 'name="taken_fr"' in page and 'name="taken_en"' not in page  # Atometrics writes in French only
+        drafts_before = len(target.notices)
+        sent = await browser.post(f"/incidents/{target.id}/act/measures", data={
+            "csrf_token": csrf, "audience": "authority",
+            "taken_fr": "Comptes concernés bloqués\nMots de passe réinitialisés",
+            "proposed_fr": "Authentification à deux facteurs pour tous les comptes"})
+        assert sent.status_code == 303
+        written = await eventually(lambda: incident(stack).measures_for("authority"), what="the measures recorded")
+        assert written.by == "user:dora" and written.texts[0].taken == ("Comptes concernés bloqués",
+                                                                         "Mots de passe réinitialisés")
+        redrafted = await eventually(lambda: len(incident(stack).notices) > drafts_before and incident(stack),
+                                     what="a new draft for the DPO")
+        newest = redrafted.notices[-1]
+        assert newest.kind == "authority_notification"
+        shown = (await browser.get(f"/incidents/{target.id}/notices/{newest.notice_id}")).text
+        assert "Mots de passe réinitialisés" in html.unescape(shown)
+        assert "Aucune mesure n&#39;a encore été enregistrée" not in shown
+        page = (await browser.get(f"/incidents/{target.id}")).text
+        assert "Comptes concernés bloqués\nMots de passe réinitialisés</textarea>" in html.unescape(page)
+
+
+async def test_the_dpo_answers_the_cnil_form_in_the_console(stack: ConsoleStack) -> None:
+    target = incident(stack)
+    async with logged_in(stack, "responder") as (browser, csrf):
+        assert 'id="form-answers"' not in (await browser.get(f"/incidents/{target.id}")).text
+    async with logged_in(stack, "dpo") as (browser, csrf):
+        assert 'id="form-answers"' in (await browser.get(f"/incidents/{target.id}")).text
+        sent = await browser.post(f"/incidents/{target.id}/act/form", data={
+            "csrf_token": csrf, "notification_type": "initial", "started_at": "2026-11-19T08:00:00+01:00",
+            "ended_at": "", "ongoing": "yes", "origin": "external", "intent": "malicious", "member_states": "de, be",
+            "police_complaint": "no", "anssi_report": ""})
+        assert sent.status_code == 303
+        answers = await eventually(lambda: incident(stack).form, what="the answers recorded")
+        assert (answers.origin, answers.member_states, answers.ongoing, answers.police_complaint,
+                answers.anssi_report) == ("external", ("DE", "BE"), True, False, None)
+        page = (await browser.get(f"/incidents/{target.id}")).text
+        assert '<option value="external" selected>' in page and 'value="DE, BE"' in page

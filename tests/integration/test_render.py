@@ -28,6 +28,7 @@ PARTS = ("subject", "txt", "html")
 EVERY = [(kind, locale) for kind in KINDS for locale in LOCALES]
 
 TO_COMPLETE = {"en": "To be completed by the DPO before submission", "fr": "À compléter par le DPO avant transmission"}
+NONE_TAKEN = {"en": "No measure has been recorded yet.", "fr": "Aucune mesure n'a encore été enregistrée."}
 UNKNOWN = {"en": "unknown, under investigation", "fr": "inconnu, en cours d'évaluation"}
 DRAFT_SUBJECT = {"en": "[DRAFT for DPO review] ", "fr": "[PROJET à valider par le DPO] "}
 DRAFT_BANNER = {"en": "DRAFT FOR DPO REVIEW", "fr": "PROJET À VALIDER PAR LE DPO"}
@@ -109,11 +110,12 @@ def test_authority_notification_facts(renderer: NoticeRenderer, context: dict[st
         assert "Bulk export from CRM database" in body
         assert "ampere-crm-db" in body
         assert "Customer relationship management" in body
-        assert "skeleton-1" in body
+        assert "edpb-enisa-1" in body
         # codes are translated, not shown raw
         assert "account_takeover" not in body
         assert "rule:confirmed-breach" not in body
-        assert "data_sensitivity" not in body
+        assert "nature_sensitivity_volume" not in body
+        assert "type_of_breach" not in body
 
 
 @pytest.mark.parametrize(("kind", "locale"), EVERY)
@@ -196,12 +198,16 @@ def test_missing_variable_raises_in_each_template(renderer: NoticeRenderer, cont
 
 
 COMMON_KEYS = ["controller.dpo.email", "controller.dpo.phone", "incident.reference", "incident.breach_types",
-               "incident.awareness_at", "data.categories", "risk.consequences", "measures.taken",
+               "data.categories", "risk.consequences", "measures.taken",
                "measures.proposed", "authority.name", "notice.reader_tz", "controller"]
 AUTHORITY_KEYS = ["clock.deadline", "clock.late", "clock.legal_ref", "data.subjects_estimate",
-                  "data.records_estimate", "incident.summary", "incident.first_event_at", "risk.factors",
-                  "risk.level", "incident.assets", "incident.signal_count"]
-SUBJECT_KEYS = ["advice"]
+                  "data.records_estimate", "incident.summary", "risk.factors",
+                  "risk.level", "incident.assets", "incident.signal_count",
+                  # the CNIL form's fields (incident/notification_form.py)
+                  "form.notification_type", "form.started_at", "form.end", "form.discovered_at", "form.aware_at",
+                  "form.origin", "form.intent", "form.member_states", "form.established_in", "form.people_informed",
+                  "form.police_complaint", "form.anssi_report"]
+SUBJECT_KEYS = ["advice", "incident.awareness_at"]
 
 
 @pytest.mark.parametrize(("kind", "dotted"), [(k, d) for k in KINDS for d in COMMON_KEYS]
@@ -329,11 +335,13 @@ def test_draft_banner(renderer: NoticeRenderer, context: dict[str, Any], kind: s
 
 
 @pytest.mark.parametrize(("kind", "locale"), EVERY)
-def test_empty_measures_ask_the_dpo(renderer: NoticeRenderer, context: dict[str, Any], kind: str,
-                                    locale: str) -> None:
+def test_empty_measures_are_said_not_recorded_yet(renderer: NoticeRenderer, context: dict[str, Any], kind: str,
+                                                  locale: str) -> None:
+    """A draft never carries a placeholder: no measure entered yet is said as a fact."""
     notice = render(renderer, context, kind, locale)
-    assert TO_COMPLETE[locale] in notice.text
-    assert TO_COMPLETE[locale] in notice.html
+    assert NONE_TAKEN[locale] in notice.text
+    assert NONE_TAKEN[locale] in visible(notice.html)
+    assert TO_COMPLETE[locale] not in notice.text
 
     context["measures"] = {"taken": ["Export account disabled & sessions revoked"],
                            "proposed": ["Force a password reset for every customer"]}
@@ -342,6 +350,7 @@ def test_empty_measures_ask_the_dpo(renderer: NoticeRenderer, context: dict[str,
         assert "Export account disabled & sessions revoked" in body
         assert "Force a password reset for every customer" in body
         assert TO_COMPLETE[locale] not in body
+        assert NONE_TAKEN[locale] not in body
     assert "disabled &amp; sessions" in done.html
 
 
@@ -349,6 +358,9 @@ def test_empty_measures_ask_the_dpo(renderer: NoticeRenderer, context: dict[str,
 def test_unknown_number_of_people(renderer: NoticeRenderer, context: dict[str, Any], locale: str) -> None:
     known = render(renderer, context, "authority_notification", locale)
     context["data"]["subjects_estimate"] = None
+    for factor in context["risk"]["factors"]:  # the assessment counted the same estimate
+        if factor["name"] == "number_of_individuals":
+            factor["params"]["count"] = None
     unknown = render(renderer, context, "authority_notification", locale)
     count = {"en": "12,000", "fr": "12 000"}[locale]
     people = {"en": r"number of people concerned:\s+", "fr": r"nombre approximatif de personnes concernées :\s+"}
@@ -357,7 +369,7 @@ def test_unknown_number_of_people(renderer: NoticeRenderer, context: dict[str, A
     assert count not in visible(unknown.html)
     assert re.search(people[locale] + re.escape(UNKNOWN[locale]), unknown.text, re.IGNORECASE)
     assert unknown.html.count(UNKNOWN[locale].replace("'", "&#39;")) \
-        == known.html.count(UNKNOWN[locale].replace("'", "&#39;")) + 1
+        == known.html.count(UNKNOWN[locale].replace("'", "&#39;")) + 2  # the estimate and its factor
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -378,12 +390,12 @@ def test_late_notification_asks_for_reasons(renderer: NoticeRenderer, context: d
 def test_optional_contact_details_and_unknown_dates(renderer: NoticeRenderer, context: dict[str, Any]) -> None:
     context["controller"]["dpo"]["phone"] = "+33 1 23 45 67 89"
     context["controller"]["dpo"]["postal"] = "DPO, AMPERE SAS, 12 rue de la Paix, 75002 Paris"
-    context["incident"]["first_event_at"] = None
+    context["form"]["started_at"] = None
     notice = render(renderer, context, "authority_notification", "en")
     for body in (notice.text, visible(notice.html)):
         assert "+33 1 23 45 67 89" in body
         assert "DPO, AMPERE SAS, 12 rue de la Paix" in body
-    assert re.search(r"First event observed:\s+not known", notice.text)
+    assert re.search(r"Start of the breach:\s+not known yet\n", notice.text)
 
 
 # --- the filters, on templates written for the test ------------------------------------------------------------

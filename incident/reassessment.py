@@ -1,0 +1,71 @@
+"""Re-assessment as evidence lands (issue 15): a signal that reaches an incident already assessed
+may bring what the first assessment did not know (an export, a dump, gigabytes sent out, a
+data category, a system). The facts are derived again from the incident as it now stands; when
+they changed materially, a new versioned ``RiskAssessed`` goes on the timeline, and a level
+raised by it starts the clocks and drafts the notices it calls for (GDPR Art. 34 when the risk
+becomes high), exactly as an assessment at awareness would.
+
+"Materially": any fact the assessment reads but the number of people, or that number changing
+its order of magnitude.
+A mass download attaches thousands of reads, each a little larger: one assessment per read
+would bury the timeline, and a count in the same decade changes neither severity nor level.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import datetime
+
+from incident.events import RiskAssessed
+from incident.facts import Facts
+from incident.model import Incident
+from incident.regimes import CLASSIFICATION_TRIGGERS
+from incident.risk import assess
+from incident.tape import Rules, Tape, anchors_at, facts_of, owed, profile_of, request_due_notices, start_clock_for
+
+
+def reassess(tape: Tape, before: Incident, at: datetime, now: datetime, rules: Rules) -> None:
+    """After a signal was written on ``tape`` (``before``: the state it found), assess again when
+    the facts moved. ``at``: when the signal reached us, the moment a raised level could be known."""
+    after = tape.state
+    if after is None or after.awareness is None or before.assessment is None or after.merged_into:
+        return  # not assessed yet: awareness will assess from everything attached by then
+    profile = profile_of(after, rules.directory)
+    old, new = facts_of(before, profile), facts_of(after, profile)
+    if not _material(old, new):
+        return
+    level = after.level
+    state = tape.emit(RiskAssessed(incident_id=after.id, version=tape.version, at=now, facts=new,
+                                   assessment=assess(new, profile)))
+    if state.level != level:
+        _start_raised_clocks(tape, at, now, rules)
+    request_due_notices(tape, profile, now)
+
+
+def _material(old: Facts, new: Facts) -> bool:
+    # Assets no profile declares are listed for people, never read by the assessment.
+    if replace(old, subjects_count=None, unmapped_assets=()) != replace(new, subjects_count=None, unmapped_assets=()):
+        return True
+    return _decade(old.subjects_count) != _decade(new.subjects_count)
+
+
+def _decade(count: int | None) -> int | None:
+    return None if count is None else (0 if count < 1 else int(math.log10(count)) + 1)
+
+
+def _start_raised_clocks(tape: Tape, at: datetime, now: datetime, rules: Rules) -> None:
+    """The clocks the level now in force calls for and that did not run yet: Art. 34's when the
+    risk became high. They run from when the evidence that raised it reached us (never before
+    awareness): that is when the controller could know the risk was high."""
+    state = tape.state
+    assert state is not None and state.awareness is not None
+    profile = profile_of(state, rules.directory)
+    started = {c.rule_ref for c in state.clocks}
+    anchors = anchors_at(state, max(at, state.awareness.aware_at))
+    for obligation in owed(state, profile):
+        if (obligation.rule_ref in started or obligation.anchor not in anchors
+                or obligation.trigger in CLASSIFICATION_TRIGGERS.values()
+                or (obligation.trigger == "high_risk" and state.level != "high")):
+            continue
+        start_clock_for(tape, obligation, anchors[obligation.anchor], profile, now, rules)

@@ -1,0 +1,67 @@
+"""Decisions only the DPO takes, refused by the incident itself whoever sends them (issue 18): no
+notification at all (withdrawing a legal obligation) and a lower risk, whether by an override or
+by facts that lower it (an override in all but name). Facts that keep or raise it are anyone's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from incident.commands import ActOnObligation, CorrectFacts
+from incident.decide import Rules, decide, facts_lower_risk
+from incident.errors import CommandRejected
+from incident.events import FactsCorrected, ObligationActed
+from incident.model import Incident, fold
+from tests.unit.builders import T0, FakeCalendar, aware_incident, directory
+
+RULES = Rules(directory(), FakeCalendar())
+ART33 = "GDPR:art33_authority@1"
+NOW = T0 + timedelta(hours=1)
+LOWERING = {"encrypted": True, "key_compromised": False}
+RAISING = {"data_categories": ["health"], "subjects_count": 50_000}
+
+
+def correct(state: Incident, changes: dict[str, Any], role: str) -> Incident:
+    command = CorrectFacts(incident_id=state.id, changes=changes, by=f"user:{role}", reason="what we found", role=role)
+    new = fold(state, decide(command, state, now=NOW, rules=RULES))
+    assert new is not None
+    return new
+
+
+def withdraw(state: Incident, role: str) -> list[Any]:
+    return decide(ActOnObligation(incident_id=state.id, obligation=ART33, action="withdraw", by=f"user:{role}",
+                                  role=role, at=NOW, text="no personal data after all"), state, now=NOW, rules=RULES)
+
+
+def test_only_the_dpo_withdraws_a_legal_obligation() -> None:
+    state = aware_incident()
+    for role in ("responder", "admin", ""):
+        with pytest.raises(CommandRejected, match="only the DPO may withdraw a legal obligation"):
+            withdraw(state, role)
+    (acted,) = withdraw(state, "dpo")
+    assert isinstance(acted, ObligationActed) and acted.action == "withdraw" and acted.by == "user:dpo"
+
+
+def test_facts_that_lower_the_risk_are_the_dpos_to_decide() -> None:
+    state = aware_incident()
+    assert state.level == "risk" and facts_lower_risk(state, LOWERING, RULES.directory)
+    with pytest.raises(CommandRejected, match="lower the risk to unlikely: the DPO decides"):
+        correct(state, LOWERING, "responder")
+    with pytest.raises(CommandRejected, match="the DPO decides"):  # a command from before roles were carried
+        decide(CorrectFacts(incident_id=state.id, changes=LOWERING, by="user:x", reason="r"), state, now=NOW,
+               rules=RULES)
+    lowered = correct(state, LOWERING, "dpo")
+    assert lowered.level == "unlikely"
+
+
+def test_facts_that_keep_or_raise_the_risk_are_anyones() -> None:
+    state = aware_incident()
+    assert not facts_lower_risk(state, RAISING, RULES.directory)
+    raised = correct(state, RAISING, "responder")
+    assert raised.level == "high"
+    assert not facts_lower_risk(state, {"subjects_count": "many"}, RULES.directory)  # invalid: refused as such
+    events = decide(CorrectFacts(incident_id=state.id, changes={"subjects_count": 12}, by="user:rita",
+                                 reason="counted", role="responder"), state, now=NOW, rules=RULES)
+    assert isinstance(events[0], FactsCorrected)
