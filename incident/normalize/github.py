@@ -2,9 +2,9 @@
 streaming to S3 / Splunk / Azure Event Hubs, the JSON export): ``action``, ``actor``,
 ``created_at`` (or ``@timestamp``) in epoch milliseconds, ``org``, ``repo``, ``business``.
 
-The asset is the repository the event concerns, else the organisation, else the enterprise
-(the GitHub tenant a profile lists); an event naming none (a personal pull request) is
-refused by name, since no system of a controller can be told from it.
+The asset is the organisation (the GitHub tenant a profile lists), else the enterprise, else
+the owner the repository is under; the repository is the data store. An event naming none (a
+personal pull request) is refused by name: no system of a controller can be told from it.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def parse(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
         raise InvalidEvent("expected a GitHub audit log event (a JSON object)")
     action = text_at(record, "action", required=True) or ""
     repo = text_at(record, "repo")  # "org/name"; an enterprise stream's "repository" is the bare name
-    asset = repo or text_at(record, "org", "business", "enterprise")
+    asset = text_at(record, "org", "business", "enterprise") or (repo.split("/", 1)[0] if repo else None)
     if not asset:
         raise InvalidEvent("missing field 'org' (nor repo, business): no organisation, repository or enterprise "
                            "to attribute")
@@ -69,7 +69,7 @@ def parse(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
         category="authentication" if authentication else "iam" if iam else "configuration",
         user=text_at(record, "actor"),
         source_ip=ip_or_none(text_at(record, "actor_ip", "actor_location.ip")),
-        data_store=repo if action.startswith("git.") else None,
+        data_store=repo,
         action=action,
         outcome="failure" if any(word in action for word in _FAILED) else None,
         class_uid=AUTHENTICATION if authentication else ACCOUNT_CHANGE if iam else API_ACTIVITY,

@@ -3,9 +3,10 @@ not this shape) and the same finding inside an EventBridge event (``detail-type`
 Finding", ``detail`` the finding). The AWS CLI and SDKs print keys in PascalCase
 (``AccountId``), the console and EventBridge in camelCase; both are read.
 
-The asset is the resource the finding is about (instance, EKS cluster, RDS instance, bucket,
-Lambda function, ECS cluster), else the account: never "GuardDuty", which names no system of
-the controller. ``occurred_at`` is when the activity was first seen: an updated finding keeps
+The asset is the ARN of the resource the finding is about (instance, EKS cluster, RDS instance,
+Lambda function, ECS cluster), which a profile's resource prefixes and cloud accounts both
+match, else the account (an S3 bucket is the finding's data store): never "GuardDuty", which
+names no system of the controller. ``occurred_at`` is when the activity was first seen: an updated finding keeps
 its id and its first time, so a re-sent finding is a duplicate, not a new event.
 """
 
@@ -25,13 +26,14 @@ DETECTION_FINDING = 2004
 _ACTIONS = ("awsApiCallAction", "networkConnectionAction", "portProbeAction", "dnsRequestAction",
             "kubernetesApiCallAction", "rdsLoginAttemptAction", "kubernetesPermissionCheckedAction",
             "kubernetesRoleBindingDetails")
-# resourceType → the details that name the system, and the keys naming it, first present.
-_RESOURCES = {"Instance": ("instanceDetails", ("instanceId",)), "EKSCluster": ("eksClusterDetails", ("name", "arn")),
-              "RDSDBInstance": ("rdsDbInstanceDetails", ("dbInstanceIdentifier", "dbInstanceArn")),
-              "RDSLimitlessDB": ("rdsLimitlessDbDetails", ("dbShardGroupIdentifier", "dbClusterIdentifier")),
-              "Lambda": ("lambdaDetails", ("functionName", "functionArn")),
-              "ECSCluster": ("ecsClusterDetails", ("name", "arn")),
-              "Container": ("instanceDetails", ("instanceId",))}
+# resourceType → (details, the key holding the resource's ARN, the key naming it, the ARN's
+# service and resource path when the finding gives only the name).
+_RESOURCES = {"Instance": ("instanceDetails", None, "instanceId", "ec2", "instance/"),
+              "Container": ("instanceDetails", None, "instanceId", "ec2", "instance/"),
+              "EKSCluster": ("eksClusterDetails", "arn", "name", "eks", "cluster/"),
+              "RDSDBInstance": ("rdsDbInstanceDetails", "dbInstanceArn", "dbInstanceIdentifier", "rds", "db:"),
+              "Lambda": ("lambdaDetails", "functionArn", "functionName", "lambda", "function:"),
+              "ECSCluster": ("ecsClusterDetails", "arn", "name", "ecs", "cluster/")}
 # Actions whose local side is the instance's own address.
 _NETWORK_ACTIONS = ("NETWORK_CONNECTION", "PORT_PROBE")
 
@@ -75,26 +77,36 @@ def _severity(value: object) -> int:
 
 
 def _asset(finding: Mapping[str, Any]) -> str:
-    """The resource the finding's ``resourceType`` names; an access key (or a type we do not
-    know) is the account's, since the key is an identity of the account, not a system."""
+    """The ARN of the resource the finding's ``resourceType`` names (as given, else in AWS's ARN
+    format from the finding's partition, region and account), so that a profile's resource
+    prefixes and its cloud accounts both match; an S3 finding, an access key or a type we do not
+    know is the account's (a bucket ARN names no account; the bucket is the data store)."""
+    account = text_at(finding, "accountId")
     resource = finding.get("resource")
     resource = resource if isinstance(resource, Mapping) else {}
     kind = text_at(resource, "resourceType")
-    if kind == "S3Bucket":
-        buckets = resource.get("s3BucketDetails")
-        for bucket in buckets if isinstance(buckets, list) else []:
-            found = text_at(bucket, "name", "arn")
-            if found:
-                return found
-    elif kind in _RESOURCES:
-        key, names = _RESOURCES[kind]
-        found = text_at(resource.get(key), *names)
-        if found:
-            return found
-    account = text_at(finding, "accountId")
+    if kind in _RESOURCES:
+        key, arn_key, name_key, service, path = _RESOURCES[kind]
+        details = resource.get(key)
+        arn = text_at(details, arn_key) if arn_key else None
+        if arn and arn.startswith("arn:"):
+            return arn
+        name = text_at(details, name_key)
+        region, partition = text_at(finding, "region"), text_at(finding, "partition") or "aws"
+        if name and region and account:
+            return f"arn:{partition}:{service}:{region}:{account}:{path}{name}"
     if not account:
         raise InvalidEvent("missing field 'accountId' (nor a resource the finding names): no asset to attribute")
     return account
+
+
+def _bucket(finding: Mapping[str, Any]) -> str | None:
+    buckets = lookup(finding, "resource.s3BucketDetails")
+    for bucket in buckets if isinstance(buckets, list) else []:
+        found = text_at(bucket, "name")
+        if found:
+            return found
+    return None
 
 
 def _action(finding: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -182,6 +194,7 @@ def parse(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
         action=text_at(details, "api") or text_at(finding, "service.action.actionType"),
         outcome=_outcome(details),
         destination_domain=text_at(details, "domain"),
+        data_store=_bucket(finding) or text_at(finding, "resource.rdsDbUserDetails.database"),
         tags=tuple(p for p in (kind or "").replace(":", "/").split("/")[:1] if p),
         class_uid=DETECTION_FINDING,
         source_port=source_port,

@@ -54,7 +54,8 @@ def test_a_guardduty_finding_inside_an_eventbridge_event_is_the_finding() -> Non
              "region": "us-east-2", "resources": [], "detail": finding}
     wrapped, bare = _one(event), _one(finding)
     assert wrapped == bare
-    assert (wrapped.asset, wrapped.source_ip, wrapped.destination_ip) == ("i-99999999", "10.0.0.23", "81.2.69.144")
+    assert (wrapped.asset, wrapped.source_ip, wrapped.destination_ip) == (
+        "arn:aws:ec2:us-east-2:973743533182:instance/i-99999999", "10.0.0.23", "81.2.69.144")
 
 
 def test_a_guardduty_finding_printed_by_the_aws_cli_in_pascal_case_maps_the_same() -> None:
@@ -195,3 +196,22 @@ def test_an_expanded_splunk_notable_names_its_destination_as_the_asset() -> None
     assert (event.title, event.category, event.source_ip) == (
         "Excessive failed logins on db-01", "access", "203.0.113.7")
     assert event.occurred_at == datetime(2025, 2, 10, 6, 20, 12, tzinfo=UTC)
+
+
+def test_the_vendor_assets_are_found_by_what_a_profile_declares() -> None:
+    """A profile declaring the AWS account, the GitHub organisation and the Azure subscription
+    gets the findings, trails, audit events and alerts of them (incident.profiles' attribution)."""
+    from incident.profiles import Directory, parse_profile
+    from tests.unit.builders import PROFILE, profile_doc
+
+    system = {**PROFILE["systems"][0], "cloud_accounts": ["973743533182", "000000000",
+                                                          "a123456-4d29-4647-9105-6339bfdb4e6a"],
+              "tenants": ["Example-Org"]}
+    directory = Directory.of([parse_profile(profile_doc(systems=[system]), source="acme.toml")])
+    for fmt, name in (("guardduty", "elastic-ec2-tor-client"), ("guardduty", "elastic-iamuser-tor-ip-caller"),
+                      ("guardduty", "elastic-kubernetes-exposed-dashboard"), ("cloudtrail", "elastic-copy-object"),
+                      ("github", "elastic-repo-create-1583763373109"),
+                      ("microsoft", "elastic-sentinel-security-alert-entity")):
+        asset = _one(_record(fmt, name)).asset
+        _, found = directory.locate(asset)
+        assert found is not None and found.id == system["id"], (fmt, name, asset)
