@@ -1,10 +1,12 @@
 """Okta System Log events (the ``/api/v1/logs`` LogEvent, as pulled by the API, Event Hooks or a
 SIEM connector).
 
-A LogEvent names no Okta org, so the asset is the application the event concerns (an
-``AppInstance`` target: the controller's system reached through Okta), else the ``okta``
-tenant a profile lists (docs/events.md). The user is the actor unless the actor is Okta itself
-acting on a user (lockouts, password resets by the system), where the target user is meant.
+The asset is the Okta org (the tenant a profile lists) when the event came through an Event
+Hook, whose source URL names it (incident.normalize.envelope); a LogEvent itself names no
+org, so otherwise it is the application the event concerns (an ``AppInstance`` target: the
+controller's system reached through Okta), else ``okta`` (docs/events.md). The user is the
+actor unless the actor is Okta itself acting on a user (lockouts, password resets by the
+system), where the target user is meant.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from incident.errors import InvalidEvent
 from incident.normalize._addr import ip_or_none, person
 from incident.normalize._fields import fingerprint, instant, lookup, text_at
+from incident.normalize.envelope import OKTA_ORG
 from incident.signals import SecurityEvent
 
 AUTHENTICATION = 3002
@@ -86,7 +89,7 @@ def parse(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
         title=title,
         occurred_at=instant(text_at(record, "published", required=True), "published"),
         ingested_at=received_at,
-        asset=_target(record, "AppInstance") or TENANT,
+        asset=text_at(record, OKTA_ORG) or _target(record, "AppInstance") or TENANT,
         severity=_severity(record),
         category=category,
         user=_user(record),

@@ -215,3 +215,15 @@ def test_the_vendor_assets_are_found_by_what_a_profile_declares() -> None:
         asset = _one(_record(fmt, name)).asset
         _, found = directory.locate(asset)
         assert found is not None and found.id == system["id"], (fmt, name, asset)
+
+
+def test_an_okta_event_hook_delivery_names_the_org_each_event_is_attributed_to() -> None:
+    # Okta's Event Hook request body (developer.okta.com, "Event hooks"): the events under data.
+    first, second = _record("okta", "elastic-session-start"), _record("okta", "xsoar-readme-sso-saml-app")
+    delivery = {"eventType": "com.okta.event_hook", "eventTypeVersion": "1.0", "cloudEventsVersion": "0.1",
+                "source": "https://acme.okta.com/api/v1/eventHooks/whoql0HfiLGPWc8Jx0g3", "eventId": "b5a188b9",
+                "eventTime": "2019-03-27T16:59:53.032Z", "contentType": "application/json",
+                "data": {"events": [first, second]}}
+    results = normalize_all(json.dumps(delivery).encode(), AT)
+    assert [(r.asset, r.user) for r in results if isinstance(r, SecurityEvent)] == [
+        ("acme.okta.com", "xxxxxx@elastic.co"), ("acme.okta.com", "Test@demisto.com")]
