@@ -9,12 +9,15 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: up test lint bench clean tools
+.PHONY: up test lint bench clean tools audit lock
 
-$(STAMP): pyproject.toml
+# Every package at the version and hash of requirements-dev.lock (what the suite was run with),
+# then the project itself without resolving anything again.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 up: $(STAMP)
@@ -32,6 +35,20 @@ test: $(STAMP) $(CHROMIUM) tools
 lint: $(STAMP)
 	$(BIN)/ruff check incident streams console tests
 	$(BIN)/mypy
+
+# Known vulnerabilities of the pinned packages (PyPI's advisory database; needs network).
+audit: $(STAMP)
+	$(BIN)/python -m pip install --quiet pip-audit
+	$(BIN)/pip-audit --disable-pip --require-hashes -r requirements.lock
+	$(BIN)/pip-audit --disable-pip --require-hashes -r requirements-dev.lock
+
+# After changing a dependency in pyproject.toml: pin it (and what it needs) again, with hashes.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	  --no-emit-find-links --extra dev --extra production -o requirements-dev.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	  --no-emit-find-links --extra production -c requirements-dev.lock -o requirements.lock pyproject.toml
 
 bench: $(STAMP)
 	$(BIN)/python -m streams.bench

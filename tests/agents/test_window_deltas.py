@@ -78,7 +78,8 @@ async def test_a_second_worker_continues_the_windows_the_first_saved_as_deltas(b
             for batch in range(6):
                 before = metrics.window_bytes_written()
                 await publish(broker.bootstrap, noise() if batch == 0 else [failure(batch * 3 + n) for n in range(3)])
-                await eventually(lambda b=before: metrics.window_bytes_written() > b, what=f"batch {batch} saved")
+                await eventually(lambda b=before: metrics.window_bytes_written() > b, what=f"batch {batch} saved",
+                                 timeout=60)
             assert not watcher.model.incidents  # failures alone: held for a correlation
         keys = await changelog_keys(broker.bootstrap)
         assert "acme" in keys and sum(k.startswith("acme" + SEPARATOR) for k in keys) >= 4
@@ -91,8 +92,8 @@ async def test_a_second_worker_continues_the_windows_the_first_saved_as_deltas(b
             incident: Any = await eventually(
                 lambda: next((i for i in watcher.model.incidents.values()
                               if "success" in {e.event_id for e in watcher.model.evidence(i.id)}), None),
-                what="the brute force then success incident")
+                what="the brute force then success incident", timeout=60)
             held = await eventually(
                 lambda: (ids := {e.event_id for e in watcher.model.evidence(incident.id)}) >= CAROL and ids,
-                what="every failure the first worker held, as evidence")
+                what="every failure the first worker held, as evidence", timeout=60)
             assert held == CAROL | {"success"}
