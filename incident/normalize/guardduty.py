@@ -173,7 +173,9 @@ def _outcome(details: Mapping[str, Any]) -> str | None:
 def parse(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
     if not isinstance(record, Mapping):
         raise InvalidEvent("expected a GuardDuty finding (a JSON object)")
-    finding = _camel(record["detail"] if is_eventbridge(record) else record)
+    finding = record["detail"] if is_eventbridge(record) else record
+    if "SchemaVersion" in finding or "AccountId" in finding:  # the CLI's PascalCase; the API's is camelCase
+        finding = _camel(finding)
     details = _action(finding)
     when_field = "service.eventFirstSeen" if lookup(finding, "service.eventFirstSeen") else "createdAt"
     source_ip, destination_ip, source_port, destination_port = _endpoints(finding, details)
