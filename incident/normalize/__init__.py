@@ -14,7 +14,21 @@ from datetime import datetime
 from typing import Any
 
 from incident.errors import InvalidEvent
-from incident.normalize import canonical, cef, ecs, ocsf, suricata, wazuh
+from incident.normalize import (
+    canonical,
+    cef,
+    cloudtrail,
+    ecs,
+    falco,
+    github,
+    guardduty,
+    microsoft,
+    ocsf,
+    okta,
+    splunk,
+    suricata,
+    wazuh,
+)
 from incident.normalize._fields import lookup
 from incident.normalize.admission import admit
 from incident.normalize.envelope import unwrap
@@ -24,7 +38,9 @@ Parser = Callable[[Any, datetime], SecurityEvent]
 
 ADAPTERS: dict[str, Parser] = {
     "canonical": canonical.parse, "wazuh": wazuh.parse, "ecs": ecs.parse, "ocsf": ocsf.parse,
-    "suricata": suricata.parse, "cef": cef.parse,
+    "suricata": suricata.parse, "cef": cef.parse, "guardduty": guardduty.parse, "cloudtrail": cloudtrail.parse,
+    "okta": okta.parse, "falco": falco.parse, "github": github.parse,
+    "microsoft": microsoft.parse, "splunk": splunk.parse,
 }
 FORMATS = ("auto", *ADAPTERS)
 
@@ -45,6 +61,9 @@ def detect(record: object) -> str:
     if isinstance(record.get("rule"), Mapping) and "level" in record["rule"] and isinstance(record.get("agent"),
                                                                                             Mapping):
         return "wazuh"
+    vendor = _vendor(record)  # before ECS: a GitHub event carries an epoch @timestamp
+    if vendor:
+        return vendor
     if ecs.is_alert(record) or "@timestamp" in record or any(
             lookup(record, name) is not None for name in ("ecs.version", "event.kind", "event.dataset")):
         return "ecs"
@@ -52,7 +71,28 @@ def detect(record: object) -> str:
         return "canonical"
     raise InvalidEvent("unrecognised format: not a canonical event (id, time), a Wazuh alert (rule.level, agent), "
                        "an ECS document (@timestamp), an OCSF event (class_uid), a Suricata EVE record "
-                       "(event_type, src_ip) or a CEF line")
+                       "(event_type, src_ip), a CEF line, a GuardDuty finding, a CloudTrail record, an Okta "
+                       "System Log event, a Falco alert, a GitHub audit log event, a Microsoft security alert "
+                       "or a Splunk notable event")
+
+
+def _vendor(record: Mapping[str, Any]) -> str | None:
+    """The native formats of one vendor, each told by a combination of keys only it writes."""
+    if guardduty.is_finding(record) or guardduty.is_eventbridge(record):
+        return "guardduty"
+    if cloudtrail.is_record(record) or cloudtrail.is_eventbridge(record):
+        return "cloudtrail"
+    if okta.is_event(record):
+        return "okta"
+    if falco.is_alert(record):
+        return "falco"
+    if github.is_event(record):
+        return "github"
+    if microsoft.is_alert(record):
+        return "microsoft"
+    if splunk.is_notable(record):
+        return "splunk"
+    return None
 
 
 def normalize(record: object, received_at: datetime, fmt: str = "auto") -> SecurityEvent:

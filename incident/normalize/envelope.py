@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from incident.errors import InvalidEvent
 from incident.normalize.cef import is_cef
@@ -33,6 +34,9 @@ HIT_KEYS = frozenset({"_index", "_id", "_type", "_score", "_version", "_seq_no",
 SEARCH_RESPONSE_KEYS = frozenset({"took", "timed_out", "_shards", "hits", "aggregations", "_scroll_id",
                                   "pit_id", "terminated_early", "num_reduce_phases", "profile", "status"})
 AWS_FIREWALL_KEYS = frozenset({"firewall_name", "availability_zone", "event_timestamp", "event"})
+ODATA_KEYS = {"value", "@odata.context", "@odata.nextLink", "@odata.count"}
+OKTA_HOOK = "com.okta.event_hook"
+OKTA_ORG = "_okta_org"  # set on each event of an Okta Event Hook: the org its source URL names
 
 Item = Mapping[str, Any] | str | InvalidEvent
 
@@ -83,9 +87,14 @@ def _inner(record: Mapping[str, Any]) -> object | None:
     found = _search_result(record)
     if found is not None:
         return found
-    records = record.get("records")
-    if isinstance(records, list) and len(record) == 1:  # Azure Event Hubs / Monitor export
+    records = record.get("records", record.get("Records"))
+    if isinstance(records, list) and len(record) == 1:  # Azure Event Hubs / Monitor export; CloudTrail log file
         return records
+    value = record.get("value")
+    if isinstance(value, list) and set(record) <= ODATA_KEYS:  # a Microsoft Graph / Defender API page
+        return value
+    if record.get("eventType") == OKTA_HOOK:
+        return _okta_hook(record)
     event = record.get("event")
     if event is not None and set(record) - {"event"} <= set(HEC_KEYS) and not isinstance(record.get("host"), Mapping):
         # Splunk HEC: {"time", "host", …, "event": {...} | "..."}. An ECS document also has an
@@ -114,6 +123,21 @@ def _search_result(record: Mapping[str, Any]) -> object | None:
     if isinstance(event, Mapping) and "firewall_name" in record and set(record) <= AWS_FIREWALL_KEYS:
         return event
     return None
+
+
+def _okta_hook(record: Mapping[str, Any]) -> object:
+    """An Okta Event Hook delivery: its System Log events, each told the org (``source`` is
+    ``https://<org>/api/v1/eventHooks/…``), which a LogEvent itself never names."""
+    data = record.get("data")
+    events = data.get("events") if isinstance(data, Mapping) else None
+    if not isinstance(events, list):
+        raise InvalidEvent("field 'data.events' of an Okta Event Hook must be a list")
+    source = record.get("source")
+    try:
+        org = urlsplit(source).hostname if isinstance(source, str) else None
+    except ValueError:
+        org = None
+    return [{**event, OKTA_ORG: org} if org and isinstance(event, Mapping) else event for event in events]
 
 
 def _wrapped(message: str) -> bool:

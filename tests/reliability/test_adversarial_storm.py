@@ -33,6 +33,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from console.projection import current_partitions
+from incident.correlation import LINK_ONLY
 from incident.errors import InvalidEvent
 from streams.agents.ingest import normalise
 from streams.deps import Deps
@@ -141,7 +142,9 @@ class Storm:
         for batch in (await consumer.getmany(timeout_ms=200, max_records=5_000)).values():
             for record in batch:
                 if record.topic == "signals":
-                    self.signals.update(s.raw_ref for s in decode_signals(record.value))
+                    # Not the link-only copies of an unmapped signal sent to each controller's key
+                    # (incident/correlation.py): the record made one signal, copied for linking.
+                    self.signals.update(s.raw_ref for s in decode_signals(record.value) if LINK_ONLY not in s.tags)
                 else:
                     letter = json.loads(record.value)
                     self.letters[letter["source"]] += 1

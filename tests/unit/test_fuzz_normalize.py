@@ -28,7 +28,13 @@ NAMES_A_FIELD = re.compile(r"field '[^']+'|CEF (header|extension|line)|not JSON|
 KEYS = st.sampled_from(["id", "time", "title", "host", "rule", "agent", "level", "timestamp", "@timestamp",
                         "class_uid", "metadata", "uid", "time_dt", "severity_id", "event_type", "src_ip", "alert",
                         "signature", "kibana.alert.uuid", "kibana.alert.rule.name", "host.name", "event", "message",
-                        "@metadata", "records", "fileinfo", "event.kind", "status_id", "actor", "user", "name"])
+                        "@metadata", "records", "fileinfo", "event.kind", "status_id", "actor", "user", "name",
+                        # the vendor formats' own keys (issue 15)
+                        "schemaVersion", "type", "service", "resource", "accountId", "detail", "source", "Records",
+                        "eventVersion", "eventSource", "eventName", "eventTime", "userIdentity", "published",
+                        "eventType", "outcome", "target", "output", "priority", "output_fields", "created_at",
+                        "action", "org", "repo", "evidence", "alertCreationTime", "machineId", "kind", "properties",
+                        "@odata.type", "value"])
 SCALARS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30)
            | st.sampled_from(["2026-11-22T10:00:00Z", "2026-11-22T10:00:00", "signal", "alert", "high", "CEF:0|a|b"]))
 JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS | st.text(max_size=8),
