@@ -223,6 +223,11 @@ class _Work:
         self.referenced = {r for c in pack.correlations for r in c.rules}
         self.fired = {(f.correlation, f.group): f for f in window.fired}
         self.entity_sets: dict[str, set[str]] = {}  # incident id -> its entities, as a set
+        # Set by compact(), kept by _attach: where each incident is in ``incidents``, and the
+        # incidents that hold each entity (ids of merged or dropped ones may linger: looked up
+        # again). Scanning every open incident per signal was the correlator's largest cost.
+        self.position: dict[str, int] = {}
+        self.holding: dict[str, list[str]] = {}
         # Set by compact(): the indexes over the lists, and per horizon ("seen", "rules",
         # "incidents") the oldest time in its lists, ``least`` the smallest of those.
         self.seen_ids: set[str] = set()
@@ -414,12 +419,18 @@ class _Work:
                                   replace(o, merged_into=survivor.incident_id) if o in others else o
                                   for o in self.incidents]
             elif current is not survivor:
-                self.incidents[next(i for i, o in enumerate(self.incidents) if o is survivor)] = current
+                self.incidents[self.position[survivor.incident_id]] = current
+            for entity in kept if kept is not survivor.entities else ():
+                if entity not in known:
+                    self.holding.setdefault(entity, []).append(survivor.incident_id)
         else:
             current = OpenIncident(incident_id=self._new_id(items, entities, first),
                                    entities=tuple(sorted(entities))[:self.config.max_entities],
                                    first_at=first, last_at=last)
+            self.position[current.incident_id] = len(self.incidents)
             self.incidents.append(current)
+            for entity in current.entities:
+                self.holding.setdefault(entity, []).append(current.incident_id)
             how = f"opened for {', '.join(sorted(entities)) or 'its asset'}"
         for evidence, _, fingerprint in items:
             unmapped = " (no profile declares the asset)" if evidence.system is None else ""
@@ -431,9 +442,17 @@ class _Work:
     def _sharing(self, entities: set[str], first: datetime, last: datetime) -> list[OpenIncident]:
         """The open incidents a signal of these entities and times joins: sharing one, within span."""
         span = self.config.span
-        return [o for o in self.incidents if o.merged_into is None
-                and o.first_at - span <= last and first <= o.last_at + span
-                and not entities.isdisjoint(self._entities(o))]
+        found: dict[int, OpenIncident] = {}
+        for entity in entities:
+            for incident_id in self.holding.get(entity, ()):
+                at = self.position.get(incident_id)
+                if at is None or at in found:
+                    continue
+                o = self.incidents[at]
+                if (o.incident_id == incident_id and o.merged_into is None and o.first_at - span <= last
+                        and first <= o.last_at + span and not entities.isdisjoint(self._entities(o))):
+                    found[at] = o
+        return [found[at] for at in sorted(found)]  # in the list's order, as a scan gave them
 
     def _merge(self, others: list[OpenIncident], survivor: OpenIncident, entities: set[str],
                event_ids: list[str]) -> None:
@@ -463,9 +482,8 @@ class _Work:
         evidence = min((ev for ev, _, _ in items), key=lambda ev: (ev.occurred_at, ev.event_id))
         bucket = int(first.timestamp() // max(self.config.span.total_seconds(), 1))
         base = f"{self.key}|{evidence.asset}|{bucket}"
-        taken = {o.incident_id for o in self.incidents}
         candidate, n = str(uuid.uuid5(NAMESPACE, base)), 1
-        while candidate in taken:  # another incident of the same host and bucket is still open
+        while candidate in self.position:  # another incident of the same host and bucket is still open
             n += 1
             candidate = str(uuid.uuid5(NAMESPACE, f"{base}|{n}"))
         return candidate
@@ -533,6 +551,11 @@ class _Work:
             same.sort(key=hit_order)  # kept in order from here on: fires_ordered reads them as they are
         live = {o.incident_id for o in incidents}
         self.entity_sets = {i: e for i, e in self.entity_sets.items() if i in live}
+        self.position = {o.incident_id: n for n, o in enumerate(incidents)}
+        self.holding = {}
+        for o in incidents:
+            for entity in self._entities(o):
+                self.holding.setdefault(entity, []).append(o.incident_id)
         rules = [*(h.at for h in hits), *(h.evidence.occurred_at for h in held), *(f.last_at for f in fired)]
         self.oldest = {"seen": seen[0].at if seen else None, "rules": min(rules) if rules else None,
                        "incidents": min((o.last_at for o in incidents), default=None)}
