@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from incident.commitments import POLICY_REGIME
+from incident.deadlines import in_force
 from incident.errors import CommandRejected
 
 if TYPE_CHECKING:
@@ -116,6 +118,12 @@ def _people_informed(state: Incident) -> dict[str, Any]:
         first = min(sent, key=lambda n: n.requested_at)
         return {"status": "informed", "how": "email", "at": first.requested_at.isoformat(),
                 "count": sum(n.total for n in sent)}
-    if any(c.recipient == "data_subjects" for c in state.clocks) or state.level == "high":
-        return {"status": "planned", "how": None, "at": None, "count": None}
+    if state.level == "high":
+        return {"status": "planned", "how": None, "at": None, "count": None, "because": "high_risk"}
+    # Not high, yet owed all the same: the controller's own policy promised to tell them.
+    promise = next((c for c in state.clocks if c.recipient == "data_subjects" and c.regime == POLICY_REGIME
+                    and in_force(c, state.level)), None)
+    if promise is not None:
+        return {"status": "planned", "how": None, "at": None, "count": None, "because": "promise",
+                "within_hours": promise.amount if promise.timed else None}
     return {"status": "not_required", "how": None, "at": None, "count": None}
