@@ -55,14 +55,18 @@ def test_the_publisher_sample_owes_its_users_notice_as_soon_as_possible() -> Non
     assert all(c.unit == "asap" and c.anchor_at == state.awareness.aware_at for c in promised.values())
 
 
-@pytest.mark.parametrize(("locale", "words", "not_high"), [
-    ("fr", "la politique de confidentialité du responsable du traitement s'engage à les informer dans les 72 heures",
-     "le risque élevé retenu"),
-    ("en", "the controller's privacy policy promises to tell them within 72 hours", "the high risk assessed"),
+@pytest.mark.parametrize(("controller", "locale", "words", "not_high"), [
+    ("atometrics", "fr", "la politique de confidentialité du responsable du traitement s'engage à les informer dans "
+     "les 72 heures par courriel ;", "le risque élevé retenu"),
+    ("atometrics", "en", "the controller's privacy policy promises to tell them within 72 hours by e-mail;",
+     "the high risk assessed"),
+    # The Publisher's policy names no delay and no means: "as soon as possible", nothing said of how.
+    ("publisher-2018", "fr", "s'engage à les informer dans les meilleurs délais ; un projet", "le risque élevé retenu"),
+    ("publisher-2018", "en", "promises to tell them as soon as possible; a draft", "the high risk assessed"),
 ])
-def test_the_notification_says_the_people_are_told_by_promise_when_the_risk_is_not_high(locale: str, words: str,
-                                                                                        not_high: str) -> None:
-    sample: SampleIncident = SAMPLES["atometrics"]
+def test_the_notification_says_the_people_are_told_by_promise_when_the_risk_is_not_high(
+        controller: str, locale: str, words: str, not_high: str) -> None:
+    sample: SampleIncident = SAMPLES[controller]
     state = replace(sample.state, override=Override(level="risk", justification="test", by="dpo", at=sample.now))
     context = draft(AUTHORITY_NOTIFICATION, state, sample.profile, sample.now).context
     notice = NoticeRenderer(ROOT / "templates" / "notices").render(regime="gdpr", locale=locale,

@@ -112,7 +112,7 @@ def test_a_promise_whatever_the_risk_runs_its_clock_drafts_the_notice_and_remind
     # The authority notification says the people will be told, and why (not Art. 34: the promise).
     profile = rules.directory.profiles["acme"]
     assert form_context(state, profile)["people_informed"] == {
-        "status": "planned", "how": None, "at": None, "count": None, "because": "promise", "within_hours": 72}
+        "status": "planned", "how": "email", "at": None, "count": None, "because": "promise", "within_hours": 72}
     state, events = run(state, Tick(incident_id=state.id, at=T0 + timedelta(hours=24)), rules, timedelta(hours=24))
     assert {(e.rule_ref, e.step) for e in events if isinstance(e, ReminderDue)} == {
         (RULE, "T-48h"), ("GDPR:art33_authority@1", "T-48h")}
