@@ -19,7 +19,7 @@ from incident.notices import DATA_SUBJECT_NOTICE
 from incident.notification_form import form_context
 from incident.profiles import Directory, parse_profile
 from incident.register import entry
-from tests.unit.builders import PROFILE, T0, FakeCalendar, event, profile_doc
+from tests.unit.builders import PROFILE, T0, FakeCalendar, event, merge_after_awareness, profile_doc
 
 QUOTE = "Nous envoyons un email, dans les 72h suivant la constatation, à la personne concernée"
 PROMISE: dict[str, Any] = {
@@ -151,3 +151,15 @@ def test_without_a_promise_nothing_is_owed_to_the_people_below_high_risk() -> No
     state = aware(rules_for(PROFILE))
     assert [c.recipient for c in state.clocks] == ["authority"]
     assert DATA_SUBJECT_NOTICE not in [n.kind for n in state.notices]
+
+
+def test_a_promise_clock_moves_back_with_an_earlier_awareness_merged_in() -> None:
+    """B knew the breach at once (a confirmed signal), A only 40 minutes later; B merges into A: A's
+    clocks run from B's awareness, the promise's as the law's (the same 72 hours, from earlier)."""
+    rules = rules_for(promising())
+    states, older, _, _ = merge_after_awareness(rules, T0 + timedelta(hours=1), T0 + timedelta(minutes=40))
+    survivor = states[older]
+    assert survivor.awareness is not None and survivor.awareness.aware_at < T0 + timedelta(minutes=40)
+    clock = next(c for c in survivor.clocks if c.rule_ref == RULE)
+    assert clock.anchor_at == survivor.awareness.aware_at
+    assert clock.deadline == survivor.awareness.aware_at + timedelta(hours=72)
