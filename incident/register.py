@@ -219,13 +219,18 @@ def csv_row(e: dict[str, Any]) -> dict[str, str]:
         "obligations": join(f"{o['legal_ref']} due {o['deadline']} {o['status']}"
                             + (" LATE" if o["late"] else "") for o in e["obligations"]),
         "audit_chain": e["audit_chain"],
-        "what_happened": e["facts"]["what_happened"],
+        # One line per breach: measures and titles are people's and SIEMs' words, which may break lines.
+        "what_happened": _one_line(e["facts"]["what_happened"]),
         "records_estimate": "" if e["facts"]["records_estimate"] is None else str(e["facts"]["records_estimate"]),
         "subjects_estimate_from": e["facts"]["subjects_estimate_from"] or "",
         "subject_categories": join(e["facts"]["subject_categories"]),
         "effects_described": join(e["effects_described"]),
-        "remedial_action": join(e["remedial_action"]),
-        "remedial_action_proposed": join(e["remedial_action_proposed"]),
+        "remedial_action": _one_line(join(e["remedial_action"])),
+        "remedial_action_proposed": _one_line(join(e["remedial_action_proposed"])),
         "data_subjects_communicated": "yes" if e["data_subjects_communicated"] else "no",
-        "not_communicated_because": e["not_communicated_because"] or "",
+        "not_communicated_because": _one_line(e["not_communicated_because"] or ""),
     }
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -135,3 +135,23 @@ def test_every_entry_not_communicated_to_the_people_says_why() -> None:
     # Nothing assessed yet: said so, never left empty.
     opened = fold(None, decide(correlate(None, event("z"))[1][0], None, now=T0, rules=RULES))
     assert opened is not None and entry(opened)["not_communicated_because"] == "no awareness recorded yet"
+
+
+def test_the_new_csv_cells_keep_one_breach_on_one_line() -> None:
+    e = entry(aware_incident())
+    e["remedial_action"] = ["Comptes bloqués\nMots de passe réinitialisés", "=1"]
+    e["facts"]["what_happened"] = "Export\r\nof the table"
+    row = csv_row(e)
+    assert (row["remedial_action"], row["what_happened"]) == (
+        "Comptes bloqués Mots de passe réinitialisés; =1", "Export of the table")
+
+
+def test_the_new_csv_cells_are_neutralised_too() -> None:
+    from console.app import register_csv
+
+    e = entry(aware_incident())
+    e["remedial_action"] = ["=HYPERLINK(\"http://attacker.example\")"]
+    e["facts"]["what_happened"] = "@SUM(1+1)"
+    (row,) = csv.DictReader(io.StringIO(register_csv([e])))
+    assert row["remedial_action"] == "'=HYPERLINK(\"http://attacker.example\")"
+    assert row["what_happened"] == "'@SUM(1+1)"
