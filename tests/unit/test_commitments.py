@@ -163,3 +163,12 @@ def test_a_promise_clock_moves_back_with_an_earlier_awareness_merged_in() -> Non
     clock = next(c for c in survivor.clocks if c.rule_ref == RULE)
     assert clock.anchor_at == survivor.awareness.aware_at
     assert clock.deadline == survivor.awareness.aware_at + timedelta(hours=72)
+
+
+def test_the_register_says_a_promise_is_still_owed_when_the_law_asks_nothing() -> None:
+    rules = rules_for(promising())
+    state = aware(rules)
+    because = entry(state, profile=rules.directory.profiles["acme"])["not_communicated_because"]
+    assert because.startswith("not yet communicated, though promised by the controller's policy "
+                              "(Politique de Confidentialité (2019-11-21): \u201cNous envoyons")
+    assert because.endswith("GDPR Art. 34(1) requires telling the people of a high risk only")
