@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from incident.commands import ActOnObligation, CorrectFacts, RecordAwareness, Tick
+from incident.commands import (
+    ActOnObligation,
+    CorrectFacts,
+    RecordAwareness,
+    RecordSubjects,
+    SendSubjectNotice,
+    Tick,
+)
 from incident.commitments import policy_obligations
 from incident.correlation import correlate
 from incident.decide import Rules, decide
@@ -172,3 +179,17 @@ def test_the_register_says_a_promise_is_still_owed_when_the_law_asks_nothing() -
     assert because.startswith("not yet communicated, though promised by the controller's policy "
                               "(Politique de Confidentialité (2019-11-21): \u201cNous envoyons")
     assert because.endswith("GDPR Art. 34(1) requires telling the people of a high risk only")
+
+
+def test_the_dpo_keeps_the_promise_by_sending_the_notice_below_high_risk() -> None:
+    rules = rules_for(promising())
+    state = aware(rules)
+    state, _ = run(state, RecordSubjects(incident_id=state.id, list_id="L1", count=3, invalid=0, by="cli"), rules,
+                   timedelta(hours=2))
+    state, _ = run(state, SendSubjectNotice(incident_id=state.id, list_id="L1", by="user:dpo", role="dpo",
+                                            measures_taken=("Comptes bloqués",), measures_proposed=()), rules,
+                   timedelta(hours=3))
+    kept = state.obligation(RULE)
+    assert kept is not None and (kept.status, kept.channel, kept.late) == ("submitted", "email", False)
+    e = entry(state, profile=rules.directory.profiles["acme"])
+    assert e["data_subjects_communicated"] is True and e["not_communicated_because"] is None
