@@ -58,7 +58,7 @@ def entry(incident: Incident, audit_chain: str = "not checked", profile: Profile
             "data_categories": list(a.data_categories) if a else [],
             "data_categories_described": words(DATA_CATEGORIES, a.data_categories) if a else [],
             "subjects_estimate": a.subjects_estimate if a else None,
-            "subjects_estimate_from": _people_from(incident, profile),
+            "subjects_estimate_from": _people_from(incident),
             "records_estimate": incident.records_estimate,
             "subject_categories": _subject_categories(incident, profile),
             "assets": list(incident.assets),
@@ -126,7 +126,7 @@ def what_happened(incident: Incident, profile: Profile | None) -> str:
     return ". ".join(parts) + "."
 
 
-def _people_from(incident: Incident, profile: Profile | None) -> str | None:
+def _people_from(incident: Incident) -> str | None:
     """Where the number of people comes from: a number of records is not a number of people."""
     a = incident.assessment
     if a is None or a.subjects_estimate is None:
