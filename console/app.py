@@ -228,7 +228,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         return page(request, "notice.html", notice=shown, incident_id=request.path_params["incident_id"])
 
     async def page_register(request: Request) -> Response:
-        entries = [register.csv_row(e) for e in model.register()]
+        entries = [register.csv_row(e) for e in model.register(directory)]
         return page(request, "register.html", entries=entries, columns=register.CSV_COLUMNS)
 
     async def page_rejected(request: Request) -> Response:
@@ -539,7 +539,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         return JSONResponse(shown)
 
     async def api_register(request: Request) -> Response:
-        entries = model.register()
+        entries = model.register(directory)
         if request.query_params.get("format") == "csv":
             return PlainTextResponse(register_csv(entries), media_type="text/csv; charset=utf-8",
                                      headers={"content-disposition": 'attachment; filename="breach-register.csv"'})

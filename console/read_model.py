@@ -17,6 +17,7 @@ from incident import register
 from incident.chain import ChainCheck, Link, Verdict
 from incident.events import CommandRejected, SignalAttached, SignalsAbsorbed
 from incident.model import Incident, evolve
+from incident.profiles import Directory
 from incident.signals import Evidence
 
 LETTERS_KEPT = 500  # the latest dead letters listed (the topics keep them all; counts cover every one)
@@ -125,9 +126,12 @@ class ReadModel:
         check = self.chains.get(incident_id)
         return None if check is None else check.verdict
 
-    def register(self) -> list[dict[str, Any]]:
-        """The Art. 33(5) register, oldest breach first, each entry saying whether its chain verifies."""
-        return [register.entry(i, audit_chain=c.label if (c := self.chain(i.id)) else "not checked")
+    def register(self, directory: Directory | None = None) -> list[dict[str, Any]]:
+        """The Art. 33(5) register, oldest breach first, each entry saying whether its chain verifies;
+        with the controllers' profiles, their systems' names and the categories of people."""
+        profiles = directory.profiles if directory is not None else {}
+        return [register.entry(i, audit_chain=c.label if (c := self.chain(i.id)) else "not checked",
+                               profile=profiles.get(i.controller or ""))
                 for i in sorted(self.incidents.values(), key=lambda i: i.opened_at)]
 
     def apply_dead_letter(self, raw: bytes, topic: str = "security-events.dlq") -> None:

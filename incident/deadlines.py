@@ -63,12 +63,9 @@ def step_name(seconds: int) -> str:
     return f"T-{seconds // 3600}h" if seconds % 3600 == 0 else f"T-{seconds // 60}min"
 
 
-def required_at(clock: Clock, level: str | None) -> bool:
-    """Whether the level in force makes this clock's obligation real (reminders, the workflow)."""
+def in_force(clock: Clock, level: str | None) -> bool:
+    """Whether the level in force makes the clock's obligation real (reminders, drafts)."""
     return not ((clock.trigger == "risk" and level == "unlikely") or (clock.trigger == "high_risk" and level != "high"))
-
-
-_required = required_at
 
 
 def due_reminders(clocks: tuple[Clock, ...], reminded: tuple[str, ...], now: datetime, level: str | None = None,
@@ -77,7 +74,7 @@ def due_reminders(clocks: tuple[Clock, ...], reminded: tuple[str, ...], now: dat
     unsent steps it makes pointless (skipped)."""
     out = []
     for clock in clocks:
-        if not _required(clock, level) or clock.rule_ref in settled:
+        if not in_force(clock, level) or clock.rule_ref in settled:
             continue
         passed = [name for name, at in clock.reminder_times()
                   if at <= now and f"{clock.rule_ref}|{name}" not in reminded]
@@ -89,7 +86,7 @@ def due_reminders(clocks: tuple[Clock, ...], reminded: tuple[str, ...], now: dat
 def next_due(clocks: tuple[Clock, ...], reminded: tuple[str, ...], level: str | None = None,
              settled: tuple[str, ...] = ()) -> datetime | None:
     """When the next reminder falls due: what the schedule table holds for the clock agent."""
-    times = [at for clock in clocks if _required(clock, level) and clock.rule_ref not in settled
+    times = [at for clock in clocks if in_force(clock, level) and clock.rule_ref not in settled
              for name, at in clock.reminder_times()
              if f"{clock.rule_ref}|{name}" not in reminded]
     return min(times, default=None)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from incident.commitments import POLICY_REGIME
+from incident.deadlines import in_force
 from incident.errors import CommandRejected
 
 if TYPE_CHECKING:
@@ -103,19 +105,28 @@ def form_context(state: Incident, profile: Profile) -> dict[str, Any]:
         "established_in": profile.established_in,
         "member_states": None if answers.member_states is None else [
             s for s in answers.member_states if s != profile.established_in],
-        "people_informed": _people_informed(state),
+        "people_informed": _people_informed(state, profile),
         "police_complaint": answers.police_complaint,
         "anssi_report": answers.anssi_report,
     }
 
 
-def _people_informed(state: Incident) -> dict[str, Any]:
+def _people_informed(state: Incident, profile: Profile | None = None) -> dict[str, Any]:
     """Whether and how the people were told: a notice sent to them, one owed, or none owed."""
     sent = [n for n in state.subject_notices]
     if sent:
         first = min(sent, key=lambda n: n.requested_at)
         return {"status": "informed", "how": "email", "at": first.requested_at.isoformat(),
                 "count": sum(n.total for n in sent)}
-    if any(c.recipient == "data_subjects" for c in state.clocks) or state.level == "high":
-        return {"status": "planned", "how": None, "at": None, "count": None}
+    if state.level == "high":
+        return {"status": "planned", "how": None, "at": None, "count": None, "because": "high_risk"}
+    # Not high, yet owed all the same: the controller's own policy promised to tell them.
+    promise = next((c for c in state.clocks if c.recipient == "data_subjects" and c.regime == POLICY_REGIME
+                    and in_force(c, state.level)), None)
+    if promise is not None:
+        # How the policy says they are told ("any": it names no means, so nothing is said of it).
+        channel = next((c.channel for c in (profile.commitments if profile else ()) if c.id == promise.obligation),
+                       "any")
+        return {"status": "planned", "how": None if channel == "any" else channel, "at": None, "count": None,
+                "because": "promise", "within_hours": promise.amount if promise.timed else None}
     return {"status": "not_required", "how": None, "at": None, "count": None}

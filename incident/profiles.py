@@ -26,6 +26,15 @@ DATA_CATEGORIES = (
 LANGUAGES = ("fr", "en")
 AUDIENCES = ("data_subjects", "authority", "internal")
 TRIGGERS = ("any_breach", "risk", "high_risk")  # when a commitment applies, by the assessed level
+# What a commitment's clock runs from: when the controller established the breach ("constatation",
+# discovery) or became aware of it; both are the recorded awareness today (incident/tape.py).
+COMMITMENT_ANCHORS = ("discovery", "awareness")
+# How the policy says the people are told; "any" when it names no means.
+COMMITMENT_CHANNELS = ("email", "letter", "website", "phone", "any")
+# Promises to the people become obligations with a clock (incident/commitments.py). One to the
+# authority is met by the law's notification to it (its Art. 33 clock runs already); an internal
+# one is work, not a notification: both stay listed in the assessment.
+BINDING_AUDIENCES = ("data_subjects",)
 SYSTEM_ROLES = ("controller", "processor")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -81,10 +90,20 @@ class Processor:
 class Commitment:
     id: str
     audience: str
-    within_hours: int | None
+    within_hours: int | None  # None: "as soon as possible", no number
     condition: str
     text: str
     trigger: str = "any_breach"
+    anchor: str = "awareness"
+    channel: str = "any"
+    # The policy's own words, and where they are: what the obligation cites as its legal reference.
+    source_quote: str | None = None
+    legal_ref: str = ""
+
+    @property
+    def binding(self) -> bool:
+        """Whether it is an obligation with a clock (incident/commitments.py), not only listed."""
+        return self.audience in BINDING_AUDIENCES
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,12 +260,8 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
         processors.append(Processor(p.req("name"), p.req("role"), p.text("country", required=False),
                                     p.flag("outside_eea")))
 
-    commitments = []
-    for c in doc.tables("commitments", required=False):
-        c.allow("id", "audience", "within_hours", "condition", "text", "source_quote", "trigger")
-        commitments.append(Commitment(c.req("id", _SLUG), _one_of(c, "audience", AUDIENCES),
-                                      c.count("within_hours"), c.req("condition"), c.req("text"),
-                                      _one_of(c, "trigger", TRIGGERS) if "trigger" in c.data else "any_breach"))
+    commitments = [_commitment(c, _policy_name(doc)) for c in doc.tables("commitments", required=False)]
+    _unique(doc, "commitments", [c.id for c in commitments])
 
     established_in = doc.req("established_in", _COUNTRY)
     entity_type = _one_of(doc, "entity_type", tuple(ENTITY_TYPES)) if "entity_type" in data else None
@@ -267,6 +282,34 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
 
 
 _IDENTIFIERS = ("addresses", "cloud_accounts", "resources", "tenants")
+
+
+def _policy_name(doc: _Reader) -> str:
+    """How a commitment's legal reference names the policy: its title and date, else its file."""
+    policy = doc.data.get("policy")
+    policy = policy if isinstance(policy, Mapping) else {}
+    title = policy.get("title") if isinstance(policy.get("title"), str) else None
+    dated = policy.get("dated")
+    name = title or str(policy.get("source") or "privacy policy")
+    return f"{name} ({dated})" if dated else name
+
+
+def _commitment(c: _Reader, policy: str) -> Commitment:
+    c.allow("id", "audience", "within_hours", "condition", "text", "source_quote", "trigger", "anchor", "channel")
+    audience = _one_of(c, "audience", AUDIENCES)
+    binding = audience in BINDING_AUDIENCES
+    within = c.count("within_hours")
+    if within == 0:
+        raise c.fail("within_hours", "must be at least 1 (leave it out for \"as soon as possible\")")
+    # A promise the people are owed is an obligation: it needs what its clock and notice need,
+    # and the policy's words, which it cites (never a paraphrase).
+    quote = c.text("source_quote", required=binding)
+    anchor = _one_of(c, "anchor", COMMITMENT_ANCHORS) if binding or "anchor" in c.data else "awareness"
+    channel = _one_of(c, "channel", COMMITMENT_CHANNELS) if binding or "channel" in c.data else "any"
+    return Commitment(c.req("id", _SLUG), audience, within, c.req("condition"), c.req("text"),
+                      _one_of(c, "trigger", TRIGGERS) if "trigger" in c.data else "any_breach",
+                      anchor=anchor, channel=channel, source_quote=quote,
+                      legal_ref=f"{policy}: \u201c{quote}\u201d" if quote else policy)
 
 
 def _addresses(reader: _Reader, values: tuple[str, ...]) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ import math
 from dataclasses import replace
 from datetime import datetime
 
-from incident.deadlines import required_at
+from incident.deadlines import in_force
 from incident.events import ObligationActed, RiskAssessed
 from incident.facts import Facts
 from incident.model import Incident
@@ -69,7 +69,7 @@ def follow_level(tape: Tape, before: str | None, at: datetime, now: datetime, ru
         clock = clocks.get(obligation.rule_ref)
         if clock is None:
             continue
-        needed = required_at(clock, level)
+        needed = in_force(clock, level)
         if not needed and obligation.status in ("running", "approved"):
             action, text = "withdraw", f"{LEVEL_WITHDRAWAL} ({level}): {why}"
         elif needed and obligation.status == "withdrawn" and obligation.closing_reason.startswith(LEVEL_WITHDRAWAL):

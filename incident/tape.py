@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from incident.deadlines import DEFAULT_REMINDERS, Calendar, start_clock
+from incident.commitments import policy_obligations
+from incident.deadlines import DEFAULT_REMINDERS, Calendar, in_force, start_clock
 from incident.events import AwarenessRecorded, ClockStarted, Event, NoticeRequested, RiskAssessed
 from incident.facts import Facts
 from incident.model import Incident, evolve
@@ -103,12 +104,15 @@ def anchors_at(state: Incident, aware_at: datetime) -> dict[str, datetime]:
 def owed(state: Incident, profile: Profile | None) -> list[Obligation]:
     """The obligations of the controller's regimes that this incident's systems call for: a
     breach in a system run for someone else (as a processor) is owed to that controller
-    (Art. 33(2)); one in the controller's own systems to the authority and the people."""
+    (Art. 33(2)); one in the controller's own systems to the authority and the people, and to
+    the people what the controller's own policy promises them (incident/commitments.py)."""
     regimes = profile.regimes if profile else ("gdpr",)
     roles = {s.role for s in profile.systems if s.id in state.systems} if profile else set()
     as_processor, as_controller = "processor" in roles, "controller" in roles or not roles
-    return [o for regime in regimes for o in REGIMES[regime]
-            if (o.recipient == "controller" and as_processor) or (o.recipient != "controller" and as_controller)]
+    promised = policy_obligations(profile) if as_controller else ()
+    return [*(o for regime in regimes for o in REGIMES[regime]
+              if (o.recipient == "controller" and as_processor) or (o.recipient != "controller" and as_controller)),
+            *promised]
 
 
 def start_clock_for(tape: Tape, obligation: Obligation, anchor_at: datetime, profile: Profile | None,
@@ -129,7 +133,10 @@ def request_due_notices(tape: Tape, profile: Profile | None, now: datetime) -> N
     if not any(c.recipient == "authority" for c in state.clocks):
         return  # nothing owed to an authority (a processor's breach, say): no notification to draft
     kinds = [AUTHORITY_NOTIFICATION] if state.level != "unlikely" else []
-    kinds += [DATA_SUBJECT_NOTICE] if state.level == "high" else []
+    # The people are told when the risk is high (Art. 34), or whenever the controller promised
+    # to tell them at this level (its policy's commitments, whatever the risk for some).
+    promised = any(c.recipient == "data_subjects" and in_force(c, state.level) for c in state.clocks)
+    kinds += [DATA_SUBJECT_NOTICE] if state.level == "high" or promised else []
     requested = {n.kind for n in state.notices}
     for kind in kinds:
         if kind not in requested:

@@ -171,9 +171,11 @@ def cmd_register(args: argparse.Namespace) -> int:
     """The Art. 33(5) register, rebuilt from incident-events (no console needed)."""
     from console.app import register_csv
     from console.projection import read_all
+    from streams.profiles_loader import load_directory
 
-    model = asyncio.run(read_all(**client_options(_settings())))
-    entries = model.register()
+    settings = _settings()
+    model = asyncio.run(read_all(**client_options(settings)))
+    entries = model.register(load_directory(settings.profiles_dir))
     text = register_csv(entries) if args.format == "csv" else json.dumps({"register": entries}, indent=2,
                                                                          ensure_ascii=False) + "\n"
     if args.output:

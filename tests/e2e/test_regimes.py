@@ -44,8 +44,9 @@ async def test_gdpr_and_nis2_clocks_side_by_side_and_an_email_submission(nis2_st
     (incident,) = await eventually(lambda: [i for i in stack.watcher.model.incidents.values() if i.clocks],
                                    what="the GDPR clock")
     base = f"/api/incidents/{incident.id}"
-    # Card data of the shop's customers, held to ransom: high risk, so Art. 33 and Art. 34.
-    assert {d["regime"] for d in (await stack.api.get(base)).json()["deadlines"]} == {"GDPR"}
+    # Card data of the shop's customers, held to ransom: high risk, so Art. 33 and Art. 34; and the
+    # e-mail its policy promises every customer within 72 hours (docs/example.toml, [[commitments]]).
+    assert {d["regime"] for d in (await stack.api.get(base)).json()["deadlines"]} == {"GDPR", "Policy"}
 
     # The CISO finds it significant under NIS2 an hour later: the CSIRT's clocks start from then.
     # Not rounded down to the second: the clocks count from the classification but never from before
@@ -54,16 +55,17 @@ async def test_gdpr_and_nis2_clocks_side_by_side_and_an_email_submission(nis2_st
     response = await stack.api.post(f"{base}/classification", json={"classification": "significant",
                                                                       "at": significant_at.isoformat()})
     assert response.status_code == 202
-    await eventually(lambda: len(stack.watcher.model.incidents[incident.id].clocks) == 4, what="the NIS2 clocks")
+    await eventually(lambda: len(stack.watcher.model.incidents[incident.id].clocks) == 5, what="the NIS2 clocks")
     deadlines = {d["rule_ref"]: d for d in (await stack.api.get(base)).json()["deadlines"]}
     assert set(deadlines) == {"GDPR:art33_authority@1", "GDPR:art34_data_subjects@1", "NIS2:early_warning@2",
-                              "NIS2:incident_notification@2"}
+                              "NIS2:incident_notification@2", "Policy:email-customers-72h@1"}
     art34 = deadlines["GDPR:art34_data_subjects@1"]
     assert (art34["timed"], art34["time_left"], art34["seconds_left"]) == (False, "without undue delay", None)
     paris = ZoneInfo("Europe/Paris")
     for rule, recipient, anchor, hours in (("GDPR:art33_authority@1", "authority", "awareness", 72),
                                            ("NIS2:early_warning@2", "csirt", "classification", 24),
-                                           ("NIS2:incident_notification@2", "csirt", "classification", 72)):
+                                           ("NIS2:incident_notification@2", "csirt", "classification", 72),
+                                           ("Policy:email-customers-72h@1", "data_subjects", "discovery", 72)):
         d = deadlines[rule]
         due = datetime.fromisoformat(d["deadline"])
         assert (d["recipient"], d["anchor"]) == (recipient, anchor)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import csv
+import io
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -106,6 +108,10 @@ async def test_the_register_exports_every_breach_as_csv(stack: ConsoleStack) -> 
     lines = csv_text.strip().splitlines()
     assert lines[0].startswith("reference,incident_id") and len(lines) == 1 + len(stack.model.incidents)
     assert all(line.split(",")[0] in page for line in lines[1:])
+    # The console gives the register the controllers' profiles: their systems and people are named.
+    rows = [r for r in csv.DictReader(io.StringIO(csv_text)) if r["controller"] == "atometrics"]
+    assert rows and all(r["subject_categories"] and r["what_happened"] for r in rows)
+    assert all(r["not_communicated_because"] or r["data_subjects_communicated"] == "yes" for r in rows)
 
 
 @in_module_loop

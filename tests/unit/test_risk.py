@@ -202,7 +202,8 @@ def test_exception_c_public_communication_when_people_cannot_be_reached() -> Non
 def test_policy_obligations_follow_each_commitment_trigger() -> None:
     doc = {**PROFILE, "commitments": [
         {"id": "email-everyone", "audience": "data_subjects", "within_hours": 72, "condition": "any leak",
-         "text": "E-mail every person within 72 h.", "trigger": "any_breach"},
+         "text": "E-mail every person within 72 h.", "trigger": "any_breach", "anchor": "discovery",
+         "channel": "email", "source_quote": "We e-mail you within 72 hours."},
         {"id": "tell-cnil", "audience": "authority", "condition": "risk", "text": "Notify.", "trigger": "risk"},
     ]}
     profile = parse_profile(doc, source="acme.toml")
