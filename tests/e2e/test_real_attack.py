@@ -1,0 +1,166 @@
+"""A multi-stage attack told by real records (issue 15), end to end on the embedded broker.
+
+Every record is one of tests/corpus (published by Wazuh, OISF and Elastic; provenance in each
+sidecar) with only what places it in this attack rewritten: times, ids, the attacker's address,
+our server's name and address (`CHANGED` below lists it per record). Nothing else is touched, so
+the adapters meet the fields as their vendors write them:
+
+1. the IDS (Suricata EVE) sees the attacker's suspicious POST to our CRM server, named by its
+   address only: attributed by the profile's address range;
+2. Wazuh reports ten sshd "Failed password for root" from the attacker on that server, then an
+   accepted login for root from the same address: brute force then success;
+3. the IDS sees 2.5 GB leave the CRM server for an Internet host (an outbound alert).
+
+With them: the same Wazuh alert delivered twice, and once more inside a Filebeat envelope (a
+re-send); a Wazuh file-integrity alert and an IDS alert about hosts of nobody (noise). One
+incident for the right controller must hold every step and nothing else, the duplicates dropped,
+the brute force recognised by the rule pack, the transfer raising the facts, and the Art. 33
+clock running from the awareness a person records.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from incident.commands import RecordAwareness
+from incident.events import RiskAssessed
+from incident.profiles import Directory, parse_profile
+from streams.commands_out import CommandSender
+from streams.deps import Deps
+from streams.embedded import Broker
+from streams.mailer import RecordingMailer
+from streams.render import NoticeRenderer
+from streams.rules_loader import load_rules
+from streams.samples import publish
+from streams.settings import ROOT
+from streams.worker import running
+from tests.support import KEYS, Watcher, eventually, settings_for
+from tests.unit.builders import profile_doc
+
+CORPUS = ROOT / "tests" / "corpus"
+NOW = datetime.now(UTC).replace(microsecond=0)
+START = NOW - timedelta(minutes=40)
+ATTACKER, SERVER, DROP = "203.0.113.66", "10.20.0.5", "198.51.100.200"
+CHANGED = {
+    "suricata/oisf-guide-alert-outbound.json": "timestamp, src_ip (the attacker), dest_ip (our server)",
+    "wazuh/alert-5716-sshd-failed-password-root.json": "timestamp, id, agent (our server), data.srcip",
+    "wazuh/indexer-5715-sshd-publickey-accepted.json": "_source only; timestamp, id, agent, data.srcip",
+    "suricata/beats-alerts-01-alert.json": "timestamp, src_ip (our server), dest_ip, flow.bytes_toserver",
+    "wazuh/fim-550-new-file-modified.json": "timestamp, id (noise: a host of nobody)",
+    "suricata/elastic-small-02-alert.json": "timestamp (noise: two private hosts of nobody)",
+}
+
+
+def real(name: str) -> dict[str, Any]:
+    record: dict[str, Any] = json.loads((CORPUS / name).read_text())
+    return copy.deepcopy(record)
+
+
+def at(seconds: int, fmt: str = "%Y-%m-%dT%H:%M:%S.%f+0000") -> str:
+    return (START + timedelta(seconds=seconds)).strftime(fmt)
+
+
+def wazuh_time(seconds: int) -> str:
+    return at(seconds, "%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+def attack() -> dict[str, dict[str, Any]]:
+    """The attack's records by a name of ours, each a real record placed in this attack."""
+    steps: dict[str, dict[str, Any]] = {}
+    scan = real("suricata/oisf-guide-alert-outbound.json")
+    scan.update(timestamp=at(0), src_ip=ATTACKER, dest_ip=SERVER)
+    steps["scan"] = scan
+    for n in range(10):
+        failure = real("wazuh/alert-5716-sshd-failed-password-root.json")
+        failure.update(timestamp=wazuh_time(60 + 5 * n), id=f"1765000000.{100 + n}")
+        failure["agent"] = {"id": "001", "name": "acme-crm-db", "ip": SERVER}
+        failure["data"]["srcip"] = ATTACKER
+        steps[f"failure-{n}"] = failure
+    success = real("wazuh/indexer-5715-sshd-publickey-accepted.json")["_source"]
+    success.update(timestamp=wazuh_time(130), id="1765000000.200")
+    success["agent"] = {"id": "001", "name": "acme-crm-db"}
+    success["data"]["srcip"] = ATTACKER
+    steps["success"] = success
+    transfer = real("suricata/beats-alerts-01-alert.json")
+    transfer.update(timestamp=at(600), src_ip=SERVER, dest_ip=DROP)
+    transfer["flow"]["bytes_toserver"] = 2_500_000_000
+    steps["transfer"] = transfer
+    return steps
+
+
+def noise() -> list[dict[str, Any]]:
+    fim = real("wazuh/fim-550-new-file-modified.json")
+    fim.update(timestamp=wazuh_time(300), id="1765000000.900")
+    ids = real("suricata/elastic-small-02-alert.json")
+    ids.update(timestamp=at(310))
+    return [fim, ids]
+
+
+def directory() -> Directory:
+    """The test controller, its CRM server declared by name and by its network (attribution)."""
+    doc = profile_doc()
+    doc["systems"][0] = {**doc["systems"][0], "addresses": ["10.20.0.0/24"]}
+    return Directory.of([parse_profile(doc, source="acme.toml")])
+
+
+@pytest_asyncio.fixture
+async def watcher(broker: Broker, tmp_path: Path) -> AsyncIterator[Watcher]:
+    deps = Deps(directory=directory(), mailer=RecordingMailer(), clock=lambda: NOW,
+                renderer=NoticeRenderer(ROOT / "templates" / "notices"),
+                rule_pack=load_rules(ROOT / "deploy" / "rules"))
+    async with running(settings_for(broker.bootstrap, tmp_path), deps), Watcher(broker.bootstrap) as w:
+        yield w
+
+
+@pytest.mark.asyncio
+async def test_a_real_multi_stage_attack_is_one_incident_with_every_step_and_nothing_else(
+        broker: Broker, watcher: Watcher) -> None:
+    steps = attack()
+    filebeat = {"@timestamp": at(70), "@metadata": {"beat": "filebeat", "type": "_doc", "version": "8.11.0"},
+                "agent": {"type": "filebeat", "name": "shipper-01"}, "input": {"type": "log"},
+                "message": json.dumps(steps["failure-1"])}  # the same alert, re-sent through Filebeat
+    records = [*steps.values(), steps["failure-0"], filebeat, *noise()]
+    assert await publish(broker.bootstrap, [json.dumps(r).encode() for r in records]) == len(records)
+
+    def attack_incident() -> Any:
+        found = [i for i in watcher.model.incidents.values() if i.controller == "acme"]
+        return found[0] if len(found) == 1 and len(watcher.model.evidence(found[0].id)) >= len(steps) else None
+
+    incident = await eventually(attack_incident, what="one incident holding every step", timeout=90)
+    evidence = watcher.model.evidence(incident.id)
+    # Every step, once: the duplicate and the Filebeat re-send were dropped, the noise stayed out.
+    assert len(evidence) == len(steps) == len({e.event_id for e in evidence})
+    assert {e.source_format for e in evidence} == {"suricata", "wazuh"}
+    by_id = {e.event_id: e for e in evidence}
+    assert {f"1765000000.{100 + n}" for n in range(10)} | {"1765000000.200"} <= set(by_id)
+    assert set(incident.assets) == {"acme-crm-db", SERVER}
+    reasons = " ".join(e.reason for e in evidence)
+    assert "brute_force_then_success" in reasons  # the rule pack recognised it on Wazuh's own fields
+    assert not any(ATTACKER in e.reason or "root" in e.reason for e in evidence)  # hashes, never values
+    assert all(i.controller == "acme" or not (set(i.assets) & {"acme-crm-db", SERVER})
+               for i in watcher.model.incidents.values())
+
+    # A person records awareness: the Art. 33 clock runs 72 h from it, and the transfer is a fact.
+    aware_at = NOW - timedelta(minutes=5)
+    sender = CommandSender(broker.bootstrap, keys=KEYS)
+    await sender.start()
+    try:
+        await sender.send(RecordAwareness(incident_id=incident.id, aware_at=aware_at, by="user:alice",
+                                          evidence=("IDS and Wazuh: brute force, login, 2.5 GB out",)))
+    finally:
+        await sender.stop()
+    aware = await eventually(lambda: (i := watcher.model.incidents[incident.id]).clocks and i,
+                             what="the clocks after awareness", timeout=60)
+    art33 = next(c for c in aware.clocks if c.rule_ref == "GDPR:art33_authority@1")
+    assert art33.deadline == aware_at + timedelta(hours=72)
+    assert aware.assessment is not None and aware.level in ("risk", "high")
+    (*_, assessed) = [e for e in watcher.model.timeline[incident.id] if isinstance(e, RiskAssessed)]
+    assert assessed.facts.exfiltration in ("suspected", "confirmed")  # 2.5 GB left for the Internet
