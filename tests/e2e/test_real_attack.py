@@ -9,7 +9,8 @@ the adapters meet the fields as their vendors write them:
    address only: attributed by the profile's address range;
 2. Wazuh reports ten sshd "Failed password for root" from the attacker on that server, then an
    accepted login for root from the same address: brute force then success;
-3. the IDS sees 2.5 GB leave the CRM server for an Internet host (an outbound alert).
+3. Elastic Agent (ECS, system.auth) logs root reading the server's logs with sudo;
+4. the IDS sees 2.5 GB leave the CRM server for an Internet host (an outbound alert).
 
 With them: the same Wazuh alert delivered twice, and once more inside a Filebeat envelope (a
 re-send); a Wazuh file-integrity alert and an IDS alert about hosts of nobody (noise). One
@@ -53,6 +54,7 @@ CHANGED = {
     "suricata/oisf-guide-alert-outbound.json": "timestamp, src_ip (the attacker), dest_ip (our server)",
     "wazuh/alert-5716-sshd-failed-password-root.json": "timestamp, id, agent (our server), data.srcip",
     "wazuh/indexer-5715-sshd-publickey-accepted.json": "_source only; timestamp, id, agent, data.srcip",
+    "ecs/system-auth-sudo-cat-secure.json": "@timestamp, host.hostname and related.hosts (our server), user.name",
     "suricata/beats-alerts-01-alert.json": "timestamp, src_ip (our server), dest_ip, flow.bytes_toserver",
     "wazuh/fim-550-new-file-modified.json": "timestamp, id (noise: a host of nobody)",
     "suricata/elastic-small-02-alert.json": "timestamp (noise: two private hosts of nobody)",
@@ -89,6 +91,10 @@ def attack() -> dict[str, dict[str, Any]]:
     success["agent"] = {"id": "001", "name": "acme-crm-db"}
     success["data"]["srcip"] = ATTACKER
     steps["success"] = success
+    sudo = real("ecs/system-auth-sudo-cat-secure.json")
+    sudo["@timestamp"] = at(200, "%Y-%m-%dT%H:%M:%S.000Z")
+    sudo["host"]["hostname"], sudo["related"]["hosts"], sudo["user"]["name"] = "acme-crm-db", ["acme-crm-db"], "root"
+    steps["sudo"] = sudo
     transfer = real("suricata/beats-alerts-01-alert.json")
     transfer.update(timestamp=at(600), src_ip=SERVER, dest_ip=DROP)
     transfer["flow"]["bytes_toserver"] = 2_500_000_000
@@ -138,7 +144,7 @@ async def test_a_real_multi_stage_attack_is_one_incident_with_every_step_and_not
     evidence = watcher.model.evidence(incident.id)
     # Every step, once: the duplicate and the Filebeat re-send were dropped, the noise stayed out.
     assert len(evidence) == len(steps) == len({e.event_id for e in evidence})
-    assert {e.source_format for e in evidence} == {"suricata", "wazuh"}
+    assert {e.source_format for e in evidence} == {"suricata", "wazuh", "ecs"}
     by_id = {e.event_id: e for e in evidence}
     assert {f"1765000000.{100 + n}" for n in range(10)} | {"1765000000.200"} <= set(by_id)
     assert set(incident.assets) == {"acme-crm-db", SERVER}
