@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from console import actions, i18n, openapi, views, work
+from console import actions, i18n, openapi, personal_tokens, views, work
 from console.auth import AuthConfig, Guard, client_of, login, wants_json
 from console.limits import BodyTooLarge
 from console.oidc import Oidc, OidcConfig
@@ -627,6 +627,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/events", events),
         Route("/api/openapi.json", api_openapi),
         Route("/api/me", api_me),
+        Route("/api/me/token", personal_tokens.endpoint(config.secret, config.session_hours), methods=["POST"]),
         Route("/api/incidents", api_incidents),
         Route("/api/incidents/{incident_id}", api_incident),
         *command_routes,

@@ -67,6 +67,19 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
                 "kind": {"type": "string"}, "actor": {"type": "string"},
                 "scopes": {"type": "array", "items": {"type": "string", "enum": list(scopes)}}}}, "The principal"),
             **_errors(401)}}},
+        "/api/me/token": {"post": {
+            "summary": "The caller's own short-lived token (`breach login`): HTTP Basic, or a personal token "
+                       "renewed; never a browser session or a machine token",
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"hours": {"type": "number", "exclusiveMinimum": 0,
+                                                           "description": "at most the session length"}}}}}},
+            "responses": {"201": _json({"type": "object", "required": ["token", "name", "role", "expires_at"],
+                                        "properties": {"token": {"type": "string"}, "name": {"type": "string"},
+                                                       "role": {"type": "string", "enum": list(roles)},
+                                                       "actor": {"type": "string"},
+                                                       "expires_at": {"type": "string", "format": "date-time"}}},
+                                       "Issued (sent as 'Authorization: Bearer …')"),
+                          **_errors(400, 401, 403, 413)}}},
         "/api/incidents": {"get": {"summary": "Incidents, the nearest deadline first", "parameters": filters,
                                    "responses": {"200": _json({"type": "object", "required": ["incidents"],
                                                                "properties": {"incidents": {

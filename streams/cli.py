@@ -4,17 +4,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aiokafka.errors import KafkaError
+
+from console.actions import OBLIGATION_STEPS
 from incident.errors import ProfileError
-from streams.command_signing import local_keys as _command_keys  # a missing key stops before anything is sent
+from streams.cli_console import (
+    CREDENTIALS_FILE,
+    LOGIN_HINT,
+    CliError,
+    Console,
+    Credentials,
+    config_dir,
+    console_url,
+    incident_id,
+    load_credentials,
+    quoted,
+    read_endpoints,
+    save_credentials,
+)
 from streams.settings import EMBEDDED_USERS, Settings, SettingsError, load_settings
 
 
@@ -31,8 +46,19 @@ def security_options(settings: Settings) -> dict[str, Any]:
     return options(settings)
 
 
-def _settings() -> Settings:
+def _server_settings() -> Settings:
+    """What `breach up`, `breach worker` and `breach console` run with: the environment only."""
     return load_settings(os.environ)
+
+
+def _settings() -> Settings:
+    """A client command's: the environment, and the broker the last `breach up` used unless
+    BREACH_BROKER_URL says otherwise (`<data dir>/endpoints.json`)."""
+    settings = load_settings(os.environ)
+    broker = read_endpoints(settings.data_dir).get("broker_url")
+    if broker and not os.environ.get("BREACH_BROKER_URL"):
+        settings = replace(settings, broker_url=broker)
+    return settings
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -40,7 +66,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from streams.logging import configure_logging
     from streams.worker import run_worker
 
-    settings = _settings()
+    settings = _server_settings()
     configure_logging(settings)
     deps = Deps.production(settings)  # an invalid profile stops here, naming file and key
     asyncio.run(run_worker(settings, deps))
@@ -50,7 +76,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_console(args: argparse.Namespace) -> int:
     from streams.embedded_run import run_console_only
 
-    settings = _settings()
+    settings = _server_settings()
     asyncio.run(run_console_only(settings))
     return 0
 
@@ -58,7 +84,10 @@ def cmd_console(args: argparse.Namespace) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     from streams.embedded_run import run_up
 
-    return asyncio.run(run_up(_settings(), samples=not args.no_samples))
+    settings = _server_settings()
+    if not os.environ.get("BREACH_CONSOLE_URL"):  # reminders link to the console as started
+        settings = replace(settings, console_url=f"http://{settings.console_host}:{settings.console_port}")
+    return asyncio.run(run_up(settings, samples=not args.no_samples))
 
 
 def cmd_send(args: argparse.Namespace) -> int:
@@ -71,20 +100,82 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0
 
 
-def _api(path: str) -> Any:
+def _credentials_path() -> Path:
+    return config_dir(os.environ) / CREDENTIALS_FILE
+
+
+def _logged_in() -> Credentials | None:
+    found = load_credentials(_credentials_path())
+    if found is not None and found.expired(datetime.now(UTC)):
+        raise CliError(f"your login to {found.url} expired at {found.expires_at}: {LOGIN_HINT} again")
+    return found
+
+
+def _person() -> Console:
+    """The console, as the person logged in: what every command that changes an incident uses."""
+    found = _logged_in()
+    if found is None:
+        raise CliError(f"not logged in: {LOGIN_HINT}")
+    return Console(found.url, f"Bearer {found.token}")
+
+
+def _reader() -> Console:
+    """Reading: as the person logged in, else the embedded stack's first demo login (loopback only)."""
+    found = _logged_in()
+    if found is not None:
+        return Console(found.url, f"Bearer {found.token}")
     settings = _settings()
     users = settings.console_users or EMBEDDED_USERS
     name, password, _ = users.split(",")[0].split(":")
-    token = base64.b64encode(f"{name}:{password}".encode()).decode()
-    url = f"http://{settings.console_host}:{settings.console_port}{path}"
-    request = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return json.load(response)
-    except urllib.error.HTTPError as exc:
-        raise SystemExit(f"breach: {url}: HTTP {exc.code}") from None
-    except urllib.error.URLError as exc:
-        raise SystemExit(f"breach: cannot reach the console at {url} ({exc.reason}); is `make up` running?") from None
+    return Console.basic(console_url(os.environ, settings.data_dir, settings.console_host, settings.console_port),
+                         name, password)
+
+
+def _api(path: str) -> Any:
+    return _reader().get(path)
+
+
+def _act(incident: str, action: str, body: dict[str, Any]) -> tuple[str, Any]:
+    """One command through the console's API, in the logged-in person's name (their role checked there)."""
+    console = _person()
+    found = incident_id(console, incident)
+    return found, console.post_json(f"/api/incidents/{quoted(found)}/{action}", body)
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    """A name and password for a personal token (POST /api/me/token), kept in the config dir, 0600."""
+    import getpass
+
+    settings = _settings()
+    url = (args.url or console_url(os.environ, settings.data_dir, settings.console_host,
+                                   settings.console_port)).rstrip("/")
+    if sys.stdin.isatty():
+        name = args.name or input("name: ").strip()
+        password = getpass.getpass(f"password for {name}: ")
+    else:  # scripts: the password (after the name, when --name is not given) on standard input, never argv
+        name = args.name or sys.stdin.readline().strip()
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not name or not password:
+        raise CliError("a name and a password are needed")
+    body = {"hours": args.hours} if args.hours else {}
+    answer = Console.basic(url, name, password).post_json("/api/me/token", body)
+    credentials = Credentials(url=url, token=answer["token"], name=answer["name"], role=answer["role"],
+                              expires_at=answer["expires_at"])
+    path = _credentials_path()
+    save_credentials(path, credentials)
+    print(f"logged in to {url} as {credentials.name} ({credentials.role}) until {credentials.expires_at[:16]} UTC; "
+          f"token kept in {path}")
+    return 0
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    path = _credentials_path()
+    if not path.exists():
+        print("not logged in")
+        return 0
+    path.unlink()
+    print(f"logged out ({path} removed)")
+    return 0
 
 
 def cmd_incidents(args: argparse.Namespace) -> int:
@@ -105,37 +196,52 @@ def cmd_incidents(args: argparse.Namespace) -> int:
 
 
 def cmd_aware(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from incident.commands import RecordAwareness
-    from streams.commands_out import CommandSender
-
-    aware_at = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
-    if aware_at.tzinfo is None:
-        raise SystemExit("breach: --at needs a UTC offset, e.g. 2026-11-22T09:30:00+01:00")
-    incident_id = args.incident_id
-    if incident_id.upper().startswith("BR-"):  # the reference people read out; resolve it via the console
-        matches = [i["id"] for i in _api("/api/incidents")["incidents"] if i["reference"] == incident_id.upper()]
-        if len(matches) != 1:
-            raise SystemExit(f"breach: no incident with reference {incident_id}")
-        incident_id = matches[0]
-    command = RecordAwareness(incident_id=incident_id, aware_at=aware_at, by=f"user:{args.by}",
-                              evidence=tuple(args.evidence))
-
-    settings = _settings()
-    keys = _command_keys(settings)
-
-    async def send() -> None:
-        sender = CommandSender(keys=keys, **client_options(settings))
-        await sender.start()
+    body: dict[str, Any] = {"evidence": list(args.evidence)}
+    if args.at:
         try:
-            await sender.send(command)
-        finally:
-            await sender.stop()
-
-    asyncio.run(send())
-    print(f"awareness sent for {incident_id} at {aware_at.isoformat()} (the worker records it)")
+            aware_at = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise CliError(f"--at: {args.at!r} is not an ISO 8601 time") from None
+        if aware_at.tzinfo is None:
+            raise CliError("--at needs a UTC offset, e.g. 2026-11-22T09:30:00+01:00")
+        body["aware_at"] = aware_at.isoformat()
+    found, _ = _act(args.incident_id, "awareness", body)
+    print(f"awareness sent for {found} at {body.get('aware_at', 'now')} (the worker records it)")
     return 0
+
+
+def _accepted(found: str, what: str) -> int:
+    print(f"{what} sent for {found} (the worker records it; a refusal shows on its timeline)")
+    return 0
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    return _accepted(_act(args.incident, "triage", {})[0], "triage")
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    body = {"classification": args.classification, **({"at": args.at} if args.at else {})}
+    return _accepted(_act(args.incident, "classification", body)[0], "classification")
+
+
+def cmd_override(args: argparse.Namespace) -> int:
+    body = {"level": args.level, "justification": args.justification}
+    return _accepted(_act(args.incident, "override", body)[0], "risk override")
+
+
+def cmd_facts(args: argparse.Namespace) -> int:
+    raw = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    try:
+        changes = json.loads(raw)
+    except ValueError as exc:
+        raise CliError(f"{args.file}: not JSON: {exc}") from None
+    return _accepted(_act(args.incident, "facts", {"changes": changes, "reason": args.reason})[0], "facts")
+
+
+def cmd_obligation(args: argparse.Namespace) -> int:
+    body = {"obligation": args.obligation, "action": args.action, "channel": args.channel,
+            "reference": args.reference, "text": args.text, **({"at": args.at} if args.at else {})}
+    return _accepted(_act(args.incident, "obligations", body)[0], f"obligation step {args.action}")
 
 
 def cmd_assess(args: argparse.Namespace) -> int:
@@ -263,7 +369,7 @@ async def _incident(ref: str) -> Any:
     found = model.incidents.get(ref) or next(
         (i for i in model.incidents.values() if "BR-" + i.id.replace("-", "")[:8].upper() == ref.upper()), None)
     if found is None:
-        raise SystemExit(f"breach: no incident {ref}")
+        raise CliError(f"no incident {ref}")
     return found
 
 
@@ -272,7 +378,7 @@ def _profile_of(state: Any) -> Any:
 
     profile = load_directory(_settings().profiles_dir).profiles.get(state.controller or "")
     if profile is None:
-        raise SystemExit(f"breach: incident {state.id} has no controller profile")
+        raise CliError(f"incident {state.id} has no controller profile")
     return profile
 
 
@@ -280,28 +386,28 @@ def _list_id(state: Any, given: str | None) -> str:
     if given:
         return given
     if not state.subject_lists:
-        raise SystemExit("breach: no list of affected people imported yet (breach subjects import INCIDENT FILE)")
+        raise CliError("no list of affected people imported yet (breach subjects import INCIDENT FILE)")
     return str(state.subject_lists[-1].list_id)
 
 
 def cmd_subjects_import(args: argparse.Namespace) -> int:
-    """Recipients of a notice from CSV or JSONL; bad lines reported by number (addresses never echoed)."""
+    """Recipients of a notice from CSV or JSONL, through the console in the logged-in person's name;
+    bad lines reported by number (addresses never echoed)."""
     from streams import mass
 
     data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
-    state = asyncio.run(_incident(args.incident))
-    profile = _profile_of(state)
     fmt = args.format or mass.format_of(args.file)
-    settings = _settings()
-    keys = _command_keys(settings)
-    imported = asyncio.run(mass.import_subjects(settings.bootstrap_servers, state.id, data, fmt=fmt,
-                                                default_locale=profile.languages[0], by=f"user:{args.by}",
-                                                keys=keys, **security_options(settings)))
-    for invalid in imported.parsed.invalid:
-        print(f"{args.file}:{invalid.line}: {invalid.reason}", file=sys.stderr)
-    print(f"list {imported.list_id}: {len(imported.parsed.recipients)} recipient(s) imported, "
-          f"{len(imported.parsed.invalid)} invalid line(s) reported")
-    return 0 if imported.parsed.recipients else 1
+    console = _person()
+    found = incident_id(console, args.incident)
+    answer = console.call("POST", f"/api/incidents/{quoted(found)}/subjects", data,
+                          "text/csv" if fmt == "csv" else "application/x-ndjson")
+    for invalid in answer["invalid"]:
+        print(f"{args.file}:{invalid['line']}: {invalid['reason']}", file=sys.stderr)
+    if answer["invalid_count"] > len(answer["invalid"]):
+        print(f"{args.file}: {answer['invalid_count'] - len(answer['invalid'])} more invalid line(s)", file=sys.stderr)
+    print(f"list {answer['list_id']}: {answer['recipients']} recipient(s) imported, "
+          f"{answer['invalid_count']} invalid line(s) reported")
+    return 0 if answer["recipients"] else 1
 
 
 def cmd_notices_preview(args: argparse.Namespace) -> int:
@@ -325,16 +431,18 @@ def cmd_notices_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_notices_send(args: argparse.Namespace) -> int:
-    """The DPO approves the notice to the people of one list; the workers send it."""
-    from streams import mass
-
-    state = asyncio.run(_incident(args.incident))
-    list_id = _list_id(state, args.list)
-    settings = _settings()
-    asyncio.run(mass.approve(settings.bootstrap_servers, state.id, list_id, by=f"user:{args.by}", role="dpo",
-                             keys=_command_keys(settings), measures_taken=tuple(args.measure),
-                             measures_proposed=tuple(args.proposed),
-                             **security_options(settings)))
+    """The DPO logged in approves the notice to the people of one list; the workers send it."""
+    console = _person()
+    found = incident_id(console, args.incident)
+    list_id = args.list
+    if not list_id:
+        lists = console.get(f"/api/incidents/{quoted(found)}")["subject_lists"]
+        if not lists:
+            raise CliError("no list of affected people imported yet (breach subjects import INCIDENT FILE)")
+        list_id = lists[-1]["list_id"]
+    console.post_json(f"/api/incidents/{quoted(found)}/subject_notice",
+                      {"list_id": list_id, "measures_taken": list(args.measure),
+                       "measures_proposed": list(args.proposed)})
     print(f"approval sent for list {list_id} (the worker records it; `breach notices status {args.incident}`)")
     return 0
 
@@ -462,12 +570,44 @@ def parser() -> argparse.ArgumentParser:
                                   "if one is broken")
     verify.add_argument("incident", nargs="?", help="only this incident (id or reference BR-…)")
     verify.set_defaults(func=cmd_audit_verify)
+    login = sub.add_parser("login", help="log in to the console: the commands below act in your name and role")
+    login.add_argument("--url", help="the console (default: the one `breach up` started, or BREACH_CONSOLE_URL)")
+    login.add_argument("--name", help="your console login (default: asked; or the first line of standard input)")
+    login.add_argument("--hours", type=float, help="how long the login lasts (default 8, at most the session length)")
+    login.set_defaults(func=cmd_login)
+    sub.add_parser("logout", help="forget the login kept by `breach login`").set_defaults(func=cmd_logout)
     aware = sub.add_parser("aware", help="record that the controller is aware of a breach (starts the clock)")
     aware.add_argument("incident_id", help="the incident id, or its reference (BR-…)")
-    aware.add_argument("--by", required=True, help="who decided (name or role)")
     aware.add_argument("--at", help="ISO 8601 time with offset (default: now)")
     aware.add_argument("--evidence", action="append", default=[], help="an event id or note; repeatable")
     aware.set_defaults(func=cmd_aware)
+    triage = sub.add_parser("triage", help="start triage of an incident")
+    triage.add_argument("incident", help="the incident id or reference (BR-…)")
+    triage.set_defaults(func=cmd_triage)
+    classify = sub.add_parser("classify", help="classify an incident (the regime's breach type)")
+    classify.add_argument("incident", help="the incident id or reference (BR-…)")
+    classify.add_argument("classification")
+    classify.add_argument("--at", help="ISO 8601 time with offset (default: now)")
+    classify.set_defaults(func=cmd_classify)
+    override = sub.add_parser("override", help="override the risk level (the DPO)")
+    override.add_argument("incident", help="the incident id or reference (BR-…)")
+    override.add_argument("level", choices=("unlikely", "risk", "high"))
+    override.add_argument("--justification", required=True)
+    override.set_defaults(func=cmd_override)
+    facts = sub.add_parser("facts", help="correct the facts of an incident from a JSON object of fields (docs/risk.md)")
+    facts.add_argument("incident", help="the incident id or reference (BR-…)")
+    facts.add_argument("file", help="a .json file, or - for standard input")
+    facts.add_argument("--reason", default="", help="why the facts change")
+    facts.set_defaults(func=cmd_facts)
+    step = sub.add_parser("obligation", help="a step on a legal obligation (approve, submit, complement, correct, "
+                          "delay_reasons, close, withdraw)")
+    step.add_argument("incident", help="the incident id or reference (BR-…)")
+    step.add_argument("obligation", help="the obligation's id (see `breach incidents --json`)")
+    step.add_argument("action", choices=OBLIGATION_STEPS)
+    for option in ("--channel", "--reference", "--text"):
+        step.add_argument(option, default="")
+    step.add_argument("--at", help="ISO 8601 time with offset (default: now)")
+    step.set_defaults(func=cmd_obligation)
     mail = sub.add_parser("mail", help="messages held by the embedded mail catcher")
     mail.add_argument("id", nargs="?", help="show one message (its text part)")
     mail.add_argument("--raw", action="store_true", help="with an id: the whole MIME message")
@@ -495,7 +635,6 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("incident", help="the incident id or reference (BR-…)")
     imp.add_argument("file", help="a .csv or .jsonl file, or - for standard input")
     imp.add_argument("--format", choices=("csv", "jsonl"), help="default: from the file name")
-    imp.add_argument("--by", default="cli", help="who imported it")
     imp.set_defaults(func=cmd_subjects_import)
     notices = sub.add_parser("notices", help="the notice to the people affected").add_subparsers(
         dest="notices_command", required=True)
@@ -510,8 +649,6 @@ def parser() -> argparse.ArgumentParser:
         if name == "preview":
             n.add_argument("--locale", help="the language to show (default: the controller's first)")
             n.add_argument("--part", choices=("all", "subject", "text", "html"), default="all")
-        else:
-            n.add_argument("--by", required=True, help="the DPO's name")
     status = notices.add_parser("status", help="sent / pending / failed / bounced / in doubt")
     status.add_argument("incident", help="the incident id or reference (BR-…)")
     status.add_argument("--watch", action="store_true", help="refresh with a progress bar until nothing is pending")
@@ -547,13 +684,29 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _refuse_by(argv: list[str]) -> None:
+    """`--by NAME` let anyone act as anyone: it is gone, and saying so beats argparse's usage dump."""
+    if any(a == "--by" or a.startswith("--by=") for a in argv):
+        raise CliError(f"--by is gone: {LOGIN_HINT}, and commands are recorded in your name")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    given = sys.argv[1:] if argv is None else argv
     try:
+        _refuse_by(given)
+        args = parser().parse_args(given)
         result: int = args.func(args)
         return result
-    except (ProfileError, SettingsError) as exc:
+    except (ProfileError, SettingsError, CliError) as exc:
         print(f"breach: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a missing or unreadable file, mostly: one line, not a traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"breach: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except KafkaError as exc:
+        print(f"breach: cannot reach the broker ({exc}); is `make up` running, or BREACH_BROKER_URL right?",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
