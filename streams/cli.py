@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 from dataclasses import replace
@@ -690,8 +691,20 @@ def _refuse_by(argv: list[str]) -> None:
         raise CliError(f"--by is gone: {LOGIN_HINT}, and commands are recorded in your name")
 
 
+def _broker_named() -> str:
+    try:
+        return _settings().bootstrap_servers
+    except (SettingsError, CliError):
+        return "the configured address"
+
+
 def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
+    # Client libraries' own complaints (aiokafka's connection errors, an unclosed client collected
+    # after a failed start) would follow the one line below; processes that configure logging
+    # (worker, console) still get them through their handlers.
+    for name in ("aiokafka", "asyncio"):
+        logging.getLogger(name).addHandler(logging.NullHandler())
     try:
         _refuse_by(given)
         args = parser().parse_args(given)
@@ -705,8 +718,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"breach: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KafkaError as exc:
-        print(f"breach: cannot reach the broker ({exc}); is `make up` running, or BREACH_BROKER_URL right?",
-              file=sys.stderr)
+        print(f"breach: cannot reach the broker at {_broker_named()} ({type(exc).__name__}); is `make up` running, "
+              "or BREACH_BROKER_URL right?", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

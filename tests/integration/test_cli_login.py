@@ -266,6 +266,14 @@ async def test_the_cli_finds_the_console_up_started_and_user_errors_are_one_line
     assert "cannot reach the console at http://127.0.0.1:" in one_line(await breach(capsys, monkeypatch, "incidents"))
     await login(w, capsys, monkeypatch, "rita")  # a login names its console: endpoints.json no longer matters
     assert (await breach(capsys, monkeypatch, "incidents")).code == 0
+    # The broker `breach up` used, unless BREACH_BROKER_URL says otherwise; unreachable: one line.
+    monkeypatch.delenv("BREACH_BROKER_URL", raising=False)
+    closed = free_port()
+    write_endpoints(w.data, console_url=w.url, broker_url=f"kafka://127.0.0.1:{closed}")
+    records = tmp_path / "records.jsonl"
+    records.write_text('{"event_id": "e-1"}\n', encoding="utf-8")
+    line = one_line(await breach(capsys, monkeypatch, "send", str(records)))
+    assert line.startswith(f"breach: cannot reach the broker at 127.0.0.1:{closed} (KafkaConnectionError)")
     missing = tmp_path / "nobody.csv"
     line = one_line(await breach(capsys, monkeypatch, "subjects", "import", w.aware, str(missing)))
     assert line == f"breach: No such file or directory: {missing}"
