@@ -30,6 +30,7 @@ from streams.cli_console import (
     quoted,
     read_endpoints,
     save_credentials,
+    served_at,
 )
 from streams.settings import EMBEDDED_USERS, Settings, SettingsError, load_settings
 
@@ -87,7 +88,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     settings = _server_settings()
     if not os.environ.get("BREACH_CONSOLE_URL"):  # reminders link to the console as started
-        settings = replace(settings, console_url=f"http://{settings.console_host}:{settings.console_port}")
+        settings = replace(settings, console_url=served_at(settings.console_host, settings.console_port))
     return asyncio.run(run_up(settings, samples=not args.no_samples))
 
 

@@ -41,6 +41,14 @@ def config_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "breach"
 
 
+def served_at(host: str, port: int) -> str:
+    """The URL a console listening on host:port is reached at from this machine (a wildcard
+    listen address is reached on loopback)."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - recognising the wildcard, not binding to it
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def write_endpoints(data_dir: Path, *, console_url: str, broker_url: str) -> Path:
     """What `breach up` listens on, for the CLI beside it (no secret in it)."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -72,7 +80,7 @@ def console_url(env: Mapping[str, str], data_dir: Path, host: str, port: int) ->
         written = read_endpoints(data_dir).get("console_url")
         if written:
             return written.rstrip("/")
-    return f"http://{host}:{port}"
+    return served_at(host, port)
 
 
 # --- who is logged in -----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from console.wiring import auth_from, embedded_logins
 from incident.correlation import entity_hash
 from streams import mass
 from streams.children import die_with_parent, how_it_ended
-from streams.cli_console import write_endpoints
+from streams.cli_console import served_at, write_endpoints
 from streams.command_signing import command_keys, embedded_keys
 from streams.commands_out import CommandSender
 from streams.deps import clock_from
@@ -262,7 +262,7 @@ async def run_up(settings: Settings, *, samples: bool = True) -> int:
         await console.start()
         assert console.console is not None
         # Where the CLI beside this stack finds it (`BREACH_CONSOLE_PORT=8100 make up`, then `breach incidents`).
-        write_endpoints(settings.data_dir, console_url=f"http://{settings.console_host}:{settings.console_port}",
+        write_endpoints(settings.data_dir, console_url=served_at(settings.console_host, settings.console_port),
                         broker_url=settings.broker_url)
         published = 0
         if samples:

@@ -36,7 +36,7 @@ from incident.decide import Rules, decide
 from incident.errors import CommandRejected
 from incident.notices import reference
 from streams import cli
-from streams.cli_console import write_endpoints
+from streams.cli_console import served_at, write_endpoints
 from streams.embedded import free_port
 from streams.settings import ROOT
 from tests.support import eventually
@@ -277,3 +277,9 @@ async def test_the_cli_finds_the_console_up_started_and_user_errors_are_one_line
     missing = tmp_path / "nobody.csv"
     line = one_line(await breach(capsys, monkeypatch, "subjects", "import", w.aware, str(missing)))
     assert line == f"breach: No such file or directory: {missing}"
+
+
+def test_a_console_listening_on_every_address_is_reached_on_loopback() -> None:
+    assert served_at("0.0.0.0", 8100) == "http://127.0.0.1:8100"
+    assert served_at("::1", 8000) == "http://[::1]:8000"
+    assert served_at("console.internal", 8000) == "http://console.internal:8000"
