@@ -484,20 +484,11 @@ def cmd_notices_bounces(args: argparse.Namespace) -> int:
 
 def cmd_notices_resend(args: argparse.Namespace) -> int:
     """Send again to the recipients left in doubt by a worker crash (the DPO's decision)."""
-    from streams import mass
-    from streams.render import NoticeRenderer
-
-    state = asyncio.run(_incident(args.incident))
-    notices = [n for n in state.subject_notices if n.in_doubt]
-    if not notices:
+    answer = _act(args.incident, "resend_in_doubt", {})[1]
+    if not answer["resent"]:
         print("no recipient is in doubt")
-        return 0
-    settings = _settings()
-    renderer = NoticeRenderer(settings.templates_dir / "notices")
-    for notice in notices:
-        asyncio.run(mass.resend_in_doubt(settings.bootstrap_servers, renderer, state, notice,
-                                         **security_options(settings)))
-        print(f"notice {notice.notice_id}: {notice.in_doubt} recipient(s) in doubt sent to the workers again")
+    for notice in answer["resent"]:
+        print(f"notice {notice['notice_id']}: {notice['in_doubt']} recipient(s) in doubt sent to the workers again")
     return 0
 
 

@@ -25,7 +25,8 @@ from typing import Any
 
 ENDPOINTS_FILE = "endpoints.json"
 CREDENTIALS_FILE = "credentials.json"
-TIMEOUT = 30.0
+# A list of people is imported, or read back for a resend, before the console answers: minutes at worst.
+TIMEOUT = 180.0
 LOGIN_HINT = "run `breach login` (the CLI acts as the person logged in)"
 
 

@@ -37,6 +37,7 @@ from streams.embedded import Broker, EmbeddedError, MailCatcher, port_is_free
 from streams.kafka_security import client_options, security_options
 from streams.logging import configure_logging
 from streams.profiles_loader import load_directory
+from streams.render import NoticeRenderer
 from streams.samples import jsonl_lines, publish, shift_to
 from streams.settings import Settings
 from streams.supervise import supervise
@@ -90,6 +91,9 @@ async def _serve_console(settings: Settings, mailbox: Mailbox | None, *, embedde
                          mailbox=mailbox, auth=auth, oidc=oidc, clock_speed=settings.clock_speed,
                          import_subjects=functools.partial(mass.import_subjects, settings.bootstrap_servers,
                                                            keys=keys, **security_options(settings)),
+                         resend_in_doubt=functools.partial(mass.resend_in_doubt, settings.bootstrap_servers,
+                                                           NoticeRenderer(settings.templates_dir / "notices"),
+                                                           **security_options(settings)),
                          entity_hash=functools.partial(entity_hash, salt=settings.correlation_salt))
     server = _Server(console_config(app, settings))
     task = asyncio.create_task(server.serve(), name="console")

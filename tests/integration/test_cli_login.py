@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import io
 import json
 import stat
@@ -34,6 +35,7 @@ from incident.commands import Command, OverrideRisk, RecordAwareness
 from incident.correlation import Config, correlate
 from incident.decide import Rules, decide
 from incident.errors import CommandRejected
+from incident.model import Incident, PartitionProgress, SubjectNotice
 from incident.notices import reference
 from streams import cli
 from streams.cli_console import served_at, write_endpoints
@@ -63,6 +65,7 @@ class World:
     users: UserStore
     app: Any
     tokens: TokenStore
+    resent: list[tuple[str, str]]  # (incident, notice) sent again to those in doubt
     config: Path  # XDG_CONFIG_HOME
     data: Path  # BREACH_DATA_DIR
 
@@ -98,6 +101,11 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     for name, role in PEOPLE.items():
         users.add(name, f"{name}-password", role)
     tokens = TokenStore(tmp_path / "tokens.json")
+    resent: list[tuple[str, str]] = []
+
+    async def resend(incident: Incident, notice: SubjectNotice) -> int:
+        resent.append((incident.id, notice.notice_id))
+        return notice.total
 
     async def send(command: Command) -> None:
         sent.append(command)
@@ -105,7 +113,7 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
 
     app = create_console(model=model, directory=directory(), templates_dir=ROOT / "templates", users=users,
                          clock=lambda: NOW, send_command=send,
-                         auth=AuthConfig(users=users, secret="s" * 48, tokens=tokens))
+                         auth=AuthConfig(users=users, secret="s" * 48, tokens=tokens), resend_in_doubt=resend)
     port = free_port()
     server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
                                     timeout_graceful_shutdown=1))
@@ -116,7 +124,7 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("BREACH_DATA_DIR", str(tmp_path / "data"))
     try:
-        yield World(f"http://127.0.0.1:{port}", suspected, aware, sent, model, users, app, tokens,
+        yield World(f"http://127.0.0.1:{port}", suspected, aware, sent, model, users, app, tokens, resent,
                     tmp_path / "config", tmp_path / "data")
     finally:
         server.should_exit = True
@@ -283,3 +291,27 @@ def test_a_console_listening_on_every_address_is_reached_on_loopback() -> None:
     assert served_at("0.0.0.0", 8100) == "http://127.0.0.1:8100"
     assert served_at("::1", 8000) == "http://[::1]:8000"
     assert served_at("console.internal", 8000) == "http://console.internal:8000"
+
+
+@pytest.mark.asyncio
+async def test_sending_again_to_recipients_in_doubt_is_the_dpos_call(
+        world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    w = world
+    await login(w, capsys, monkeypatch, "dora")
+    run = await breach(capsys, monkeypatch, "notices", "resend", w.aware, "--in-doubt")
+    assert run.code == 0 and "no recipient is in doubt" in run.out and w.resent == []
+    # A worker died mid-send: 2 of 5 handed to the relay, answer never recorded.
+    notice = SubjectNotice(notice_id="n-1", list_id="l-1", total=5, default_locale="fr", context={},
+                           requested_at=NOW, by="user:dora",
+                           partitions=(PartitionProgress(partition=0, accepted=3, in_doubt=2),))
+    w.model.incidents[w.aware] = dataclasses.replace(w.model.incidents[w.aware], subject_notices=(notice,))
+    await login(w, capsys, monkeypatch, "rita")
+    line = one_line(await breach(capsys, monkeypatch, "notices", "resend", reference(w.aware), "--in-doubt"))
+    assert line == ("breach: refused by the console (HTTP 403): only the DPO may send the notice again to "
+                    "recipients in doubt")
+    assert w.resent == []
+    await login(w, capsys, monkeypatch, "dora")
+    run = await breach(capsys, monkeypatch, "notices", "resend", reference(w.aware), "--in-doubt")
+    assert run.code == 0, run.err
+    assert "notice n-1: 2 recipient(s) in doubt sent to the workers again" in run.out
+    assert w.resent == [(w.aware, "n-1")]
