@@ -130,7 +130,7 @@ def _reader() -> Console:
     users = settings.console_users or EMBEDDED_USERS
     name, password, _ = users.split(",")[0].split(":")
     return Console.basic(console_url(os.environ, settings.data_dir, settings.console_host, settings.console_port),
-                         name, password)
+                         name, password, via="demo")
 
 
 def _api(path: str) -> Any:
@@ -167,6 +167,16 @@ def cmd_login(args: argparse.Namespace) -> int:
     save_credentials(path, credentials)
     print(f"logged in to {url} as {credentials.name} ({credentials.role}) until {credentials.expires_at[:16]} UTC; "
           f"token kept in {path}")
+    return 0
+
+
+def cmd_whoami(args: argparse.Namespace) -> int:
+    """Who the console says the kept login is (and so whether it still works)."""
+    found = _logged_in()
+    if found is None:
+        raise CliError(f"not logged in: {LOGIN_HINT}")
+    me = _person().get("/api/me")
+    print(f"{me['name']} ({me['role']}) at {found.url}, until {found.expires_at[:16]} UTC")
     return 0
 
 
@@ -569,6 +579,7 @@ def parser() -> argparse.ArgumentParser:
     login.add_argument("--hours", type=float, help="how long the login lasts (default 8, at most the session length)")
     login.set_defaults(func=cmd_login)
     sub.add_parser("logout", help="forget the login kept by `breach login`").set_defaults(func=cmd_logout)
+    sub.add_parser("whoami", help="who you are logged in as, and where").set_defaults(func=cmd_whoami)
     aware = sub.add_parser("aware", help="record that the controller is aware of a breach (starts the clock)")
     aware.add_argument("incident_id", help="the incident id, or its reference (BR-…)")
     aware.add_argument("--at", help="ISO 8601 time with offset (default: now)")

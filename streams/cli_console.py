@@ -130,11 +130,13 @@ def load_credentials(path: Path) -> Credentials | None:
 class Console:
     url: str
     authorization: str  # the whole header value: "Bearer brp_…" or "Basic …"
-    personal: bool = True  # False: the embedded demo login, for reading only
+    # personal: a login's token; login: a name and password being traded for one; demo: the
+    # embedded stack's demo login, for reading without a login.
+    via: str = "personal"
 
     @classmethod
-    def basic(cls, url: str, name: str, password: str) -> Console:
-        return cls(url, "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode(), personal=False)
+    def basic(cls, url: str, name: str, password: str, via: str = "login") -> Console:
+        return cls(url, "Basic " + base64.b64encode(f"{name}:{password}".encode()).decode(), via)
 
     def get(self, path: str) -> Any:
         return self.call("GET", path)
@@ -165,10 +167,12 @@ class Console:
             error = str(json.load(exc).get("error") or "")
         except (ValueError, AttributeError, OSError):
             error = ""
-        if exc.code == 401 and self.personal:
+        if exc.code == 401 and self.via == "personal":
             return f"the console at {self.url} no longer accepts your login (expired or revoked): {LOGIN_HINT}"
-        if exc.code == 401:
+        if exc.code == 401 and self.via == "login":
             return f"the console at {self.url} refused the name or password"
+        if exc.code == 401:
+            return f"the console at {self.url} wants to know who you are: {LOGIN_HINT}"
         return f"refused by the console (HTTP {exc.code}): {error or exc.reason}"
 
 

@@ -186,10 +186,12 @@ async def test_login_keeps_a_private_token_and_logout_removes_it(world: World, c
     assert "dora-password" not in path.read_text(encoding="utf-8")
     async with httpx.AsyncClient(base_url=w.url, headers={"Authorization": f"Bearer {kept['token']}"}) as api:
         assert (await api.get("/api/me")).json()["actor"] == "user:dora"
+    assert (await breach(capsys, monkeypatch, "whoami")).out.startswith(f"dora (dpo) at {w.url}, until ")
 
     run = await breach(capsys, monkeypatch, "logout")
     assert run.code == 0 and not path.exists()
     assert "not logged in" in one_line(await breach(capsys, monkeypatch, "triage", w.suspected))
+    assert "not logged in" in one_line(await breach(capsys, monkeypatch, "whoami"))
 
 
 @pytest.mark.asyncio
@@ -270,6 +272,9 @@ async def test_the_cli_finds_the_console_up_started_and_user_errors_are_one_line
     assert run.code == 0, run.err
     assert reference(w.aware) in run.out and reference(w.suspected) in run.out
 
+    monkeypatch.setenv("BREACH_CONSOLE_USERS", "vera:not-her-password:viewer")
+    line = one_line(await breach(capsys, monkeypatch, "incidents"))
+    assert line.startswith(f"breach: the console at {w.url} wants to know who you are: run `breach login`")
     write_endpoints(w.data, console_url=f"http://127.0.0.1:{free_port()}", broker_url="kafka://127.0.0.1:1")
     assert "cannot reach the console at http://127.0.0.1:" in one_line(await breach(capsys, monkeypatch, "incidents"))
     await login(w, capsys, monkeypatch, "rita")  # a login names its console: endpoints.json no longer matters
