@@ -31,7 +31,14 @@ from console.app import create_console
 from console.auth import AuthConfig
 from console.read_model import ReadModel
 from console.users import TokenStore, UserStore
-from incident.commands import Command, OverrideRisk, RecordAwareness
+from incident.commands import (
+    ActOnObligation,
+    ClassifyIncident,
+    Command,
+    CorrectFacts,
+    OverrideRisk,
+    RecordAwareness,
+)
 from incident.correlation import Config, correlate
 from incident.decide import Rules, decide
 from incident.errors import CommandRejected
@@ -217,7 +224,7 @@ async def test_a_responders_login_is_refused_a_dpo_action_and_may_take_a_respond
 
 @pytest.mark.asyncio
 async def test_a_dpo_login_acts_in_the_dpos_name_until_the_user_is_removed(
-        world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     w = world
     await login(w, capsys, monkeypatch, "dora")
     run = await breach(capsys, monkeypatch, "override", reference(w.aware), "high", "--justification",
@@ -228,6 +235,21 @@ async def test_a_dpo_login_acts_in_the_dpos_name_until_the_user_is_removed(
                                                                                                 "high")
     assert w.model.incidents[w.aware].assessment.level == "high"  # type: ignore[union-attr]
 
+    # The other commands on an incident, each the console's, in her name.
+    rule = w.model.incidents[w.aware].obligations[0].rule_ref
+    changes = tmp_path / "facts.json"
+    changes.write_text('{"subjects_count": 1200}', encoding="utf-8")
+    for args in (("obligation", w.aware, rule, "approve"), ("facts", w.aware, str(changes), "--reason", "counted"),
+                 ("classify", w.aware, "confidentiality")):
+        run = await breach(capsys, monkeypatch, *args)
+        assert run.code == 0, run.err
+    approve, facts, classify = w.sent[1:]
+    assert isinstance(approve, ActOnObligation) and (approve.obligation, approve.action) == (rule, "approve")
+    assert isinstance(facts, CorrectFacts) and facts.changes == {"subjects_count": 1200}
+    assert isinstance(classify, ClassifyIncident) and classify.classification == "confidentiality"
+    assert {(c.by, getattr(c, "role", "dpo")) for c in w.sent} == {("user:dora", "dpo")}
+    assert w.model.incidents[w.aware].obligations[0].approved_by == "user:dora"
+
     # A naive --at is refused before anything is sent; the console refuses what it cannot parse.
     assert "needs a UTC offset" in one_line(await breach(capsys, monkeypatch, "aware", w.suspected, "--at",
                                                          "2026-11-20T09:00"))
@@ -236,7 +258,7 @@ async def test_a_dpo_login_acts_in_the_dpos_name_until_the_user_is_removed(
     w.users.remove("dora")  # her token dies with her account, at once
     line = one_line(await breach(capsys, monkeypatch, "triage", w.suspected))
     assert "no longer accepts your login" in line and "breach login" in line
-    assert len(w.sent) == 1
+    assert len(w.sent) == 4
 
 
 @pytest.mark.asyncio
