@@ -18,10 +18,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from streams.settings import Settings, load_settings
 
 ENDPOINTS_FILE = "endpoints.json"
 CREDENTIALS_FILE = "credentials.json"
@@ -70,6 +72,16 @@ def read_endpoints(data_dir: Path) -> dict[str, str]:
     except (OSError, ValueError) as exc:
         raise CliError(f"{path}: unreadable ({exc}); remove it, or start `make up` again") from None
     return {k: v for k, v in data.items() if isinstance(v, str)} if isinstance(data, dict) else {}
+
+
+def client_settings(env: Mapping[str, str]) -> Settings:
+    """A client command's settings: the environment, and the broker the last `breach up` used unless
+    BREACH_BROKER_URL says otherwise (`<data dir>/endpoints.json`)."""
+    settings = load_settings(env)
+    broker = read_endpoints(settings.data_dir).get("broker_url")
+    if broker and not env.get("BREACH_BROKER_URL"):
+        settings = replace(settings, broker_url=broker)
+    return settings
 
 
 def console_url(env: Mapping[str, str], data_dir: Path, host: str, port: int) -> str:
