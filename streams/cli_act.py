@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import sys
+import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,10 @@ def cmd_login(args: argparse.Namespace) -> int:
         password = sys.stdin.readline().rstrip("\r\n")
     if not name or not password:
         raise CliError("a name and a password are needed")
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if url.startswith("http://") and host not in ("127.0.0.1", "::1", "localhost"):
+        print(f"breach: warning: {url} is not https: the password and the token cross the network in clear",
+              file=sys.stderr)
     body = {"hours": args.hours} if args.hours else {}
     answer = Console.basic(url, name, password).post_json("/api/me/token", body)
     credentials = Credentials(url=url, token=answer["token"], name=answer["name"], role=answer["role"],
