@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from console import actions, i18n, openapi, views, work
+from console import actions, i18n, openapi, personal_tokens, resend, views, work
 from console.auth import AuthConfig, Guard, client_of, login, wants_json
 from console.limits import BodyTooLarge
 from console.oidc import Oidc, OidcConfig
@@ -111,7 +111,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                    mailbox: Mailbox | None = None, auth: AuthConfig | None = None,
                    oidc: OidcConfig | None = None, clock_speed: float = 1.0,
                    import_subjects: ImportSubjects | None = None,
-                   entity_hash: Callable[[str], str] | None = None) -> ASGIApp:
+                   entity_hash: Callable[[str], str] | None = None,
+                   resend_in_doubt: resend.ResendInDoubt | None = None) -> ASGIApp:
     """``entity_hash``: the correlator's keyed hash of an entity's value (its salt), so the list's
     search finds the incidents a user name or an IP address linked; None: search by words only."""
     config = auth or AuthConfig(users=users, secret=secrets.token_urlsafe(48))
@@ -627,11 +628,14 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/events", events),
         Route("/api/openapi.json", api_openapi),
         Route("/api/me", api_me),
+        Route("/api/me/token", personal_tokens.endpoint(config.secret, config.session_hours), methods=["POST"]),
         Route("/api/incidents", api_incidents),
         Route("/api/incidents/{incident_id}", api_incident),
         *command_routes,
         Route("/api/incidents/{incident_id}/subjects", api_import, methods=["POST"]),
         Route("/api/incidents/{incident_id}/subject_notice/preview", api_subject_preview, methods=["POST"]),
+        Route("/api/incidents/{incident_id}/resend_in_doubt", resend.endpoint(model, resend_in_doubt),
+              methods=["POST"]),
         Route("/api/incidents/{incident_id}/notices/{notice_id}", api_notice),
         Route("/api/register", api_register),
         Route("/api/rejected", api_rejected),

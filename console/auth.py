@@ -5,6 +5,7 @@ the body's size, and the security headers on whatever the answer turns out to be
 
 Who is asking, in this order:
 1. ``Authorization: Bearer brt_…`` — a scoped API token (machines); ``read`` for GET, ``act`` for commands.
+   ``Bearer brp_…`` — a person's own short-lived token, from `breach login` (console/personal_tokens.py).
 2. ``Authorization: Basic`` — a local user's name and password (scripts, ``curl -u``, the ``breach`` CLI).
    The console never sends a Basic challenge, so browsers never cache these credentials. The
    password is checked as the login page's is (console/throttle.py: off the event loop, backing off).
@@ -39,6 +40,7 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from console import personal_tokens
 from console.limits import (
     IMPORT_LIMIT,
     BodyTooLarge,
@@ -138,7 +140,10 @@ class Guard:
         header = dict(scope.get("headers") or []).get(b"authorization", b"")
         scheme, _, value = header.partition(b" ")
         if scheme.lower() == b"bearer":
-            return self.config.tokens.verify(value.decode("latin-1").strip()), "token"
+            token = value.decode("latin-1").strip()
+            if token.startswith(personal_tokens.PREFIX):  # a person's, from `breach login`
+                return personal_tokens.verify(self.config.secret, token, self.config.users), "personal"
+            return self.config.tokens.verify(token), "token"
         if scheme.lower() == b"basic":
             return await self._basic(value, client_of(scope)), "basic"
         who = session.get("user")

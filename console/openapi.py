@@ -59,6 +59,9 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
         "invalid_count": {"type": "integer", "minimum": 0},
         "invalid": {"type": "array", "items": {"type": "object", "required": ["line", "reason"], "properties": {
             "line": {"type": "integer"}, "reason": {"type": "string"}}}}}}
+    resent = {"type": "object", "required": ["resent"], "properties": {"resent": {
+        "type": "array", "items": {"type": "object", "properties": {
+            "notice_id": {"type": "string"}, "in_doubt": {"type": "integer"}, "published": {"type": "integer"}}}}}}
     text = {"type": "string", "pattern": r"\S"}  # required texts: not empty, not only blanks
     paths: dict[str, Any] = {
         "/api/me": {"get": {"summary": "Who is asking", "responses": {
@@ -67,6 +70,26 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
                 "kind": {"type": "string"}, "actor": {"type": "string"},
                 "scopes": {"type": "array", "items": {"type": "string", "enum": list(scopes)}}}}, "The principal"),
             **_errors(401)}}},
+        "/api/incidents/{incident_id}/resend_in_doubt": {"post": {
+            "summary": "Send the notice to the people affected again to the recipients a worker crash left in "
+                       "doubt (the DPO's call: some may have it already)",
+            "tags": ["commands"], "parameters": [_id("incident_id")],
+            "responses": {"202": _json(resent, "Handed to the workers"),
+                          "200": _json(resent, "Nobody is in doubt: nothing sent (an empty list)"),
+                          **_errors(401, 403, 404, 405)}}},
+        "/api/me/token": {"post": {
+            "summary": "The caller's own short-lived token (`breach login`): HTTP Basic, or a personal token "
+                       "renewed; never a browser session or a machine token",
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"hours": {"type": "number", "exclusiveMinimum": 0,
+                                                           "description": "at most the session length"}}}}}},
+            "responses": {"201": _json({"type": "object", "required": ["token", "name", "role", "expires_at"],
+                                        "properties": {"token": {"type": "string"}, "name": {"type": "string"},
+                                                       "role": {"type": "string", "enum": list(roles)},
+                                                       "actor": {"type": "string"},
+                                                       "expires_at": {"type": "string", "format": "date-time"}}},
+                                       "Issued (sent as 'Authorization: Bearer …')"),
+                          **_errors(400, 401, 403, 413)}}},
         "/api/incidents": {"get": {"summary": "Incidents, the nearest deadline first", "parameters": filters,
                                    "responses": {"200": _json({"type": "object", "required": ["incidents"],
                                                                "properties": {"incidents": {

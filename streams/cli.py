@@ -1,21 +1,27 @@
-"""The `breach` command: up, worker, console, send, incidents, mail, assess, register, aware, subjects, notices."""
+"""The `breach` command: up, worker, console, send, incidents, mail, assess, register, login, the commands
+on incidents (streams/cli_act.py: through the console, as the person logged in), subjects, notices."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
+import logging
 import os
 import sys
-import urllib.error
-import urllib.request
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aiokafka.errors import KafkaError
+
+from console.actions import OBLIGATION_STEPS
 from incident.errors import ProfileError
-from streams.command_signing import local_keys as _command_keys  # a missing key stops before anything is sent
-from streams.settings import EMBEDDED_USERS, Settings, SettingsError, load_settings
+from streams import cli_act
+from streams.cli_act import reader
+from streams.cli_console import LOGIN_HINT, CliError, client_settings, served_at
+from streams.settings import Settings, SettingsError, load_settings
 
 
 def client_options(settings: Settings) -> dict[str, Any]:
@@ -31,8 +37,13 @@ def security_options(settings: Settings) -> dict[str, Any]:
     return options(settings)
 
 
-def _settings() -> Settings:
+def _server_settings() -> Settings:
+    """What `breach up`, `breach worker` and `breach console` run with: the environment only."""
     return load_settings(os.environ)
+
+
+def _settings() -> Settings:
+    return client_settings(os.environ)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -40,7 +51,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from streams.logging import configure_logging
     from streams.worker import run_worker
 
-    settings = _settings()
+    settings = _server_settings()
     configure_logging(settings)
     deps = Deps.production(settings)  # an invalid profile stops here, naming file and key
     asyncio.run(run_worker(settings, deps))
@@ -50,7 +61,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_console(args: argparse.Namespace) -> int:
     from streams.embedded_run import run_console_only
 
-    settings = _settings()
+    settings = _server_settings()
     asyncio.run(run_console_only(settings))
     return 0
 
@@ -58,7 +69,10 @@ def cmd_console(args: argparse.Namespace) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     from streams.embedded_run import run_up
 
-    return asyncio.run(run_up(_settings(), samples=not args.no_samples))
+    settings = _server_settings()
+    if not os.environ.get("BREACH_CONSOLE_URL"):  # reminders link to the console as started
+        settings = replace(settings, console_url=served_at(settings.console_host, settings.console_port))
+    return asyncio.run(run_up(settings, samples=not args.no_samples))
 
 
 def cmd_send(args: argparse.Namespace) -> int:
@@ -72,19 +86,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def _api(path: str) -> Any:
-    settings = _settings()
-    users = settings.console_users or EMBEDDED_USERS
-    name, password, _ = users.split(",")[0].split(":")
-    token = base64.b64encode(f"{name}:{password}".encode()).decode()
-    url = f"http://{settings.console_host}:{settings.console_port}{path}"
-    request = urllib.request.Request(url, headers={"Authorization": f"Basic {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return json.load(response)
-    except urllib.error.HTTPError as exc:
-        raise SystemExit(f"breach: {url}: HTTP {exc.code}") from None
-    except urllib.error.URLError as exc:
-        raise SystemExit(f"breach: cannot reach the console at {url} ({exc.reason}); is `make up` running?") from None
+    return reader().get(path)
 
 
 def cmd_incidents(args: argparse.Namespace) -> int:
@@ -101,40 +103,6 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    return 0
-
-
-def cmd_aware(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from incident.commands import RecordAwareness
-    from streams.commands_out import CommandSender
-
-    aware_at = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
-    if aware_at.tzinfo is None:
-        raise SystemExit("breach: --at needs a UTC offset, e.g. 2026-11-22T09:30:00+01:00")
-    incident_id = args.incident_id
-    if incident_id.upper().startswith("BR-"):  # the reference people read out; resolve it via the console
-        matches = [i["id"] for i in _api("/api/incidents")["incidents"] if i["reference"] == incident_id.upper()]
-        if len(matches) != 1:
-            raise SystemExit(f"breach: no incident with reference {incident_id}")
-        incident_id = matches[0]
-    command = RecordAwareness(incident_id=incident_id, aware_at=aware_at, by=f"user:{args.by}",
-                              evidence=tuple(args.evidence))
-
-    settings = _settings()
-    keys = _command_keys(settings)
-
-    async def send() -> None:
-        sender = CommandSender(keys=keys, **client_options(settings))
-        await sender.start()
-        try:
-            await sender.send(command)
-        finally:
-            await sender.stop()
-
-    asyncio.run(send())
-    print(f"awareness sent for {incident_id} at {aware_at.isoformat()} (the worker records it)")
     return 0
 
 
@@ -265,7 +233,7 @@ async def _incident(ref: str) -> Any:
     found = model.incidents.get(ref) or next(
         (i for i in model.incidents.values() if "BR-" + i.id.replace("-", "")[:8].upper() == ref.upper()), None)
     if found is None:
-        raise SystemExit(f"breach: no incident {ref}")
+        raise CliError(f"no incident {ref}")
     return found
 
 
@@ -274,7 +242,7 @@ def _profile_of(state: Any) -> Any:
 
     profile = load_directory(_settings().profiles_dir).profiles.get(state.controller or "")
     if profile is None:
-        raise SystemExit(f"breach: incident {state.id} has no controller profile")
+        raise CliError(f"incident {state.id} has no controller profile")
     return profile
 
 
@@ -282,33 +250,12 @@ def _list_id(state: Any, given: str | None) -> str:
     if given:
         return given
     if not state.subject_lists:
-        raise SystemExit("breach: no list of affected people imported yet (breach subjects import INCIDENT FILE)")
+        raise CliError("no list of affected people imported yet (breach subjects import INCIDENT FILE)")
     return str(state.subject_lists[-1].list_id)
-
-
-def cmd_subjects_import(args: argparse.Namespace) -> int:
-    """Recipients of a notice from CSV or JSONL; bad lines reported by number (addresses never echoed)."""
-    from streams import mass
-
-    data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
-    state = asyncio.run(_incident(args.incident))
-    profile = _profile_of(state)
-    fmt = args.format or mass.format_of(args.file)
-    settings = _settings()
-    keys = _command_keys(settings)
-    imported = asyncio.run(mass.import_subjects(settings.bootstrap_servers, state.id, data, fmt=fmt,
-                                                default_locale=profile.languages[0], by=f"user:{args.by}",
-                                                keys=keys, **security_options(settings)))
-    for invalid in imported.parsed.invalid:
-        print(f"{args.file}:{invalid.line}: {invalid.reason}", file=sys.stderr)
-    print(f"list {imported.list_id}: {len(imported.parsed.recipients)} recipient(s) imported, "
-          f"{len(imported.parsed.invalid)} invalid line(s) reported")
-    return 0 if imported.parsed.recipients else 1
 
 
 def cmd_notices_preview(args: argparse.Namespace) -> int:
     """Exactly what each recipient receives (subject, text, HTML): the worker renders the same bytes."""
-    from datetime import UTC, datetime
 
     from streams import mass
     from streams.render import NoticeRenderer
@@ -323,21 +270,6 @@ def cmd_notices_preview(args: argparse.Namespace) -> int:
         sys.stdout.write(parts[args.part] + ("\n" if args.part == "subject" else ""))
         return 0
     print(f"Subject: {notice.subject}\n\n--- text ---\n{notice.text}\n--- html ---\n{notice.html}")
-    return 0
-
-
-def cmd_notices_send(args: argparse.Namespace) -> int:
-    """The DPO approves the notice to the people of one list; the workers send it."""
-    from streams import mass
-
-    state = asyncio.run(_incident(args.incident))
-    list_id = _list_id(state, args.list)
-    settings = _settings()
-    asyncio.run(mass.approve(settings.bootstrap_servers, state.id, list_id, by=f"user:{args.by}", role="dpo",
-                             keys=_command_keys(settings), measures_taken=tuple(args.measure),
-                             measures_proposed=tuple(args.proposed),
-                             **security_options(settings)))
-    print(f"approval sent for list {list_id} (the worker records it; `breach notices status {args.incident}`)")
     return 0
 
 
@@ -372,25 +304,6 @@ def cmd_notices_bounces(args: argparse.Namespace) -> int:
         print(problem, file=sys.stderr)
     print(f"{result.published} bounced recipient(s) sent to the workers")
     return 0 if not result.problems else 1
-
-
-def cmd_notices_resend(args: argparse.Namespace) -> int:
-    """Send again to the recipients left in doubt by a worker crash (the DPO's decision)."""
-    from streams import mass
-    from streams.render import NoticeRenderer
-
-    state = asyncio.run(_incident(args.incident))
-    notices = [n for n in state.subject_notices if n.in_doubt]
-    if not notices:
-        print("no recipient is in doubt")
-        return 0
-    settings = _settings()
-    renderer = NoticeRenderer(settings.templates_dir / "notices")
-    for notice in notices:
-        asyncio.run(mass.resend_in_doubt(settings.bootstrap_servers, renderer, state, notice,
-                                         **security_options(settings)))
-        print(f"notice {notice.notice_id}: {notice.in_doubt} recipient(s) in doubt sent to the workers again")
-    return 0
 
 
 def cmd_topics_create(args: argparse.Namespace) -> int:
@@ -464,12 +377,45 @@ def parser() -> argparse.ArgumentParser:
                                   "if one is broken")
     verify.add_argument("incident", nargs="?", help="only this incident (id or reference BR-…)")
     verify.set_defaults(func=cmd_audit_verify)
+    login = sub.add_parser("login", help="log in to the console: the commands below act in your name and role")
+    login.add_argument("--url", help="the console (default: the one `breach up` started, or BREACH_CONSOLE_URL)")
+    login.add_argument("--name", help="your console login (default: asked; or the first line of standard input)")
+    login.add_argument("--hours", type=float, help="how long the login lasts (default 8, at most the session length)")
+    login.set_defaults(func=cli_act.cmd_login)
+    sub.add_parser("logout", help="forget the login kept by `breach login`").set_defaults(func=cli_act.cmd_logout)
+    sub.add_parser("whoami", help="who you are logged in as, and where").set_defaults(func=cli_act.cmd_whoami)
     aware = sub.add_parser("aware", help="record that the controller is aware of a breach (starts the clock)")
     aware.add_argument("incident_id", help="the incident id, or its reference (BR-…)")
-    aware.add_argument("--by", required=True, help="who decided (name or role)")
     aware.add_argument("--at", help="ISO 8601 time with offset (default: now)")
     aware.add_argument("--evidence", action="append", default=[], help="an event id or note; repeatable")
-    aware.set_defaults(func=cmd_aware)
+    aware.set_defaults(func=cli_act.cmd_aware)
+    triage = sub.add_parser("triage", help="start triage of an incident")
+    triage.add_argument("incident", help="the incident id or reference (BR-…)")
+    triage.set_defaults(func=cli_act.cmd_triage)
+    classify = sub.add_parser("classify", help="classify an incident (the regime's breach type)")
+    classify.add_argument("incident", help="the incident id or reference (BR-…)")
+    classify.add_argument("classification")
+    classify.add_argument("--at", help="ISO 8601 time with offset (default: now)")
+    classify.set_defaults(func=cli_act.cmd_classify)
+    override = sub.add_parser("override", help="override the risk level (the DPO)")
+    override.add_argument("incident", help="the incident id or reference (BR-…)")
+    override.add_argument("level", choices=("unlikely", "risk", "high"))
+    override.add_argument("--justification", required=True)
+    override.set_defaults(func=cli_act.cmd_override)
+    facts = sub.add_parser("facts", help="correct the facts of an incident from a JSON object of fields (docs/risk.md)")
+    facts.add_argument("incident", help="the incident id or reference (BR-…)")
+    facts.add_argument("file", help="a .json file, or - for standard input")
+    facts.add_argument("--reason", default="", help="why the facts change")
+    facts.set_defaults(func=cli_act.cmd_facts)
+    step = sub.add_parser("obligation", help="a step on a legal obligation (approve, submit, complement, correct, "
+                          "delay_reasons, close, withdraw)")
+    step.add_argument("incident", help="the incident id or reference (BR-…)")
+    step.add_argument("obligation", help="the obligation's id (see `breach incidents --json`)")
+    step.add_argument("action", choices=OBLIGATION_STEPS)
+    for option in ("--channel", "--reference", "--text"):
+        step.add_argument(option, default="")
+    step.add_argument("--at", help="ISO 8601 time with offset (default: now)")
+    step.set_defaults(func=cli_act.cmd_obligation)
     mail = sub.add_parser("mail", help="messages held by the embedded mail catcher")
     mail.add_argument("id", nargs="?", help="show one message (its text part)")
     mail.add_argument("--raw", action="store_true", help="with an id: the whole MIME message")
@@ -497,12 +443,11 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("incident", help="the incident id or reference (BR-…)")
     imp.add_argument("file", help="a .csv or .jsonl file, or - for standard input")
     imp.add_argument("--format", choices=("csv", "jsonl"), help="default: from the file name")
-    imp.add_argument("--by", default="cli", help="who imported it")
-    imp.set_defaults(func=cmd_subjects_import)
+    imp.set_defaults(func=cli_act.cmd_subjects_import)
     notices = sub.add_parser("notices", help="the notice to the people affected").add_subparsers(
         dest="notices_command", required=True)
     for name, func, text in (("preview", cmd_notices_preview, "show exactly what recipients receive"),
-                             ("send", cmd_notices_send, "approve and send it (the DPO)")):
+                             ("send", cli_act.cmd_notices_send, "approve and send it (the DPO)")):
         n = notices.add_parser(name, help=text)
         n.add_argument("incident", help="the incident id or reference (BR-…)")
         n.add_argument("--list", help="the list id (default: the latest imported)")
@@ -512,8 +457,6 @@ def parser() -> argparse.ArgumentParser:
         if name == "preview":
             n.add_argument("--locale", help="the language to show (default: the controller's first)")
             n.add_argument("--part", choices=("all", "subject", "text", "html"), default="all")
-        else:
-            n.add_argument("--by", required=True, help="the DPO's name")
     status = notices.add_parser("status", help="sent / pending / failed / bounced / in doubt")
     status.add_argument("incident", help="the incident id or reference (BR-…)")
     status.add_argument("--watch", action="store_true", help="refresh with a progress bar until nothing is pending")
@@ -527,7 +470,7 @@ def parser() -> argparse.ArgumentParser:
     resend.add_argument("incident", help="the incident id or reference (BR-…)")
     resend.add_argument("--in-doubt", action="store_true", required=True,
                         help="required: only those in doubt (some may have received it already)")
-    resend.set_defaults(func=cmd_notices_resend)
+    resend.set_defaults(func=cli_act.cmd_notices_resend)
     topics = sub.add_parser("topics", help="Kafka topics of the service")
     topics_sub = topics.add_subparsers(dest="topics_command", required=True)
     create = topics_sub.add_parser("create", help="create every topic (partitions, retention, compaction); "
@@ -549,13 +492,41 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def _refuse_by(argv: list[str]) -> None:
+    """`--by NAME` let anyone act as anyone: it is gone, and saying so beats argparse's usage dump."""
+    if any(a == "--by" or a.startswith("--by=") for a in argv):
+        raise CliError(f"--by is gone: {LOGIN_HINT}, and commands are recorded in your name")
+
+
+def _broker_named() -> str:
     try:
+        return _settings().bootstrap_servers
+    except (SettingsError, CliError):
+        return "the configured address"
+
+
+def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    # Client libraries' own complaints (aiokafka's connection errors, an unclosed client collected
+    # after a failed start) would follow the one line below; processes that configure logging
+    # (worker, console) still get them through their handlers.
+    for name in ("aiokafka", "asyncio"):
+        logging.getLogger(name).addHandler(logging.NullHandler())
+    try:
+        _refuse_by(given)
+        args = parser().parse_args(given)
         result: int = args.func(args)
         return result
-    except (ProfileError, SettingsError) as exc:
+    except (ProfileError, SettingsError, CliError) as exc:
         print(f"breach: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a missing or unreadable file, mostly: one line, not a traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"breach: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except KafkaError as exc:
+        print(f"breach: cannot reach the broker at {_broker_named()} ({type(exc).__name__}); is `make up` running, "
+              "or BREACH_BROKER_URL right?", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

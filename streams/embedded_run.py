@@ -29,6 +29,7 @@ from console.wiring import auth_from, embedded_logins
 from incident.correlation import entity_hash
 from streams import mass
 from streams.children import die_with_parent, how_it_ended
+from streams.cli_console import served_at, write_endpoints
 from streams.command_signing import command_keys, embedded_keys
 from streams.commands_out import CommandSender
 from streams.deps import clock_from
@@ -36,6 +37,7 @@ from streams.embedded import Broker, EmbeddedError, MailCatcher, port_is_free
 from streams.kafka_security import client_options, security_options
 from streams.logging import configure_logging
 from streams.profiles_loader import load_directory
+from streams.render import NoticeRenderer
 from streams.samples import jsonl_lines, publish, shift_to
 from streams.settings import Settings
 from streams.supervise import supervise
@@ -89,6 +91,9 @@ async def _serve_console(settings: Settings, mailbox: Mailbox | None, *, embedde
                          mailbox=mailbox, auth=auth, oidc=oidc, clock_speed=settings.clock_speed,
                          import_subjects=functools.partial(mass.import_subjects, settings.bootstrap_servers,
                                                            keys=keys, **security_options(settings)),
+                         resend_in_doubt=functools.partial(mass.resend_in_doubt, settings.bootstrap_servers,
+                                                           NoticeRenderer(settings.templates_dir / "notices"),
+                                                           **security_options(settings)),
                          entity_hash=functools.partial(entity_hash, salt=settings.correlation_salt))
     server = _Server(console_config(app, settings))
     task = asyncio.create_task(server.serve(), name="console")
@@ -142,7 +147,8 @@ def open_log(path: Path) -> BinaryIO:
 def _spawn_worker(settings: Settings, log_path: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "BREACH_BROKER_URL": settings.broker_url, "BREACH_SMTP_HOST": settings.smtp_host,
            "BREACH_SMTP_PORT": str(settings.smtp_port), "BREACH_SMTP_TLS": "none", "BREACH_LOG_FORMAT": "json",
-           "BREACH_CLOCK_EPOCH": settings.clock_epoch, "BREACH_COMMAND_KEYS": settings.command_keys}
+           "BREACH_CLOCK_EPOCH": settings.clock_epoch, "BREACH_COMMAND_KEYS": settings.command_keys,
+           "BREACH_CONSOLE_URL": settings.console_url}  # reminders link to the console as started
     with open_log(log_path) as out:  # a restarted worker's lines follow those of the one that died
         return subprocess.Popen(WORKER_COMMAND,  # noqa: S603 - our own interpreter and module
                                 stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
@@ -259,6 +265,9 @@ async def run_up(settings: Settings, *, samples: bool = True) -> int:
         await worker.start()
         await console.start()
         assert console.console is not None
+        # Where the CLI beside this stack finds it (`BREACH_CONSOLE_PORT=8100 make up`, then `breach incidents`).
+        write_endpoints(settings.data_dir, console_url=served_at(settings.console_host, settings.console_port),
+                        broker_url=settings.broker_url)
         published = 0
         if samples:
             for path in sorted(settings.samples_dir.glob("*.jsonl")):
@@ -307,5 +316,6 @@ breach-response is running (embedded mode, ready in {seconds:.1f} s)
 
   {published} sample record(s) published from {settings.samples_dir}.
   Send more:    .venv/bin/breach send FILE.jsonl      List:  .venv/bin/breach incidents
+  Act:          .venv/bin/breach login    (then `breach aware BR-…` and the others, in your name)
   Stop:         Ctrl-C
 """, flush=True)

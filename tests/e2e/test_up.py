@@ -46,6 +46,11 @@ class Up:
         self.env = {**os.environ, "BREACH_BROKER_URL": f"kafka://127.0.0.1:{self.ports['broker']}",
                     "BREACH_SMTP_PORT": str(self.ports["smtp"]), "BREACH_CONSOLE_PORT": str(self.ports["console"]),
                     "BREACH_DATA_DIR": str(tmp_path), "BREACH_SESSION_TIMEOUT": "2"}
+        # The CLI beside it is told nothing: it finds the console and broker in <data dir>/endpoints.json,
+        # and acts as the person logged in (its credentials in its own config dir).
+        told = ("BREACH_BROKER_URL", "BREACH_SMTP_PORT", "BREACH_CONSOLE_PORT", "BREACH_CONSOLE_URL")
+        self.cli_env = {k: v for k, v in self.env.items() if k not in told}
+        self.cli_env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
         # Output goes to files: an unread pipe could fill up and stall the stack.
         self.stderr, self.stdout = tmp_path / "up.stderr", tmp_path / "up.stdout"
         with open(self.stdout, "wb") as out, open(self.stderr, "wb") as err:
@@ -74,7 +79,7 @@ class Up:
         return (self.get("/api/incidents") or {"incidents": []})["incidents"]
 
     def breach(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "streams.cli", *args], input=stdin, text=True, env=self.env,
+        return subprocess.run([sys.executable, "-m", "streams.cli", *args], input=stdin, text=True, env=self.cli_env,
                               cwd=ROOT, capture_output=True, timeout=60, check=True)
 
 
@@ -135,11 +140,12 @@ async def test_make_up_shows_incidents_clocks_and_notices_then_stops_cleanly(up:
 
     # The AMA sample is only suspected; a responder confirms it by its reference.
     (suspected,) = [i for i in up.incidents() if i["status"] == "open"]
-    assert "awareness sent" in up.breach("aware", suspected["reference"], "--by", "alice").stdout
+    assert "as oncall (responder)" in up.breach("login", "--name", "oncall", stdin="oncall\n").stdout
+    assert "awareness sent" in up.breach("aware", suspected["reference"]).stdout
     confirmed = await eventually(lambda: next((i for i in up.incidents()
                                                if i["id"] == suspected["id"] and i["deadlines"]), None),
                                  what="the suspected incident confirmed")
-    assert confirmed["awareness"]["by"] == "user:alice"
+    assert confirmed["awareness"]["by"] == "user:oncall"  # who logged in, not what a flag said
 
     # The Art. 33(5) register, rebuilt from the event log, lists every breach, notified or not.
     csv_text = up.breach("register", "export", "--format", "csv").stdout

@@ -8,8 +8,10 @@ preview byte-for-byte equal to what the relay received, header injection through
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
+import functools
 import json
 import os
 import subprocess
@@ -19,12 +21,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
+import uvicorn
 
+from console.app import create_console
+from console.auth import AuthConfig
+from console.users import UserStore
 from incident.model import Incident, SubjectNotice
 from streams import mass
+from streams.commands_out import CommandSender
 from streams.deps import Deps
 from streams.embedded import Broker, free_port
 from streams.mailer import RecordingMailer, message_id_for
@@ -33,7 +41,7 @@ from streams.samples import publish
 from streams.settings import ROOT
 from streams.worker import running
 from tests.integration.smtp_sink import Refuser, SmtpSink
-from tests.support import COMMAND_KEYS, KEYS, Watcher, eventually, read_topic, settings_for
+from tests.support import KEYS, Watcher, eventually, read_topic, settings_for
 from tests.unit.builders import directory
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -266,16 +274,57 @@ X-Breach-Notice-Id: {notice_id}
 """
 
 
-def breach(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def breach(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "streams.cli", *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=60, check=False)
+                          cwd=ROOT, timeout=60, check=False, input=stdin)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield  # pytest owns the signals
+
+
+@contextlib.asynccontextmanager
+async def console_of(stack: Stack, tmp_path: Path) -> AsyncIterator[str]:
+    """The console on loopback, over the stack's broker: the CLI's way to change an incident."""
+    users = UserStore(tmp_path / "console-users.json")
+    users.add("claire", "claire-password", "dpo")
+    commands = CommandSender(stack.broker.bootstrap, keys=KEYS)
+    await commands.start()
+    app = create_console(model=stack.watcher.model, directory=directory(), templates_dir=ROOT / "templates",
+                         users=users, clock=lambda: NOW, send_command=commands.send,
+                         auth=AuthConfig(users=users, secret="s" * 48),
+                         import_subjects=functools.partial(mass.import_subjects, stack.broker.bootstrap, keys=KEYS))
+    port = free_port()
+    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off",
+                                    timeout_graceful_shutdown=1))
+    task = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: server.started or task.done(), what="the console listening")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(task, 10)
+        await commands.stop()
 
 
 @pytest.mark.asyncio
 async def test_the_cli_imports_previews_sends_reports_and_reads_bounces(stack: Stack, tmp_path: Path) -> None:
+    async with console_of(stack, tmp_path) as url:
+        await _cli_walk(stack, tmp_path, url)
+
+
+async def _cli_walk(stack: Stack, tmp_path: Path, url: str) -> None:
     incident = await aware_incident(stack)
     env = {**os.environ, "BREACH_BROKER_URL": f"kafka://{stack.broker.bootstrap}",
-           "BREACH_PROFILES_DIR": str(tmp_path / "profiles"), "BREACH_COMMAND_KEYS": COMMAND_KEYS}
+           "BREACH_PROFILES_DIR": str(tmp_path / "profiles"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "BREACH_DATA_DIR": str(tmp_path / "data")}
+    env.pop("BREACH_COMMAND_KEYS", None)  # the CLI signs nothing: the console does, in the DPO's name
+    logged_in = await asyncio.to_thread(breach, env, "login", "--url", url, "--name", "claire",
+                                        stdin="claire-password\n")
+    assert logged_in.returncode == 0, logged_in.stderr
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "acme.toml").write_text(ACME_TOML, encoding="utf-8")
     people = tmp_path / "people.csv"
@@ -294,13 +343,13 @@ async def test_the_cli_imports_previews_sends_reports_and_reads_bounces(stack: S
     assert shown.returncode == 0, shown.stderr
     assert MEASURES[0] in shown.stdout and "Change your password" in shown.stdout
 
-    refused = await asyncio.to_thread(breach, env, "notices", "send", incident.id, "--by", "Claire")
+    refused = await asyncio.to_thread(breach, env, "notices", "send", incident.id)
     assert refused.returncode == 0  # sent; the worker refuses it (no measure): nothing is delivered
-    sent = await asyncio.to_thread(breach, env, "notices", "send", incident.id, "--by", "Claire", "--measure",
-                                   MEASURES[0])
+    sent = await asyncio.to_thread(breach, env, "notices", "send", incident.id, "--measure", MEASURES[0])
     assert sent.returncode == 0, sent.stderr
     notice: SubjectNotice = await eventually(lambda: (n := stack.notice()) and n.accepted == 5 and n,
                                              what="five accepted")
+    assert notice.by == "user:claire"  # the person logged in, not what a flag said
     status = await asyncio.to_thread(breach, env, "notices", "status", reference)
     assert "sent 5  pending 0  failed 0  bounced 0  in doubt 0  (total 5)" in status.stdout
     assert "[########################################] 5/5" in status.stdout
