@@ -34,7 +34,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from console import actions, i18n, openapi, views, work
-from console.auth import AuthConfig, Guard, client_of, login, wants_json
+from console.auth import AuthConfig, Guard, check_password, client_of, login, wants_json
 from console.limits import BodyTooLarge
 from console.oidc import Oidc, OidcConfig
 from console.read_model import ReadModel
@@ -116,7 +116,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     search finds the incidents a user name or an IP address linked; None: search by words only."""
     config = auth or AuthConfig(users=users, secret=secrets.token_urlsafe(48))
     passwords = PasswordCheck(config.users, config.throttle)  # the login page's and the Guard's (HTTP Basic)
-    identity = Oidc(oidc) if oidc is not None else None
+    identity = Oidc(oidc, config.audit) if oidc is not None else None
     renderer = NoticeRenderer(templates_dir / "notices")  # the notifier's own templates
     pages = Environment(loader=FileSystemLoader(templates_dir / "console"), autoescape=select_autoescape(["html"]),
                         undefined=jinja2.StrictUndefined)
@@ -253,7 +253,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     async def page_users(request: Request) -> Response:
         if user_of(request).role != "admin":
             return page(request, "missing.html", 403)
-        return page(request, "users.html", users=config.users.list(), roles=ROLES)
+        return page(request, "users.html", users=config.users.list(), roles=ROLES,
+                    sessions=config.session_store.of_user(), tokens=config.tokens.list(),
+                    logins=config.audit.latest())
 
     # --- logging in and out ------------------------------------------------------------------------
     async def login_page(request: Request) -> Response:
@@ -263,23 +265,35 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         name, password = str(form.get("username", "")), str(form.get("password", ""))
         again = _local_path(str(form.get("next", "")))
         try:  # argon2 in the checker's pool, off the event loop; guessing backs off (console.throttle)
-            user = await passwords.verify(name, password, client_of(request.scope))
+            user = await check_password(passwords, config.users, config.audit, name, password,
+                                        client_of(request.scope), "password")
         except Throttled as exc:
-            log.warning("console.login_throttled", method="password")
             return page(request, "login.html", 429, next=again, failed=True,
                         headers={"retry-after": str(max(1, round(exc.retry_after)))})
         except Busy:
             return page(request, "login.html", 503, next=again, failed=True, headers={"retry-after": "1"})
         if user is None:
-            log.warning("console.login_failed", method="password")
             return page(request, "login.html", 401, next=again, failed=True)
         login(request.scope["session"], user)
-        log.info("console.login", method="password", role=user.role)
         return RedirectResponse(_local_path(str(form.get("next", ""))), status_code=303)
 
     async def logout(request: Request) -> Response:
-        request.scope["session"].clear()
+        request.scope["session"].clear()  # the Guard ends the server-side session: its cookie is worth nothing
         return RedirectResponse("/login", status_code=303)
+
+    async def logout_everywhere(request: Request) -> Response:
+        """An admin ends every session of one user (the users page's button, or JSON)."""
+        is_form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+        if user_of(request).role != "admin":
+            return page(request, "missing.html", 403) if is_form else \
+                JSONResponse({"error": "only an admin manages users"}, status_code=403)
+        name = request.path_params["name"]
+        ended = await asyncio.to_thread(config.session_store.end_user, name)
+        log.info("console.sessions_ended", ended=ended)
+        if is_form:
+            request.session["flash"] = f"{name}: {ended}"
+            return RedirectResponse("/admin/users", status_code=303)
+        return JSONResponse({"name": name, "ended": ended})
 
     async def set_language(request: Request) -> Response:
         form = await request.form()
@@ -638,6 +652,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/api/mail", api_mail),
         Route("/api/mail/{message_id}", api_mail_message),
         Route("/api/users", users_endpoint, methods=["GET", "POST"]),
+        Route("/api/users/{name}/logout", logout_everywhere, methods=["POST"]),
         Route("/healthz", healthz),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ])

@@ -15,7 +15,8 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from console.auth import login
+from console.audit import LoginAudit
+from console.auth import client_of, login
 from console.users import ROLES, User
 
 log = structlog.get_logger("breach.console.oidc")
@@ -45,11 +46,12 @@ class OidcConfig:
 
 
 class Oidc:
-    def __init__(self, config: OidcConfig) -> None:
+    def __init__(self, config: OidcConfig, audit: LoginAudit | None = None) -> None:
         # Imported here: only a console with OIDC configured loads Authlib (and its httpx warnings).
         from authlib.integrations.starlette_client import OAuth
 
         self.config = config
+        self.audit = audit or LoginAudit()
         self.oauth = OAuth()
         self.oauth.register("idp", client_id=config.client_id, client_secret=config.client_secret,
                             server_metadata_url=config.discovery_url,
@@ -68,21 +70,22 @@ class Oidc:
         from authlib.integrations.starlette_client import OAuthError
         from joserfc.errors import JoseError
 
+        client = client_of(request.scope)
         try:
             token = await self.oauth.idp.authorize_access_token(request)
         except OAuthError as exc:  # a forged or stale state, or the provider said no
-            log.warning("oidc.refused", error=exc.error)
+            self.audit.record(who="", client=client, method="oidc", ok=False, reason=f"refused: {exc.error}")
             return PlainTextResponse(f"Login refused: {exc.error}", 401)
         except JoseError as exc:  # the id_token: bad signature, issuer, audience, nonce or expiry
-            log.warning("oidc.bad_id_token", error=exc.error)
+            self.audit.record(who="", client=client, method="oidc", ok=False, reason=f"bad id_token: {exc.error}")
             reason = exc.description or exc.error
             return PlainTextResponse(f"Login refused: the identity token is not valid ({reason})", 401)
         claims = dict(token.get("userinfo") or {})
         role = self.config.role_of(claims)
-        if role is None:
-            log.warning("oidc.no_role")
-            return PlainTextResponse("Your account has no console role; ask an administrator.", 403)
         name = str(claims.get("preferred_username") or claims["sub"])
+        if role is None:
+            self.audit.record(who=f"user:{name}", client=client, method="oidc", ok=False, reason="no console role")
+            return PlainTextResponse("Your account has no console role; ask an administrator.", 403)
         login(request.session, User(name, role), via="oidc")
-        log.info("console.login", method="oidc", role=role)
+        self.audit.record(who=f"user:{name}", client=client, method="oidc", ok=True)
         return RedirectResponse("/", status_code=303)

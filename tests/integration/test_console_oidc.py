@@ -124,6 +124,8 @@ async def test_a_person_with_a_console_role_is_logged_in(provider: Provider, tmp
         back = await client.get("/auth/callback", params={"code": "abc", "state": query["state"]})
         assert back.status_code == 303 and back.headers["location"] == "/"
         assert "Secure" in back.headers["set-cookie"]  # served over https
+        # The role is the IdP's at login: such a session lasts an hour (BREACH_CONSOLE_OIDC_SESSION_HOURS).
+        assert "Max-Age=3600;" in back.headers["set-cookie"]
         me = await client.get("/api/me")
         assert me.json() == {"name": "claire", "role": "dpo", "kind": "user", "actor": "user:claire",
                              "scopes": ["read", "act"]}
