@@ -134,7 +134,7 @@ class Guard:
         self.app, self.config = app, config
         self.passwords = passwords or PasswordCheck(config.users, config.throttle)
         self.signer = URLSafeTimedSerializer(config.secret, salt="breach-console-session")
-        self._basic_cache: dict[str, tuple[str, float]] = {}
+        self._basic_cache: dict[str, tuple[str, str, float]] = {}
         self._audited: dict[str, float] = {}  # token label → when its last success was audited
 
     # --- who -------------------------------------------------------------------------------------
@@ -173,12 +173,16 @@ class Guard:
             return None
         key = hashlib.sha256(f"{self.config.secret}\0{name}\0{password}".encode()).hexdigest()
         cached = self._basic_cache.get(key)
-        if cached is not None and cached[1] > time.monotonic():
-            return self.config.users.get(cached[0])  # the role as it is now
+        # A cached check holds while the user's password and role are as they were (their stamp).
+        if cached is not None and cached[2] > time.monotonic() and self.config.users.stamp(name) == cached[1]:
+            return self.config.users.get(name)
         user = await check_password(self.passwords, self.config.users, self.config.audit, name, password, client,
                                     "basic")
         if user is not None:
-            self._basic_cache[key] = (name, time.monotonic() + BASIC_CACHE_SECONDS)
+            if len(self._basic_cache) > 10_000:  # bounded: a script's entries come back within the minute
+                self._basic_cache.clear()
+            stamp = self.config.users.stamp(name) or ""
+            self._basic_cache[key] = (name, stamp, time.monotonic() + BASIC_CACHE_SECONDS)
         return user
 
     def _token(self, value: str, client: str) -> User | None:

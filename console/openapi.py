@@ -197,6 +197,12 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
                                                                "password": {"type": "string", "minLength": 8},
                                                                "role": {"type": "string", "enum": list(roles)}}}}}},
                      "responses": {"201": _json(obj, "Saved"), **_errors(400, 401, 403)}}},
+        "/api/users/{name}/logout": {"post": {
+            "summary": "Log a user out everywhere: end every console session of theirs (admin)",
+            "parameters": [_id("name")],
+            "responses": {"200": _json({"type": "object", "required": ["name", "ended"],
+                                        "properties": {"name": {"type": "string"}, "ended": {"type": "integer"}}},
+                                       "How many sessions ended"), **_errors(401, 403)}}},
     }
     return {
         "openapi": "3.1.0",

@@ -145,6 +145,8 @@ async def test_a_session_ends_when_idle_and_at_its_absolute_lifetime(console: Co
 
 async def test_a_password_or_role_change_ends_that_users_sessions(console: Console) -> None:
     async with console.client() as rita, console.client() as dora, console.client() as admin:
+        script = {"auth": ("rita", "rita-password")}
+        assert (await admin.get("/api/me", **script)).status_code == 200  # a script's Basic check, cached
         await log_in(rita, "rita")
         await log_in(dora, "dora")
         await log_in(admin, "adam")
@@ -153,6 +155,7 @@ async def test_a_password_or_role_change_ends_that_users_sessions(console: Conso
                                    headers={"x-csrf-token": csrf_of((await admin.get("/admin/users")).text)})
         assert changed.status_code == 201
         assert (await rita.get("/api/me")).status_code == 401
+        assert (await admin.get("/api/me", **script)).status_code == 401  # the old password, at once
         assert (await dora.get("/api/me")).status_code == 200  # the others stay
         # A role change by `breach users add --replace`, another process, too.
         replaced = breach(console.data, "users", "add", "dora", "--role", "viewer", "--replace",
