@@ -656,4 +656,4 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/healthz", healthz),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ])
-    return Guard(app, config, passwords)
+    return Guard(app, config, passwords, refresh=identity.refresh if identity is not None else None)

@@ -33,6 +33,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -54,7 +55,7 @@ from console.limits import (
     host_ok,
     with_headers,
 )
-from console.sessions import Lifetimes, SessionStore
+from console.sessions import IdpUnreachable, Lifetimes, SessionStore
 from console.throttle import Busy, PasswordCheck, Policy, Throttled
 from console.users import TokenStore, User, UserError, UserStore
 
@@ -71,6 +72,9 @@ CSRF_HEADER = b"x-csrf-token"
 BASIC_CACHE_SECONDS = 60.0  # argon2 is slow on purpose: a script's repeated calls reuse one check
 AUDIT_REPEAT_SECONDS = 60.0  # a token's successful uses are audited once a minute, not per API call
 LOGIN = "_login"  # set in the session by login(): the Guard starts a new server-side session
+OIDC_RECHECK_SECONDS = 300.0  # a refreshable OIDC session's role is read again from the provider this often
+# A refresh token → (the role the provider gives now, or None: over; the refresh token to keep): console.oidc.
+Refresh = Callable[[str], Awaitable[tuple[str | None, str]]]
 
 
 def parse_users(spec: str) -> UserStore:
@@ -130,15 +134,16 @@ def new_csrf() -> str:
 class Guard:
     """The middleware: session in, principal found, route protected, CSRF checked, session out."""
 
-    def __init__(self, app: ASGIApp, config: AuthConfig, passwords: PasswordCheck | None = None) -> None:
-        self.app, self.config = app, config
+    def __init__(self, app: ASGIApp, config: AuthConfig, passwords: PasswordCheck | None = None,
+                 refresh: Refresh | None = None) -> None:
+        self.app, self.config, self.refresh = app, config, refresh
         self.passwords = passwords or PasswordCheck(config.users, config.throttle)
         self.signer = URLSafeTimedSerializer(config.secret, salt="breach-console-session")
         self._basic_cache: dict[str, tuple[str, str, float]] = {}
         self._audited: dict[str, float] = {}  # token label → when its last success was audited
 
     # --- who -------------------------------------------------------------------------------------
-    def _load_session(self, scope: Scope) -> tuple[dict[str, Any], str | None, bool]:
+    async def _load_session(self, scope: Scope) -> tuple[dict[str, Any], str | None, bool]:
         """(the session's data, the server-side session's id or None, whether a cookie came)."""
         raw = dict(scope.get("headers") or []).get(b"cookie", b"").decode("latin-1")
         morsel = SimpleCookie(raw).get(COOKIE) if raw else None
@@ -162,8 +167,39 @@ class Guard:
             sessions.end(sid)  # the password or the role changed, or the user was removed
             log.info("console.session_ended", reason="user changed")
             return {}, None, True
+        if found["via"] == "oidc":
+            found = await self._recheck_oidc(sid, found, client_of(scope))
+            if found is None:
+                return {}, None, True
         return {**found["data"], "user": {"name": found["name"], "role": found["role"], "via": found["via"]}}, \
             sid, True
+
+    async def _recheck_oidc(self, sid: str, found: dict[str, Any], client: str) -> dict[str, Any] | None:
+        """An OIDC session's role, read again from the provider when due (console.oidc.Oidc.refresh);
+        None: the session is over (refused, or no console role any more). An unreachable provider
+        leaves the last role trusted for the OIDC session lifetime from when it was last read."""
+        sessions = self.config.session_store
+        oidc = found["data"].get("oidc") or {}
+        token, checked = oidc.get("refresh_token"), float(oidc.get("checked", found["created"]))
+        now = sessions.clock()
+        if self.refresh is None or not token or now - checked < OIDC_RECHECK_SECONDS:
+            return found
+        try:
+            role, token = await self.refresh(str(token))
+        except IdpUnreachable:
+            if now - checked < sessions.lifetimes.oidc_absolute:
+                return found
+            role = None
+        if role is None:
+            sessions.end(sid)
+            self.config.audit.record(who=f"user:{found['name']}", client=client, method="oidc", ok=False,
+                                     reason="refresh: refused or no console role")
+            return None
+        data = {**found["data"], "oidc": {"refresh_token": token, "checked": now}}
+        sessions.update(sid, data, role=role)
+        if role != found["role"]:
+            log.info("console.session_role_changed", role=role)
+        return {**found, "role": role, "data": data}
 
     async def _basic(self, value: bytes, client: str) -> User | None:
         try:
@@ -243,7 +279,7 @@ class Guard:
             await _too_large(scope, send, exc.limit)
 
     async def _guard(self, scope: Scope, receive: Receive, send: Send) -> None:
-        session, sid, had_cookie = self._load_session(scope)
+        session, sid, had_cookie = await self._load_session(scope)
         before = json.dumps(session, sort_keys=True)
         scope["session"] = session
         try:
@@ -341,7 +377,8 @@ class Guard:
             who = session.pop("user")
             stamp = "" if who["via"] == "oidc" else self.config.users.stamp(who["name"]) or ""
             sid = sessions.start(who["name"], who["role"], who["via"], stamp, session)
-            lifetime = sessions.lifetimes.oidc_absolute if who["via"] == "oidc" else sessions.lifetimes.absolute
+            short = who["via"] == "oidc" and not session.get("oidc", {}).get("refresh_token")
+            lifetime = sessions.lifetimes.oidc_absolute if short else sessions.lifetimes.absolute
             return f"{COOKIE}={self.signer.dumps({'sid': sid})}; Max-Age={int(lifetime)}{flags}".encode()
         if sid is not None:
             if "user" not in session:  # logged out

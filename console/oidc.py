@@ -4,6 +4,11 @@ Authorization-code flow with PKCE (S256); Authlib checks the id_token's signatur
 audience and nonce. The console role comes from a claim (``roles`` by default, a list or a
 string): the most trusted of its values that is a console role wins; a person with none is
 refused. The local users stay available as the break-glass path when the IdP is down.
+
+When the provider gives a refresh token, the console keeps it in the server-side session and
+reads the role again every ``RECHECK_SECONDS`` (``refresh``, called by the Guard): a role
+withdrawn or changed at the provider takes effect within minutes, and a refused refresh ends the
+session. Without a refresh token, an OIDC session lasts ``BREACH_CONSOLE_OIDC_SESSION_HOURS``.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from console.audit import LoginAudit
 from console.auth import client_of, login
+from console.sessions import IdpUnreachable
 from console.users import ROLES, User
 
 log = structlog.get_logger("breach.console.oidc")
+RECHECK_SECONDS = 300.0  # how often a refreshable OIDC session's role is read again from the provider
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,5 +94,32 @@ class Oidc:
             self.audit.record(who=f"user:{name}", client=client, method="oidc", ok=False, reason="no console role")
             return PlainTextResponse("Your account has no console role; ask an administrator.", 403)
         login(request.session, User(name, role), via="oidc")
+        if token.get("refresh_token"):  # kept server-side only (console/sessions.py), for ``refresh``
+            request.session["oidc"] = {"refresh_token": str(token["refresh_token"])}
         self.audit.record(who=f"user:{name}", client=client, method="oidc", ok=True)
         return RedirectResponse("/", status_code=303)
+
+    async def refresh(self, refresh_token: str) -> tuple[str | None, str]:
+        """The person's role as the provider says now (None: refused, or no console role any more),
+        and the refresh token to keep (rotated or the same). Raises IdpUnreachable when it cannot ask."""
+        from authlib.integrations.base_client import OAuthError
+        from joserfc.errors import JoseError
+
+        try:
+            token = await self.oauth.idp.fetch_access_token(grant_type="refresh_token", refresh_token=refresh_token)
+        except OAuthError as exc:  # invalid_grant: the session or the account ended at the provider
+            log.info("oidc.refresh_refused", error=exc.error)
+            return None, refresh_token
+        except Exception as exc:  # the provider down or unreachable: the caller decides how long to trust
+            raise IdpUnreachable(type(exc).__name__) from exc
+        try:
+            if "id_token" in token:
+                claims = dict(await self.oauth.idp.parse_id_token(token, nonce=None) or {})
+            else:
+                claims = dict(await self.oauth.idp.userinfo(token=token))
+        except JoseError as exc:
+            log.warning("oidc.refresh_bad_id_token", error=exc.error)
+            return None, refresh_token
+        except Exception as exc:
+            raise IdpUnreachable(type(exc).__name__) from exc
+        return self.config.role_of(claims), str(token.get("refresh_token") or refresh_token)

@@ -32,6 +32,10 @@ from typing import Any
 SEEN_WRITE_SECONDS = 60.0  # "last seen" reaches the file at most this often per session
 
 
+class IdpUnreachable(Exception):
+    """The identity provider could not be asked to refresh a session (network, its metadata): not a refusal."""
+
+
 @dataclass(frozen=True)
 class Lifetimes:
     absolute: float = 12 * 3600.0  # seconds from the login
@@ -107,7 +111,11 @@ class SessionStore:
     # --- sessions ----------------------------------------------------------------------------------
     def _over(self, session: dict[str, Any], now: float) -> str | None:
         """Why ``session`` is over at ``now`` (None: it is not)."""
-        absolute = self.lifetimes.oidc_absolute if session.get("via") == "oidc" else self.lifetimes.absolute
+        # An OIDC session whose role the console re-reads (it holds a refresh token) lives as long as a
+        # local one; otherwise its role is the provider's at login, trusted for the shorter lifetime.
+        refreshed = bool(session.get("data", {}).get("oidc", {}).get("refresh_token"))
+        short = session.get("via") == "oidc" and not refreshed
+        absolute = self.lifetimes.oidc_absolute if short else self.lifetimes.absolute
         if now >= session["created"] + absolute:
             return "lifetime"
         if now >= session["seen"] + self.lifetimes.idle:
@@ -143,8 +151,9 @@ class SessionStore:
             self.update(sid)
         return {**session, "data": dict(session["data"])}
 
-    def update(self, sid: str, data: dict[str, Any] | None = None) -> None:
-        """Write the session's "last seen" and, if given, its page data (CSRF, language, flash)."""
+    def update(self, sid: str, data: dict[str, Any] | None = None, role: str | None = None) -> None:
+        """Write the session's "last seen" and, if given, its page data (CSRF, language, flash) and
+        its role (read again from the identity provider)."""
         now = self.clock()
         with self._writing():
             session = self._sessions.get(sid)
@@ -152,6 +161,8 @@ class SessionStore:
                 session["seen"] = max(session["seen"], now)
                 if data is not None:
                     session["data"] = data
+                if role is not None:
+                    session["role"] = role
         self._seen_written[sid] = now
 
     def end(self, sid: str) -> None:
