@@ -603,6 +603,32 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             return RedirectResponse("/admin/users", status_code=303)
         return JSONResponse({"name": added.name, "role": added.role}, status_code=201)
 
+    async def tokens_endpoint(request: Request) -> Response:
+        """Admins list the API tokens (never their secret: console.users.TokenStore.list)."""
+        if user_of(request).role != "admin":
+            return JSONResponse({"error": "only an admin manages tokens"}, status_code=403)
+        return JSONResponse({"tokens": await asyncio.to_thread(config.tokens.list)})
+
+    async def revoke_token(request: Request) -> Response:
+        """An admin revokes a token (the users page's button, or JSON): refused from its next request."""
+        is_form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+        if user_of(request).role != "admin":
+            return page(request, "missing.html", 403) if is_form else \
+                JSONResponse({"error": "only an admin manages tokens"}, status_code=403)
+        label = request.path_params["label"]
+        try:
+            await asyncio.to_thread(config.tokens.revoke, label)
+        except UserError as exc:
+            if is_form:
+                request.session["flash"] = str(exc)
+                return RedirectResponse("/admin/users", status_code=303)
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        log.info("console.token_revoked")
+        if is_form:
+            request.session["flash"] = f"{label}: revoked"
+            return RedirectResponse("/admin/users", status_code=303)
+        return JSONResponse({"label": label, "revoked": True})
+
     async def api_openapi(request: Request) -> Response:
         return JSONResponse(openapi.document(states=STATES, levels=LEVELS, roles=ROLES, scopes=SCOPES))
 
@@ -653,6 +679,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/api/mail/{message_id}", api_mail_message),
         Route("/api/users", users_endpoint, methods=["GET", "POST"]),
         Route("/api/users/{name}/logout", logout_everywhere, methods=["POST"]),
+        Route("/api/tokens", tokens_endpoint),
+        Route("/api/tokens/{label}/revoke", revoke_token, methods=["POST"]),
         Route("/healthz", healthz),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ])

@@ -114,6 +114,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "expires": ("Expires", "Expire"),
     "last_used": ("Last used", "Dernier usage"),
     "never": ("never", "jamais"),
+    "revoke": ("Revoke", "Révoquer"),
     "login_audit": ("Login attempts (latest 200)", "Tentatives de connexion (200 dernières)"),
     "audit_who": ("Who", "Qui"),
     "audit_client_address": ("From", "Depuis"),

@@ -240,3 +240,22 @@ async def test_every_login_attempt_is_audited_without_the_password(console: Cons
                       page[page.index('id="logins"'):])
     assert rows[0] == ("user:adam", "198.51.100.7", "password", "succeeded")
     assert rows[-1] == ("user:dora", "203.0.113.9", "password", "wrong password")
+
+
+async def test_an_admin_lists_and_revokes_tokens_in_the_console(console: Console) -> None:
+    token = breach(console.data, "tokens", "add", "backup", "--role", "viewer", "--expires", "12h").stdout.strip()
+    bearer = {"Authorization": f"Bearer {token}"}
+    async with console.client() as machine, console.client() as admin:
+        assert (await machine.get("/api/me", headers=bearer)).status_code == 200
+        assert (await machine.get("/api/tokens", headers=bearer)).status_code == 403  # tokens are never admins
+        csrf = await log_in(admin, "adam")
+        (listed,) = (await admin.get("/api/tokens")).json()["tokens"]
+        assert listed["label"] == "backup" and listed["expires"] and listed["last_used"]
+        assert token not in json.dumps(listed) and "sha256" not in listed
+        page = (await admin.get("/admin/users")).text
+        assert "<td>backup</td><td>viewer</td><td>read</td>" in page and 'action="/api/tokens/backup/revoke"' in page
+        done = await admin.post("/api/tokens/backup/revoke", data={"csrf_token": csrf})
+        assert done.status_code == 303 and "backup: revoked" in (await admin.get("/admin/users")).text
+        assert (await machine.get("/api/me", headers=bearer)).status_code == 401
+        again = await admin.post("/api/tokens/backup/revoke", headers={"x-csrf-token": csrf})
+        assert again.status_code == 404
