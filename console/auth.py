@@ -26,6 +26,7 @@ Every login attempt (the login page, HTTP Basic, a token, OIDC) goes to the audi
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -141,6 +142,7 @@ class Guard:
         self.signer = URLSafeTimedSerializer(config.secret, salt="breach-console-session")
         self._basic_cache: dict[str, tuple[str, str, float]] = {}
         self._audited: dict[str, float] = {}  # token label → when its last success was audited
+        self._refreshing: dict[str, asyncio.Future[tuple[str | None, str]]] = {}  # session id → its refresh
 
     # --- who -------------------------------------------------------------------------------------
     async def _load_session(self, scope: Scope) -> tuple[dict[str, Any], str | None, bool]:
@@ -184,8 +186,14 @@ class Guard:
         now = sessions.clock()
         if self.refresh is None or not token or now - checked < OIDC_RECHECK_SECONDS:
             return found
+        # A page's parallel requests share one refresh: a provider that rotates refresh tokens
+        # would refuse the second use of the same one.
+        task = self._refreshing.get(sid)
+        if task is None:
+            task = self._refreshing[sid] = asyncio.ensure_future(self.refresh(str(token)))
+            task.add_done_callback(lambda _: self._refreshing.pop(sid, None))
         try:
-            role, token = await self.refresh(str(token))
+            role, token = await asyncio.shield(task)
         except IdpUnreachable:
             if now - checked < sessions.lifetimes.oidc_absolute:
                 return found
