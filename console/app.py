@@ -34,7 +34,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from console import actions, i18n, openapi, personal_tokens, resend, views, work
-from console.auth import AuthConfig, Guard, client_of, login, wants_json
+from console.auth import AuthConfig, Guard, check_password, client_of, login, wants_json
 from console.limits import BodyTooLarge
 from console.oidc import Oidc, OidcConfig
 from console.read_model import ReadModel
@@ -117,7 +117,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     search finds the incidents a user name or an IP address linked; None: search by words only."""
     config = auth or AuthConfig(users=users, secret=secrets.token_urlsafe(48))
     passwords = PasswordCheck(config.users, config.throttle)  # the login page's and the Guard's (HTTP Basic)
-    identity = Oidc(oidc) if oidc is not None else None
+    identity = Oidc(oidc, config.audit) if oidc is not None else None
     renderer = NoticeRenderer(templates_dir / "notices")  # the notifier's own templates
     pages = Environment(loader=FileSystemLoader(templates_dir / "console"), autoescape=select_autoescape(["html"]),
                         undefined=jinja2.StrictUndefined)
@@ -254,7 +254,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     async def page_users(request: Request) -> Response:
         if user_of(request).role != "admin":
             return page(request, "missing.html", 403)
-        return page(request, "users.html", users=config.users.list(), roles=ROLES)
+        return page(request, "users.html", users=config.users.list(), roles=ROLES,
+                    sessions=config.session_store.of_user(), tokens=config.tokens.list(),
+                    logins=config.audit.latest())
 
     # --- logging in and out ------------------------------------------------------------------------
     async def login_page(request: Request) -> Response:
@@ -264,23 +266,35 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         name, password = str(form.get("username", "")), str(form.get("password", ""))
         again = _local_path(str(form.get("next", "")))
         try:  # argon2 in the checker's pool, off the event loop; guessing backs off (console.throttle)
-            user = await passwords.verify(name, password, client_of(request.scope))
+            user = await check_password(passwords, config.users, config.audit, name, password,
+                                        client_of(request.scope), "password")
         except Throttled as exc:
-            log.warning("console.login_throttled", method="password")
             return page(request, "login.html", 429, next=again, failed=True,
                         headers={"retry-after": str(max(1, round(exc.retry_after)))})
         except Busy:
             return page(request, "login.html", 503, next=again, failed=True, headers={"retry-after": "1"})
         if user is None:
-            log.warning("console.login_failed", method="password")
             return page(request, "login.html", 401, next=again, failed=True)
         login(request.scope["session"], user)
-        log.info("console.login", method="password", role=user.role)
         return RedirectResponse(_local_path(str(form.get("next", ""))), status_code=303)
 
     async def logout(request: Request) -> Response:
-        request.scope["session"].clear()
+        request.scope["session"].clear()  # the Guard ends the server-side session: its cookie is worth nothing
         return RedirectResponse("/login", status_code=303)
+
+    async def logout_everywhere(request: Request) -> Response:
+        """An admin ends every session of one user (the users page's button, or JSON)."""
+        is_form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+        if user_of(request).role != "admin":
+            return page(request, "missing.html", 403) if is_form else \
+                JSONResponse({"error": "only an admin manages users"}, status_code=403)
+        name = request.path_params["name"]
+        ended = await asyncio.to_thread(config.session_store.end_user, name)
+        log.info("console.sessions_ended", ended=ended)
+        if is_form:
+            request.session["flash"] = f"{name}: {ended}"
+            return RedirectResponse("/admin/users", status_code=303)
+        return JSONResponse({"name": name, "ended": ended})
 
     async def set_language(request: Request) -> Response:
         form = await request.form()
@@ -590,6 +604,32 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             return RedirectResponse("/admin/users", status_code=303)
         return JSONResponse({"name": added.name, "role": added.role}, status_code=201)
 
+    async def tokens_endpoint(request: Request) -> Response:
+        """Admins list the API tokens (never their secret: console.users.TokenStore.list)."""
+        if user_of(request).role != "admin":
+            return JSONResponse({"error": "only an admin manages tokens"}, status_code=403)
+        return JSONResponse({"tokens": await asyncio.to_thread(config.tokens.list)})
+
+    async def revoke_token(request: Request) -> Response:
+        """An admin revokes a token (the users page's button, or JSON): refused from its next request."""
+        is_form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+        if user_of(request).role != "admin":
+            return page(request, "missing.html", 403) if is_form else \
+                JSONResponse({"error": "only an admin manages tokens"}, status_code=403)
+        label = request.path_params["label"]
+        try:
+            await asyncio.to_thread(config.tokens.revoke, label)
+        except UserError as exc:
+            if is_form:
+                request.session["flash"] = str(exc)
+                return RedirectResponse("/admin/users", status_code=303)
+            return JSONResponse({"error": str(exc)}, status_code=404)
+        log.info("console.token_revoked")
+        if is_form:
+            request.session["flash"] = f"{label}: revoked"
+            return RedirectResponse("/admin/users", status_code=303)
+        return JSONResponse({"label": label, "revoked": True})
+
     async def api_openapi(request: Request) -> Response:
         return JSONResponse(openapi.document(states=STATES, levels=LEVELS, roles=ROLES, scopes=SCOPES))
 
@@ -642,7 +682,10 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/api/mail", api_mail),
         Route("/api/mail/{message_id}", api_mail_message),
         Route("/api/users", users_endpoint, methods=["GET", "POST"]),
+        Route("/api/users/{name}/logout", logout_everywhere, methods=["POST"]),
+        Route("/api/tokens", tokens_endpoint),
+        Route("/api/tokens/{label}/revoke", revoke_token, methods=["POST"]),
         Route("/healthz", healthz),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ])
-    return Guard(app, config, passwords)
+    return Guard(app, config, passwords, refresh=identity.refresh if identity is not None else None)

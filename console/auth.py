@@ -16,12 +16,18 @@ every route but the few in ``OPEN_PATHS``. An unsafe request (POST…) authentic
 cookie must carry the session's CSRF token, in the ``csrf_token`` form field or the
 ``X-CSRF-Token`` header; Bearer and Basic are not sent by browsers on their own, so they need none.
 
-The session is a signed cookie (itsdangerous: ids and the CSRF token only, no personal data
-beyond the login name), ``HttpOnly``, ``SameSite=Lax``, and ``Secure`` when served over https.
+A logged-in session lives in the console (console/sessions.py: revocable, with an absolute
+lifetime and an idle timeout); its cookie carries only the session's random id, signed, set at
+login and not again. Before login, the little a page needs (the language, the login form's CSRF
+token, the OIDC round trip's state) rides in the signed cookie itself: nothing there vouches for
+anyone. Both are ``HttpOnly``, ``SameSite=Lax``, and ``Secure`` when served over https.
+
+Every login attempt (the login page, HTTP Basic, a token, OIDC) goes to the audit (console/audit.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -29,6 +35,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from typing import Any
@@ -41,6 +48,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from console import personal_tokens
+from console.audit import LoginAudit
 from console.limits import (
     IMPORT_LIMIT,
     BodyTooLarge,
@@ -50,6 +58,7 @@ from console.limits import (
     host_ok,
     with_headers,
 )
+from console.sessions import IdpUnreachable, Lifetimes, SessionStore
 from console.throttle import Busy, PasswordCheck, Policy, Throttled
 from console.users import TokenStore, User, UserError, UserStore
 
@@ -64,6 +73,11 @@ COOKIE = "breach_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = b"x-csrf-token"
 BASIC_CACHE_SECONDS = 60.0  # argon2 is slow on purpose: a script's repeated calls reuse one check
+AUDIT_REPEAT_SECONDS = 60.0  # a token's successful uses are audited once a minute, not per API call
+LOGIN = "_login"  # set in the session by login(): the Guard starts a new server-side session
+OIDC_RECHECK_SECONDS = 300.0  # a refreshable OIDC session's role is read again from the provider this often
+# A refresh token → (the role the provider gives now, or None: over; the refresh token to keep): console.oidc.
+Refresh = Callable[[str], Awaitable[tuple[str | None, str]]]
 
 
 def parse_users(spec: str) -> UserStore:
@@ -79,12 +93,31 @@ class AuthConfig:
     users: UserStore
     secret: str
     tokens: TokenStore = field(default_factory=TokenStore)
-    session_hours: float = 12.0
+    session_hours: float = 12.0  # absolute lifetime of a login
+    idle_minutes: float = 30.0  # a session unused this long is over
+    oidc_session_hours: float = 1.0  # an OIDC login's lifetime: its role is read again at the next login
+    # None: sessions in memory only (a console built without settings); see console.wiring.
+    sessions: SessionStore | None = None
+    audit: LoginAudit = field(default_factory=LoginAudit)
     secure_cookies: str = "auto"  # auto (Secure over https) | always
     # Host names answered (console.limits.allowed_hosts); None: any (a console built without settings).
     allowed_hosts: tuple[str, ...] | None = None
     max_import_bytes: int = IMPORT_LIMIT
     throttle: Policy = field(default_factory=Policy)
+
+    def __post_init__(self) -> None:
+        if self.sessions is None:
+            self.sessions = SessionStore(None, self.lifetimes)
+
+    @property
+    def lifetimes(self) -> Lifetimes:
+        return Lifetimes(absolute=self.session_hours * 3600, idle=self.idle_minutes * 60,
+                         oidc_absolute=min(self.session_hours, self.oidc_session_hours) * 3600)
+
+    @property
+    def session_store(self) -> SessionStore:
+        assert self.sessions is not None  # made in __post_init__
+        return self.sessions
 
 
 def is_open(path: str) -> bool:
@@ -104,36 +137,112 @@ def new_csrf() -> str:
 class Guard:
     """The middleware: session in, principal found, route protected, CSRF checked, session out."""
 
-    def __init__(self, app: ASGIApp, config: AuthConfig, passwords: PasswordCheck | None = None) -> None:
-        self.app, self.config = app, config
+    def __init__(self, app: ASGIApp, config: AuthConfig, passwords: PasswordCheck | None = None,
+                 refresh: Refresh | None = None) -> None:
+        self.app, self.config, self.refresh = app, config, refresh
         self.passwords = passwords or PasswordCheck(config.users, config.throttle)
         self.signer = URLSafeTimedSerializer(config.secret, salt="breach-console-session")
-        self._basic_cache: dict[str, tuple[str, float]] = {}
+        self._basic_cache: dict[str, tuple[str, str, float]] = {}
+        self._audited: dict[str, float] = {}  # token label → when its last success was audited
+        self._refreshing: dict[str, asyncio.Future[tuple[str | None, str]]] = {}  # session id → its refresh
 
     # --- who -------------------------------------------------------------------------------------
-    def _load_session(self, scope: Scope) -> dict[str, Any]:
+    async def _load_session(self, scope: Scope) -> tuple[dict[str, Any], str | None, bool]:
+        """(the session's data, the server-side session's id or None, whether a cookie came)."""
         raw = dict(scope.get("headers") or []).get(b"cookie", b"").decode("latin-1")
         morsel = SimpleCookie(raw).get(COOKIE) if raw else None
         if morsel is None:
-            return {}
+            return {}, None, False
         try:
             data = self.signer.loads(morsel.value, max_age=int(self.config.session_hours * 3600))
         except BadSignature:
-            return {}
-        return data if isinstance(data, dict) else {}
+            return {}, None, True
+        if not isinstance(data, dict):
+            return {}, None, True
+        sid = data.get("sid")
+        if not isinstance(sid, str):
+            data.pop("user", None)  # an anonymous cookie vouches for no one (nor do the signed cookies of old)
+            return data, None, True
+        sessions = self.config.session_store
+        found = sessions.get(sid)
+        if found is None:  # logged out, logged out everywhere, expired, or never was
+            return {}, None, True
+        if found["via"] != "oidc" and self.config.users.stamp(found["name"]) != found["stamp"]:
+            sessions.end(sid)  # the password or the role changed, or the user was removed
+            log.info("console.session_ended", reason="user changed")
+            return {}, None, True
+        if found["via"] == "oidc":
+            found = await self._recheck_oidc(sid, found, client_of(scope))
+            if found is None:
+                return {}, None, True
+        return {**found["data"], "user": {"name": found["name"], "role": found["role"], "via": found["via"]}}, \
+            sid, True
+
+    async def _recheck_oidc(self, sid: str, found: dict[str, Any], client: str) -> dict[str, Any] | None:
+        """An OIDC session's role, read again from the provider when due (console.oidc.Oidc.refresh);
+        None: the session is over (refused, or no console role any more). An unreachable provider
+        leaves the last role trusted for the OIDC session lifetime from when it was last read."""
+        sessions = self.config.session_store
+        oidc = found["data"].get("oidc") or {}
+        token, checked = oidc.get("refresh_token"), float(oidc.get("checked", found["created"]))
+        now = sessions.clock()
+        if self.refresh is None or not token or now - checked < OIDC_RECHECK_SECONDS:
+            return found
+        # A page's parallel requests share one refresh: a provider that rotates refresh tokens
+        # would refuse the second use of the same one.
+        task = self._refreshing.get(sid)
+        if task is None:
+            task = self._refreshing[sid] = asyncio.ensure_future(self.refresh(str(token)))
+            task.add_done_callback(lambda _: self._refreshing.pop(sid, None))
+        try:
+            role, token = await asyncio.shield(task)
+        except IdpUnreachable:
+            if now - checked < sessions.lifetimes.oidc_absolute:
+                return found
+            role = None
+        if role is None:
+            sessions.end(sid)
+            self.config.audit.record(who=f"user:{found['name']}", client=client, method="oidc", ok=False,
+                                     reason="refresh: refused or no console role")
+            return None
+        data = {**found["data"], "oidc": {"refresh_token": token, "checked": now}}
+        sessions.update(sid, data, role=role)
+        if role != found["role"]:
+            log.info("console.session_role_changed", role=role)
+        return {**found, "role": role, "data": data}
 
     async def _basic(self, value: bytes, client: str) -> User | None:
         try:
             name, _, password = base64.b64decode(value, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
+            self.config.audit.record(who="", client=client, method="basic", ok=False, reason="malformed")
             return None
         key = hashlib.sha256(f"{self.config.secret}\0{name}\0{password}".encode()).hexdigest()
         cached = self._basic_cache.get(key)
-        if cached is not None and cached[1] > time.monotonic():
-            return self.config.users.get(cached[0])  # the role as it is now
-        user = await self.passwords.verify(name, password, client)
+        # A cached check holds while the user's password and role are as they were (their stamp).
+        if cached is not None and cached[2] > time.monotonic() and self.config.users.stamp(name) == cached[1]:
+            return self.config.users.get(name)
+        user = await check_password(self.passwords, self.config.users, self.config.audit, name, password, client,
+                                    "basic")
         if user is not None:
-            self._basic_cache[key] = (name, time.monotonic() + BASIC_CACHE_SECONDS)
+            if len(self._basic_cache) > 10_000:  # bounded: a script's entries come back within the minute
+                self._basic_cache.clear()
+            stamp = self.config.users.stamp(name) or ""
+            self._basic_cache[key] = (name, stamp, time.monotonic() + BASIC_CACHE_SECONDS)
+        return user
+
+    def _token(self, value: str, client: str) -> User | None:
+        user, why = self.config.tokens.check(value)
+        who = user.actor if user is not None else ""
+        if why:
+            self.config.audit.record(who=who, client=client, method="token", ok=False, reason=why)
+            return None
+        now = time.monotonic()
+        if now - self._audited.get(who, -AUDIT_REPEAT_SECONDS) >= AUDIT_REPEAT_SECONDS:
+            if len(self._audited) > 10_000:
+                self._audited.clear()
+            self._audited[who] = now
+            self.config.audit.record(who=who, client=client, method="token", ok=True)
         return user
 
     async def _principal(self, scope: Scope, session: dict[str, Any]) -> tuple[User | None, str]:
@@ -143,7 +252,7 @@ class Guard:
             token = value.decode("latin-1").strip()
             if token.startswith(personal_tokens.PREFIX):  # a person's, from `breach login`
                 return personal_tokens.verify(self.config.secret, token, self.config.users), "personal"
-            return self.config.tokens.verify(token), "token"
+            return self._token(token, client_of(scope)), "token"
         if scheme.lower() == b"basic":
             return await self._basic(value, client_of(scope)), "basic"
         who = session.get("user")
@@ -183,7 +292,7 @@ class Guard:
             await _too_large(scope, send, exc.limit)
 
     async def _guard(self, scope: Scope, receive: Receive, send: Send) -> None:
-        session = self._load_session(scope)
+        session, sid, had_cookie = await self._load_session(scope)
         before = json.dumps(session, sort_keys=True)
         scope["session"] = session
         try:
@@ -221,7 +330,7 @@ class Guard:
         async def send_with_cookie(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                cookie = self._cookie(scope, session, before)
+                cookie = self._save_session(scope, session, before, sid, had_cookie)
                 if cookie is not None:
                     headers.append((b"set-cookie", cookie))
                 message = {**message, "headers": headers}
@@ -268,11 +377,34 @@ class Guard:
         ok = bool(expected) and bool(given) and hmac.compare_digest(str(expected), given)
         return replay, ok
 
-    def _cookie(self, scope: Scope, session: dict[str, Any], before: str) -> bytes | None:
+    def _save_session(self, scope: Scope, session: dict[str, Any], before: str, sid: str | None,
+                      had_cookie: bool) -> bytes | None:
+        """Keep what the request changed; the cookie to set, if it must change (a login, a logout,
+        an anonymous page's data), else None: a live session's cookie is not sent again."""
         secure = self.config.secure_cookies == "always" or scope.get("scheme") == "https"
         flags = "; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
+        sessions = self.config.session_store
+        if session.pop(LOGIN, False):
+            if sid is not None:
+                sessions.end(sid)  # a new id at each login: no session fixation
+            who = session.pop("user")
+            stamp = "" if who["via"] == "oidc" else self.config.users.stamp(who["name"]) or ""
+            sid = sessions.start(who["name"], who["role"], who["via"], stamp, session)
+            short = who["via"] == "oidc" and not session.get("oidc", {}).get("refresh_token")
+            lifetime = sessions.lifetimes.oidc_absolute if short else sessions.lifetimes.absolute
+            return f"{COOKIE}={self.signer.dumps({'sid': sid})}; Max-Age={int(lifetime)}{flags}".encode()
+        if sid is not None:
+            if "user" not in session:  # logged out
+                sessions.end(sid)
+                return f"{COOKIE}=; Max-Age=0{flags}".encode()
+            if json.dumps(session, sort_keys=True) != before:  # the page data changed (a flash, the language)
+                sessions.update(sid, {k: v for k, v in session.items() if k != "user"})
+            return None
+        session.pop("user", None)
         if not session:
-            return None if before == "{}" else f"{COOKIE}=; Max-Age=0{flags}".encode()
+            return f"{COOKIE}=; Max-Age=0{flags}".encode() if had_cookie else None
+        if json.dumps(session, sort_keys=True) == before and had_cookie:
+            return None
         value = self.signer.dumps(session)
         max_age = int(self.config.session_hours * 3600)
         return f"{COOKIE}={value}; Max-Age={max_age}{flags}".encode()
@@ -326,9 +458,28 @@ async def _text(send: Send, status: int, text: str, headers: list[tuple[bytes, b
 
 
 def login(session: dict[str, Any], user: User, via: str = "local") -> None:
-    """Start a fresh session for ``user``: nothing of the anonymous one survives but the language."""
+    """Start a fresh session for ``user`` (the Guard keeps it server-side under a new id): nothing of
+    the anonymous one survives but the language."""
     lang = session.get("lang")
     session.clear()
-    session.update({"user": {"name": user.name, "role": user.role, "via": via}, "csrf": new_csrf()})
+    session.update({"user": {"name": user.name, "role": user.role, "via": via}, "csrf": new_csrf(), LOGIN: True})
     if lang:
         session["lang"] = lang
+
+
+async def check_password(passwords: PasswordCheck, users: UserStore, audit: LoginAudit, name: str, password: str,
+                         client: str, method: str) -> User | None:
+    """The password check (off the event loop, backing off), audited whatever its outcome."""
+    known = users.get(name) is not None
+    who = f"user:{name}" if known else ""
+    try:
+        user = await passwords.verify(name, password, client)
+    except Throttled:
+        audit.record(who=who, client=client, method=method, ok=False, reason="throttled")
+        raise
+    except Busy:
+        audit.record(who=who, client=client, method=method, ok=False, reason="busy")
+        raise
+    reason = "" if user is not None else "wrong password" if known else "unknown name"
+    audit.record(who=who, client=client, method=method, ok=user is not None, reason=reason)
+    return user

@@ -4,6 +4,11 @@ Authorization-code flow with PKCE (S256); Authlib checks the id_token's signatur
 audience and nonce. The console role comes from a claim (``roles`` by default, a list or a
 string): the most trusted of its values that is a console role wins; a person with none is
 refused. The local users stay available as the break-glass path when the IdP is down.
+
+When the provider gives a refresh token, the console keeps it in the server-side session and
+reads the role again every ``RECHECK_SECONDS`` (``refresh``, called by the Guard): a role
+withdrawn or changed at the provider takes effect within minutes, and a refused refresh ends the
+session. Without a refresh token, an OIDC session lasts ``BREACH_CONSOLE_OIDC_SESSION_HOURS``.
 """
 
 from __future__ import annotations
@@ -15,10 +20,13 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from console.auth import login
+from console.audit import LoginAudit
+from console.auth import client_of, login
+from console.sessions import IdpUnreachable
 from console.users import ROLES, User
 
 log = structlog.get_logger("breach.console.oidc")
+RECHECK_SECONDS = 300.0  # how often a refreshable OIDC session's role is read again from the provider
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +53,12 @@ class OidcConfig:
 
 
 class Oidc:
-    def __init__(self, config: OidcConfig) -> None:
+    def __init__(self, config: OidcConfig, audit: LoginAudit | None = None) -> None:
         # Imported here: only a console with OIDC configured loads Authlib (and its httpx warnings).
         from authlib.integrations.starlette_client import OAuth
 
         self.config = config
+        self.audit = audit or LoginAudit()
         self.oauth = OAuth()
         self.oauth.register("idp", client_id=config.client_id, client_secret=config.client_secret,
                             server_metadata_url=config.discovery_url,
@@ -68,21 +77,49 @@ class Oidc:
         from authlib.integrations.starlette_client import OAuthError
         from joserfc.errors import JoseError
 
+        client = client_of(request.scope)
         try:
             token = await self.oauth.idp.authorize_access_token(request)
         except OAuthError as exc:  # a forged or stale state, or the provider said no
-            log.warning("oidc.refused", error=exc.error)
+            self.audit.record(who="", client=client, method="oidc", ok=False, reason=f"refused: {exc.error}")
             return PlainTextResponse(f"Login refused: {exc.error}", 401)
         except JoseError as exc:  # the id_token: bad signature, issuer, audience, nonce or expiry
-            log.warning("oidc.bad_id_token", error=exc.error)
+            self.audit.record(who="", client=client, method="oidc", ok=False, reason=f"bad id_token: {exc.error}")
             reason = exc.description or exc.error
             return PlainTextResponse(f"Login refused: the identity token is not valid ({reason})", 401)
         claims = dict(token.get("userinfo") or {})
         role = self.config.role_of(claims)
-        if role is None:
-            log.warning("oidc.no_role")
-            return PlainTextResponse("Your account has no console role; ask an administrator.", 403)
         name = str(claims.get("preferred_username") or claims["sub"])
+        if role is None:
+            self.audit.record(who=f"user:{name}", client=client, method="oidc", ok=False, reason="no console role")
+            return PlainTextResponse("Your account has no console role; ask an administrator.", 403)
         login(request.session, User(name, role), via="oidc")
-        log.info("console.login", method="oidc", role=role)
+        if token.get("refresh_token"):  # kept server-side only (console/sessions.py), for ``refresh``
+            request.session["oidc"] = {"refresh_token": str(token["refresh_token"])}
+        self.audit.record(who=f"user:{name}", client=client, method="oidc", ok=True)
         return RedirectResponse("/", status_code=303)
+
+    async def refresh(self, refresh_token: str) -> tuple[str | None, str]:
+        """The person's role as the provider says now (None: refused, or no console role any more),
+        and the refresh token to keep (rotated or the same). Raises IdpUnreachable when it cannot ask."""
+        from authlib.integrations.base_client import OAuthError
+        from joserfc.errors import JoseError
+
+        try:
+            token = await self.oauth.idp.fetch_access_token(grant_type="refresh_token", refresh_token=refresh_token)
+        except OAuthError as exc:  # invalid_grant: the session or the account ended at the provider
+            log.info("oidc.refresh_refused", error=exc.error)
+            return None, refresh_token
+        except Exception as exc:  # the provider down or unreachable: the caller decides how long to trust
+            raise IdpUnreachable(type(exc).__name__) from exc
+        try:
+            if "id_token" in token:
+                claims = dict(await self.oauth.idp.parse_id_token(token, nonce=None) or {})
+            else:
+                claims = dict(await self.oauth.idp.userinfo(token=token))
+        except JoseError as exc:
+            log.warning("oidc.refresh_bad_id_token", error=exc.error)
+            return None, refresh_token
+        except Exception as exc:
+            raise IdpUnreachable(type(exc).__name__) from exc
+        return self.config.role_of(claims), str(token.get("refresh_token") or refresh_token)

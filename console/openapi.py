@@ -220,6 +220,18 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
                                                                "password": {"type": "string", "minLength": 8},
                                                                "role": {"type": "string", "enum": list(roles)}}}}}},
                      "responses": {"201": _json(obj, "Saved"), **_errors(400, 401, 403)}}},
+        "/api/users/{name}/logout": {"post": {
+            "summary": "Log a user out everywhere: end every console session of theirs (admin)",
+            "parameters": [_id("name")],
+            "responses": {"200": _json({"type": "object", "required": ["name", "ended"],
+                                        "properties": {"name": {"type": "string"}, "ended": {"type": "integer"}}},
+                                       "How many sessions ended"), **_errors(401, 403)}}},
+        "/api/tokens": {"get": {
+            "summary": "API tokens: label, role, scopes, created, expires, last used; never the secret (admin)",
+            "responses": {"200": _json(obj, "Tokens"), **_errors(401, 403)}}},
+        "/api/tokens/{label}/revoke": {"post": {
+            "summary": "Revoke an API token (admin)", "parameters": [_id("label")],
+            "responses": {"200": _json(obj, "Revoked"), **_errors(401, 403, 404)}}},
     }
     return {
         "openapi": "3.1.0",

@@ -16,7 +16,9 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +146,14 @@ class UserStore:
                 raise UserError(f"no user {name!r} in {self.path}")
             self._save()
 
+    def stamp(self, name: str) -> str | None:
+        """A fingerprint of the user's password hash and role (None: no such user): a session keeps the
+        one of its login, and a changed password or role makes it differ, which ends the session."""
+        found = self._entry(name)
+        if found is None:
+            return None
+        return hashlib.sha256(f"{found['hash']}\0{found['role']}".encode()).hexdigest()[:32]
+
     def get(self, name: str) -> User | None:
         found = self._entry(name)
         return None if found is None else User(name, found["role"])
@@ -174,43 +184,98 @@ _DUMMY_HASH = _hasher.hash("not a password anyone has")
 
 
 class TokenStore:
-    """API tokens for machines: label → (sha256 of the token, role, scopes). Shown once, when made."""
+    """API tokens for machines: label → (sha256 of the token, role, scopes, created, expires, last
+    used). Shown once, when made; an expired or revoked token is refused."""
 
     PREFIX = "brt_"
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.path = path
+        self.clock = clock
         self._tokens: dict[str, dict[str, Any]] = {}
-        self._mtime: float | None = None
+        self._mtime: int | None = None
+        self._lock = threading.Lock()
         self._reload()
 
     def _reload(self) -> None:
-        """Pick up tokens issued by `breach tokens` while the console runs."""
-        if self.path is None or not self.path.exists() or self.path.stat().st_mtime == self._mtime:
+        """Pick up tokens issued or revoked by `breach tokens` while the console runs."""
+        if self.path is None or not self.path.exists() or self.path.stat().st_mtime_ns == self._mtime:
             return
-        self._mtime = self.path.stat().st_mtime
+        self._mtime = self.path.stat().st_mtime_ns
         self._tokens = json.loads(self.path.read_text(encoding="utf-8")).get("tokens", {})
 
-    def issue(self, label: str, role: str, scopes: tuple[str, ...]) -> str:
+    def _save(self) -> None:
+        if self.path is not None:
+            _write_private(self.path, {"version": 1, "tokens": self._tokens})
+            self._mtime = self.path.stat().st_mtime_ns
+
+    def issue(self, label: str, role: str, scopes: tuple[str, ...], expires: timedelta | None = None) -> str:
         check_name(label), check_role(role)
         if not scopes or any(s not in SCOPES for s in scopes):
             raise UserError(f"scopes must be some of {', '.join(SCOPES)}")
         if role == "admin":
             raise UserError("a token cannot be an admin: people manage users")
+        if expires is not None and expires <= timedelta(0):
+            raise UserError("a token's lifetime must be positive")
         token = self.PREFIX + secrets.token_urlsafe(32)
-        self._reload()
-        self._tokens[label] = {"sha256": _digest(token), "role": role, "scopes": list(scopes)}
-        if self.path is not None:
-            _write_private(self.path, {"version": 1, "tokens": self._tokens})
+        now = self.clock()
+        with self._lock:
+            self._reload()
+            self._tokens[label] = {"sha256": _digest(token), "role": role, "scopes": list(scopes),
+                                   "created": now.isoformat(), "expires": (now + expires).isoformat() if expires
+                                   else None, "last_used": None}
+            self._save()
         return token
 
-    def verify(self, token: str) -> User | None:
-        self._reload()
+    def revoke(self, label: str) -> None:
+        with self._lock:
+            self._reload()
+            if self._tokens.pop(label, None) is None:
+                raise UserError(f"no token {label!r}")
+            self._save()
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every token's label, role, scopes, created, expires and last use: never its digest."""
+        with self._lock:
+            self._reload()
+            return [{"label": label, "role": e["role"], "scopes": list(e["scopes"]), "created": e.get("created"),
+                     "expires": e.get("expires"), "last_used": e.get("last_used")}
+                    for label, e in sorted(self._tokens.items())]
+
+    def check(self, token: str) -> tuple[User | None, str]:
+        """(the token's principal, "") or (None, why: unknown or expired); a use is recorded (its
+        time written at most once a minute, so an API call costs no file write)."""
         digest = _digest(token)
-        for label, entry in self._tokens.items():
-            if hmac.compare_digest(entry["sha256"], digest):
-                return User(label, entry["role"], kind="token", scopes=tuple(entry["scopes"]))
-        return None
+        now = self.clock()
+        with self._lock:
+            self._reload()
+            label = next((k for k, e in self._tokens.items() if hmac.compare_digest(e["sha256"], digest)), None)
+            if label is None:
+                return None, "unknown or revoked token"
+            entry = self._tokens[label]
+            if entry.get("expires") and now >= datetime.fromisoformat(entry["expires"]):
+                return User(label, entry["role"], kind="token", scopes=tuple(entry["scopes"])), "expired token"
+            last = entry.get("last_used")
+            if last is None or now - datetime.fromisoformat(last) >= LAST_USED_STEP:
+                entry["last_used"] = now.isoformat()
+                self._save()
+        return User(label, entry["role"], kind="token", scopes=tuple(entry["scopes"])), ""
+
+    def verify(self, token: str) -> User | None:
+        user, why = self.check(token)
+        return None if why else user
+
+
+LAST_USED_STEP = timedelta(minutes=1)
+
+
+def parse_lifetime(text: str) -> timedelta:
+    """'30d', '12h', '90m' → a timedelta (a token's --expires)."""
+    units = {"d": "days", "h": "hours", "m": "minutes"}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit() or int(number) <= 0:
+        raise UserError(f"invalid lifetime {text!r}: a positive whole number of days, hours or minutes (30d, 12h)")
+    return timedelta(**{units[unit]: int(number)})
 
 
 def _digest(token: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from console.auth import AuthConfig
 from console.limits import allowed_hosts
 from console.oidc import OidcConfig
+from console.sessions import SessionStore
 from console.users import TokenStore, UserStore, secret_for
 from streams.settings import EMBEDDED_USERS, Settings
 
@@ -17,11 +18,13 @@ def auth_from(settings: Settings, *, embedded: bool) -> tuple[AuthConfig, OidcCo
         users.seed(EMBEDDED_USERS)
     secret = settings.console_secret or secret_for(settings.data_dir / "console-secret")
     config = AuthConfig(users=users, secret=secret, tokens=TokenStore(settings.tokens_file),
-                        session_hours=settings.console_session_hours,
+                        session_hours=settings.console_session_hours, idle_minutes=settings.console_idle_minutes,
+                        oidc_session_hours=settings.console_oidc_session_hours,
                         secure_cookies=settings.console_secure_cookies,
                         allowed_hosts=allowed_hosts([settings.console_url, settings.oidc_redirect_url],
                                                     settings.console_allowed_hosts.split(",")),
                         max_import_bytes=settings.console_max_import_bytes)
+    config.sessions = SessionStore(settings.sessions_file, config.lifetimes)
     oidc = None
     if settings.oidc_issuer:
         oidc = OidcConfig(issuer=settings.oidc_issuer, client_id=settings.oidc_client_id,

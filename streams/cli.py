@@ -187,7 +187,9 @@ def _read_password(prompt: str) -> str:
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    """Local console users, in <data_dir>/console-users.json (argon2 hashes)."""
+    """Local console users, in <data_dir>/console-users.json (argon2 hashes); their console sessions
+    in console-sessions.json beside it."""
+    from console.sessions import SessionStore
     from console.users import UserError, UserStore
 
     settings = _settings()
@@ -196,10 +198,14 @@ def cmd_users(args: argparse.Namespace) -> int:
         if args.users_command == "add":
             user = store.add(args.name, _read_password(f"password for {args.name}: "), args.role,
                              replace=args.replace)
-            print(f"user {user.name} ({user.role}) saved in {settings.users_file}")
+            print(f"user {user.name} ({user.role}) saved in {settings.users_file}"
+                  + (" (their sessions end at their next request)" if args.replace else ""))
         elif args.users_command == "remove":
             store.remove(args.name)
             print(f"user {args.name} removed (their sessions end at their next request)")
+        elif args.users_command == "logout":
+            ended = SessionStore(settings.sessions_file).end_user(args.name)
+            print(f"{ended} session(s) of {args.name} ended")
         else:
             for user in store.list():
                 print(f"{user.name}\t{user.role}")
@@ -211,11 +217,23 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 def cmd_tokens(args: argparse.Namespace) -> int:
     """Scoped API tokens for machines; the token is printed once and only its digest is kept."""
-    from console.users import TokenStore, UserError
+    from console.users import TokenStore, UserError, parse_lifetime
 
     settings = _settings()
+    store = TokenStore(settings.tokens_file)
     try:
-        token = TokenStore(settings.tokens_file).issue(args.label, args.role, tuple(args.scope or ("read",)))
+        if args.tokens_command == "list":
+            print("label\trole\tscopes\tcreated\texpires\tlast used")
+            for t in store.list():
+                print("\t".join([t["label"], t["role"], ",".join(t["scopes"]), t["created"] or "-",
+                                 t["expires"] or "never", t["last_used"] or "never"]))
+            return 0
+        if args.tokens_command == "revoke":
+            store.revoke(args.label)
+            print(f"token {args.label} revoked (refused from its next request)")
+            return 0
+        lifetime = parse_lifetime(args.expires) if args.expires else None
+        token = store.issue(args.label, args.role, tuple(args.scope or ("read",)), lifetime)
     except UserError as exc:
         print(f"breach tokens: {exc}", file=sys.stderr)
         return 2
@@ -429,6 +447,8 @@ def parser() -> argparse.ArgumentParser:
     remove = users_sub.add_parser("remove", help="remove a user")
     remove.add_argument("name")
     users_sub.add_parser("list", help="list users and roles")
+    logout = users_sub.add_parser("logout", help="end every console session of a user (log out everywhere)")
+    logout.add_argument("name")
     users.set_defaults(func=cmd_users)
     tokens = sub.add_parser("tokens", help="API tokens for machines")
     tokens_sub = tokens.add_subparsers(dest="tokens_command", required=True)
@@ -436,6 +456,10 @@ def parser() -> argparse.ArgumentParser:
     issue.add_argument("label")
     issue.add_argument("--role", required=True, choices=("viewer", "responder", "dpo"))
     issue.add_argument("--scope", action="append", choices=("read", "act"), help="read (default) and/or act")
+    issue.add_argument("--expires", metavar="LIFETIME", help="e.g. 30d, 12h, 90m (default: never)")
+    tokens_sub.add_parser("list", help="list tokens: label, role, scopes, created, expires, last used (no secret)")
+    revoke = tokens_sub.add_parser("revoke", help="revoke a token")
+    revoke.add_argument("label")
     tokens.set_defaults(func=cmd_tokens)
     subjects = sub.add_parser("subjects", help="the people affected by an incident").add_subparsers(
         dest="subjects_command", required=True)

@@ -71,7 +71,9 @@ class Settings:
     console_users: str = ""  # "name:password:role,..."; required outside embedded mode
     console_secret: str = ""  # signs session cookies; empty: made once in <data_dir>/console-secret
     console_secure_cookies: str = "auto"  # auto (Secure when served over https) | always
-    console_session_hours: float = 12.0
+    console_session_hours: float = 12.0  # a login's absolute lifetime (server-side session)
+    console_idle_minutes: float = 30.0  # a session unused this long is over
+    console_oidc_session_hours: float = 1.0  # an OIDC login's lifetime: the IdP's role is read at each login
     # Host names the console answers to besides loopback and the hosts of BREACH_CONSOLE_URL and
     # BREACH_OIDC_REDIRECT_URL (others get 400: DNS rebinding); comma-separated.
     console_allowed_hosts: str = ""
@@ -125,6 +127,11 @@ class Settings:
     def users_file(self) -> Path:
         """Local console users (argon2 hashes), managed with `breach users`."""
         return self.data_dir / "console-users.json"
+
+    @property
+    def sessions_file(self) -> Path:
+        """The console's server-side sessions (ids, user, times), beside the user file."""
+        return self.data_dir / "console-sessions.json"
 
     @property
     def tokens_file(self) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +25,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from console.app import create_console
+from console.auth import AuthConfig
 from console.oidc import OidcConfig
 from console.read_model import ReadModel
+from console.sessions import Lifetimes, SessionStore
 from console.users import UserStore
 from incident.profiles import Directory
 from streams.embedded import free_port
@@ -43,6 +45,9 @@ class Provider:
     claims: dict[str, Any] = field(default_factory=dict)  # of the next id_token
     nonce: str = ""
     token_requests: list[dict[str, str]] = field(default_factory=list)
+    refresh_tokens: bool = False  # give refresh tokens (and accept them while ``refusing`` is False)
+    refusing: bool = False
+    down: bool = False
 
     @property
     def issuer(self) -> str:
@@ -62,12 +67,18 @@ class Provider:
         async def token(request: Request) -> JSONResponse:
             form = {k: str(v) for k, v in (await request.form()).items()}
             self.token_requests.append(form)
+            if form.get("grant_type") == "refresh_token":
+                if self.down:
+                    return JSONResponse({"error": "temporarily_unavailable"}, status_code=503)
+                if self.refusing or not form["refresh_token"].startswith("rt-"):
+                    return JSONResponse({"error": "invalid_grant"}, status_code=400)
             now = int(time.time())
             claims = {"iss": self.issuer, "aud": "console", "iat": now, "exp": now + 300, "nonce": self.nonce,
                       **self.claims}
             id_token = jwt.encode({"alg": "RS256", "kid": "k1"}, claims, self.key)
+            more = {"refresh_token": f"rt-{len(self.token_requests)}"} if self.refresh_tokens else {}
             return JSONResponse({"access_token": "at", "token_type": "Bearer", "expires_in": 300,
-                                 "id_token": id_token})
+                                 "id_token": id_token, **more})
 
         return Starlette(routes=[Route("/.well-known/openid-configuration", discovery), Route("/jwks", jwks),
                                  Route("/token", token, methods=["POST"])])
@@ -86,9 +97,11 @@ async def provider() -> AsyncIterator[Provider]:
     await task
 
 
-def console(provider: Provider, tmp_path: Path) -> httpx.AsyncClient:
+def console(provider: Provider, tmp_path: Path, clock: Callable[[], float] = time.time) -> httpx.AsyncClient:
+    users = UserStore(tmp_path / "users.json")
+    auth = AuthConfig(users=users, secret="s" * 48, sessions=SessionStore(None, Lifetimes(), clock=clock))
     app = create_console(model=ReadModel(), directory=Directory.of([]), templates_dir=ROOT / "templates",
-                         users=UserStore(tmp_path / "users.json"), clock=lambda: datetime.now(UTC),
+                         users=users, clock=lambda: datetime.now(UTC), auth=auth,
                          oidc=OidcConfig(issuer=provider.issuer, client_id="console", client_secret="s3cret",
                                          role_map="breach-dpo=dpo"))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://console.example")
@@ -124,6 +137,8 @@ async def test_a_person_with_a_console_role_is_logged_in(provider: Provider, tmp
         back = await client.get("/auth/callback", params={"code": "abc", "state": query["state"]})
         assert back.status_code == 303 and back.headers["location"] == "/"
         assert "Secure" in back.headers["set-cookie"]  # served over https
+        # The role is the IdP's at login: such a session lasts an hour (BREACH_CONSOLE_OIDC_SESSION_HOURS).
+        assert "Max-Age=3600;" in back.headers["set-cookie"]
         me = await client.get("/api/me")
         assert me.json() == {"name": "claire", "role": "dpo", "kind": "user", "actor": "user:claire",
                              "scopes": ["read", "act"]}
@@ -149,3 +164,44 @@ async def test_a_forged_state_a_wrong_nonce_or_no_role_are_refused(provider: Pro
 
         forged = await client.get("/auth/callback", params={"code": "abc", "state": "forged"})
         assert forged.status_code == 401
+
+
+@pytest.mark.asyncio
+async def test_the_role_is_read_again_from_the_provider_and_a_refused_refresh_ends_the_session(
+        provider: Provider, tmp_path: Path) -> None:
+    provider.refresh_tokens = True
+    provider.claims = {"sub": "u-42", "preferred_username": "claire", "roles": ["breach-dpo"]}
+    now = [1_800_000_000.0]
+    async with console(provider, tmp_path, clock=lambda: now[0]) as client:
+        query = await start_login(client, provider)
+        back = await client.get("/auth/callback", params={"code": "abc", "state": query["state"]})
+        assert "Max-Age=43200;" in back.headers["set-cookie"]  # refreshable: the full lifetime
+        assert (await client.get("/api/me")).json()["role"] == "dpo"
+        provider.claims = {**provider.claims, "roles": ["responder"]}  # changed at the provider
+        now[0] += 60
+        assert (await client.get("/api/me")).json()["role"] == "dpo"  # read again every 5 minutes, not per request
+        now[0] += 5 * 60
+        asked = len(provider.token_requests)
+        answers = await asyncio.gather(*(client.get("/api/me") for _ in range(3)))  # a page's parallel requests
+        assert [a.json()["role"] for a in answers] == ["responder"] * 3
+        (refresh,) = provider.token_requests[asked:]  # one refresh for them all
+        assert refresh["grant_type"] == "refresh_token" and refresh["refresh_token"] == "rt-1"
+        provider.claims = {**provider.claims, "roles": ["staff"]}  # no console role any more
+        now[0] += 5 * 60
+        assert (await client.get("/api/me")).status_code == 401
+        # Logged in again; then the provider ends the person's session: the refresh is refused.
+        provider.claims = {**provider.claims, "roles": ["breach-dpo"]}
+        query = await start_login(client, provider)
+        await client.get("/auth/callback", params={"code": "abc", "state": query["state"]})
+        assert (await client.get("/api/me")).status_code == 200
+        provider.down = True  # the provider unreachable: the role read last is trusted for an hour
+        for _ in range(11):
+            now[0] += 5 * 60
+            assert (await client.get("/api/me")).status_code == 200
+        now[0] += 5 * 60 + 1
+        assert (await client.get("/api/me")).status_code == 401
+        query = await start_login(client, provider)
+        await client.get("/auth/callback", params={"code": "abc", "state": query["state"]})
+        provider.down, provider.refusing = False, True  # the provider ended the person's session
+        now[0] += 5 * 60
+        assert (await client.get("/api/me")).status_code == 401
