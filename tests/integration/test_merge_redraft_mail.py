@@ -35,9 +35,11 @@ BANNER = {"fr": ("[CORRIGÉ : échéance modifiée]", "PROJET CORRIGÉ : L'ÉCH�
 
 
 def merge_world() -> tuple[Incident, Incident, list[NoticeRequested]]:
-    """The merge after a later recorded awareness (tests.unit.builders); A's draft requests."""
+    """The merge after a later recorded awareness (tests.unit.builders); A's authority-notification
+    draft requests (its data-subject notice draft, high risk, is another test's business)."""
     states, older, younger, emitted = merge_after_awareness(RULES, NOW, A_AWARE)
-    requests = [e for e in emitted if isinstance(e, NoticeRequested) and e.incident_id == older]
+    requests = [e for e in emitted if isinstance(e, NoticeRequested) and e.incident_id == older
+                and e.draft.kind == "authority_notification"]
     return states[older], states[younger], requests
 
 
