@@ -82,7 +82,10 @@ async def test_a_second_worker_continues_the_windows_the_first_saved_as_deltas(b
                                  timeout=60)
             assert not watcher.model.incidents  # failures alone: held for a correlation
         keys = await changelog_keys(broker.bootstrap)
-        assert "acme" in keys and sum(k.startswith("acme" + SEPARATOR) for k in keys) >= 4
+        # How batches fall (and so when a snapshot is due) depends on the machine's load; what matters is
+        # that failures live only in deltas after the last snapshot, so the second worker must read them.
+        last_snapshot = max(i for i, k in enumerate(keys) if k == "acme")
+        assert any(k.startswith("acme" + SEPARATOR) for k in keys[last_snapshot + 1:]), keys
 
         async with running(settings_for(broker.bootstrap, tmp_path / "second"), deps()):
             success = {"id": "success", "time": (NOW + timedelta(minutes=1)).isoformat(), "title": "Logon",
