@@ -8,7 +8,9 @@
   ``properties``) or the Log Analytics row (``SystemAlertId``, ``AlertName``);
 - a Microsoft Defender for Cloud alert (``type: Microsoft.Security/Locations/alerts`` with
   ``properties``), the shape its REST API and continuous export to an Event Hub give; its
-  ``entities`` name the account and the IP address, ``techniques`` the MITRE techniques.
+  ``entities`` name the account and the IP address, ``techniques`` the MITRE techniques;
+- a Microsoft Defender XDR streaming API row (``category: AdvancedHunting-<Table>``):
+  incident.normalize.defender_xdr.
 
 The asset is the device the alert names, else the cloud resource or subscription, else the
 Entra tenant — never "Microsoft Defender".
@@ -21,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from incident.errors import InvalidEvent
+from incident.normalize import defender_xdr
 from incident.normalize._addr import ip_or_none, person
 from incident.normalize._fields import fingerprint, instant, strings_at, text_at
 from incident.signals import SecurityEvent
@@ -51,7 +54,8 @@ def is_sentinel_alert(record: Mapping[str, Any]) -> bool:
 
 
 def is_alert(record: Mapping[str, Any]) -> bool:
-    return is_graph_alert(record) or is_defender_alert(record) or is_sentinel_alert(record)
+    return (is_graph_alert(record) or is_defender_alert(record) or is_sentinel_alert(record)
+            or defender_xdr.is_record(record))
 
 
 def _severity(value: str | None) -> int:
@@ -190,6 +194,8 @@ def parse(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
         return _defender(record, received_at)
     if is_sentinel_alert(record):
         return _sentinel(record, received_at)
+    if defender_xdr.is_record(record):
+        return defender_xdr.parse(record, received_at)
     raise InvalidEvent("missing field '@odata.type' #microsoft.graph.security.alert (nor alertCreationTime with "
                        "machineId, nor a Sentinel SecurityAlert's kind or SystemAlertId, nor a Defender for Cloud "
                        "alert's type): not a Microsoft alert")
