@@ -50,11 +50,15 @@ class Facts:
     subjects_contactable: bool | None = None
     publicly_available: bool | None = None  # the data was public before the breach (ENISA: lowers DPC)
     unmapped_assets: tuple[str, ...] = ()
+    # The tables, buckets and repositories its signals read or exported (derived from the signals,
+    # never a facts file's): what the notification names as the data concerned, and how the
+    # profile's systems holding them came to be involved.
+    data_stores: tuple[str, ...] = ()
 
     def corrected(self, changes: Mapping[str, Any]) -> Facts:
         """These facts with a responder's corrections applied (validated like a facts file)."""
         merged = {**to_mapping(self), **changes}
-        return replace(parse_facts(merged), unmapped_assets=self.unmapped_assets)
+        return replace(parse_facts(merged), unmapped_assets=self.unmapped_assets, data_stores=self.data_stores)
 
 
 def to_mapping(facts: Facts) -> dict[str, Any]:
@@ -62,7 +66,7 @@ def to_mapping(facts: Facts) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in fields(facts):
         value = getattr(facts, f.name)
-        if f.name in ("permanent_loss", "unmapped_assets") or value is None or value == ():
+        if f.name in ("permanent_loss", "unmapped_assets", "data_stores") or value is None or value == ():
             continue
         out[f.name] = list(value) if isinstance(value, tuple) else value
     vulnerable = facts.vulnerable_subjects
@@ -104,7 +108,7 @@ def _choice(data: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> str
 
 
 def parse_facts(data: Mapping[str, Any]) -> Facts:
-    known = {f.name for f in fields(Facts)} - {"permanent_loss", "unmapped_assets"}
+    known = {f.name for f in fields(Facts)} - {"permanent_loss", "unmapped_assets", "data_stores"}
     for name in data:
         if name not in known:
             raise FactsError(name, f"unknown field (known: {', '.join(sorted(known))})")

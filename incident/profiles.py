@@ -76,6 +76,19 @@ class System:
     cloud_accounts: tuple[str, ...] = ()  # AWS account, Azure subscription, GCP project ids
     resources: tuple[str, ...] = ()  # resource ARN / ID prefixes ("arn:aws:s3:::acme-exports")
     tenants: tuple[str, ...] = ()  # SaaS tenant ids or domains (Okta org, Entra tenant, GitHub org)
+    # The tables, databases, buckets and repositories that hold its data (issue 15): a signal that
+    # reads or exports one involves this system's data even from a host the profile does not list.
+    # A name ending in "." "/" ":" or "*" is a prefix ("crm." holds "crm.customers").
+    data_stores: tuple[str, ...] = ()
+
+    def holds(self, store: str) -> bool:
+        """Whether the data store a signal names (a table, bucket…) is one of this system's."""
+        name = store.strip().lower()
+        for declared in self.data_stores:
+            mine = declared.lower()
+            if name == mine.rstrip("*") or (mine.endswith((".", "/", ":", "*")) and name.startswith(mine.rstrip("*"))):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +253,7 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
     systems: list[System] = []
     for s in doc.tables("systems", required=True):
         s.allow("id", "name", "assets", "data_categories", "data_subjects", "approx_subjects", "source_quote",
-                "role", "on_behalf_of", *_IDENTIFIERS)
+                "role", "on_behalf_of", "data_stores", *_IDENTIFIERS)
         names = {key: s.strings(key, required=False) for key in ("assets", *_IDENTIFIERS)}
         if not any(names.values()):
             raise s.fail("assets", "is required: a system needs host names (or addresses, cloud_accounts, "
@@ -251,7 +264,7 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
                               _one_of(s, "role", SYSTEM_ROLES) if "role" in s.data else "controller",
                               s.text("on_behalf_of", required=False), addresses=_addresses(s, names["addresses"]),
                               cloud_accounts=names["cloud_accounts"], resources=names["resources"],
-                              tenants=names["tenants"]))
+                              tenants=names["tenants"], data_stores=s.strings("data_stores", required=False)))
     _unique(doc, "systems", [s.id for s in systems])
 
     processors = []

@@ -6,9 +6,12 @@ raised by it starts the clocks and drafts the notices it calls for (GDPR Art. 34
 becomes high), exactly as an assessment at awareness would.
 
 "Materially": any fact the assessment reads but the number of people, or that number changing
-its order of magnitude.
+its order of magnitude; and a data store read or exported for the first time (the data the
+notification must name), each of the first STORES_EACH, then by order of magnitude.
 A mass download attaches thousands of reads, each a little larger: one assessment per read
 would bury the timeline, and a count in the same decade changes neither severity nor level.
+A dump of a whole schema touches hundreds of tables: each of the first ten is news for the
+DPO, the rest say how far it went.
 """
 
 from __future__ import annotations
@@ -83,11 +86,20 @@ def follow_level(tape: Tape, before: str | None, at: datetime, now: datetime, ru
         _start_raised_clocks(tape, at, now, rules)
 
 
+STORES_EACH = 10
+
+
 def _material(old: Facts, new: Facts) -> bool:
     # Assets no profile declares are listed for people, never read by the assessment.
-    if replace(old, subjects_count=None, unmapped_assets=()) != replace(new, subjects_count=None, unmapped_assets=()):
+    if (replace(old, subjects_count=None, unmapped_assets=(), data_stores=())
+            != replace(new, subjects_count=None, unmapped_assets=(), data_stores=())):
         return True
-    return _decade(old.subjects_count) != _decade(new.subjects_count)
+    return (_decade(old.subjects_count) != _decade(new.subjects_count)
+            or _stores(old.data_stores) != _stores(new.data_stores))
+
+
+def _stores(stores: tuple[str, ...]) -> object:
+    return stores if len(stores) <= STORES_EACH else _decade(len(stores))
 
 
 def _decade(count: int | None) -> int | None:

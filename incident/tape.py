@@ -146,9 +146,13 @@ def request_due_notices(tape: Tape, profile: Profile | None, now: datetime) -> N
 
 def facts_of(state: Incident, profile: Profile | None) -> Facts:
     """The breach facts an incident supports: its signals, its systems' declarations, then the
-    corrections responders made (which win)."""
-    systems = [s for s in profile.systems if s.id in state.systems] if profile else []
+    corrections responders made (which win). A system is involved when a signal's asset is one
+    of its own, or when a signal read or exported a data store it declares holding (a dump run
+    from a host no profile lists still takes that system's data)."""
     signals = state.signals  # every signal's, in summary (incident/signal_summary.py)
+    stores = signals.data_stores
+    systems = [s for s in profile.systems
+               if s.id in state.systems or any(s.holds(store) for store in stores)] if profile else []
     categories = list(signals.data_categories)
     categories += [c for s in systems for c in s.data_categories]
     declared = [s.approx_subjects for s in systems if s.approx_subjects is not None]
@@ -166,5 +170,6 @@ def facts_of(state: Incident, profile: Profile | None) -> Facts:
         exfiltration=exfiltration,
         malicious=True if signal_categories & set(HOSTILE_CATEGORIES) else None,
         unmapped_assets=state.unmapped_assets,
+        data_stores=stores,
     )
     return facts.corrected(state.corrections) if state.corrections else facts

@@ -13,6 +13,7 @@ InvalidEvent for a piece that is neither, so one bad element never hides the goo
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +38,8 @@ AWS_FIREWALL_KEYS = frozenset({"firewall_name", "availability_zone", "event_time
 ODATA_KEYS = {"value", "@odata.context", "@odata.nextLink", "@odata.count"}
 OKTA_HOOK = "com.okta.event_hook"
 OKTA_ORG = "_okta_org"  # set on each event of an Okta Event Hook: the org its source URL names
+# A DNS host name; Okta's documented samples name the org "{yourOktaDomain}", which names none.
+_HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
 
 Item = Mapping[str, Any] | str | InvalidEvent
 
@@ -136,6 +139,8 @@ def _okta_hook(record: Mapping[str, Any]) -> object:
     try:
         org = urlsplit(source).hostname if isinstance(source, str) else None
     except ValueError:
+        org = None
+    if org and not _HOST_NAME.fullmatch(org):
         org = None
     return [{**event, OKTA_ORG: org} if org and isinstance(event, Mapping) else event for event in events]
 

@@ -91,5 +91,15 @@ def parse(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
         destination_port=int_at(fields, "fd.sport", high=65535) if "fd.sport" in fields else None,
         observer_vendor="Falco",
         observer_product="Falco",
-        file_name=posixpath.basename(path) if path and event_type in _FILE_EVENTS and path.startswith("/") else None,
+        file_name=(posixpath.basename(path) if path and path.startswith("/") and _file_event(fields, event_type)
+                   else None),
     )
+
+
+def _file_event(fields: Mapping[str, Any], event_type: str | None) -> bool:
+    """An open/create/rename of ``fd.name``: told by the syscall, or, for a custom rule whose
+    output leaves ``evt.type`` out, by the open flags it shows (``O_WRONLY|O_CREAT``…)."""
+    if event_type is not None:
+        return event_type in _FILE_EVENTS
+    flags = _field(fields, "evt.arg.flags") or ""
+    return any(flag.startswith("O_") for flag in flags.split("|"))

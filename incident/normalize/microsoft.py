@@ -5,7 +5,12 @@
 - the Microsoft Defender for Endpoint API alert (``/api/alerts``): ``alertCreationTime``,
   ``machineId``, ``computerDnsName``;
 - a Microsoft Sentinel ``SecurityAlert``: the ARM entity (``kind: SecurityAlert`` with
-  ``properties``) or the Log Analytics row (``SystemAlertId``, ``AlertName``).
+  ``properties``) or the Log Analytics row (``SystemAlertId``, ``AlertName``);
+- a Microsoft Defender for Cloud alert (``type: Microsoft.Security/Locations/alerts`` with
+  ``properties``), the shape its REST API and continuous export to an Event Hub give; its
+  ``entities`` name the account and the IP address, ``techniques`` the MITRE techniques;
+- a Microsoft Defender XDR streaming API row (``category: AdvancedHunting-<Table>``):
+  incident.normalize.defender_xdr.
 
 The asset is the device the alert names, else the cloud resource or subscription, else the
 Entra tenant — never "Microsoft Defender".
@@ -18,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from incident.errors import InvalidEvent
+from incident.normalize import defender_xdr
 from incident.normalize._addr import ip_or_none, person
 from incident.normalize._fields import fingerprint, instant, strings_at, text_at
 from incident.signals import SecurityEvent
@@ -25,6 +31,7 @@ from incident.signals import SecurityEvent
 DETECTION_FINDING = 2004
 _SEVERITIES = {"informational": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
 GRAPH_ALERT = "#microsoft.graph.security.alert"
+DEFENDER_FOR_CLOUD = "microsoft.security/locations/alerts"
 
 
 def is_graph_alert(record: Mapping[str, Any]) -> bool:
@@ -35,13 +42,20 @@ def is_defender_alert(record: Mapping[str, Any]) -> bool:
     return "alertCreationTime" in record and ("machineId" in record or "computerDnsName" in record)
 
 
+def is_defender_for_cloud_alert(record: Mapping[str, Any]) -> bool:
+    kind = record.get("type")
+    return (isinstance(kind, str) and kind.lower() == DEFENDER_FOR_CLOUD
+            and isinstance(record.get("properties"), Mapping))
+
+
 def is_sentinel_alert(record: Mapping[str, Any]) -> bool:
     return (record.get("kind") == "SecurityAlert" and isinstance(record.get("properties"), Mapping)) or (
-        "SystemAlertId" in record and "AlertName" in record)
+        "SystemAlertId" in record and "AlertName" in record) or is_defender_for_cloud_alert(record)
 
 
 def is_alert(record: Mapping[str, Any]) -> bool:
-    return is_graph_alert(record) or is_defender_alert(record) or is_sentinel_alert(record)
+    return (is_graph_alert(record) or is_defender_alert(record) or is_sentinel_alert(record)
+            or defender_xdr.is_record(record))
 
 
 def _severity(value: str | None) -> int:
@@ -121,6 +135,13 @@ def _defender(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent
     )
 
 
+def _entities(alert: Mapping[str, Any], kind: str) -> list[Mapping[str, Any]]:
+    """The ARM alert's ``entities`` of one ``type`` (``account``, ``ip``…), in order."""
+    entities = alert.get("entities")
+    return [e for e in entities if isinstance(e, Mapping) and str(e.get("type", "")).lower() == kind] if isinstance(
+        entities, list) else []
+
+
 def _sentinel(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
     arm = isinstance(record.get("properties"), Mapping)
     alert: Mapping[str, Any] = record["properties"] if arm else record
@@ -149,7 +170,9 @@ def _sentinel(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent
         severity=_severity(field("severity", "AlertSeverity")),
         category="intrusion_detection",
         rule_id=field("alertType", "AlertType"),
-        tags=strings_at(alert, "tactics") if arm else (),
+        user=_first(_entities(alert, "account"), "name") if arm else None,
+        source_ip=ip_or_none(_first(_entities(alert, "ip"), "address")) if arm else None,
+        tags=(strings_at(alert, "techniques") or strings_at(alert, "tactics")) if arm else (),
         class_uid=DETECTION_FINDING,
         observer_vendor=field("vendorName", "VendorName") or "Microsoft",
         observer_product=field("productName", "ProductName"),
@@ -171,5 +194,8 @@ def parse(record: Mapping[str, Any], received_at: datetime) -> SecurityEvent:
         return _defender(record, received_at)
     if is_sentinel_alert(record):
         return _sentinel(record, received_at)
+    if defender_xdr.is_record(record):
+        return defender_xdr.parse(record, received_at)
     raise InvalidEvent("missing field '@odata.type' #microsoft.graph.security.alert (nor alertCreationTime with "
-                       "machineId, nor a Sentinel SecurityAlert's kind or SystemAlertId): not a Microsoft alert")
+                       "machineId, nor a Sentinel SecurityAlert's kind or SystemAlertId, nor a Defender for Cloud "
+                       "alert's type): not a Microsoft alert")
