@@ -110,6 +110,13 @@ def subject_notice_context(state: Incident, profile: Profile, now: datetime, *, 
     return context
 
 
+def read_in(context: dict[str, Any], locale: str) -> dict[str, Any]:
+    """A draft's context for a reader of another language (the console's preview): the measures
+    the DPO wrote in that language, none when none were (another language's words never stand
+    in); everything else is codes and quoted text, which the templates write in any language."""
+    return {**context, "measures": context.get("measures_by_locale", {}).get(locale, {"taken": [], "proposed": []})}
+
+
 def audience_of(kind: str) -> str:
     """Whose measures a notice of this kind tells (incident/measures.py)."""
     return "data_subjects" if kind in (DATA_SUBJECT_NOTICE, PUBLIC_COMMUNICATION) else "authority"
