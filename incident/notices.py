@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 AUTHORITY_NOTIFICATION = "authority_notification"
 DATA_SUBJECT_NOTICE = "data_subject_notice"
 PUBLIC_COMMUNICATION = "public_communication"
+AUTHORITY_COMPLEMENT = "authority_complement"
 DPO_REVIEW = "dpo-review"  # the audience of a draft: the DPO, before any approval
 
 
@@ -80,6 +81,24 @@ def draft(kind: str, state: Incident, profile: Profile, now: datetime, *, seq: i
     if correction is not None:
         context["notice"]["correction"] = correction
     return NoticeDraft(notice_id=nid, kind=kind, regime="gdpr", locale=locale, audience=DPO_REVIEW,
+                       recipients=(profile.dpo.email,), context=context)
+
+
+def complement(state: Incident, profile: Profile, clock: Clock, text: str, now: datetime) -> NoticeDraft:
+    """Art. 33(4): what the DPO adds to a submitted notification, drafted for their review as the
+    numbered complementary notification to send the authority; ``state`` has the complement
+    recorded (its number is the count so far). Its lines are the DPO's own words."""
+    obligation = state.obligation(clock.rule_ref)
+    assert obligation is not None and obligation.submitted_at is not None, "a complement follows a submission"
+    sequence = max(obligation.complements, 1)
+    nid = notice_id(state.id, "gdpr", AUTHORITY_COMPLEMENT, sequence)
+    locale = profile.authority.language
+    context = _context(nid, AUTHORITY_COMPLEMENT, state, profile, now, locale, clock=clock)
+    context["complement"] = {"sequence": sequence, "initial_submitted_at": obligation.submitted_at.isoformat(),
+                             "initial_reference": obligation.reference or None,
+                             "new_information": [line.strip() for line in text.splitlines() if line.strip()]}
+    context["delay_reasons"] = obligation.delay_reasons or None
+    return NoticeDraft(notice_id=nid, kind=AUTHORITY_COMPLEMENT, regime="gdpr", locale=locale, audience=DPO_REVIEW,
                        recipients=(profile.dpo.email,), context=context)
 
 
