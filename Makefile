@@ -9,7 +9,7 @@ CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: up test lint bench clean tools audit lock
+.PHONY: up test lint bench clean tools audit lock screenshots
 
 # Every package at the version and hash of requirements-dev.lock (what the suite was run with),
 # then the project itself without resolving anything again.
@@ -49,6 +49,11 @@ lock: $(STAMP)
 	  --no-emit-find-links --extra dev --extra production -o requirements-dev.lock pyproject.toml
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
 	  --no-emit-find-links --extra production -c requirements-dev.lock -o requirements.lock pyproject.toml
+
+# The README's pictures of the notice previews (docs/img/), taken on the whole embedded stack by
+# headless chromium. Not part of `make test`: it rewrites files under docs/.
+screenshots: $(STAMP) $(CHROMIUM)
+	$(BIN)/python -m tests.readme_screenshots docs/img
 
 bench: $(STAMP)
 	$(BIN)/python -m streams.bench

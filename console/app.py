@@ -44,7 +44,7 @@ from incident import register
 from incident.commands import Command, CorrectFacts
 from incident.decide import facts_lower_risk
 from incident.events import NoticeRequested
-from incident.notices import subject_notice_id
+from incident.notices import read_in, subject_notice_id
 from incident.profiles import Directory
 from incident.recipients import RecipientList
 from incident.work import OUTCOMES
@@ -166,20 +166,29 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         return {e.draft.notice_id: e.draft for e in model.timeline.get(incident_id, [])
                 if isinstance(e, NoticeRequested)}
 
-    def preview(incident_id: str, notice_id: str) -> dict[str, Any] | None:
-        """The notice rendered by the notifier's own renderer: what the mail carries, byte for byte."""
+    def preview(incident_id: str, notice_id: str, locale: str | None = None) -> dict[str, Any] | None:
+        """The notice rendered by the notifier's own renderer: what the mail carries, byte for byte.
+        ``locale``: the same draft read in another language its templates exist in (the mail is
+        still sent in the draft's)."""
         draft = drafts(incident_id).get(notice_id)
         if draft is None:
             return None
+        offered = preview_locales(draft.regime, draft.kind, draft.locale)
+        shown = locale if locale in offered else draft.locale
+        context = draft.context if shown == draft.locale else read_in(draft.context, shown)
+        common = {"notice_id": notice_id, "kind": draft.kind, "locale": draft.locale, "shown_locale": shown,
+                  "locales": offered, "recipients": list(draft.recipients)}
         try:
-            rendered = renderer.render(regime=draft.regime, locale=draft.locale, kind=draft.kind,
-                                       context=draft.context)
+            rendered = renderer.render(regime=draft.regime, locale=shown, kind=draft.kind, context=context)
         except (jinja2.TemplateError, TemplateMissing, ValueError) as exc:
-            return {"notice_id": notice_id, "kind": draft.kind, "locale": draft.locale, "error": str(exc),
-                    "recipients": list(draft.recipients), "subject": None, "text": None, "html": None}
-        return {"notice_id": notice_id, "kind": draft.kind, "locale": draft.locale, "audience": draft.audience,
-                "recipients": list(draft.recipients), "subject": rendered.subject, "text": rendered.text,
+            return {**common, "error": str(exc), "subject": None, "text": None, "html": None}
+        return {**common, "audience": draft.audience, "subject": rendered.subject, "text": rendered.text,
                 "html": rendered.html, "error": None}
+
+    def preview_locales(regime: str, kind: str, locale: str) -> list[str]:
+        """The languages a draft can be read in: its own first, then those its templates exist in."""
+        found = sorted(d.name for d in (renderer.templates_dir / regime).glob("*") if (d / f"{kind}.txt.j2").is_file())
+        return list(dict.fromkeys([locale, *found]))
 
     def user_of(request: Request) -> User:
         user: User = request.scope["state"]["user"]
@@ -223,7 +232,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                     may_dismiss=work.may_dismiss(found[0], user_of(request)) is None)
 
     async def page_notice(request: Request) -> Response:
-        shown = preview(request.path_params["incident_id"], request.path_params["notice_id"])
+        shown = preview(request.path_params["incident_id"], request.path_params["notice_id"],
+                        request.query_params.get("locale"))
         if shown is None:
             return page(request, "missing.html", 404)
         return page(request, "notice.html", notice=shown, incident_id=request.path_params["incident_id"])
@@ -548,7 +558,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         return JSONResponse(detail)
 
     async def api_notice(request: Request) -> Response:
-        shown = preview(request.path_params["incident_id"], request.path_params["notice_id"])
+        shown = preview(request.path_params["incident_id"], request.path_params["notice_id"],
+                        request.query_params.get("locale"))
         if shown is None:
             return JSONResponse({"error": "no such notice"}, status_code=404)
         return JSONResponse(shown)

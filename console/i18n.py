@@ -234,6 +234,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "notice_to_people": ("Notice to the people affected", "Notification aux personnes concernées"),
     "preview_language": ("Language shown", "Langue affichée"),
     "show": ("Show", "Afficher"),
+    "preview_other_language": ("Shown in another language: the notice is sent in {locale}, as drafted.",
+                               "Affiché dans une autre langue : la notification part en {locale}, telle que rédigée."),
     "approve_send": ("Approve and send to every recipient", "Approuver et envoyer à chaque destinataire"),
     "approve_help": ("Each person receives this notice in their language; this is what the senders render.",
                      "Chaque personne reçoit cette notification dans sa langue ; c'est ce que les envois produisent."),

@@ -103,9 +103,14 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
             "responses": {"200": _json({"$ref": "#/components/schemas/Summary"}, "The incident"),
                           **_errors(401, 403, 404)}}},
         "/api/incidents/{incident_id}/notices/{notice_id}": {"get": {
-            "summary": "A notice rendered exactly as it is sent", "parameters": [_id("incident_id"), _id("notice_id")],
+            "summary": "A notice rendered exactly as it is sent (or read in another language: locale)",
+            "parameters": [_id("incident_id"), _id("notice_id"),
+                           {"name": "locale", "in": "query", "schema": {"type": "string"},
+                            "description": "a language the notice's templates exist in; else its own"}],
             "responses": {"200": _json({"type": "object", "required": ["notice_id", "recipients"], "properties": {
                 "notice_id": {"type": "string"}, "subject": {"type": ["string", "null"]},
+                "locale": {"type": "string"}, "shown_locale": {"type": "string"},
+                "locales": {"type": "array", "items": {"type": "string"}},
                 "text": {"type": ["string", "null"]}, "html": {"type": ["string", "null"]},
                 "recipients": {"type": "array", "items": {"type": "string"}},
                 "error": {"type": ["string", "null"]}}}, "The rendered notice"), **_errors(401, 403, 404)}}},

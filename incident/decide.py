@@ -68,7 +68,16 @@ from incident.facts import FactsError
 from incident.measures import check, cleaned
 from incident.merging import advance_awareness
 from incident.model import Incident
-from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, DPO_REVIEW, NoticeDraft, draft, submission
+from incident.notices import (
+    AUTHORITY_NOTIFICATION,
+    DATA_SUBJECT_NOTICE,
+    DPO_REVIEW,
+    PUBLIC_COMMUNICATION,
+    NoticeDraft,
+    complement,
+    draft,
+    submission,
+)
 from incident.notification_form import check as check_form
 from incident.obligations import DPO_ROLE, act
 from incident.profiles import Directory
@@ -132,6 +141,8 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
                 tape.emit(event)
             if sending is not None and tape.events:
                 tape.emit(NoticeRequested(incident_id=tape.incident_id, version=tape.version, at=now, draft=sending))
+            if command.action == "complement" and tape.events:
+                _draft_complement(tape, command, now, rules.directory)
             if command.action == "submit" and tape.events:
                 _start_following(tape, command.obligation, command.at, now, rules)
             return tape.events
@@ -351,6 +362,19 @@ def _email_submission(cmd: ActOnObligation, state: Incident | None, now: datetim
                               "portal) or how it was sent (channel other)") from None
 
 
+def _draft_complement(tape: Tape, cmd: ActOnObligation, now: datetime, directory: Directory) -> None:
+    """A complement recorded on the GDPR notification to the authority (Art. 33(4)) is drafted
+    for the DPO as the complementary notification to send; other regimes' complements are
+    recorded only (their templates do not exist)."""
+    state = tape.state
+    clock = next((c for c in state.clocks if c.rule_ref == cmd.obligation), None) if state else None
+    profile = profile_of(state, directory) if state else None
+    if state is None or clock is None or profile is None or clock.regime != "GDPR" or clock.recipient != "authority":
+        return
+    tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
+                              draft=complement(state, profile, clock, cmd.text, now)))
+
+
 def _aware(state: Incident | None, incident_id: str) -> Incident:
     if state is None:
         raise CommandRejected(f"no incident {incident_id}")
@@ -440,7 +464,8 @@ def _measures(cmd: RecordMeasures, state: Incident, now: datetime, directory: Di
                                        texts=texts, by=cmd.by))
     # The DPO sees the draft they will approve with the measures in it: a new version of each
     # draft of this audience already sent for review (its own id, so it is delivered).
-    for kind in {"authority": (AUTHORITY_NOTIFICATION,), "data_subjects": (DATA_SUBJECT_NOTICE,)}[cmd.audience]:
+    for kind in {"authority": (AUTHORITY_NOTIFICATION,),
+                 "data_subjects": (DATA_SUBJECT_NOTICE, PUBLIC_COMMUNICATION)}[cmd.audience]:
         sent = [n for n in after.notices if n.kind == kind and n.audience == DPO_REVIEW]
         if sent:
             tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 AUTHORITY_NOTIFICATION = "authority_notification"
 DATA_SUBJECT_NOTICE = "data_subject_notice"
 PUBLIC_COMMUNICATION = "public_communication"
+AUTHORITY_COMPLEMENT = "authority_complement"
 DPO_REVIEW = "dpo-review"  # the audience of a draft: the DPO, before any approval
 
 
@@ -83,6 +84,24 @@ def draft(kind: str, state: Incident, profile: Profile, now: datetime, *, seq: i
                        recipients=(profile.dpo.email,), context=context)
 
 
+def complement(state: Incident, profile: Profile, clock: Clock, text: str, now: datetime) -> NoticeDraft:
+    """Art. 33(4): what the DPO adds to a submitted notification, drafted for their review as the
+    numbered complementary notification to send the authority; ``state`` has the complement
+    recorded (its number is the count so far). Its lines are the DPO's own words."""
+    obligation = state.obligation(clock.rule_ref)
+    assert obligation is not None and obligation.submitted_at is not None, "a complement follows a submission"
+    sequence = max(obligation.complements, 1)
+    nid = notice_id(state.id, "gdpr", AUTHORITY_COMPLEMENT, sequence)
+    locale = profile.authority.language
+    context = _context(nid, AUTHORITY_COMPLEMENT, state, profile, now, locale, clock=clock)
+    context["complement"] = {"sequence": sequence, "initial_submitted_at": obligation.submitted_at.isoformat(),
+                             "initial_reference": obligation.reference or None,
+                             "new_information": [line.strip() for line in text.splitlines() if line.strip()]}
+    context["delay_reasons"] = obligation.delay_reasons or None
+    return NoticeDraft(notice_id=nid, kind=AUTHORITY_COMPLEMENT, regime="gdpr", locale=locale, audience=DPO_REVIEW,
+                       recipients=(profile.dpo.email,), context=context)
+
+
 def draft_clock(state: Incident) -> Clock:
     """The clock a draft speaks of (its deadline): the first owed to an authority."""
     return next((c for c in state.clocks if c.recipient == "authority"), state.clocks[0])
@@ -108,6 +127,13 @@ def subject_notice_context(state: Incident, profile: Profile, now: datetime, *, 
         context["measures"] = given
         context["measures_by_locale"][default] = given
     return context
+
+
+def read_in(context: dict[str, Any], locale: str) -> dict[str, Any]:
+    """A draft's context for a reader of another language (the console's preview): the measures
+    the DPO wrote in that language, none when none were (another language's words never stand
+    in); everything else is codes and quoted text, which the templates write in any language."""
+    return {**context, "measures": context.get("measures_by_locale", {}).get(locale, {"taken": [], "proposed": []})}
 
 
 def audience_of(kind: str) -> str:

@@ -1,6 +1,6 @@
 """Risk to the rights and freedoms of the people affected: ``assess(facts, profile)``.
 
-Method "edpb-enisa-1", documented with its readings in docs/risk.md:
+Method "edpb-enisa-2", documented with its readings in docs/risk.md:
 
 1. **Severity** (ENISA 2013): SE = DPC × EI + CB, banded low < 2 ≤ medium < 3 ≤ high < 4 ≤ very high.
 2. **Level** (EDPB Guidelines 9/2022), decided by explicit rules, each named in the factor
@@ -8,8 +8,10 @@ Method "edpb-enisa-1", documented with its readings in docs/risk.md:
    unintelligible, trusted or contained recipient, brief restorable outage, a low severity
    without malice or sensitive data); it is *high* when special-category data is exposed or
    lost for long (damage presumed, ¶102), when vulnerable people's data is exposed, when
-   fraud-enabling data reaches unknown hands through an attack, or when the severity is high;
-   otherwise it is a *risk*.
+   fraud-enabling data reaches unknown hands through an attack, or when the severity is high
+   (unless a mistake put only a few people's data in known hands: misuse is then not likely);
+   otherwise it is a *risk*. Calibrated on EDPB Guidelines 01/2021's 18 cases
+   (tests/unit/edpb_examples.py).
 3. **Art. 34(3) exceptions** are found by asking what the level would be without the
    safeguard: high without the encryption → (a); high without the later measures → (b);
    high but the people cannot be reached → (c), public communication instead.
@@ -25,7 +27,7 @@ from typing import Any
 from incident.facts import EASE_OF_IDENTIFICATION, Facts
 from incident.profiles import Profile
 
-METHOD = "edpb-enisa-1"
+METHOD = "edpb-enisa-2"
 LEVELS = ("unlikely", "risk", "high")
 
 SPECIAL = ("health", "special_category", "criminal")
@@ -35,6 +37,10 @@ FRAUD_ENABLING = ("credentials", "financial", "payment_card", "official_id")
 DPC_BASIC = {"contact": 1, "identity": 1, "technical": 1, "children": 1, "behavioural": 2, "location": 2,
              "communications": 2, "financial": 3, "official_id": 3, "payment_card": 4, "health": 4,
              "special_category": 4, "criminal": 4}
+# A mistaken disclosure to known recipients of at most this many people's data is not high on the
+# ENISA severity alone (docs/risk.md, rule 7): any number from the EDPB's 24 (Case 09) to its
+# 60,000 (Case 14, high) fits its cases; 100 keeps to the few.
+FEW_PEOPLE = 100
 CONTAINING = ("recipient_confirmed_deletion", "data_recovered_and_deleted")
 # Exposures under which no unauthorised party can use the data.
 SAFE_EXPOSURES = ("none", "unintelligible", "trusted", "contained")
@@ -244,6 +250,17 @@ def _decide_level(r: _Reading, se: Severity) -> tuple[str, str, dict[str, Any]]:
         # (ransomware with exfiltration, stolen laptops, credential stuffing, e-mail takeover…) is high.
         return "high", ("An attacker holds data that identifies the people: misuse (phishing, fraud, identity "
                         "theft) is likely."), {"rule": "attacker_holds_identifying_data"}
+    if se.band in ("high", "very high") and r.exposure == "known" and r.facts.malicious is False \
+            and r.facts.subjects_count is not None and r.facts.subjects_count <= FEW_PEOPLE and repaired:
+        # Severity measures the harm if the data is misused; high risk also needs misuse to be
+        # likely. A mistake that put a few people's data in identified hands (a letter in the wrong
+        # envelope, EDPB 01/2021 Case 16) can be undone by asking for it back: notify the
+        # authority, not the people. Special categories and vulnerable people were decided above.
+        return "risk", (f"A mistake disclosed the data of few people ({r.facts.subjects_count}) to known "
+                        "recipients, who can be asked to return or delete it: misuse is not likely enough for a "
+                        f"high risk, even with an ENISA severity of {se.score:g} ({se.band})."), {
+            "rule": "mistake_few_known_recipients", "count": r.facts.subjects_count, "score": se.score,
+            "band": se.band}
     if se.band in ("high", "very high"):
         return "high", f"ENISA severity {se.score:g} is {se.band}: consequences may be significant or irreversible.", {
             "rule": "severity_high", "score": se.score, "band": se.band}

@@ -17,7 +17,7 @@ from incident.deadlines import DEFAULT_REMINDERS, Calendar, in_force, start_cloc
 from incident.events import AwarenessRecorded, ClockStarted, Event, NoticeRequested, RiskAssessed
 from incident.facts import Facts
 from incident.model import Incident, evolve
-from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, draft
+from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, PUBLIC_COMMUNICATION, draft
 from incident.profiles import Directory, Profile
 from incident.regimes import CLASSIFICATION_TRIGGERS, REGIMES, Obligation
 from incident.risk import assess
@@ -136,7 +136,12 @@ def request_due_notices(tape: Tape, profile: Profile | None, now: datetime) -> N
     # The people are told when the risk is high (Art. 34), or whenever the controller promised
     # to tell them at this level (its policy's commitments, whatever the risk for some).
     promised = any(c.recipient == "data_subjects" and in_force(c, state.level) for c in state.clocks)
-    kinds += [DATA_SUBJECT_NOTICE] if state.level == "high" or promised else []
+    # People who cannot be reached one by one are told publicly (Art. 34(3)(c)): a public
+    # communication is drafted instead of a notice nobody could be sent.
+    # (Only a responder's correction says so: no signal knows whether the people can be reached.)
+    unreachable = (state.corrections or {}).get("subjects_contactable") is False
+    if state.level == "high" or promised:
+        kinds += [PUBLIC_COMMUNICATION if unreachable else DATA_SUBJECT_NOTICE]
     requested = {n.kind for n in state.notices}
     for kind in kinds:
         if kind not in requested:

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from streams.settings import ROOT
+from tests.unit.edpb_examples import EXAMPLES
 
-CASE = ROOT / "tests" / "unit" / "cases" / "edpb-01-2021-case-07.json"
+CREDENTIAL_STUFFING = next(ex for ex in EXAMPLES if ex.number == 7)  # EDPB 01/2021 Case 07
 
 
 def breach_assess(arg: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -18,8 +19,7 @@ def breach_assess(arg: str, stdin: str = "") -> subprocess.CompletedProcess[str]
 
 
 def test_a_facts_file_gives_the_full_assessment() -> None:
-    facts = json.loads(CASE.read_text())["facts"]
-    result = breach_assess("-", json.dumps(facts))
+    result = breach_assess("-", json.dumps(CREDENTIAL_STUFFING.facts))
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert {"level", "document_internally", "notify_authority", "notify_data_subjects", "public_communication",
@@ -28,8 +28,10 @@ def test_a_facts_file_gives_the_full_assessment() -> None:
     assert set(out["severity"]) == {"dpc", "ei", "cb", "score", "band"}
 
 
-def test_a_case_file_with_its_facts_inside_is_read_too() -> None:
-    result = breach_assess(str(CASE))
+def test_a_case_file_with_its_facts_inside_is_read_too(tmp_path: Path) -> None:
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps({"source": CREDENTIAL_STUFFING.cite, "facts": CREDENTIAL_STUFFING.facts}))
+    result = breach_assess(str(case))
     assert result.returncode == 0 and json.loads(result.stdout)["level"] == "high"
 
 

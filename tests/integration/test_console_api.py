@@ -79,6 +79,27 @@ async def test_the_preview_is_the_message_that_was_sent(stack: ConsoleStack) -> 
 
 
 @in_module_loop
+async def test_a_draft_is_read_in_another_language_and_still_sent_in_its_own(stack: ConsoleStack) -> None:
+    """Atometrics' notices are French; its DPO (or the README's screenshots) may read the same
+    draft in English: the renderer's English templates over the same facts."""
+    incident = next(i for i in stack.model.incidents.values() if i.controller == "atometrics")
+    notice = next(n for n in incident.notices if n.kind == "authority_notification")
+    url = f"/api/incidents/{incident.id}/notices/{notice.notice_id}"
+    async with stack.client("dpo") as api:
+        own, english = (await api.get(url)).json(), (await api.get(url, params={"locale": "en"})).json()
+        assert (own["locale"], own["shown_locale"], own["locales"]) == ("fr", "fr", ["fr", "en"])
+        assert (english["locale"], english["shown_locale"]) == ("fr", "en")
+        assert own["subject"].startswith("[PROJET à valider par le DPO] Notification de violation")
+        assert english["subject"].startswith("[DRAFT for DPO review] Personal data breach notification")
+        assert english["recipients"] == own["recipients"]
+        assert (await api.get(url, params={"locale": "de"})).json()["shown_locale"] == "fr"  # no such templates
+        page = (await api.get(f"/incidents/{incident.id}/notices/{notice.notice_id}", params={"locale": "en"},
+                              headers={"accept-language": "en"})).text
+        assert "the notice is sent in fr, as drafted" in page and "Personal data breach notification" in page
+        assert 'id="locale-note"' not in (await api.get(f"/incidents/{incident.id}/notices/{notice.notice_id}")).text
+
+
+@in_module_loop
 async def test_the_live_stream_pushes_the_ids_of_changed_incidents(stack: ConsoleStack) -> None:
     """Through uvicorn, as a browser's EventSource reads it."""
     name, password = PEOPLE["viewer"]

@@ -33,17 +33,31 @@ CASES = [("gdpr", kind, locale) for kind in GDPR_KINDS for locale in LOCALES] + 
 PARTS = {"subject": "subject", "txt": "text", "html": "html"}
 
 
-def gdpr_context() -> dict[str, Any]:
+# What the DPO writes, in each language the notices are read in: a French notice never carries
+# English sentences of theirs (the workflow picks the notice's language; incident/notices.py).
+DPO_WORDS = {
+    "en": {"new_information": ["The export held 11,842 customer records, not 12,000.",
+                               "No payment data was in the exported table."],
+           "measures": {"taken": ["Export account disabled and its sessions revoked"],
+                        "proposed": ["Password reset for every customer"]}},
+    "fr": {"new_information": ["L'export contenait 11 842 fiches clients, et non 12 000.",
+                               "La table exportée ne contenait aucune donnée de paiement."],
+           "measures": {"taken": ["Compte d'export désactivé et ses sessions révoquées"],
+                        "proposed": ["Réinitialisation du mot de passe de chaque client"]}},
+}
+
+
+def gdpr_context(locale: str = "en") -> dict[str, Any]:
     context: dict[str, Any] = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    words = DPO_WORDS[locale]
     context["complement"] = {"sequence": 2, "initial_submitted_at": "2026-11-23T16:05:00+00:00",
                              "initial_reference": "CNIL-2026-004217",
-                             "new_information": ["The export held 11,842 customer records, not 12,000.",
-                                                 "No payment data was in the exported table."]}
+                             "new_information": list(words["new_information"])}
     context["delay_reasons"] = None
     context["register"] = {"notified": True, "submitted_at": "2026-11-23T16:05:00+00:00",
                            "not_notified_reason": None}
-    context["measures"] = {"taken": ["Export account disabled and its sessions revoked"],
-                           "proposed": ["Password reset for every customer"]}
+    context["measures"] = copy.deepcopy(words["measures"])
+    context["measures_by_locale"] = {code: copy.deepcopy(w["measures"]) for code, w in DPO_WORDS.items()}
     return context
 
 
@@ -56,8 +70,8 @@ def reminder_context() -> dict[str, Any]:
             "controller": {"name": "AMPERE SAS"}}
 
 
-def context_for(regime: str) -> dict[str, Any]:
-    return reminder_context() if regime == "internal" else gdpr_context()
+def context_for(regime: str, locale: str = "en") -> dict[str, Any]:
+    return reminder_context() if regime == "internal" else gdpr_context(locale)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +81,7 @@ def renderer() -> NoticeRenderer:
 
 @pytest.mark.parametrize(("regime", "kind", "locale"), CASES)
 def test_matches_its_golden_file(renderer: NoticeRenderer, regime: str, kind: str, locale: str) -> None:
-    notice = renderer.render(regime=regime, locale=locale, kind=kind, context=context_for(regime))
+    notice = renderer.render(regime=regime, locale=locale, kind=kind, context=context_for(regime, locale))
     stale = []
     for part, attribute in PARTS.items():
         path = GOLDEN / regime / locale / f"{kind}.{part}"
@@ -92,19 +106,22 @@ def test_every_template_has_golden_files() -> None:
 
 
 def _delete(context: dict[str, Any], dotted: str) -> dict[str, Any]:
+    """The context without these keys ("a.b", several joined by "+")."""
     ctx = copy.deepcopy(context)
-    *parents, last = dotted.split(".")
-    node = ctx
-    for key in parents:
-        node = node[key]
-    del node[last]
+    for one in dotted.split("+"):
+        *parents, last = one.split(".")
+        node = ctx
+        for key in parents:
+            node = node[key]
+        del node[last]
     return ctx
 
 
 OWN_KEYS = {"authority_complement": ["complement.sequence", "complement.new_information",
                                      "complement.initial_submitted_at", "complement.initial_reference"],
             "register_entry": ["register.notified", "register.submitted_at"],
-            "public_communication": ["data.subjects_estimate", "advice", "measures.taken"],
+            # the measures in the reader's language, else the notice's own (both gone: an error)
+            "public_communication": ["data.subjects_estimate", "advice", "measures.taken+measures_by_locale"],
             "reminder": ["reminder.deadline", "reminder.step", "incident.url"]}
 
 
@@ -112,7 +129,7 @@ OWN_KEYS = {"authority_complement": ["complement.sequence", "complement.new_info
 @pytest.mark.parametrize("part", PARTS)
 def test_a_missing_variable_is_an_error_never_a_blank(renderer: NoticeRenderer, regime: str, kind: str,
                                                        locale: str, part: str) -> None:
-    ctx = _delete(context_for(regime), "controller.name")
+    ctx = _delete(context_for(regime, locale), "controller.name")
     with pytest.raises(jinja2.UndefinedError):
         renderer.render_part(regime=regime, locale=locale, kind=kind, part=part, context=ctx)
 
@@ -122,12 +139,12 @@ def test_a_missing_variable_is_an_error_never_a_blank(renderer: NoticeRenderer, 
 def test_each_kind_needs_its_own_facts(renderer: NoticeRenderer, kind: str, dotted: str, locale: str) -> None:
     regime = "internal" if kind == "reminder" else "gdpr"
     with pytest.raises(jinja2.UndefinedError):
-        renderer.render(regime=regime, locale=locale, kind=kind, context=_delete(context_for(regime), dotted))
+        renderer.render(regime=regime, locale=locale, kind=kind, context=_delete(context_for(regime, locale), dotted))
 
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_late_complement_gives_the_reasons_or_asks_for_them(renderer: NoticeRenderer, locale: str) -> None:
-    context = gdpr_context()
+    context = gdpr_context(locale)
     context["clock"]["late"] = True
     asked = renderer.render(regime="gdpr", locale=locale, kind="authority_complement", context=context)
     assert {"en": "To be completed by the DPO", "fr": "À compléter par le DPO"}[locale] in asked.text

@@ -23,6 +23,25 @@ def test_every_seed_controller_has_a_valid_profile() -> None:
     assert promise.within_hours == 72
 
 
+# AMA's policy names neither a person nor a service ("AMA a désigné un délégué à la protection des
+# données", then an address and rgpd@ama.bzh): its profile keeps the title until the DPO names one.
+TITLE_ONLY = {"ama"}
+
+
+def test_a_contact_is_named_by_what_the_policy_says_not_by_the_title_the_notices_write() -> None:
+    """The notices write "délégué à la protection des données" themselves: a profile's dpo.name that
+    repeats it read "Notre délégué à la protection des données, Délégué à la protection des données"."""
+    profiles = load_directory(PROFILES).profiles
+    # AMPERE's policy: "its Data Protection Officer … AMPERE SAS, Direction juridique – Délégué à la
+    # protection des données"; Atometrics': "Délégué à la Protection des Données … : Lukas HINTEREGGER".
+    assert (profiles["ampere"].dpo.name, profiles["atometrics"].dpo.name) == ("AMPERE SAS, Direction juridique",
+                                                                               "Lukas HINTEREGGER")
+    for profile in profiles.values():
+        if profile.id not in TITLE_ONLY:
+            assert "protection des données" not in profile.dpo.name.lower(), profile.id
+            assert "data protection officer" not in profile.dpo.name.lower(), profile.id
+
+
 def _worker(profiles: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "BREACH_PROFILES_DIR": str(profiles), "BREACH_BROKER_URL": "kafka://127.0.0.1:1"}
     return subprocess.run([sys.executable, "-m", "streams.cli", "worker"], capture_output=True, text=True,

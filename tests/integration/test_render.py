@@ -110,7 +110,7 @@ def test_authority_notification_facts(renderer: NoticeRenderer, context: dict[st
         assert "Bulk export from CRM database" in body
         assert "ampere-crm-db" in body
         assert "Customer relationship management" in body
-        assert "edpb-enisa-1" in body
+        assert "edpb-enisa-2" in body
         # codes are translated, not shown raw
         assert "account_takeover" not in body
         assert "rule:confirmed-breach" not in body

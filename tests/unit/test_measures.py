@@ -14,7 +14,7 @@ from incident.errors import CommandRejected
 from incident.events import MeasuresRecorded
 from incident.measures import MeasureText
 from incident.model import Incident, fold
-from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, draft, submission
+from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, draft, read_in, submission
 from streams import codec
 from streams.command_signing import HUMAN_DECISIONS
 from tests.unit.builders import T0, FakeCalendar, directory, high_risk_incident
@@ -124,3 +124,14 @@ def test_the_command_and_event_travel_and_are_signed() -> None:
                              texts=state.measures[0].texts, by="claire")
     assert codec.decode(codec.encode(event)) == event
     assert codec.decode(codec.encode(state)) == state
+
+
+def test_a_draft_read_in_another_language_shows_only_that_languages_measures() -> None:
+    """The console's preview in another language (incident.notices.read_in): the DPO's words in
+    that language, or none; never the draft's French measures inside English text."""
+    fr = {"taken": ["Compte d'export désactivé"], "proposed": []}
+    en = {"taken": ["Export account disabled"], "proposed": []}
+    context = {"measures": fr, "measures_by_locale": {"fr": fr, "en": en}, "notice": {"id": "n"}}
+    assert read_in(context, "en")["measures"] == en and read_in(context, "en")["notice"] == {"id": "n"}
+    assert read_in({**context, "measures_by_locale": {"fr": fr}}, "en")["measures"] == {"taken": [], "proposed": []}
+    assert context["measures"] == fr  # the draft itself is untouched

@@ -98,7 +98,7 @@ def test_every_edpb_factor_is_stated_with_a_reason() -> None:
                          "severity_of_consequences", "special_characteristics_of_individuals",
                          "special_characteristics_of_controller", "number_of_individuals"]
     assert names[-1] == "decision" and all(f.reason.strip() for f in assessment.factors)
-    assert assessment.method_version == "edpb-enisa-1" and assessment.document_internally
+    assert assessment.method_version == "edpb-enisa-2" and assessment.document_internally
 
 
 def test_special_categories_in_unauthorised_hands_are_high_damage_presumed() -> None:
@@ -145,6 +145,21 @@ def test_an_insider_handing_data_to_a_known_party_is_notified_but_not_high() -> 
     a = run(data_categories=["contact", "identity"], recipients="known", malicious=True,
             exfiltration="confirmed")
     assert (a.level, a.notify_authority, a.notify_data_subjects) == ("risk", True, False)
+
+
+def test_a_letter_in_the_wrong_envelope_is_notified_but_not_high() -> None:
+    """A mistake that put a few people's bank or insurance data in identified hands: the ENISA
+    severity is high (3.25), misuse is not likely (EDPB 01/2021 Case 16). Many people, a possible
+    attack, or sensitive data keep it high."""
+    letter = {"data_categories": ["identity", "contact", "financial"], "recipients": "known", "malicious": False}
+    a = run(**letter, subjects_count=1)
+    assert (a.severity.band, a.level, a.notify_authority, a.notify_data_subjects) == ("high", "risk", True, False)
+    assert a.factors[-1].params["rule"] == "mistake_few_known_recipients"
+    assert run(**letter, subjects_count=100).level == "risk"
+    assert run(**letter, subjects_count=101).level == "high"
+    assert run(**letter).level == "high"  # how many people is not known yet
+    assert run(**{**letter, "malicious": None}, subjects_count=1).level == "high"  # nothing shows a mistake
+    assert run(**{**letter, "data_categories": ["health"]}, subjects_count=1).level == "high"
 
 
 def test_unknown_data_is_never_unlikely() -> None:
