@@ -538,6 +538,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     async def events(request: Request) -> Response:
         queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1000)
         me = user_of(request)
+        # A local user's password, role or grant changed: the stream ends rather than go on with the
+        # grant it opened with (the browser reconnects, as whoever it is now, if anyone).
+        stamp = config.users.stamp(me.name) if me.kind == "user" else None
 
         def listener(what: str) -> None:
             if not tenants.sees_change(model, me, what):  # another controller's incident: not even its id
@@ -561,6 +564,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                     changed = {first}
                     while not queue.empty():
                         changed.add(queue.get_nowait())
+                    if stamp is not None and config.users.stamp(me.name) != stamp:
+                        return
                     yield f"event: incidents\ndata: {json.dumps(sorted(changed))}\n\n"
             finally:
                 model.listeners.remove(listener)

@@ -1,5 +1,13 @@
 """The console's locks: every route needs a login, roles limit who acts, forms need their CSRF token,
-sessions are kept server-side, tokens are scoped, and the events name the real actor."""
+sessions are kept server-side, tokens are scoped, the events name the real actor, and a grant's
+controllers bound what anyone sees (another controller's incident is a 404 on every route that
+names one, walked from the route table).
+
+The rest of issue 18's security checks live beside the machinery they need:
+test_console_hardening.py (40 concurrent wrong Basic logins while /healthz answers before the flood
+ends; an oversized anonymous body refused with 413 before it is read) and test_console_sessions.py
+(a cookie replayed after logout gets 401; a password, role or grant change ends sessions and CLI
+tokens)."""
 
 from __future__ import annotations
 
@@ -436,3 +444,26 @@ async def test_the_live_stream_names_only_the_granted_controllers_incidents(stac
         await asyncio.wait_for(until("amael", ours.id), 30)
     assert theirs.id in seen["vera"]  # the viewer of every controller was told of both, in order
     assert theirs.id not in seen["amael"]
+
+
+async def test_the_live_stream_ends_when_its_readers_grant_changes(stack: ConsoleStack) -> None:
+    """A stream opened under one grant does not go on under it: the next change ends it (the
+    browser reconnects, and the Guard decides again who it is)."""
+    ours = ama(stack)
+    reader = granted(stack, "amalia", "viewer", ["ama", "atometrics"])
+    lines: list[str] = []
+    async with (httpx.AsyncClient(base_url=stack.url, auth=reader, timeout=30) as mine,
+                mine.stream("GET", "/events") as stream, stack.client("responder") as rita):
+        received = stream.aiter_lines()
+        assert (await anext(received)).startswith("retry:")
+        granted(stack, "amalia", "viewer", ["ama"])  # the admin narrows the grant
+        assert (await rita.post(f"/api/incidents/{ours.id}/note", json={"text": "after"})).status_code == 202
+
+        async def to_the_end() -> None:
+            async for line in received:
+                lines.append(line)
+
+        await asyncio.wait_for(to_the_end(), 30)  # the server ended the stream
+    assert "event: incidents" not in lines  # (only the greeting came: "hello")
+    async with stack.client() as again:
+        assert (await again.get("/api/me", auth=reader)).json()["controllers"] == ["ama"]
