@@ -5,6 +5,10 @@ place so a crash never leaves half a file. A store built from ``BREACH_CONSOLE_U
 embedded logins) lives in memory only. Passwords and tokens are never stored in clear:
 passwords as argon2id hashes, tokens as SHA-256 digests (they are long random strings, so a
 fast hash is enough and lets every API call be checked cheaply).
+
+Each user and token is granted the controllers whose incidents it sees (``controllers`` in its
+entry: profile ids); an entry without one — every file written before grants — is granted all of
+them (console/tenants.py applies the grant).
 """
 
 from __future__ import annotations
