@@ -39,7 +39,17 @@ from console.limits import BodyTooLarge
 from console.oidc import Oidc, OidcConfig
 from console.read_model import ReadModel
 from console.throttle import Busy, PasswordCheck, Throttled
-from console.users import ROLES, SCOPES, User, UserError, UserStore, check_controllers, parse_controllers
+from console.users import (
+    ROLES,
+    SCOPES,
+    UNCHANGED,
+    Unchanged,
+    User,
+    UserError,
+    UserStore,
+    check_controllers,
+    parse_controllers,
+)
 from incident import register
 from incident.commands import Command, CorrectFacts
 from incident.decide import facts_lower_risk
@@ -634,7 +644,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             values = [body.get(k) for k in ("name", "password", "role")]
             if not all(isinstance(v, str) for v in values):
                 raise UserError("name, password and role are required strings")
-            grant = grant_of_body(body.get("controllers"))
+            grant = grant_of_body(body.get("controllers", UNCHANGED))
             added = await asyncio.to_thread(config.users.add, str(values[0]), str(values[1]), str(values[2]),
                                             replace=True, controllers=grant)
         except (UserError, ValueError) as exc:
@@ -649,10 +659,13 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         return JSONResponse({"name": added.name, "role": added.role, "controllers": grant_json(added)},
                             status_code=201)
 
-    def grant_of_body(value: Any) -> frozenset[str] | None:
-        """A user's grant as the API (a list of ids, or null: all) or the form ("a, b"; empty: all) sends it."""
+    def grant_of_body(value: Any) -> frozenset[str] | Unchanged | None:
+        """A user's grant as the API (a list of ids; null: all; absent: unchanged) or the form ("a, b";
+        "*": all; empty: unchanged) sends it. Unchanged is all for a new user."""
+        if isinstance(value, Unchanged) or value == "":
+            return UNCHANGED
         if value is None or isinstance(value, str):
-            return parse_controllers(value or "")
+            return parse_controllers(value or "*")
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return check_controllers(value)
         raise UserError("controllers must be a list of controller ids, or null for all of them")

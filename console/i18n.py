@@ -112,7 +112,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "scopes": ("Scopes", "Portées"),
     "controllers": ("Controllers", "Responsables de traitement"),
     "every_controller": ("all", "tous"),
-    "controllers_help": ("ids separated by commas; empty: all", "identifiants séparés par des virgules ; vide : tous"),
+    "controllers_help": ("ids separated by commas; *: all; empty: all for a new user, else unchanged",
+                         "identifiants séparés par des virgules ; * : tous ; vide : tous (nouvel utilisateur), "
+                         "sinon inchangés"),
     "created": ("Created", "Créé"),
     "expires": ("Expires", "Expire"),
     "last_used": ("Last used", "Dernier usage"),

@@ -80,6 +80,13 @@ def check_role(role: str) -> str:
     return role
 
 
+class Unchanged:
+    """``UserStore.add``'s "keep the grant the user has" (None means every controller)."""
+
+
+UNCHANGED = Unchanged()
+
+
 def check_controllers(controllers: Iterable[str] | None) -> frozenset[str] | None:
     """A grant: None (or "*" among them) for every controller, else the controller ids it names."""
     if controllers is None:
@@ -157,14 +164,18 @@ class UserStore:
         self._mtime = self.path.stat().st_mtime
 
     def add(self, name: str, password: str, role: str, *, replace: bool = False,
-            controllers: Iterable[str] | None = None) -> User:
-        """``controllers``: the user's grant (None: every controller)."""
+            controllers: Iterable[str] | Unchanged | None = None) -> User:
+        """``controllers``: the user's grant (None: every controller; UNCHANGED: a replaced user's
+        grant as it was, a new user's every controller — a password reset never widens a grant)."""
         check_name(name), check_password(password), check_role(role)
-        grant = check_controllers(controllers)
         with self._lock:
             self._reload()
             if name in self._users and not replace:
                 raise UserError(f"user {name!r} exists (use --replace to change the password or role)")
+            if isinstance(controllers, Unchanged):
+                grant = _grant_of(self._users[name]) if name in self._users else None
+            else:
+                grant = check_controllers(controllers)
             self._users[name] = _record(_hasher.hash(password), role, grant)
             self._save()
         return User(name, role, controllers=grant)

@@ -190,14 +190,15 @@ def cmd_users(args: argparse.Namespace) -> int:
     """Local console users, in <data_dir>/console-users.json (argon2 hashes); their console sessions
     in console-sessions.json beside it."""
     from console.sessions import SessionStore
-    from console.users import UserError, UserStore, grant_label
+    from console.users import UNCHANGED, UserError, UserStore, grant_label
 
     settings = _settings()
     store = UserStore(settings.users_file)
     try:
         if args.users_command == "add":
+            grant_asked = UNCHANGED if args.controller is None else args.controller
             user = store.add(args.name, _read_password(f"password for {args.name}: "), args.role,
-                             replace=args.replace, controllers=args.controller)
+                             replace=args.replace, controllers=grant_asked)
             grant = "" if user.controllers is None else f", controllers {grant_label(user.controllers)}"
             print(f"user {user.name} ({user.role}{grant}) saved in {settings.users_file}"
                   + (" (their sessions and CLI logins end at their next request)" if args.replace else ""))
@@ -449,7 +450,8 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--replace", action="store_true",
                      help="change the password, role or controllers of an existing user")
     add.add_argument("--controller", action="append", metavar="ID",
-                     help="a controller whose incidents the user sees (repeat for more; default: all of them)")
+                     help="a controller whose incidents the user sees (repeat for more; '*': all of them; "
+                          "default: all for a new user, unchanged with --replace)")
     remove = users_sub.add_parser("remove", help="remove a user")
     remove.add_argument("name")
     users_sub.add_parser("list", help="list users and roles")

@@ -189,6 +189,9 @@ async def test_a_password_role_or_grant_change_ends_that_users_cli_tokens(consol
                                                        "role": "responder", "controllers": ["ama"]}, **adam)
         assert granted.status_code == 201 and granted.json()["controllers"] == ["ama"]
         assert (await cli.get("/api/me", headers=rita)).status_code == 401  # the grant changed
+        reset = await admin.post("/api/users", json={"name": "rita", "password": "a-third-password",
+                                                     "role": "responder"}, **adam)
+        assert reset.json()["controllers"] == ["ama"]  # a password reset keeps the grant, never widens it
         replaced = breach(console.data, "users", "add", "dora", "--role", "viewer", "--replace",
                           stdin="dora-password\n")
         assert replaced.returncode == 0, replaced.stderr

@@ -39,6 +39,17 @@ def test_a_user_and_a_token_are_granted_controllers(tmp_path: Path) -> None:
     user = UserStore(tmp_path / "console-users.json").get("amelie")
     assert user is not None and user.controllers == {"ama", "ampere"}
     assert breach(tmp_path, "users", "list").stdout.split() == ["amelie", "viewer", "ama,ampere"]
+    # A new password keeps the grant (a reset never widens it); '*' widens it on purpose.
+    def grant() -> object:
+        found = UserStore(tmp_path / "console-users.json").get("amelie")
+        return found.controllers if found else "missing"
+
+    assert breach(tmp_path, "users", "add", "amelie", "--role", "viewer", "--replace", stdin="a new one!\n"
+                  ).returncode == 0
+    assert grant() == {"ama", "ampere"}
+    assert breach(tmp_path, "users", "add", "amelie", "--role", "viewer", "--replace", "--controller", "*",
+                  stdin="a new one!\n").returncode == 0
+    assert grant() is None
     issued = breach(tmp_path, "tokens", "add", "ama-dashboard", "--role", "viewer", "--controller", "ama")
     token = TokenStore(tmp_path / "console-tokens.json").verify(issued.stdout.strip())
     assert token is not None and token.controllers == {"ama"}
