@@ -220,7 +220,9 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
                                                          **_errors(401, 403, 404)}}},
         "/api/users": {
             "get": {"summary": "Users (admin)", "responses": {"200": _json(obj, "Users"), **_errors(401, 403)}},
-            "post": {"summary": "Add or replace a user (admin)", "requestBody": {"required": True, "content": {
+            "post": {"summary": "Add or replace a user (admin); without controllers a replaced user keeps their "
+                                "grant and a new one is granted every controller",
+                     "requestBody": {"required": True, "content": {
                 "application/json": {"schema": {"type": "object", "required": ["name", "password", "role"],
                                                 "properties": {"name": {"type": "string"},
                                                                "password": {"type": "string", "minLength": 8},
