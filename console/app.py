@@ -33,13 +33,23 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from console import actions, i18n, openapi, personal_tokens, resend, views, work
+from console import actions, i18n, openapi, personal_tokens, resend, tenants, views, work
 from console.auth import AuthConfig, Guard, check_password, client_of, login, wants_json
 from console.limits import BodyTooLarge
 from console.oidc import Oidc, OidcConfig
 from console.read_model import ReadModel
 from console.throttle import Busy, PasswordCheck, Throttled
-from console.users import ROLES, SCOPES, User, UserError, UserStore
+from console.users import (
+    ROLES,
+    SCOPES,
+    UNCHANGED,
+    Unchanged,
+    User,
+    UserError,
+    UserStore,
+    check_controllers,
+    parse_controllers,
+)
 from incident import register
 from incident.commands import Command, CorrectFacts
 from incident.decide import facts_lower_risk
@@ -126,8 +136,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     pages.filters["words"] = lambda value: str(value).replace("_", " ")
 
     # --- reading -------------------------------------------------------------------------------------
-    def incidents(now: datetime, filters: Mapping[str, str], me: User | None = None) -> list[dict[str, Any]]:
-        rows = [views.summary(i, directory, now) for i in model.incidents.values()]
+    def incidents(now: datetime, filters: Mapping[str, str], me: User) -> list[dict[str, Any]]:
+        """The incidents ``me`` is granted (console/tenants.py), filtered and the most urgent first."""
+        rows = [views.summary(i, directory, now) for i in model.incidents.values() if me.sees(i.controller)]
         rows = work_filtered(rows, filters, me)
         if filters.get("controller"):
             rows = [r for r in rows if r["controller"] == filters["controller"]]
@@ -142,9 +153,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         rows.sort(key=lambda r: (r["seconds_left"] is None, r["seconds_left"] or 0))
         return rows
 
-    def work_filtered(rows: list[dict[str, Any]], filters: Mapping[str, str], me: User | None) -> list[dict[str, Any]]:
+    def work_filtered(rows: list[dict[str, Any]], filters: Mapping[str, str], me: User) -> list[dict[str, Any]]:
         """The list's search (``q``) and "mine" (the reader owns it): console/work.py."""
-        if filters.get("mine") in ("1", "true", "on") and me is not None:
+        if filters.get("mine") in ("1", "true", "on"):
             rows = [r for r in rows if r["owner"] == me.actor]
         if filters.get("q", "").strip():
             rows = [r for r in rows if work.matches(filters["q"], r, reasons, entity_hash)]
@@ -153,14 +164,18 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     def reasons(incident_id: str) -> list[str]:
         return [e.reason for e in model.evidence(incident_id)]
 
-    def people() -> list[str]:
-        """Who may own an incident: the console users who may act."""
-        return [u.name for u in config.users.list() if u.role in actions.RESPONDERS]
+    def people(controller: str | None) -> list[str]:
+        """Who may own an incident of ``controller``: the console users who may act and are granted it."""
+        return [u.name for u in config.users.list() if u.role in actions.RESPONDERS and u.sees(controller)]
 
     def find(request: Request) -> tuple[Any, list[Any]] | None:
+        """The incident the path names, if it exists for the reader (console/tenants.py checks it
+        before the route runs too: another controller's incident is missing, never forbidden)."""
         incident_id = request.path_params["incident_id"]
         incident = model.incidents.get(incident_id)
-        return None if incident is None else (incident, model.timeline.get(incident_id, []))
+        if incident is None or not user_of(request).sees(incident.controller):
+            return None
+        return incident, model.timeline.get(incident_id, [])
 
     def drafts(incident_id: str) -> dict[str, Any]:
         return {e.draft.notice_id: e.draft for e in model.timeline.get(incident_id, [])
@@ -212,12 +227,14 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     # --- pages -------------------------------------------------------------------------------------
     async def page_list(request: Request) -> Response:
         now = clock()
+        me = user_of(request)
         filters = {k: request.query_params.get(k, "") for k in FILTERS}
+        letters = me.every_controller  # dead letters carry no controller: for users of every one only
         values: dict[str, Any] = {
-            "incidents": incidents(now, filters, user_of(request)), "dead_letters": dict(model.dead_letters),
-            "letters_by_topic": dict(model.letters_by_topic), "filters": filters,
-            "controllers": sorted((p.id, p.name) for p in directory.profiles.values()), "states": STATES,
-            "levels": LEVELS}
+            "incidents": incidents(now, filters, me), "dead_letters": dict(model.dead_letters) if letters else {},
+            "letters_by_topic": dict(model.letters_by_topic) if letters else {}, "filters": filters,
+            "controllers": sorted((p.id, p.name) for p in directory.profiles.values() if me.sees(p.id)),
+            "states": STATES, "levels": LEVELS}
         return page(request, "_rows.html" if request.query_params.get("partial") else "list.html", **values)
 
     async def page_detail(request: Request) -> Response:
@@ -228,7 +245,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                               chain=model.chain(found[0].id), evidence=model.evidence(found[0].id))
         detail["refused_commands"] = [asdict(d) for d in model.refused_commands(found[0].id)]
         template = "_detail.html" if request.query_params.get("partial") else "detail.html"
-        return page(request, template, incident=detail, levels=LEVELS, people=people(), outcomes=OUTCOMES,
+        return page(request, template, incident=detail, levels=LEVELS, people=people(found[0].controller),
+                    outcomes=OUTCOMES,
                     may_dismiss=work.may_dismiss(found[0], user_of(request)) is None)
 
     async def page_notice(request: Request) -> Response:
@@ -238,25 +256,49 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             return page(request, "missing.html", 404)
         return page(request, "notice.html", notice=shown, incident_id=request.path_params["incident_id"])
 
+    def register_of(request: Request) -> list[dict[str, Any]]:
+        """The register's entries of the controllers the reader is granted."""
+        me = user_of(request)
+        return [e for e in model.register(directory) if me.sees(e["controller"])]
+
     async def page_register(request: Request) -> Response:
-        entries = [register.csv_row(e) for e in model.register(directory)]
+        entries = [register.csv_row(e) for e in register_of(request)]
         return page(request, "register.html", entries=entries, columns=register.CSV_COLUMNS)
 
+    def letters_refused(request: Request) -> str | None:
+        if user_of(request).every_controller:
+            return None
+        return "the rejected records name no controller: only a user of every controller reads them"
+
     async def page_rejected(request: Request) -> Response:
+        if (refusal := letters_refused(request)) is not None:
+            return page(request, "refused.html", 403, reason=refusal, incident_id=None)
         return page(request, "rejected.html", letters=list(reversed(model.letters)),
                     by_topic=dict(model.letters_by_topic))
 
     async def api_rejected(request: Request) -> Response:
+        if (refusal := letters_refused(request)) is not None:
+            return JSONResponse({"error": refusal}, status_code=403)
         return JSONResponse({"by_topic": dict(model.letters_by_topic), "by_reason": dict(model.dead_letters),
                              "latest": [asdict(d) for d in reversed(model.letters)]})
 
     async def page_mail(request: Request) -> Response:
         if mailbox is None:
             return page(request, "missing.html", 404)
-        return page(request, "mail.html", messages=list(reversed(mailbox.summaries())))
+        return page(request, "mail.html", messages=list(reversed(mails(request))))
+
+    def mails(request: Request) -> list[dict[str, Any]]:
+        """The caught mails of the incidents the reader is granted (console/tenants.py)."""
+        me = user_of(request)
+        return [m for m in mailbox.summaries() if tenants.sees_mail(model, me, m)] if mailbox else []
+
+    def mail(request: Request) -> dict[str, Any] | None:
+        """One caught mail, if it exists for the reader: another controller's is missing."""
+        message = mailbox.message(request.path_params["message_id"]) if mailbox else None
+        return message if message is not None and tenants.sees_mail(model, user_of(request), message) else None
 
     async def page_mail_message(request: Request) -> Response:
-        message = mailbox.message(request.path_params["message_id"]) if mailbox else None
+        message = mail(request)
         if message is None:
             return page(request, "missing.html", 404)
         return page(request, "mail_message.html", message=message)
@@ -330,7 +372,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         if found is None:
             return 404, {"error": "no such incident"}
         user = user_of(request)
-        refusal = actions.allowed(name, body, user) or work.refused(name, body, user, found[0], people)
+        refusal = actions.allowed(name, body, user) or \
+            work.refused(name, body, user, found[0], lambda: people(found[0].controller))
         if refusal is not None:
             log.warning("console.refused", action=name, role=user.role)
             return 403, {"error": refusal}
@@ -514,8 +557,14 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     # --- live updates ------------------------------------------------------------------------------
     async def events(request: Request) -> Response:
         queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1000)
+        me = user_of(request)
+        # A local user's password, role or grant changed: the stream ends rather than go on with the
+        # grant it opened with (the browser reconnects, as whoever it is now, if anyone).
+        stamp = config.users.stamp(me.name) if me.kind == "user" else None
 
         def listener(what: str) -> None:
+            if not tenants.sees_change(model, me, what):  # another controller's incident: not even its id
+                return
             with contextlib.suppress(asyncio.QueueFull):  # a stalled reader only misses coalesced pings
                 queue.put_nowait(what)
 
@@ -535,6 +584,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                     changed = {first}
                     while not queue.empty():
                         changed.add(queue.get_nowait())
+                    if stamp is not None and config.users.stamp(me.name) != stamp:
+                        return
                     yield f"event: incidents\ndata: {json.dumps(sorted(changed))}\n\n"
             finally:
                 model.listeners.remove(listener)
@@ -545,8 +596,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     # --- the JSON API -----------------------------------------------------------------------------
     async def api_incidents(request: Request) -> Response:
         filters = {k: request.query_params.get(k, "") for k in FILTERS}
-        return JSONResponse({"incidents": incidents(clock(), filters, user_of(request)),
-                             "dead_letters": dict(model.dead_letters)})
+        me = user_of(request)
+        return JSONResponse({"incidents": incidents(clock(), filters, me),
+                             "dead_letters": dict(model.dead_letters) if me.every_controller else {}})
 
     async def api_incident(request: Request) -> Response:
         found = find(request)
@@ -565,7 +617,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         return JSONResponse(shown)
 
     async def api_register(request: Request) -> Response:
-        entries = model.register(directory)
+        entries = register_of(request)
         if request.query_params.get("format") == "csv":
             return PlainTextResponse(register_csv(entries), media_type="text/csv; charset=utf-8",
                                      headers={"content-disposition": 'attachment; filename="breach-register.csv"'})
@@ -574,10 +626,10 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     async def api_mail(request: Request) -> Response:
         if mailbox is None:
             return JSONResponse({"error": "no mail catcher in this deployment"}, status_code=404)
-        return JSONResponse({"messages": mailbox.summaries()})
+        return JSONResponse({"messages": mails(request)})
 
     async def api_mail_message(request: Request) -> Response:
-        message = mailbox.message(request.path_params["message_id"]) if mailbox else None
+        message = mail(request)
         if message is None:
             return JSONResponse({"error": "no such message"}, status_code=404)
         return JSONResponse(message)
@@ -585,7 +637,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     async def api_me(request: Request) -> Response:
         user = user_of(request)
         return JSONResponse({"name": user.name, "role": user.role, "kind": user.kind, "actor": user.actor,
-                             "scopes": list(user.scopes)})
+                             "scopes": list(user.scopes), "controllers": grant_json(user)})
 
     async def users_endpoint(request: Request) -> Response:
         """Admins list users (GET) or add/replace one (POST, JSON or the users page's form)."""
@@ -594,7 +646,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             return page(request, "missing.html", 403) if is_form else \
                 JSONResponse({"error": "only an admin manages users"}, status_code=403)
         if request.method == "GET":
-            return JSONResponse({"users": [{"name": u.name, "role": u.role} for u in config.users.list()]})
+            return JSONResponse({"users": [{"name": u.name, "role": u.role, "controllers": grant_json(u)}
+                                           for u in config.users.list()]})
         try:
             body: Any = dict(await request.form()) if is_form else await request.json()
             if not isinstance(body, dict):
@@ -602,8 +655,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             values = [body.get(k) for k in ("name", "password", "role")]
             if not all(isinstance(v, str) for v in values):
                 raise UserError("name, password and role are required strings")
+            grant = grant_of_body(body.get("controllers", UNCHANGED))
             added = await asyncio.to_thread(config.users.add, str(values[0]), str(values[1]), str(values[2]),
-                                            replace=True)
+                                            replace=True, controllers=grant)
         except (UserError, ValueError) as exc:
             if is_form:
                 request.session["flash"] = str(exc)
@@ -613,7 +667,19 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         if is_form:
             request.session["flash"] = f"{added.name}: {added.role}"
             return RedirectResponse("/admin/users", status_code=303)
-        return JSONResponse({"name": added.name, "role": added.role}, status_code=201)
+        return JSONResponse({"name": added.name, "role": added.role, "controllers": grant_json(added)},
+                            status_code=201)
+
+    def grant_of_body(value: Any) -> frozenset[str] | Unchanged | None:
+        """A user's grant as the API (a list of ids; null: all; absent: unchanged) or the form ("a, b";
+        "*": all; empty: unchanged) sends it. Unchanged is all for a new user."""
+        if isinstance(value, Unchanged) or value == "":
+            return UNCHANGED
+        if value is None or isinstance(value, str):
+            return parse_controllers(value or "*")
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return check_controllers(value)
+        raise UserError("controllers must be a list of controller ids, or null for all of them")
 
     async def tokens_endpoint(request: Request) -> Response:
         """Admins list the API tokens (never their secret: console.users.TokenStore.list)."""
@@ -641,6 +707,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             return RedirectResponse("/admin/users", status_code=303)
         return JSONResponse({"label": label, "revoked": True})
 
+    def grant_json(user: User) -> list[str] | None:
+        return None if user.controllers is None else sorted(user.controllers)
+
     async def api_openapi(request: Request) -> Response:
         return JSONResponse(openapi.document(states=STATES, levels=LEVELS, roles=ROLES, scopes=SCOPES))
 
@@ -658,7 +727,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
     command_routes: list[BaseRoute] = [
         Route(f"/api/incidents/{{incident_id}}/{name}", api_command(name), methods=["POST"], name=f"api_{name}")
         for name in BUILDERS]
-    app = Starlette(exception_handlers={BodyTooLarge: too_large}, routes=[
+    app = Starlette(exception_handlers={BodyTooLarge: too_large}, routes=tenants.guard_incident_routes([
         Route("/", page_list),
         Route("/incidents/{incident_id}", page_detail),
         Route("/incidents/{incident_id}/notices/{notice_id}", page_notice),
@@ -679,7 +748,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/events", events),
         Route("/api/openapi.json", api_openapi),
         Route("/api/me", api_me),
-        Route("/api/me/token", personal_tokens.endpoint(config.secret, config.session_hours), methods=["POST"]),
+        Route("/api/me/token", personal_tokens.endpoint(config.secret, config.session_hours, config.users),
+              methods=["POST"]),
         Route("/api/incidents", api_incidents),
         Route("/api/incidents/{incident_id}", api_incident),
         *command_routes,
@@ -698,5 +768,5 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/api/tokens/{label}/revoke", revoke_token, methods=["POST"]),
         Route("/healthz", healthz),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-    ])
+    ], model, lambda request: page(request, "missing.html", 404)))
     return Guard(app, config, passwords, refresh=identity.refresh if identity is not None else None)

@@ -76,8 +76,9 @@ BASIC_CACHE_SECONDS = 60.0  # argon2 is slow on purpose: a script's repeated cal
 AUDIT_REPEAT_SECONDS = 60.0  # a token's successful uses are audited once a minute, not per API call
 LOGIN = "_login"  # set in the session by login(): the Guard starts a new server-side session
 OIDC_RECHECK_SECONDS = 300.0  # a refreshable OIDC session's role is read again from the provider this often
-# A refresh token → (the role the provider gives now, or None: over; the refresh token to keep): console.oidc.
-Refresh = Callable[[str], Awaitable[tuple[str | None, str]]]
+# A refresh token → (the role the provider gives now, or None: over; the controllers it grants, None:
+# all; the refresh token to keep): console.oidc.
+Refresh = Callable[[str], Awaitable[tuple[str | None, frozenset[str] | None, str]]]
 
 
 def parse_users(spec: str) -> UserStore:
@@ -144,7 +145,8 @@ class Guard:
         self.signer = URLSafeTimedSerializer(config.secret, salt="breach-console-session")
         self._basic_cache: dict[str, tuple[str, str, float]] = {}
         self._audited: dict[str, float] = {}  # token label → when its last success was audited
-        self._refreshing: dict[str, asyncio.Future[tuple[str | None, str]]] = {}  # session id → its refresh
+        # session id → its refresh
+        self._refreshing: dict[str, asyncio.Future[tuple[str | None, frozenset[str] | None, str]]] = {}
 
     # --- who -------------------------------------------------------------------------------------
     async def _load_session(self, scope: Scope) -> tuple[dict[str, Any], str | None, bool]:
@@ -175,8 +177,8 @@ class Guard:
             found = await self._recheck_oidc(sid, found, client_of(scope))
             if found is None:
                 return {}, None, True
-        return {**found["data"], "user": {"name": found["name"], "role": found["role"], "via": found["via"]}}, \
-            sid, True
+        return {**found["data"], "user": {"name": found["name"], "role": found["role"], "via": found["via"],
+                                          "controllers": found.get("controllers")}}, sid, True
 
     async def _recheck_oidc(self, sid: str, found: dict[str, Any], client: str) -> dict[str, Any] | None:
         """An OIDC session's role, read again from the provider when due (console.oidc.Oidc.refresh);
@@ -195,21 +197,22 @@ class Guard:
             task = self._refreshing[sid] = asyncio.ensure_future(self.refresh(str(token)))
             task.add_done_callback(lambda _: self._refreshing.pop(sid, None))
         try:
-            role, token = await asyncio.shield(task)
+            role, grant, token = await asyncio.shield(task)
         except IdpUnreachable:
             if now - checked < sessions.lifetimes.oidc_absolute:
                 return found
-            role = None
-        if role is None:
+            role, grant = None, None
+        if role is None or grant == frozenset():
             sessions.end(sid)
             self.config.audit.record(who=f"user:{found['name']}", client=client, method="oidc", ok=False,
                                      reason="refresh: refused or no console role")
             return None
         data = {**found["data"], "oidc": {"refresh_token": token, "checked": now}}
-        sessions.update(sid, data, role=role)
-        if role != found["role"]:
+        controllers = None if grant is None else sorted(grant)
+        sessions.update(sid, data, role=role, controllers=controllers)
+        if role != found["role"] or controllers != found.get("controllers"):
             log.info("console.session_role_changed", role=role)
-        return {**found, "role": role, "data": data}
+        return {**found, "role": role, "data": data, "controllers": controllers}
 
     async def _basic(self, value: bytes, client: str) -> User | None:
         try:
@@ -258,8 +261,10 @@ class Guard:
         who = session.get("user")
         if not isinstance(who, dict):
             return None, "session"
-        if who.get("via") == "oidc":  # the identity provider vouched for the role at login
-            return User(str(who["name"]), str(who["role"])), "session"
+        if who.get("via") == "oidc":  # the identity provider vouched for the role and grant (login, refresh)
+            named = who.get("controllers")
+            return User(str(who["name"]), str(who["role"]),
+                        controllers=None if named is None else frozenset(named)), "session"
         return self.config.users.get(str(who.get("name"))), "session"  # removed users are out at once
 
     # --- the middleware --------------------------------------------------------------------------
@@ -389,7 +394,8 @@ class Guard:
                 sessions.end(sid)  # a new id at each login: no session fixation
             who = session.pop("user")
             stamp = "" if who["via"] == "oidc" else self.config.users.stamp(who["name"]) or ""
-            sid = sessions.start(who["name"], who["role"], who["via"], stamp, session)
+            sid = sessions.start(who["name"], who["role"], who["via"], stamp, session,
+                                 controllers=who.get("controllers"))
             short = who["via"] == "oidc" and not session.get("oidc", {}).get("refresh_token")
             lifetime = sessions.lifetimes.oidc_absolute if short else sessions.lifetimes.absolute
             return f"{COOKIE}={self.signer.dumps({'sid': sid})}; Max-Age={int(lifetime)}{flags}".encode()
@@ -462,7 +468,9 @@ def login(session: dict[str, Any], user: User, via: str = "local") -> None:
     the anonymous one survives but the language."""
     lang = session.get("lang")
     session.clear()
-    session.update({"user": {"name": user.name, "role": user.role, "via": via}, "csrf": new_csrf(), LOGIN: True})
+    grant = None if user.controllers is None else sorted(user.controllers)
+    session.update({"user": {"name": user.name, "role": user.role, "via": via, "controllers": grant},
+                    "csrf": new_csrf(), LOGIN: True})
     if lang:
         session["lang"] = lang
 

@@ -110,6 +110,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "api_tokens": ("API tokens", "Jetons d'API"),
     "token_label": ("Label", "Libellé"),
     "scopes": ("Scopes", "Portées"),
+    "controllers": ("Controllers", "Responsables de traitement"),
+    "every_controller": ("all", "tous"),
+    "controllers_help": ("ids separated by commas; *: all; empty: all for a new user, else unchanged",
+                         "identifiants séparés par des virgules ; * : tous ; vide : tous (nouvel utilisateur), "
+                         "sinon inchangés"),
     "created": ("Created", "Créé"),
     "expires": ("Expires", "Expire"),
     "last_used": ("Last used", "Dernier usage"),

@@ -3,6 +3,10 @@
 Authorization-code flow with PKCE (S256); Authlib checks the id_token's signature, issuer,
 audience and nonce. The console role comes from a claim (``roles`` by default, a list or a
 string): the most trusted of its values that is a console role wins; a person with none is
+refused. The controllers whose incidents the person sees come from another claim
+(``breach_controllers`` by default, ``BREACH_OIDC_CONTROLLER_CLAIM``: a list, or a string of ids
+separated by spaces or commas; ``*`` for all): a provider that does not send it grants every
+controller, as before tenants existed; one that sends it empty grants none, and the login is
 refused. The local users stay available as the break-glass path when the IdP is down.
 
 When the provider gives a refresh token, the console keeps it in the server-side session and
@@ -13,6 +17,7 @@ session. Without a refresh token, an OIDC session lasts ``BREACH_CONSOLE_OIDC_SE
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +44,7 @@ class OidcConfig:
     scopes: str = "openid profile email"
     # ``roles`` claim value → console role, for IdPs whose group names differ ("breach-dpo=dpo,…").
     role_map: str = ""
+    controller_claim: str = "breach_controllers"
 
     @property
     def discovery_url(self) -> str:
@@ -50,6 +56,16 @@ class OidcConfig:
         mapping = dict(item.split("=", 1) for item in filter(None, self.role_map.split(",")))
         roles = {mapping.get(v, v) for v in values} & set(ROLES)
         return max(roles, key=ROLES.index) if roles else None
+
+    def controllers_of(self, claims: dict[str, Any]) -> frozenset[str] | None:
+        """The controllers the claims grant: None (every one) when the claim is absent or says ``*``;
+        an empty set when it names none."""
+        if self.controller_claim not in claims:
+            return None
+        raw = claims[self.controller_claim]
+        values = re.split(r"[\s,]+", raw) if isinstance(raw, str) else [str(v) for v in raw or ()]
+        named = {v.strip() for v in values if v.strip()}
+        return None if "*" in named else frozenset(named)
 
 
 class Oidc:
@@ -93,15 +109,20 @@ class Oidc:
         if role is None:
             self.audit.record(who=f"user:{name}", client=client, method="oidc", ok=False, reason="no console role")
             return PlainTextResponse("Your account has no console role; ask an administrator.", 403)
-        login(request.session, User(name, role), via="oidc")
+        grant = self.config.controllers_of(claims)
+        if grant == frozenset():
+            self.audit.record(who=f"user:{name}", client=client, method="oidc", ok=False, reason="no controller")
+            return PlainTextResponse("Your account is granted no controller; ask an administrator.", 403)
+        login(request.session, User(name, role, controllers=grant), via="oidc")
         if token.get("refresh_token"):  # kept server-side only (console/sessions.py), for ``refresh``
             request.session["oidc"] = {"refresh_token": str(token["refresh_token"])}
         self.audit.record(who=f"user:{name}", client=client, method="oidc", ok=True)
         return RedirectResponse("/", status_code=303)
 
-    async def refresh(self, refresh_token: str) -> tuple[str | None, str]:
+    async def refresh(self, refresh_token: str) -> tuple[str | None, frozenset[str] | None, str]:
         """The person's role as the provider says now (None: refused, or no console role any more),
-        and the refresh token to keep (rotated or the same). Raises IdpUnreachable when it cannot ask."""
+        the controllers it grants now (None: all), and the refresh token to keep (rotated or the
+        same). Raises IdpUnreachable when it cannot ask."""
         from authlib.integrations.base_client import OAuthError
         from joserfc.errors import JoseError
 
@@ -109,7 +130,7 @@ class Oidc:
             token = await self.oauth.idp.fetch_access_token(grant_type="refresh_token", refresh_token=refresh_token)
         except OAuthError as exc:  # invalid_grant: the session or the account ended at the provider
             log.info("oidc.refresh_refused", error=exc.error)
-            return None, refresh_token
+            return None, None, refresh_token
         except Exception as exc:  # the provider down or unreachable: the caller decides how long to trust
             raise IdpUnreachable(type(exc).__name__) from exc
         try:
@@ -119,7 +140,8 @@ class Oidc:
                 claims = dict(await self.oauth.idp.userinfo(token=token))
         except JoseError as exc:
             log.warning("oidc.refresh_bad_id_token", error=exc.error)
-            return None, refresh_token
+            return None, None, refresh_token
         except Exception as exc:
             raise IdpUnreachable(type(exc).__name__) from exc
-        return self.config.role_of(claims), str(token.get("refresh_token") or refresh_token)
+        return self.config.role_of(claims), self.config.controllers_of(claims), \
+            str(token.get("refresh_token") or refresh_token)

@@ -18,7 +18,8 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     words = {400: "Invalid request", 401: "Not authenticated", 403: "Not allowed for this role or token",
-             404: "Not found", 405: "This console is read-only", 409: "The incident cannot have this notice yet",
+             404: "Not found (nor is an incident of a controller the principal is not granted)",
+             405: "This console is read-only", 409: "The incident cannot have this notice yet",
              413: "Too large (bodies: 64 KiB; lists of people: BREACH_CONSOLE_MAX_IMPORT_BYTES)",
              415: "Unsupported content type",
              429: "Too many failed logins from this address or for this name: wait Retry-After seconds",
@@ -63,12 +64,15 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
         "type": "array", "items": {"type": "object", "properties": {
             "notice_id": {"type": "string"}, "in_doubt": {"type": "integer"}, "published": {"type": "integer"}}}}}}
     text = {"type": "string", "pattern": r"\S"}  # required texts: not empty, not only blanks
+    grant = {"type": ["array", "null"], "items": {"type": "string"},
+             "description": "The controllers whose incidents the principal reads and acts on; null: all of them"}
     paths: dict[str, Any] = {
         "/api/me": {"get": {"summary": "Who is asking", "responses": {
             "200": _json({"type": "object", "required": ["name", "role", "actor"], "properties": {
                 "name": {"type": "string"}, "role": {"type": "string", "enum": list(roles)},
                 "kind": {"type": "string"}, "actor": {"type": "string"},
-                "scopes": {"type": "array", "items": {"type": "string", "enum": list(scopes)}}}}, "The principal"),
+                "scopes": {"type": "array", "items": {"type": "string", "enum": list(scopes)}},
+                "controllers": grant}}, "The principal"),
             **_errors(401)}}},
         "/api/incidents/{incident_id}/resend_in_doubt": {"post": {
             "summary": "Send the notice to the people affected again to the recipients a worker crash left in "
@@ -210,8 +214,10 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
                                       **_errors(401, 403)}}},
         "/api/rejected": {"get": {"summary": "Dead letters: counts per topic and reason, the latest listed without "
                                              "their content (forged or failed commands name their incident)",
-                                  "responses": {"200": {"description": "Rejected records", "content": {
-                                      "application/json": {"schema": obj}}}, **_errors(401, 403)}}},
+                                  "responses": {"200": {"description": "Rejected records (users of every "
+                                                                        "controller only: 403 otherwise)",
+                                                        "content": {"application/json": {"schema": obj}}},
+                                                **_errors(401, 403)}}},
         "/api/mail": {"get": {"summary": "Messages held by the embedded mail catcher", "responses": {
             "200": _json(obj, "Message summaries"), **_errors(401, 403, 404)}}},
         "/api/mail/{message_id}": {"get": {"summary": "One caught message", "parameters": [_id("message_id")],
@@ -219,11 +225,14 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
                                                          **_errors(401, 403, 404)}}},
         "/api/users": {
             "get": {"summary": "Users (admin)", "responses": {"200": _json(obj, "Users"), **_errors(401, 403)}},
-            "post": {"summary": "Add or replace a user (admin)", "requestBody": {"required": True, "content": {
+            "post": {"summary": "Add or replace a user (admin); without controllers a replaced user keeps their "
+                                "grant and a new one is granted every controller",
+                     "requestBody": {"required": True, "content": {
                 "application/json": {"schema": {"type": "object", "required": ["name", "password", "role"],
                                                 "properties": {"name": {"type": "string"},
                                                                "password": {"type": "string", "minLength": 8},
-                                                               "role": {"type": "string", "enum": list(roles)}}}}}},
+                                                               "role": {"type": "string", "enum": list(roles)},
+                                                               "controllers": grant}}}}},
                      "responses": {"201": _json(obj, "Saved"), **_errors(400, 401, 403)}}},
         "/api/users/{name}/logout": {"post": {
             "summary": "Log a user out everywhere: end every console session of theirs (admin)",

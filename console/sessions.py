@@ -32,6 +32,13 @@ from typing import Any
 SEEN_WRITE_SECONDS = 60.0  # "last seen" reaches the file at most this often per session
 
 
+class Keep:
+    """``update``'s "leave the grant as it is" (None means every controller)."""
+
+
+KEEP = Keep()
+
+
 class IdpUnreachable(Exception):
     """The identity provider could not be asked to refresh a session (network, its metadata): not a refusal."""
 
@@ -122,13 +129,16 @@ class SessionStore:
             return "idle"
         return None
 
-    def start(self, name: str, role: str, via: str, stamp: str, data: dict[str, Any]) -> str:
-        """A new session for ``name`` (its id, for the cookie); ``stamp``: see ``user_stamp``."""
+    def start(self, name: str, role: str, via: str, stamp: str, data: dict[str, Any],
+              controllers: list[str] | None = None) -> str:
+        """A new session for ``name`` (its id, for the cookie); ``stamp``: see ``UserStore.stamp``;
+        ``controllers``: the grant an identity provider gave (None: every controller; a local
+        user's grant is read from the user file at each request)."""
         sid = secrets.token_urlsafe(32)
         now = self.clock()
         with self._writing():
             self._sessions[sid] = {"name": name, "role": role, "via": via, "stamp": stamp, "created": now,
-                                   "seen": now, "data": data}
+                                   "seen": now, "data": data, "controllers": controllers}
         self._seen_written[sid] = now
         return sid
 
@@ -151,9 +161,10 @@ class SessionStore:
             self.update(sid)
         return {**session, "data": dict(session["data"])}
 
-    def update(self, sid: str, data: dict[str, Any] | None = None, role: str | None = None) -> None:
+    def update(self, sid: str, data: dict[str, Any] | None = None, role: str | None = None,
+               controllers: list[str] | Keep | None = KEEP) -> None:
         """Write the session's "last seen" and, if given, its page data (CSRF, language, flash) and
-        its role (read again from the identity provider)."""
+        its role and grant (read again from the identity provider)."""
         now = self.clock()
         with self._writing():
             session = self._sessions.get(sid)
@@ -163,6 +174,8 @@ class SessionStore:
                     session["data"] = data
                 if role is not None:
                     session["role"] = role
+                if not isinstance(controllers, Keep):
+                    session["controllers"] = controllers
         self._seen_written[sid] = now
 
     def end(self, sid: str) -> None:

@@ -5,6 +5,10 @@ place so a crash never leaves half a file. A store built from ``BREACH_CONSOLE_U
 embedded logins) lives in memory only. Passwords and tokens are never stored in clear:
 passwords as argon2id hashes, tokens as SHA-256 digests (they are long random strings, so a
 fast hash is enough and lets every API call be checked cheaply).
+
+Each user and token is granted the controllers whose incidents it sees (``controllers`` in its
+entry: profile ids); an entry without one — every file written before grants — is granted all of
+them (console/tenants.py applies the grant).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import os
 import re
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +34,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 ROLES = ("viewer", "responder", "dpo", "admin")
 SCOPES = ("read", "act")  # read: GET routes; act: commands (POST)
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_CONTROLLER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _hasher = PasswordHasher()
 
 
@@ -45,11 +50,22 @@ class User:
     role: str
     kind: str = "user"  # user | token
     scopes: tuple[str, ...] = SCOPES
+    # The controllers whose incidents this principal reads and acts on (its grant); None: all of them.
+    controllers: frozenset[str] | None = None
 
     @property
     def actor(self) -> str:
         """What commands (and so the events) record as the acting party."""
         return f"{self.kind}:{self.name}"
+
+    @property
+    def every_controller(self) -> bool:
+        return self.controllers is None
+
+    def sees(self, controller: str | None) -> bool:
+        """Whether the grant covers an incident of ``controller`` (None: not attributed yet, which
+        only a user of every controller sees)."""
+        return self.controllers is None or (controller is not None and controller in self.controllers)
 
 
 def check_name(name: str) -> str:
@@ -62,6 +78,38 @@ def check_role(role: str) -> str:
     if role not in ROLES:
         raise UserError(f"invalid role {role!r}: one of {', '.join(ROLES)}")
     return role
+
+
+class Unchanged:
+    """``UserStore.add``'s "keep the grant the user has" (None means every controller)."""
+
+
+UNCHANGED = Unchanged()
+
+
+def check_controllers(controllers: Iterable[str] | None) -> frozenset[str] | None:
+    """A grant: None (or "*" among them) for every controller, else the controller ids it names."""
+    if controllers is None:
+        return None
+    named = {c.strip() for c in controllers if c.strip()}
+    if "*" in named:
+        return None
+    if not named:
+        raise UserError("a grant names at least one controller (or '*' for all of them)")
+    for controller in named:
+        if not _CONTROLLER.fullmatch(controller):
+            raise UserError(f"invalid controller id {controller!r}")
+    return frozenset(named)
+
+
+def parse_controllers(text: str) -> frozenset[str] | None:
+    """'atometrics+ama' or 'atometrics, ama' → a grant; '' or '*' → every controller."""
+    parts = [p for p in re.split(r"[+,\s]+", text) if p]
+    return check_controllers(parts) if parts else None
+
+
+def grant_label(controllers: frozenset[str] | None) -> str:
+    return "*" if controllers is None else ",".join(sorted(controllers))
 
 
 def check_password(password: str) -> str:
@@ -77,15 +125,13 @@ class UserStore:
 
     def __init__(self, path: Path | None = None, fixed: str = "") -> None:
         self.path = path
-        self._users: dict[str, dict[str, str]] = {}
-        self._fixed: dict[str, dict[str, str]] = {}
+        self._users: dict[str, dict[str, Any]] = {}
+        self._fixed: dict[str, dict[str, Any]] = {}
         self._mtime: float | None = None
         self._lock = threading.Lock()
         for entry in filter(None, (e.strip() for e in fixed.split(","))):
-            parts = entry.split(":")
-            if len(parts) != 3 or not all(parts):
-                raise UserError("BREACH_CONSOLE_USERS entries must be name:password:role")
-            self._fixed[check_name(parts[0])] = {"hash": _hasher.hash(parts[1]), "role": check_role(parts[2])}
+            name, password, role, grant = _spec_entry(entry)
+            self._fixed[check_name(name)] = _record(_hasher.hash(password), check_role(role), grant)
         self._reload()
 
     @classmethod
@@ -106,7 +152,7 @@ class UserStore:
         self._users = {name: dict(v) for name, v in data.get("users", {}).items()}
         self._mtime = mtime
 
-    def _entry(self, name: str) -> dict[str, str] | None:
+    def _entry(self, name: str) -> dict[str, Any] | None:
         with self._lock:
             self._reload()
             return self._fixed.get(name) or self._users.get(name)
@@ -117,15 +163,22 @@ class UserStore:
         _write_private(self.path, {"version": 1, "users": self._users})
         self._mtime = self.path.stat().st_mtime
 
-    def add(self, name: str, password: str, role: str, *, replace: bool = False) -> User:
+    def add(self, name: str, password: str, role: str, *, replace: bool = False,
+            controllers: Iterable[str] | Unchanged | None = None) -> User:
+        """``controllers``: the user's grant (None: every controller; UNCHANGED: a replaced user's
+        grant as it was, a new user's every controller — a password reset never widens a grant)."""
         check_name(name), check_password(password), check_role(role)
         with self._lock:
             self._reload()
             if name in self._users and not replace:
                 raise UserError(f"user {name!r} exists (use --replace to change the password or role)")
-            self._users[name] = {"hash": _hasher.hash(password), "role": role}
+            if isinstance(controllers, Unchanged):
+                grant = _grant_of(self._users[name]) if name in self._users else None
+            else:
+                grant = check_controllers(controllers)
+            self._users[name] = _record(_hasher.hash(password), role, grant)
             self._save()
-        return User(name, role)
+        return User(name, role, controllers=grant)
 
     def seed(self, spec: str) -> bool:
         """Write the logins of ``spec`` to a new user file (the embedded stack's first start);
@@ -134,8 +187,8 @@ class UserStore:
             if self.path is None or self.path.exists():
                 return False
             for entry in filter(None, (e.strip() for e in spec.split(","))):
-                name, password, role = entry.split(":")
-                self._users[check_name(name)] = {"hash": _hasher.hash(password), "role": check_role(role)}
+                name, password, role, grant = _spec_entry(entry)
+                self._users[check_name(name)] = _record(_hasher.hash(password), check_role(role), grant)
             self._save()
         return True
 
@@ -147,22 +200,26 @@ class UserStore:
             self._save()
 
     def stamp(self, name: str) -> str | None:
-        """A fingerprint of the user's password hash and role (None: no such user): a session keeps the
-        one of its login, and a changed password or role makes it differ, which ends the session."""
+        """A fingerprint of the user's password hash, role and grant (None: no such user): a session
+        and a personal token keep the one of their login, and a changed password, role or grant makes
+        it differ, which ends them."""
         found = self._entry(name)
         if found is None:
             return None
-        return hashlib.sha256(f"{found['hash']}\0{found['role']}".encode()).hexdigest()[:32]
+        text = f"{found['hash']}\0{found['role']}"
+        if found.get("controllers") is not None:  # only then: a user of every controller keeps the stamp of old
+            text += "\0" + ",".join(sorted(found["controllers"]))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def get(self, name: str) -> User | None:
         found = self._entry(name)
-        return None if found is None else User(name, found["role"])
+        return None if found is None else _user(name, found)
 
     def list(self) -> list[User]:
         with self._lock:
             self._reload()
             every = {**self._users, **self._fixed}
-        return [User(n, v["role"]) for n, v in sorted(every.items())]
+        return [_user(n, v) for n, v in sorted(every.items())]
 
     def __len__(self) -> int:
         return len(self.list())
@@ -177,10 +234,35 @@ class UserStore:
             _hasher.verify(found["hash"], password)
         except (VerificationError, InvalidHashError):
             return None
-        return User(name, found["role"])
+        return _user(name, found)
 
 
 _DUMMY_HASH = _hasher.hash("not a password anyone has")
+
+
+def _spec_entry(entry: str) -> tuple[str, str, str, frozenset[str] | None]:
+    """'name:password:role' (every controller) or 'name:password:role:ctrl+ctrl' → its parts."""
+    parts = entry.split(":")
+    if len(parts) not in (3, 4) or not all(parts[:3]):
+        raise UserError("BREACH_CONSOLE_USERS entries must be name:password:role[:controller+controller]")
+    return parts[0], parts[1], parts[2], parse_controllers(parts[3]) if len(parts) == 4 else None
+
+
+def _record(hashed: str, role: str, grant: frozenset[str] | None) -> dict[str, Any]:
+    """A user's entry in the file; no "controllers" key: every controller (the files of old)."""
+    record: dict[str, Any] = {"hash": hashed, "role": role}
+    if grant is not None:
+        record["controllers"] = sorted(grant)
+    return record
+
+
+def _grant_of(entry: dict[str, Any]) -> frozenset[str] | None:
+    named = entry.get("controllers")
+    return None if named is None else frozenset(str(c) for c in named)
+
+
+def _user(name: str, entry: dict[str, Any]) -> User:
+    return User(name, entry["role"], controllers=_grant_of(entry))
 
 
 class TokenStore:
@@ -209,8 +291,11 @@ class TokenStore:
             _write_private(self.path, {"version": 1, "tokens": self._tokens})
             self._mtime = self.path.stat().st_mtime_ns
 
-    def issue(self, label: str, role: str, scopes: tuple[str, ...], expires: timedelta | None = None) -> str:
+    def issue(self, label: str, role: str, scopes: tuple[str, ...], expires: timedelta | None = None,
+              controllers: Iterable[str] | None = None) -> str:
+        """``controllers``: the token's grant (None: every controller)."""
         check_name(label), check_role(role)
+        grant = check_controllers(controllers)
         if not scopes or any(s not in SCOPES for s in scopes):
             raise UserError(f"scopes must be some of {', '.join(SCOPES)}")
         if role == "admin":
@@ -224,6 +309,8 @@ class TokenStore:
             self._tokens[label] = {"sha256": _digest(token), "role": role, "scopes": list(scopes),
                                    "created": now.isoformat(), "expires": (now + expires).isoformat() if expires
                                    else None, "last_used": None}
+            if grant is not None:
+                self._tokens[label]["controllers"] = sorted(grant)
             self._save()
         return token
 
@@ -239,7 +326,8 @@ class TokenStore:
         with self._lock:
             self._reload()
             return [{"label": label, "role": e["role"], "scopes": list(e["scopes"]), "created": e.get("created"),
-                     "expires": e.get("expires"), "last_used": e.get("last_used")}
+                     "expires": e.get("expires"), "last_used": e.get("last_used"),
+                     "controllers": e.get("controllers")}
                     for label, e in sorted(self._tokens.items())]
 
     def check(self, token: str) -> tuple[User | None, str]:
@@ -254,12 +342,12 @@ class TokenStore:
                 return None, "unknown or revoked token"
             entry = self._tokens[label]
             if entry.get("expires") and now >= datetime.fromisoformat(entry["expires"]):
-                return User(label, entry["role"], kind="token", scopes=tuple(entry["scopes"])), "expired token"
+                return _token_user(label, entry), "expired token"
             last = entry.get("last_used")
             if last is None or now - datetime.fromisoformat(last) >= LAST_USED_STEP:
                 entry["last_used"] = now.isoformat()
                 self._save()
-        return User(label, entry["role"], kind="token", scopes=tuple(entry["scopes"])), ""
+        return _token_user(label, entry), ""
 
     def verify(self, token: str) -> User | None:
         user, why = self.check(token)
@@ -267,6 +355,10 @@ class TokenStore:
 
 
 LAST_USED_STEP = timedelta(minutes=1)
+
+
+def _token_user(label: str, entry: dict[str, Any]) -> User:
+    return User(label, entry["role"], kind="token", scopes=tuple(entry["scopes"]), controllers=_grant_of(entry))
 
 
 def parse_lifetime(text: str) -> timedelta:

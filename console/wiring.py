@@ -29,7 +29,8 @@ def auth_from(settings: Settings, *, embedded: bool) -> tuple[AuthConfig, OidcCo
     if settings.oidc_issuer:
         oidc = OidcConfig(issuer=settings.oidc_issuer, client_id=settings.oidc_client_id,
                           client_secret=settings.oidc_client_secret, redirect_url=settings.oidc_redirect_url,
-                          role_claim=settings.oidc_role_claim, role_map=settings.oidc_role_map)
+                          role_claim=settings.oidc_role_claim, role_map=settings.oidc_role_map,
+                          controller_claim=settings.oidc_controller_claim)
     return config, oidc
 
 

@@ -104,7 +104,9 @@ def cmd_whoami(args: argparse.Namespace) -> int:
     if found is None:
         raise CliError(f"not logged in: {LOGIN_HINT}")
     me = _person().get("/api/me")
-    print(f"{me['name']} ({me['role']}) at {found.url}, until {found.expires_at[:16]} UTC")
+    grant = me.get("controllers")  # None: every controller
+    controllers = "" if grant is None else "; controllers " + ", ".join(grant)
+    print(f"{me['name']} ({me['role']}{controllers}) at {found.url}, until {found.expires_at[:16]} UTC")
     return 0
 
 

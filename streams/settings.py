@@ -90,6 +90,8 @@ class Settings:
     oidc_redirect_url: str = ""  # empty: <console>/auth/callback
     oidc_role_claim: str = "roles"
     oidc_role_map: str = ""  # "idp-group=role,..." when the IdP's names differ from viewer|responder|dpo|admin
+    # The claim naming the controllers a person may see ("*": all); absent from the token: all of them.
+    oidc_controller_claim: str = "breach_controllers"
     log_format: str = "auto"  # auto | json | console
     log_level: str = "info"
     ingest_format: str = "auto"  # auto | canonical | wazuh | ecs | ocsf | suricata | cef

@@ -45,10 +45,20 @@ PEOPLE = "dora:dpo-password:dpo,rita:responder-password:responder"
 MiB = 1024 * 1024
 
 
-def console(users: UserStore, **auth: object) -> ASGIApp:
+def console(users: UserStore, model: ReadModel | None = None, **auth: object) -> ASGIApp:
     config = AuthConfig(users=users, secret="s" * 48, **auth)  # type: ignore[arg-type]
-    return create_console(model=ReadModel(), directory=Directory.of([]), templates_dir=ROOT / "templates",
+    return create_console(model=model or ReadModel(), directory=Directory.of([]), templates_dir=ROOT / "templates",
                           users=users, clock=lambda: datetime.now(UTC), auth=config)
+
+
+def one_incident() -> tuple[ReadModel, str]:
+    """A read model holding one incident (a route under an incident that does not exist answers 404
+    before it reads the body: console/tenants.py), and its id."""
+    model = ReadModel()
+    _, (opened,) = correlate(None, event("a"))
+    for e in decide(opened, None, now=T0, rules=Rules(directory(), FakeCalendar())):
+        model.apply(e)
+    return model, opened.incident_id
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +108,8 @@ class Counted:
 
 @pytest.mark.asyncio
 async def test_an_oversized_anonymous_login_is_refused_before_its_body_is_read(users: UserStore) -> None:
-    app = console(users)
+    model, incident_id = one_incident()
+    app = console(users, model)
     async with client(app) as anonymous:
         announced = Counted(300)  # 300 MiB announced in Content-Length
         answer = await anonymous.post("/login", content=announced, headers={
@@ -110,7 +121,7 @@ async def test_an_oversized_anonymous_login_is_refused_before_its_body_is_read(u
                                       headers={"content-type": "application/x-www-form-urlencoded"})
         assert answer.status_code == 413 and chunked.read == 1
         # The API answers in JSON; a small form still reaches the login page.
-        api = await anonymous.post("/api/incidents/x/triage", content=Counted(2, 40 * 1024),
+        api = await anonymous.post(f"/api/incidents/{incident_id}/triage", content=Counted(2, 40 * 1024),
                                    auth=("rita", "responder-password"), headers={"content-type": "application/json"})
         assert api.status_code == 413 and api.json() == {"error": "the request body is larger than 65536 bytes"}
         assert (await anonymous.post("/login", data={"username": "x"})).status_code == 403  # CSRF, not size
@@ -118,14 +129,15 @@ async def test_an_oversized_anonymous_login_is_refused_before_its_body_is_read(u
 
 @pytest.mark.asyncio
 async def test_a_list_of_affected_people_has_its_own_larger_limit(users: UserStore) -> None:
-    app = console(users, max_import_bytes=256 * 1024)
+    model, incident_id = one_incident()
+    app = console(users, model, max_import_bytes=256 * 1024)
     async with client(app, auth=("rita", "responder-password")) as responder:
         csv = {"content-type": "text/csv"}
-        fits = await responder.post("/api/incidents/x/subjects", content=b"email\n" + b"a@b.example\n" * 10_000,
-                                    headers=csv)
+        fits = await responder.post(f"/api/incidents/{incident_id}/subjects",
+                                    content=b"email\n" + b"a@b.example\n" * 10_000, headers=csv)
         assert fits.status_code == 405  # past the limits: this console has no broker to import with
         streamed = Counted(10, 64 * 1024)
-        too_big = await responder.post("/api/incidents/x/subjects", content=streamed, headers=csv)
+        too_big = await responder.post(f"/api/incidents/{incident_id}/subjects", content=streamed, headers=csv)
         assert too_big.status_code == 413 and streamed.read == 5  # 320 KiB read: the first byte past the limit
         assert "262144 bytes" in too_big.json()["error"]
 

@@ -141,7 +141,7 @@ async def test_a_person_with_a_console_role_is_logged_in(provider: Provider, tmp
         assert "Max-Age=3600;" in back.headers["set-cookie"]
         me = await client.get("/api/me")
         assert me.json() == {"name": "claire", "role": "dpo", "kind": "user", "actor": "user:claire",
-                             "scopes": ["read", "act"]}
+                             "scopes": ["read", "act"], "controllers": None}  # no controllers claim: all
     (request,) = provider.token_requests
     assert request["code"] == "abc" and request["code_verifier"]  # PKCE
 
@@ -203,5 +203,34 @@ async def test_the_role_is_read_again_from_the_provider_and_a_refused_refresh_en
         query = await start_login(client, provider)
         await client.get("/auth/callback", params={"code": "abc", "state": query["state"]})
         provider.down, provider.refusing = False, True  # the provider ended the person's session
+        now[0] += 5 * 60
+        assert (await client.get("/api/me")).status_code == 401
+
+
+@pytest.mark.asyncio
+async def test_the_controllers_claim_grants_controllers_and_is_read_again_at_refresh(
+        provider: Provider, tmp_path: Path) -> None:
+    """``breach_controllers`` (BREACH_OIDC_CONTROLLER_CLAIM): a list or a string of ids; ``*`` for all;
+    empty: no login; changed at the provider: the session's grant follows at the next refresh."""
+    provider.refresh_tokens = True
+    provider.claims = {"sub": "u-7", "preferred_username": "amelie", "roles": ["breach-dpo"],
+                       "breach_controllers": []}
+    now = [1_800_000_000.0]
+    async with console(provider, tmp_path, clock=lambda: now[0]) as client:
+        query = await start_login(client, provider)
+        refused = await client.get("/auth/callback", params={"code": "abc", "state": query["state"]})
+        assert refused.status_code == 403 and "no controller" in refused.text
+        assert (await client.get("/api/me")).status_code == 401
+        provider.claims = {**provider.claims, "breach_controllers": ["ama"]}
+        query = await start_login(client, provider)
+        await client.get("/auth/callback", params={"code": "abc", "state": query["state"]})
+        assert (await client.get("/api/me")).json()["controllers"] == ["ama"]
+        provider.claims = {**provider.claims, "breach_controllers": "ama ampere"}  # changed at the provider
+        now[0] += 5 * 60
+        assert (await client.get("/api/me")).json()["controllers"] == ["ama", "ampere"]
+        provider.claims = {**provider.claims, "breach_controllers": ["*"]}
+        now[0] += 5 * 60
+        assert (await client.get("/api/me")).json()["controllers"] is None
+        provider.claims = {**provider.claims, "breach_controllers": []}  # every controller withdrawn
         now[0] += 5 * 60
         assert (await client.get("/api/me")).status_code == 401

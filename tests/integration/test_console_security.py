@@ -1,9 +1,19 @@
 """The console's locks: every route needs a login, roles limit who acts, forms need their CSRF token,
-sessions are kept server-side, tokens are scoped, and the events name the real actor."""
+sessions are kept server-side, tokens are scoped, the events name the real actor, and a grant's
+controllers bound what anyone sees (another controller's incident is a 404 on every route that
+names one, walked from the route table).
+
+The rest of issue 18's security checks live beside the machinery they need:
+test_console_hardening.py (40 concurrent wrong Basic logins while /healthz answers before the flood
+ends; an oversized anonymous body refused with 413 before it is read) and test_console_sessions.py
+(a cookie replayed after logout gets 401; a password, role or grant change ends sessions and CLI
+tokens)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +25,7 @@ import pytest_asyncio
 from starlette.routing import Mount, Route
 from structlog.testing import capture_logs
 
+from console.app import BUILDERS
 from console.auth import OPEN_PATHS, Guard
 from incident.events import CommandRejected, ObligationActed, TriageStarted
 from tests.integration.console_stack import PEOPLE, ConsoleStack, console_stack
@@ -220,7 +231,8 @@ async def test_only_an_admin_manages_users(stack: ConsoleStack) -> None:
         added = await admin.post("/api/users", json={"name": "nina", "password": "nina-password",
                                                       "role": "responder"})
         assert added.status_code == 201
-        assert {"name": "nina", "role": "responder"} in (await admin.get("/api/users")).json()["users"]
+        assert {"name": "nina", "role": "responder", "controllers": None} in (await admin.get("/api/users")).json()[
+            "users"]
     async with stack.client() as nina:
         me = await nina.get("/api/me", auth=("nina", "nina-password"))
         assert me.status_code == 200 and me.json()["role"] == "responder"
@@ -266,3 +278,205 @@ async def test_password_guessing_backs_off_that_client(stack: ConsoleStack) -> N
         assert right.status_code == 429  # even the right password waits out the pause from this client
     async with logged_in(stack, "viewer") as (_, token):  # the person, from their own address, is not locked out
         assert token
+
+
+# --- tenants: a grant names the controllers; another controller's incident does not exist -----------
+
+MISSING = "00000000-0000-4000-8000-000000000000"
+
+
+def granted(stack: ConsoleStack, name: str, role: str, controllers: list[str] | None) -> tuple[str, str]:
+    """A person of ``role`` granted ``controllers`` (None: all): their Basic credentials."""
+    password = f"{name}-password"
+    stack.auth.users.add(name, password, role, replace=True, controllers=controllers)
+    return name, password
+
+
+def same_page(html: str) -> str:
+    return re.sub(r'data-now="[^"]*"', "", html)  # the only part of a page that moves with the clock
+
+
+def request_for(method: str, path: str) -> dict[str, Any]:
+    """A body each route reads without refusing it first (so only the incident decides the answer)."""
+    if method != "POST":
+        return {}
+    if path.endswith("/subjects") and path.startswith("/api/"):
+        return {"content": b"address\nsomeone@example.org\n", "headers": {"content-type": "text/csv"}}
+    if path.startswith("/api/"):
+        return {"json": {}}
+    return {"data": {"outcome": "false_positive", "reason": "probe"}}
+
+
+async def test_another_controllers_incident_is_missing_on_every_route_that_names_one(stack: ConsoleStack) -> None:
+    """Walk the route table: every route with an {incident_id} answers a DPO granted AMA only the same
+    404 for the Atometrics incident as for one that does not exist — never 403, never the incident."""
+    other = atometrics(stack)
+    notice = other.notices[0].notice_id
+    ama_dpo = granted(stack, "amelie", "dpo", ["ama"])
+    checked = []
+    async with stack.client() as client, stack.client("dpo") as everyone:
+        every = [(method, route) for route in stack.app.app.routes  # type: ignore[attr-defined]
+                 if isinstance(route, Route) for method in sorted(route.methods or ()) if method != "HEAD"]
+        for method, route in every:
+            if "{incident_id}" not in route.path:
+                continue
+            values = {"notice_id": notice, "action": "dismiss", "incident_id": other.id}
+            concrete = route.path.format(**{k: values.get(k, "x") for k in route.param_convertors})
+            missing = route.path.format(**{**{k: values.get(k, "x") for k in route.param_convertors},
+                                           "incident_id": MISSING})
+            hidden = await client.request(method, concrete, auth=ama_dpo, **request_for(method, concrete))
+            absent = await client.request(method, missing, auth=ama_dpo, **request_for(method, missing))
+            assert (hidden.status_code, absent.status_code) == (404, 404), (method, route.path, hidden.text)
+            # Word for word the missing one's answer (a page names its own path, the id in it).
+            assert same_page(hidden.text.replace(other.id, MISSING)) == same_page(absent.text), route.path
+            assert str(other.controller) not in hidden.text
+            if method == "GET" and "subject-notices" not in route.path:  # the same read by the DPO of all
+                assert (await everyone.get(concrete)).status_code == 200, route.path
+            checked.append((method, route.path))
+    # A route that names an incident is checked here as soon as it exists.
+    assert len(checked) >= len(BUILDERS) + 10, checked  # the API's commands, the pages, previews, imports
+    assert {("GET", "/incidents/{incident_id}"), ("GET", "/api/incidents/{incident_id}"),
+            ("POST", "/api/incidents/{incident_id}/resend_in_doubt"),
+            ("POST", "/incidents/{incident_id}/subjects")} <= set(checked)
+    assert not [e for e in stack.model.timeline[other.id] if getattr(e, "by", "") == "user:amelie"]
+
+
+async def test_every_other_route_is_a_list_filtered_by_grant_or_holds_no_incident(stack: ConsoleStack) -> None:
+    """The routes that name no incident, each placed: a new one fails here until its reads are
+    filtered by the grant (and tested below) or it is shown to hold nothing of an incident."""
+    filtered = {"/", "/register", "/rejected", "/mail", "/mail/{message_id}", "/events", "/api/incidents",
+                "/api/register", "/api/rejected", "/api/mail", "/api/mail/{message_id}"}
+    no_incident = {"/login", "/logout", "/settings/language", "/login/oidc", "/auth/callback", "/healthz",
+                   "/api/openapi.json", "/api/me", "/api/me/token", "/admin/users", "/api/users",
+                   "/api/users/{name}/logout", "/api/tokens", "/api/tokens/{label}/revoke"}
+    others = {route.path for route in stack.app.app.routes  # type: ignore[attr-defined]
+              if isinstance(route, Route) and "{incident_id}" not in route.path}
+    assert others == filtered | no_incident
+
+
+async def test_the_lists_register_search_mail_and_dead_letters_hold_only_the_granted_controllers(
+        stack: ConsoleStack) -> None:
+    theirs, ours = atometrics(stack), ama(stack)
+    ama_viewer = granted(stack, "amadou", "viewer", ["ama"])
+    mails = await eventually(lambda: [m for m in stack.catcher.summaries() if m["notice_id"] in
+                                      {n.notice_id for n in theirs.notices}], what="the Atometrics drafts caught")
+    async with stack.client() as client:
+        me = (await client.get("/api/me", auth=ama_viewer)).json()
+        assert me["controllers"] == ["ama"]
+        listed = (await client.get("/api/incidents", auth=ama_viewer)).json()
+        assert {r["id"] for r in listed["incidents"]} == {i.id for i in stack.model.incidents.values()
+                                                          if i.controller == "ama"} >= {ours.id}
+        assert listed["dead_letters"] == {}
+        page = (await client.get("/", auth=ama_viewer)).text
+        assert ours.id in page and theirs.id not in page and 'value="atometrics"' not in page
+        reference = "BR-" + theirs.id.replace("-", "")[:8].upper()
+        for query in (reference, theirs.id, "atometrics"):
+            found = (await client.get("/api/incidents", params={"q": query}, auth=ama_viewer)).json()
+            assert found["incidents"] == [], query
+        register = (await client.get("/api/register", auth=ama_viewer)).json()["register"]
+        assert {e["controller"] for e in register} == {"ama"}
+        exported = (await client.get("/api/register", params={"format": "csv"}, auth=ama_viewer)).text
+        assert ours.id in exported and theirs.id not in exported
+        assert theirs.id not in (await client.get("/register", auth=ama_viewer)).text
+        # The mail catcher: the Atometrics drafts are another controller's, so missing.
+        shown = {m["id"] for m in (await client.get("/api/mail", auth=ama_viewer)).json()["messages"]}
+        assert not shown & {m["id"] for m in mails}
+        assert theirs.id not in (await client.get("/mail", auth=ama_viewer)).text
+        for mail in mails:
+            assert (await client.get(f"/api/mail/{mail['id']}", auth=ama_viewer)).json() == \
+                (await client.get("/api/mail/999999", auth=ama_viewer)).json()
+            assert (await client.get(f"/mail/{mail['id']}", auth=ama_viewer)).status_code == 404
+        # Dead letters name no controller: only a user of every controller reads them.
+        assert (await client.get("/api/rejected", auth=ama_viewer)).status_code == 403
+        assert (await client.get("/rejected", auth=ama_viewer)).status_code == 403
+        # The one granted Atometrics reads its mails; the viewer of every controller reads everything.
+        atometrics_viewer = granted(stack, "atom", "viewer", ["atometrics"])
+        theirs_shown = {m["id"] for m in (await client.get("/api/mail", auth=atometrics_viewer)).json()["messages"]}
+        assert {m["id"] for m in mails} <= theirs_shown
+        assert (await client.get(f"/mail/{mails[0]['id']}", auth=atometrics_viewer)).status_code == 200
+    async with stack.client("viewer") as everyone:
+        assert {r["id"] for r in (await everyone.get("/api/incidents")).json()["incidents"]} >= {ours.id, theirs.id}
+        assert (await everyone.get("/api/rejected")).status_code == 200
+
+
+async def test_tokens_carry_their_grant(stack: ConsoleStack) -> None:
+    """A machine token granted AMA, and a person's CLI token carrying the grant of its user."""
+    theirs, ours = atometrics(stack), ama(stack)
+    machine = stack.auth.tokens.issue("ama-soar", "responder", ("read", "act"), controllers=["ama"])
+    cli_user = granted(stack, "amaury", "responder", ["ama"])
+    async with stack.client() as client:
+        personal = (await client.post("/api/me/token", auth=cli_user)).json()
+        assert personal["controllers"] == ["ama"]
+        for token in (machine, personal["token"]):
+            bearer = {"Authorization": f"Bearer {token}"}
+            listed = (await client.get("/api/incidents", headers=bearer)).json()["incidents"]
+            assert ours.id in {r["id"] for r in listed} and theirs.id not in {r["id"] for r in listed}
+            assert (await client.get(f"/api/incidents/{theirs.id}", headers=bearer)).status_code == 404
+            refused = await client.post(f"/api/incidents/{theirs.id}/note", headers=bearer, json={"text": "x"})
+            assert refused.status_code == 404 and refused.json() == {"error": "no such incident"}
+    assert not [e for e in stack.model.timeline[theirs.id] if getattr(e, "by", "") in ("token:ama-soar",
+                                                                                        "user:amaury")]
+
+
+async def test_an_owner_must_be_granted_the_incidents_controller(stack: ConsoleStack) -> None:
+    theirs = atometrics(stack)
+    granted(stack, "amandine", "responder", ["ama"])
+    async with stack.client("dpo") as dpo:
+        answer = await dpo.post(f"/api/incidents/{theirs.id}/owner", json={"owner": "amandine"})
+        assert answer.status_code == 403 and "console user who may act" in answer.json()["error"]
+        page = (await dpo.get(f"/incidents/{theirs.id}")).text
+        assert "amandine" not in page
+
+
+async def test_the_live_stream_names_only_the_granted_controllers_incidents(stack: ConsoleStack) -> None:
+    """Through uvicorn, as a browser's EventSource reads it: a change to the Atometrics incident is not
+    even named to a viewer granted AMA; the AMA change after it is."""
+    theirs, ours = atometrics(stack), ama(stack)
+    ama_viewer = granted(stack, "amael", "viewer", ["ama"])
+    seen: dict[str, list[str]] = {"amael": [], "vera": []}
+    async with (httpx.AsyncClient(base_url=stack.url, auth=ama_viewer, timeout=30) as mine,
+                httpx.AsyncClient(base_url=stack.url, auth=PEOPLE["viewer"], timeout=30) as all_of_them,
+                mine.stream("GET", "/events") as amael, all_of_them.stream("GET", "/events") as vera,
+                stack.client("responder") as rita):
+        streams = {"amael": amael.aiter_lines(), "vera": vera.aiter_lines()}
+        for lines in streams.values():
+            assert (await anext(lines)).startswith("retry:")
+        notes = len(stack.model.timeline[theirs.id])
+        assert (await rita.post(f"/api/incidents/{theirs.id}/note", json={"text": "on Atometrics"})).status_code == 202
+        await eventually(lambda: len(stack.model.timeline[theirs.id]) > notes, what="the Atometrics note applied")
+        assert (await rita.post(f"/api/incidents/{ours.id}/note", json={"text": "on AMA"})).status_code == 202
+
+        async def until(who: str, incident_id: str) -> None:
+            async for line in streams[who]:
+                if line.startswith("data:"):
+                    seen[who].extend(json.loads(line[5:]))
+                    if incident_id in seen[who]:
+                        return
+
+        await asyncio.wait_for(until("vera", ours.id), 30)
+        await asyncio.wait_for(until("amael", ours.id), 30)
+    assert theirs.id in seen["vera"]  # the viewer of every controller was told of both, in order
+    assert theirs.id not in seen["amael"]
+
+
+async def test_the_live_stream_ends_when_its_readers_grant_changes(stack: ConsoleStack) -> None:
+    """A stream opened under one grant does not go on under it: the next change ends it (the
+    browser reconnects, and the Guard decides again who it is)."""
+    ours = ama(stack)
+    reader = granted(stack, "amalia", "viewer", ["ama", "atometrics"])
+    lines: list[str] = []
+    async with (httpx.AsyncClient(base_url=stack.url, auth=reader, timeout=30) as mine,
+                mine.stream("GET", "/events") as stream, stack.client("responder") as rita):
+        received = stream.aiter_lines()
+        assert (await anext(received)).startswith("retry:")
+        granted(stack, "amalia", "viewer", ["ama"])  # the admin narrows the grant
+        assert (await rita.post(f"/api/incidents/{ours.id}/note", json={"text": "after"})).status_code == 202
+
+        async def to_the_end() -> None:
+            async for line in received:
+                lines.append(line)
+
+        await asyncio.wait_for(to_the_end(), 30)  # the server ended the stream
+    assert "event: incidents" not in lines  # (only the greeting came: "hello")
+    async with stack.client() as again:
+        assert (await again.get("/api/me", auth=reader)).json()["controllers"] == ["ama"]

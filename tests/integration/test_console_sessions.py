@@ -165,6 +165,39 @@ async def test_a_password_or_role_change_ends_that_users_sessions(console: Conso
         assert (await admin.get("/api/me")).status_code == 200
 
 
+async def test_a_password_role_or_grant_change_ends_that_users_cli_tokens(console: Console) -> None:
+    """`breach login`'s token lived on for its 8 hours after a password or role change; now such a
+    change (in the console or by `breach users add --replace`) ends it, as it ends the sessions."""
+    async def cli_token(client: httpx.AsyncClient, name: str, password: str = "") -> dict[str, str]:
+        answer = await client.post("/api/me/token", auth=(name, password or PEOPLE[name][0]))
+        assert answer.status_code == 201, answer.text
+        return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+    adam = {"auth": ("adam", "adam-password")}
+    async with console.client() as cli, console.client() as admin:
+        rita = await cli_token(cli, "rita")
+        dora = await cli_token(cli, "dora")
+        assert (await cli.get("/api/me", headers=rita)).status_code == 200
+        changed = await admin.post("/api/users", json={"name": "rita", "password": "a-new-password",
+                                                       "role": "responder"}, **adam)
+        assert changed.status_code == 201
+        assert (await cli.get("/api/me", headers=rita)).status_code == 401  # the password changed
+        assert (await cli.get("/api/me", headers=dora)).status_code == 200  # the others' stay
+        rita = await cli_token(cli, "rita", "a-new-password")
+        assert (await cli.get("/api/me", headers=rita)).json()["controllers"] is None  # every controller
+        granted = await admin.post("/api/users", json={"name": "rita", "password": "a-new-password",
+                                                       "role": "responder", "controllers": ["ama"]}, **adam)
+        assert granted.status_code == 201 and granted.json()["controllers"] == ["ama"]
+        assert (await cli.get("/api/me", headers=rita)).status_code == 401  # the grant changed
+        reset = await admin.post("/api/users", json={"name": "rita", "password": "a-third-password",
+                                                     "role": "responder"}, **adam)
+        assert reset.json()["controllers"] == ["ama"]  # a password reset keeps the grant, never widens it
+        replaced = breach(console.data, "users", "add", "dora", "--role", "viewer", "--replace",
+                          stdin="dora-password\n")
+        assert replaced.returncode == 0, replaced.stderr
+        assert (await cli.get("/api/me", headers=dora)).status_code == 401  # the role changed, from the CLI
+
+
 async def test_an_admin_logs_a_user_out_everywhere_from_the_page_and_the_cli(console: Console) -> None:
     async with console.client() as laptop, console.client("203.0.113.5") as phone, console.client() as admin:
         await log_in(laptop, "dora")

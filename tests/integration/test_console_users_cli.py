@@ -29,7 +29,34 @@ def test_a_user_is_added_with_the_password_from_standard_input(tmp_path: Path) -
     store = UserStore(users_file)
     assert store.verify("alice", "correct horse battery") is not None
     assert store.verify("alice", "wrong horse battery") is None
-    assert breach(tmp_path, "users", "list").stdout.split() == ["alice", "dpo"]
+    assert breach(tmp_path, "users", "list").stdout.split() == ["alice", "dpo", "*"]  # every controller
+
+
+def test_a_user_and_a_token_are_granted_controllers(tmp_path: Path) -> None:
+    added = breach(tmp_path, "users", "add", "amelie", "--role", "viewer", "--controller", "ama",
+                   "--controller", "ampere", stdin="long enough\n")
+    assert added.returncode == 0 and "amelie (viewer, controllers ama,ampere)" in added.stdout, added.stderr
+    user = UserStore(tmp_path / "console-users.json").get("amelie")
+    assert user is not None and user.controllers == {"ama", "ampere"}
+    assert breach(tmp_path, "users", "list").stdout.split() == ["amelie", "viewer", "ama,ampere"]
+    # A new password keeps the grant (a reset never widens it); '*' widens it on purpose.
+    def grant() -> object:
+        found = UserStore(tmp_path / "console-users.json").get("amelie")
+        return found.controllers if found else "missing"
+
+    assert breach(tmp_path, "users", "add", "amelie", "--role", "viewer", "--replace", stdin="a new one!\n"
+                  ).returncode == 0
+    assert grant() == {"ama", "ampere"}
+    assert breach(tmp_path, "users", "add", "amelie", "--role", "viewer", "--replace", "--controller", "*",
+                  stdin="a new one!\n").returncode == 0
+    assert grant() is None
+    issued = breach(tmp_path, "tokens", "add", "ama-dashboard", "--role", "viewer", "--controller", "ama")
+    token = TokenStore(tmp_path / "console-tokens.json").verify(issued.stdout.strip())
+    assert token is not None and token.controllers == {"ama"}
+    assert breach(tmp_path, "tokens", "list").stdout.splitlines()[1].endswith("\tama")
+    bad = breach(tmp_path, "users", "add", "eve", "--role", "viewer", "--controller", "no such/id",
+                 stdin="long enough\n")
+    assert bad.returncode == 2 and "invalid controller id" in bad.stderr
 
 
 def test_bad_users_are_refused_with_a_reason_and_nothing_changes(tmp_path: Path) -> None:
