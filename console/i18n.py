@@ -423,6 +423,8 @@ _REFUSALS: tuple[tuple[str, str], ...] = (
     (r"a note is at most (\S+) characters", "une note fait au plus {0} caractères"),
     (r"a title is at most (\S+) characters", "un titre fait au plus {0} caractères"),
     (r"the incident was dismissed as (\S+): reopen it first", "l'incident a été classé ({0}) : rouvrez-le d'abord"),
+    (r"an acknowledgement names who acknowledges", "un acquittement nomme la personne qui acquitte"),
+    (r"nobody was paged for this incident", "personne n'a été appelé pour cet incident"),
     # The console's own refusals (console/actions.py) and invalid requests.
     (r"only the DPO approves or submits a notification", "seul le DPO approuve ou transmet une notification"),
     (r"only the DPO may dismiss or reopen an incident the controller is aware of",
