@@ -23,8 +23,8 @@ from typing import Any
 from incident.notices import reference
 from incident.pages import AWARE, ESCALATED, SEVERITY, Page
 from incident.signals import SEVERITIES
+from streams.page_hooks import FORMATS as FORMATS
 
-FORMATS = ("json", "slack", "teams")
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 _SEVERITY_NAMES = {v: k for k, v in SEVERITIES.items()}
 _WHY = {SEVERITY: "a severe signal", AWARE: "a breach the controller is aware of",
@@ -35,10 +35,14 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
 
+def why(page: Page) -> str:
+    return _WHY.get(page.reason, page.reason)
+
+
 def summary(page: Page, repeat: int) -> str:
     """One line: the reference, why, and how many times it was sent (never a name or an asset)."""
     again = f" (repeat {repeat}, unacknowledged)" if repeat else ""
-    return f"PAGE · {reference(page.incident_id)} · {_WHY.get(page.reason, page.reason)}{again}"
+    return f"PAGE · {reference(page.incident_id)} · {why(page)}{again}"
 
 
 def facts(page: Page) -> list[tuple[str, str]]:
