@@ -21,7 +21,15 @@ from datetime import datetime
 
 from incident.commands import AcknowledgePage
 from incident.errors import CommandRejected
-from incident.events import AwarenessRecorded, Event, PageAcknowledged, Paged, ReminderDue, SignalAttached
+from incident.events import (
+    AwarenessRecorded,
+    Event,
+    IncidentOpened,
+    PageAcknowledged,
+    Paged,
+    ReminderDue,
+    SignalAttached,
+)
 from incident.model import Incident, fold
 from incident.pages import AWARE, ESCALATED, SEVERITY, STRENGTH, Page, PagingPolicy
 from incident.tape import Rules, profile_of
@@ -39,6 +47,8 @@ def follow(state: Incident | None, events: Sequence[Event], now: datetime, rules
            ticked: bool) -> list[Event]:
     """The paging events that follow a decision (``events``, decided on ``state``): a new page when
     they call for one, else, on a Tick, the repeat now due of the page still unacknowledged."""
+    if not _may_page(state, events, rules, ticked=ticked):
+        return []  # most decisions (a signal among hundreds): no second fold of their events
     after = fold(state, list(events)) if events else state
     if after is None or after.merged_into is not None or after.dismissal is not None:
         return []
@@ -53,6 +63,20 @@ def follow(state: Incident | None, events: Sequence[Event], now: datetime, rules
         return [Paged(incident_id=after.id, version=after.version + 1, at=now, page=latest.page,
                       repeat=latest.repeats + 1)]
     return []
+
+
+def _may_page(state: Incident | None, events: Sequence[Event], rules: Rules, *, ticked: bool) -> bool:
+    """A cheap first look: could these events raise a page, or this Tick repeat one?"""
+    if ticked and state is not None and state.pages and state.pages[-1].next_at is not None:
+        return True
+    controller = state.controller if state is not None else next(
+        (e.controller for e in events if isinstance(e, IncidentOpened)), None)
+    profile = rules.directory.profiles.get(controller) if controller else None
+    policy = rules.paging.with_overrides(profile.paging if profile else ())
+    severity = policy.severity
+    return any(isinstance(e, (AwarenessRecorded, ReminderDue))
+               or (isinstance(e, SignalAttached) and severity is not None and e.evidence.severity >= severity)
+               for e in events)
 
 
 def _triggers(after: Incident, events: Sequence[Event], policy: PagingPolicy) -> list[tuple[str, str]]:
