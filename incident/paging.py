@@ -121,9 +121,3 @@ def acknowledge(cmd: AcknowledgePage, state: Incident | None, now: datetime) -> 
         return []
     return [PageAcknowledged(incident_id=state.id, version=state.version + 1, at=now, page_ids=open_ids, by=cmd.by)]
 
-
-def next_page_at(state: Incident) -> datetime | None:
-    """When the unacknowledged page is due again (None: nothing repeats)."""
-    if state.merged_into is not None or state.dismissal is not None or not state.pages:
-        return None
-    return state.pages[-1].next_at
