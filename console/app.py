@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from console import actions, i18n, openapi, personal_tokens, resend, tenants, views, work
+from console import actions, i18n, openapi, paging, personal_tokens, resend, tenants, views, work
 from console.auth import AuthConfig, Guard, check_password, client_of, login, wants_json
 from console.limits import BodyTooLarge
 from console.oidc import Oidc, OidcConfig
@@ -66,7 +66,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATES = ("open", "triage", "aware", "assessed", "drafts_requested", "drafts_delivered", "draft_failed", "submitted",
           "closed", "merged", "dismissed")
 FILTERS = ("controller", "state", "risk", "overdue", "q", "mine")
-BUILDERS = {**actions.BUILDERS, **work.BUILDERS}
+BUILDERS = {**actions.BUILDERS, **work.BUILDERS, **paging.BUILDERS}
 LEVELS = ("unlikely", "risk", "high")
 SSE_KEEPALIVE_SECONDS = 15.0
 SHOWN_INVALID = 200  # invalid lines listed on the page (the count is always complete)
@@ -244,6 +244,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         detail = views.detail(found[0], found[1], directory, clock(), lang=lang_of(request),
                               chain=model.chain(found[0].id), evidence=model.evidence(found[0].id))
         detail["refused_commands"] = [asdict(d) for d in model.refused_commands(found[0].id)]
+        detail["paging"] = paging.state(found[0])
         template = "_detail.html" if request.query_params.get("partial") else "detail.html"
         return page(request, template, incident=detail, levels=LEVELS, people=people(found[0].controller),
                     outcomes=OUTCOMES,
@@ -372,8 +373,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         if found is None:
             return 404, {"error": "no such incident"}
         user = user_of(request)
-        refusal = actions.allowed(name, body, user) or \
-            work.refused(name, body, user, found[0], lambda: people(found[0].controller))
+        refusal = (actions.allowed(name, body, user)
+                   or work.refused(name, body, user, found[0], lambda: people(found[0].controller))
+                   or paging.refused(name, user, found[0]))
         if refusal is not None:
             log.warning("console.refused", action=name, role=user.role)
             return 403, {"error": refusal}
@@ -607,6 +609,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         detail = views.detail(found[0], found[1], directory, clock(), chain=model.chain(found[0].id),
                               evidence=model.evidence(found[0].id))
         detail["refused_commands"] = [asdict(d) for d in model.refused_commands(found[0].id)]
+        detail["paging"] = paging.state(found[0])
         return JSONResponse(detail)
 
     async def api_notice(request: Request) -> Response:

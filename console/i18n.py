@@ -260,6 +260,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "owner": ("Owner", "Responsable"),
     "nobody": ("nobody", "personne"),
     "claim": ("Claim", "Prendre en charge"),
+    # Paging (console/paging.py, templates/console/_paging.html).
+    "paging": ("On-call paging", "Alertes d'astreinte"),
+    "page_reason_severity": ("Paged: a severe signal", "Alerte : un signal grave"),
+    "page_reason_aware": ("Paged: aware of a breach", "Alerte : violation connue"),
+    "page_reason_escalated": ("Paged: escalation (overdue)", "Alerte : escalade (en retard)"),
+    "page_raised": ("sent", "envoyée le"),
+    "page_repeated": ("repeated", "répétée"),
+    "page_acknowledged_by": ("Acknowledged by", "Acquittée par"),
+    "page_waiting": ("Not acknowledged.", "Non acquittée."),
+    "page_next": ("Next repeat", "Prochain rappel"),
+    "page_not_repeating": ("no more repeats", "plus de rappel"),
+    "acknowledge": ("Acknowledge", "Acquitter"),
+    "acknowledge_help": ("someone is on it: the repeats stop", "quelqu'un s'en occupe : les rappels s'arrêtent"),
     "assign": ("Assign", "Attribuer"),
     "release": ("nobody (release)", "personne (libérer)"),
     "title": ("Title", "Titre"),
@@ -430,6 +443,8 @@ _REFUSALS: tuple[tuple[str, str], ...] = (
     (r"a note is at most (\S+) characters", "une note fait au plus {0} caractères"),
     (r"a title is at most (\S+) characters", "un titre fait au plus {0} caractères"),
     (r"the incident was dismissed as (\S+): reopen it first", "l'incident a été classé ({0}) : rouvrez-le d'abord"),
+    (r"an acknowledgement names who acknowledges", "un acquittement nomme la personne qui acquitte"),
+    (r"nobody was paged for this incident", "personne n'a été appelé pour cet incident"),
     # The console's own refusals (console/actions.py) and invalid requests.
     (r"only the DPO approves or submits a notification", "seul le DPO approuve ou transmet une notification"),
     (r"only the DPO may dismiss or reopen an incident the controller is aware of",
@@ -437,6 +452,7 @@ _REFUSALS: tuple[tuple[str, str], ...] = (
     (r"the owner must be a console user who may act \(responder, DPO or admin\)",
      "le responsable doit être un utilisateur de la console qui peut agir (responder, DPO ou admin)"),
     (r"the (\S+) role may read, not act", "le rôle {0} permet de lire, pas d'agir"),
+    (r"no page is waiting to be acknowledged", "aucune alerte n'attend d'acquittement"),
     (r"invalid request: (.+)", "requête invalide : {0}"),
 )
 _REFUSAL_PATTERNS = tuple((re.compile(pattern, re.DOTALL), french) for pattern, french in _REFUSALS)

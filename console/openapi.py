@@ -175,6 +175,9 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
         "/api/incidents/{incident_id}/title": _command(
             "Name the incident (empty: derived from its strongest signal again)",
             {"title": {"type": "string", "maxLength": MAX_TITLE}}, ["title"]),
+        "/api/incidents/{incident_id}/acknowledge": _command(
+            "Acknowledge the incident's pages to the on-call team (responder, DPO, admin): their repeats stop; "
+            "refused when no page is waiting", {}, []),
         "/api/incidents/{incident_id}/subjects": {"post": {
             "summary": "Import the people affected (responder, DPO, admin): CSV with an address or email column "
                        "(optionally name, language), or JSONL with the same keys. Invalid lines are reported by "

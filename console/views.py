@@ -207,6 +207,9 @@ _TIMELINE: dict[str, tuple[str, str]] = {
     # A note's text is the person's own words, shown as written (the page keeps its line breaks).
     "NoteAdded": ("Note by {by}:\n{text}", "Note de {by} :\n{text}"),
     "TitleSet": ("Title set to “{title}” by {by}", "Titre fixé à « {title} » par {by}"),
+    "Paged": ("On-call paged ({page[reason]}: {page[trigger]}){repeat}",
+              "Astreinte alertée ({page[reason]} : {page[trigger]}){repeat}"),
+    "PageAcknowledged": ("Page acknowledged by {by}", "Alerte acquittée par {by}"),
     "ClockMoved": ("{rule_ref} deadline moved to {deadline} (was {previous_deadline})",
                    "Échéance {rule_ref} avancée au {deadline} (au lieu du {previous_deadline})"),
 }
@@ -221,6 +224,7 @@ _TIMELINE_PARTS: dict[str, tuple[str, str]] = {
     "false_positive": ("false positive", "faux positif"),
     "duplicate": ("duplicate", "doublon"),
     "owned": ("Owner: {}", "Responsable : {}"),
+    "repeat": (", repeat {}", ", rappel {}"),
     "released": ("Owner removed", "Plus de responsable"),
     "untitled": ("Title removed (derived from the signals again) by {by}",
                  "Titre retiré (de nouveau tiré des signaux) par {by}"),
@@ -258,6 +262,8 @@ def describe(event: Any, lang: str = "en") -> str:
             data["draft"]["recipients"] = len(data["draft"]["recipients"])
         case "IncidentDismissed":
             data["outcome"] = part.get(data["outcome"], data["outcome"])
+        case "Paged":
+            data["repeat"] = part["repeat"].format(data["repeat"]) if data["repeat"] else ""
         case "OwnerAssigned":
             data["owner"] = part["owned"].format(data["owner"]) if data["owner"] else part["released"]
         case "TitleSet" if not data["title"]:

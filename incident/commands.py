@@ -266,11 +266,22 @@ class SetTitle:
     role: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcknowledgePage:
+    """A person acknowledges the incident's pages (incident/paging.py): someone is on it, the
+    repeats stop."""
+
+    incident_id: str
+    by: str
+    role: str
+
+
 Command = (AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick | ActOnObligation
            | StartTriage | ClassifyIncident | RecordSubjects | SendSubjectNotice | RecordDeliveryProgress
            | MergeIncident | AbsorbIncident | RecordMeasures | RecordFormAnswers | DismissIncident | ReopenIncident
-           | AssignOwner | AddNote | SetTitle)
+           | AssignOwner | AddNote | SetTitle | AcknowledgePage)
 COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk, Tick,
                               ActOnObligation, StartTriage, ClassifyIncident, RecordSubjects, SendSubjectNotice,
                               RecordDeliveryProgress, MergeIncident, AbsorbIncident, RecordMeasures,
-                              RecordFormAnswers, DismissIncident, ReopenIncident, AssignOwner, AddNote, SetTitle)
+                              RecordFormAnswers, DismissIncident, ReopenIncident, AssignOwner, AddNote, SetTitle,
+                              AcknowledgePage)

@@ -8,6 +8,7 @@ drafts_delivered (to the DPO) → submitted (to the authority, recorded by a per
 Becoming aware is atomic with what follows from it: the assessment, the clocks of the
 controller's regimes, and the notice drafts, all decided in the same call from the same state.
 A Tick (the clock agent turning time into a command) emits the reminders now due, once each.
+Paging the on-call team follows every decision (incident/paging.py).
 
 What several handlers share (the event tape, becoming aware, starting clocks, drafting the
 notices due) is in incident/tape.py; the handlers of the notice to the people affected are in
@@ -20,8 +21,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from incident import paging
 from incident.commands import (
     AbsorbIncident,
+    AcknowledgePage,
     ActOnObligation,
     AddNote,
     AssignOwner,
@@ -108,6 +111,13 @@ _NOT_WHILE_DISMISSED = (RecordAwareness, CorrectFacts, OverrideRisk, ActOnObliga
 
 
 def decide(command: Command, state: Incident | None, *, now: datetime, rules: Rules) -> list[Event]:
+    events = _decide(command, state, now=now, rules=rules)
+    # Paging follows from what was just decided (incident/paging.py): in the same decision, so
+    # the page goes out as soon as the decision is published.
+    return [*events, *paging.follow(state, events, now, rules, ticked=isinstance(command, Tick))]
+
+
+def _decide(command: Command, state: Incident | None, *, now: datetime, rules: Rules) -> list[Event]:
     if state is not None and state.dismissal is not None and isinstance(command, _NOT_WHILE_DISMISSED):
         raise CommandRejected(f"the incident was dismissed as {state.dismissal.outcome}: reopen it first")
     match command:
@@ -181,6 +191,8 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
             return note(command, state, now)
         case SetTitle():
             return set_title(command, state, now)
+        case AcknowledgePage():
+            return paging.acknowledge(command, state, now)
     raise CommandRejected(f"unknown command {type(command).__name__}")
 
 

@@ -15,6 +15,7 @@ from incident.facts import Facts
 from incident.measures import MeasureText
 from incident.notices import NoticeDraft
 from incident.notification_form import FormAnswers
+from incident.pages import Page
 from incident.risk import Assessment
 from incident.signal_summary import SignalSummary
 from incident.signals import Evidence
@@ -344,6 +345,29 @@ class TitleSet:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Paged:
+    """The on-call team is paged (incident/paging.py): ``repeat`` 0 when the page is raised, then
+    1, 2… each time it is sent again, unacknowledged."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    page: Page
+    repeat: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PageAcknowledged:
+    """A named person acknowledged the incident's pages: they stop repeating."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    page_ids: tuple[str, ...]
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandRejected:
     """Not part of the incident's history (no version): a record that a command was refused."""
 
@@ -357,10 +381,12 @@ Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | Fa
          | ClockStarted | NoticeRequested | NoticeDelivered | NoticeFailed | ReminderDue | ObligationActed
          | TriageStarted | IncidentClassified | SubjectsListed | SubjectNoticeRequested | DeliveryProgressed
          | IncidentMerged | AwarenessAdvanced | ClockMoved | SignalsAbsorbed | MeasuresRecorded
-         | FormAnswered | IncidentDismissed | IncidentReopened | OwnerAssigned | NoteAdded | TitleSet)
+         | FormAnswered | IncidentDismissed | IncidentReopened | OwnerAssigned | NoteAdded | TitleSet | Paged
+         | PageAcknowledged)
 EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, FactsCorrected,
                             RiskOverridden, ClockStarted, NoticeRequested, NoticeDelivered, NoticeFailed,
                             ReminderDue, ObligationActed, TriageStarted, IncidentClassified, CommandRejected,
                             SubjectsListed, SubjectNoticeRequested, DeliveryProgressed, IncidentMerged,
                             AwarenessAdvanced, ClockMoved, SignalsAbsorbed, MeasuresRecorded, FormAnswered,
-                            IncidentDismissed, IncidentReopened, OwnerAssigned, NoteAdded, TitleSet)
+                            IncidentDismissed, IncidentReopened, OwnerAssigned, NoteAdded, TitleSet, Paged,
+                            PageAcknowledged)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from incident.deadlines import Clock
@@ -34,6 +34,8 @@ from incident.events import (
     NoticeRequested,
     ObligationActed,
     OwnerAssigned,
+    PageAcknowledged,
+    Paged,
     ReminderDue,
     RiskAssessed,
     RiskOverridden,
@@ -46,6 +48,7 @@ from incident.events import (
 )
 from incident.measures import Measures
 from incident.notification_form import FormAnswers
+from incident.pages import PageStatus
 from incident.risk import Assessment
 from incident.signal_summary import NO_SIGNALS, SignalSummary, kept_items
 from incident.signals import Evidence
@@ -221,6 +224,7 @@ class Incident:
     owner: str = ""  # who works it (an actor, "user:rita"); empty: nobody yet
     title: str = ""  # the name a person gave it; empty: derived from its signals (incident/work.py)
     note_ids: tuple[str, ...] = ()  # the notes added (their texts are on incident-events only)
+    pages: tuple[PageStatus, ...] = ()  # the on-call team paged (incident/paging.py), oldest first
 
     def __post_init__(self) -> None:
         # A state saved before summaries holds every Evidence and no summary: summarise it, and
@@ -537,6 +541,27 @@ def _noted(event: NoteAdded, state: Incident | None) -> Incident:
 @evolve.register
 def _titled(event: TitleSet, state: Incident | None) -> Incident:
     return replace(_next(event, state), title=event.title)
+
+
+@evolve.register
+def _paged(event: Paged, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    page = event.page
+    repeats_left = event.repeat < page.max_repeats and page.repeat_seconds > 0
+    next_at = event.at + timedelta(seconds=page.repeat_seconds) if repeats_left else None
+    if event.repeat == 0:
+        # A new page carries the repeats from now on: the earlier ones stop (still to acknowledge).
+        earlier = tuple(replace(p, next_at=None) for p in s.pages)
+        return replace(s, pages=(*earlier, PageStatus(page=page, last_at=event.at, next_at=next_at)))
+    return replace(s, pages=tuple(replace(p, repeats=event.repeat, last_at=event.at, next_at=next_at)
+                                  if p.page.page_id == page.page_id else p for p in s.pages))
+
+
+@evolve.register
+def _page_acknowledged(event: PageAcknowledged, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    return replace(s, pages=tuple(replace(p, acknowledged_by=event.by, acknowledged_at=event.at, next_at=None)
+                                  if p.page.page_id in event.page_ids else p for p in s.pages))
 
 
 def fold(state: Incident | None, events: list[Event]) -> Incident | None:

@@ -18,6 +18,7 @@ from typing import Any
 
 from incident.errors import ProfileError
 from incident.regimes import ENTITY_TYPES, REGIMES, default_regimes
+from incident.signals import SEVERITIES
 
 DATA_CATEGORIES = (
     "contact", "identity", "credentials", "financial", "payment_card", "official_id", "location",
@@ -138,6 +139,7 @@ class Profile:
     entity_type: str | None = None  # NIS2 essential/important entity, DORA financial entity
     sectors: tuple[str, ...] = ()  # as the entity's regulator names them (NIS2 Annex I/II…)
     csirt: Authority | None = None  # who NIS2 incidents are reported to (CSIRT or competent authority)
+    paging: tuple[tuple[str, Any], ...] = ()  # [paging]: overrides of the deployment's PagingPolicy
 
     def system_for(self, asset: str) -> System | None:
         return next((s for s in self.systems if asset in s.assets), None)
@@ -224,7 +226,7 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
     doc = _Reader(data, source)
     doc.allow("id", "name", "policy", "timezone", "languages", "established_in", "gaps", "regimes",
               "address", "dpo", "authority", "systems", "processors", "commitments", "retention", "entity_type",
-              "sectors", "csirt")
+              "sectors", "csirt", "paging")
     profile_id = doc.req("id", _SLUG)
     if expected_id is not None and profile_id != expected_id:
         raise doc.fail("id", f"{profile_id!r} must equal the file name {expected_id!r}")
@@ -291,10 +293,38 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
         dpo=dpo, authority=authority, systems=tuple(systems), processors=tuple(processors),
         commitments=tuple(commitments), gaps=doc.strings("gaps", required=False), ref=f"{profile_id}@{digest}",
         entity_type=entity_type, sectors=doc.strings("sectors", required=False), csirt=csirt,
+        paging=_paging(doc.table("paging")) if "paging" in data else (),
     )
 
 
 _IDENTIFIERS = ("addresses", "cloud_accounts", "resources", "tenants")
+
+
+def _paging(p: _Reader) -> tuple[tuple[str, Any], ...]:
+    """The profile's overrides of the deployment's paging policy (incident/pages.py), key by key."""
+    p.allow("severity", "on_aware", "on_escalation", "repeat_minutes", "max_repeats", "oncall")
+    out: list[tuple[str, Any]] = []
+    if "severity" in p.data:
+        value = p.data["severity"]
+        if value == "never":
+            out.append(("severity", None))
+        elif isinstance(value, str) and value in SEVERITIES:
+            out.append(("severity", SEVERITIES[value]))
+        elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 6:
+            out.append(("severity", value))
+        else:
+            raise p.fail("severity", f"must be an OCSF severity 0-6, one of {', '.join(SEVERITIES)}, or \"never\"")
+    out += [(key, p.flag(key)) for key in ("on_aware", "on_escalation") if key in p.data]
+    for key in ("repeat_minutes", "max_repeats"):
+        if key in p.data:
+            out.append((key, p.count(key)))
+    if "oncall" in p.data:
+        oncall = p.strings("oncall")
+        for index, address in enumerate(oncall):
+            if "@" not in address or any(c in address for c in " \r\n,;<>"):
+                raise p.fail(f"oncall[{index}]", "is not a single e-mail address")
+        out.append(("oncall", oncall))
+    return tuple(out)
 
 
 def _policy_name(doc: _Reader) -> str:

@@ -16,13 +16,15 @@ TRIAGE_REF = "Awareness decision overdue (EDPB Guidelines 9/2022 ¶34-36: the in
 
 
 def next_tick_at(state: Incident, triage_window: timedelta) -> datetime | None:
-    """When this incident next needs a Tick: its next reminder, or its awareness escalation
-    (never, once merged: the incident it merged into carries the clocks; nor while dismissed)."""
+    """When this incident next needs a Tick: its next reminder, its awareness escalation, or
+    its page's repeat (never, once merged: the incident it merged into carries the clocks; nor while dismissed)."""
     if state.merged_into is not None or state.dismissal is not None:
         return None
     times = [t for t in (next_due(state.clocks, state.reminded, state.level, state.settled_obligations),) if t]
     if state.awareness is None and f"{TRIAGE_RULE}|overdue" not in state.reminded:
         times.append(state.opened_at + triage_window)
+    if state.pages and state.pages[-1].next_at is not None:  # the unacknowledged page's repeat (incident/paging.py)
+        times.append(state.pages[-1].next_at)
     return min(times, default=None)
 
 

@@ -18,6 +18,7 @@ from incident.events import AwarenessRecorded, ClockStarted, Event, NoticeReques
 from incident.facts import Facts
 from incident.model import Incident, evolve
 from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, PUBLIC_COMMUNICATION, draft
+from incident.pages import DEFAULT_PAGING, PagingPolicy
 from incident.profiles import Directory, Profile
 from incident.regimes import CLASSIFICATION_TRIGGERS, REGIMES, Obligation
 from incident.risk import assess
@@ -60,6 +61,8 @@ class Rules:
     reminders: tuple[timedelta, ...] = DEFAULT_REMINDERS
     # A suspected incident must reach an awareness decision within this window, or it is escalated.
     triage_window: timedelta = timedelta(hours=24)
+    # The deployment's paging policy; a profile's [paging] overrides it (incident/paging.py).
+    paging: PagingPolicy = DEFAULT_PAGING
 
 
 def profile_of(state: Incident, directory: Directory) -> Profile | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import faust
 
 from streams import agent_health, faust_fetch, faust_offsets, stopping
-from streams.agents import clock, correlate, deliver, incident, ingest, notify
+from streams.agents import clock, correlate, deliver, incident, ingest, notify, page
 from streams.command_signing import command_keys
 from streams.deps import Deps
 from streams.kafka_security import faust_credentials
@@ -59,6 +59,7 @@ def build(settings: Settings, deps: Deps, *, app_id: str | None = None) -> tuple
     delivery = deliver.register(app, settings, deps)
     notify.register(app, topics, tables, deps, fan_out=delivery.fan_out)
     clock.register(app, topics, tables, deps, interval=settings.tick_seconds)
+    page.register(app, topics, tables, deps)
     return app, topics, tables
 
 

@@ -144,6 +144,10 @@ def cmd_triage(args: argparse.Namespace) -> int:
     return _accepted(_act(args.incident, "triage", {})[0], "triage")
 
 
+def cmd_ack(args: argparse.Namespace) -> int:
+    return _accepted(_act(args.incident, "acknowledge", {})[0], "acknowledgement")
+
+
 def cmd_classify(args: argparse.Namespace) -> int:
     body = {"classification": args.classification, **({"at": args.at} if args.at else {})}
     return _accepted(_act(args.incident, "classification", body)[0], "classification")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from incident.commands import (
+    AcknowledgePage,
     ActOnObligation,
     AddNote,
     AssignOwner,
@@ -49,7 +50,7 @@ MIN_KEY_BYTES = 16  # 128 bits; `new_key` makes 32
 HUMAN_DECISIONS: tuple[type, ...] = (RecordAwareness, CorrectFacts, OverrideRisk, StartTriage, ClassifyIncident,
                                      ActOnObligation, RecordSubjects, SendSubjectNotice, RecordMeasures,
                                      RecordFormAnswers, DismissIncident, ReopenIncident, AssignOwner, AddNote,
-                                     SetTitle)
+                                     SetTitle, AcknowledgePage)
 EMBEDDED_KEY_FILE = "command-key"
 _KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")
 

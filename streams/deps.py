@@ -10,11 +10,13 @@ from pathlib import Path
 from incident.correlation import EMPTY_PACK, Config
 from incident.deadlines import DEFAULT_REMINDERS, Calendar
 from incident.decide import Rules
+from incident.pages import DEFAULT_PAGING, PagingPolicy
 from incident.profiles import Directory
 from incident.rules import RulePack
 from streams.calendars import HolidaysCalendar
 from streams.due_index import DueIndex
 from streams.mailer import Mailer, SmtpMailer
+from streams.page_hooks import PageHook, Pager
 from streams.profiles_loader import load_directory
 from streams.render import NoticeRenderer
 from streams.rules_loader import load_rules
@@ -74,6 +76,8 @@ class Deps:
     oncall: tuple[str, ...] = ()  # reminder recipients; empty = the controller's DPO
     console_url: str = "http://127.0.0.1:8000"
     webhook: Webhook | None = None
+    paging: PagingPolicy = DEFAULT_PAGING  # when to page (BREACH_PAGE_*; profiles override it)
+    pager: Pager | None = None  # where pages go; None: the page agent does not run
     due_index: DueIndex = field(default_factory=DueIndex)  # this worker's next Tick per incident
     send_attempts: int = 3
     retry_delay: float = 1.0  # seconds, doubled at each attempt
@@ -102,7 +106,7 @@ class Deps:
     @property
     def rules(self) -> Rules:
         return Rules(directory=self.directory, calendar=self.calendar, reminders=self.reminders,
-                     triage_window=self.triage_window)
+                     triage_window=self.triage_window, paging=self.paging)
 
     @classmethod
     def production(cls, settings: Settings) -> Deps:
@@ -117,6 +121,8 @@ class Deps:
             oncall=tuple(a.strip() for a in settings.oncall_emails.split(",") if a.strip()),
             console_url=settings.console_url,
             webhook=HttpWebhook(settings.webhook_url) if settings.webhook_url else None,
+            paging=settings.paging,
+            pager=pager_from(settings),
             ingest_format=settings.ingest_format,
             topic_formats=input_topics(settings),
             rule_pack=load_rules(settings.rules_dir),  # a bad rule stops the worker here, naming file and line
@@ -128,3 +134,11 @@ class Deps:
             max_state_bytes=settings.max_state_bytes,
             retry_seconds=settings.delivery_retry_seconds,
         )
+
+
+def pager_from(settings: Settings) -> Pager:
+    """E-mail (BREACH_PAGE_EMAIL) and each webhook whose URL is set, in its format."""
+    urls = (("json", settings.page_webhook_url), ("slack", settings.page_slack_url),
+            ("teams", settings.page_teams_url))
+    return Pager(hooks=tuple(PageHook(fmt, HttpWebhook(url)) for fmt, url in urls if url.strip()),
+                 email=settings.page_email)

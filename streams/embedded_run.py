@@ -300,6 +300,15 @@ def _ports_free(settings: Settings) -> None:
                             "the variable(s) named.")
 
 
+def _paging(settings: Settings) -> str:
+    """Where pages go in this run (never a webhook's URL: it is a secret)."""
+    to = settings.oncall_emails or "the controller's DPO"
+    hooks = [name for name, url in (("JSON", settings.page_webhook_url), ("Slack", settings.page_slack_url),
+                                    ("Teams", settings.page_teams_url)) if url]
+    mail = f"e-mail to {to} (in the mail catcher: subject PAGE …)" if settings.page_email else "no e-mail"
+    return mail + (f", webhooks: {', '.join(hooks)}" if hooks else "") + "; acknowledge on the incident page"
+
+
 def _banner(settings: Settings, published: int, seconds: float, logins: list[tuple[str, str, str]]) -> None:
     url = f"http://{settings.console_host}:{settings.console_port}"
     shown = "\n".join(f"                  {name} / {password}   ({role})" for name, password, role in logins)
@@ -311,6 +320,7 @@ breach-response is running (embedded mode, ready in {seconds:.1f} s)
 {shown or "                  (the demo logins were changed: use yours, or `breach users add`)"}
   API           curl -u {name}:{password} {url}/api/incidents   (OpenAPI: {url}/api/openapi.json)
   mail catcher  smtp://{settings.smtp_host}:{settings.smtp_port}   — `breach mail`, or {url}/api/mail
+  paging        {_paging(settings)}
   broker        {settings.broker_url}   (Tansu, MEMORY ONLY: everything is lost when it stops)
   worker log    {settings.data_dir / 'logs' / 'worker.log'}
 

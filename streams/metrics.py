@@ -47,6 +47,8 @@ def window_bytes_written() -> float:
 
 
 REMINDERS = Counter("breach_reminders", "Reminder e-mails by outcome", ["outcome"], registry=REGISTRY)
+PAGES = Counter("breach_pages", "Pages to the on-call team by channel (email, json, slack, teams) and outcome",
+                ["channel", "outcome"], registry=REGISTRY)
 
 
 _QUOTED = re.compile(r"""(?<!field )('[^']*'|"[^"]*")""")

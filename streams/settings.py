@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from incident.normalize import FORMATS
-from incident.signals import rule_field_names
+from incident.pages import PagingPolicy
+from incident.signals import SEVERITIES, rule_field_names
 
 ROOT = Path(__file__).resolve().parent.parent
 # Logins of the embedded stack only (loopback, `make up`); any other deployment must set
@@ -47,7 +48,17 @@ class Settings:
     clock_offset_hours: float = 0.0  # demos and tests: fake time starts this far ahead
     clock_file: str = ""  # demos and tests: "now" is the ISO instant written in this file
     webhook_url: str = ""  # reminders and escalations also POSTed here as JSON (retried)
-    oncall_emails: str = ""  # the on-call rota for reminders; empty = the controller's DPO
+    oncall_emails: str = ""  # the on-call rota for reminders and pages; empty = the controller's DPO
+    # Paging (incident/paging.py): the defaults a profile's [paging] table overrides.
+    page_severity: str = "high"  # an OCSF severity name or 0-6 that pages a suspected incident; "never": off
+    page_on_aware: bool = True
+    page_on_escalation: bool = True
+    page_repeat_minutes: int = 15  # until someone acknowledges
+    page_max_repeats: int = 12
+    page_email: bool = True  # pages e-mailed to the on-call rota (else the controller's DPO)
+    page_webhook_url: str = ""  # pages POSTed as generic JSON (secret: never logged)
+    page_slack_url: str = ""  # a Slack incoming webhook (secret: never logged)
+    page_teams_url: str = ""  # a Microsoft Teams incoming webhook or Workflows URL (secret: never logged)
     console_url: str = "http://127.0.0.1:8000"  # linked from reminders
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
@@ -126,6 +137,23 @@ class Settings:
         return tuple(sorted(set(steps), reverse=True))
 
     @property
+    def paging(self) -> PagingPolicy:
+        raw = self.page_severity.strip().lower()
+        if raw == "never":
+            severity = None
+        elif raw in SEVERITIES:
+            severity = SEVERITIES[raw]
+        elif raw.isdigit() and int(raw) <= 6:
+            severity = int(raw)
+        else:
+            raise SettingsError(f"BREACH_PAGE_SEVERITY={self.page_severity!r}: expected 0-6, one of "
+                                f"{', '.join(SEVERITIES)}, or never")
+        if self.page_repeat_minutes < 0 or self.page_max_repeats < 0:
+            raise SettingsError("BREACH_PAGE_REPEAT_MINUTES and BREACH_PAGE_MAX_REPEATS must not be negative")
+        return PagingPolicy(severity=severity, on_aware=self.page_on_aware, on_escalation=self.page_on_escalation,
+                            repeat_minutes=self.page_repeat_minutes, max_repeats=self.page_max_repeats)
+
+    @property
     def users_file(self) -> Path:
         """Local console users (argon2 hashes), managed with `breach users`."""
         return self.data_dir / "console-users.json"
@@ -176,6 +204,7 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
     if settings.smtp_tls not in ("none", "starttls", "tls"):
         raise SettingsError(f"BREACH_SMTP_TLS={settings.smtp_tls!r}: expected none, starttls or tls")
     settings.reminder_steps  # noqa: B018 - validated now, not at the first deadline
+    settings.paging  # noqa: B018 - the same
     if settings.clock_speed <= 0:
         raise SettingsError("BREACH_CLOCK_SPEED must be positive")
     if settings.clock_epoch:

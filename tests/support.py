@@ -39,8 +39,10 @@ async def eventually(condition: Callable[[], Any], *, timeout: float = 30.0, wha
 
 
 def settings_for(bootstrap: str, tmp_path: Path, **overrides: Any) -> Settings:
+    # Pages are not e-mailed unless a test asks (page_email=True): tests that count the notices in a
+    # mailbox stay about the notices; tests/integration/test_paging.py pages through its own Deps.
     return load_settings({}, broker_url=f"kafka://{bootstrap}", data_dir=tmp_path, session_timeout=2.0,
-                         heartbeat_interval=0.5, **{"command_keys": COMMAND_KEYS, **overrides})
+                         heartbeat_interval=0.5, **{"command_keys": COMMAND_KEYS, "page_email": False, **overrides})
 
 
 async def read_signals(bootstrap: str, count: int, timeout: float = 30.0) -> list[Any]:

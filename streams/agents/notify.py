@@ -169,6 +169,9 @@ async def _send_once(message: OutgoingMessage, deps: Deps, ledger: MutableMappin
     return error
 
 
+send_once = _send_once  # the page agent sends its e-mails the same way (streams/agents/page.py)
+
+
 async def _send_with_retries(message: OutgoingMessage, deps: Deps) -> str | None:
     """A refused message fails at once; a relay that cannot be reached is tried again, with
     back-off, for at least ``send_attempts`` attempts and ``retry_seconds`` (an outage of the

@@ -29,7 +29,7 @@ GDPR_KINDS = ("authority_notification", "authority_complement", "data_subject_no
               "register_entry")
 LOCALES = ("en", "fr")
 CASES = [("gdpr", kind, locale) for kind in GDPR_KINDS for locale in LOCALES] + [
-    ("internal", "reminder", locale) for locale in LOCALES]
+    ("internal", kind, locale) for kind in ("reminder", "page") for locale in LOCALES]
 PARTS = {"subject": "subject", "txt": "text", "html": "html"}
 
 
@@ -67,7 +67,12 @@ def reminder_context() -> dict[str, Any]:
                          "deadline": "2026-11-24T09:30:00+00:00", "overdue": False},
             "incident": {"id": "3f2a9c1d-8b4e-4c6a-9d2f-7e1b5a0c3d48", "reference": "BR-3F2A9C1D",
                          "url": "http://127.0.0.1:8000/incidents/3f2a9c1d-8b4e-4c6a-9d2f-7e1b5a0c3d48"},
-            "controller": {"name": "AMPERE SAS"}}
+            "controller": {"name": "AMPERE SAS"},
+            # An on-call page (streams/pager.py): ids, times and levels only.
+            "page": {"id": "3f2a9c1d-8b4e-4c6a-9d2f-7e1b5a0c3d48/page-2", "reason": "aware",
+                     "why": "a breach the controller is aware of", "trigger": "awareness", "repeat": 1,
+                     "severity": 4, "level": "high", "opened_at": "2026-11-21T08:55:00+00:00",
+                     "aware_at": "2026-11-21T09:30:00+00:00", "deadline": "2026-11-24T09:30:00+00:00"}}
 
 
 def context_for(regime: str, locale: str = "en") -> dict[str, Any]:
@@ -122,7 +127,8 @@ OWN_KEYS = {"authority_complement": ["complement.sequence", "complement.new_info
             "register_entry": ["register.notified", "register.submitted_at"],
             # the measures in the reader's language, else the notice's own (both gone: an error)
             "public_communication": ["data.subjects_estimate", "advice", "measures.taken+measures_by_locale"],
-            "reminder": ["reminder.deadline", "reminder.step", "incident.url"]}
+            "reminder": ["reminder.deadline", "reminder.step", "incident.url"],
+            "page": ["page.why", "page.trigger", "page.opened_at", "incident.url"]}
 
 
 @pytest.mark.parametrize(("regime", "kind", "locale"), CASES)
@@ -137,7 +143,7 @@ def test_a_missing_variable_is_an_error_never_a_blank(renderer: NoticeRenderer, 
 @pytest.mark.parametrize(("kind", "dotted"), [(k, d) for k, keys in OWN_KEYS.items() for d in keys])
 @pytest.mark.parametrize("locale", LOCALES)
 def test_each_kind_needs_its_own_facts(renderer: NoticeRenderer, kind: str, dotted: str, locale: str) -> None:
-    regime = "internal" if kind == "reminder" else "gdpr"
+    regime = "internal" if kind in ("reminder", "page") else "gdpr"
     with pytest.raises(jinja2.UndefinedError):
         renderer.render(regime=regime, locale=locale, kind=kind, context=_delete(context_for(regime, locale), dotted))
 

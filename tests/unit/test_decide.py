@@ -15,6 +15,7 @@ from incident.events import (
     ClockStarted,
     IncidentOpened,
     NoticeRequested,
+    Paged,
     RiskAssessed,
     SignalAttached,
 )
@@ -55,7 +56,7 @@ def test_a_confirming_signal_records_awareness_assesses_starts_the_clock_and_dra
                            evidence=command.evidence)
     state2, events = run(state, command)
     assert [type(e) for e in events] == [SignalAttached, AwarenessRecorded, RiskAssessed, ClockStarted,
-                                         NoticeRequested]
+                                         NoticeRequested, Paged]
     aware = events[1]
     assert isinstance(aware, AwarenessRecorded) and aware.by == "rule:confirmed-signal"
     assert aware.aware_at == command.evidence.ingested_at  # when the signal reached us

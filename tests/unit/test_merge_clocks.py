@@ -12,11 +12,13 @@ from incident.correlation import correlate_batch
 from incident.decide import Rules, decide
 from incident.events import AwarenessAdvanced, ClockMoved, Event, ReminderDue
 from incident.model import Incident, fold
+from incident.pages import PAGING_OFF
 from incident.register import entry
 from incident.reminders import next_tick_at
 from tests.unit.builders import T0, FakeCalendar, directory, event
 
-RULES = Rules(directory(), FakeCalendar())
+# Reminders alone: the pages that follow escalations repeat on their own Ticks (tests/unit/test_paging.py).
+RULES = Rules(directory(), FakeCalendar(), paging=PAGING_OFF)
 ART33 = "GDPR:art33_authority@1"
 A_AWARE = T0 + timedelta(minutes=20)  # a person recorded it on the survivor
 A_DEADLINE = A_AWARE + timedelta(hours=72)

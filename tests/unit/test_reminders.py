@@ -11,9 +11,11 @@ from incident.deadlines import next_due
 from incident.decide import Rules, decide
 from incident.events import ReminderDue
 from incident.model import Incident, fold
+from incident.pages import PAGING_OFF
 from tests.unit.builders import T0, FakeCalendar, aware_incident, directory, event
 
-RULES = Rules(directory(), FakeCalendar())
+# Reminders alone: the pages that follow escalations repeat on their own Ticks (tests/unit/test_paging.py).
+RULES = Rules(directory(), FakeCalendar(), paging=PAGING_OFF)
 
 
 def tick(state: Incident, at: timedelta) -> tuple[Incident, list[ReminderDue]]:
