@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from console import actions, i18n, openapi, personal_tokens, resend, views, work
+from console import actions, i18n, openapi, personal_tokens, resend, tasks, views, work
 from console.auth import AuthConfig, Guard, check_password, client_of, login, wants_json
 from console.limits import BodyTooLarge
 from console.oidc import Oidc, OidcConfig
@@ -55,8 +55,8 @@ log = structlog.get_logger("breach.console")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATES = ("open", "triage", "aware", "assessed", "drafts_requested", "drafts_delivered", "draft_failed", "submitted",
           "closed", "merged", "dismissed")
-FILTERS = ("controller", "state", "risk", "overdue", "q", "mine")
-BUILDERS = {**actions.BUILDERS, **work.BUILDERS}
+FILTERS = ("controller", "state", "risk", "overdue", "q", "mine", "tag")
+BUILDERS = {**actions.BUILDERS, **work.BUILDERS, **tasks.BUILDERS}
 LEVELS = ("unlikely", "risk", "high")
 SSE_KEEPALIVE_SECONDS = 15.0
 SHOWN_INVALID = 200  # invalid lines listed on the page (the count is always complete)
@@ -148,6 +148,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             rows = [r for r in rows if r["owner"] == me.actor]
         if filters.get("q", "").strip():
             rows = [r for r in rows if work.matches(filters["q"], r, reasons, entity_hash)]
+        if filters.get("tag", "").strip():
+            rows = [r for r in rows if tasks.tag_matches(filters["tag"], r)]
         return rows
 
     def reasons(incident_id: str) -> list[str]:
@@ -320,7 +322,9 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         if found is None:
             return 404, {"error": "no such incident"}
         user = user_of(request)
-        refusal = actions.allowed(name, body, user) or work.refused(name, body, user, found[0], people)
+        body = tasks.resolved(name, body, model.incidents)  # a merge target named by its reference
+        refusal = (actions.allowed(name, body, user) or work.refused(name, body, user, found[0], people)
+                   or tasks.refused(name, body, user, found[0], model.incidents))
         if refusal is not None:
             log.warning("console.refused", action=name, role=user.role)
             return 403, {"error": refusal}

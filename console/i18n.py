@@ -247,8 +247,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "total": ("total", "total"),
     # Working an incident (console/work.py): search, owner, dismissal, notes, title.
     "search": ("Search", "Rechercher"),
-    "search_help": ("reference, title, asset, owner, user or IP",
-                    "référence, titre, actif, responsable, utilisateur ou IP"),
+    "search_help": ("reference, title, asset, owner, tag, user or IP",
+                    "référence, titre, actif, responsable, étiquette, utilisateur ou IP"),
     "mine_only": ("Mine only", "Les miens seulement"),
     "owner": ("Owner", "Responsable"),
     "nobody": ("nobody", "personne"),
@@ -278,6 +278,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dismiss_dpo_only": ("The controller is aware of this incident: only the DPO may dismiss or reopen it.",
                          "Le responsable de traitement a connaissance de cet incident : seul le DPO peut le classer "
                          "ou le rouvrir."),
+    # Playbook tasks, tags, merging by hand (console/tasks.py).
+    "tasks": ("Tasks", "Tâches"),
+    "tasks_none": ("No playbook task yet: the controller's playbooks add them as the incident reaches their point.",
+                   "Aucune tâche de guide pour l'instant : les guides du responsable de traitement les ajoutent "
+                   "quand l'incident atteint leur étape."),
+    "task_done": ("done", "faite"),
+    "task_todo": ("to do", "à faire"),
+    "mark_done": ("Mark done", "Marquer comme faite"),
+    "mark_undone": ("Undo", "Annuler"),
+    "when_opened": ("from the opening", "dès l'ouverture"),
+    "when_aware": ("once aware", "après prise de connaissance"),
+    "when_risk": ("at risk", "en cas de risque"),
+    "when_high_risk": ("at high risk", "en cas de risque élevé"),
+    "tags": ("Tags", "Étiquettes"),
+    "tag": ("Tag", "Étiquette"),
+    "add_tag": ("Add a tag", "Ajouter une étiquette"),
+    "remove_tag": ("Remove tag", "Retirer l'étiquette"),
+    "tag_help": ("one word: letters, digits, - _ .", "un mot : lettres, chiffres, - _ ."),
+    "no_tag": ("none", "aucune"),
+    "link": ("Merge into another incident", "Fusionner dans un autre incident"),
+    "link_into": ("Incident to merge into (reference)", "Incident dans lequel fusionner (référence)"),
+    "link_help": ("This incident stops; the other takes its signals and its awareness, as when the correlator "
+                  "links two incidents. It cannot be undone.",
+                  "Cet incident s'arrête ; l'autre reprend ses signaux et sa prise de connaissance, comme lorsque "
+                  "le corrélateur relie deux incidents. C'est définitif."),
+    "merge": ("Merge", "Fusionner"),
     # The audit chain (incident/chain.py): whether the events shown are the ones the worker wrote.
     "audit_chain": ("Audit chain", "Chaîne d'audit"),
     "chain_verified": ("verified", "vérifiée"),
@@ -429,6 +455,22 @@ _REFUSALS: tuple[tuple[str, str], ...] = (
      "seul le DPO peut classer ou rouvrir un incident dont le responsable de traitement a connaissance"),
     (r"the owner must be a console user who may act \(responder, DPO or admin\)",
      "le responsable doit être un utilisateur de la console qui peut agir (responder, DPO ou admin)"),
+    # Playbook tasks, tags, merging by hand (incident/tasks.py, incident/tags.py, console/tasks.py).
+    (r"no task (.+) on this incident", "aucune tâche {0} sur cet incident"),
+    (r"a tag is one word of at most 32 lower-case letters, digits, '-', '_' or '\.'",
+     "une étiquette est un mot d'au plus 32 lettres minuscules, chiffres, « - », « _ » ou « . »"),
+    (r"an incident has at most (\S+) tags", "un incident a au plus {0} étiquettes"),
+    (r"a link needs the incident to merge into", "une fusion demande l'incident dans lequel fusionner"),
+    (r"a link needs a reason", "une fusion demande un motif"),
+    (r"a reason is at most (\S+) characters", "un motif fait au plus {0} caractères"),
+    (r"only the DPO may merge an incident the controller is aware of \(its clocks move\)",
+     "seul le DPO peut fusionner un incident dont le responsable de traitement a connaissance (ses délais "
+     "changent)"),
+    (r"no incident to merge into by that reference", "aucun incident dans lequel fusionner sous cette référence"),
+    (r"that incident is merged into (\S+): merge into that one",
+     "cet incident est fusionné dans {0} : fusionnez dans celui-là"),
+    (r"both incidents must be the same controller's",
+     "les deux incidents doivent relever du même responsable de traitement"),
     (r"the (\S+) role may read, not act", "le rôle {0} permet de lire, pas d'agir"),
     (r"invalid request: (.+)", "requête invalide : {0}"),
 )

@@ -27,6 +27,7 @@ from incident.events import (
     IncidentMerged,
     IncidentOpened,
     IncidentReopened,
+    IncidentTagged,
     MeasuresRecorded,
     NoteAdded,
     NoticeDelivered,
@@ -41,6 +42,8 @@ from incident.events import (
     SignalsAbsorbed,
     SubjectNoticeRequested,
     SubjectsListed,
+    TaskChecked,
+    TasksAdded,
     TitleSet,
     TriageStarted,
 )
@@ -76,6 +79,25 @@ class Dismissal:
     by: str
     at: datetime
     was_aware: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskState:
+    """One playbook task on the incident (TasksAdded) and who checked it last, when."""
+
+    key: str  # "<playbook>/<task>"
+    playbook: str
+    texts: dict[str, str]
+    when: str
+    done_by: str = ""  # empty: not done
+    done_at: datetime | None = None
+
+    @property
+    def done(self) -> bool:
+        return bool(self.done_by)
+
+    def text(self, lang: str) -> str:
+        return self.texts.get(lang) or next(iter(self.texts.values()))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,6 +243,8 @@ class Incident:
     owner: str = ""  # who works it (an actor, "user:rita"); empty: nobody yet
     title: str = ""  # the name a person gave it; empty: derived from its signals (incident/work.py)
     note_ids: tuple[str, ...] = ()  # the notes added (their texts are on incident-events only)
+    tasks: tuple[TaskState, ...] = ()  # its playbooks' tasks (incident/tasks.py), in the order added
+    tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # A state saved before summaries holds every Evidence and no summary: summarise it, and
@@ -537,6 +561,29 @@ def _noted(event: NoteAdded, state: Incident | None) -> Incident:
 @evolve.register
 def _titled(event: TitleSet, state: Incident | None) -> Incident:
     return replace(_next(event, state), title=event.title)
+
+
+@evolve.register
+def _tasks(event: TasksAdded, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    added = tuple(TaskState(key=f"{event.playbook}/{t.id}", playbook=event.playbook, texts=t.texts, when=t.when)
+                  for t in event.tasks)
+    return replace(s, tasks=(*s.tasks, *added))
+
+
+@evolve.register
+def _checked(event: TaskChecked, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    return replace(s, tasks=tuple(replace(t, done_by=event.by if event.done else "",
+                                          done_at=event.at if event.done else None)
+                                  if t.key == event.task else t for t in s.tasks))
+
+
+@evolve.register
+def _tagged(event: IncidentTagged, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    kept = tuple(t for t in s.tags if t != event.tag)
+    return replace(s, tags=(*kept, event.tag) if event.added else kept)
 
 
 def fold(state: Incident | None, events: list[Event]) -> Incident | None:
