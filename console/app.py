@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from console import actions, i18n, openapi, personal_tokens, resend, tasks, views, work
+from console import actions, i18n, openapi, personal_tokens, report, resend, tasks, views, work
 from console.auth import AuthConfig, Guard, check_password, client_of, login, wants_json
 from console.limits import BodyTooLarge
 from console.oidc import Oidc, OidcConfig
@@ -44,7 +44,7 @@ from incident import register
 from incident.commands import Command, CorrectFacts
 from incident.decide import facts_lower_risk
 from incident.events import NoticeRequested
-from incident.notices import subject_notice_id
+from incident.notices import reference, subject_notice_id
 from incident.profiles import Directory
 from incident.recipients import RecipientList
 from incident.work import OUTCOMES
@@ -223,6 +223,18 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         template = "_detail.html" if request.query_params.get("partial") else "detail.html"
         return page(request, template, incident=detail, levels=LEVELS, people=people(), outcomes=OUTCOMES,
                     may_dismiss=work.may_dismiss(found[0], user_of(request)) is None)
+
+    async def page_report(request: Request) -> Response:
+        """The incident's report in Markdown, in the reader's language (console/report.py)."""
+        found = find(request)
+        if found is None:
+            return page(request, "missing.html", 404)
+        lang, now = lang_of(request), clock()
+        detail = views.detail(found[0], found[1], directory, now, lang=lang, evidence=model.evidence(found[0].id))
+        name = reference(found[0].id)
+        return PlainTextResponse(report.markdown(detail, i18n.translator(lang), lang, now.astimezone(UTC).isoformat()),
+                                 media_type="text/markdown; charset=utf-8",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}.md"'})
 
     async def page_notice(request: Request) -> Response:
         shown = preview(request.path_params["incident_id"], request.path_params["notice_id"])
@@ -655,6 +667,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/", page_list),
         Route("/incidents/{incident_id}", page_detail),
         Route("/incidents/{incident_id}/notices/{notice_id}", page_notice),
+        Route("/incidents/{incident_id}/report.md", page_report),
         Route("/incidents/{incident_id}/act/{action}", form_command, methods=["POST"]),
         Route("/incidents/{incident_id}/subjects", page_import, methods=["POST"]),
         Route("/incidents/{incident_id}/subject_notice/preview", page_subject_preview, methods=["POST"]),

@@ -304,6 +304,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "Cet incident s'arrête ; l'autre reprend ses signaux et sa prise de connaissance, comme lorsque "
                   "le corrélateur relie deux incidents. C'est définitif."),
     "merge": ("Merge", "Fusionner"),
+    "report_markdown": ("Incident report (Markdown)", "Rapport d'incident (Markdown)"),
     # The audit chain (incident/chain.py): whether the events shown are the ones the worker wrote.
     "audit_chain": ("Audit chain", "Chaîne d'audit"),
     "chain_verified": ("verified", "vérifiée"),

@@ -6,6 +6,7 @@ reactions, as the incident agent sends them) and folded into its read model."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -188,3 +189,31 @@ async def test_a_person_merges_two_incidents_as_the_correlator_does(world: tuple
                                 json={"into": w.second, "reason": "same attacker"})).status_code == 202
         assert w.model.incidents[w.aware].merged_into == w.second
         assert w.model.incidents[w.second].awareness is not None  # the awareness went with it
+
+
+@pytest.mark.asyncio
+async def test_the_incident_report_in_markdown_tells_what_happened_escaped(world: tuple[World, object]) -> None:
+    w, app = world
+    async with w.client(app, "rita") as rita:
+        await rita.post(f"/api/incidents/{w.aware}/task", json={"task": "gdpr-breach/contain"})
+        await rita.post(f"/api/incidents/{w.aware}/tag", json={"tag": "crm"})
+        await rita.post(f"/api/incidents/{w.aware}/note", json={"text": "<img src=x onerror=alert(1)> | # not a title"})
+        assert 'href="/incidents/' + w.aware + '/report.md"' in (await rita.get(f"/incidents/{w.aware}")).text
+        answer = await rita.get(f"/incidents/{w.aware}/report.md")
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/markdown")
+        assert f'filename="{reference(w.aware)}.md"' in answer.headers["content-disposition"]
+        text = answer.text
+        assert text.startswith(f"# Incident report {reference(w.aware)}\n")
+        for heading in ("## Summary", "## Decisions", "## Obligations", "## Tasks", "## Evidence", "## Timeline"):
+            assert heading in text
+        assert "| Owner | nobody |" in text and "| Tags | crm |" in text
+        assert "GDPR Art. 33(1) (authority)" in text and "- [x] Contain — done by user:rita" in text
+        assert "- [ ] Assess the risk" in text
+        assert "\\<img src=x onerror=alert(1)\\> \\| \\# not a title" in text
+        assert not re.search(r"(?<!\\)<", text)  # every < escaped: a viewer renders no HTML
+    async with w.client(app, "vera", "fr") as vera:
+        french = (await vera.get(f"/incidents/{w.aware}/report.md")).text
+        assert french.startswith("# Rapport d'incident") and "## Chronologie" in french and "Contenir" in french
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://console") as nobody:
+        assert (await nobody.get(f"/incidents/{w.aware}/report.md")).status_code in (302, 303, 401)
