@@ -304,6 +304,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "Cet incident s'arrête ; l'autre reprend ses signaux et sa prise de connaissance, comme lorsque "
                   "le corrélateur relie deux incidents. C'est définitif."),
     "merge": ("Merge", "Fusionner"),
+    "action_refused": ("Action refused", "Action refusée"),
+    "skip_to_content": ("Skip to the content", "Aller au contenu"),
     "report_markdown": ("Incident report (Markdown)", "Rapport d'incident (Markdown)"),
     # The audit chain (incident/chain.py): whether the events shown are the ones the worker wrote.
     "audit_chain": ("Audit chain", "Chaîne d'audit"),

@@ -108,8 +108,11 @@ def decide(command: Command, state: Incident | None, *, now: datetime, rules: Ru
     events = _decide(command, state, now=now, rules=rules)
     if not events or isinstance(command, Tick):
         return events  # nothing changed, or only time passed: no playbook task newly due
-    after = fold(state, events)
-    return events + due(after, profile_of(after, rules.directory) if after else None, now)
+    controller = state.controller if state is not None else getattr(command, "controller", None)
+    profile = rules.directory.profiles.get(controller) if controller else None
+    if profile is None or not profile.playbooks:
+        return events  # no checklist to follow: spare the signals' hot path a second fold
+    return events + due(fold(state, events), profile, now)
 
 
 def _decide(command: Command, state: Incident | None, *, now: datetime, rules: Rules) -> list[Event]:

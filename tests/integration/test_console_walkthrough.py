@@ -6,6 +6,7 @@ page on the way at 1366 px and 390 px (tests/integration/accessibility.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -33,7 +34,7 @@ async def check_task(page: Page, key: str) -> None:
 
 
 async def test_a_responder_and_the_dpo_work_a_breach_from_search_to_submission(
-        browser: Browser, stack: ConsoleStack) -> None:
+        browser: Browser, stack: ConsoleStack, tmp_path: Path) -> None:
     await stack.send_sample("03-ama-suspicious-activity.jsonl")
     incident = await stack.incident_where(lambda i: i.controller == "ama" and i.tasks, "the AMA incident")
     ref = reference(incident.id)
@@ -93,8 +94,11 @@ async def test_a_responder_and_the_dpo_work_a_breach_from_search_to_submission(
 
     # Another incident, examined and found not to be a breach: dismissed by the DPO, in the register.
     await stack.send_sample("01-ampere-crm-export.jsonl")
-    other = await stack.incident_where(lambda i: i.controller == "ampere", "the Ampère incident")
+    # Settled (its drafts delivered): no live refresh closes the form while it is filled in.
+    other = await stack.incident_where(lambda i: i.controller == "ampere" and i.status == "drafts_delivered",
+                                       "the Ampère incident, its drafts delivered")
     await page.goto(f"{stack.url}/incidents/{other.id}")
+    await expect(page.locator("body")).to_have_attribute("data-live", "1")
     await page.locator("#dismiss summary").click()
     await page.select_option("#dismiss-form select[name=outcome]", "not_a_breach")
     await page.fill("#dismiss-form input[name=reason]", "the export was the yearly audit, to the auditor")
@@ -111,10 +115,31 @@ async def test_a_responder_and_the_dpo_work_a_breach_from_search_to_submission(
     for path, what in (("/rejected", "the rejected records"), ("/mail", "the mail catcher")):
         await page.goto(stack.url + path)
         await check(page, what)
+    await page.locator("#mail tbody a").first.click()
+    await check(page, "a mail")
+    await page.goto(stack.url + "/incidents/no-such-incident")
+    await check(page, "a missing incident")
+
+    # The people affected by the high-risk breach: the list imported, the notice previewed.
+    people = tmp_path / "people.csv"
+    people.write_text("address,name,language\nana@example.org,Ana,en\nnot-an-address,Oops,fr\n", encoding="utf-8")
+    await page.goto(f"{stack.url}/incidents/{incident.id}")
+    await expect(page.locator("body")).to_have_attribute("data-live", "1")  # its first refresh is done
+    await page.set_input_files("#subjects-form input[type=file]", str(people))
+    await page.locator("#subjects-form button[type=submit]").click()
+    await expect(page.locator("#imported-count")).to_have_text("1", timeout=30_000)
+    await check(page, "the people imported")
+    await page.goto(f"{stack.url}/incidents/{incident.id}")
+    form = page.locator(".subject-preview-form").first
+    await expect(form).to_be_visible(timeout=30_000)
+    await form.locator("textarea[name=measures_taken]").fill("The account was locked and its password reset")
+    await form.locator("button").click()
+    await expect(page.locator("#notice-text")).to_contain_text("The account was locked")
+    await check(page, "the notice to the people, previewed")
     await page.context.close()
 
 
-async def test_the_login_refusal_and_users_pages_pass_axe(browser: Browser, stack: ConsoleStack) -> None:
+async def test_the_login_users_refusal_and_viewer_pages_pass_axe(browser: Browser, stack: ConsoleStack) -> None:
     context = await browser.new_context(viewport={"width": 1366, "height": 768}, locale="en-GB")
     page = await context.new_page()
     await page.goto(stack.url + "/login")
@@ -124,10 +149,17 @@ async def test_the_login_refusal_and_users_pages_pass_axe(browser: Browser, stac
     await page.goto(stack.url + "/admin/users")
     await check(page, "the users page")
     await page.context.close()
+    page = await log_in(browser, stack, "responder")
+    await stack.send_sample("02-atometrics-wazuh.jsonl")
+    incident = await stack.incident_where(lambda i: i.controller == "atometrics" and i.notices,
+                                          "the Atometrics incident")
+    await page.goto(f"{stack.url}/incidents/{incident.id}")
+    await page.locator(".approve-form button").first.click()
+    await expect(page.locator("#refused")).to_be_visible()
+    await check(page, "an action refused")
+    await page.context.close()
     page = await log_in(browser, stack, "viewer", locale="fr-FR")
     await check(page, "the list, in French")
-    await stack.send_sample("02-atometrics-wazuh.jsonl")
-    incident = await stack.incident_where(lambda i: i.controller == "atometrics", "the Atometrics incident")
     await page.goto(f"{stack.url}/incidents/{incident.id}")
     await check(page, "an incident, for a viewer, in French")
     await page.context.close()
