@@ -305,6 +305,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                   "le corrélateur relie deux incidents. C'est définitif."),
     "merge": ("Merge", "Fusionner"),
     "action_refused": ("Action refused", "Action refusée"),
+    "live_updated": ("Updated at", "Mis à jour à"),
     "skip_to_content": ("Skip to the content", "Aller au contenu"),
     "report_markdown": ("Incident report (Markdown)", "Rapport d'incident (Markdown)"),
     # The audit chain (incident/chain.py): whether the events shown are the ones the worker wrote.

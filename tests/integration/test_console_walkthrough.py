@@ -65,6 +65,7 @@ async def test_a_responder_and_the_dpo_work_a_breach_from_search_to_submission(
     await page.locator("#awareness-form button[type=submit]").click()
     await expect(page.locator("#tasks li[data-task='personal-data-breach/assess']")).to_be_visible(timeout=60_000)
     await expect(page.locator("#tasks li[data-task='personal-data-breach/notify-authority']")).to_be_visible()
+    await expect(page.locator("#live-status")).to_contain_text("Updated at")  # said to screen readers too
     await check_task(page, "personal-data-breach/assess")
     await check(page, "an aware incident, for a responder")
     await page.goto(stack.url + "/?tag=account-takeover")

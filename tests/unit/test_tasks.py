@@ -176,3 +176,17 @@ def test_merging_an_incident_the_controller_is_aware_of_is_the_dpos() -> None:
     assert merged.merged_into == "o"
     with pytest.raises(CommandRejected, match="into itself"):
         run(state, LinkIncidents(incident_id=state.id, into=state.id, reason="x", by="user:d", role="dpo"))
+
+
+def test_tasks_and_tags_survive_the_wire_format() -> None:
+    from streams import codec
+
+    state = opened()
+    state, _ = run(state, CheckTask(incident_id=state.id, task="gdpr-breach/contain", done=True, by="user:rita",
+                                         role="responder"))
+    state, _ = run(state, TagIncident(incident_id=state.id, tag="vip", add=True, by="user:r", role="responder"))
+    assert codec.decode(codec.encode(state)) == state
+    assert codec.decode(codec.as_table_value(state)) == state
+    added = TasksAdded(incident_id="i", version=3, at=NOW, playbook="p", profile_ref=None,
+                       tasks=RULES.directory.profiles["acme"].playbooks[0].tasks)
+    assert codec.decode(codec.encode(added)) == added
