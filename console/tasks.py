@@ -82,6 +82,11 @@ def refused(action: str, body: Mapping[str, Any], user: User, incident: Incident
         return None
     if user.role not in RESPONDERS:
         return f"the {user.role} role may read, not act"
+    if action == "task":
+        key = body.get("task")
+        if isinstance(key, str) and key.strip() and key.strip() not in {t.key for t in incident.tasks}:
+            return f"no task {key.strip()} on this incident"  # as the incident would say, before sending
+        return None
     if action != "link":
         return None
     into = body.get("into")

@@ -116,12 +116,13 @@ async def test_a_responder_checks_playbook_tasks_and_the_list_shows_the_progress
         # The aware incident has the awareness and risk tasks too; the timeline says which, in French too.
         aware = (await rita.get(f"/api/incidents/{w.aware}")).json()
         assert [t["key"] for t in aware["task_list"]][2:] == ["gdpr-breach/assess", "gdpr-breach/notify-authority"]
-        assert (await rita.post(f"/api/incidents/{w.first}/task", json={"task": "x/y"})).status_code == 202
-        assert "no task x/y on this incident" in (await rita.get(f"/incidents/{w.first}")).text
+        answer = await rita.post(f"/api/incidents/{w.first}/task", json={"task": "x/y"})
+        assert answer.status_code == 403 and answer.json()["error"] == "no task x/y on this incident"
     async with w.client(app, "rita", "fr") as rita_fr:
         page = (await rita_fr.get(f"/incidents/{w.first}")).text
         assert "Contenir" in page and "Tâche gdpr-breach/contain décochée par user:rita" in page
-        assert "aucune tâche x/y sur cet incident" in page
+        refused = await rita_fr.post(f"/incidents/{w.first}/act/task", data={"task": "x/y"})
+        assert refused.status_code == 403 and "aucune tâche x/y sur cet incident" in refused.text
 
 
 @pytest.mark.asyncio
