@@ -2,8 +2,9 @@
 from, checked (and unchecked) by a named person.
 
 A controller's playbooks (incident/playbooks.py, in its profile) apply to an incident when they
-name one of the controller's regimes (or none) and one of the incident's breach types (or
-none). A task is due from the incident's opening, its awareness, or its assessed level (risk,
+name one of the controller's regimes the incident falls under (or none) and one of its breach
+types (or none); NIS2 and DORA come under once a person classifies the incident significant or
+major. A task is due from the incident's opening, its awareness, or its assessed level (risk,
 high risk): decide() asks ``due`` after every decision, so a task appears the moment its point
 is reached, once. Tasks are never taken away: a level lowered later leaves a checked task as
 history and an unchecked one to be checked or left.
@@ -19,6 +20,7 @@ from incident.events import Event, TaskChecked, TasksAdded
 from incident.model import Incident
 from incident.playbooks import Playbook
 from incident.profiles import Profile
+from incident.regimes import CLASSIFICATION_TRIGGERS, REGIMES
 from incident.work import _workable
 
 
@@ -42,8 +44,23 @@ def breach_types(incident: Incident) -> tuple[str, ...]:
     return incident.signals.breach_types or ("confidentiality",)
 
 
+def regimes(incident: Incident, profile: Profile) -> tuple[str, ...]:
+    """The controller's regimes this incident falls under: a breach regime (GDPR…) from the
+    start; one whose obligations all wait for a classification (NIS2 "significant", DORA
+    "major") once a person classified the incident so."""
+    classified = {CLASSIFICATION_TRIGGERS.get(c) for c in incident.classifications}
+    waiting = set(CLASSIFICATION_TRIGGERS.values())
+    out = []
+    for regime in profile.regimes:
+        triggers = {o.trigger for o in REGIMES.get(regime, ())}
+        if triggers and triggers <= waiting and not triggers & classified:
+            continue
+        out.append(regime)
+    return tuple(out)
+
+
 def applies(playbook: Playbook, incident: Incident, profile: Profile) -> bool:
-    return ((not playbook.regimes or any(r in profile.regimes for r in playbook.regimes))
+    return ((not playbook.regimes or any(r in regimes(incident, profile) for r in playbook.regimes))
             and (not playbook.breach_types or any(t in breach_types(incident) for t in playbook.breach_types)))
 
 

@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
-from incident.commands import AttachSignal, CheckTask, LinkIncidents, OverrideRisk, RecordAwareness, TagIncident, Tick
+from incident.commands import (
+    AttachSignal,
+    CheckTask,
+    ClassifyIncident,
+    LinkIncidents,
+    OverrideRisk,
+    RecordAwareness,
+    TagIncident,
+    Tick,
+)
 from incident.correlation import correlate
 from incident.decide import Rules, decide, reactions
 from incident.errors import CommandRejected, ProfileError
@@ -190,3 +199,21 @@ def test_tasks_and_tags_survive_the_wire_format() -> None:
     added = TasksAdded(incident_id="i", version=3, at=NOW, playbook="p", profile_ref=None,
                        tasks=RULES.directory.profiles["acme"].playbooks[0].tasks)
     assert codec.decode(codec.encode(added)) == added
+
+
+def test_a_nis2_playbook_applies_once_the_incident_is_classified_significant() -> None:
+    from tests.unit.test_decide import CSIRT
+
+    nis2 = {"id": "nis2", "title": "Significant incident", "regimes": ["nis2"],
+            "tasks": [{"id": "early-warning", "text": "Send the CSIRT the early warning"}]}
+    doc = profile_doc(entity_type="nis2-important", csirt=CSIRT, playbooks=[PLAYBOOK, nis2])
+    r = Rules(Directory.of([parse_profile(doc, source="acme.toml")]), FakeCalendar())
+    state = opened(r)
+    state, _ = run(state, RecordAwareness(incident_id=state.id, aware_at=T0, by="alice", evidence=()), r)
+    assert not [k for k in keys(state) if k.startswith("nis2/")]  # a breach, not (yet) a significant incident
+    state, _ = run(state, ClassifyIncident(incident_id=state.id, classification="significant", by="user:dora",
+                                                at=NOW), r)
+    assert keys(state)[-1] == "nis2/early-warning"
+    with pytest.raises(ProfileError, match="'dora' is not one of gdpr, nis2"):  # not a regime of this controller
+        parse_profile(profile_doc(entity_type="nis2-important", csirt=CSIRT,
+                                  playbooks=[{**nis2, "regimes": ["dora"]}]), source="acme.toml")
