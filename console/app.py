@@ -236,6 +236,15 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                                  media_type="text/markdown; charset=utf-8",
                                  headers={"Content-Disposition": f'attachment; filename="{name}.md"'})
 
+    async def page_report_html(request: Request) -> Response:
+        """The same report as a page to read or print (to PDF, from the browser)."""
+        found = find(request)
+        if found is None:
+            return page(request, "missing.html", 404)
+        lang, now = lang_of(request), clock()
+        detail = views.detail(found[0], found[1], directory, now, lang=lang, evidence=model.evidence(found[0].id))
+        return page(request, "report.html", incident=detail, w=report.words(lang), now=now.astimezone(UTC).isoformat())
+
     async def page_notice(request: Request) -> Response:
         shown = preview(request.path_params["incident_id"], request.path_params["notice_id"])
         if shown is None:
@@ -668,6 +677,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/incidents/{incident_id}", page_detail),
         Route("/incidents/{incident_id}/notices/{notice_id}", page_notice),
         Route("/incidents/{incident_id}/report.md", page_report),
+        Route("/incidents/{incident_id}/report", page_report_html),
         Route("/incidents/{incident_id}/act/{action}", form_command, methods=["POST"]),
         Route("/incidents/{incident_id}/subjects", page_import, methods=["POST"]),
         Route("/incidents/{incident_id}/subject_notice/preview", page_subject_preview, methods=["POST"]),

@@ -307,7 +307,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "action_refused": ("Action refused", "Action refusée"),
     "live_updated": ("Updated at", "Mis à jour à"),
     "skip_to_content": ("Skip to the content", "Aller au contenu"),
-    "report_markdown": ("Incident report (Markdown)", "Rapport d'incident (Markdown)"),
+    "report_page": ("Incident report (to print or save as PDF)", "Rapport d'incident (à imprimer ou en PDF)"),
     # The audit chain (incident/chain.py): whether the events shown are the ones the worker wrote.
     "audit_chain": ("Audit chain", "Chaîne d'audit"),
     "chain_verified": ("verified", "vérifiée"),

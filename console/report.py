@@ -46,9 +46,14 @@ def _table(head: Iterable[str], rows: Iterable[Iterable[Any]]) -> list[str]:
     return lines
 
 
+def words(lang: str) -> dict[str, str]:
+    """The report's own words in ``lang`` (the rest are the console's)."""
+    return {key: pair[1 if lang == "fr" else 0] for key, pair in WORDS.items()}
+
+
 def markdown(d: Mapping[str, Any], t: Mapping[str, str], lang: str, now: str) -> str:
     """The report of ``d`` (views.detail in ``lang``); ``t``: the console's words in it."""
-    w = {key: words[1 if lang == "fr" else 0] for key, words in WORDS.items()}
+    w = words(lang)
     out = [f"# {w['report']} {escape(d['reference'])}", "",
            f"{w['generated']} {escape(now)}.", "", f"## {w['summary']}", ""]
     awareness = d.get("awareness")

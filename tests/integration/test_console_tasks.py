@@ -212,6 +212,11 @@ async def test_the_incident_report_in_markdown_tells_what_happened_escaped(world
         assert "- [ ] Assess the risk" in text
         assert "\\<img src=x onerror=alert(1)\\> \\| \\# not a title" in text
         assert not re.search(r"(?<!\\)<", text)  # every < escaped: a viewer renders no HTML
+        # The same as a page to print: escaped by the templates.
+        page = (await rita.get(f"/incidents/{w.aware}/report")).text
+        assert f"<h1>Incident report {reference(w.aware)}</h1>" in page and 'id="report-tasks"' in page
+        assert "☑ Contain — done by user:rita" in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+        assert "<img src=x" not in page
     async with w.client(app, "vera", "fr") as vera:
         french = (await vera.get(f"/incidents/{w.aware}/report.md")).text
         assert french.startswith("# Rapport d'incident") and "## Chronologie" in french and "Contenir" in french

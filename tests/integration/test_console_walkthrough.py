@@ -92,6 +92,9 @@ async def test_a_responder_and_the_dpo_work_a_breach_from_search_to_submission(
     await expect(timeline).to_contain_text("approve by user:dora")
     await expect(timeline).to_contain_text("Task personal-data-breach/notify-authority done, checked by user:dora")
     await check(page, "a submitted incident")
+    await page.locator("#report-link").click()
+    await expect(page.locator("#report-tasks")).to_contain_text("Notify the supervisory authority")
+    await check(page, "the incident's report")
 
     # Another incident, examined and found not to be a breach: dismissed by the DPO, in the register.
     await stack.send_sample("01-ampere-crm-export.jsonl")
