@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from console import actions, i18n, openapi, paging, personal_tokens, resend, tenants, views, work
+from console import actions, i18n, openapi, paging, personal_tokens, report, resend, tasks, tenants, views, work
 from console.auth import AuthConfig, Guard, check_password, client_of, login, wants_json
 from console.limits import BodyTooLarge
 from console.oidc import Oidc, OidcConfig
@@ -54,7 +54,7 @@ from incident import register
 from incident.commands import Command, CorrectFacts
 from incident.decide import facts_lower_risk
 from incident.events import NoticeRequested
-from incident.notices import read_in, subject_notice_id
+from incident.notices import read_in, reference, subject_notice_id
 from incident.profiles import Directory
 from incident.recipients import RecipientList
 from incident.work import OUTCOMES
@@ -65,8 +65,8 @@ log = structlog.get_logger("breach.console")
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATES = ("open", "triage", "aware", "assessed", "drafts_requested", "drafts_delivered", "draft_failed", "submitted",
           "closed", "merged", "dismissed")
-FILTERS = ("controller", "state", "risk", "overdue", "q", "mine")
-BUILDERS = {**actions.BUILDERS, **work.BUILDERS, **paging.BUILDERS}
+FILTERS = ("controller", "state", "risk", "overdue", "q", "mine", "tag")
+BUILDERS = {**actions.BUILDERS, **work.BUILDERS, **paging.BUILDERS, **tasks.BUILDERS}
 LEVELS = ("unlikely", "risk", "high")
 SSE_KEEPALIVE_SECONDS = 15.0
 SHOWN_INVALID = 200  # invalid lines listed on the page (the count is always complete)
@@ -159,6 +159,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             rows = [r for r in rows if r["owner"] == me.actor]
         if filters.get("q", "").strip():
             rows = [r for r in rows if work.matches(filters["q"], r, reasons, entity_hash)]
+        if filters.get("tag", "").strip():
+            rows = [r for r in rows if tasks.tag_matches(filters["tag"], r)]
         return rows
 
     def reasons(incident_id: str) -> list[str]:
@@ -249,6 +251,27 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         return page(request, template, incident=detail, levels=LEVELS, people=people(found[0].controller),
                     outcomes=OUTCOMES,
                     may_dismiss=work.may_dismiss(found[0], user_of(request)) is None)
+
+    async def page_report(request: Request) -> Response:
+        """The incident's report in Markdown, in the reader's language (console/report.py)."""
+        found = find(request)
+        if found is None:
+            return page(request, "missing.html", 404)
+        lang, now = lang_of(request), clock()
+        detail = views.detail(found[0], found[1], directory, now, lang=lang, evidence=model.evidence(found[0].id))
+        name = reference(found[0].id)
+        return PlainTextResponse(report.markdown(detail, i18n.translator(lang), lang, now.astimezone(UTC).isoformat()),
+                                 media_type="text/markdown; charset=utf-8",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}.md"'})
+
+    async def page_report_html(request: Request) -> Response:
+        """The same report as a page to read or print (to PDF, from the browser)."""
+        found = find(request)
+        if found is None:
+            return page(request, "missing.html", 404)
+        lang, now = lang_of(request), clock()
+        detail = views.detail(found[0], found[1], directory, now, lang=lang, evidence=model.evidence(found[0].id))
+        return page(request, "report.html", incident=detail, w=report.words(lang), now=now.astimezone(UTC).isoformat())
 
     async def page_notice(request: Request) -> Response:
         shown = preview(request.path_params["incident_id"], request.path_params["notice_id"],
@@ -373,9 +396,11 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         if found is None:
             return 404, {"error": "no such incident"}
         user = user_of(request)
+        body = tasks.resolved(name, body, model.incidents)  # a merge target named by its reference
         refusal = (actions.allowed(name, body, user)
                    or work.refused(name, body, user, found[0], lambda: people(found[0].controller))
-                   or paging.refused(name, user, found[0]))
+                   or paging.refused(name, user, found[0])
+                   or tasks.refused(name, body, user, found[0], model.incidents))
         if refusal is not None:
             log.warning("console.refused", action=name, role=user.role)
             return 403, {"error": refusal}
@@ -734,6 +759,8 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         Route("/", page_list),
         Route("/incidents/{incident_id}", page_detail),
         Route("/incidents/{incident_id}/notices/{notice_id}", page_notice),
+        Route("/incidents/{incident_id}/report.md", page_report),
+        Route("/incidents/{incident_id}/report", page_report_html),
         Route("/incidents/{incident_id}/act/{action}", form_command, methods=["POST"]),
         Route("/incidents/{incident_id}/subjects", page_import, methods=["POST"]),
         Route("/incidents/{incident_id}/subject_notice/preview", page_subject_preview, methods=["POST"]),

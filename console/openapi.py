@@ -50,6 +50,7 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
                {"name": "state", "in": "query", "schema": {"type": "string", "enum": ["", *states]}},
                {"name": "risk", "in": "query", "schema": {"type": "string", "enum": ["", *levels]}},
                {"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["", "1"]}},
+               {"name": "tag", "in": "query", "schema": {"type": "string"}},
                {"name": "q", "in": "query", "schema": {"type": "string"},
                 "description": "words of the reference, title, asset or owner; or one user name or IP address"},
                {"name": "mine", "in": "query", "schema": {"type": "string", "enum": ["", "1"]},
@@ -178,6 +179,18 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
         "/api/incidents/{incident_id}/acknowledge": _command(
             "Acknowledge the incident's pages to the on-call team (responder, DPO, admin): their repeats stop; "
             "refused when no page is waiting", {}, []),
+        "/api/incidents/{incident_id}/task": _command(
+            "Check (done: true, the default) or uncheck (done: false) a playbook task, in the caller's name",
+            {"task": {**text, "description": "its key, <playbook>/<task>, as the incident lists it"},
+             "done": {"type": "boolean"}}, ["task"]),
+        "/api/incidents/{incident_id}/tag": _command(
+            "Add a tag (one word: lower-case letters, digits, - _ .)", {"tag": text}, ["tag"]),
+        "/api/incidents/{incident_id}/untag": _command("Remove a tag", {"tag": text}, ["tag"]),
+        "/api/incidents/{incident_id}/link": _command(
+            "Merge this incident into another of the same controller, as the correlator does (its signals and "
+            "awareness go there); the DPO's when the controller is aware of either",
+            {"into": {**text, "description": "the other incident's id or reference (BR-…)"}, "reason": text},
+            ["into", "reason"]),
         "/api/incidents/{incident_id}/subjects": {"post": {
             "summary": "Import the people affected (responder, DPO, admin): CSV with an address or email column "
                        "(optionally name, language), or JSONL with the same keys. Invalid lines are reported by "
@@ -273,6 +286,9 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
                                     "description": "the incident this one merged into: its clocks run there"},
                     "title": {"type": "string", "description": "a person's, or derived from the strongest signal"},
                     "owner": {"type": ["string", "null"]}, "dismissal": {"type": ["object", "null"]},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "tasks": {"type": "object", "description": "playbook tasks: how many are done of how many",
+                              "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}}},
                     "risk": {"type": ["string", "null"]}, "deadlines": {"type": "array", "items": obj},
                     "next_deadline": {"type": ["string", "null"]}, "overdue": {"type": "boolean"}}},
             },

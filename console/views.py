@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from console.tasks import task_rows
 from incident.chain import Verdict
 from incident.events import CommandRejected
 from incident.model import Incident, SubjectNotice
@@ -58,6 +59,8 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
         "dismissal": None if incident.dismissal is None else {
             "outcome": incident.dismissal.outcome, "reason": incident.dismissal.reason, "by": incident.dismissal.by,
             "at": _iso(incident.dismissal.at), "was_aware": incident.dismissal.was_aware},
+        "tags": list(incident.tags),
+        "tasks": {"done": sum(t.done for t in incident.tasks), "total": len(incident.tasks)},
         "risk": incident.level,
         "opened_at": _iso(incident.opened_at),
         "first_event_at": _iso(incident.first_event_at),
@@ -106,6 +109,7 @@ def detail(incident: Incident, timeline: list[Any], directory: Directory, now: d
     (the read model's, from the events); else the items the aggregate keeps (its first and latest)."""
     out = summary(incident, directory, now)
     out["audit_chain"] = audit_chain(chain)
+    out["task_list"] = task_rows(incident, lang)
     out["assessment"] = None if incident.assessment is None else to_jsonable(incident.assessment)
     out["override"] = None if incident.override is None else to_jsonable(incident.override)
     out["corrections"] = incident.corrections or {}
@@ -210,6 +214,9 @@ _TIMELINE: dict[str, tuple[str, str]] = {
     "Paged": ("On-call paged ({page[reason]}: {page[trigger]}){repeat}",
               "Astreinte alertée ({page[reason]} : {page[trigger]}){repeat}"),
     "PageAcknowledged": ("Page acknowledged by {by}", "Alerte acquittée par {by}"),
+    "TasksAdded": ("Tasks of playbook {playbook} due: {tasks}", "Tâches du guide {playbook} à faire : {tasks}"),
+    "TaskChecked": ("Task {task} done, checked by {by}", "Tâche {task} faite, cochée par {by}"),
+    "IncidentTagged": ("Tag {tag} added by {by}", "Étiquette {tag} ajoutée par {by}"),
     "ClockMoved": ("{rule_ref} deadline moved to {deadline} (was {previous_deadline})",
                    "Échéance {rule_ref} avancée au {deadline} (au lieu du {previous_deadline})"),
 }
@@ -226,6 +233,8 @@ _TIMELINE_PARTS: dict[str, tuple[str, str]] = {
     "owned": ("Owner: {}", "Responsable : {}"),
     "repeat": (", repeat {}", ", rappel {}"),
     "released": ("Owner removed", "Plus de responsable"),
+    "unchecked": ("Task {task} unchecked by {by}", "Tâche {task} décochée par {by}"),
+    "untagged": ("Tag {tag} removed by {by}", "Étiquette {tag} retirée par {by}"),
     "untitled": ("Title removed (derived from the signals again) by {by}",
                  "Titre retiré (de nouveau tiré des signaux) par {by}"),
 }
@@ -266,6 +275,13 @@ def describe(event: Any, lang: str = "en") -> str:
             data["repeat"] = part["repeat"].format(data["repeat"]) if data["repeat"] else ""
         case "OwnerAssigned":
             data["owner"] = part["owned"].format(data["owner"]) if data["owner"] else part["released"]
+        case "TasksAdded":
+            texts = [t["texts"].get("fr" if french else "en") or next(iter(t["texts"].values())) for t in data["tasks"]]
+            data["tasks"] = "; ".join(texts)
+        case "TaskChecked" if not data["done"]:
+            return part["unchecked"].format_map(data)
+        case "IncidentTagged" if not data["added"]:
+            return part["untagged"].format_map(data)
         case "TitleSet" if not data["title"]:
             return part["untitled"].format_map(data)
     return _TIMELINE[name][french].format_map(data)

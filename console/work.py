@@ -85,14 +85,15 @@ def refused(action: str, body: Mapping[str, Any], user: User, incident: Incident
 
 def matches(query: str, row: Mapping[str, Any], reasons: Callable[[str], Iterable[str]],
             entity_hash: Callable[[str], str] | None) -> bool:
-    """Whether one incident of the list matches a search: its reference, id, title, assets or
+    """Whether one incident of the list matches a search: its reference, id, title, assets, tags or
     owner contain the words (case-insensitive); or a user name or an IP address linked its
     signals. The incident log keeps no user or IP (only a keyed hash of each in the signals'
     reasons, incident/correlation.py): the term is hashed the same way and looked up there."""
     words = query.lower().split()
     if not words:
         return True
-    text = " ".join(str(v) for v in (row["reference"], row["id"], row["title"], row["owner"], *row["assets"])).lower()
+    text = " ".join(str(v) for v in (row["reference"], row["id"], row["title"], row["owner"], *row["assets"],
+                                     *row.get("tags", ()))).lower()
     if all(w in text for w in words):
         return True
     if entity_hash is None or len(words) != 1:

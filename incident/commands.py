@@ -276,12 +276,48 @@ class AcknowledgePage:
     role: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckTask:
+    """A person checks (``done``) or unchecks a playbook task: ``task`` is its key,
+    "<playbook>/<task>" (incident/tasks.py)."""
+
+    incident_id: str
+    task: str
+    done: bool
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TagIncident:
+    """A person adds (``add``) or removes a tag: a short word the list filters on."""
+
+    incident_id: str
+    tag: str
+    add: bool
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkIncidents:
+    """A person finds that this incident and ``into`` are one breach: it merges into ``into``
+    exactly as the correlator's MergeIncident does (its evidence and awareness go there), with
+    the person's reason and name."""
+
+    incident_id: str
+    into: str
+    reason: str
+    by: str
+    role: str
+
+
 Command = (AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick | ActOnObligation
            | StartTriage | ClassifyIncident | RecordSubjects | SendSubjectNotice | RecordDeliveryProgress
            | MergeIncident | AbsorbIncident | RecordMeasures | RecordFormAnswers | DismissIncident | ReopenIncident
-           | AssignOwner | AddNote | SetTitle | AcknowledgePage)
+           | AssignOwner | AddNote | SetTitle | AcknowledgePage | CheckTask | TagIncident | LinkIncidents)
 COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk, Tick,
                               ActOnObligation, StartTriage, ClassifyIncident, RecordSubjects, SendSubjectNotice,
                               RecordDeliveryProgress, MergeIncident, AbsorbIncident, RecordMeasures,
                               RecordFormAnswers, DismissIncident, ReopenIncident, AssignOwner, AddNote, SetTitle,
-                              AcknowledgePage)
+                              AcknowledgePage, CheckTask, TagIncident, LinkIncidents)

@@ -29,10 +29,12 @@ from incident.commands import (
     AddNote,
     AssignOwner,
     AttachSignal,
+    CheckTask,
     ClassifyIncident,
     Command,
     CorrectFacts,
     DismissIncident,
+    LinkIncidents,
     MergeIncident,
     OverrideRisk,
     RecordAwareness,
@@ -45,6 +47,7 @@ from incident.commands import (
     SendSubjectNotice,
     SetTitle,
     StartTriage,
+    TagIncident,
     Tick,
 )
 from incident.decide_subject_notice import record_progress, record_subjects, send_subject_notice
@@ -70,7 +73,7 @@ from incident.events import (
 from incident.facts import FactsError
 from incident.measures import check, cleaned
 from incident.merging import advance_awareness
-from incident.model import Incident
+from incident.model import Incident, fold
 from incident.notices import (
     AUTHORITY_NOTIFICATION,
     DATA_SUBJECT_NOTICE,
@@ -90,6 +93,7 @@ from incident.reminders import tick
 from incident.risk import LEVELS, assess
 from incident.signal_summary import SignalSummary
 from incident.signals import Evidence
+from incident.tags import link, tag
 from incident.tape import Rules as Rules  # in decide()'s signature: its callers import it from here
 from incident.tape import (
     Tape,
@@ -102,6 +106,8 @@ from incident.tape import (
     start_clock_for,
     zone,
 )
+from incident.tasks import check as check_task
+from incident.tasks import due
 from incident.work import assign, dismiss, note, reopen, set_title
 
 AUTOMATIC_AWARENESS = "rule:confirmed-signal"
@@ -112,9 +118,21 @@ _NOT_WHILE_DISMISSED = (RecordAwareness, CorrectFacts, OverrideRisk, ActOnObliga
 
 def decide(command: Command, state: Incident | None, *, now: datetime, rules: Rules) -> list[Event]:
     events = _decide(command, state, now=now, rules=rules)
+    events = events + _tasks_due(command, state, events, now, rules)
     # Paging follows from what was just decided (incident/paging.py): in the same decision, so
     # the page goes out as soon as the decision is published.
     return [*events, *paging.follow(state, events, now, rules, ticked=isinstance(command, Tick))]
+
+
+def _tasks_due(command: Command, state: Incident | None, events: list[Event], now: datetime,
+               rules: Rules) -> list[Event]:
+    if not events or isinstance(command, Tick):
+        return []  # nothing changed, or only time passed: no playbook task newly due
+    controller = state.controller if state is not None else getattr(command, "controller", None)
+    profile = rules.directory.profiles.get(controller) if controller else None
+    if profile is None or not profile.playbooks:
+        return []  # no checklist to follow: spare the signals' hot path a second fold
+    return due(fold(state, events), profile, now)
 
 
 def _decide(command: Command, state: Incident | None, *, now: datetime, rules: Rules) -> list[Event]:
@@ -193,6 +211,12 @@ def _decide(command: Command, state: Incident | None, *, now: datetime, rules: R
             return set_title(command, state, now)
         case AcknowledgePage():
             return paging.acknowledge(command, state, now)
+        case CheckTask():
+            return check_task(command, state, now)
+        case TagIncident():
+            return tag(command, state, now)
+        case LinkIncidents():
+            return link(command, state, now)
     raise CommandRejected(f"unknown command {type(command).__name__}")
 
 
@@ -200,8 +224,9 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
     if state is not None and state.has_signal(cmd.evidence.event_id):
         return []
     if state is not None and state.merged_into is not None:
-        # The correlator never sends here after the merge; a replay might: say where it belongs.
-        raise CommandRejected(f"incident merged into {state.merged_into}: attach the signal there")
+        # A replay, or a signal the correlator still links here after a person merged this
+        # incident by hand (the correlator did not decide it): reactions() pass it on.
+        return []
     tape = Tape(state)
     if state is None:
         profile = rules.directory.profiles.get(cmd.controller) if cmd.controller else None
@@ -242,6 +267,10 @@ def reactions(command: Command, state: Incident | None, events: list[Event]) -> 
         return []
     if isinstance(command, AbsorbIncident):
         return [replace(command, incident_id=state.merged_into)]
+    if isinstance(command, AttachSignal) and not events and not state.has_signal(command.evidence.event_id):
+        return [AbsorbIncident(incident_id=state.merged_into, absorbed=state.id, controller=state.controller,
+                               correlation_key=state.correlation_key, reason=state.merge_reason,
+                               evidence=(command.evidence,))]
     if not any(isinstance(e, IncidentMerged) for e in events):
         return []
     aware = state.awareness

@@ -16,6 +16,7 @@ from incident.measures import MeasureText
 from incident.notices import NoticeDraft
 from incident.notification_form import FormAnswers
 from incident.pages import Page
+from incident.playbooks import Task
 from incident.risk import Assessment
 from incident.signal_summary import SignalSummary
 from incident.signals import Evidence
@@ -368,6 +369,39 @@ class PageAcknowledged:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TasksAdded:
+    """A playbook's tasks now due on the incident (incident/tasks.py): their words as the
+    profile (``profile_ref``) had them, so a later edit of the profile rewrites no history."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    playbook: str
+    profile_ref: str | None
+    tasks: tuple[Task, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskChecked:
+    incident_id: str
+    version: int
+    at: datetime
+    task: str  # "<playbook>/<task>"
+    done: bool  # False: unchecked again
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IncidentTagged:
+    incident_id: str
+    version: int
+    at: datetime
+    tag: str
+    added: bool  # False: removed
+    by: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandRejected:
     """Not part of the incident's history (no version): a record that a command was refused."""
 
@@ -382,11 +416,11 @@ Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | Fa
          | TriageStarted | IncidentClassified | SubjectsListed | SubjectNoticeRequested | DeliveryProgressed
          | IncidentMerged | AwarenessAdvanced | ClockMoved | SignalsAbsorbed | MeasuresRecorded
          | FormAnswered | IncidentDismissed | IncidentReopened | OwnerAssigned | NoteAdded | TitleSet | Paged
-         | PageAcknowledged)
+         | PageAcknowledged | TasksAdded | TaskChecked | IncidentTagged)
 EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, FactsCorrected,
                             RiskOverridden, ClockStarted, NoticeRequested, NoticeDelivered, NoticeFailed,
                             ReminderDue, ObligationActed, TriageStarted, IncidentClassified, CommandRejected,
                             SubjectsListed, SubjectNoticeRequested, DeliveryProgressed, IncidentMerged,
                             AwarenessAdvanced, ClockMoved, SignalsAbsorbed, MeasuresRecorded, FormAnswered,
                             IncidentDismissed, IncidentReopened, OwnerAssigned, NoteAdded, TitleSet, Paged,
-                            PageAcknowledged)
+                            PageAcknowledged, TasksAdded, TaskChecked, IncidentTagged)

@@ -27,6 +27,7 @@ from incident.events import (
     IncidentMerged,
     IncidentOpened,
     IncidentReopened,
+    IncidentTagged,
     MeasuresRecorded,
     NoteAdded,
     NoticeDelivered,
@@ -43,6 +44,8 @@ from incident.events import (
     SignalsAbsorbed,
     SubjectNoticeRequested,
     SubjectsListed,
+    TaskChecked,
+    TasksAdded,
     TitleSet,
     TriageStarted,
 )
@@ -79,6 +82,25 @@ class Dismissal:
     by: str
     at: datetime
     was_aware: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskState:
+    """One playbook task on the incident (TasksAdded) and who checked it last, when."""
+
+    key: str  # "<playbook>/<task>"
+    playbook: str
+    texts: dict[str, str]
+    when: str
+    done_by: str = ""  # empty: not done
+    done_at: datetime | None = None
+
+    @property
+    def done(self) -> bool:
+        return bool(self.done_by)
+
+    def text(self, lang: str) -> str:
+        return self.texts.get(lang) or next(iter(self.texts.values()))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -225,6 +247,8 @@ class Incident:
     title: str = ""  # the name a person gave it; empty: derived from its signals (incident/work.py)
     note_ids: tuple[str, ...] = ()  # the notes added (their texts are on incident-events only)
     pages: tuple[PageStatus, ...] = ()  # the on-call team paged (incident/paging.py), oldest first
+    tasks: tuple[TaskState, ...] = ()  # its playbooks' tasks (incident/tasks.py), in the order added
+    tags: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # A state saved before summaries holds every Evidence and no summary: summarise it, and
@@ -562,6 +586,29 @@ def _page_acknowledged(event: PageAcknowledged, state: Incident | None) -> Incid
     s = _next(event, state)
     return replace(s, pages=tuple(replace(p, acknowledged_by=event.by, acknowledged_at=event.at, next_at=None)
                                   if p.page.page_id in event.page_ids else p for p in s.pages))
+
+
+@evolve.register
+def _tasks(event: TasksAdded, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    added = tuple(TaskState(key=f"{event.playbook}/{t.id}", playbook=event.playbook, texts=t.texts, when=t.when)
+                  for t in event.tasks)
+    return replace(s, tasks=(*s.tasks, *added))
+
+
+@evolve.register
+def _checked(event: TaskChecked, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    return replace(s, tasks=tuple(replace(t, done_by=event.by if event.done else "",
+                                          done_at=event.at if event.done else None)
+                                  if t.key == event.task else t for t in s.tasks))
+
+
+@evolve.register
+def _tagged(event: IncidentTagged, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    kept = tuple(t for t in s.tags if t != event.tag)
+    return replace(s, tags=(*kept, event.tag) if event.added else kept)
 
 
 def fold(state: Incident | None, events: list[Event]) -> Incident | None:

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from incident.errors import ProfileError
+from incident.playbooks import Playbook, parse_playbooks
 from incident.regimes import ENTITY_TYPES, REGIMES, default_regimes
 from incident.signals import SEVERITIES
 
@@ -140,6 +141,7 @@ class Profile:
     sectors: tuple[str, ...] = ()  # as the entity's regulator names them (NIS2 Annex I/II…)
     csirt: Authority | None = None  # who NIS2 incidents are reported to (CSIRT or competent authority)
     paging: tuple[tuple[str, Any], ...] = ()  # [paging]: overrides of the deployment's PagingPolicy
+    playbooks: tuple[Playbook, ...] = ()  # the checklists its incidents get (incident/playbooks.py)
 
     def system_for(self, asset: str) -> System | None:
         return next((s for s in self.systems if asset in s.assets), None)
@@ -226,7 +228,7 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
     doc = _Reader(data, source)
     doc.allow("id", "name", "policy", "timezone", "languages", "established_in", "gaps", "regimes",
               "address", "dpo", "authority", "systems", "processors", "commitments", "retention", "entity_type",
-              "sectors", "csirt", "paging")
+              "sectors", "csirt", "paging", "playbooks")
     profile_id = doc.req("id", _SLUG)
     if expected_id is not None and profile_id != expected_id:
         raise doc.fail("id", f"{profile_id!r} must equal the file name {expected_id!r}")
@@ -294,6 +296,7 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
         commitments=tuple(commitments), gaps=doc.strings("gaps", required=False), ref=f"{profile_id}@{digest}",
         entity_type=entity_type, sectors=doc.strings("sectors", required=False), csirt=csirt,
         paging=_paging(doc.table("paging")) if "paging" in data else (),
+        playbooks=parse_playbooks(data.get("playbooks"), source=source, regimes=regimes),
     )
 
 

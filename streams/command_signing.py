@@ -26,9 +26,11 @@ from incident.commands import (
     ActOnObligation,
     AddNote,
     AssignOwner,
+    CheckTask,
     ClassifyIncident,
     CorrectFacts,
     DismissIncident,
+    LinkIncidents,
     OverrideRisk,
     RecordAwareness,
     RecordFormAnswers,
@@ -38,6 +40,7 @@ from incident.commands import (
     SendSubjectNotice,
     SetTitle,
     StartTriage,
+    TagIncident,
 )
 from streams.settings import Settings, SettingsError
 
@@ -50,7 +53,7 @@ MIN_KEY_BYTES = 16  # 128 bits; `new_key` makes 32
 HUMAN_DECISIONS: tuple[type, ...] = (RecordAwareness, CorrectFacts, OverrideRisk, StartTriage, ClassifyIncident,
                                      ActOnObligation, RecordSubjects, SendSubjectNotice, RecordMeasures,
                                      RecordFormAnswers, DismissIncident, ReopenIncident, AssignOwner, AddNote,
-                                     SetTitle, AcknowledgePage)
+                                     SetTitle, AcknowledgePage, CheckTask, TagIncident, LinkIncidents)
 EMBEDDED_KEY_FILE = "command-key"
 _KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")
 

@@ -57,6 +57,9 @@
     if (keepTyping && touched) { document.getElementById("stale").hidden = false; return; }
     target.innerHTML = html;
     localTimes(target); isoForms(target); tick();
+    // Screen readers hear that the page changed (a polite, one-line status; not the whole table).
+    const status = document.getElementById("live-status");
+    if (status) status.textContent = `${status.dataset.text} ${new Date(now()).toLocaleTimeString()}`;
   }
 
   function live() {

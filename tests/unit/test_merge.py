@@ -4,6 +4,7 @@ attached in the first place; awareness moves with it (it is the same breach)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -133,12 +134,15 @@ def test_the_merge_is_one_event_on_the_absorbed_and_attachments_on_the_survivor(
     assert not any(isinstance(e, ClockStarted) for e in _events_of(world, older))  # nothing confirmed yet
 
 
-def test_a_merged_incident_refuses_new_signals_and_names_the_survivor() -> None:
+def test_a_merged_incident_passes_new_signals_on_to_the_survivor() -> None:
+    # The correlator sends none after its own merge; after a person's (incident/tags.py) it still may.
     world, older, younger, _ = two_then_linked()
     stray = AttachSignal(incident_id=younger, controller="acme", correlation_key="acme",
-                         evidence=world.states[older].evidence[0])
-    with pytest.raises(CommandRejected, match=f"merged into {older}"):
-        decide(stray, world.states[younger], now=NOW, rules=RULES)
+                         evidence=replace(world.states[older].evidence[0], event_id="stray"))
+    assert decide(stray, world.states[younger], now=NOW, rules=RULES) == []
+    (passed,) = reactions(stray, world.states[younger], [])
+    assert isinstance(passed, AbsorbIncident) and passed.incident_id == older
+    assert [e.event_id for e in passed.evidence] == ["stray"]
 
 
 def test_an_incident_cannot_merge_into_itself_or_before_it_exists() -> None:

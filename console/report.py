@@ -1,0 +1,118 @@
+"""An incident's report in Markdown, for the post-incident review and the authority: what it is,
+where it stands, its decisions, obligations, notices, tasks, evidence and timeline, in the
+reader's language (the words people and SIEMs wrote stay as written).
+
+Built from the same detail the page shows (console/views.detail), so the report never says
+something the console does not. Every value is escaped for Markdown and HTML: the text comes
+from SIEM records and people, and a Markdown viewer may render HTML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!~])")
+WORDS: dict[str, tuple[str, str]] = {
+    "report": ("Incident report", "Rapport d'incident"),
+    "generated": ("Written by breach-response at", "Rédigé par breach-response le"),
+    "summary": ("Summary", "Résumé"),
+    "decisions": ("Decisions", "Décisions"),
+    "opened": ("Opened", "Ouvert le"),
+    "deadline": ("Deadline", "Échéance"),
+    "status": ("Status", "Statut"),
+    "obligation": ("Obligation", "Obligation"),
+    "assessment": ("Risk assessment", "Évaluation du risque"),
+    "override": ("Risk level set by the DPO", "Niveau de risque fixé par le DPO"),
+    "dismissal": ("Dismissal", "Classement sans suite"),
+    "merged": ("Merged into", "Fusionné dans"),
+    "done": ("done", "faite"),
+    "todo": ("to do", "à faire"),
+    "none": ("none", "aucun"),
+}
+
+
+def escape(value: Any) -> str:
+    """One line of text, safe in Markdown (and in the HTML a viewer may render)."""
+    text = " ".join(str("" if value is None else value).split())
+    return _SPECIAL.sub(r"\\\1", text).replace("&", "&amp;")
+
+
+def _table(head: Iterable[str], rows: Iterable[Iterable[Any]]) -> list[str]:
+    head = list(head)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def words(lang: str) -> dict[str, str]:
+    """The report's own words in ``lang`` (the rest are the console's)."""
+    return {key: pair[1 if lang == "fr" else 0] for key, pair in WORDS.items()}
+
+
+def markdown(d: Mapping[str, Any], t: Mapping[str, str], lang: str, now: str) -> str:
+    """The report of ``d`` (views.detail in ``lang``); ``t``: the console's words in it."""
+    w = words(lang)
+    out = [f"# {w['report']} {escape(d['reference'])}", "",
+           f"{w['generated']} {escape(now)}.", "", f"## {w['summary']}", ""]
+    awareness = d.get("awareness")
+    out += _table([t["what"], t["value"]], [
+        (t["title"], d.get("title") or ""),
+        (t["controller"], d.get("controller_name") or t["unmapped"]),
+        (t["state"], t.get("status_" + d["status"], d["status"])),
+        (t["risk"], d.get("risk") or t["not_assessed"]),
+        (w["opened"], d.get("opened_at")),
+        (t["awareness"], f"{awareness['aware_at']} ({t['by']} {awareness['by']})" if awareness else t["not_recorded"]),
+        (t["owner"], d.get("owner") or t["nobody"]),
+        (t["tags"], ", ".join(d.get("tags", ())) or w["none"]),
+        (t["assets"], ", ".join(d.get("assets", ()))),
+        (t["signals"], d.get("signal_count")),
+    ])
+    out += ["", f"## {w['decisions']}", ""]
+    decisions: list[tuple[Any, ...]] = []
+    if d.get("dismissal"):
+        x = d["dismissal"]
+        decisions.append((w["dismissal"], x["at"], x["by"], f"{x['outcome']}: {x['reason']}"))
+    if d.get("merged_into"):
+        decisions.append((w["merged"], "", "", f"{d['merged_into_reference']}: {d.get('merge_reason') or ''}"))
+    if d.get("override"):
+        x = d["override"]
+        decisions.append((w["override"], x["at"], x["by"], f"{x['level']}: {x['justification']}"))
+    if d.get("assessment"):
+        a = d["assessment"]
+        decisions.append((w["assessment"], "", "", f"{a['level']} ({a['method_version']}, ENISA "
+                                                   f"{a['severity']['score']:g})"))
+    out += _table([t["what"], t["when"], t["by"], t["reason"]], decisions) if decisions else [w["none"]]
+    out += ["", f"## {t['obligations']}", ""]
+    out += _table([w["obligation"], w["deadline"], w["status"]], [
+        (f"{c['legal_ref']} ({c['recipient']})", c["deadline"] if c["timed"] else c["time_left"],
+         _workflow(c.get("workflow"))) for c in d.get("deadlines", ())]) if d.get("deadlines") else [w["none"]]
+    out += ["", f"## {t['notices']}", ""]
+    out += _table([t["what"], t["recipients"], w["status"]], [
+        (f"{n['kind']} ({n['locale']}, {n['audience']})", n["recipients"],
+         f"{n['delivered']}/{n['recipients']} {t['delivered']}") for n in d.get("notices", ())]) \
+        if d.get("notices") else [w["none"]]
+    out += ["", f"## {t['tasks']}", ""]
+    out += [f"- [{'x' if k['done'] else ' '}] {escape(k['text'])}"
+            + (f" — {w['done']} {t['by']} {escape(k['done_by'])}, {escape(k['done_at'])}" if k["done"] else "")
+            for k in d.get("task_list", ())] or [w["none"]]
+    out += ["", f"## {t['evidence']}", ""]
+    out += _table([t["when"], "Event", t["what"], t["reason"]], [
+        (e.get("occurred_at"), f"{e.get('event_id')} ({e.get('source_format')}, {e.get('asset')})", e.get("title"),
+         e.get("reason")) for e in d.get("evidence", ())]) if d.get("evidence") else [w["none"]]
+    out += ["", f"## {t['timeline']}", ""]
+    out += _table([t["when"], t["what"]], [(e["at"], e["summary"] if not e.get("reason") else
+                                            f"{e['command']}: {e['reason']}") for e in d.get("timeline", ())])
+    return "\n".join(out) + "\n"
+
+
+def _workflow(workflow: Mapping[str, Any] | None) -> str:
+    if not workflow:
+        return ""
+    parts = [workflow["status"]]
+    if workflow.get("submitted_at"):
+        parts.append(f"{workflow['submitted_at']} ({workflow.get('channel') or ''} {workflow.get('reference') or ''})")
+    if workflow.get("closing_reason"):
+        parts.append(workflow["closing_reason"])
+    return " — ".join(p.strip() for p in parts)
