@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +20,7 @@ from streams.settings import load_settings
 @pytest.fixture
 def json_logs() -> Iterator[Any]:
     root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
+    handlers, level, hook = root.handlers[:], root.level, sys.excepthook
     out = io.StringIO()
     configure_logging(load_settings({}, log_format="json", log_level="info"), stream=out)
 
@@ -27,7 +28,7 @@ def json_logs() -> Iterator[Any]:
         return [json.loads(line) for line in out.getvalue().splitlines()]
 
     yield lines
-    root.handlers[:], root.level = handlers, level
+    root.handlers[:], root.level, sys.excepthook = handlers, level, hook
     structlog.reset_defaults()
 
 
@@ -49,15 +50,35 @@ def test_addresses_inside_any_value_are_scrubbed(json_logs: Any) -> None:
     assert line["nested"] == {"who": ["[email]"]}
 
 
-def test_a_traceback_is_formatted_then_scrubbed(json_logs: Any) -> None:
+RECORD = {"title": "Logon of jdupont on crm-db", "user": "jdupont"}  # what a SIEM sent
+
+
+def test_a_traceback_keeps_its_frames_and_withholds_what_a_data_error_quotes(json_logs: Any) -> None:
+    def parse(record: dict[str, str]) -> None:
+        try:
+            int(record["title"])
+        except ValueError as error:
+            raise KeyError(f"no user in {record}") from error
+
     try:
-        raise ValueError("cannot parse record of dave@example.org sent from 192.0.2.44")
-    except ValueError:
+        parse(RECORD)
+    except KeyError:
         structlog.get_logger("breach.test").exception("command.failed", incident_id="inc-7")
     [line] = json_logs()
-    assert "Traceback (most recent call last)" in line["exception"] and "ValueError" in line["exception"]
-    assert "cannot parse record of [email] sent from [ip]" in line["exception"]
-    assert "dave@" not in json.dumps(line) and "192.0.2.44" not in json.dumps(line)
+    trace = line["exception"]
+    assert trace.count("Traceback (most recent call last)") == 2 and "in parse" in trace
+    assert trace.index("ValueError (message withheld") < trace.index("KeyError (message withheld")
+    assert "jdupont" not in json.dumps(line) and "Logon" not in json.dumps(line)
+
+
+def test_an_uncaught_exception_goes_through_the_same_formatter(json_logs: Any) -> None:
+    try:
+        int(RECORD["title"])
+    except ValueError as error:
+        sys.excepthook(type(error), error, error.__traceback__)
+    [line] = json_logs()
+    assert (line["event"], line["level"]) == ("uncaught", "critical")
+    assert "ValueError (message withheld" in line["exception"] and "jdupont" not in json.dumps(line)
 
 
 def test_other_libraries_log_lines_go_through_the_same_redaction(json_logs: Any) -> None:
