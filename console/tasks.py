@@ -91,7 +91,7 @@ def refused(action: str, body: Mapping[str, Any], user: User, incident: Incident
         return None
     into = body.get("into")
     other = target(into, incidents) if isinstance(into, str) and into.strip() else None
-    if other is None:
+    if other is None or not user.sees(other.controller):  # another tenant's incident does not exist here
         return "no incident to merge into by that reference"
     if other.id == incident.id:
         return "an incident cannot merge into itself"

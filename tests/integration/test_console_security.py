@@ -429,6 +429,17 @@ async def test_an_owner_must_be_granted_the_incidents_controller(stack: ConsoleS
         assert "amandine" not in page
 
 
+async def test_a_merge_into_another_controllers_incident_is_refused_as_into_a_missing_one(
+        stack: ConsoleStack) -> None:
+    theirs, ours = atometrics(stack), ama(stack)
+    ama_responder = granted(stack, "amadeo", "responder", ["ama"])
+    async with stack.client() as client:
+        answers = [await client.post(f"/api/incidents/{ours.id}/link", auth=ama_responder,
+                                     json={"into": into, "reason": "probe"}) for into in (theirs.id, MISSING)]
+    assert [a.status_code for a in answers] == [403, 403]
+    assert answers[0].json() == answers[1].json(), answers[0].text  # word for word: nothing says it exists
+
+
 async def test_the_live_stream_names_only_the_granted_controllers_incidents(stack: ConsoleStack) -> None:
     """Through uvicorn, as a browser's EventSource reads it: a change to the Atometrics incident is not
     even named to a viewer granted AMA; the AMA change after it is."""
