@@ -33,7 +33,20 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from console import actions, i18n, openapi, paging, personal_tokens, report, resend, tasks, tenants, views, work
+from console import (
+    actions,
+    i18n,
+    openapi,
+    paging,
+    personal_tokens,
+    proposals,
+    report,
+    resend,
+    tasks,
+    tenants,
+    views,
+    work,
+)
 from console.auth import AuthConfig, Guard, check_password, client_of, login, wants_json
 from console.limits import BodyTooLarge
 from console.oidc import Oidc, OidcConfig
@@ -66,7 +79,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 STATES = ("open", "triage", "aware", "assessed", "drafts_requested", "drafts_delivered", "draft_failed", "submitted",
           "closed", "merged", "dismissed")
 FILTERS = ("controller", "state", "risk", "overdue", "q", "mine", "tag")
-BUILDERS = {**actions.BUILDERS, **work.BUILDERS, **paging.BUILDERS, **tasks.BUILDERS}
+BUILDERS = {**actions.BUILDERS, **work.BUILDERS, **paging.BUILDERS, **tasks.BUILDERS, **proposals.BUILDERS}
 LEVELS = ("unlikely", "risk", "high")
 SSE_KEEPALIVE_SECONDS = 15.0
 SHOWN_INVALID = 200  # invalid lines listed on the page (the count is always complete)
@@ -247,6 +260,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                               chain=model.chain(found[0].id), evidence=model.evidence(found[0].id))
         detail["refused_commands"] = [asdict(d) for d in model.refused_commands(found[0].id)]
         detail["paging"] = paging.state(found[0])
+        detail["proposals"] = proposals.state(found[0])
         template = "_detail.html" if request.query_params.get("partial") else "detail.html"
         return page(request, template, incident=detail, levels=LEVELS, people=people(found[0].controller),
                     outcomes=OUTCOMES,
@@ -399,7 +413,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
         body = tasks.resolved(name, body, model.incidents)  # a merge target named by its reference
         refusal = (actions.allowed(name, body, user)
                    or work.refused(name, body, user, found[0], lambda: people(found[0].controller))
-                   or paging.refused(name, user, found[0])
+                   or paging.refused(name, user, found[0]) or proposals.refused(name, user, found[0])
                    or tasks.refused(name, body, user, found[0], model.incidents))
         if refusal is not None:
             log.warning("console.refused", action=name, role=user.role)
@@ -408,13 +422,14 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
             command = BUILDERS[name](body, request.path_params["incident_id"], user, clock)
         except actions.ActionError as exc:
             return 400, {"error": f"invalid request: {exc}"}
-        if isinstance(command, CorrectFacts) and user.role not in actions.DPO and \
-                facts_lower_risk(model.incidents[command.incident_id], command.changes, directory):
-            log.warning("console.refused", action=name, role=user.role)  # the incident would refuse it too
-            return 403, {"error": "these facts lower the risk: only the DPO decides that"}
         await send_command(command)
         log.info("console.command", command=type(command).__name__, incident_id=command.incident_id)
-        return 202, {"accepted": type(command).__name__, "incident_id": command.incident_id}
+        accepted = {"accepted": type(command).__name__, "incident_id": command.incident_id}
+        if isinstance(command, CorrectFacts) and user.role not in actions.DPO and \
+                facts_lower_risk(model.incidents[command.incident_id], command.changes, directory):
+            # What the incident will do with it: keep it for the DPO (incident/proposals.py).
+            accepted["proposed"] = "these facts lower the risk: recorded as a proposal the DPO confirms or declines"
+        return 202, accepted
 
     async def json_object(request: Request) -> dict[str, Any] | Response:
         """The JSON object a POST to the API sends, or the error response to answer it with."""
@@ -635,6 +650,7 @@ def create_console(*, model: ReadModel, directory: Directory, templates_dir: Pat
                               evidence=model.evidence(found[0].id))
         detail["refused_commands"] = [asdict(d) for d in model.refused_commands(found[0].id)]
         detail["paging"] = paging.state(found[0])
+        detail["proposals"] = proposals.state(found[0])
         return JSONResponse(detail)
 
     async def api_notice(request: Request) -> Response:

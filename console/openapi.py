@@ -176,6 +176,11 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
         "/api/incidents/{incident_id}/title": _command(
             "Name the incident (empty: derived from its strongest signal again)",
             {"title": {"type": "string", "maxLength": MAX_TITLE}}, ["title"]),
+        "/api/incidents/{incident_id}/settle": _command(
+            "Confirm (confirm: true, the default) or decline (confirm: false, with a reason) facts a responder "
+            "proposed that would lower the risk (DPO); confirmed, they correct the facts in the DPO's name",
+            {"proposal": {"type": "integer", "description": "its number, as the incident's proposals list it"},
+             "confirm": {"type": "boolean"}, "reason": text}, ["proposal"]),
         "/api/incidents/{incident_id}/acknowledge": _command(
             "Acknowledge the incident's pages to the on-call team (responder, DPO, admin): their repeats stop; "
             "refused when no page is waiting", {}, []),
@@ -278,7 +283,10 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
                 "Accepted": {"type": "object", "required": ["accepted", "incident_id"],
-                             "properties": {"accepted": {"type": "string"}, "incident_id": {"type": "string"}}},
+                             "properties": {"accepted": {"type": "string"}, "incident_id": {"type": "string"},
+                                            "proposed": {"type": "string", "description":
+                                                         "set when the incident keeps it as a proposal the DPO "
+                                                         "confirms or declines (facts that lower the risk)"}}},
                 "Summary": {"type": "object", "required": ["id", "reference", "status", "deadlines"], "properties": {
                     "id": {"type": "string"}, "reference": {"type": "string"},
                     "controller": {"type": ["string", "null"]}, "status": {"type": "string", "enum": list(states)},

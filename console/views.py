@@ -214,6 +214,9 @@ _TIMELINE: dict[str, tuple[str, str]] = {
     "Paged": ("On-call paged ({page[reason]}: {page[trigger]}){repeat}",
               "Astreinte alertée ({page[reason]} : {page[trigger]}){repeat}"),
     "PageAcknowledged": ("Page acknowledged by {by}", "Alerte acquittée par {by}"),
+    "FactsProposed": ("Facts proposed by {by}, for the DPO (they would lower the risk to {level}): {reason}",
+                      "Faits proposés par {by}, pour le DPO (ils abaisseraient le risque à {level}) : {reason}"),
+    "ProposalSettled": ("Proposal {proposal} confirmed by {by}", "Proposition {proposal} confirmée par {by}"),
     "TasksAdded": ("Tasks of playbook {playbook} due: {tasks}", "Tâches du guide {playbook} à faire : {tasks}"),
     "TaskChecked": ("Task {task} done, checked by {by}", "Tâche {task} faite, cochée par {by}"),
     "IncidentTagged": ("Tag {tag} added by {by}", "Étiquette {tag} ajoutée par {by}"),
@@ -282,6 +285,9 @@ def describe(event: Any, lang: str = "en") -> str:
             return part["unchecked"].format_map(data)
         case "IncidentTagged" if not data["added"]:
             return part["untagged"].format_map(data)
+        case "ProposalSettled" if not data["confirmed"]:
+            return ("Proposition {proposal} refusée par {by} : {reason}" if french
+                    else "Proposal {proposal} declined by {by}: {reason}").format_map(data)
         case "TitleSet" if not data["title"]:
             return part["untitled"].format_map(data)
     return _TIMELINE[name][french].format_map(data)

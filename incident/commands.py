@@ -90,6 +90,19 @@ class CorrectFacts:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SettleProposal:
+    """The DPO confirms (``confirm``) or declines a responder's proposed facts (incident/proposals.py),
+    ``proposal`` being its number as the incident lists it."""
+
+    incident_id: str
+    proposal: int
+    confirm: bool
+    reason: str
+    by: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OverrideRisk:
     """The DPO sets the level, with a justification; only a DPO-role actor may."""
 
@@ -315,9 +328,10 @@ class LinkIncidents:
 Command = (AttachSignal | RecordAwareness | RecordDelivery | CorrectFacts | OverrideRisk | Tick | ActOnObligation
            | StartTriage | ClassifyIncident | RecordSubjects | SendSubjectNotice | RecordDeliveryProgress
            | MergeIncident | AbsorbIncident | RecordMeasures | RecordFormAnswers | DismissIncident | ReopenIncident
-           | AssignOwner | AddNote | SetTitle | AcknowledgePage | CheckTask | TagIncident | LinkIncidents)
+           | AssignOwner | AddNote | SetTitle | AcknowledgePage | CheckTask | TagIncident | LinkIncidents
+           | SettleProposal)
 COMMANDS: tuple[type, ...] = (AttachSignal, RecordAwareness, RecordDelivery, CorrectFacts, OverrideRisk, Tick,
                               ActOnObligation, StartTriage, ClassifyIncident, RecordSubjects, SendSubjectNotice,
                               RecordDeliveryProgress, MergeIncident, AbsorbIncident, RecordMeasures,
                               RecordFormAnswers, DismissIncident, ReopenIncident, AssignOwner, AddNote, SetTitle,
-                              AcknowledgePage, CheckTask, TagIncident, LinkIncidents)
+                              AcknowledgePage, CheckTask, TagIncident, LinkIncidents, SettleProposal)

@@ -46,6 +46,7 @@ from incident.commands import (
     ReopenIncident,
     SendSubjectNotice,
     SetTitle,
+    SettleProposal,
     StartTriage,
     TagIncident,
     Tick,
@@ -55,6 +56,7 @@ from incident.errors import CommandRejected
 from incident.events import (
     Event,
     FactsCorrected,
+    FactsProposed,
     FormAnswered,
     IncidentClassified,
     IncidentMerged,
@@ -64,6 +66,7 @@ from incident.events import (
     NoticeDelivered,
     NoticeFailed,
     NoticeRequested,
+    ProposalSettled,
     RiskAssessed,
     RiskOverridden,
     SignalAttached,
@@ -73,7 +76,7 @@ from incident.events import (
 from incident.facts import FactsError
 from incident.measures import check, cleaned
 from incident.merging import advance_awareness
-from incident.model import Incident, fold
+from incident.model import Incident, evolve, fold
 from incident.notices import (
     AUTHORITY_NOTIFICATION,
     DATA_SUBJECT_NOTICE,
@@ -87,6 +90,7 @@ from incident.notices import (
 from incident.notification_form import check as check_form
 from incident.obligations import DPO_ROLE, act
 from incident.profiles import Directory
+from incident.proposals import find as find_proposal
 from incident.reassessment import follow_level, reassess
 from incident.regimes import CLASSIFICATION_TRIGGERS
 from incident.reminders import tick
@@ -112,8 +116,8 @@ from incident.work import assign, dismiss, note, reopen, set_title
 
 AUTOMATIC_AWARENESS = "rule:confirmed-signal"
 # What a dismissed incident refuses until it is reopened: deciding on a breach examined as none.
-_NOT_WHILE_DISMISSED = (RecordAwareness, CorrectFacts, OverrideRisk, ActOnObligation, ClassifyIncident, StartTriage,
-                        RecordSubjects, SendSubjectNotice)
+_NOT_WHILE_DISMISSED = (RecordAwareness, CorrectFacts, SettleProposal, OverrideRisk, ActOnObligation,
+                        ClassifyIncident, StartTriage, RecordSubjects, SendSubjectNotice)
 
 
 def decide(command: Command, state: Incident | None, *, now: datetime, rules: Rules) -> list[Event]:
@@ -160,6 +164,8 @@ def _decide(command: Command, state: Incident | None, *, now: datetime, rules: R
             return _delivery(command, state, now)
         case CorrectFacts():
             return _correct(command, _aware(state, command.incident_id), now, rules)
+        case SettleProposal():
+            return _settle(command, _aware(state, command.incident_id), now, rules)
         case OverrideRisk():
             return _override(command, _aware(state, command.incident_id), now, rules)
         case ActOnObligation():
@@ -433,10 +439,13 @@ def _correct(cmd: CorrectFacts, state: Incident, now: datetime, rules: Rules) ->
     if not cmd.reason.strip():
         raise CommandRejected("a correction needs a reason")
     assessment = assess(facts, profile)
-    if cmd.role != DPO_ROLE and lowers_risk(state, assessment.level):
-        raise CommandRejected(f"these facts lower the risk to {assessment.level}: the DPO decides that "
-                              "(an override in all but name)")
     tape = Tape(state)
+    if cmd.role != DPO_ROLE and lowers_risk(state, assessment.level):
+        # An override in all but name: the DPO's to decide. What the responder learned is kept as a
+        # proposal the DPO confirms or declines (incident/proposals.py), and nothing changes yet.
+        tape.emit(FactsProposed(incident_id=state.id, version=tape.version, at=now, changes=dict(cmd.changes),
+                                by=cmd.by, reason=cmd.reason.strip(), level=assessment.level))
+        return tape.events
     tape.emit(FactsCorrected(incident_id=state.id, version=tape.version, at=now, changes=dict(cmd.changes),
                              by=cmd.by, reason=cmd.reason))
     tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
@@ -444,6 +453,27 @@ def _correct(cmd: CorrectFacts, state: Incident, now: datetime, rules: Rules) ->
     follow_level(tape, state.level, now, now, rules, by=cmd.by, why=f"facts corrected: {cmd.reason.strip()}")
     request_due_notices(tape, profile, now)
     return tape.events
+
+
+def _settle(cmd: SettleProposal, state: Incident, now: datetime, rules: Rules) -> list[Event]:
+    if cmd.role != DPO_ROLE:
+        raise CommandRejected("only the DPO confirms or declines proposed facts")
+    proposal = find_proposal(state.proposals, cmd.proposal)
+    if proposal is None:
+        raise CommandRejected(f"no proposal {cmd.proposal} on this incident")
+    if not proposal.pending:
+        raise CommandRejected(f"proposal {cmd.proposal} is already {proposal.outcome}")
+    if not cmd.confirm and not cmd.reason.strip():
+        raise CommandRejected("declining a proposal needs a reason")
+    settled = ProposalSettled(incident_id=state.id, version=state.version + 1, at=now, proposal=proposal.number,
+                              confirmed=cmd.confirm, by=cmd.by, reason=cmd.reason.strip())
+    if not cmd.confirm:
+        return [settled]
+    why = f"{proposal.by}'s proposal confirmed by the DPO: {proposal.reason}"
+    correction = CorrectFacts(incident_id=state.id, changes=proposal.changes, by=cmd.by, role=DPO_ROLE,
+                              reason=f"{why} ({cmd.reason.strip()})" if cmd.reason.strip() else why)
+    after = evolve(settled, state)
+    return [settled, *_correct(correction, after, now, rules)]
 
 
 def lowers_risk(state: Incident, level: str) -> bool:

@@ -149,6 +149,33 @@ class FactsCorrected:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FactsProposed:
+    """A responder's facts that would lower the risk to ``level``: the DPO settles them
+    (incident/proposals.py); nothing changes until then."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    changes: dict[str, Any]
+    by: str
+    reason: str
+    level: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProposalSettled:
+    """The DPO confirms (the facts are corrected, in the same decision) or declines a proposal."""
+
+    incident_id: str
+    version: int
+    at: datetime
+    proposal: int
+    confirmed: bool
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RiskOverridden:
     incident_id: str
     version: int
@@ -416,11 +443,12 @@ Event = (IncidentOpened | SignalAttached | AwarenessRecorded | RiskAssessed | Fa
          | TriageStarted | IncidentClassified | SubjectsListed | SubjectNoticeRequested | DeliveryProgressed
          | IncidentMerged | AwarenessAdvanced | ClockMoved | SignalsAbsorbed | MeasuresRecorded
          | FormAnswered | IncidentDismissed | IncidentReopened | OwnerAssigned | NoteAdded | TitleSet | Paged
-         | PageAcknowledged | TasksAdded | TaskChecked | IncidentTagged)
+         | PageAcknowledged | TasksAdded | TaskChecked | IncidentTagged | FactsProposed | ProposalSettled)
 EVENTS: tuple[type, ...] = (IncidentOpened, SignalAttached, AwarenessRecorded, RiskAssessed, FactsCorrected,
                             RiskOverridden, ClockStarted, NoticeRequested, NoticeDelivered, NoticeFailed,
                             ReminderDue, ObligationActed, TriageStarted, IncidentClassified, CommandRejected,
                             SubjectsListed, SubjectNoticeRequested, DeliveryProgressed, IncidentMerged,
                             AwarenessAdvanced, ClockMoved, SignalsAbsorbed, MeasuresRecorded, FormAnswered,
                             IncidentDismissed, IncidentReopened, OwnerAssigned, NoteAdded, TitleSet, Paged,
-                            PageAcknowledged, TasksAdded, TaskChecked, IncidentTagged)
+                            PageAcknowledged, TasksAdded, TaskChecked, IncidentTagged, FactsProposed,
+                            ProposalSettled)

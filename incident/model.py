@@ -21,6 +21,7 @@ from incident.events import (
     DeliveryProgressed,
     Event,
     FactsCorrected,
+    FactsProposed,
     FormAnswered,
     IncidentClassified,
     IncidentDismissed,
@@ -37,6 +38,7 @@ from incident.events import (
     OwnerAssigned,
     PageAcknowledged,
     Paged,
+    ProposalSettled,
     ReminderDue,
     RiskAssessed,
     RiskOverridden,
@@ -52,6 +54,7 @@ from incident.events import (
 from incident.measures import Measures
 from incident.notification_form import FormAnswers
 from incident.pages import PageStatus
+from incident.proposals import CONFIRMED, DECLINED, Proposal
 from incident.risk import Assessment
 from incident.signal_summary import NO_SIGNALS, SignalSummary, kept_items
 from incident.signals import Evidence
@@ -249,6 +252,7 @@ class Incident:
     pages: tuple[PageStatus, ...] = ()  # the on-call team paged (incident/paging.py), oldest first
     tasks: tuple[TaskState, ...] = ()  # its playbooks' tasks (incident/tasks.py), in the order added
     tags: tuple[str, ...] = ()
+    proposals: tuple[Proposal, ...] = ()  # facts a responder proposed for the DPO (incident/proposals.py)
 
     def __post_init__(self) -> None:
         # A state saved before summaries holds every Evidence and no summary: summarise it, and
@@ -419,6 +423,23 @@ def _assessed(event: RiskAssessed, state: Incident | None) -> Incident:
 def _corrected(event: FactsCorrected, state: Incident | None) -> Incident:
     s = _next(event, state)
     return replace(s, corrections={**(s.corrections or {}), **event.changes})
+
+
+@evolve.register
+def _proposed(event: FactsProposed, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    proposal = Proposal(number=event.version, at=event.at, changes=dict(event.changes), by=event.by,
+                        reason=event.reason, level=event.level)
+    return replace(s, proposals=(*s.proposals, proposal))
+
+
+@evolve.register
+def _settled(event: ProposalSettled, state: Incident | None) -> Incident:
+    s = _next(event, state)
+    outcome = CONFIRMED if event.confirmed else DECLINED
+    return replace(s, proposals=tuple(replace(p, outcome=outcome, settled_by=event.by, settled_at=event.at,
+                                              settle_reason=event.reason) if p.number == event.proposal else p
+                                      for p in s.proposals))
 
 
 @evolve.register

@@ -39,6 +39,7 @@ from incident.commands import (
     ReopenIncident,
     SendSubjectNotice,
     SetTitle,
+    SettleProposal,
     StartTriage,
     TagIncident,
 )
@@ -53,7 +54,8 @@ MIN_KEY_BYTES = 16  # 128 bits; `new_key` makes 32
 HUMAN_DECISIONS: tuple[type, ...] = (RecordAwareness, CorrectFacts, OverrideRisk, StartTriage, ClassifyIncident,
                                      ActOnObligation, RecordSubjects, SendSubjectNotice, RecordMeasures,
                                      RecordFormAnswers, DismissIncident, ReopenIncident, AssignOwner, AddNote,
-                                     SetTitle, AcknowledgePage, CheckTask, TagIncident, LinkIncidents)
+                                     SetTitle, AcknowledgePage, CheckTask, TagIncident, LinkIncidents,
+                                     SettleProposal)
 EMBEDDED_KEY_FILE = "command-key"
 _KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,32}")
 

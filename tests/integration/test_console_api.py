@@ -203,7 +203,7 @@ def test_the_api_keeps_to_its_openapi_document(api_schema: Any) -> None:
     (status, content type, body) as the document says. (Not schemathesis' pytest plugin: its lazy
     fixture loader does not run on pytest 9; the same checks, through Hypothesis directly.)"""
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 37  # logout everywhere, tokens (issue 18); acknowledge; tasks, tags, link (issue 17)
+    assert len(operations) == 38  # tokens, settle (issue 18); acknowledge; tasks, tags, link (issue 17)
     headers = {"Authorization": f"Bearer {api_schema.token}"}
     for operation in operations:
         @given(case=operation.as_strategy())

@@ -359,14 +359,16 @@ async def test_a_responder_cannot_withdraw_an_obligation_or_lower_the_risk_throu
         refused = await responder.post(f"{base}/obligations", json=withdrawal)
         assert refused.status_code == 403
         assert refused.json() == {"error": "only the DPO may withdraw a legal obligation"}
-        refused = await responder.post(f"{base}/facts", json=lowering)
-        assert refused.status_code == 403 and "only the DPO decides" in refused.json()["error"]
         assert sent == []  # nothing reached the incident
+        proposed = await responder.post(f"{base}/facts", json=lowering)  # the incident keeps it for the DPO
+        assert proposed.status_code == 202 and "proposal the DPO confirms" in proposed.json()["proposed"]
+        settling = await responder.post(f"{base}/settle", json={"proposal": 1, "confirm": True})
+        assert settling.status_code == 403 and "only the DPO" in settling.json()["error"]
         more = await responder.post(f"{base}/facts", json={"changes": {"data_categories": ["health"]},
                                                             "reason": "health data found"})
         assert more.status_code == 202  # facts that raise the risk are anyone's
     async with client(app, auth=("dora", "dpo-password")) as dpo:
         assert (await dpo.post(f"{base}/obligations", json=withdrawal)).status_code == 202
         assert (await dpo.post(f"{base}/facts", json=lowering)).status_code == 202
-    assert [type(c).__name__ for c in sent] == ["CorrectFacts", "ActOnObligation", "CorrectFacts"]
-    assert [getattr(c, "role", None) for c in sent] == ["responder", "dpo", "dpo"]  # the domain checks again
+    assert [type(c).__name__ for c in sent] == ["CorrectFacts", "CorrectFacts", "ActOnObligation", "CorrectFacts"]
+    assert [getattr(c, "role", None) for c in sent] == ["responder", "responder", "dpo", "dpo"]  # checked again

@@ -492,3 +492,39 @@ async def test_the_live_stream_ends_when_its_readers_grant_changes(stack: Consol
     assert "event: incidents" not in lines  # (only the greeting came: "hello")
     async with stack.client() as again:
         assert (await again.get("/api/me", auth=reader)).json()["controllers"] == ["ama"]
+
+
+async def test_a_responders_facts_that_lower_the_risk_wait_for_the_dpo_who_confirms_them(
+        stack: ConsoleStack) -> None:
+    """Issue 18: an override in all but name is the DPO's; what the responder learned is kept as a
+    proposal on the incident (real broker and worker), confirmed by the DPO from the page's form.
+    Last in the module: it lowers the Atometrics incident's risk."""
+    from incident.decide import facts_lower_risk
+    from streams.deps import Deps
+    theirs = atometrics(stack)
+    directory = Deps.production(stack.settings).directory
+    candidates = ({"encrypted": True, "key_compromised": False}, {"subjects_count": 1, "data_categories": ["contact"]},
+                  {"breach_types": ["availability"], "backup_available": True, "unavailability_hours": 1})
+    lowering = next(c for c in candidates if facts_lower_risk(theirs, c, directory))
+    level = theirs.level
+    async with stack.client("responder") as responder:
+        answer = await responder.post(f"/api/incidents/{theirs.id}/facts",
+                                      json={"changes": lowering, "reason": "the export held salted hashes only"})
+        assert answer.status_code == 202 and "proposal" in answer.json()["proposed"]
+    proposed = await stack.incident_where(lambda i: i.id == theirs.id and i.proposals, "the proposal recorded")
+    assert proposed.level == level and proposed.proposals[0].pending
+    async with logged_in(stack, "responder") as (client, _):
+        page = (await client.get(f"/incidents/{theirs.id}")).text
+        assert 'id="proposals"' in page and "settle-form" not in page  # shown, not theirs to settle
+    async with logged_in(stack, "dpo") as (client, token):
+        page = (await client.get(f"/incidents/{theirs.id}")).text
+        assert "settle-form" in page and "the export held salted hashes only" in page
+        answer = await client.post(f"/incidents/{theirs.id}/act/settle", data={
+            "csrf_token": token, "proposal": str(proposed.proposals[0].number), "confirm": "true",
+            "reason": "checked the export myself"})
+        assert answer.status_code == 303, answer.text
+    settled = await stack.incident_where(lambda i: i.id == theirs.id and not i.proposals[0].pending,
+                                         "the proposal settled")
+    assert settled.proposals[0].outcome == "confirmed" and settled.level != level
+    corrected = [e for e in stack.model.timeline[theirs.id] if type(e).__name__ == "FactsCorrected"]
+    assert corrected and corrected[-1].by == "user:dora" and "proposal confirmed" in corrected[-1].reason
