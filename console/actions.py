@@ -33,7 +33,7 @@ from incident.notification_form import FormAnswers
 RESPONDERS = frozenset({"responder", "dpo", "admin"})
 DPO = frozenset({"dpo"})
 # Obligation steps only the DPO takes: what goes out in their name.
-DPO_STEPS = frozenset({"approve", "submit", "correct"})  # what goes out in the DPO's name
+DPO_STEPS = frozenset({"approve", "submit", "correct", "close"})  # what goes out, or ends, in the DPO's name
 OBLIGATION_STEPS = ("approve", "submit", "complement", "correct", "delay_reasons", "close", "withdraw")
 
 

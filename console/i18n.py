@@ -399,6 +399,7 @@ _REFUSALS: tuple[tuple[str, str], ...] = (
     (r"proposal (\S+) is already (\S+)", "la proposition {0} est déjà tranchée ({1})"),
     (r"declining a proposal needs a reason", "refuser une proposition demande une raison"),
     (r"no proposal is waiting", "aucune proposition n'attend de décision"),
+    (r"only the DPO may close a legal obligation", "seul le DPO peut clôturer une obligation légale"),
     (r"only the DPO may withdraw a legal obligation", "seul le DPO peut retirer une obligation légale"),
     (r"level must be one of (.+)", "le niveau doit être l'un de : {0}"),
     (r"an override needs a justification \(a sentence at least\)",

@@ -71,6 +71,8 @@ def act(cmd: ActOnObligation, state: Incident | None, now: datetime) -> list[Eve
             if current.settled or not cmd.text.strip():
                 raise CommandRejected("delay reasons need a text, before the obligation is settled")
         case "close":
+            if cmd.role != DPO_ROLE:  # the end of a legal duty: the DPO's decision, as a withdrawal is
+                raise CommandRejected("only the DPO may close a legal obligation")
             if current.status != "submitted":
                 raise CommandRejected("close an obligation once it is submitted (or withdraw it, with a reason)")
         case "withdraw":

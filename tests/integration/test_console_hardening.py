@@ -359,6 +359,8 @@ async def test_a_responder_cannot_withdraw_an_obligation_or_lower_the_risk_throu
         refused = await responder.post(f"{base}/obligations", json=withdrawal)
         assert refused.status_code == 403
         assert refused.json() == {"error": "only the DPO may withdraw a legal obligation"}
+        closing = await responder.post(f"{base}/obligations", json={**withdrawal, "action": "close"})
+        assert closing.status_code == 403 and "only the DPO" in closing.json()["error"]
         assert sent == []  # nothing reached the incident
         proposed = await responder.post(f"{base}/facts", json=lowering)  # the incident keeps it for the DPO
         assert proposed.status_code == 202 and "proposal the DPO confirms" in proposed.json()["proposed"]

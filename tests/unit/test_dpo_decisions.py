@@ -5,6 +5,7 @@ or declines). Facts that keep or raise it are anyone's."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -43,6 +44,21 @@ def test_only_the_dpo_withdraws_a_legal_obligation() -> None:
             withdraw(state, role)
     (acted,) = withdraw(state, "dpo")
     assert isinstance(acted, ObligationActed) and acted.action == "withdraw" and acted.by == "user:dpo"
+
+
+def test_only_the_dpo_closes_a_legal_obligation() -> None:
+    state = aware_incident()
+    for action in ("approve", "submit"):
+        state = fold(state, decide(ActOnObligation(incident_id=state.id, obligation=ART33, action=action,
+                                                   by="user:dpo", role="dpo", at=NOW, channel="portal",
+                                                   reference="CNIL-1"), state, now=NOW, rules=RULES))
+    assert state is not None and state.obligation(ART33).status == "submitted"  # type: ignore[union-attr]
+    close = ActOnObligation(incident_id=state.id, obligation=ART33, action="close", by="user:rita",
+                            role="responder", at=NOW, text="acknowledged")
+    with pytest.raises(CommandRejected, match="only the DPO may close a legal obligation"):
+        decide(close, state, now=NOW, rules=RULES)
+    (closed,) = decide(replace(close, by="user:dora", role="dpo"), state, now=NOW, rules=RULES)
+    assert isinstance(closed, ObligationActed) and closed.action == "close"
 
 
 def test_facts_that_lower_the_risk_are_the_dpos_to_decide() -> None:
