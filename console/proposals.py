@@ -28,8 +28,11 @@ def settle(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) 
         confirm = confirm.strip().lower() in _YES
     if not isinstance(confirm, bool):
         raise ActionError("confirm must be true or false")
-    return SettleProposal(incident_id=incident_id, proposal=proposal, confirm=confirm,
-                          reason=text_field(body, "reason"), by=user.actor, role=user.role)
+    reason = text_field(body, "reason")
+    if not confirm and not reason.strip():
+        raise ActionError("declining a proposal needs a reason")  # the incident would refuse it too
+    return SettleProposal(incident_id=incident_id, proposal=proposal, confirm=confirm, reason=reason,
+                          by=user.actor, role=user.role)
 
 
 BUILDERS: dict[str, Builder] = {"settle": settle}

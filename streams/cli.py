@@ -106,6 +106,25 @@ def cmd_incidents(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dlq(args: argparse.Namespace) -> int:
+    """Records a stage refused, as the console's Rejected records page lists them: where from, when,
+    why — never the record (it may hold personal data)."""
+    data = _api("/api/rejected")
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+        return 0
+    counts = ", ".join(f"{topic} {count}" for topic, count in sorted(data["by_topic"].items())) or "none"
+    print(f"rejected records: {counts}")
+    rows = [("TIME (UTC)", "TOPIC", "STAGE", "SOURCE", "INCIDENT", "REASON")]
+    for d in data["latest"][:args.limit]:
+        rows.append(((d["at"] or "-")[:19].replace("T", " "), d["topic"], d["stage"], d["source"],
+                     d["incident_id"] or "-", d["reason"]))
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
+    for row in rows if len(rows) > 1 else ():
+        print("  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]).rstrip())
+    return 0
+
+
 def cmd_assess(args: argparse.Namespace) -> int:
     """Facts file in, Assessment JSON out: the same function the worker runs."""
     from incident.facts import FactsError, parse_facts
@@ -384,6 +403,11 @@ def parser() -> argparse.ArgumentParser:
     inc = sub.add_parser("incidents", help="list incidents (from the console API)")
     inc.add_argument("--json", action="store_true")
     inc.set_defaults(func=cmd_incidents)
+    dlq = sub.add_parser("dlq", help="records a stage refused (dead letters): where from, when, why (from the "
+                         "console API; all-controller users only)")
+    dlq.add_argument("--limit", type=int, default=50, help="how many of the latest to list (default 50)")
+    dlq.add_argument("--json", action="store_true")
+    dlq.set_defaults(func=cmd_dlq)
     assess = sub.add_parser("assess", help="assess the risk of a breach from a facts JSON file (docs/risk.md)")
     assess.add_argument("file", help="a facts .json file, or - for standard input")
     assess.set_defaults(func=cmd_assess)
@@ -417,6 +441,13 @@ def parser() -> argparse.ArgumentParser:
     ack = sub.add_parser("ack", help="acknowledge an incident's pages to the on-call team (stops the repeats)")
     ack.add_argument("incident", help="the incident id or reference (BR-…)")
     ack.set_defaults(func=cli_act.cmd_ack)
+    settle = sub.add_parser("settle", help="the DPO confirms (or declines, --decline) facts a responder proposed "
+                            "that would lower the risk")
+    settle.add_argument("incident", help="the incident id or reference (BR-…)")
+    settle.add_argument("proposal", type=int, help="the proposal's number, as the incident lists it")
+    settle.add_argument("--decline", action="store_true", help="decline it (a --reason is required)")
+    settle.add_argument("--reason", default="", help="why (required to decline)")
+    settle.set_defaults(func=cli_act.cmd_settle)
     classify = sub.add_parser("classify", help="classify an incident (the regime's breach type)")
     classify.add_argument("incident", help="the incident id or reference (BR-…)")
     classify.add_argument("classification")

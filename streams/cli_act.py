@@ -148,6 +148,11 @@ def cmd_ack(args: argparse.Namespace) -> int:
     return _accepted(_act(args.incident, "acknowledge", {})[0], "acknowledgement")
 
 
+def cmd_settle(args: argparse.Namespace) -> int:
+    body = {"proposal": args.proposal, "confirm": not args.decline, "reason": args.reason}
+    return _accepted(_act(args.incident, "settle", body)[0], "decline" if args.decline else "confirmation")
+
+
 def cmd_classify(args: argparse.Namespace) -> int:
     body = {"classification": args.classification, **({"at": args.at} if args.at else {})}
     return _accepted(_act(args.incident, "classification", body)[0], "classification")

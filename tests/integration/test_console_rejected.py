@@ -4,15 +4,17 @@ in the API (issue 14), without its content."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
 from incident.commands import RecordAwareness
-from streams import codec
+from streams import cli, codec
 from tests.integration.console_stack import ConsoleStack, console_stack
 from tests.support import eventually
 
@@ -27,7 +29,9 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Conso
         yield running
 
 
-async def test_a_forged_command_changes_nothing_and_is_shown_as_refused(stack: ConsoleStack) -> None:
+async def test_a_forged_command_changes_nothing_and_is_shown_as_refused(
+        stack: ConsoleStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
     incident = await stack.incident_where(lambda i: i.awareness is None, "the AMA incident")
     forged = RecordAwareness(incident_id=incident.id, aware_at=datetime(2026, 1, 1, tzinfo=UTC),
                              by="user:mallory", evidence=("a note from mallory",))
@@ -62,3 +66,15 @@ async def test_a_forged_command_changes_nothing_and_is_shown_as_refused(stack: C
         rejected = (await client.get("/rejected")).text
         assert "signature refused: unsigned" in rejected and f"/incidents/{incident.id}" in rejected
         assert 'href="/rejected"' in (await client.get("/")).text
+
+    # `breach dlq` lists the same, from the console's API: where from, when, why; not the record.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # nobody logged in: the reading login
+    monkeypatch.setenv("BREACH_CONSOLE_URL", stack.url)
+    monkeypatch.setenv("BREACH_CONSOLE_USERS", "rita:responder-password:responder")
+    capsys.readouterr()
+    code = await asyncio.to_thread(cli.main, ["dlq"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.splitlines()[0] == "rejected records: incident-commands.dlq 1"
+    (row,) = [line for line in out.splitlines() if incident.id in line]
+    assert "incident-commands:" in row and "signature refused: unsigned" in row and "mallory" not in out
