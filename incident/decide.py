@@ -110,8 +110,8 @@ from incident.tape import (
     start_clock_for,
     zone,
 )
+from incident.tasks import breach_types, due
 from incident.tasks import check as check_task
-from incident.tasks import due
 from incident.work import assign, dismiss, note, reopen, set_title
 
 AUTOMATIC_AWARENESS = "rule:confirmed-signal"
@@ -136,7 +136,20 @@ def _tasks_due(command: Command, state: Incident | None, events: list[Event], no
     profile = rules.directory.profiles.get(controller) if controller else None
     if profile is None or not profile.playbooks:
         return []  # no checklist to follow: spare the signals' hot path a second fold
+    if state is not None and _only_signals_of_known_types(state, events):
+        return []  # what tasks wait for (a point reached, a breach type) did not move
     return due(fold(state, events), profile, now)
+
+
+def _only_signals_of_known_types(state: Incident, events: list[Event]) -> bool:
+    """A cheap first look before a second fold, which every attached signal would otherwise pay:
+    tasks fall due at opened / aware / risk / high_risk or when a playbook starts to apply (a
+    classification, a breach type), and plain signals of breach types the incident already has
+    move none of these (a new type may: a playbook for availability breaches, say)."""
+    known = set(breach_types(state))
+    return all(isinstance(e, SignalAttached)
+               and (state.assessment is not None or known.issuperset(e.evidence.breach_types))
+               for e in events)
 
 
 def _decide(command: Command, state: Incident | None, *, now: datetime, rules: Rules) -> list[Event]:

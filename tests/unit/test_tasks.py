@@ -24,6 +24,7 @@ from incident.errors import CommandRejected, ProfileError
 from incident.events import IncidentMerged, TaskChecked, TasksAdded
 from incident.model import Incident, fold
 from incident.profiles import Directory, parse_profile
+from incident.signals import Evidence, SecurityEvent
 from incident.tasks import progress
 from tests.unit.builders import T0, FakeCalendar, event, profile_doc
 
@@ -60,6 +61,11 @@ def run(state: Incident | None, command: object, r: Rules = RULES) -> tuple[Inci
 def opened(r: Rules = RULES, **fields: Any) -> Incident:
     _, (command,) = correlate(None, event("a", severity=3, **fields))
     return run(None, command, r)[0]
+
+
+def attach(state: Incident, signal: SecurityEvent) -> AttachSignal:
+    return AttachSignal(incident_id=state.id, controller="acme", correlation_key="acme",
+                        evidence=Evidence.of(signal, "joined by shared host.name"))
 
 
 def keys(state: Incident) -> list[str]:
@@ -115,6 +121,17 @@ def test_tasks_are_added_as_the_incident_reaches_their_point() -> None:
 def test_a_playbook_for_a_breach_type_applies_to_incidents_of_that_type() -> None:
     state = opened(breach_types=("availability",))
     assert "ransomware/restore" in keys(state)
+
+
+def test_a_later_signal_of_a_new_breach_type_brings_its_playbook_and_one_of_a_known_type_nothing() -> None:
+    # Signals skip the second fold that finds due tasks unless they could make one due (the hot
+    # path): a known type must add nothing, a new type (before any assessment) must still count.
+    state = opened()
+    state, events = run(state, attach(state, event("b", severity=3)))
+    assert not any(isinstance(e, TasksAdded) for e in events) and "ransomware/restore" not in keys(state)
+    state, events = run(state, attach(state, event("c", severity=3, breach_types=("availability",))))
+    assert [e.playbook for e in events if isinstance(e, TasksAdded)] == ["ransomware"]
+    assert keys(state)[-1] == "ransomware/restore"
 
 
 def test_a_profile_without_playbooks_adds_no_task() -> None:
