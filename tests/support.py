@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import inspect
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
 from aiokafka import AIOKafkaConsumer
 
 from console.projection import Projection, current_partitions
 from console.read_model import ReadModel
 from streams.command_signing import Keyring
+from streams.embedded import free_port
 from streams.settings import Settings, load_settings
 
 POLL_INTERVAL = 0.05  # seconds between two looks at the condition, not a wait for a result
@@ -107,3 +110,20 @@ async def read_topic(bootstrap: str, topic: str, count: int, timeout: float = 30
         await consumer.stop()
     assert len(records) >= count, f"{topic}: {len(records)} record(s), expected {count}"
     return records
+
+
+@contextlib.asynccontextmanager
+async def loopback_http(route: str, handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+                        ) -> AsyncIterator[str]:
+    """A real HTTP server on loopback taking POSTs on ``route`` (an aiohttp pattern): the webhook
+    receivers (on-call tool, Slack, Teams) the tests send to. Yields ``http://127.0.0.1:PORT``."""
+    app = web.Application()
+    app.router.add_post(route, handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()

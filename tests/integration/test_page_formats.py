@@ -17,12 +17,12 @@ from incident.events import Paged
 from incident.pages import Page
 from streams import page_formats, pager
 from streams.deps import Deps
-from streams.embedded import free_port
 from streams.mailer import OutgoingMessage, RecordingMailer
 from streams.page_hooks import PageHook, Pager
 from streams.render import NoticeRenderer
 from streams.settings import ROOT
 from streams.webhook import HttpWebhook
+from tests.support import loopback_http
 from tests.unit.builders import directory
 
 AT = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
@@ -111,14 +111,8 @@ class Receiver:
 @pytest_asyncio.fixture
 async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
     r = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", r.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield r, f"http://127.0.0.1:{port}/hook"
-    await runner.cleanup()
+    async with loopback_http("/hook", r.handle) as url:
+        yield r, url + "/hook"
 
 
 @pytest.mark.asyncio

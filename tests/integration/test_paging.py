@@ -32,7 +32,7 @@ from streams.settings import ROOT, load_settings
 from streams.webhook import HttpWebhook
 from streams.worker import running
 from tests.integration.smtp_sink import SmtpSink
-from tests.support import KEYS, Watcher, eventually, read_topic, settings_for
+from tests.support import KEYS, Watcher, eventually, loopback_http, read_topic, settings_for
 from tests.unit.builders import directory
 
 ONCALL = "oncall@acme.example"
@@ -69,14 +69,8 @@ class Receiver:
 @pytest_asyncio.fixture
 async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
     r = Receiver()
-    app = web.Application()
-    app.router.add_post("/{kind}/{rest:.*}", r.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield r, f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with loopback_http("/{kind}/{rest:.*}", r.handle) as url:
+        yield r, url
 
 
 @pytest_asyncio.fixture

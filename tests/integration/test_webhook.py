@@ -11,6 +11,7 @@ from aiohttp import web
 
 from streams.embedded import free_port
 from streams.webhook import HttpWebhook
+from tests.support import loopback_http
 
 
 class Receiver:
@@ -30,14 +31,8 @@ class Receiver:
 @pytest_asyncio.fixture
 async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
     r = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", r.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield r, f"http://127.0.0.1:{port}/hook"
-    await runner.cleanup()
+    async with loopback_http("/hook", r.handle) as url:
+        yield r, url + "/hook"
 
 
 @pytest.mark.asyncio
