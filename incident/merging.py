@@ -11,6 +11,7 @@ so the delivery ledger sends it) saying the deadline moved and why.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 
 from incident.deadlines import Calendar, Clock, deadline_for
@@ -92,6 +93,8 @@ def _deadline(clock: Clock, anchor_at: datetime, tz: tzinfo, calendar: Calendar)
     obligation = _rule(clock.rule_ref)
     if obligation is None:
         return clock.deadline - (clock.anchor_at - anchor_at)
+    if clock.unit != obligation.unit:  # the branch a count chose (HIPAA 164.408(c)): the clock's own
+        obligation = replace(obligation, unit=clock.unit, under=None)
     deadline = deadline_for(obligation, anchor_at, tz, calendar)
     return (deadline if deadline is not None else anchor_at).astimezone(UTC)
 
