@@ -10,10 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from incident.commands import ActOnObligation, ClassifyIncident, CorrectFacts
 from incident.correlation import correlate
 from incident.deadlines import start_clock
 from incident.decide import Rules, decide
+from incident.errors import ProfileError
 from incident.events import ClockStarted, IncidentClassified
 from incident.model import Incident, fold
 from incident.profiles import Directory, parse_profile
@@ -238,3 +241,11 @@ def test_the_california_rule_of_a_breach_discovered_before_sb_446_has_no_set_del
     old = replace(state, awareness=replace(state.awareness, aware_at=datetime(2025, 12, 31, 12, tzinfo=UTC)))
     rules_owed = {o.rule_ref for o in owed(old, rules.directory.profiles["acme"])}
     assert rules_owed == {"California:residents@2", "California:attorney_general@1"}
+
+
+def test_a_profile_names_its_weekend_relief_from_the_three_readings() -> None:
+    assert parse_profile(profile_doc(), source="acme.toml").dora_weekend_relief == "final_report_only"
+    assert parse_profile(profile_doc(dora_weekend_relief="all_reports"), source="a").dora_weekend_relief \
+        == "all_reports"
+    with pytest.raises(ProfileError, match="dora_weekend_relief"):
+        parse_profile(profile_doc(dora_weekend_relief="weekdays"), source="acme.toml")
