@@ -249,3 +249,14 @@ def test_a_profile_names_its_weekend_relief_from_the_three_readings() -> None:
         == "all_reports"
     with pytest.raises(ProfileError, match="dora_weekend_relief"):
         parse_profile(profile_doc(dora_weekend_relief="weekdays"), source="acme.toml")
+
+
+def test_stored_v1_clocks_are_still_listed_with_their_rule_and_workflow() -> None:
+    from console.views import summary
+
+    rules = rules_for(**DORA)
+    state = stored_with_v1_clocks(rules)
+    deadlines = {d["rule_ref"]: d for d in summary(state, rules.directory, AWARE + timedelta(hours=3))["deadlines"]}
+    shown = deadlines["DORA:initial_from_awareness@1"]
+    assert (shown["deadline"], shown["workflow"]["status"]) == ((AWARE + timedelta(hours=24)).isoformat(), "running")
+    assert "DORA:initial_from_classification@1" in deadlines
