@@ -9,8 +9,7 @@ a rule, so a clock can always be traced to the exact rule that computed it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 # "days_after_year_end": n calendar days after the end of the calendar year of the anchor (HIPAA
 # 164.408(c): the yearly log of breaches of fewer than 500 people).
@@ -65,8 +64,9 @@ class Obligation:
 
 
 BRASILIA = "America/Sao_Paulo"
-# SB 446 amends 1798.82 from 1 January 2026: the start of that day in California.
-SB_446 = datetime(2026, 1, 1, tzinfo=ZoneInfo("America/Los_Angeles"))
+# SB 446 amends 1798.82 from 1 January 2026: the start of that day in California (PST, UTC-8),
+# written in UTC so the domain reads no zone database (the Calendar port does).
+SB_446 = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
 
 GDPR_ART33 = Obligation("GDPR", "art33_authority", 1, "risk", "authority", "awareness", 72, "hours",
                         "GDPR Art. 33(1)")
