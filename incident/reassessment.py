@@ -117,11 +117,14 @@ def _start_raised_clocks(tape: Tape, at: datetime, now: datetime, rules: Rules, 
     profile = profile_of(state, rules.directory)
     started = {(c.regime, c.obligation) for c in state.clocks}
     anchors = anchors_at(state, max(at, state.awareness.aware_at))
+    # A number of people known later does not move the breach's discovery, which the law counts
+    # from (HIPAA 164.406(b): 60 days of discovery): those clocks run from the awareness recorded.
+    discovered = anchors_at(state, state.awareness.aware_at)
     for obligation in owed(state, profile):
         if counted and obligation.more_than is None:
             continue
         anchor_at = (_submitted(state, obligation) if obligation.anchor == "submission"
-                     else anchors.get(obligation.anchor))
+                     else (discovered if obligation.more_than is not None else anchors).get(obligation.anchor))
         if ((obligation.regime, obligation.id) in started or anchor_at is None
                 or obligation.trigger in CLASSIFICATION_TRIGGERS.values()
                 or (obligation.trigger == "high_risk" and state.level != "high")):

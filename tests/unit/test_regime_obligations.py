@@ -260,3 +260,15 @@ def test_stored_v1_clocks_are_still_listed_with_their_rule_and_workflow() -> Non
     shown = deadlines["DORA:initial_from_awareness@1"]
     assert (shown["deadline"], shown["workflow"]["status"]) == ((AWARE + timedelta(hours=24)).isoformat(), "running")
     assert "DORA:initial_from_classification@1" in deadlines
+
+
+def test_a_media_notice_called_for_by_a_later_count_runs_from_the_discovery() -> None:
+    rules = hipaa(300)
+    state = aware(rules)
+    assert "media" not in {c.obligation for c in state.clocks}
+    correct = CorrectFacts(incident_id=state.id, changes={"subjects_count": 2000}, by="user:rita", role="dpo",
+                           reason="the whole patient table was read")
+    _, events = step(state, rules, correct, AWARE + timedelta(days=10))
+    media = started(events)["HIPAA:media@1"]
+    assert (media.anchor_at, media.deadline) == (AWARE, datetime(2027, 1, 19, 23, 59, 59, 999999,
+                                                                 tzinfo=ZoneInfo("America/New_York")))
