@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from incident.commands import ActOnObligation, ClassifyIncident, CorrectFacts
+from incident.commands import AbsorbIncident, ActOnObligation, ClassifyIncident, CorrectFacts
 from incident.correlation import correlate
 from incident.deadlines import start_clock
 from incident.decide import Rules, decide
 from incident.errors import ProfileError
-from incident.events import ClockStarted, IncidentClassified
+from incident.events import ClockMoved, ClockStarted, IncidentClassified
 from incident.model import Incident, fold
 from incident.profiles import Directory, parse_profile
 from incident.regimes import Obligation
@@ -272,3 +272,18 @@ def test_a_media_notice_called_for_by_a_later_count_runs_from_the_discovery() ->
     media = started(events)["HIPAA:media@1"]
     assert (media.anchor_at, media.deadline) == (AWARE, datetime(2027, 1, 19, 23, 59, 59, 999999,
                                                                  tzinfo=ZoneInfo("America/New_York")))
+
+
+def test_an_earlier_awareness_merged_in_brings_the_dora_24_hour_limit_forward() -> None:
+    rules = rules_for(**DORA)
+    state, _ = classify(aware(rules), rules, 20)
+    (clock,) = [c for c in state.clocks if c.regime == "DORA"]
+    assert clock.deadline == AWARE + timedelta(hours=24)
+    earlier = AWARE - timedelta(hours=3)
+    absorb = AbsorbIncident(incident_id=state.id, absorbed="inc-b", controller="acme", correlation_key="acme",
+                            reason="same breach", evidence=(), aware_at=earlier, aware_by="rule:confirmed-signal",
+                            aware_evidence=("b",))
+    state, events = step(state, rules, absorb, AWARE + timedelta(hours=20, minutes=30))
+    (moved,) = [e for e in events if isinstance(e, ClockMoved) and e.rule_ref == clock.rule_ref]
+    # Still 4 h from the classification at the latest, now no later than 24 h from the earlier awareness.
+    assert (moved.anchor_at, moved.deadline) == (clock.anchor_at, earlier + timedelta(hours=24))
