@@ -1,7 +1,9 @@
 """What a merge does to the survivor's clocks: an absorbed incident known as a breach earlier
 than the survivor means the controller has been aware since then (GDPR Art. 33(1): 72 h from
 becoming aware, the earliest awareness of the breach). The survivor's awareness moves back to
-it, and each clock still running from awareness or discovery moves with it. A settled
+it, and each clock still running from awareness or discovery moves with it; one running from
+another anchor under a limit from awareness (DORA's initial notification) keeps its anchor and
+takes the earlier limit. A settled
 obligation (submitted, closed, withdrawn) keeps its clock: what was filed stays as filed.
 
 A draft authority notification the DPO already received shows the old awareness time and
