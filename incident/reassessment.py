@@ -134,8 +134,8 @@ def _start_raised_clocks(tape: Tape, at: datetime, now: datetime, rules: Rules, 
 
 def start_counted_clocks(tape: Tape, at: datetime, now: datetime, rules: Rules) -> None:
     """The obligations owed above a number of people (California's Attorney General, HIPAA's
-    media notice) that a new count now calls for: they start from ``at``, when it was known,
-    or from the submission they follow if it was made already."""
+    media notice) that a new count now calls for: from the breach's discovery, or from the
+    submission they follow if it was made already (none yet: that submission starts them)."""
     if tape.state is not None and tape.state.awareness is not None:
         _start_raised_clocks(tape, at, now, rules, counted=True)
 
