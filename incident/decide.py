@@ -91,8 +91,8 @@ from incident.notification_form import check as check_form
 from incident.obligations import DPO_ROLE, act
 from incident.profiles import Directory
 from incident.proposals import find as find_proposal
-from incident.reassessment import follow_level, reassess
-from incident.regimes import CLASSIFICATION_TRIGGERS
+from incident.reassessment import follow_level, reassess, start_counted_clocks
+from incident.regimes import CLASSIFICATION_TRIGGERS, SUPERSEDED
 from incident.reminders import tick
 from incident.risk import LEVELS, assess
 from incident.signal_summary import SignalSummary
@@ -371,17 +371,22 @@ def _start_following(tape: Tape, submitted: str, submitted_at: datetime, now: da
     assert state is not None
     clock = next(c for c in state.clocks if c.rule_ref == submitted)
     profile = profile_of(state, rules.directory)
-    started = {c.rule_ref for c in state.clocks}
+    # By id, not version: a stored incident's v1 report that was started stays the one that runs.
+    started = {(c.regime, c.obligation) for c in state.clocks}
+    # A v1 obligation a later version replaced counts as the one that replaced it (DORA's two
+    # initial-report clocks: either submission is the initial notification).
+    names = {clock.obligation, SUPERSEDED.get((clock.regime, clock.obligation), clock.obligation)}
     for obligation in owed(state, profile):
-        follows = obligation.regime == clock.regime and obligation.after == clock.obligation
-        if follows and obligation.rule_ref not in started:
+        follows = obligation.regime == clock.regime and obligation.after in names
+        if follows and (obligation.regime, obligation.id) not in started:
             start_clock_for(tape, obligation, submitted_at, profile, now, rules)
 
 
 def _classify(cmd: ClassifyIncident, state: Incident, now: datetime, rules: Rules) -> list[Event]:
-    """Record a regime classification; start the clocks it triggers: DORA's 4 h from the
-    classification and 24 h from awareness, NIS2's 24 h and 72 h from becoming aware of the
-    significant incident (the classification, never before breach awareness)."""
+    """Record a regime classification; start the clocks it triggers: DORA's initial notification
+    (4 h from the classification, no later than 24 h from awareness unless those had passed),
+    NIS2's 24 h and 72 h from becoming aware of the significant incident (the classification,
+    never before breach awareness)."""
     if cmd.classification not in CLASSIFICATION_TRIGGERS:
         raise CommandRejected(f"classification must be one of {', '.join(CLASSIFICATION_TRIGGERS)}")
     if cmd.classification in state.classifications:
@@ -464,6 +469,7 @@ def _correct(cmd: CorrectFacts, state: Incident, now: datetime, rules: Rules) ->
     tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
                            assessment=assessment))
     follow_level(tape, state.level, now, now, rules, by=cmd.by, why=f"facts corrected: {cmd.reason.strip()}")
+    start_counted_clocks(tape, now, now, rules)  # a number of people now known above a threshold
     request_due_notices(tape, profile, now)
     return tape.events
 

@@ -1,7 +1,9 @@
 """What a merge does to the survivor's clocks: an absorbed incident known as a breach earlier
 than the survivor means the controller has been aware since then (GDPR Art. 33(1): 72 h from
 becoming aware, the earliest awareness of the breach). The survivor's awareness moves back to
-it, and each clock still running from awareness or discovery moves with it. A settled
+it, and each clock still running from awareness or discovery moves with it; one running from
+another anchor under a limit from awareness (DORA's initial notification) keeps its anchor and
+takes the earlier limit. A settled
 obligation (submitted, closed, withdrawn) keeps its clock: what was filed stays as filed.
 
 A draft authority notification the DPO already received shows the old awareness time and
@@ -11,6 +13,7 @@ so the delivery ledger sends it) saying the deadline moved and why.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 
 from incident.deadlines import Calendar, Clock, deadline_for
@@ -19,6 +22,7 @@ from incident.model import Incident, fold
 from incident.notices import AUTHORITY_NOTIFICATION, DPO_REVIEW, draft, draft_clock, reference
 from incident.profiles import Profile
 from incident.regimes import REGIMES, Obligation
+from incident.tape import context_for
 
 # The anchors that are the awareness itself (see tape.anchors_at); detection, classification
 # and submission anchors are other facts and do not move with it.
@@ -44,13 +48,22 @@ def advance_awareness(state: Incident, *, aware_at: datetime, by: str, evidence:
               f"was aware first ({by})")
     settled = state.settled_obligations
     for clock in state.clocks:
-        if clock.anchor not in AWARENESS_ANCHORS or clock.rule_ref in settled or clock.anchor_at <= aware_at:
+        if clock.rule_ref in settled:
             continue
+        if clock.anchor in AWARENESS_ANCHORS and clock.anchor_at > aware_at:
+            anchor_at, deadline = aware_at.astimezone(UTC), _deadline(clock, aware_at, tz, calendar)
+        else:
+            # A clock from another anchor whose outer limit runs from awareness (DORA's initial
+            # notification: no later than 24 h from awareness) keeps its anchor; its limit may come
+            # earlier.
+            capped = _capped(state, clock, aware_at, tz, calendar, profile)
+            if capped is None or capped >= clock.deadline:
+                continue
+            anchor_at, deadline = clock.anchor_at, capped
         version += 1
         events.append(ClockMoved(incident_id=state.id, version=version, at=now, rule_ref=clock.rule_ref,
-                                 anchor_at=aware_at.astimezone(UTC),
-                                 deadline=_deadline(clock, aware_at, tz, calendar),
-                                 previous_deadline=clock.deadline, reason=reason))
+                                 anchor_at=anchor_at, deadline=deadline, previous_deadline=clock.deadline,
+                                 reason=reason))
     return events + redraft(state, events, absorbed=absorbed, profile=profile, now=now)
 
 
@@ -92,8 +105,22 @@ def _deadline(clock: Clock, anchor_at: datetime, tz: tzinfo, calendar: Calendar)
     obligation = _rule(clock.rule_ref)
     if obligation is None:
         return clock.deadline - (clock.anchor_at - anchor_at)
+    if clock.unit != obligation.unit:  # the branch a count chose (HIPAA 164.408(c)): the clock's own
+        obligation = replace(obligation, unit=clock.unit, under=None)
     deadline = deadline_for(obligation, anchor_at, tz, calendar)
     return (deadline if deadline is not None else anchor_at).astimezone(UTC)
+
+
+def _capped(state: Incident, clock: Clock, aware_at: datetime, tz: tzinfo, calendar: Calendar,
+            profile: Profile | None) -> datetime | None:
+    """The deadline of a clock whose rule has an outer limit from awareness, counted from the
+    earlier awareness; None for a clock without one."""
+    obligation = _rule(clock.rule_ref)
+    if obligation is None or obligation.cap_anchor not in AWARENESS_ANCHORS:
+        return None
+    context = replace(context_for(obligation, state, profile), cap_at=aware_at)
+    deadline = deadline_for(obligation, clock.anchor_at, tz, calendar, context)
+    return None if deadline is None else deadline.astimezone(UTC)
 
 
 def _rule(rule_ref: str) -> Obligation | None:

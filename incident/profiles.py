@@ -38,6 +38,12 @@ COMMITMENT_CHANNELS = ("email", "letter", "website", "phone", "any")
 # one is work, not a notification: both stay listed in the assessment.
 BINDING_AUDIENCES = ("data_subjects",)
 SYSTEM_ROLES = ("controller", "processor")
+# Which DORA reports may move off a weekend or bank holiday to noon of the next working day
+# (Delegated Reg. (EU) 2025/301 Art. 5(4)): all three for most financial entities; only the
+# final report for credit institutions, central counterparties, operators of trading venues and
+# NIS2 essential or important entities (Art. 5(5)), the default, being the stricter reading;
+# none for an entity that does not rely on the relief.
+DORA_WEEKEND_RELIEF = ("all_reports", "final_report_only", "none")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
@@ -142,6 +148,7 @@ class Profile:
     csirt: Authority | None = None  # who NIS2 incidents are reported to (CSIRT or competent authority)
     paging: tuple[tuple[str, Any], ...] = ()  # [paging]: overrides of the deployment's PagingPolicy
     playbooks: tuple[Playbook, ...] = ()  # the checklists its incidents get (incident/playbooks.py)
+    dora_weekend_relief: str = "final_report_only"  # one of DORA_WEEKEND_RELIEF
 
     def system_for(self, asset: str) -> System | None:
         return next((s for s in self.systems if asset in s.assets), None)
@@ -228,7 +235,7 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
     doc = _Reader(data, source)
     doc.allow("id", "name", "policy", "timezone", "languages", "established_in", "gaps", "regimes",
               "address", "dpo", "authority", "systems", "processors", "commitments", "retention", "entity_type",
-              "sectors", "csirt", "paging", "playbooks")
+              "sectors", "csirt", "paging", "playbooks", "dora_weekend_relief")
     profile_id = doc.req("id", _SLUG)
     if expected_id is not None and profile_id != expected_id:
         raise doc.fail("id", f"{profile_id!r} must equal the file name {expected_id!r}")
@@ -297,6 +304,8 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
         entity_type=entity_type, sectors=doc.strings("sectors", required=False), csirt=csirt,
         paging=_paging(doc.table("paging")) if "paging" in data else (),
         playbooks=parse_playbooks(data.get("playbooks"), source=source, regimes=regimes),
+        dora_weekend_relief=(_one_of(doc, "dora_weekend_relief", DORA_WEEKEND_RELIEF)
+                             if "dora_weekend_relief" in data else "final_report_only"),
     )
 
 

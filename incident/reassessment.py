@@ -24,7 +24,7 @@ from incident.deadlines import in_force
 from incident.events import ObligationActed, RiskAssessed
 from incident.facts import Facts
 from incident.model import Incident
-from incident.regimes import CLASSIFICATION_TRIGGERS
+from incident.regimes import CLASSIFICATION_TRIGGERS, SUPERSEDED, Obligation
 from incident.risk import LEVELS, assess
 from incident.tape import Rules, Tape, anchors_at, facts_of, owed, profile_of, request_due_notices, start_clock_for
 
@@ -45,6 +45,7 @@ def reassess(tape: Tape, before: Incident, at: datetime, now: datetime, rules: R
     # Only a rise follows by itself: lowering what is owed is the DPO's decision (override).
     if state.level is not None and (level is None or LEVELS.index(state.level) > LEVELS.index(level)):
         follow_level(tape, level, at, now, rules, by="system", why="new evidence raised the assessed level")
+    start_counted_clocks(tape, at, now, rules)
     request_due_notices(tape, profile, now)
 
 
@@ -106,18 +107,46 @@ def _decade(count: int | None) -> int | None:
     return None if count is None else (0 if count < 1 else int(math.log10(count)) + 1)
 
 
-def _start_raised_clocks(tape: Tape, at: datetime, now: datetime, rules: Rules) -> None:
+def _start_raised_clocks(tape: Tape, at: datetime, now: datetime, rules: Rules, *, counted: bool = False) -> None:
     """The clocks the level now in force calls for and that did not run yet: Art. 34's when the
     risk became high. They run from when the evidence that raised it reached us (never before
-    awareness): that is when the controller could know the risk was high."""
+    awareness): that is when the controller could know the risk was high. ``counted``: only the
+    obligations owed above a number of people (the count just changed)."""
     state = tape.state
     assert state is not None and state.awareness is not None
     profile = profile_of(state, rules.directory)
-    started = {c.rule_ref for c in state.clocks}
+    started = {(c.regime, c.obligation) for c in state.clocks}
     anchors = anchors_at(state, max(at, state.awareness.aware_at))
+    # A number of people known later does not move the breach's discovery, which the law counts
+    # from (HIPAA 164.406(b): 60 days of discovery): those clocks run from the awareness recorded.
+    discovered = anchors_at(state, state.awareness.aware_at)
     for obligation in owed(state, profile):
-        if (obligation.rule_ref in started or obligation.anchor not in anchors
+        if counted and obligation.more_than is None:
+            continue
+        anchor_at = (_submitted(state, obligation) if obligation.anchor == "submission"
+                     else (discovered if obligation.more_than is not None else anchors).get(obligation.anchor))
+        if ((obligation.regime, obligation.id) in started or anchor_at is None
                 or obligation.trigger in CLASSIFICATION_TRIGGERS.values()
                 or (obligation.trigger == "high_risk" and state.level != "high")):
             continue
-        start_clock_for(tape, obligation, anchors[obligation.anchor], profile, now, rules)
+        start_clock_for(tape, obligation, anchor_at, profile, now, rules)
+
+
+def start_counted_clocks(tape: Tape, at: datetime, now: datetime, rules: Rules) -> None:
+    """The obligations owed above a number of people (California's Attorney General, HIPAA's
+    media notice) that a new count now calls for: from the breach's discovery, or from the
+    submission they follow if it was made already (none yet: that submission starts them)."""
+    if tape.state is not None and tape.state.awareness is not None:
+        _start_raised_clocks(tape, at, now, rules, counted=True)
+
+
+def _submitted(state: Incident, obligation: Obligation) -> datetime | None:
+    """When the obligation an obligation follows was submitted (None: not yet; its submission
+    will start it)."""
+    for clock in state.clocks:
+        if clock.regime == obligation.regime and obligation.after in (
+                clock.obligation, SUPERSEDED.get((clock.regime, clock.obligation))):
+            current = state.obligation(clock.rule_ref)
+            if current is not None and current.submitted_at is not None:
+                return current.submitted_at
+    return None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from incident.commitments import policy_obligations
-from incident.deadlines import DEFAULT_REMINDERS, Calendar, in_force, start_clock
+from incident.deadlines import DEFAULT_REMINDERS, Calendar, Context, in_force, start_clock
 from incident.events import AwarenessRecorded, ClockStarted, Event, NoticeRequested, RiskAssessed
 from incident.facts import Facts
 from incident.model import Incident, evolve
@@ -114,8 +114,21 @@ def owed(state: Incident, profile: Profile | None) -> list[Obligation]:
     as_processor, as_controller = "processor" in roles, "controller" in roles or not roles
     promised = policy_obligations(profile) if as_controller else ()
     return [*(o for regime in regimes for o in REGIMES[regime]
-              if (o.recipient == "controller" and as_processor) or (o.recipient != "controller" and as_controller)),
+              if ((o.recipient == "controller" and as_processor) or (o.recipient != "controller" and as_controller))
+              and applies(o, state, profile)),
             *promised]
+
+
+def applies(obligation: Obligation, state: Incident, profile: Profile | None) -> bool:
+    """Whether the version of a rule governs this breach (by its discovery date) and its count
+    of people reaches the rule's threshold. A count not known yet may be above it: the
+    obligation opens (the conservative reading), and the DPO withdraws it with the reason."""
+    if state.awareness is not None and not obligation.governs(state.awareness.aware_at):
+        return False
+    if obligation.more_than is None:
+        return True
+    people = facts_of(state, profile).subjects_count
+    return people is None or people > obligation.more_than
 
 
 def start_clock_for(tape: Tape, obligation: Obligation, anchor_at: datetime, profile: Profile | None,
@@ -124,8 +137,20 @@ def start_clock_for(tape: Tape, obligation: Obligation, anchor_at: datetime, pro
     assert state is not None
     tz = zone(profile, rules)
     clock = start_clock(obligation, anchor_at, state.profile_ref, tz=tz, calendar=rules.calendar,
-                        reminders=rules.reminders)
+                        reminders=rules.reminders, context=context_for(obligation, state, profile))
     tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
+
+
+def context_for(obligation: Obligation, state: Incident, profile: Profile | None) -> Context:
+    """What the rule's deadline needs besides its anchor: its outer limit's anchor, the number of
+    people, and the Member State whose closed days give relief (DORA RTS Art. 5(4), 5(5))."""
+    cap_at = (anchors_at(state, state.awareness.aware_at).get(obligation.cap_anchor)
+              if obligation.cap_anchor and state.awareness else None)
+    people = facts_of(state, profile).subjects_count if obligation.under else None
+    setting = profile.dora_weekend_relief if profile else "none"
+    relieved = obligation.weekend_relief and (
+        setting == "all_reports" or (setting == "final_report_only" and not obligation.relief_excludable))
+    return Context(cap_at=cap_at, people=people, relief=profile.established_in if relieved and profile else None)
 
 
 def request_due_notices(tape: Tape, profile: Profile | None, now: datetime) -> None:
