@@ -185,6 +185,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "breach_types": ("breach types", "types de violation"),
     "data_categories": ("data categories", "catégories de données"),
     "subjects_estimate": ("people", "personnes"),
+    "data_stores": ("data stores read or exported", "bases et stockages lus ou exportés"),
+    "no_system_declares": ("no system declares it", "aucun système ne la déclare"),
     "enisa_severity": ("ENISA severity", "gravité ENISA"),
     "refused_by_incident": ("Refused by the incident", "Refusé par l'incident"),
     "rejected": ("refused", "refusé"),

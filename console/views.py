@@ -13,8 +13,9 @@ from incident.chain import Verdict
 from incident.events import CommandRejected
 from incident.model import Incident, SubjectNotice
 from incident.notices import reference, subject_notice_id
-from incident.profiles import Directory
+from incident.profiles import Directory, Profile
 from incident.signals import Evidence
+from incident.tape import facts_of
 from incident.work import headline
 from streams.codec import to_jsonable
 
@@ -128,9 +129,18 @@ def detail(incident: Incident, timeline: list[Any], directory: Directory, now: d
     out["measures"] = {m.audience: to_jsonable(m) for m in incident.measures}
     out["form"] = to_jsonable(incident.form) if incident.form is not None else {}
     profile = directory.profiles.get(incident.controller or "")
+    out["data_stores"] = data_stores(incident, profile)
     # The languages the DPO writes the measures in: those the controller's notices are written in.
     out["measure_locales"] = list(dict.fromkeys((*profile.languages, profile.authority.language))) if profile else []
     return out
+
+
+def data_stores(incident: Incident, profile: Profile | None) -> list[dict[str, str | None]]:
+    """The tables and buckets the facts say its signals read or exported, each with the name of
+    the controller's system declaring it (None: no system does; the profile may be missing it)."""
+    systems = profile.systems if profile else ()
+    return [{"name": store, "system": next((s.name for s in systems if s.holds(store)), None)}
+            for store in facts_of(incident, profile).data_stores]
 
 
 def audit_chain(v: Verdict | None) -> dict[str, Any]:

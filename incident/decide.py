@@ -252,7 +252,7 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
         tape.emit(IncidentOpened(incident_id=cmd.incident_id, version=1, at=now, controller=cmd.controller,
                                  correlation_key=cmd.correlation_key, profile_ref=profile.ref if profile else None))
     current = tape.emit(SignalAttached(incident_id=cmd.incident_id, version=tape.version, at=now,
-                                       evidence=cmd.evidence))
+                                       evidence=with_store_system(cmd.evidence, current_controller(tape, cmd), rules)))
     if cmd.evidence.confirms_breach and current.dismissal is not None:
         # Examined as no breach, and now a signal confirms one: it is worked again, at once.
         current = tape.emit(IncidentReopened(incident_id=cmd.incident_id, version=tape.version, at=now,
@@ -264,6 +264,21 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
     elif state is not None:
         reassess(tape, state, cmd.evidence.ingested_at, now, rules)
     return tape.events
+
+
+def current_controller(tape: Tape, cmd: AttachSignal | AbsorbIncident) -> str | None:
+    return tape.state.controller if tape.state is not None else cmd.controller
+
+
+def with_store_system(evidence: Evidence, controller: str | None, rules: Rules) -> Evidence:
+    """The evidence naming the controller's system that declares the data store it read or
+    exported: that system is involved (its name in the notices and the register) although the
+    signal came from another host. Resolved once, here, so the record keeps what was decided."""
+    if evidence.data_store is None or evidence.store_system is not None or controller is None:
+        return evidence
+    profile = rules.directory.profiles.get(controller)
+    holder = next((s.id for s in profile.systems if s.holds(evidence.data_store)), None) if profile else None
+    return evidence if holder is None else replace(evidence, store_system=holder)
 
 
 def _merge(cmd: MergeIncident, state: Incident | None, now: datetime) -> list[Event]:
@@ -317,7 +332,8 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
             continue
         why = f"merged from incident {cmd.absorbed}: {cmd.reason}; attached there because: {evidence.reason}"
         tape.emit(SignalAttached(incident_id=cmd.incident_id, version=tape.version, at=now,
-                                 evidence=replace(evidence, reason=why)))
+                                 evidence=with_store_system(replace(evidence, reason=why),
+                                                            current_controller(tape, cmd), rules)))
     rest = _not_carried(cmd)
     if rest is not None and tape.state is not None and cmd.absorbed not in tape.state.absorbed_from:
         tape.emit(SignalsAbsorbed(incident_id=cmd.incident_id, version=tape.version, at=now, absorbed=cmd.absorbed,

@@ -72,6 +72,9 @@ class SignalSummary:
         assets, c1 = _add1(self.assets, e.asset)
         unmapped, c2 = _add1(self.unmapped_assets, e.asset) if e.system is None else (self.unmapped_assets, False)
         systems, c3 = _add1(self.systems, e.system) if e.system else (self.systems, False)
+        if e.store_system:  # involved through the data store it read, whichever host read it
+            systems, c3s = _add1(systems, e.store_system)
+            c3 = c3 or c3s
         categories, c4 = _add1(self.categories, e.category) if e.category else (self.categories, False)
         data_categories, c5 = _add(self.data_categories, e.data_categories) if e.data_categories \
             else (self.data_categories, False)

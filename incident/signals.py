@@ -141,6 +141,9 @@ class Evidence:
     # Volumes and where they came from (issue 15): what re-assessing a known breach reads.
     bytes_out: int | None = None
     data_store: str | None = None  # a table or bucket name, never its content
+    # The controller's system declaring that store (resolved when attached, so the record says
+    # which system was involved even if the profile changes later); None: no store, or nobody's.
+    store_system: str | None = None
 
     @classmethod
     def of(cls, event: SecurityEvent, reason: str) -> Evidence:

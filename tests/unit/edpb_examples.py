@@ -5,13 +5,18 @@ A table, not a test: tests/unit/test_edpb_examples.py runs each case through ``i
 and checks docs/risk.md's table against what it computes; ``python -m tests.unit.edpb_examples``
 prints that table (``--write`` puts it into docs/risk.md between its markers).
 
-How sure the EDPB side is: only Case No. 01 was read in a copy of the guidelines' text (a
-truncated one: the table of contents and Case 01; ``SOURCE_READ``). The headings are v2.0's table
-of contents. Cases 08, 09, 11, 13, 14 and 16 have their answers as summaries quoting v2.0 give
-them (hrlaw.pl for 08 and 11, ije.be for 09, 13, 14 and 16: "postal dispatch error: notify the
-DPA, not the people unless the data is sensitive"; ``SOURCE_SECONDARY``); the others, 02–07, 10,
-12, 15, 17 and 18, are written from the guidelines as remembered, unchecked (``SOURCE_RECALLED``;
-03 and 18 agree with summaries of the 2021 draft only). Re-read them against
+How sure the EDPB side is: each case's ``source`` says what it was checked against, and
+docs/risk.md shows it beside the case. Only Case No. 01 was read in a copy of the guidelines' text
+(a truncated one: the table of contents, whose headings the cases use, and Case 01;
+``SOURCE_READ``). The answers of Cases 08 and 11 are as hrlaw.pl's summary of v2.0 gives them
+(``SOURCE_HRLAW``), those of 09, 13, 14 and 16 as ije.be's table quoting v2.0 does ("postal
+dispatch error: notify the DPA, not the people unless the data is sensitive"; ``SOURCE_IJE``);
+their facts are recalled. 03 and 18 agree only with summaries of the 2021 draft (03: Baker
+McKenzie, 4 February 2021, "high risk ... requiring both" notifications; ``SOURCE_DRAFT``). The
+others, 02, 04–07, 10, 12, 15 and 17, are written from the guidelines as remembered, unchecked
+(``SOURCE_RECALLED``). A search in December 2026 of the stored pages, documentation and code
+(the EDPB PDF, mirrors of it, law-firm pages, verbatim sentences of the cases) found no copy of
+the v2.0 text past Case 01, so nothing could be corrected against it. Re-read them against
 https://www.edpb.europa.eu/system/files/2022-01/edpb_guidelines_012021_pdbnotification_adopted_en.pdf
 before relying on one.
 
@@ -31,9 +36,13 @@ from incident.facts import parse_facts
 from incident.risk import Assessment, assess
 
 GUIDELINES = "EDPB Guidelines 01/2021 v2.0"
-SOURCE_READ = "read in a stored copy of the guidelines' text"
-SOURCE_SECONDARY = "facts as recalled from the guidelines; answer as in a summary quoting v2.0"
-SOURCE_RECALLED = "facts and answer as recalled from the guidelines, not yet checked against the text"
+# What each case's EDPB side was checked against (docs/risk.md shows it beside the case).
+SOURCE_READ = "the v2.0 text (a stored copy)"
+SOURCE_IJE = "answer: ije.be's table quoting v2.0; facts recalled"
+SOURCE_HRLAW = "answer: hrlaw.pl's summary of v2.0; facts recalled"
+SOURCE_DRAFT = "not v2.0: a summary of the 2021 draft agrees"
+SOURCE_RECALLED = "nothing: recalled, unchecked"
+SOURCES = (SOURCE_READ, SOURCE_IJE, SOURCE_HRLAW, SOURCE_DRAFT, SOURCE_RECALLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +69,7 @@ EXAMPLES: tuple[Example, ...] = (
         {"breach_types": ["availability"], "data_categories": ["identity", "contact"], "subjects_count": 36,
          "encrypted": True, "key_compromised": False, "backup_available": True, "unavailability_hours": 3,
          "exfiltration": "none", "recipients": "none", "malicious": True, "mitigations": ["backup_restored"]},
-        False, False, source=SOURCE_READ + " (para. 25 and the case's table)"),
+        False, False, source=SOURCE_READ),
     Example(
         2, "Ransomware without proper backup",
         "Ransomware on an agricultural company's computer, no backup; employees' and clients' data rebuilt "
@@ -76,7 +85,7 @@ EXAMPLES: tuple[Example, ...] = (
         {"breach_types": ["availability"], "data_categories": ["identity", "health"],
          "vulnerable_subjects": ["patients"], "backup_available": True, "unavailability_hours": 48,
          "exfiltration": "none", "recipients": "none", "malicious": True},
-        True, True),
+        True, True, source=SOURCE_DRAFT),
     Example(
         4, "Ransomware without backup and with exfiltration",
         "Ransomware at a public transport company, no backup, data taken first: clients' identity card "
@@ -115,7 +124,7 @@ EXAMPLES: tuple[Example, ...] = (
         "for his new business.",
         {"breach_types": ["confidentiality"], "data_categories": ["identity", "contact"],
          "exfiltration": "confirmed", "recipients": "known", "malicious": True},
-        True, False, source=SOURCE_SECONDARY, reading="The recipient is one identified person: `known`."),
+        True, False, source=SOURCE_HRLAW, reading="The recipient is one identified person: `known`."),
     Example(
         9, "Accidental transmission of data to a trusted third party",
         "An insurance agent bound by professional secrecy receives two dozen other customers' data by "
@@ -123,7 +132,7 @@ EXAMPLES: tuple[Example, ...] = (
         {"breach_types": ["confidentiality"], "data_categories": ["identity", "contact", "financial"],
          "subjects_count": 24, "recipients": "trusted_known", "malicious": False,
          "mitigations": ["recipient_confirmed_deletion"]},
-        False, False, source=SOURCE_SECONDARY, reading="Insurance contract data counted as `financial`."),
+        False, False, source=SOURCE_IJE, reading="Insurance contract data counted as `financial`."),
     Example(
         10, "Stolen material storing encrypted personal data",
         "Two tablets stolen from a day-care centre: children's names, birth dates and education data, "
@@ -140,7 +149,7 @@ EXAMPLES: tuple[Example, ...] = (
         {"breach_types": ["confidentiality", "availability"], "data_categories": ["identity", "contact"],
          "subjects_count": 100000, "encrypted": False, "backup_available": True, "recipients": "unknown",
          "malicious": True},
-        True, True, source=SOURCE_SECONDARY),
+        True, True, source=SOURCE_HRLAW),
     Example(
         12, "Stolen paper files with sensitive data",
         "A drug-rehabilitation centre's paper logbook (patients' identities and health data) is stolen; "
@@ -155,14 +164,14 @@ EXAMPLES: tuple[Example, ...] = (
         "address and order; the retailer recalls them.",
         {"breach_types": ["confidentiality"], "data_categories": ["identity", "contact"], "subjects_count": 2,
          "recipients": "known", "malicious": False},
-        False, False, source=SOURCE_SECONDARY),
+        False, False, source=SOURCE_IJE),
     Example(
         14, "Highly confidential personal data sent by mail by mistake",
         "An employment office e-mails its job seekers a file with every job seeker's name, addresses and "
         "social security number: over 60,000 people.",
         {"breach_types": ["confidentiality"], "data_categories": ["identity", "contact", "official_id"],
          "subjects_count": 60000, "recipients": "known", "malicious": False},
-        True, True, source=SOURCE_SECONDARY,
+        True, True, source=SOURCE_IJE,
         reading="The recipients are the job seekers themselves, each identified: `known`."),
     Example(
         15, "Personal data sent by mail by mistake",
@@ -179,7 +188,7 @@ EXAMPLES: tuple[Example, ...] = (
         "plate, premium, mileage) in a customer's envelope.",
         {"breach_types": ["confidentiality"], "data_categories": ["identity", "contact", "financial"],
          "subjects_count": 1, "recipients": "known", "malicious": False},
-        True, False, source=SOURCE_SECONDARY,
+        True, False, source=SOURCE_IJE,
         reading="The premium counted as `financial` data; no bank details, no health data."),
     Example(
         17, "Identity theft",
@@ -196,7 +205,7 @@ EXAMPLES: tuple[Example, ...] = (
         {"breach_types": ["confidentiality", "integrity"],
          "data_categories": ["identity", "contact", "financial", "communications"],
          "exfiltration": "confirmed", "recipients": "unknown", "malicious": True},
-        True, True),
+        True, True, source=SOURCE_DRAFT),
 )
 
 # Cases where the project answers differently from the EDPB on purpose, and why (docs/risk.md
@@ -218,15 +227,15 @@ TABLE_END = "<!-- edpb-01-2021:end -->"
 
 def render_table() -> str:
     """docs/risk.md's table of the cases: the EDPB's answer beside the project's, as computed."""
-    lines = ["| Case | What happened | EDPB: authority / people | Project: level | Project: authority / people "
-             "| Decided by | Same? |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| Case | What happened | EDPB: authority / people | EDPB side checked against | Project: level "
+             "| Project: authority / people | Decided by | Same? |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for ex in EXAMPLES:
         got = answer(ex)
         same = (got.notify_authority, got.notify_data_subjects) == (ex.notify_authority, ex.notify_people)
         rule = got.factors[-1].params["rule"]
         lines.append(f"| {ex.number:02d} {ex.title} | {ex.summary} | {_yes(ex.notify_authority)} / "
-                     f"{_yes(ex.notify_people)} | {got.level} | {_yes(got.notify_authority)} / "
+                     f"{_yes(ex.notify_people)} | {ex.source} | {got.level} | {_yes(got.notify_authority)} / "
                      f"{_yes(got.notify_data_subjects)} | `{rule}` | "
                      + ("yes" if same else "no, see below") + " |")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from incident.errors import ProfileError
 from incident.events import RiskAssessed, SignalAttached
 from incident.facts import FactsError, parse_facts, to_mapping
 from incident.model import Incident, fold
+from incident.notices import AUTHORITY_NOTIFICATION, draft
 from incident.profiles import Directory, parse_profile
 from incident.reassessment import STORES_EACH
 from incident.signals import Evidence
@@ -69,9 +70,29 @@ def test_a_read_of_another_systems_table_brings_that_systems_data_into_the_facts
     state, _ = land(aware_incident(), "read", data_store="auth.users", action="select", records=1_200)
     profile = RULES.directory.profiles["acme"]
     facts = facts_of(state, profile)
-    assert state.systems == ("crm",)
     assert facts.data_stores == ("auth.users",)
     assert set(facts.data_categories) == {"contact", "identity", "credentials"}
+
+
+def test_a_system_involved_only_through_its_data_store_is_one_of_the_incidents_systems() -> None:
+    # No signal came from the accounts' hosts, but its users table was read: the notices and the
+    # register, which list the incident's systems, must name it.
+    state = aware_incident()
+    assert state.systems == ("crm",)
+    state, events = land(state, "read", data_store="auth.users", action="select", records=1_200)
+    assert state.systems == ("crm", "accounts")
+    (attached,) = [e for e in events if isinstance(e, SignalAttached)]
+    assert attached.evidence.store_system == "accounts"  # the record keeps which system it resolved
+    profile = RULES.directory.profiles["acme"]
+    notice = draft(AUTHORITY_NOTIFICATION, state, profile, NOW)
+    assert notice.context["incident"]["systems"] == ["CRM", "Customer accounts"]
+
+
+def test_a_store_no_system_declares_involves_no_other_system() -> None:
+    state, events = land(aware_incident(), "read", data_store="billing.invoices", action="select")
+    assert state.systems == ("crm",)
+    (attached,) = [e for e in events if isinstance(e, SignalAttached)]
+    assert attached.evidence.store_system is None
 
 
 def test_the_stores_touched_are_listed_not_read_from_a_facts_file() -> None:

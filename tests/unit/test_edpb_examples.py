@@ -10,6 +10,7 @@ from tests.unit.edpb_examples import (
     DOC,
     EXAMPLES,
     KNOWN_DIFFERENCES,
+    SOURCES,
     Example,
     answer,
     doc_block,
@@ -31,6 +32,11 @@ def test_the_project_answers_as_the_edpb(example: Example) -> None:
     else:
         assert project == edpb, (f"{example.cite}: EDPB says authority/people {edpb}, the method {project} "
                                  f"({got.level}: {got.factors[-1].reason})")
+
+
+def test_every_case_says_what_its_edpb_side_was_checked_against() -> None:
+    # docs/risk.md shows it beside the case: a reader must see which answers rest on the text.
+    assert all(ex.source in SOURCES for ex in EXAMPLES)
 
 
 def test_every_known_difference_names_a_case_and_says_why() -> None:
