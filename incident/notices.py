@@ -175,6 +175,9 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
             "assets": list(state.assets), "systems": systems, "signal_count": state.signal_count,
             "breach_types": list(assessment.breach_types),
             "summary": list(state.signals.titles),
+            # The titles above are the detection tools' own, in their language: a notice in
+            # another language describes the signals from these codes instead (issue 16).
+            "signal_categories": list(state.signals.categories),
         },
         "data": {"categories": list(assessment.data_categories), "subjects_estimate": assessment.subjects_estimate,
                  "records_estimate": state.records_estimate,
