@@ -222,6 +222,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "form_type": ("Notification", "Notification"),
     "form_police": ("Complaint to the police", "Plainte auprès de la police"),
     "form_anssi": ("Reported to ANSSI", "Signalement à l'ANSSI"),
+    "form_contact_name": ("Contact for this notification (name)", "Contact pour cette notification (nom)"),
+    "form_contact_details": ("Their e-mail or telephone", "Son courriel ou téléphone"),
     "form_unknown": ("not known yet", "non connu"),
     "form_yes": ("yes", "oui"),
     "form_no": ("no", "non"),
