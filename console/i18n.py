@@ -483,6 +483,8 @@ _REFUSALS: tuple[tuple[str, str], ...] = (
     (r"a note needs a text", "une note doit avoir un texte"),
     (r"a note is at most (\S+) characters", "une note fait au plus {0} caractères"),
     (r"a title is at most (\S+) characters", "un titre fait au plus {0} caractères"),
+    (r"(\S+) is one line of at most (\S+) characters",
+     "{0} tient sur une ligne d'au plus {1} caractères"),
     (r"the incident was dismissed as (\S+): reopen it first", "l'incident a été classé ({0}) : rouvrez-le d'abord"),
     (r"an acknowledgement names who acknowledges", "un acquittement nomme la personne qui acquitte"),
     (r"nobody was paged for this incident", "personne n'a été appelé pour cet incident"),
