@@ -54,8 +54,8 @@ REGIME_NOTICES: dict[str, RegimeNotice] = {
     "dora:final_report": _n("dora", "final_report"),
     "ch-fadp:art24_fdpic": _n("ch-fadp", "art24_fdpic"),
     "ch-fadp:art24_4_data_subjects": _n("ch-fadp", "art24_4_data_subjects", PEOPLE),
-    "lgpd:art6_anpd": _n("lgpd", "art6_anpd"),
-    "lgpd:art9_data_subjects": _n("lgpd", "art9_data_subjects", PEOPLE),
+    "lgpd:art6_anpd": _n("lgpd", "art6_anpd", locales=("en", "fr", "pt-BR")),
+    "lgpd:art9_data_subjects": _n("lgpd", "art9_data_subjects", PEOPLE, ("en", "fr", "pt-BR")),
     "hipaa:individuals": _n("hipaa", "individuals", PEOPLE),
     "hipaa:hhs": _n("hipaa", "hhs"),
     "hipaa:media": _n("hipaa", "media"),
@@ -103,6 +103,9 @@ def drafted_for(clock: Clock) -> RegimeNotice | None:
 
 
 def locale_for(notice: RegimeNotice, wanted: str) -> str:
-    """The language to draft in: the one wanted (the authority's or the people's), else the first
-    the templates are written in."""
-    return wanted if wanted in notice.locales else notice.locales[0]
+    """The language to draft in: the one wanted (the authority's or the people's), else one of the
+    same language ("pt" → "pt-BR"), else the first the templates are written in."""
+    if wanted in notice.locales:
+        return wanted
+    language = wanted.split("-")[0].split("_")[0].lower()
+    return next((loc for loc in notice.locales if loc.split("-")[0].lower() == language), notice.locales[0])

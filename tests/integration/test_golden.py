@@ -46,6 +46,9 @@ DPO_WORDS = {
                                "La table exportée ne contenait aucune donnée de paiement."],
            "measures": {"taken": ["Compte d'export désactivé et ses sessions révoquées"],
                         "proposed": ["Réinitialisation du mot de passe de chaque client"]}},
+    "pt-BR": {"new_information": ["A exportação continha 11.842 registros de clientes, e não 12.000."],
+              "measures": {"taken": ["Conta de exportação desativada e suas sessões revogadas"],
+                           "proposed": ["Redefinição da senha de cada cliente"]}},
 }
 
 

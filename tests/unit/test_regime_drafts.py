@@ -82,3 +82,11 @@ def test_an_obligation_the_level_does_not_call_for_gets_no_draft() -> None:
     assert drafts(events) == []
     _, events = aware(rules, asset="acme-auth")
     assert ("ch-fadp", "art24_fdpic") in drafts(events)
+
+
+def test_a_notice_is_drafted_in_the_readers_language_where_its_templates_speak_it() -> None:
+    from incident.regime_notices import REGIME_NOTICES, locale_for
+
+    anpd = REGIME_NOTICES["lgpd:art6_anpd"]
+    assert [locale_for(anpd, wanted) for wanted in ("pt-BR", "pt", "fr", "de")] == ["pt-BR", "pt-BR", "fr", "en"]
+    assert locale_for(REGIME_NOTICES["nis2:early_warning"], "pt") == "en"
