@@ -22,8 +22,8 @@ from incident.notices import (
     DATA_SUBJECT_NOTICE,
     PUBLIC_COMMUNICATION,
     draft,
+    draft_regime_notice,
     notice_id,
-    regime_draft,
 )
 from incident.pages import DEFAULT_PAGING, PagingPolicy
 from incident.profiles import Directory, Profile
@@ -145,14 +145,13 @@ def request_regime_notices(tape: Tape, profile: Profile | None, now: datetime) -
         return
     for clock in state.clocks:
         obligation = state.obligation(clock.rule_ref)
-        if not in_force(clock, state.level) or (obligation is not None and obligation.status == "withdrawn"):
-            continue
+        if not in_force(clock, state.level) or (obligation is not None and obligation.settled):
+            continue  # not called for at this level, or already submitted, closed or withdrawn
         template = drafted_for(clock)  # NoNoticeTemplate for an obligation no template drafts
         if template is None or state.notice(notice_id(state.id, template.template, template.kind)) is not None:
             continue
-        notice = regime_draft(state, profile, clock, now)
-        assert notice is not None
-        state = tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now, draft=notice))
+        state = tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
+                                          draft=draft_regime_notice(template, state, profile, clock, now)))
 
 
 def request_due_notices(tape: Tape, profile: Profile | None, now: datetime) -> None:
