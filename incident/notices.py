@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from incident.measures import Measures
 from incident.notification_form import form_context
 from incident.profiles import Profile
-from incident.regime_notices import PEOPLE, RegimeNotice, drafted_for, locale_for
+from incident.regime_notices import PEOPLE, RegimeNotice, locale_for
 
 if TYPE_CHECKING:
     from incident.deadlines import Clock
@@ -85,17 +85,11 @@ def draft(kind: str, state: Incident, profile: Profile, now: datetime, *, seq: i
                        recipients=(profile.dpo.email,), context=context)
 
 
-def regime_draft(state: Incident, profile: Profile, clock: Clock, now: datetime) -> NoticeDraft | None:
-    """The draft of a non-GDPR obligation's own notice (incident/regime_notices.py), for the DPO:
-    None for the GDPR's, drafted by level (draft()). Raises NoNoticeTemplate for an obligation no
-    template drafts. One per obligation: its id is fixed by the template it is drafted from."""
-    notice = drafted_for(clock)
-    return None if notice is None else draft_regime_notice(notice, state, profile, clock, now)
-
-
 def draft_regime_notice(notice: RegimeNotice, state: Incident, profile: Profile, clock: Clock, now: datetime,
                         ) -> NoticeDraft:
-    """The draft of ``notice`` for ``clock``'s obligation (regime_draft() finds which)."""
+    """The draft of a non-GDPR obligation's own notice (``notice``: incident/regime_notices.py's
+    drafted_for(clock)), for the DPO, in the authority's or the people's language. One per
+    obligation: its id is fixed by the template it is drafted from."""
     wanted = profile.languages[0] if notice.audience == PEOPLE else profile.authority.language
     locale = locale_for(notice, wanted)
     nid = notice_id(state.id, notice.template, notice.kind)
