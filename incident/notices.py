@@ -207,7 +207,7 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
                  "consequences": list(assessment.consequences)},
         "clock": {"regime": clock.regime, "obligation": clock.obligation, "legal_ref": clock.legal_ref,
                   "rule_ref": clock.rule_ref, "deadline": clock.deadline.isoformat(),
-                  "late": clock.timed and now > clock.deadline,
+                  "late": clock.timed and now > clock.deadline, "timed": clock.timed,
                   "delay_reasons": obligation.delay_reasons if obligation else ""},
         "form": form_context(state, profile),
         "measures": measures,

@@ -133,3 +133,19 @@ def test_a_regime_notice_speaks_only_of_its_own_regime(renderer: NoticeRenderer,
     for body in (rendered.text, visible(rendered.html)):
         flat = " ".join(body.split())
         assert any(re.search(r"(?<!\w)" + re.escape(m) + r"(?!\w)", flat) for m in MARKS[regime]), flat[:400]
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+def test_an_obligation_due_as_soon_as_possible_names_no_deadline_hour(renderer: NoticeRenderer, locale: str) -> None:
+    """revFADP Art. 24(1): "as soon as possible" — no date is invented for it; a timed one shows its deadline."""
+    sample = SAMPLES[0]
+    fdpic = REGIME_NOTICES["ch-fadp:art24_fdpic"]
+    clock = replace(clock_for("ch-fadp:art24_fdpic", sample), unit="asap", amount=0)
+    context = draft_regime_notice(fdpic, sample.state, sample.profile, clock, sample.now).context
+    text = renderer.render(regime="ch-fadp", locale=locale, kind=fdpic.kind, context=context).text
+    due = next(line for line in text.splitlines() if line.startswith(("Due:", "Délai :")))
+    assert due in ("Due: as soon as possible", "Délai : dans les meilleurs délais")
+    timed = REGIME_NOTICES["nis2:early_warning"]
+    context = context_of("nis2:early_warning", timed, sample)
+    text = " ".join(renderer.render(regime="nis2", locale=locale, kind=timed.kind, context=context).text.split())
+    assert ("at the latest" if locale == "en" else "au plus tard le") in text
