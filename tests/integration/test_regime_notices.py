@@ -149,3 +149,14 @@ def test_an_obligation_due_as_soon_as_possible_names_no_deadline_hour(renderer: 
     context = context_of("nis2:early_warning", timed, sample)
     text = " ".join(renderer.render(regime="nis2", locale=locale, kind=timed.kind, context=context).text.split())
     assert ("at the latest" if locale == "en" else "au plus tard le") in text
+
+
+@pytest.mark.parametrize("key", ["nis2:early_warning", "california:attorney_general", "hipaa:individuals"])
+def test_quoted_text_is_escaped_in_html(renderer: NoticeRenderer, key: str) -> None:
+    notice = REGIME_NOTICES[key]
+    context = context_of(key, notice, SAMPLES[0])
+    context["controller"]["name"] = "<script>alert('x')</script>"
+    context["form"]["contact"] = {"name": "Claire <b>", "details": None}
+    rendered = renderer.render(regime=notice.template, locale="en", kind=notice.kind, context=context)
+    assert "<script" not in rendered.html and "&lt;script&gt;" in rendered.html
+    assert "Claire &lt;b&gt;" in rendered.html and "Claire <b>" in rendered.text
