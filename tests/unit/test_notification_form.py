@@ -109,14 +109,16 @@ def test_the_console_form_and_the_api_body_give_the_same_answers() -> None:
     user = User(name="dora", role="dpo")
     form: dict[str, Any] = {"started_at": "2026-11-19T08:00:00+01:00", "ended_at": "", "ongoing": "yes",
                             "origin": "external", "intent": "", "member_states": "de, be",
-                            "notification_type": "initial", "police_complaint": "no", "anssi_report": ""}
+                            "notification_type": "initial", "police_complaint": "no", "anssi_report": "",
+                            "contact_name": " Claire Martin ", "contact_details": ""}
     api: dict[str, Any] = {"started_at": "2026-11-19T08:00:00+01:00", "ongoing": True, "origin": "external",
-                           "member_states": ["DE", "BE"], "notification_type": "initial", "police_complaint": False}
+                           "member_states": ["DE", "BE"], "notification_type": "initial", "police_complaint": False,
+                           "contact_name": "Claire Martin", "contact_details": None}
     built = [actions.BUILDERS["form"](body, "i", user, lambda: NOW) for body in (form, api)]
     assert built[0] == built[1]
     assert built[0].answers == FormAnswers(  # type: ignore[union-attr]
         started_at=datetime(2026, 11, 19, 7, tzinfo=UTC), ongoing=True, origin="external", member_states=("DE", "BE"),
-        notification_type="initial", police_complaint=False)
+        notification_type="initial", police_complaint=False, contact_name="Claire Martin")
     none = actions.BUILDERS["form"]({"member_states": "none"}, "i", user, lambda: NOW)
     assert none.answers.member_states == ()  # type: ignore[union-attr]
     assert actions.allowed("form", {}, User(name="rita", role="responder")) is not None
