@@ -90,3 +90,12 @@ def test_a_notice_is_drafted_in_the_readers_language_where_its_templates_speak_i
     anpd = REGIME_NOTICES["lgpd:art6_anpd"]
     assert [locale_for(anpd, wanted) for wanted in ("pt-BR", "pt", "fr", "de")] == ["pt-BR", "pt-BR", "fr", "en"]
     assert locale_for(REGIME_NOTICES["nis2:early_warning"], "pt") == "en"
+
+
+def test_a_major_incident_gets_one_initial_notification_draft() -> None:
+    rules = rules_for(regimes=["gdpr", "dora"])
+    state, _ = aware(rules)
+    later = NOW + timedelta(hours=1)
+    events = decide(ClassifyIncident(incident_id=state.id, classification="major", by="ciso", at=later), state,
+                    now=later, rules=rules)
+    assert [c for c in drafts(events) if c[0] == "dora"] == [("dora", "initial_notification")]
