@@ -190,7 +190,9 @@ def form_answers(body: Mapping[str, Any], incident_id: str, user: User, clock: C
                           intent=_stated_text(body, "intent"), member_states=_member_states(body),
                           notification_type=_stated_text(body, "notification_type"),
                           police_complaint=_stated_flag(body, "police_complaint"),
-                          anssi_report=_stated_flag(body, "anssi_report"))
+                          anssi_report=_stated_flag(body, "anssi_report"),
+                          contact_name=_stated_text(body, "contact_name"),
+                          contact_details=_stated_text(body, "contact_details"))
     return RecordFormAnswers(incident_id=incident_id, answers=answers, by=user.actor, role=user.role)
 
 

@@ -153,7 +153,11 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
              "member_states": {"type": ["array", "null"], "items": {"type": "string"},
                                "description": "other EU/EEA states concerned (ISO 3166 alpha-2); [] for none"},
              "notification_type": {"type": ["string", "null"], "enum": ["initial", "complete", None]},
-             "police_complaint": {"type": ["boolean", "null"]}, "anssi_report": {"type": ["boolean", "null"]}},
+             "police_complaint": {"type": ["boolean", "null"]}, "anssi_report": {"type": ["boolean", "null"]},
+             "contact_name": {"type": ["string", "null"], "maxLength": 200,
+                              "description": "the contact for this notification (Art. 33(3)(b)); else the DPO's"},
+             "contact_details": {"type": ["string", "null"], "maxLength": 200,
+                                 "description": "their e-mail or telephone, one line"}},
             []),
         "/api/incidents/{incident_id}/obligations": _command(
             "A step of an obligation: approve and submit are the DPO's",

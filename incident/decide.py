@@ -215,7 +215,7 @@ def _decide(command: Command, state: Incident | None, *, now: datetime, rules: R
         case RecordDeliveryProgress():
             return record_progress(command, state, now)
         case RecordFormAnswers():
-            return _form(command, _aware(state, command.incident_id), now)
+            return _form(command, _aware(state, command.incident_id), now, rules.directory)
         case RecordMeasures():
             return _measures(command, _aware(state, command.incident_id), now, rules.directory)
         case DismissIncident():
@@ -543,13 +543,23 @@ def _override(cmd: OverrideRisk, state: Incident, now: datetime, rules: Rules) -
     return tape.events
 
 
-def _form(cmd: RecordFormAnswers, state: Incident, now: datetime) -> list[Event]:
+def _form(cmd: RecordFormAnswers, state: Incident, now: datetime, directory: Directory) -> list[Event]:
     if cmd.role != DPO_ROLE:
         raise CommandRejected("only the DPO may answer the notification form")
     check_form(cmd.answers, now=now)
     if state.form == cmd.answers:
         return []
-    return [FormAnswered(incident_id=state.id, version=state.version + 1, at=now, answers=cmd.answers, by=cmd.by)]
+    tape = Tape(state)
+    after = tape.emit(FormAnswered(incident_id=state.id, version=tape.version, at=now, answers=cmd.answers,
+                                   by=cmd.by))
+    # The DPO sees the notification they will approve with their answers in it (their own name and
+    # contact, Art. 33(3)(b), among them): a new version of the draft already sent for review.
+    profile = profile_of(after, directory)
+    sent = [n for n in after.notices if n.kind == AUTHORITY_NOTIFICATION and n.audience == DPO_REVIEW]
+    if sent and profile is not None:
+        tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
+                                  draft=draft(AUTHORITY_NOTIFICATION, after, profile, now, seq=len(sent) + 1)))
+    return tape.events
 
 
 def _measures(cmd: RecordMeasures, state: Incident, now: datetime, directory: Directory) -> list[Event]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from incident.measures import Measures
 from incident.notification_form import form_context
 from incident.profiles import Profile
+from incident.regime_notices import PEOPLE, RegimeNotice, locale_for
 
 if TYPE_CHECKING:
     from incident.deadlines import Clock
@@ -81,6 +82,23 @@ def draft(kind: str, state: Incident, profile: Profile, now: datetime, *, seq: i
     if correction is not None:
         context["notice"]["correction"] = correction
     return NoticeDraft(notice_id=nid, kind=kind, regime="gdpr", locale=locale, audience=DPO_REVIEW,
+                       recipients=(profile.dpo.email,), context=context)
+
+
+def draft_regime_notice(notice: RegimeNotice, state: Incident, profile: Profile, clock: Clock, now: datetime,
+                        ) -> NoticeDraft:
+    """The draft of a non-GDPR obligation's own notice (``notice``: incident/regime_notices.py's
+    drafted_for(clock)), for the DPO, in the authority's or the people's language. One per
+    obligation: its id is fixed by the template it is drafted from."""
+    wanted = profile.languages[0] if notice.audience == PEOPLE else profile.authority.language
+    locale = locale_for(notice, wanted)
+    nid = notice_id(state.id, notice.template, notice.kind)
+    context = _context(nid, notice.kind, state, profile, now, locale, clock=clock)
+    if notice.audience == PEOPLE:  # the people's measures, not the authority's
+        context["measures"], context["measures_by_locale"] = _measures(state.measures_for(PEOPLE), locale)
+    context["regime"] = {"key": f"{notice.template}:{clock.obligation}", "template": notice.template,
+                         "audience": notice.audience}
+    return NoticeDraft(notice_id=nid, kind=notice.kind, regime=notice.template, locale=locale, audience=DPO_REVIEW,
                        recipients=(profile.dpo.email,), context=context)
 
 
@@ -175,6 +193,9 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
             "assets": list(state.assets), "systems": systems, "signal_count": state.signal_count,
             "breach_types": list(assessment.breach_types),
             "summary": list(state.signals.titles),
+            # The titles above are the detection tools' own, in their language: a notice in
+            # another language describes the signals from these codes instead (issue 16).
+            "signal_categories": list(state.signals.categories),
         },
         "data": {"categories": list(assessment.data_categories), "subjects_estimate": assessment.subjects_estimate,
                  "records_estimate": state.records_estimate,
@@ -186,7 +207,7 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
                  "consequences": list(assessment.consequences)},
         "clock": {"regime": clock.regime, "obligation": clock.obligation, "legal_ref": clock.legal_ref,
                   "rule_ref": clock.rule_ref, "deadline": clock.deadline.isoformat(),
-                  "late": clock.timed and now > clock.deadline,
+                  "late": clock.timed and now > clock.deadline, "timed": clock.timed,
                   "delay_reasons": obligation.delay_reasons if obligation else ""},
         "form": form_context(state, profile),
         "measures": measures,

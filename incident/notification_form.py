@@ -47,6 +47,13 @@ class FormAnswers:
     notification_type: str | None = None  # initial | complete
     police_complaint: bool | None = None
     anssi_report: bool | None = None
+    # Art. 33(3)(b): the person the authority deals with for this notification, as the DPO states
+    # it (their own name; an e-mail or telephone line of theirs); else the profile's DPO.
+    contact_name: str | None = None
+    contact_details: str | None = None
+
+
+CONTACT_MAX = 200  # characters of the contact's name, and of their details: one line each
 
 
 def check(answers: FormAnswers, *, now: datetime) -> None:
@@ -67,6 +74,9 @@ def check(answers: FormAnswers, *, now: datetime) -> None:
         raise CommandRejected("a breach that has ended is not ongoing")
     if answers.started_at and answers.ended_at and answers.ended_at < answers.started_at:
         raise CommandRejected("the breach cannot end before it started")
+    for name, value in (("contact_name", answers.contact_name), ("contact_details", answers.contact_details)):
+        if value is not None and (not value.strip() or len(value) > CONTACT_MAX or not value.isprintable()):
+            raise CommandRejected(f"{name} is one line of at most {CONTACT_MAX} characters")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -108,6 +118,7 @@ def form_context(state: Incident, profile: Profile) -> dict[str, Any]:
         "people_informed": _people_informed(state, profile),
         "police_complaint": answers.police_complaint,
         "anssi_report": answers.anssi_report,
+        "contact": {"name": answers.contact_name, "details": answers.contact_details},
     }
 
 

@@ -300,8 +300,10 @@ def assess(facts: Facts, profile: Profile | None = None) -> Assessment:
         exceptions.append(Exemption(article="34(3)(c)", reason="The people affected cannot be reached individually "
                                     "without disproportionate effort: a public communication replaces it."))
     categories = facts.data_categories
-    consequences = tuple(dict.fromkeys(c for cat in categories for c in _CONSEQUENCES.get(cat, ()))) or (
-        "loss_of_control",)
+    # "Unlikely" means the assessment found no likely harm: naming what the data could enable
+    # elsewhere (identity theft, fraud…) would contradict the level it gives (issue 16).
+    consequences = ("loss_of_control",) if level == "unlikely" else tuple(dict.fromkeys(
+        c for cat in categories for c in _CONSEQUENCES.get(cat, ()))) or ("loss_of_control",)
     advice = tuple(dict.fromkeys([a for cat in categories for a in _ADVICE.get(cat, ())] + ["contact_dpo"]))
     return Assessment(
         level=level, document_internally=True, notify_authority=level != "unlikely",

@@ -17,10 +17,18 @@ from incident.deadlines import DEFAULT_REMINDERS, Calendar, Context, in_force, s
 from incident.events import AwarenessRecorded, ClockStarted, Event, NoticeRequested, RiskAssessed
 from incident.facts import Facts
 from incident.model import Incident, evolve
-from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, PUBLIC_COMMUNICATION, draft
+from incident.notices import (
+    AUTHORITY_NOTIFICATION,
+    DATA_SUBJECT_NOTICE,
+    PUBLIC_COMMUNICATION,
+    draft,
+    draft_regime_notice,
+    notice_id,
+)
 from incident.pages import DEFAULT_PAGING, PagingPolicy
 from incident.profiles import Directory, Profile
-from incident.regimes import CLASSIFICATION_TRIGGERS, REGIMES, Obligation
+from incident.regime_notices import drafted_for
+from incident.regimes import CLASSIFICATION_TRIGGERS, GDPR_ART33, REGIMES, Obligation
 from incident.risk import assess
 
 # Signal categories that come from an attack, not an accident (malicious intent, ENISA CB).
@@ -139,6 +147,24 @@ def start_clock_for(tape: Tape, obligation: Obligation, anchor_at: datetime, pro
     clock = start_clock(obligation, anchor_at, state.profile_ref, tz=tz, calendar=rules.calendar,
                         reminders=rules.reminders, context=context_for(obligation, state, profile))
     tape.emit(ClockStarted(incident_id=state.id, version=tape.version, at=now, clock=clock))
+    request_regime_notices(tape, profile, now)
+
+
+def request_regime_notices(tape: Tape, profile: Profile | None, now: datetime) -> None:
+    """Draft the notice of each running obligation of a regime other than the GDPR that the level
+    in force calls for and that was not drafted yet (incident/regime_notices.py)."""
+    state = tape.state
+    if state is None or profile is None or state.awareness is None or state.assessment is None:
+        return
+    for clock in state.clocks:
+        obligation = state.obligation(clock.rule_ref)
+        if not in_force(clock, state.level) or (obligation is not None and obligation.settled):
+            continue  # not called for at this level, or already submitted, closed or withdrawn
+        template = drafted_for(clock)  # NoNoticeTemplate for an obligation no template drafts
+        if template is None or state.notice(notice_id(state.id, template.template, template.kind)) is not None:
+            continue
+        state = tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
+                                          draft=draft_regime_notice(template, state, profile, clock, now)))
 
 
 def context_for(obligation: Obligation, state: Incident, profile: Profile | None) -> Context:
@@ -155,10 +181,13 @@ def context_for(obligation: Obligation, state: Incident, profile: Profile | None
 
 def request_due_notices(tape: Tape, profile: Profile | None, now: datetime) -> None:
     """Draft each notice the level in force calls for and that was not drafted yet."""
+    request_regime_notices(tape, profile, now)
     state = tape.state
     if state is None or profile is None or state.level is None:
         return  # no controller known: nobody to draft for; the console shows it as unmapped
-    if not any(c.recipient == "authority" for c in state.clocks):
+    # The GDPR's notices for the GDPR's obligations: another regime's authority has its own
+    # (request_regime_notices), which never cite the GDPR.
+    if not any(c.recipient == "authority" and c.regime == GDPR_ART33.regime for c in state.clocks):
         return  # nothing owed to an authority (a processor's breach, say): no notification to draft
     kinds = [AUTHORITY_NOTIFICATION] if state.level != "unlikely" else []
     # The people are told when the risk is high (Art. 34), or whenever the controller promised

@@ -12,7 +12,8 @@ and the reader's zone ``context["notice"]["reader_tz"]``:
   reader's zone, zone shown. A naive value is a ``ValueError``: a deadline is never guessed.
 * ``when_plain``: the same moment as a person says it, for the notices to the people affected:
   no seconds, no UTC offset, the zone named by its city ("7 décembre 2026 à 22 h 42 (heure de
-  Paris)", "7 December 2026 at 10:42 pm (Paris time)").
+  Paris)", "7 December 2026 at 10:42 pm (Paris time)", "7 de dezembro de 2026 às 22h42 (horário de
+  Paris)").
 * ``number``: an integer (or float) → grouped digits of the locale ("12,000", "12 000").
 * ``duration_hours``: hours → "72 hours" / "72 heures".
 * ``country``: an ISO 3166 alpha-2 code → the country's name in the locale ("DE" → "Allemagne").
@@ -45,7 +46,8 @@ PARTS = ("subject", "txt", "html")
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _HOURS = {"en": ("hour", "hours"), "fr": ("heure", "heures")}
 # A moment as a person says it: (Babel pattern, how the zone's city is named).
-_PLAIN = {"fr": ("d MMMM y 'à' H 'h' mm", "(heure de {city})"), "en": ("d MMMM y 'at' h:mm a", "({city} time)")}
+_PLAIN = {"fr": ("d MMMM y 'à' H 'h' mm", "(heure de {city})"), "en": ("d MMMM y 'at' h:mm a", "({city} time)"),
+          "pt": ("d 'de' MMMM 'de' y 'às' HH'h'mm", "(horário de {city})")}
 
 
 @dataclass(frozen=True, slots=True)

@@ -227,3 +227,28 @@ async def test_the_dpo_answers_the_cnil_form_in_the_console(stack: ConsoleStack)
                 answers.anssi_report) == ("external", ("DE", "BE"), True, False, None)
         page = (await browser.get(f"/incidents/{target.id}")).text
         assert '<option value="external" selected>' in page and 'value="DE, BE"' in page
+
+
+async def test_the_dpo_names_the_notifications_contact_in_the_console(stack: ConsoleStack) -> None:
+    """Issue 16, Art. 33(3)(b): the DPO enters their own name and contact in the form that edits the
+    notification; it is stored with the other answers, shown back, and in the new draft's preview."""
+    target = incident(stack)
+    drafts_before = len(incident(stack).notices)
+    async with logged_in(stack, "dpo") as (browser, csrf):
+        sent = await browser.post(f"/incidents/{target.id}/act/form", data={
+            "csrf_token": csrf, "origin": "external", "contact_name": "Claire Martin",
+            "contact_details": "+33 1 23 45 67 89 <claire@atometrics.example>"})
+        assert sent.status_code == 303
+        answers = await eventually(lambda: (f := incident(stack).form) and f.contact_name and f,
+                                   what="the contact recorded")
+        assert (answers.contact_name, answers.contact_details, answers.origin) == (
+            "Claire Martin", "+33 1 23 45 67 89 <claire@atometrics.example>", "external")
+        page = (await browser.get(f"/incidents/{target.id}")).text
+        assert 'name="contact_name" size="30" maxlength="200" value="Claire Martin"' in page
+        assert 'value="+33 1 23 45 67 89 &lt;claire@atometrics.example&gt;"' in page  # escaped
+        redrafted = await eventually(lambda: len(incident(stack).notices) > drafts_before and incident(stack),
+                                     what="a new draft for the DPO")
+        newest = redrafted.notices[-1]
+        assert newest.kind == "authority_notification"
+        shown = (await browser.get(f"/incidents/{target.id}/notices/{newest.notice_id}")).text
+        assert "Claire Martin" in shown and "+33 1 23 45 67 89 &lt;claire@atometrics.example&gt;" in shown

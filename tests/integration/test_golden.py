@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 import pytest
 
+from incident.regime_notices import REGIME_NOTICES
 from streams.render import NoticeRenderer
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -29,7 +30,8 @@ GDPR_KINDS = ("authority_notification", "authority_complement", "data_subject_no
               "register_entry")
 LOCALES = ("en", "fr")
 CASES = [("gdpr", kind, locale) for kind in GDPR_KINDS for locale in LOCALES] + [
-    ("internal", kind, locale) for kind in ("reminder", "page") for locale in LOCALES]
+    ("internal", kind, locale) for kind in ("reminder", "page") for locale in LOCALES] + sorted(
+    {(n.template, n.kind, locale) for n in REGIME_NOTICES.values() for locale in n.locales})  # other regimes
 PARTS = {"subject": "subject", "txt": "text", "html": "html"}
 
 
@@ -44,6 +46,9 @@ DPO_WORDS = {
                                "La table exportée ne contenait aucune donnée de paiement."],
            "measures": {"taken": ["Compte d'export désactivé et ses sessions révoquées"],
                         "proposed": ["Réinitialisation du mot de passe de chaque client"]}},
+    "pt-BR": {"new_information": ["A exportação continha 11.842 registros de clientes, e não 12.000."],
+              "measures": {"taken": ["Conta de exportação desativada e suas sessões revogadas"],
+                           "proposed": ["Redefinição da senha de cada cliente"]}},
 }
 
 

@@ -61,12 +61,14 @@ def context_for(kind: str, sample: SampleIncident) -> dict[str, Any]:
     return context
 
 
-def source_strings(context: dict[str, Any], sample: SampleIncident) -> list[str]:
-    """Text quoted from the profile or the detection tools, longest first."""
+def source_strings(context: dict[str, Any], sample: SampleIncident, locale: str = "en") -> list[str]:
+    """Text quoted from the profile or the detection tools, longest first. The tools' alert titles
+    are English: only an English notice may quote them (a French one describes the signals)."""
+    titles = context["incident"]["summary"] if locale == "en" else []
     profile = sample.profile
     quoted = [profile.name, profile.address, profile.dpo.name, profile.dpo.postal or "", profile.authority.name,
               profile.authority.address, *(s.name for s in profile.systems),
-              *(k for s in profile.systems for k in s.data_subjects), *context["incident"]["summary"],
+              *(k for s in profile.systems for k in s.data_subjects), *titles,
               *context["incident"]["assets"], *context["complement"]["new_information"],
               *context["measures"]["taken"], *context["measures"]["proposed"]]
     return sorted({q for q in quoted if q}, key=len, reverse=True)
@@ -98,7 +100,7 @@ def test_no_raw_key_placeholder_or_foreign_word(renderer: NoticeRenderer, sample
                                                 locale: str) -> None:
     context = context_for(kind, sample)
     notice = renderer.render(regime="gdpr", locale=locale, kind=kind, context=context)
-    quoted = source_strings(context, sample)
+    quoted = source_strings(context, sample, locale)
     problems = []
     for part, body in (("subject", notice.subject), ("text", notice.text), ("html", visible(notice.html))):
         own = own_words(body, quoted)
@@ -111,6 +113,23 @@ def test_no_raw_key_placeholder_or_foreign_word(renderer: NoticeRenderer, sample
         if kind in PLAIN:
             problems += [f"{part}: clock noise {m!r}" for m in CLOCK_NOISE.findall(own)]
     assert not problems, "\n".join(dict.fromkeys(problems))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.sample)
+def test_french_notices_describe_the_signals_in_french(renderer: NoticeRenderer, sample: SampleIncident,
+                                                       kind: str) -> None:
+    """Issue 16: the detection tools' English alert titles never appear in a French notice."""
+    context = context_for(kind, sample)
+    assert context["incident"]["summary"]
+    notice = renderer.render(regime="gdpr", locale="fr", kind=kind, context=context)
+    for body in (notice.text, visible(notice.html)):
+        flat = " ".join(body.split())
+        assert not [t for t in context["incident"]["summary"] if " ".join(t.split()) in flat]
+    if kind in ("authority_notification", "register_entry"):  # the two that describe the facts
+        described = [line for line in notice.text.splitlines() if "autres alertes des outils de détection" in line
+                     or any(w in line for w in ("connexion", "export", "alerte", "messagerie", "fichiers"))]
+        assert described, notice.text
 
 
 @pytest.mark.parametrize("locale", LOCALES)

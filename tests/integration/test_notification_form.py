@@ -151,3 +151,15 @@ def test_a_draft_recorded_before_the_form_still_renders(renderer: NoticeRenderer
     notice = renderer.render(regime="gdpr", locale=locale, kind="authority_notification", context=context)
     for text_label, _ in FIELDS[locale]:
         assert text_value(notice.text, text_label).lower().strip(" .:;") not in EMPTY, text_label
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_contact_the_dpo_names_is_the_notifications_contact(renderer: NoticeRenderer, locale: str) -> None:
+    """Art. 33(3)(b): the name and contact the DPO entered stand in section 4, in the text and the HTML."""
+    sample = answered(SAMPLES[0], FormAnswers(contact_name="Claire <Martin>", contact_details="+33 1 23 45 67 89"))
+    notice = render(renderer, sample, locale)
+    section = notice.text.split("4. ", 1)[1].split("5. ", 1)[0]
+    assert "Claire <Martin>" in section and "+33 1 23 45 67 89" in section
+    assert "Claire &lt;Martin&gt;" in notice.html and "Claire <Martin>" not in notice.html
+    plain = render(renderer, SAMPLES[0], locale)  # nothing stated: the profile's DPO
+    assert SAMPLES[0].profile.dpo.name in plain.text.split("4. ", 1)[1].split("5. ", 1)[0]

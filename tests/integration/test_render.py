@@ -106,8 +106,13 @@ def test_authority_notification_facts(renderer: NoticeRenderer, context: dict[st
             assert "12 000" in body
             assert "72 heures" in body
         # Art. 33(3) a–d: nature, data and people, contact, consequences, measures
-        assert "Multiple failed logins" in body
-        assert "Bulk export from CRM database" in body
+        if locale == "en":
+            assert "Multiple failed logins" in body
+            assert "Bulk export from CRM database" in body
+        else:  # the tools' English titles never stand in a French notice: the signals are described
+            assert "Multiple failed logins" not in body and "Bulk export from CRM database" not in body
+            assert "connexions ou tentatives de connexion suspectes à des comptes" in body
+            assert "accès ou export inhabituel d'une base de données" in body
         assert "ampere-crm-db" in body
         assert "Customer relationship management" in body
         assert "edpb-enisa-2" in body
@@ -275,7 +280,7 @@ def test_path_like_names_are_refused(renderer: NoticeRenderer, context: dict[str
 SCRIPT = "<script>alert('x')</script>"
 
 
-@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("locale", ["en"])  # only the English notices quote the tools' titles
 def test_html_escapes_summary_text_keeps_it(renderer: NoticeRenderer, context: dict[str, Any], locale: str) -> None:
     context["incident"]["summary"].append(SCRIPT)
     notice = render(renderer, context, "authority_notification", locale)

@@ -218,7 +218,9 @@ def test_submitting_the_nis2_notification_starts_the_final_report_clock() -> Non
     final = next(c for c in state.clocks if c.rule_ref == "NIS2:final_report@1")
     # One calendar month after the submission, same wall-clock time in Paris.
     assert final.anchor_at == NOW and final.deadline == NOW.replace(month=12)
-    assert isinstance(events[-1], ClockStarted)
+    # The clock starts, and the final report's own draft goes to the DPO (issue 16).
+    assert [type(e) for e in events[-2:]] == [ClockStarted, NoticeRequested]
+    assert (events[-1].draft.regime, events[-1].draft.kind) == ("nis2", "final_report")  # type: ignore[attr-defined]
 
 
 def test_classifying_a_dora_incident_as_major_starts_its_4_hour_clock() -> None:

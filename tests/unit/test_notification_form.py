@@ -85,6 +85,8 @@ def test_the_people_informed_once_their_notice_went_out() -> None:
     (FormAnswers(started_at=NOW + timedelta(hours=1)), "dpo", "past times"),
     (FormAnswers(ended_at=T0, ongoing=True), "dpo", "not ongoing"),
     (FormAnswers(started_at=T0, ended_at=T0 - timedelta(hours=1)), "dpo", "cannot end before"),
+    (FormAnswers(contact_name="Claire\nMartin"), "dpo", "contact_name is one line"),
+    (FormAnswers(contact_details="x" * 201), "dpo", "contact_details is one line of at most 200"),
 ])
 def test_refused(answers: FormAnswers, role: str, why: str) -> None:
     with pytest.raises(CommandRejected, match=why):
@@ -107,16 +109,38 @@ def test_the_console_form_and_the_api_body_give_the_same_answers() -> None:
     user = User(name="dora", role="dpo")
     form: dict[str, Any] = {"started_at": "2026-11-19T08:00:00+01:00", "ended_at": "", "ongoing": "yes",
                             "origin": "external", "intent": "", "member_states": "de, be",
-                            "notification_type": "initial", "police_complaint": "no", "anssi_report": ""}
+                            "notification_type": "initial", "police_complaint": "no", "anssi_report": "",
+                            "contact_name": " Claire Martin ", "contact_details": ""}
     api: dict[str, Any] = {"started_at": "2026-11-19T08:00:00+01:00", "ongoing": True, "origin": "external",
-                           "member_states": ["DE", "BE"], "notification_type": "initial", "police_complaint": False}
+                           "member_states": ["DE", "BE"], "notification_type": "initial", "police_complaint": False,
+                           "contact_name": "Claire Martin", "contact_details": None}
     built = [actions.BUILDERS["form"](body, "i", user, lambda: NOW) for body in (form, api)]
     assert built[0] == built[1]
     assert built[0].answers == FormAnswers(  # type: ignore[union-attr]
         started_at=datetime(2026, 11, 19, 7, tzinfo=UTC), ongoing=True, origin="external", member_states=("DE", "BE"),
-        notification_type="initial", police_complaint=False)
+        notification_type="initial", police_complaint=False, contact_name="Claire Martin")
     none = actions.BUILDERS["form"]({"member_states": "none"}, "i", user, lambda: NOW)
     assert none.answers.member_states == ()  # type: ignore[union-attr]
     assert actions.allowed("form", {}, User(name="rita", role="responder")) is not None
     with pytest.raises(actions.ActionError):
         actions.BUILDERS["form"]({"anssi_report": "maybe"}, "i", user, lambda: NOW)
+
+
+def test_the_dpo_names_the_contact_for_this_notification_and_sees_it_in_a_new_draft() -> None:
+    """Art. 33(3)(b): the DPO's own name and contact, stored with the form, in the next draft."""
+    from incident.events import FormAnswered, NoticeRequested
+
+    state = high_risk_incident()
+    assert form_context(state, PROFILE)["contact"] == {"name": None, "details": None}  # the profile's DPO then
+    drafts = [n for n in state.notices if n.kind == "authority_notification"]
+    answers = FormAnswers(contact_name="Claire Martin", contact_details="+33 1 23 45 67 89, claire@acme.example")
+    events = decide(RecordFormAnswers(incident_id=state.id, answers=answers, by="claire", role="dpo"), state,
+                    now=NOW, rules=RULES)
+    assert [type(e) for e in events] == [FormAnswered, NoticeRequested]
+    redraft = events[1].draft  # type: ignore[attr-defined]
+    assert redraft.kind == "authority_notification" and redraft.notice_id not in {n.notice_id for n in drafts}
+    assert redraft.context["form"]["contact"] == {"name": "Claire Martin",
+                                                  "details": "+33 1 23 45 67 89, claire@acme.example"}
+    state = fold(state, events)
+    assert state is not None and state.form == answers
+    assert codec.decode(codec.encode(state)) == state

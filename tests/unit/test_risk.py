@@ -301,3 +301,13 @@ def test_financial_data_is_not_advised_as_a_payment_card() -> None:
     card = assess(parse_facts({"breach_types": ["confidentiality"], "data_categories": ["payment_card"]}))
     assert "contact_bank" not in financial.advice and "watch_statements_if_bank_details" in financial.advice
     assert {"contact_bank", "watch_statements"} <= set(card.advice)
+
+
+@pytest.mark.parametrize("categories", [["identity", "official_id"], ["financial", "payment_card"], ["contact"]])
+def test_a_breach_rated_unlikely_names_no_harm_the_assessment_ruled_out(categories: list[str]) -> None:
+    """Issue 16: the consequences agree with the level — no identity theft or fraud where the risk is unlikely."""
+    unlikely = run(data_categories=categories, encrypted=True, key_compromised=False, recipients="unknown")
+    assert unlikely.level == "unlikely"
+    assert unlikely.consequences == ("loss_of_control",)
+    risky = run(data_categories=categories, recipients="unknown", malicious=True)
+    assert risky.level != "unlikely" and set(risky.consequences) - {"loss_of_control"}
