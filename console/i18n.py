@@ -509,6 +509,22 @@ _REFUSALS: tuple[tuple[str, str], ...] = (
     (r"the (\S+) role may read, not act", "le rôle {0} permet de lire, pas d'agir"),
     (r"no page is waiting to be acknowledged", "aucune alerte n'attend d'acquittement"),
     (r"invalid request: (.+)", "requête invalide : {0}"),
+    # The console's own words for what is missing or not the reader's (console/refusals.py).
+    (r"no such incident", "aucun incident de ce nom"),
+    (r"no such notice", "aucune notification de ce nom"),
+    (r"no such message", "aucun message de ce nom"),
+    (r"no mail catcher in this deployment", "pas de récepteur de courriels dans ce déploiement"),
+    (r"this console is read-only", "cette console est en lecture seule"),
+    (r"the rejected records name no controller: only a user of every controller reads them",
+     "les enregistrements rejetés ne nomment aucun responsable de traitement : seul un utilisateur de tous "
+     "les responsables les lit"),
+    (r"only an admin manages users", "seul un administrateur gère les utilisateurs"),
+    (r"only an admin manages tokens", "seul un administrateur gère les jetons"),
+    (r"only the DPO may send the notice again to recipients in doubt",
+     "seul le DPO peut renvoyer la notification aux destinataires incertains"),
+    (r"the controller's profile gives no submission address: record a portal submission instead",
+     "le profil du responsable de traitement ne donne aucune adresse de dépôt : enregistrez plutôt un dépôt "
+     "sur le portail"),
 )
 _REFUSAL_PATTERNS = tuple((re.compile(pattern, re.DOTALL), french) for pattern, french in _REFUSALS)
 

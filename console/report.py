@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from console import i18n, views
+from console.site import Site
+from incident.notices import reference
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>|#!~])")
 WORDS: dict[str, tuple[str, str]] = {
@@ -116,3 +125,35 @@ def _workflow(workflow: Mapping[str, Any] | None) -> str:
     if workflow.get("closing_reason"):
         parts.append(workflow["closing_reason"])
     return " — ".join(p.strip() for p in parts)
+
+
+def routes(site: Site) -> list[BaseRoute]:
+    def reported(request: Request) -> tuple[str, dict[str, Any], str, datetime] | None:
+        """The incident the path names, as the report shows it: (its reference, its detail in the
+        reader's language, that language, now); None if the reader has no such incident."""
+        found = site.find(request)
+        if found is None:
+            return None
+        lang, now = site.lang_of(request), site.clock()
+        detail = views.detail(found[0], found[1], site.directory, now, lang=lang,
+                              evidence=site.model.evidence(found[0].id))
+        return reference(found[0].id), detail, lang, now
+
+    async def page_report(request: Request) -> Response:
+        """The incident's report in Markdown, in the reader's language."""
+        if (found := reported(request)) is None:
+            return site.missing(request)
+        name, detail, lang, now = found
+        return PlainTextResponse(markdown(detail, i18n.translator(lang), lang, now.astimezone(UTC).isoformat()),
+                                 media_type="text/markdown; charset=utf-8",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}.md"'})
+
+    async def page_report_html(request: Request) -> Response:
+        """The same report as a page to read or print (to PDF, from the browser)."""
+        if (found := reported(request)) is None:
+            return site.missing(request)
+        _, detail, lang, now = found
+        return site.page(request, "report.html", incident=detail, w=words(lang), now=now.astimezone(UTC).isoformat())
+
+    return [Route("/incidents/{incident_id}/report.md", page_report),
+            Route("/incidents/{incident_id}/report", page_report_html)]
