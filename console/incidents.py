@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from console import paging, proposals, refusals, tasks, views, work
+from console import acting, paging, proposals, refusals, tasks, views, work
 from console.site import LEVELS, STATES, Site
 from console.users import User
 from incident.model import Incident
@@ -85,8 +85,10 @@ def routes(site: Site) -> list[BaseRoute]:
         incident, timeline = found
         shown = detail(site, incident, timeline, site.clock(), site.lang_of(request))
         template = "_detail.html" if request.query_params.get("partial") else "detail.html"
+        me = site.user_of(request)
         return site.page(request, template, incident=shown, levels=LEVELS, people=site.people(incident.controller),
-                         outcomes=OUTCOMES, may_dismiss=work.may_dismiss(incident, site.user_of(request)) is None)
+                         outcomes=OUTCOMES, may_dismiss=work.may_dismiss(incident, me) is None,
+                         offers=acting.offers(site, incident, me))
 
     async def api_incidents(request: Request) -> Response:
         me = site.user_of(request)

@@ -39,6 +39,7 @@ NO_MERGE_TARGET = "no incident to merge into by that reference"
 MERGE_ITSELF = "an incident cannot merge into itself"
 MERGE_SAME_CONTROLLER = "both incidents must be the same controller's"
 NO_PROFILE_TO_WRITE = "the incident has no controller profile or assessment to write the notice from"
+TAG_WORD = "a tag is one word of at most 32 lower-case letters, digits, '-', '_' or '.'"  # incident/tags.py's
 NO_SUBMISSION_ADDRESS = "the controller's profile gives no submission address: record a portal submission instead"
 
 

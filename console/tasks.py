@@ -19,6 +19,7 @@ from console.users import User
 from incident.commands import CheckTask, Command, LinkIncidents, TagIncident
 from incident.model import Incident
 from incident.notices import reference
+from incident.tags import TAG, normal_tag
 
 ACTIONS = ("task", "tag", "untag", "link")
 _TRUE, _FALSE = ("1", "true", "on", "yes"), ("0", "false", "off", "no", "")
@@ -88,6 +89,10 @@ def refused(action: str, body: Mapping[str, Any], user: User, incident: Incident
         if isinstance(key, str) and key.strip() and key.strip() not in {t.key for t in incident.tasks}:
             return refusals.no_task(key.strip())
         return None
+    if action in ("tag", "untag"):
+        word = body.get("tag")  # the incident would refuse it too, later, on its timeline: said now
+        return refusals.TAG_WORD if isinstance(word, str) and word.strip() and not TAG.match(normal_tag(word)) \
+            else None
     if action != "link":
         return None
     into = body.get("into")

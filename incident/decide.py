@@ -110,8 +110,8 @@ from incident.tape import (
     start_clock_for,
     zone,
 )
+from incident.tasks import carried, carry, due
 from incident.tasks import check as check_task
-from incident.tasks import due
 from incident.work import assign, dismiss, note, reopen, set_title
 
 AUTOMATIC_AWARENESS = "rule:confirmed-signal"
@@ -282,7 +282,7 @@ def reactions(command: Command, state: Incident | None, events: list[Event]) -> 
     aware = state.awareness
     return [AbsorbIncident(incident_id=state.merged_into, absorbed=state.id, controller=state.controller,
                            correlation_key=state.correlation_key, reason=state.merge_reason, evidence=state.evidence,
-                           signals=state.signals,
+                           signals=state.signals, tasks=carry(state),
                            aware_at=aware.aware_at if aware else None, aware_by=aware.by if aware else "",
                            aware_evidence=aware.evidence if aware else ())]
 
@@ -305,6 +305,9 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
         why = f"merged from incident {cmd.absorbed}: {cmd.reason}; attached there because: {evidence.reason}"
         tape.emit(SignalAttached(incident_id=cmd.incident_id, version=tape.version, at=now,
                                  evidence=replace(evidence, reason=why)))
+    if tape.state is not None:  # its checklist: what was done there counts here
+        for event in carried(tape.state, cmd.tasks, now):
+            tape.emit(event)
     rest = _not_carried(cmd)
     if rest is not None and tape.state is not None and cmd.absorbed not in tape.state.absorbed_from:
         tape.emit(SignalsAbsorbed(incident_id=cmd.incident_id, version=tape.version, at=now, absorbed=cmd.absorbed,
