@@ -44,6 +44,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "standing_overdue": ("overdue", "en retard"),
     "standing_merged": ("merged", "fusionné"),
     "standing_dismissed": ("dismissed", "classé"),
+    "standing_stopped": ("clock stopped", "délai arrêté"),
     "unmapped": ("unmapped asset", "actif non répertorié"),
     "all_incidents": ("← all incidents", "← tous les incidents"),
     "assets": ("Assets", "Actifs"),
@@ -156,6 +157,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "refused_by_worker": ("Commands refused by the worker (they changed nothing)",
                           "Commandes refusées par le worker (elles n'ont rien changé)"),
     "left": ("left", "restant"),
+    "event": ("Event", "Événement"),
     "overdue_by": ("overdue by", "en retard de"),
     "text_part": ("Text part", "Partie texte"),
     "html_part": ("HTML part", "Partie HTML"),
@@ -377,6 +379,34 @@ def pick(accept_language: str, chosen: str | None = None) -> str:
         if lang in LANGUAGES:
             return lang
     return "en"
+
+
+# Values the domain keeps as keys (risk levels, severity bands, breach types, notice kinds and
+# audiences, clock anchors and units, form answers) as a French page reads them. In English a
+# key reads as itself, "_" as a space (what the pages always showed).
+WORDS_FR: dict[str, str] = {
+    "unlikely": "improbable", "risk": "risque", "high": "élevé", "low": "faible", "medium": "moyen",
+    "very high": "très élevé", "confidentiality": "confidentialité", "integrity": "intégrité",
+    "availability": "disponibilité", "authority_notification": "notification à l'autorité",
+    "data_subject_notice": "notification aux personnes concernées", "dpo-review": "relecture par le DPO",
+    "authority": "autorité", "data_subjects": "personnes concernées", "public": "public",
+    "awareness": "prise de connaissance", "detection": "détection", "discovery": "découverte",
+    "classification": "classification", "submission": "transmission", "hours": "heures", "days": "jours",
+    "business_days": "jours ouvrés", "initial": "initiale", "complete": "complète", "internal": "interne",
+    "external": "externe", "malicious": "malveillante", "accidental": "accidentelle",
+    "severity": "sévérité",
+}
+
+
+def word(key: object, lang: str) -> str:
+    """A domain key as the reader's language says it ("severity 5": "sévérité 5")."""
+    text = str(key)
+    if lang != "fr":
+        return text.replace("_", " ")
+    if text in WORDS_FR:
+        return WORDS_FR[text]
+    head, _, rest = text.partition(" ")
+    return f"{WORDS_FR[head]} {rest}" if rest and head in WORDS_FR else text.replace("_", " ")
 
 
 def translator(lang: str) -> dict[str, str]:

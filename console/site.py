@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,9 +23,11 @@ from console.oidc import Oidc
 from console.read_model import ReadModel
 from console.throttle import PasswordCheck
 from console.users import User
+from console.views import human_time
 from incident.commands import Command
 from incident.model import Incident
 from incident.profiles import Directory
+from incident.standing import duration
 from streams import mass
 from streams.render import NoticeRenderer
 
@@ -63,10 +65,23 @@ def console_pages(templates_dir: Path) -> Environment:
     """The console's templates, autoescaped; a missing value is an error, not an empty string."""
     pages = Environment(loader=FileSystemLoader(templates_dir / "console"), autoescape=select_autoescape(["html"]),
                         undefined=jinja2.StrictUndefined)
-    # Server-side text is UTC (unambiguous without JavaScript); the page script adds the reader's zone.
-    pages.filters["utc"] = lambda iso: datetime.fromisoformat(iso).astimezone(UTC).strftime("%d %b %Y %H:%M UTC")
-    pages.filters["words"] = lambda value: str(value).replace("_", " ")
+    # Server-side text is UTC (unambiguous without JavaScript), month names in the reader's
+    # language; the page script adds the reader's zone.
+    pages.filters["utc"] = jinja2.pass_context(
+        lambda context, iso: human_time(datetime.fromisoformat(iso), context.get("lang", "en")))
+    # A domain key (a level, a breach type, an anchor…) in the reader's language.
+    pages.filters["words"] = jinja2.pass_context(lambda context, value: i18n.word(value, context.get("lang", "en")))
+    pages.filters["left"] = jinja2.pass_context(_left)
     return pages
+
+
+def _left(context: Any, seconds: int | None) -> str:
+    """A countdown's text before the page script ticks it ("71 h 42 min left"), in the reader's words."""
+    if seconds is None:
+        return ""
+    t = context["t"]
+    text = duration(seconds)
+    return f"{text} {t['left']}" if seconds >= 0 else f"{t['overdue_by']} {text}"
 
 
 @dataclass
@@ -110,7 +125,7 @@ class Site:
         return self.page(request, "missing.html", status)
 
     def refused(self, request: Request, reason: str, status: int = 403, incident_id: str | None = None) -> Response:
-        return self.page(request, "refused.html", status, reason=reason, incident_id=incident_id)
+        return self.page(request, "refused.html", status, reason=reason, incident_id=incident_id, code=status)
 
     def find(self, request: Request) -> tuple[Incident, list[Any]] | None:
         """The incident the path names, if it exists for the reader (console/tenants.py checks it

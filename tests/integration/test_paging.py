@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -139,7 +140,8 @@ async def test_an_aware_incident_pages_at_once_repeats_and_stops_when_acknowledg
         mailed = pages_mailed(sink)[0]
         plain = next(part for part in mailed.walk() if part.get_content_type() == "text/plain")
         body = plain.get_payload(decode=True).decode(plain.get_content_charset() or "utf-8")
-        assert str(mailed["Subject"]).startswith("ALERTE · ") and "une violation dont le responsable" in body
+        subject = str(make_header(decode_header(str(mailed["Subject"]))))
+        assert subject.startswith("ALERTE · ") and "une violation dont le responsable" in body
         assert "prise de connaissance" in body and "needs someone" not in body
 
         # The interval passes (the worker's clock, not a sleep): the same page again, repeat 1.
