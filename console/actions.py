@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from console import refusals
 from console.users import User
 from incident.commands import (
     ActOnObligation,
@@ -206,17 +207,17 @@ BUILDERS: dict[str, Builder] = {
 def allowed(action: str, body: Mapping[str, Any], user: User) -> str | None:
     """None if ``user`` may ask this, else why not (shown to them)."""
     if action == "override" and user.role not in DPO:
-        return "only the DPO may override the risk level"
+        return refusals.OVERRIDE
     if action == "obligations" and body.get("action") == "withdraw" and user.role not in DPO:
-        return "only the DPO may withdraw a legal obligation"
+        return refusals.WITHDRAW
     if action == "obligations" and body.get("action") in DPO_STEPS and user.role not in DPO:
-        return "only the DPO approves or submits a notification"
+        return refusals.APPROVE_OR_SUBMIT
     if action == "form" and user.role not in DPO:
-        return "only the DPO may answer the notification form"
+        return refusals.FORM
     if action == "measures" and user.role not in DPO:
-        return "only the DPO may write the measures taken and proposed"
+        return refusals.MEASURES
     if action == "subject_notice" and user.role not in DPO:
-        return "only the DPO may approve the notice to the people affected"
+        return refusals.SUBJECT_NOTICE
     if user.role not in RESPONDERS:
-        return f"the {user.role} role may read, not act"
+        return refusals.read_only_role(user.role)
     return None

@@ -34,6 +34,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "correct": ("Correct", "Corriger"),
     "correction": ("what was wrong, what is right", "ce qui était faux, ce qui est juste"),
     "no_clock": ("no clock (awareness not recorded)", "pas d'échéance (prise de connaissance non enregistrée)"),
+    # incident/standing.py: an incident's one line when no deadline is counting down.
+    "standing_awaiting_awareness": ("no clock (awareness not recorded)",
+                                    "pas d'échéance (prise de connaissance non enregistrée)"),
+    "standing_awareness_overdue": ("awareness decision overdue", "décision sur la prise de connaissance en retard"),
+    "standing_without_undue_delay": ("without undue delay", "dans les meilleurs délais"),
+    "standing_settled": ("every obligation settled", "toutes les obligations réglées"),
+    "standing_due": ("due", "à échéance"),
+    "standing_overdue": ("overdue", "en retard"),
+    "standing_merged": ("merged", "fusionné"),
+    "standing_dismissed": ("dismissed", "classé"),
+    "standing_stopped": ("clock stopped", "délai arrêté"),
     "unmapped": ("unmapped asset", "actif non répertorié"),
     "all_incidents": ("← all incidents", "← tous les incidents"),
     "assets": ("Assets", "Actifs"),
@@ -146,6 +157,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "refused_by_worker": ("Commands refused by the worker (they changed nothing)",
                           "Commandes refusées par le worker (elles n'ont rien changé)"),
     "left": ("left", "restant"),
+    "event": ("Event", "Événement"),
     "overdue_by": ("overdue by", "en retard de"),
     "text_part": ("Text part", "Partie texte"),
     "html_part": ("HTML part", "Partie HTML"),
@@ -280,6 +292,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "page_repeated": ("repeated", "répétée"),
     "page_acknowledged_by": ("Acknowledged by", "Acquittée par"),
     "page_waiting": ("Not acknowledged.", "Non acquittée."),
+    "paged_not_acknowledged": ("paged, not acknowledged", "alerte non acquittée"),
     "page_next": ("Next repeat", "Prochain rappel"),
     "page_not_repeating": ("no more repeats", "plus de rappel"),
     "acknowledge": ("Acknowledge", "Acquitter"),
@@ -370,6 +383,34 @@ def pick(accept_language: str, chosen: str | None = None) -> str:
         if lang in LANGUAGES:
             return lang
     return "en"
+
+
+# Values the domain keeps as keys (risk levels, severity bands, breach types, notice kinds and
+# audiences, clock anchors and units, form answers) as a French page reads them. In English a
+# key reads as itself, "_" as a space (what the pages always showed).
+WORDS_FR: dict[str, str] = {
+    "unlikely": "improbable", "risk": "risque", "high": "élevé", "low": "faible", "medium": "moyen",
+    "very high": "très élevé", "confidentiality": "confidentialité", "integrity": "intégrité",
+    "availability": "disponibilité", "authority_notification": "notification à l'autorité",
+    "data_subject_notice": "notification aux personnes concernées", "dpo-review": "relecture par le DPO",
+    "authority": "autorité", "data_subjects": "personnes concernées", "public": "public",
+    "awareness": "prise de connaissance", "detection": "détection", "discovery": "découverte",
+    "classification": "classification", "submission": "transmission", "hours": "heures", "days": "jours",
+    "business_days": "jours ouvrés", "initial": "initiale", "complete": "complète", "internal": "interne",
+    "external": "externe", "malicious": "malveillante", "accidental": "accidentelle",
+    "severity": "sévérité",
+}
+
+
+def word(key: object, lang: str) -> str:
+    """A domain key as the reader's language says it ("severity 5": "sévérité 5")."""
+    text = str(key)
+    if lang != "fr":
+        return text.replace("_", " ")
+    if text in WORDS_FR:
+        return WORDS_FR[text]
+    head, _, rest = text.partition(" ")
+    return f"{WORDS_FR[head]} {rest}" if rest and head in WORDS_FR else text.replace("_", " ")
 
 
 def translator(lang: str) -> dict[str, str]:
@@ -515,6 +556,22 @@ _REFUSALS: tuple[tuple[str, str], ...] = (
     (r"the (\S+) role may read, not act", "le rôle {0} permet de lire, pas d'agir"),
     (r"no page is waiting to be acknowledged", "aucune alerte n'attend d'acquittement"),
     (r"invalid request: (.+)", "requête invalide : {0}"),
+    # The console's own words for what is missing or not the reader's (console/refusals.py).
+    (r"no such incident", "aucun incident de ce nom"),
+    (r"no such notice", "aucune notification de ce nom"),
+    (r"no such message", "aucun message de ce nom"),
+    (r"no mail catcher in this deployment", "pas de récepteur de courriels dans ce déploiement"),
+    (r"this console is read-only", "cette console est en lecture seule"),
+    (r"the rejected records name no controller: only a user of every controller reads them",
+     "les enregistrements rejetés ne nomment aucun responsable de traitement : seul un utilisateur de tous "
+     "les responsables les lit"),
+    (r"only an admin manages users", "seul un administrateur gère les utilisateurs"),
+    (r"only an admin manages tokens", "seul un administrateur gère les jetons"),
+    (r"only the DPO may send the notice again to recipients in doubt",
+     "seul le DPO peut renvoyer la notification aux destinataires incertains"),
+    (r"the controller's profile gives no submission address: record a portal submission instead",
+     "le profil du responsable de traitement ne donne aucune adresse de dépôt : enregistrez plutôt un dépôt "
+     "sur le portail"),
 )
 _REFUSAL_PATTERNS = tuple((re.compile(pattern, re.DOTALL), french) for pattern, french in _REFUSALS)
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from console import refusals
 from console.actions import RESPONDERS, Builder, Clock
 from console.users import User
 from incident.commands import AcknowledgePage, Command
@@ -27,9 +28,9 @@ def refused(action: str, user: User, incident: Incident) -> str | None:
     if action not in BUILDERS:
         return None
     if user.role not in RESPONDERS:
-        return f"the {user.role} role may read, not act"
+        return refusals.read_only_role(user.role)
     if not any(p.unacknowledged for p in incident.pages):
-        return "no page is waiting to be acknowledged"
+        return refusals.NO_PAGE_WAITING
     return None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from console import refusals
 from console.actions import DPO, ActionError, Builder, Clock, text_field
 from console.users import User
 from incident.commands import Command, SettleProposal
@@ -43,9 +44,9 @@ def refused(action: str, user: User, incident: Incident) -> str | None:
     if action not in BUILDERS:
         return None
     if user.role not in DPO:
-        return "only the DPO confirms or declines proposed facts"
+        return refusals.SETTLE
     if not any(p.pending for p in incident.proposals):
-        return "no proposal is waiting"
+        return refusals.NO_PROPOSAL_WAITING
     return None
 
 

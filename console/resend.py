@@ -15,6 +15,7 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from console import refusals
 from console.actions import DPO
 from console.read_model import ReadModel
 from console.users import User
@@ -32,15 +33,15 @@ class ResendInDoubt(Protocol):
 def endpoint(model: ReadModel, resend: ResendInDoubt | None) -> Callable[[Request], Awaitable[Response]]:
     async def resend_in_doubt(request: Request) -> Response:
         if resend is None:
-            return JSONResponse({"error": "this console is read-only"}, status_code=405)
+            return JSONResponse({"error": refusals.READ_ONLY}, status_code=405)
         user: User = request.scope["state"]["user"]
         if user.role not in DPO:
             log.warning("console.refused", action="resend_in_doubt", role=user.role)
-            return JSONResponse({"error": "only the DPO may send the notice again to recipients in doubt"},
+            return JSONResponse({"error": refusals.RESEND_IN_DOUBT},
                                 status_code=403)
         incident = model.incidents.get(request.path_params["incident_id"])
         if incident is None:
-            return JSONResponse({"error": "no such incident"}, status_code=404)
+            return JSONResponse({"error": refusals.NO_INCIDENT}, status_code=404)
         notices = [n for n in incident.subject_notices if n.in_doubt]
         if not notices:
             return JSONResponse({"resent": []})  # nothing to decide: said, not refused

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from console import refusals
 from console.actions import DPO, RESPONDERS, ActionError, Builder, Clock, text_field
 from console.users import User
 from incident.commands import CheckTask, Command, LinkIncidents, TagIncident
 from incident.model import Incident
 from incident.notices import reference
+from incident.tags import TAG, normal_tag
 
 ACTIONS = ("task", "tag", "untag", "link")
 _TRUE, _FALSE = ("1", "true", "on", "yes"), ("0", "false", "off", "no", "")
@@ -81,26 +83,30 @@ def refused(action: str, body: Mapping[str, Any], user: User, incident: Incident
     if action not in BUILDERS:
         return None
     if user.role not in RESPONDERS:
-        return f"the {user.role} role may read, not act"
+        return refusals.read_only_role(user.role)
     if action == "task":
         key = body.get("task")
         if isinstance(key, str) and key.strip() and key.strip() not in {t.key for t in incident.tasks}:
-            return f"no task {key.strip()} on this incident"  # as the incident would say, before sending
+            return refusals.no_task(key.strip())
         return None
+    if action in ("tag", "untag"):
+        word = body.get("tag")  # the incident would refuse it too, later, on its timeline: said now
+        return refusals.TAG_WORD if isinstance(word, str) and word.strip() and not TAG.match(normal_tag(word)) \
+            else None
     if action != "link":
         return None
     into = body.get("into")
     other = target(into, incidents) if isinstance(into, str) and into.strip() else None
     if other is None or not user.sees(other.controller):  # another tenant's incident does not exist here
-        return "no incident to merge into by that reference"
+        return refusals.NO_MERGE_TARGET
     if other.id == incident.id:
-        return "an incident cannot merge into itself"
+        return refusals.MERGE_ITSELF
     if other.merged_into is not None:
-        return f"that incident is merged into {reference(other.merged_into)}: merge into that one"
+        return refusals.merged_elsewhere(reference(other.merged_into))
     if other.controller != incident.controller:
-        return "both incidents must be the same controller's"
+        return refusals.MERGE_SAME_CONTROLLER
     if (incident.awareness is not None or other.awareness is not None) and user.role not in DPO:
-        return "only the DPO may merge an incident the controller is aware of (its clocks move)"
+        return refusals.MERGE_AWARE
     return None
 
 

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from console import refusals
 from console.auth import wants_json
 from console.read_model import ReadModel
 from console.users import User
@@ -52,7 +53,7 @@ def _guarded(endpoint: Callable[..., Any], model: ReadModel,
         user: User = request.scope["state"]["user"]
         if not sees_incident(model, user, request.path_params["incident_id"]):
             if wants_json(request.scope):
-                return JSONResponse({"error": "no such incident"}, status_code=404)
+                return JSONResponse({"error": refusals.NO_INCIDENT}, status_code=404)
             return missing_page(request)
         answer: Response = await endpoint(request)
         return answer

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from console.tasks import task_rows
+from incident import standing
 from incident.chain import Verdict
 from incident.events import CommandRejected
 from incident.model import Incident, SubjectNotice
@@ -24,14 +25,6 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat()
 
 
-def time_left(deadline: datetime, now: datetime) -> str:
-    seconds = int((deadline - now).total_seconds())
-    sign, seconds = ("", seconds) if seconds >= 0 else ("overdue by ", -seconds)
-    hours, minutes = divmod(seconds // 60, 60)
-    text = f"{hours} h {minutes:02d} min"
-    return f"{sign}{text}" if sign else f"{text} left"
-
-
 def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str, Any]:
     profile = directory.profiles.get(incident.controller or "")
     zone = ZoneInfo(profile.timezone if profile else "UTC")
@@ -41,9 +34,11 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
     # deadline that counts), so nothing here is due and no countdown may suggest otherwise.
     # A dismissed one's stopped too, until it is reopened.
     running = incident.merged_into is None and incident.dismissal is None
-    stopped = f"stopped: merged into {incident.merged_into}" if incident.merged_into else "stopped: dismissed"
-    pending = [c for c in clocks
-               if running and c.timed and not ((o := incident.obligation(c.rule_ref)) and o.settled)]
+    # Every clock text below comes from incident/standing.py: the list, the page, the CLI and the
+    # register say the same thing.
+    line = standing.standing(incident, now)
+    each = {c.rule_ref: standing.obligation(incident, c, now) for c in clocks}
+    pending = line.state in (standing.DUE, standing.OVERDUE)
     return {
         "id": incident.id,
         "reference": reference(incident.id),
@@ -61,6 +56,8 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
             "outcome": incident.dismissal.outcome, "reason": incident.dismissal.reason, "by": incident.dismissal.by,
             "at": _iso(incident.dismissal.at), "was_aware": incident.dismissal.was_aware},
         "tags": list(incident.tags),
+        # Someone was paged and nobody acknowledged it yet (not once it is merged or dismissed).
+        "paged_waiting": running and any(p.unacknowledged for p in incident.pages),
         "tasks": {"done": sum(t.done for t in incident.tasks), "total": len(incident.tasks)},
         "risk": incident.level,
         "opened_at": _iso(incident.opened_at),
@@ -80,8 +77,7 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
             "deadline_local": c.deadline.astimezone(zone).isoformat(), "time_zone": str(zone),
             "timed": c.timed, "running": running,
             "seconds_left": int((c.deadline - now).total_seconds()) if c.timed and running else None,
-            "time_left": (time_left(c.deadline, now) if c.timed else "without undue delay") if running
-            else stopped,
+            "time_left": standing.text(each[c.rule_ref], incident.merged_into), "state": each[c.rule_ref].state,
             "rule_ref": c.rule_ref, "profile_ref": c.profile_ref, "unit": c.unit, "amount": c.amount,
             "workflow": _workflow(incident, c.rule_ref)} for c in clocks],
         "notices": [{
@@ -89,9 +85,11 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
             "recipients": len(n.recipients), "delivered": len(n.delivered), "failed": len(n.failed)}
             for n in incident.notices],
         # The clock that matters now: the nearest deadline of an obligation not yet settled.
-        "next_deadline": _iso(pending[0].deadline) if pending else None,
-        "seconds_left": int((pending[0].deadline - now).total_seconds()) if pending else None,
-        "overdue": any(c.deadline < now for c in pending),
+        "next_deadline": _iso(line.deadline) if pending else None,
+        "seconds_left": line.seconds_left if pending else None,
+        "overdue": line.overdue,
+        "standing": {"state": line.state, "legal_ref": line.legal_ref, "deadline": _iso(line.deadline),
+                     "text": standing.text(line, incident.merged_into)},
     }
 
 
@@ -115,8 +113,11 @@ def detail(incident: Incident, timeline: list[Any], directory: Directory, now: d
     out["override"] = None if incident.override is None else to_jsonable(incident.override)
     out["corrections"] = incident.corrections or {}
     out["evidence"] = [to_jsonable(e) for e in (incident.evidence if evidence is None else evidence)]
+    # A checked task is named by its title (as the checklist shows it), an obligation by its legal
+    # reference: not by their keys.
+    titles = {**{c.rule_ref: c.legal_ref for c in incident.clocks}, **{t.key: t.text(lang) for t in incident.tasks}}
     out["timeline"] = [{"type": type(e).__name__, "version": getattr(e, "version", None), "at": _iso(e.at),
-                        "summary": describe(e, lang), "command": getattr(e, "command", None),
+                        "summary": describe(e, lang, titles), "command": getattr(e, "command", None),
                         "reason": e.reason if isinstance(e, CommandRejected) else None} for e in timeline]
     # The refusals since the incident last changed: what the reader just asked and was not allowed.
     last = max((i for i, e in enumerate(timeline) if type(e).__name__ != "CommandRejected"), default=-1)
@@ -253,22 +254,65 @@ _TIMELINE_PARTS: dict[str, tuple[str, str]] = {
 }
 
 
-def _readable(value: Any) -> Any:
-    """An event's fields (as dataclasses.asdict gives them) with every time in ISO 8601 UTC."""
+_MONTHS_FR = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
+# Words the events carry as keys (levels, notice kinds and audiences, page reasons, obligation
+# steps): read in the reader's language, never as the key.
+_WORDS: dict[str, tuple[str, str]] = {
+    "unlikely": ("unlikely", "improbable"), "risk": ("risk", "risque"), "high": ("high", "élevé"),
+    "authority_notification": ("authority notification", "notification à l'autorité"),
+    "data_subject_notice": ("notice to the people affected", "notification aux personnes concernées"),
+    "dpo-review": ("DPO review", "relecture par le DPO"), "authority": ("authority", "autorité"),
+    "data_subjects": ("people affected", "personnes concernées"),
+    "aware": ("aware of a breach", "violation connue"), "awareness": ("awareness", "prise de connaissance"),
+    "severity": ("severe signal", "signal grave"), "escalated": ("escalation", "escalade"),
+    "approve": ("approve", "approbation"), "submit": ("submit", "transmission"), "complement": ("complement",
+                                                                                                "complément"),
+    "correct": ("correct", "correction"), "delay_reasons": ("delay reasons", "motifs du retard"),
+    "close": ("close", "clôture"), "withdraw": ("withdraw", "retrait"),
+}
+
+
+def human_time(at: datetime, lang: str = "en") -> str:
+    """A time people read: "20 Nov 2026 09:12 UTC" (French month names in French), no seconds."""
+    at = at.astimezone(UTC)
+    if lang == "fr":
+        return f"{at.day} {_MONTHS_FR[at.month - 1]} {at.year} {at:%H:%M} UTC"
+    return at.strftime("%d %b %Y %H:%M UTC")
+
+
+def _readable(value: Any, lang: str = "en") -> Any:
+    """An event's fields (as dataclasses.asdict gives them) with every time as people read it."""
     if isinstance(value, dict):
-        return {k: _readable(v) for k, v in value.items()}
-    return _iso(value) if isinstance(value, datetime) else value
+        return {k: _readable(v, lang) for k, v in value.items()}
+    return human_time(value, lang) if isinstance(value, datetime) else value
 
 
-def describe(event: Any, lang: str = "en") -> str:
+def _word(value: Any, french: bool) -> Any:
+    return _WORDS[value][french] if isinstance(value, str) and value in _WORDS else value
+
+
+def describe(event: Any, lang: str = "en", titles: Mapping[str, str] | None = None) -> str:
     """One line a responder can read at 3 a.m., in French when ``lang`` is "fr", else in English;
-    no personal data."""
+    no personal data. ``titles``: the incident's names of its task keys and obligation ids
+    (their titles and legal references), in ``lang``."""
     name = type(event).__name__
     if name not in _TIMELINE:
         return name
     french = lang == "fr"
     part = {key: words[french] for key, words in _TIMELINE_PARTS.items()}
-    data = _readable(asdict(event))
+    data = _readable(asdict(event), lang)
+    named = titles or {}
+    for key in ("level", "audience"):
+        if key in data:
+            data[key] = _word(data[key], french)
+    for outer, keys in (("assessment", ("level",)), ("draft", ("kind", "audience")), ("page", ("reason", "trigger"))):
+        if isinstance(data.get(outer), dict):
+            data[outer].update({k: _word(data[outer].get(k), french) for k in keys})
+    for ref in ("obligation", "rule_ref"):  # an obligation's id: its legal reference
+        if isinstance(data.get(ref), str):
+            data[ref] = named.get(data[ref], data[ref])
+    if french and "action" in data:
+        data["action"] = _word(data["action"], french)
     match name:
         case "IncidentOpened":
             data["controller"] = data["controller"] or part["unmapped"]
@@ -291,8 +335,12 @@ def describe(event: Any, lang: str = "en") -> str:
         case "TasksAdded":
             texts = [t["texts"].get("fr" if french else "en") or next(iter(t["texts"].values())) for t in data["tasks"]]
             data["tasks"] = "; ".join(texts)
-        case "TaskChecked" if not data["done"]:
-            return part["unchecked"].format_map(data)
+        case "TaskChecked":
+            title = named.get(data["task"])
+            if title:
+                data["task"] = f"« {title} »" if french else f"“{title}”"
+            if not data["done"]:
+                return part["unchecked"].format_map(data)
         case "IncidentTagged" if not data["added"]:
             return part["untagged"].format_map(data)
         case "ProposalSettled" if not data["confirmed"]:

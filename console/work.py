@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from console import refusals
 from console.actions import DPO, RESPONDERS, ActionError, Builder, Clock, text_field
 from console.users import User
 from incident.commands import AddNote, AssignOwner, Command, DismissIncident, ReopenIncident, SetTitle
@@ -59,10 +60,10 @@ BUILDERS: dict[str, Builder] = {"dismiss": dismiss, "reopen": reopen, "claim": c
 def may_dismiss(incident: Incident, user: User) -> str | None:
     """None if ``user`` may dismiss (or reopen) this incident, else why not."""
     if user.role not in RESPONDERS:
-        return f"the {user.role} role may read, not act"
+        return refusals.read_only_role(user.role)
     aware = incident.awareness is not None if incident.dismissal is None else incident.dismissal.was_aware
     if aware and user.role not in DPO:
-        return "only the DPO may dismiss or reopen an incident the controller is aware of"
+        return refusals.DISMISS_AWARE
     return None
 
 
@@ -73,13 +74,13 @@ def refused(action: str, body: Mapping[str, Any], user: User, incident: Incident
     if action not in BUILDERS:
         return None
     if user.role not in RESPONDERS:
-        return f"the {user.role} role may read, not act"
+        return refusals.read_only_role(user.role)
     if action in ("dismiss", "reopen"):
         return may_dismiss(incident, user)
     if action == "owner":
         name = body.get("owner", "")
         if isinstance(name, str) and name.strip() and name.strip() not in set(people()):
-            return "the owner must be a console user who may act (responder, DPO or admin)"
+            return refusals.OWNER_MAY_ACT
     return None
 
 

@@ -37,6 +37,19 @@ class MergeIncident:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CarriedTask:
+    """A playbook task of a merged incident as AbsorbIncident carries it to the one it merged into
+    (incident/tasks.py ``carried``): its words and who checked it, when."""
+
+    key: str  # "<playbook>/<task>"
+    playbook: str
+    texts: dict[str, str]
+    when: str = "opened"
+    done_by: str = ""  # empty: not done
+    done_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AbsorbIncident:
     """Sent by the incident agent for a merged incident to the one it merged into: its evidence,
     each item to be re-attached with why, and its awareness (the same breach, known since then)."""
@@ -53,6 +66,9 @@ class AbsorbIncident:
     # Everything it knew of its signals (counts, sets): the survivor joins what the items do not
     # carry. None from a sender that predates summaries (its evidence was every item).
     signals: SignalSummary | None = None
+    # Its playbook tasks, checked or not: the work done there is not lost nor done twice. Empty from
+    # a sender that predates this (and for the evidence a merged incident passes on later).
+    tasks: tuple[CarriedTask, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -110,7 +110,7 @@ from incident.tape import (
     start_clock_for,
     zone,
 )
-from incident.tasks import breach_types, due
+from incident.tasks import breach_types, carried, carry, due
 from incident.tasks import check as check_task
 from incident.work import assign, dismiss, note, reopen, set_title
 
@@ -310,7 +310,7 @@ def reactions(command: Command, state: Incident | None, events: list[Event]) -> 
     aware = state.awareness
     return [AbsorbIncident(incident_id=state.merged_into, absorbed=state.id, controller=state.controller,
                            correlation_key=state.correlation_key, reason=state.merge_reason, evidence=state.evidence,
-                           signals=state.signals,
+                           signals=state.signals, tasks=carry(state),
                            aware_at=aware.aware_at if aware else None, aware_by=aware.by if aware else "",
                            aware_evidence=aware.evidence if aware else ())]
 
@@ -334,6 +334,9 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
         tape.emit(SignalAttached(incident_id=cmd.incident_id, version=tape.version, at=now,
                                  evidence=with_store_system(replace(evidence, reason=why),
                                                             current_controller(tape, cmd), rules)))
+    if tape.state is not None:  # its checklist: what was done there counts here
+        for event in carried(tape.state, cmd.tasks, now):
+            tape.emit(event)
     rest = _not_carried(cmd)
     if rest is not None and tape.state is not None and cmd.absorbed not in tape.state.absorbed_from:
         tape.emit(SignalsAbsorbed(incident_id=cmd.incident_id, version=tape.version, at=now, absorbed=cmd.absorbed,

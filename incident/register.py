@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from incident import standing
 from incident.commitments import POLICY_REGIME
 from incident.deadlines import in_force
 from incident.model import Incident
@@ -36,7 +37,7 @@ def entry(incident: Incident, audit_chain: str = "not checked", profile: Profile
         obligations.append({
             "obligation": clock.rule_ref, "legal_ref": clock.legal_ref, "recipient": clock.recipient,
             "anchor": clock.anchor, "anchor_at": _iso(clock.anchor_at), "deadline": _iso(clock.deadline),
-            "status": o.status if o else "running", "submitted_at": _iso(o.submitted_at) if o else None,
+            "status": standing.workflow(incident, clock), "submitted_at": _iso(o.submitted_at) if o else None,
             "channel": o.channel if o else "", "reference": o.reference if o else "",
             "late": o.late if o else False, "delay_reasons": o.delay_reasons if o else "",
             "complements": o.complements if o else 0, "corrections": o.corrections if o else 0,

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from incident.commands import CheckTask
+from incident.commands import CarriedTask, CheckTask
 from incident.errors import CommandRejected
 from incident.events import Event, TaskChecked, TasksAdded
 from incident.model import Incident
-from incident.playbooks import Playbook
+from incident.playbooks import Playbook, Task
 from incident.profiles import Profile
 from incident.regimes import CLASSIFICATION_TRIGGERS, REGIMES
 from incident.work import _workable
@@ -89,6 +89,32 @@ def check(cmd: CheckTask, state: Incident | None, now: datetime) -> list[Event]:
     if task.done == cmd.done:
         return []  # already so (or this command redelivered)
     return [TaskChecked(incident_id=s.id, version=s.version + 1, at=now, task=cmd.task, done=cmd.done, by=cmd.by)]
+
+
+def carry(incident: Incident) -> tuple[CarriedTask, ...]:
+    """``incident``'s tasks as a merge carries them to the incident it merged into."""
+    return tuple(CarriedTask(key=t.key, playbook=t.playbook, texts=dict(t.texts), when=t.when, done_by=t.done_by,
+                             done_at=t.done_at) for t in incident.tasks)
+
+
+def carried(state: Incident, tasks: tuple[CarriedTask, ...], now: datetime) -> list[Event]:
+    """A merged incident's tasks on the one it merged into: those it lacks are added (one
+    TasksAdded per playbook, with the words they had), and those checked over there are checked
+    here by whoever checked them, so no work is lost or asked twice. A task already checked here
+    stays as it is; nothing is unchecked. Versions follow ``state.version``."""
+    have = {t.key: t for t in state.tasks}
+    new = [t for t in tasks if t.key not in have]
+    events: list[Event] = []
+    for playbook in dict.fromkeys(t.playbook for t in new):
+        events.append(TasksAdded(incident_id=state.id, version=state.version + len(events) + 1, at=now,
+                                 playbook=playbook, profile_ref=None,
+                                 tasks=tuple(Task(id=t.key.partition("/")[2], texts=t.texts, when=t.when)
+                                             for t in new if t.playbook == playbook)))
+    for t in tasks:
+        if t.done_by and not (t.key in have and have[t.key].done):
+            events.append(TaskChecked(incident_id=state.id, version=state.version + len(events) + 1, at=now,
+                                      task=t.key, done=True, by=t.done_by))
+    return events
 
 
 def progress(incident: Incident) -> tuple[int, int]:

@@ -18,7 +18,7 @@ from aiokafka.errors import KafkaError
 
 from console.actions import OBLIGATION_STEPS
 from incident.errors import ProfileError
-from streams import cli_act
+from streams import cli_act, cli_work
 from streams.cli_act import reader
 from streams.cli_console import LOGIN_HINT, CliError, client_settings, served_at
 from streams.settings import Settings, SettingsError, load_settings
@@ -96,10 +96,10 @@ def cmd_incidents(args: argparse.Namespace) -> int:
         return 0
     rows = [("REFERENCE", "CONTROLLER", "STATE", "RISK", "NEXT DEADLINE (UTC)", "OBLIGATION", "TIME LEFT")]
     for i in data["incidents"]:
-        d = i["deadlines"][0] if i["deadlines"] else None
+        s = i["standing"]  # the console's own line (incident/standing.py): the list says the same
         rows.append((i["reference"], i["controller_name"] or "unmapped", i["status"], i["risk"] or "-",
-                     d["deadline"][:16].replace("T", " ") if d else "-", d["legal_ref"] if d else "-",
-                     d["time_left"] if d else "-"))
+                     s["deadline"][:16].replace("T", " ") if s["deadline"] else "-", s["legal_ref"] or "-",
+                     s["text"]))
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
@@ -472,6 +472,7 @@ def parser() -> argparse.ArgumentParser:
         step.add_argument(option, default="")
     step.add_argument("--at", help="ISO 8601 time with offset (default: now)")
     step.set_defaults(func=cli_act.cmd_obligation)
+    cli_work.add_parsers(sub)  # tasks, tag, report
     mail = sub.add_parser("mail", help="messages held by the embedded mail catcher")
     mail.add_argument("id", nargs="?", help="show one message (its text part)")
     mail.add_argument("--raw", action="store_true", help="with an id: the whole MIME message")

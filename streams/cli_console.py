@@ -156,16 +156,23 @@ class Console:
     def post_json(self, path: str, body: Mapping[str, Any]) -> Any:
         return self.call("POST", path, json.dumps(body).encode(), "application/json")
 
-    def call(self, method: str, path: str, data: bytes | None = None, content_type: str | None = None) -> Any:
+    def text(self, path: str, accept: str = "text/plain") -> str:
+        """A page that is not JSON (an incident's report), as text."""
+        return str(self.call("GET", path, accept=accept))
+
+    def call(self, method: str, path: str, data: bytes | None = None, content_type: str | None = None,
+             accept: str = "application/json") -> Any:
         if not self.url.startswith(("http://", "https://")):
             raise CliError(f"the console's address must start with http:// or https://, not {self.url!r}")
-        headers = {"Authorization": self.authorization, "Accept": "application/json"}
+        headers = {"Authorization": self.authorization, "Accept": accept}
         if content_type:
             headers["Content-Type"] = content_type
         request = urllib.request.Request(self.url + path, data=data, method=method,  # noqa: S310 - checked above
                                          headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 - http(s) only
+                if accept != "application/json":
+                    return response.read().decode("utf-8")
                 return json.load(response)
         except urllib.error.HTTPError as exc:
             raise CliError(self._refusal(exc)) from None

@@ -29,14 +29,28 @@ ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 _SEVERITY_NAMES = {v: k for k, v in SEVERITIES.items()}
 _WHY = {SEVERITY: "a severe signal", AWARE: "a breach the controller is aware of",
         ESCALATED: "an escalation (overdue)"}
+# The page e-mail's words in French (the on-call team reads the controller's language); the
+# webhooks stay English: chat tools are shared across teams, and their fields are parsed.
+_WHY_FR = {SEVERITY: "un signal grave", AWARE: "une violation dont le responsable de traitement a connaissance",
+           ESCALATED: "une escalade (délai dépassé)"}
+LEVELS_FR = {"unlikely": "risque improbable", "risk": "risque", "high": "risque élevé"}
 
 
 def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
 
-def why(page: Page) -> str:
-    return _WHY.get(page.reason, page.reason)
+def why(page: Page, lang: str = "en") -> str:
+    return (_WHY_FR if lang == "fr" else _WHY).get(page.reason, page.reason)
+
+
+def trigger(page: Page, lang: str = "en") -> str:
+    """What raised the page, in words: "severity 5", "awareness", or the escalated rule."""
+    if lang != "fr":
+        return page.trigger
+    if page.reason == SEVERITY:
+        return page.trigger.replace("severity", "sévérité")
+    return "prise de connaissance" if page.reason == AWARE else page.trigger
 
 
 def summary(page: Page, repeat: int) -> str:

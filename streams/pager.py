@@ -39,6 +39,13 @@ def recipients(page: Page, deps: Deps) -> tuple[str, ...]:
     return tuple(own or deps.oncall or ((profile.dpo.email,) if profile else ()))
 
 
+def language(languages: tuple[str, ...] | list[str], deps: Deps) -> str:
+    """The page e-mail's language: the controller's first one the page templates exist in, else
+    English (an unmapped asset's page too)."""
+    internal = deps.renderer.templates_dir / "internal"
+    return next((lang for lang in languages if (internal / lang / "page.txt.j2").is_file()), "en")
+
+
 async def send(event: Paged, deps: Deps, pager: Pager, ledger: MutableMapping[str, Any],
                durable: Callable[[], Awaitable[None]],
                send_mail: Callable[[OutgoingMessage], Awaitable[str | None]]) -> list[str]:
@@ -88,17 +95,20 @@ async def _mail(event: Paged, url: str, deps: Deps,
         log.warning("page.no_recipient", **ids)
         return []
     profile = deps.directory.profiles.get(page.controller or "")
+    lang = language(profile.languages if profile else (), deps)
+    level = page_formats.LEVELS_FR.get(page.level or "", page.level) if lang == "fr" else page.level
     context = {
         "notice": {"reader_tz": profile.timezone if profile else "UTC"},
-        "page": {"id": page.page_id, "reason": page.reason, "why": page_formats.why(page), "trigger": page.trigger,
-                 "repeat": event.repeat, "severity": page.severity, "level": page.level,
+        "page": {"id": page.page_id, "reason": page.reason, "why": page_formats.why(page, lang),
+                 "trigger": page_formats.trigger(page, lang), "repeat": event.repeat, "severity": page.severity,
+                 "level": level,
                  "opened_at": page.opened_at.isoformat(),
                  "aware_at": page.aware_at.isoformat() if page.aware_at else None,
                  "deadline": page.deadline.isoformat() if page.deadline else None},
         "incident": {"id": page.incident_id, "reference": reference(page.incident_id), "url": url},
         "controller": {"name": profile.name if profile else "an unmapped asset"},
     }
-    rendered = deps.renderer.render(regime="internal", locale="en", kind="page", context=context)
+    rendered = deps.renderer.render(regime="internal", locale=lang, kind="page", context=context)
     notice_id = f"{page.page_id}#{event.repeat}"
     failures = []
     for index, recipient in enumerate(to):

@@ -49,13 +49,26 @@
   document.addEventListener("input", () => { touched = true; });
   document.addEventListener("change", () => { touched = true; });  // a chosen file, a select
 
+  // A <details> someone opened (a form to rename, dismiss, merge…) stays open across a live
+  // refresh: it is found again by its id, else by its form's action, summary and hidden fields.
+  function detailsKey(d) {
+    if (d.id) return d.id;
+    const form = d.querySelector("form");
+    const summary = d.querySelector("summary");
+    const hidden = [...d.querySelectorAll("input[type=hidden]:not([name=csrf_token])")]
+      .map((i) => `${i.name}=${i.value}`);
+    return [form ? form.getAttribute("action") : "", summary ? summary.textContent.trim() : "", ...hidden].join("|");
+  }
+
   async function refresh(target, url, keepTyping) {
     const response = await fetch(url, {headers: {"Accept": "text/html"}, credentials: "same-origin"});
     if (!response.ok) return;
     const html = await response.text();
     // Someone started typing (or chose a file) while this was on its way: keep their form.
     if (keepTyping && touched) { document.getElementById("stale").hidden = false; return; }
+    const opened = new Set([...target.querySelectorAll("details[open]")].map(detailsKey));
     target.innerHTML = html;
+    for (const d of target.querySelectorAll("details")) if (opened.has(detailsKey(d))) d.open = true;
     localTimes(target); isoForms(target); tick();
     // Screen readers hear that the page changed (a polite, one-line status; not the whole table).
     const status = document.getElementById("live-status");

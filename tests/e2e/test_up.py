@@ -118,9 +118,9 @@ async def test_make_up_shows_incidents_clocks_and_notices_then_stops_cleanly(up:
             == timedelta(hours=72))
     # The on-call team is paged as the samples' breaches become known: in the mail catcher too.
     mail = await eventually(lambda: (found := up.get("/api/mail")["messages"])
-                            and any(m["subject"].startswith("PAGE · ") for m in found) and found,
+                            and any(m["subject"].startswith(("PAGE · ", "ALERTE · ")) for m in found) and found,
                             timeout=60, what="a page in the mail catcher")
-    assert all(any(tag in m["subject"] for tag in ("[PROJET", "[DRAFT", "PAGE · ")) for m in mail)
+    assert all(any(tag in m["subject"] for tag in ("[PROJET", "[DRAFT", "PAGE · ", "ALERTE · ")) for m in mail)
     assert up.get(f"/api/mail/{mail[0]['id']}")["html"].lstrip().lower().startswith("<!doctype html")
     assert "dpo@ampere.cars" in up.breach("mail").stdout
 

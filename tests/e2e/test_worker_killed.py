@@ -87,7 +87,8 @@ def worker(broker: Broker, catcher_port: int, tmp_path: Path) -> Iterator[Worker
 
 def reminders(catcher: MailCatcher) -> list[str]:
     subjects = [str(m.parsed()["Subject"]) for m in catcher.messages if ONCALL in m.recipients]
-    return [s.split(" · ")[0] for s in subjects if not s.startswith("PAGE")]  # pages: tests/integration/test_paging.py
+    # Pages (English or French: tests/integration/test_paging.py) are not reminders.
+    return [s.split(" · ")[0] for s in subjects if not s.startswith(("PAGE", "ALERTE"))]
 
 
 async def on_changelog(bootstrap: str, topic: str, key: str, timeout: float = 30.0) -> None:

@@ -57,6 +57,25 @@ async def screenshot(page: Page, shots: Path, name: str) -> None:
     assert path.stat().st_size > 5_000, f"{name}: an empty screenshot"
 
 
+async def forge(page: Page, incident_id: str, fields: dict[str, str]) -> None:
+    """Post an action's form the page does not offer, with the session's CSRF token, as a person
+    crafting it by hand would."""
+    await page.evaluate("""([action, fields]) => {
+        const form = document.createElement("form");
+        form.method = "post";
+        form.action = action;
+        const token = document.querySelector("input[name=csrf_token]").value;
+        for (const [name, value] of Object.entries({...fields, csrf_token: token})) {
+            const input = document.createElement("input");
+            input.type = "hidden"; input.name = name; input.value = value;
+            form.appendChild(input);
+        }
+        document.body.appendChild(form);
+        form.submit();
+    }""", [f"/incidents/{incident_id}/act/obligations", fields])
+    await page.wait_for_load_state()
+
+
 async def log_in(browser: Browser, stack: ConsoleStack, role: str, locale: str = "en-GB") -> Page:
     context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale=locale,
                                         timezone_id="Europe/Paris")
@@ -107,6 +126,10 @@ async def test_a_dpo_sees_an_incident_arrive_live_approves_and_records_the_submi
     await page.locator(".approve-form button").first.click()
     await expect(page.locator("#flash")).to_be_visible(timeout=30_000)  # after the command is on Kafka
     await expect(obligation.locator(".status")).to_have_text("approved", timeout=30_000)  # live, no reload
+    # The sample profiles give the authority no submission address: no e-mail submission to offer.
+    await expect(page.locator(".submit-email-form")).to_have_count(0)
+    await expect(page.locator("button.unavailable[data-step=submit_email]").first).to_be_disabled()
+    await expect(page.locator(".obligation-actions .why-not").first).to_contain_text("no submission address")
     await page.locator(".submit-portal-form input[name=reference]").first.fill("CNIL-NOTIF-2026-0042")
     await page.locator(".submit-portal-form button").first.click()
     await expect(page.locator("#state")).to_have_text("authority notified", timeout=30_000)
@@ -134,8 +157,13 @@ async def test_a_responder_sees_the_approval_refused(browser: Browser, stack: Co
     await expect(page.locator("#incidents th").nth(1)).to_have_text("Responsable de traitement")  # French UI
     await page.goto(f"{stack.url}/incidents/{incident.id}")
     await expect(page.locator("#override-form")).to_have_count(0)  # no override form for a responder
-    await page.locator(".approve-form button").first.click()
-    # The refusal in the reader's language, as the rest of the page.
+    # Approving is the DPO's: not offered, but shown disabled with why, in the reader's language.
+    await expect(page.locator(".approve-form")).to_have_count(0)
+    await expect(page.locator("button.unavailable[data-step=approve]").first).to_be_disabled()
+    await expect(page.locator(".obligation-actions .why-not").first).to_have_text(
+        "seul le DPO approuve ou transmet une notification")
+    # A forged form is still refused by the console, in the same words.
+    await forge(page, incident.id, {"obligation": incident.obligations[0].rule_ref, "action": "approve"})
     await expect(page.locator("#refused")).to_contain_text("seul le DPO approuve ou transmet une notification")
     await screenshot(page, shots, "08-refused-for-a-responder")
     assert stack.model.incidents[incident.id].obligations[0].status == "running"
@@ -149,6 +177,17 @@ async def test_a_responder_sees_the_approval_refused(browser: Browser, stack: Co
         assert sent.status_code == 202
     await expect(page.locator("#stale")).to_be_visible(timeout=30_000)
     await expect(page.locator("#facts-form textarea")).to_have_value('{"encrypted": true}')
+
+    # A form opened but not typed in yet stays open while the page refreshes itself live.
+    await page.goto(f"{stack.url}/incidents/{incident.id}")
+    await expect(page.locator("body")).to_have_attribute("data-live", "1")
+    await page.locator("#link summary").click()
+    await expect(page.locator("#link")).to_have_attribute("open", "")
+    async with stack.client("dpo") as api:
+        assert (await api.post(f"/api/incidents/{incident.id}/tag", json={"tag": "live-refresh"})).status_code == 202
+    await expect(page.locator("#tags")).to_contain_text("live-refresh", timeout=30_000)  # refreshed, not reloaded
+    await expect(page.locator("#stale")).to_be_hidden()
+    await expect(page.locator("#link")).to_have_attribute("open", "")
     await page.context.close()
 
 

@@ -10,6 +10,11 @@ import pytest
 from tests.integration.test_console_work import World, world  # noqa: F401 - the fixture
 
 
+def row(page: str, incident_id: str) -> str:
+    """One incident's row of the list page."""
+    return page.split(f'<tr data-incident="{incident_id}"')[1].split("</tr>")[0]
+
+
 @pytest.mark.asyncio
 async def test_a_responder_sees_the_waiting_page_and_acknowledges_it(world: tuple[World, object]) -> None:  # noqa: F811
     w, app = world
@@ -18,6 +23,11 @@ async def test_a_responder_sees_the_waiting_page_and_acknowledges_it(world: tupl
         section = page.split('id="paging"')[1].split("</section>")[0]
         assert 'data-waiting="true"' in section and "Paged: aware of a breach" in section
         assert "Not acknowledged." in section and "Next repeat" in section and 'id="acknowledge-form"' in section
+        # The list marks it too, where the on-call team looks first; not the incident nobody was paged for.
+        listed = (await rita.get("/")).text
+        assert "paged, not acknowledged" in row(listed, w.aware) and "paged," not in row(listed, w.suspected)
+        waiting = {i["id"]: i["paged_waiting"] for i in (await rita.get("/api/incidents")).json()["incidents"]}
+        assert waiting == {w.aware: True, w.suspected: False}
         detail = (await rita.get(f"/api/incidents/{w.aware}")).json()
         (shown,) = detail["paging"]["pages"]
         assert detail["paging"]["waiting"] is True and shown["reason"] == "aware" and shown["next_at"]
@@ -29,10 +39,11 @@ async def test_a_responder_sees_the_waiting_page_and_acknowledges_it(world: tupl
         section = page.split('id="paging"')[1].split("</section>")[0]
         assert 'data-waiting="false"' in section and "Acknowledged by user:rita" in section
         assert 'id="acknowledge-form"' not in section and "Next repeat" not in section
+        assert "paged, not acknowledged" not in row((await rita.get("/")).text, w.aware)
         detail = (await rita.get(f"/api/incidents/{w.aware}")).json()
         assert detail["paging"]["waiting"] is False and detail["paging"]["pages"][0]["next_at"] is None
         assert [t["summary"] for t in detail["timeline"] if t["type"].startswith("Page")] == [
-            "On-call paged (aware: awareness)", "Page acknowledged by user:rita"]
+            "On-call paged (aware of a breach: awareness)", "Page acknowledged by user:rita"]
         # Acknowledged already: nothing waits, the console says so before sending anything.
         again = await rita.post(f"/api/incidents/{w.aware}/acknowledge", json={})
         assert again.status_code == 403 and again.json()["error"] == "no page is waiting to be acknowledged"

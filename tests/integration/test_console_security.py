@@ -25,6 +25,7 @@ import pytest_asyncio
 from starlette.routing import Mount, Route
 from structlog.testing import capture_logs
 
+from console import refusals
 from console.app import BUILDERS
 from console.auth import OPEN_PATHS, Guard
 from incident.events import CommandRejected, ObligationActed, TriageStarted
@@ -200,6 +201,19 @@ async def test_a_responder_cannot_approve_and_the_dpo_can(stack: ConsoleStack) -
                                            if isinstance(e, ObligationActed)), None), what="the approval")
     assert (acted.action, acted.by) == ("approve", "user:dora")
     assert not [e for e in stack.model.timeline[incident.id] if isinstance(e, CommandRejected)]
+
+
+async def test_an_email_submission_without_a_submission_address_is_refused_before_it_is_sent(
+        stack: ConsoleStack) -> None:
+    """The sample profiles give the authority no address: the console says so at once (and the page
+    does not offer it) instead of a command the incident would refuse later."""
+    incident = atometrics(stack)
+    rule = incident.clocks[0].rule_ref
+    async with stack.client("dpo") as dpo:
+        answer = await dpo.post(f"/api/incidents/{incident.id}/obligations",
+                                json={"obligation": rule, "action": "submit", "channel": "email"})
+    assert answer.status_code == 403
+    assert answer.json() == {"error": refusals.NO_SUBMISSION_ADDRESS}
 
 
 async def test_api_tokens_are_scoped(stack: ConsoleStack) -> None:

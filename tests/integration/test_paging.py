@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,7 @@ def deps_for(sink: SmtpSink, clock: FakeClock, hooks: tuple[PageHook, ...]) -> D
 
 def pages_mailed(sink: SmtpSink) -> list[Message]:
     mails = [message_from_bytes(sink.raw[mid]) for mid in sink.received if ONCALL in sink.rcpt[mid]]
-    return [m for m in mails if str(m["Subject"]).startswith("PAGE")]
+    return [m for m in mails if str(m["Subject"]).startswith(("PAGE", "ALERTE"))]  # English, French
 
 
 async def send_signed(bootstrap: str, command: Any) -> None:
@@ -129,13 +130,20 @@ async def test_an_aware_incident_pages_at_once_repeats_and_stops_when_acknowledg
         assert first["deadline"] == incident.clocks[0].deadline.isoformat()
         assert first["url"].endswith(f"/incidents/{incident.id}")
         assert pages_mailed(sink)[0]["To"] == ONCALL
+        # In the controller's language (its profile's first, French here), not English for all.
+        mailed = pages_mailed(sink)[0]
+        plain = next(part for part in mailed.walk() if part.get_content_type() == "text/plain")
+        body = plain.get_payload(decode=True).decode(plain.get_content_charset() or "utf-8")
+        subject = str(make_header(decode_header(str(mailed["Subject"]))))
+        assert subject.startswith("ALERTE · ") and "une violation dont le responsable" in body
+        assert "prise de connaissance" in body and "needs someone" not in body
 
         # The interval passes (the worker's clock, not a sleep): the same page again, repeat 1.
         clock.now += timedelta(minutes=15)
         await eventually(lambda: len(pages_mailed(sink)) == 2 and all(len(r.bodies[k]) == 2 for k in r.bodies),
                          what="the repeat on every channel")
         assert r.received("json")[1]["repeat"] == 1 and r.received("json")[1]["page_id"] == first["page_id"]
-        assert "repeat 1" in str(pages_mailed(sink)[1]["Subject"])
+        assert "rappel 1" in str(pages_mailed(sink)[1]["Subject"])
 
         # A named person acknowledges it (a signed command, as the console sends it).
         await send_signed(broker.bootstrap, AcknowledgePage(incident_id=incident.id, by="user:rita", role="responder"))

@@ -204,6 +204,35 @@ def test_merging_an_incident_the_controller_is_aware_of_is_the_dpos() -> None:
         run(state, LinkIncidents(incident_id=state.id, into=state.id, reason="x", by="user:d", role="dpo"))
 
 
+def test_a_merge_carries_the_absorbed_incidents_tasks_and_who_checked_them() -> None:
+    from streams import codec
+
+    survivor = opened()
+    survivor, _ = run(survivor, CheckTask(incident_id=survivor.id, task="gdpr-breach/preserve", done=True,
+                                          by="user:sam", role="responder"))
+    _, (command,) = correlate(None, event("b", severity=3, breach_types=("availability",), asset="acme-auth"))
+    absorbed = run(None, command)[0]
+    assert "ransomware/restore" in keys(absorbed) and "ransomware/restore" not in keys(survivor)
+    for key in ("ransomware/restore", "gdpr-breach/contain"):
+        absorbed, _ = run(absorbed, CheckTask(incident_id=absorbed.id, task=key, done=True, by="user:rita",
+                                              role="responder"))
+    link = LinkIncidents(incident_id=absorbed.id, into=survivor.id, reason="same intrusion", by="user:rita",
+                         role="responder")
+    merged, events = run(absorbed, link)
+    (absorb,) = reactions(link, merged, events)
+    assert codec.decode(codec.encode(absorb)) == absorb  # the tasks cross the wire with the evidence
+    after, added = run(survivor, absorb)
+    done = {t.key: t.done_by for t in after.tasks if t.done}
+    # The survivor gains the task it lacked; what was checked there is checked here, by whoever did;
+    # what was checked here already stays as it was.
+    assert done == {"gdpr-breach/preserve": "user:sam", "ransomware/restore": "user:rita",
+                    "gdpr-breach/contain": "user:rita"}
+    assert keys(after).count("gdpr-breach/contain") == 1 and progress(after) == (3, 3)
+    assert [type(e) for e in added if isinstance(e, TasksAdded | TaskChecked)] == [TasksAdded, TaskChecked,
+                                                                                   TaskChecked]
+    assert run(after, absorb)[1] == []  # redelivered: nothing twice
+
+
 def test_tasks_and_tags_survive_the_wire_format() -> None:
     from streams import codec
 

@@ -1,0 +1,41 @@
+"""The timeline in the reader's language (console/views.describe): times as people read them (no ISO
+timestamps), keys as words ("notification à l'autorité", not ``authority_notification``), a task by
+its title and an obligation by its legal reference; never an address."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from console import i18n
+from console.views import describe
+from incident.events import AwarenessRecorded, NoticeRequested, ObligationActed, TaskChecked
+from incident.notices import NoticeDraft
+
+AT = datetime(2026, 11, 20, 9, 12, 30, 123456, tzinfo=UTC)
+
+
+def test_times_are_read_as_people_read_them_in_each_language() -> None:
+    event = AwarenessRecorded(incident_id="i", version=2, at=AT, aware_at=AT, by="user:dora", evidence=())
+    assert describe(event, "fr") == "Prise de connaissance enregistrée par user:dora le 20 nov. 2026 09:12 UTC"
+    assert describe(event, "en") == "Awareness recorded by user:dora at 20 Nov 2026 09:12 UTC"
+
+
+def test_keys_read_as_words_and_no_address_is_shown() -> None:
+    draft = NoticeDraft(notice_id="n", kind="authority_notification", regime="gdpr", locale="fr",
+                        audience="dpo-review", recipients=("dpo@acme.example",), context={})
+    line = describe(NoticeRequested(incident_id="i", version=3, at=AT, draft=draft), "fr")
+    assert line == "Notification demandée : notification à l'autorité (fr, relecture par le DPO, 1 destinataire(s))"
+    assert "dpo@acme.example" not in line
+    assert i18n.word("data_subjects", "fr") == "personnes concernées" and i18n.word("data_subjects", "en") == \
+        "data subjects"
+    assert i18n.word("severity 5", "fr") == "sévérité 5"
+
+
+def test_a_task_by_its_title_and_an_obligation_by_its_legal_reference() -> None:
+    names = {"gdpr-breach/contain": "Contenir", "GDPR:art33_authority@1": "GDPR Art. 33(1)"}
+    checked = TaskChecked(incident_id="i", version=4, at=AT, task="gdpr-breach/contain", done=True, by="user:rita")
+    assert describe(checked, "fr", names) == "Tâche « Contenir » faite, cochée par user:rita"
+    assert describe(checked, "en") == "Task gdpr-breach/contain done, checked by user:rita"  # no title known
+    acted = ObligationActed(incident_id="i", version=5, at=AT, obligation="GDPR:art33_authority@1", action="approve",
+                            by="user:dora", acted_at=AT, channel="", reference="", text="", late=False)
+    assert describe(acted, "fr", names) == "GDPR Art. 33(1) : approbation par user:dora"
