@@ -48,6 +48,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from incident.commands import AttachSignal, MergeIncident
+from incident.copying import evolve
 from incident.rules import CorrelationRule, Hit, RulePack, fires_ordered, hit_order
 from incident.signals import Evidence, SecurityEvent
 
@@ -436,7 +437,7 @@ class _Work:
             unmapped = " (no profile declares the asset)" if evidence.system is None else ""
             reason = f"{what}; {how}{unmapped}; fingerprint {fingerprint}"
             self.commands.append(AttachSignal(incident_id=current.incident_id, controller=self._controller,
-                                              correlation_key=self.key, evidence=replace(evidence, reason=reason)))
+                                              correlation_key=self.key, evidence=evolve(evidence, reason=reason)))
         self.last_incident = current.incident_id
 
     def _sharing(self, entities: set[str], first: datetime, last: datetime) -> list[OpenIncident]:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from incident.copying import evolve
+
 BREACH_TYPES = ("confidentiality", "integrity", "availability")
 OUTCOMES = ("success", "failure", "unknown")  # ECS event.outcome
 
@@ -60,7 +62,7 @@ class SecurityEvent:
 
     def located(self, controller: str | None, system: str | None) -> SecurityEvent:
         """The same event attributed to a controller's system (or flagged unmapped)."""
-        return replace(self, controller=controller, system=system, unmapped=system is None)
+        return evolve(self, controller=controller, system=system, unmapped=system is None)
 
     def fields(self) -> dict[str, object]:
         """ECS-style dotted field names → values: what detection and correlation rules match on.
