@@ -31,10 +31,10 @@ def evolve(obj: T, /, **changes: Any) -> T:
     for setter, value in zip(setters.values(), values_of(obj), strict=True):
         setter(out, value)
     for name, value in changes.items():
-        setter = setters.get(name)
-        if setter is None:
+        change = setters.get(name)
+        if change is None:
             raise TypeError(f"{cls.__name__}.__init__() got an unexpected keyword argument {name!r}")
-        setter(out, value)
+        change(out, value)
     return out
 
 
@@ -43,12 +43,16 @@ def _plan(cls: type) -> Plan:
         raise TypeError(f"evolve() takes slots dataclasses without __post_init__, not {cls.__name__}")
     fields = dataclasses.fields(cls)
     slots = {f.name: getattr(cls, f.name, None) for f in fields}
-    if any(not f.init for f in fields) or not all(isinstance(s, MemberDescriptorType) for s in slots.values()):
+    if any(not f.init for f in fields):
         raise TypeError(f"evolve() takes dataclasses whose every field is an __init__ argument, not {cls.__name__}")
-    names = tuple(slots)
     # A slot's member descriptor sets the value without the frozen class's __setattr__ guard,
     # which is what the generated __init__ bypasses too (object.__setattr__).
-    setters = {name: slot.__set__ for name, slot in slots.items()}
+    setters: dict[str, Callable[[Any, Any], None]] = {}
+    for name, slot in slots.items():
+        if not isinstance(slot, MemberDescriptorType):
+            raise TypeError(f"evolve() takes dataclasses whose fields are all slots, not {cls.__name__}")
+        setters[name] = slot.__set__
+    names = tuple(slots)
     getter = attrgetter(*names)
     plan: Plan = (getter if len(names) > 1 else lambda o: (getter(o),), setters)
     _PLANS[cls] = plan
