@@ -128,8 +128,9 @@ class RulePack:
     correlations: tuple[CorrelationRule, ...] = ()  # ordered so that a referenced one comes first
     # Derived once: which rule ids only feed correlations (their matches wait for the correlation).
     held: frozenset[str] = field(default=frozenset())
-    # Derived once: each detection compiled to a closure (the tree walk costs several times more).
-    matchers: tuple[tuple[str, Predicate], ...] = field(default=(), compare=False, repr=False)
+    # Derived once: each detection compiled to a closure (the tree walk costs several times more),
+    # behind the fields it cannot match without (``Guard``).
+    matchers: tuple[tuple[str, Guard | None, Predicate], ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def of(cls, detections: Sequence[DetectionRule], correlations: Sequence[CorrelationRule]) -> RulePack:
@@ -138,7 +139,7 @@ class RulePack:
         standalone = {r for c in ordered if c.generate for r in c.rules}
         held = frozenset(d.id for d in detections if d.id in referenced and d.id not in standalone)
         return cls(detections=tuple(detections), correlations=ordered, held=held,
-                   matchers=tuple((d.id, _guarded(d.condition)) for d in detections))
+                   matchers=tuple((d.id, guard(d.condition), compile_node(d.condition)) for d in detections))
 
     @property
     def max_timespan(self) -> timedelta:
@@ -148,7 +149,18 @@ class RulePack:
         """Ids of the detection rules this event matches, in pack order."""
         if len(self.matchers) != len(self.detections):  # built without of(): walk the trees
             return tuple(rule.id for rule in self.detections if evaluate(rule.condition, fields))
-        return tuple(rule_id for rule_id, matches in self.matchers if matches(fields))
+        keys = fields.keys()
+        usable: set[str] | None = None  # the fields with a value a test can match: once per event
+        out: list[str] = []
+        for rule_id, needs, matches in self.matchers:
+            if needs is not None:
+                if usable is None:
+                    usable = {k for k, v in fields.items() if v is not None and v != [] and v != ()}
+                if not any(keys >= present and usable >= valued for present, valued in needs):
+                    continue
+            if matches(fields):
+                out.append(rule_id)
+        return tuple(out)
 
     def title_of(self, rule_id: str) -> str:
         for rule in self.detections:
@@ -228,27 +240,46 @@ def compile_node(node: Node) -> Predicate:
     raise TypeError(f"not a rule node: {node!r}")  # pragma: no cover - the union is closed
 
 
-def _guarded(node: Node) -> Predicate:
-    """``compile_node``, first checking the fields the rule cannot match without: most events
-    lack one (a login rule on an e-mail alert), and a set test costs less than the closures."""
-    predicate = compile_node(node)
-    required = frozenset(_required(node))
-    if not required:
-        return predicate
-    return lambda fields: fields.keys() >= required and predicate(fields)
+# What a rule cannot match without, as alternatives (any one may hold): each the fields that
+# must be present, and those that must hold a value a test can match (not None, not an empty
+# list). Most events lack them all (a login rule on an e-mail alert): two set tests per rule
+# instead of its closures, which was most of the cost of matching a pack.
+Need = tuple[frozenset[str], frozenset[str]]
+Guard = tuple[Need, ...]
+MAX_ALTERNATIVES = 16  # past this, the alternatives are merged into what they all need
+_NOTHING: Need = (frozenset(), frozenset())
 
 
-def _required(node: Node) -> set[str]:
-    """Fields that must be present (not None) for ``node`` to hold."""
+def guard(node: Node) -> Guard | None:
+    """The alternatives ``node`` needs one of, or None when it may hold for any event."""
+    needs = _needs(node)
+    return None if _NOTHING in needs else tuple(needs)
+
+
+def _needs(node: Node) -> list[Need]:
     match node:
-        case FieldIs(name, Exists(True) | Equals(str()) | Pattern() | Compare()):
-            return {name}
+        case FieldIs(name, Exists(True)):
+            return [(frozenset({name}), frozenset())]
+        case FieldIs(name, Equals() | Pattern() | Compare() | InNetwork()):
+            return [(frozenset(), frozenset({name}))]  # None or [] never passes these tests
         case AllOf(items):
-            return set().union(*(_required(i) for i in items))
-        case AnyOf(items) if items:
-            first, *rest = (_required(i) for i in items)
-            return first.intersection(*rest)
-    return set()
+            out = [_NOTHING]
+            for item in items:
+                out = _few([(p | q, v | w) for p, v in out for q, w in _needs(item)])
+            return out
+        case AnyOf(items):
+            return _few([need for item in items for need in _needs(item)])
+    return [_NOTHING]  # Keyword, Not, IsNull, Exists(False): no field is needed
+
+
+def _few(needs: list[Need]) -> list[Need]:
+    unique = list(dict.fromkeys(needs))
+    if len(unique) <= MAX_ALTERNATIVES:
+        return unique
+    present, valued = unique[0]
+    for p, v in unique[1:]:
+        present, valued = present & p, valued & v
+    return [(present, valued)]  # weaker, still sound: every alternative needs these
 
 
 def evaluate(node: Node, fields: Mapping[str, object]) -> bool:
