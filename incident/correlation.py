@@ -39,12 +39,12 @@ a second hop. Within a key:
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from bisect import insort
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from hashlib import blake2b
 from typing import Any
 
 from incident.commands import AttachSignal, MergeIncident
@@ -144,7 +144,7 @@ class Window:
 def entity_hash(value: str, salt: str) -> str:
     """The keyed hash an entity's value (a user name, an IP) is written as in reasons: the
     console's search hashes a term the same way to find the incidents it linked."""
-    return hashlib.blake2b(value.encode(), digest_size=6, key=salt.encode()[:64]).hexdigest()
+    return blake2b(value.encode(), digest_size=6, key=salt.encode()[:64]).hexdigest()
 
 
 def correlation_key(event: SecurityEvent) -> str:
@@ -207,8 +207,13 @@ class Correlator:
 class _Work:
     """The state of one batch as mutable lists: appending to tuples per signal would be quadratic."""
 
+    MAX_ENTITY_CACHE = 4_096
+
     def __init__(self, window: Window, pack: RulePack, config: Config) -> None:
         self.key, self.pack, self.config = window.key, pack, config
+        self.salt_key = config.salt.encode()[:64]
+        self.span_text = _human(config.span)
+        self.entity_of: dict[tuple[str, str], str] = {}
         self.watermark = window.watermark
         self.version = window.version
         self.incidents = list(window.incidents)
@@ -257,7 +262,7 @@ class _Work:
             self._link_unmapped(event)
             return
         fields = event.fields()
-        fingerprint = "fp:" + self._hash("|".join(str(fields.get(f, "")) for f in self.config.fingerprint))
+        fingerprint = self._fingerprint(fields)
         if event.event_id in self.seen_ids or fingerprint in self.seen_prints:
             return
         self.seen_ids.add(event.event_id)
@@ -273,7 +278,7 @@ class _Work:
         self.watermark = capped if self.watermark is None else max(self.watermark, capped)
 
         matched = self.pack.matching(fields)
-        entities = tuple(f"{name}#{self._hash(str(fields[name]))}" for name in self.config.link_on
+        entities = tuple(self._entity(name, fields[name]) for name in self.config.link_on
                          if fields.get(name) not in (None, "", []))
         fired = self._correlate(event, fields, matched)
         standalone = [r for r in matched if r not in self.pack.held]
@@ -313,11 +318,11 @@ class _Work:
         is no entity here: a sensor or an unknown host that names every alert it sees would
         otherwise pull all of them in after the first."""
         fields = event.fields()
-        entities = tuple(f"{name}#{self._hash(str(fields[name]))}" for name in self.config.link_on
+        entities = tuple(self._entity(name, fields[name]) for name in self.config.link_on
                          if name != "host.name" and fields.get(name) not in (None, "", []))
         if not self._sharing(set(entities), event.occurred_at, event.occurred_at):
             return
-        fingerprint = "fp:" + self._hash("|".join(str(fields.get(f, "")) for f in self.config.fingerprint))
+        fingerprint = self._fingerprint(fields)
         self._attach([(Evidence.of(event, ""), entities, fingerprint)],
                      "a signal on an asset no profile declares, linked to this controller's open incident")
 
@@ -394,7 +399,7 @@ class _Work:
             survivor = min(candidates, key=lambda o: (o.first_at, o.incident_id))
             others = [o for o in candidates if o is not survivor]
             shared = sorted(e for e in entities if any(e in self._entities(o) for o in candidates))
-            how = f"joined by shared {', '.join(shared)} within {_human(self.config.span)}"
+            how = f"joined by shared {', '.join(shared)} within {self.span_text}"
             if others:
                 how += f"; merges incident {', '.join(o.incident_id for o in others)} into this one"
                 self._merge(others, survivor, entities, [ev.event_id for ev, _, _ in items])
@@ -462,7 +467,7 @@ class _Work:
         with_survivor = ", ".join(sorted(entities & self._entities(survivor)))
         for other in others:
             reason = (f"signal {ids} shares {', '.join(sorted(entities & self._entities(other)))} with it and "
-                      f"{with_survivor} with incident {survivor.incident_id} within {_human(self.config.span)}")
+                      f"{with_survivor} with incident {survivor.incident_id} within {self.span_text}")
             self.commands.append(MergeIncident(incident_id=other.incident_id, into=survivor.incident_id,
                                                reason=reason))
 
@@ -490,7 +495,22 @@ class _Work:
         return candidate
 
     def _hash(self, value: str) -> str:
-        return entity_hash(value, self.config.salt)
+        return blake2b(value.encode(), digest_size=6, key=self.salt_key).hexdigest()  # entity_hash, key encoded once
+
+    def _fingerprint(self, fields: dict[str, object]) -> str:
+        get = fields.get
+        return "fp:" + self._hash("|".join([str(get(f, "")) for f in self.config.fingerprint]))
+
+    def _entity(self, name: str, value: object) -> str:
+        """``kind#hash`` of one entity: a host or an account recurs in most signals of a key, so
+        each is hashed once while it does (in memory only, like the signals themselves)."""
+        text = str(value)
+        found = self.entity_of.get((name, text))
+        if found is None:
+            if len(self.entity_of) >= self.MAX_ENTITY_CACHE:
+                self.entity_of.clear()
+            found = self.entity_of[(name, text)] = f"{name}#{self._hash(text)}"
+        return found
 
     # -- state ---------------------------------------------------------------------------------
 

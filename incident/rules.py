@@ -156,7 +156,10 @@ class RulePack:
             if needs is not None:
                 if usable is None:
                     usable = {k for k, v in fields.items() if v is not None and v != [] and v != ()}
-                if not any(keys >= present and usable >= valued for present, valued in needs):
+                for present, valued in needs:
+                    if keys >= present and usable >= valued:
+                        break
+                else:
                     continue
             if matches(fields):
                 out.append(rule_id)
