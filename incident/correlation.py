@@ -391,14 +391,22 @@ class _Work:
 
     def _attach(self, items: list[tuple[Evidence, tuple[str, ...], str]], what: str) -> None:
         """Attach signals that belong together (one, or all of a fired correlation) to one incident."""
-        entities = {e for _, ents, _ in items for e in ents}
-        first = min(ev.occurred_at for ev, _, _ in items)
-        last = max(ev.occurred_at for ev, _, _ in items)
+        if len(items) == 1:  # the common case, without the generators
+            entities = set(items[0][1])
+            first = last = items[0][0].occurred_at
+        else:
+            entities = {e for _, ents, _ in items for e in ents}
+            first = min(ev.occurred_at for ev, _, _ in items)
+            last = max(ev.occurred_at for ev, _, _ in items)
         candidates = self._sharing(entities, first, last)
         if candidates:
-            survivor = min(candidates, key=lambda o: (o.first_at, o.incident_id))
-            others = [o for o in candidates if o is not survivor]
-            shared = sorted(e for e in entities if any(e in self._entities(o) for o in candidates))
+            if len(candidates) == 1:
+                survivor, others = candidates[0], []
+                shared = sorted(entities & self._entities(survivor))
+            else:
+                survivor = min(candidates, key=lambda o: (o.first_at, o.incident_id))
+                others = [o for o in candidates if o is not survivor]
+                shared = sorted(e for e in entities if any(e in self._entities(o) for o in candidates))
             how = f"joined by shared {', '.join(shared)} within {self.span_text}"
             if others:
                 how += f"; merges incident {', '.join(o.incident_id for o in others)} into this one"
@@ -413,8 +421,8 @@ class _Work:
                 self.entity_sets[survivor.incident_id] = set(kept)
             else:
                 kept = survivor.entities  # nothing new, or full: no re-sort per signal
-            first_at = min(survivor.first_at, first, *(o.first_at for o in others))
-            last_at = max(survivor.last_at, last, *(o.last_at for o in others))
+            first_at = min(survivor.first_at, first, *[o.first_at for o in others])
+            last_at = max(survivor.last_at, last, *[o.last_at for o in others])
             if kept is survivor.entities and first_at == survivor.first_at and last_at == survivor.last_at:
                 current = survivor
             else:
