@@ -59,6 +59,8 @@ DEFAULT_SPAN = timedelta(hours=24)
 # unmapped signal, so a record carrying it cannot keep itself out of its controller's incidents.
 LINK_ONLY = "breach:link-only"
 EMPTY_PACK = RulePack()
+# A signal to attach (a held one's Evidence, or the signal itself), its entities and fingerprint.
+Attaching = tuple[Evidence | SecurityEvent, tuple[str, ...], str]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -290,7 +292,7 @@ class _Work:
                     else f"SIEM alert confirming a breach (rule {', '.join(self.pack.title_of(r) for r in matched)} "
                          "matched)" if matched
                     else "SIEM alert (no rule of the pack claims it)")
-            self._attach([(Evidence.of(event, ""), entities, fingerprint)], what + note)
+            self._attach([(event, entities, fingerprint)], what + note)
         else:
             self.held[event.event_id] = Held(evidence=Evidence.of(event, ""), entities=entities, rules=matched,
                                              fingerprint=fingerprint)
@@ -323,7 +325,7 @@ class _Work:
         if not self._sharing(set(entities), event.occurred_at, event.occurred_at):
             return
         fingerprint = self._fingerprint(fields)
-        self._attach([(Evidence.of(event, ""), entities, fingerprint)],
+        self._attach([(event, entities, fingerprint)],
                      "a signal on an asset no profile declares, linked to this controller's open incident")
 
     def _correlate(self, event: SecurityEvent, fields: dict[str, object], matched: tuple[str, ...],
@@ -389,8 +391,9 @@ class _Work:
 
     # -- incidents -----------------------------------------------------------------------------
 
-    def _attach(self, items: list[tuple[Evidence, tuple[str, ...], str]], what: str) -> None:
-        """Attach signals that belong together (one, or all of a fired correlation) to one incident."""
+    def _attach(self, items: list[Attaching], what: str) -> None:
+        """Attach signals that belong together (one, or all of a fired correlation) to one incident.
+        A signal attached as it arrives comes as itself: its Evidence is made once, with its reason."""
         if len(items) == 1:  # the common case, without the generators
             entities = set(items[0][1])
             first = last = items[0][0].occurred_at
@@ -446,11 +449,13 @@ class _Work:
             for entity in current.entities:
                 self.holding.setdefault(entity, []).append(current.incident_id)
             how = f"opened for {', '.join(sorted(entities)) or 'its asset'}"
-        for evidence, _, fingerprint in items:
-            unmapped = " (no profile declares the asset)" if evidence.system is None else ""
+        for signal, _, fingerprint in items:
+            unmapped = " (no profile declares the asset)" if signal.system is None else ""
             reason = f"{what}; {how}{unmapped}; fingerprint {fingerprint}"
+            evidence = (Evidence.of(signal, reason) if isinstance(signal, SecurityEvent)
+                        else evolve(signal, reason=reason))
             self.commands.append(AttachSignal(incident_id=current.incident_id, controller=self._controller,
-                                              correlation_key=self.key, evidence=evolve(evidence, reason=reason)))
+                                              correlation_key=self.key, evidence=evidence))
         self.last_incident = current.incident_id
 
     def _sharing(self, entities: set[str], first: datetime, last: datetime) -> list[OpenIncident]:
@@ -489,7 +494,7 @@ class _Work:
     def _controller(self) -> str | None:
         return None if self.key.startswith("unmapped|") else self.key
 
-    def _new_id(self, items: list[tuple[Evidence, tuple[str, ...], str]], entities: set[str],
+    def _new_id(self, items: list[Attaching], entities: set[str],
                 first: datetime) -> str:
         # The host of the earliest signal and the span bucket of its event time: the same for
         # any arrival order of an attack's signals that fall in one bucket.
