@@ -131,6 +131,8 @@ class RulePack:
     # Derived once: each detection compiled to a closure (the tree walk costs several times more),
     # behind the fields it cannot match without (``Guard``).
     matchers: tuple[tuple[str, Guard | None, Predicate], ...] = field(default=(), compare=False, repr=False)
+    # Derived once: each rule id's name for reasons (read several times per matched signal).
+    titles: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, detections: Sequence[DetectionRule], correlations: Sequence[CorrelationRule]) -> RulePack:
@@ -138,8 +140,13 @@ class RulePack:
         referenced = {r for c in ordered for r in c.rules}
         standalone = {r for c in ordered if c.generate for r in c.rules}
         held = frozenset(d.id for d in detections if d.id in referenced and d.id not in standalone)
+        titles: dict[str, str] = {}
+        every: list[DetectionRule | CorrelationRule] = [*detections, *ordered]
+        for rule in every:
+            titles.setdefault(rule.id, rule.name or rule.title)  # the first of an id, as title_of's scan
         return cls(detections=tuple(detections), correlations=ordered, held=held,
-                   matchers=tuple((d.id, guard(d.condition), compile_node(d.condition)) for d in detections))
+                   matchers=tuple((d.id, guard(d.condition), compile_node(d.condition)) for d in detections),
+                   titles=titles)
 
     @property
     def max_timespan(self) -> timedelta:
@@ -166,7 +173,10 @@ class RulePack:
         return tuple(out)
 
     def title_of(self, rule_id: str) -> str:
-        for rule in self.detections:
+        found = self.titles.get(rule_id)
+        if found is not None:
+            return found
+        for rule in self.detections:  # built without of(), or an id the pack does not hold
             if rule.id == rule_id:
                 return rule.name or rule.title
         for correlation in self.correlations:

@@ -59,3 +59,24 @@ def test_a_rule_on_values_skips_events_without_them() -> None:
     assert guard(Not(FieldIs("user.name", Equals("x")))) is None  # holds without any field
     assert guard(AllOf((FieldIs("data_store.name", Exists(True)), Keyword(Equals("x"))))) == (
         (frozenset({"data_store.name"}), frozenset()),)
+
+
+def test_titles_are_read_from_the_pack_as_the_scan_gives_them() -> None:
+    from datetime import timedelta
+
+    from incident.rules import CorrelationRule
+
+    first = DetectionRule(id="d", name=None, title="First", level="high", condition=Keyword(Equals("x")), source="x")
+    named = DetectionRule(id="n", name="named", title="Titled", level="high", condition=Keyword(Equals("x")),
+                          source="x")
+    again = DetectionRule(id="d", name=None, title="Second", level="high", condition=Keyword(Equals("x")), source="x")
+    correlation = CorrelationRule(id="c", name=None, title="Brute force", level="high", type="event_count",
+                                  rules=("d",), group_by=("user.name",), timespan=timedelta(minutes=5),
+                                  condition=(("gte", 3),))
+    same_id = CorrelationRule(id="n", name=None, title="Shadowed", level="high", type="event_count", rules=("d",),
+                              group_by=("user.name",), timespan=timedelta(minutes=5), condition=(("gte", 3),))
+    pack = RulePack.of([first, named, again], [correlation, same_id])
+    scanned = RulePack(detections=pack.detections, correlations=pack.correlations)  # no derived lookups
+    for rule_id in ("d", "n", "c", "unknown"):
+        assert pack.title_of(rule_id) == scanned.title_of(rule_id)
+    assert [pack.title_of(i) for i in ("d", "n", "c", "unknown")] == ["First", "named", "Brute force", "unknown"]
