@@ -39,15 +39,16 @@ a second hop. Within a key:
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from bisect import insort
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from hashlib import blake2b
 from typing import Any
 
 from incident.commands import AttachSignal, MergeIncident
+from incident.copying import evolve
 from incident.rules import CorrelationRule, Hit, RulePack, fires_ordered, hit_order
 from incident.signals import Evidence, SecurityEvent
 
@@ -58,6 +59,8 @@ DEFAULT_SPAN = timedelta(hours=24)
 # unmapped signal, so a record carrying it cannot keep itself out of its controller's incidents.
 LINK_ONLY = "breach:link-only"
 EMPTY_PACK = RulePack()
+# A signal to attach (a held one's Evidence, or the signal itself), its entities and fingerprint.
+Attaching = tuple[Evidence | SecurityEvent, tuple[str, ...], str]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,7 +146,7 @@ class Window:
 def entity_hash(value: str, salt: str) -> str:
     """The keyed hash an entity's value (a user name, an IP) is written as in reasons: the
     console's search hashes a term the same way to find the incidents it linked."""
-    return hashlib.blake2b(value.encode(), digest_size=6, key=salt.encode()[:64]).hexdigest()
+    return blake2b(value.encode(), digest_size=6, key=salt.encode()[:64]).hexdigest()
 
 
 def correlation_key(event: SecurityEvent) -> str:
@@ -206,8 +209,13 @@ class Correlator:
 class _Work:
     """The state of one batch as mutable lists: appending to tuples per signal would be quadratic."""
 
+    MAX_ENTITY_CACHE = 4_096
+
     def __init__(self, window: Window, pack: RulePack, config: Config) -> None:
         self.key, self.pack, self.config = window.key, pack, config
+        self.salt_key = config.salt.encode()[:64]
+        self.span_text = _human(config.span)
+        self.entity_of: dict[tuple[str, str], str] = {}
         self.watermark = window.watermark
         self.version = window.version
         self.incidents = list(window.incidents)
@@ -256,7 +264,7 @@ class _Work:
             self._link_unmapped(event)
             return
         fields = event.fields()
-        fingerprint = "fp:" + self._hash("|".join(str(fields.get(f, "")) for f in self.config.fingerprint))
+        fingerprint = self._fingerprint(fields)
         if event.event_id in self.seen_ids or fingerprint in self.seen_prints:
             return
         self.seen_ids.add(event.event_id)
@@ -272,7 +280,7 @@ class _Work:
         self.watermark = capped if self.watermark is None else max(self.watermark, capped)
 
         matched = self.pack.matching(fields)
-        entities = tuple(f"{name}#{self._hash(str(fields[name]))}" for name in self.config.link_on
+        entities = tuple(self._entity(name, fields[name]) for name in self.config.link_on
                          if fields.get(name) not in (None, "", []))
         fired = self._correlate(event, fields, matched)
         standalone = [r for r in matched if r not in self.pack.held]
@@ -284,7 +292,7 @@ class _Work:
                     else f"SIEM alert confirming a breach (rule {', '.join(self.pack.title_of(r) for r in matched)} "
                          "matched)" if matched
                     else "SIEM alert (no rule of the pack claims it)")
-            self._attach([(Evidence.of(event, ""), entities, fingerprint)], what + note)
+            self._attach([(event, entities, fingerprint)], what + note)
         else:
             self.held[event.event_id] = Held(evidence=Evidence.of(event, ""), entities=entities, rules=matched,
                                              fingerprint=fingerprint)
@@ -312,12 +320,12 @@ class _Work:
         is no entity here: a sensor or an unknown host that names every alert it sees would
         otherwise pull all of them in after the first."""
         fields = event.fields()
-        entities = tuple(f"{name}#{self._hash(str(fields[name]))}" for name in self.config.link_on
+        entities = tuple(self._entity(name, fields[name]) for name in self.config.link_on
                          if name != "host.name" and fields.get(name) not in (None, "", []))
         if not self._sharing(set(entities), event.occurred_at, event.occurred_at):
             return
-        fingerprint = "fp:" + self._hash("|".join(str(fields.get(f, "")) for f in self.config.fingerprint))
-        self._attach([(Evidence.of(event, ""), entities, fingerprint)],
+        fingerprint = self._fingerprint(fields)
+        self._attach([(event, entities, fingerprint)],
                      "a signal on an asset no profile declares, linked to this controller's open incident")
 
     def _correlate(self, event: SecurityEvent, fields: dict[str, object], matched: tuple[str, ...],
@@ -383,17 +391,26 @@ class _Work:
 
     # -- incidents -----------------------------------------------------------------------------
 
-    def _attach(self, items: list[tuple[Evidence, tuple[str, ...], str]], what: str) -> None:
-        """Attach signals that belong together (one, or all of a fired correlation) to one incident."""
-        entities = {e for _, ents, _ in items for e in ents}
-        first = min(ev.occurred_at for ev, _, _ in items)
-        last = max(ev.occurred_at for ev, _, _ in items)
+    def _attach(self, items: list[Attaching], what: str) -> None:
+        """Attach signals that belong together (one, or all of a fired correlation) to one incident.
+        A signal attached as it arrives comes as itself: its Evidence is made once, with its reason."""
+        if len(items) == 1:  # the common case, without the generators
+            entities = set(items[0][1])
+            first = last = items[0][0].occurred_at
+        else:
+            entities = {e for _, ents, _ in items for e in ents}
+            first = min(ev.occurred_at for ev, _, _ in items)
+            last = max(ev.occurred_at for ev, _, _ in items)
         candidates = self._sharing(entities, first, last)
         if candidates:
-            survivor = min(candidates, key=lambda o: (o.first_at, o.incident_id))
-            others = [o for o in candidates if o is not survivor]
-            shared = sorted(e for e in entities if any(e in self._entities(o) for o in candidates))
-            how = f"joined by shared {', '.join(shared)} within {_human(self.config.span)}"
+            if len(candidates) == 1:
+                survivor, others = candidates[0], []
+                shared = sorted(entities & self._entities(survivor))
+            else:
+                survivor = min(candidates, key=lambda o: (o.first_at, o.incident_id))
+                others = [o for o in candidates if o is not survivor]
+                shared = sorted(e for e in entities if any(e in self._entities(o) for o in candidates))
+            how = f"joined by shared {', '.join(shared)} within {self.span_text}"
             if others:
                 how += f"; merges incident {', '.join(o.incident_id for o in others)} into this one"
                 self._merge(others, survivor, entities, [ev.event_id for ev, _, _ in items])
@@ -407,8 +424,8 @@ class _Work:
                 self.entity_sets[survivor.incident_id] = set(kept)
             else:
                 kept = survivor.entities  # nothing new, or full: no re-sort per signal
-            first_at = min(survivor.first_at, first, *(o.first_at for o in others))
-            last_at = max(survivor.last_at, last, *(o.last_at for o in others))
+            first_at = min(survivor.first_at, first, *[o.first_at for o in others])
+            last_at = max(survivor.last_at, last, *[o.last_at for o in others])
             if kept is survivor.entities and first_at == survivor.first_at and last_at == survivor.last_at:
                 current = survivor
             else:
@@ -432,11 +449,13 @@ class _Work:
             for entity in current.entities:
                 self.holding.setdefault(entity, []).append(current.incident_id)
             how = f"opened for {', '.join(sorted(entities)) or 'its asset'}"
-        for evidence, _, fingerprint in items:
-            unmapped = " (no profile declares the asset)" if evidence.system is None else ""
+        for signal, _, fingerprint in items:
+            unmapped = " (no profile declares the asset)" if signal.system is None else ""
             reason = f"{what}; {how}{unmapped}; fingerprint {fingerprint}"
+            evidence = (Evidence.of(signal, reason) if isinstance(signal, SecurityEvent)
+                        else evolve(signal, reason=reason))
             self.commands.append(AttachSignal(incident_id=current.incident_id, controller=self._controller,
-                                              correlation_key=self.key, evidence=replace(evidence, reason=reason)))
+                                              correlation_key=self.key, evidence=evidence))
         self.last_incident = current.incident_id
 
     def _sharing(self, entities: set[str], first: datetime, last: datetime) -> list[OpenIncident]:
@@ -461,7 +480,7 @@ class _Work:
         with_survivor = ", ".join(sorted(entities & self._entities(survivor)))
         for other in others:
             reason = (f"signal {ids} shares {', '.join(sorted(entities & self._entities(other)))} with it and "
-                      f"{with_survivor} with incident {survivor.incident_id} within {_human(self.config.span)}")
+                      f"{with_survivor} with incident {survivor.incident_id} within {self.span_text}")
             self.commands.append(MergeIncident(incident_id=other.incident_id, into=survivor.incident_id,
                                                reason=reason))
 
@@ -475,7 +494,7 @@ class _Work:
     def _controller(self) -> str | None:
         return None if self.key.startswith("unmapped|") else self.key
 
-    def _new_id(self, items: list[tuple[Evidence, tuple[str, ...], str]], entities: set[str],
+    def _new_id(self, items: list[Attaching], entities: set[str],
                 first: datetime) -> str:
         # The host of the earliest signal and the span bucket of its event time: the same for
         # any arrival order of an attack's signals that fall in one bucket.
@@ -489,7 +508,22 @@ class _Work:
         return candidate
 
     def _hash(self, value: str) -> str:
-        return entity_hash(value, self.config.salt)
+        return blake2b(value.encode(), digest_size=6, key=self.salt_key).hexdigest()  # entity_hash, key encoded once
+
+    def _fingerprint(self, fields: dict[str, object]) -> str:
+        get = fields.get
+        return "fp:" + self._hash("|".join([str(get(f, "")) for f in self.config.fingerprint]))
+
+    def _entity(self, name: str, value: object) -> str:
+        """``kind#hash`` of one entity: a host or an account recurs in most signals of a key, so
+        each is hashed once while it does (in memory only, like the signals themselves)."""
+        text = str(value)
+        found = self.entity_of.get((name, text))
+        if found is None:
+            if len(self.entity_of) >= self.MAX_ENTITY_CACHE:
+                self.entity_of.clear()
+            found = self.entity_of[(name, text)] = f"{name}#{self._hash(text)}"
+        return found
 
     # -- state ---------------------------------------------------------------------------------
 

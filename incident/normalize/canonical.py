@@ -11,6 +11,12 @@ from incident.normalize._fields import codes, count, instant, text
 from incident.profiles import DATA_CATEGORIES
 from incident.signals import BREACH_TYPES, OUTCOMES, SEVERITIES, SecurityEvent
 
+# Every key parse() reads. None of them is a key another format's detector looks for (the
+# detection test checks it), so a record holding only these is canonical or nothing.
+KEYS = frozenset({"id", "time", "title", "host", "severity", "category", "rule", "controller", "user", "source_ip",
+                  "destination_ip", "data_store", "records", "action", "outcome", "bytes_out", "destination_domain",
+                  "tags", "breach_types", "data_categories", "confirms_breach"})
+
 
 def _severity(value: object) -> int:
     if value is None:

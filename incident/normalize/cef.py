@@ -90,6 +90,8 @@ def _header(body: str) -> tuple[dict[str, str], str]:
 
 
 def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value  # most values escape nothing: no walk over their characters
     out: list[str] = []
     i = 0
     while i < len(value):

@@ -42,6 +42,7 @@ OKTA_ORG = "_okta_org"  # set on each event of an Okta Event Hook: the org its s
 _HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
 
 Item = Mapping[str, Any] | str | InvalidEvent
+_DECODER = json.JSONDecoder()  # stateless between calls (json.loads shares one the same way); built once
 
 
 def decode_text(raw: bytes | str) -> str:
@@ -164,7 +165,7 @@ def _text(text: str, depth: int, out: list[Item]) -> None:
 
 def _json_stream(text: str, depth: int, out: list[Item]) -> None:
     """One JSON value, or several back to back (HEC batches, NDJSON)."""
-    decoder = json.JSONDecoder()
+    decoder = _DECODER
     position = 0
     while position < len(text):
         try:

@@ -13,7 +13,8 @@ from streams.benchmarks import Context, Figure, discover
 def test_every_measurement_module_is_found_and_the_limits_run_first() -> None:
     found = {m.name: m.order for m in discover()}
     assert {"kafka_raw.raw_kafka", "smtp_raw.raw_smtp", "ingest.ingest_one_worker", "scaleout.scale_out",
-            "notices.notice_fanout", "clocks.clocks", "correlation.correlation", "delivery.delivery"} <= set(found)
+            "notices.notice_fanout", "clocks.clocks", "correlation.correlation", "delivery.delivery",
+            "pure_steps.pure_steps"} <= set(found)
     limits = max(found["kafka_raw.raw_kafka"], found["smtp_raw.raw_smtp"])
     assert all(order > limits for name, order in found.items() if name.split(".")[0] not in ("kafka_raw", "smtp_raw"))
 
@@ -42,6 +43,14 @@ def _figures_in_source() -> dict[str, dict[str, str]]:
                 key = ast.unparse(node.args[0]).strip("f'\"")
                 found[key] = {k.arg or "": ast.unparse(k.value) for k in node.keywords}
     return found
+
+
+def test_the_pure_steps_are_each_measured_on_every_record() -> None:
+    from streams.benchmarks import pure_steps
+
+    found = pure_steps.steps(count=40)  # it refuses records that would not each become a signal and a command
+    assert set(found) == {"normalise", "correlate", "incident"}
+    assert all(value > 0 for value in found.values())
 
 
 def test_every_figure_the_issue_asks_for_is_measured_and_throughputs_name_their_limit() -> None:
