@@ -33,7 +33,7 @@ test: $(STAMP) $(CHROMIUM) tools
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check incident streams console tests
+	$(BIN)/ruff check incident streams console benchmarks tests
 	$(BIN)/mypy
 
 # Known vulnerabilities of the pinned packages (PyPI's advisory database; needs network).
@@ -56,7 +56,7 @@ screenshots: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m tests.readme_screenshots docs/img
 
 bench: $(STAMP)
-	$(BIN)/python -m streams.bench
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

@@ -45,7 +45,7 @@ from console.site import LEVELS, STATES, ImportSubjects, Mailbox, SendCommand, S
 from console.throttle import PasswordCheck
 from console.users import ROLES, SCOPES, UserStore
 from incident.profiles import Directory
-from streams.render import NoticeRenderer
+from streams.mail.render import NoticeRenderer
 
 # Re-exported: what the CLI, the embedded stack and the tests import from here.
 __all__ = ["BUILDERS", "LEVELS", "STATES", "ImportSubjects", "Mailbox", "SendCommand", "create_console",

@@ -14,7 +14,7 @@ from console import refusals
 from console.site import Site
 from incident.events import NoticeRequested
 from incident.notices import read_in
-from streams.render import TemplateMissing
+from streams.mail.render import TemplateMissing
 
 
 def drafts(site: Site, incident_id: str) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from console.read_model import ReadModel
-from streams import audit_chain
+from streams.kafka import audit_chain
+from streams.kafka.topics import DEAD_LETTER_TOPICS, INCIDENT_EVENTS
 from streams.stopping import finish
-from streams.topics import DEAD_LETTER_TOPICS, INCIDENT_EVENTS
 
 log = structlog.get_logger("breach.console.projection")
 RESCAN_SECONDS = 1.0
@@ -37,7 +37,7 @@ def where(tp: TopicPartition, offset: int) -> str:
 
 class Projection:
     def __init__(self, bootstrap_servers: str, model: ReadModel, **security: Any) -> None:
-        # ``security``: Kafka TLS/SASL options (streams.kafka_security.client_options), the same as the workers'.
+        # ``security``: Kafka TLS/SASL options (streams.kafka.kafka_security.client_options), the same as the workers'.
         self.bootstrap_servers, self.model, self.security = bootstrap_servers, model, security
         self._task: asyncio.Task[None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
@@ -103,7 +103,7 @@ class Projection:
 
 async def read_all(bootstrap_servers: str, **security: Any) -> ReadModel:
     """The read model as of now: every record of incident-events and the DLQ, then stop.
-    ``security``: Kafka TLS/SASL options (streams.kafka_security.client_options)."""
+    ``security``: Kafka TLS/SASL options (streams.kafka.kafka_security.client_options)."""
     model = ReadModel()
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None,
                                 auto_offset_reset="earliest", **security)

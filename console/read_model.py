@@ -38,7 +38,7 @@ class DeadLetter:
 
 
 def read_letter(topic: str, raw: bytes) -> DeadLetter:
-    """A dead letter (streams/dlq.py) as the console lists it; an unreadable one says so."""
+    """A dead letter (streams/kafka/dlq.py) as the console lists it; an unreadable one says so."""
     try:
         letter = json.loads(raw)
         reason, source = str(letter["reason"]), str(letter.get("source", ""))
@@ -87,7 +87,7 @@ class ReadModel:
 
     def apply(self, event: Any, link: Link | None = None) -> None:
         """``link``: the event's place in its incident's audit chain, as read from the record
-        (streams/audit_chain.py); None when the caller has no record (then the chain is not checked)."""
+        (streams/kafka/audit_chain.py); None when the caller has no record (then the chain is not checked)."""
         self.events_seen += 1
         if link is not None:
             self.chains.setdefault(event.incident_id, ChainCheck()).add(link)

@@ -3,7 +3,7 @@ recipients a worker crash left "in doubt" (handed to the relay, answer never rec
 
 Some of them may have received it already, so it is never automatic: it is the DPO's call, checked
 here (the `breach notices resend --in-doubt` CLI comes through this route as the person logged in).
-The resend itself is streams.mass.resend_in_doubt (delivery records, not an incident command).
+The resend itself is streams.mail.mass.resend_in_doubt (delivery records, not an incident command).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ log = structlog.get_logger("breach.console")
 
 
 class ResendInDoubt(Protocol):
-    """streams.mass.resend_in_doubt bound to the broker and the notifier's renderer: the recipients published."""
+    """streams.mail.mass.resend_in_doubt bound to the broker and the notifier's renderer: the recipients published."""
 
     async def __call__(self, incident: Incident, notice: SubjectNotice) -> int: ...
 

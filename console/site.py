@@ -28,8 +28,8 @@ from incident.commands import Command
 from incident.model import Incident
 from incident.profiles import Directory
 from incident.standing import duration
-from streams import mass
-from streams.render import NoticeRenderer
+from streams.mail import mass
+from streams.mail.render import NoticeRenderer
 
 STATES = ("open", "triage", "aware", "assessed", "drafts_requested", "drafts_delivered", "draft_failed", "submitted",
           "closed", "merged", "dismissed")
@@ -41,7 +41,7 @@ class SendCommand(Protocol):
 
 
 class ImportSubjects(Protocol):
-    """streams.mass.import_subjects bound to the broker: the CLI's own code path (the valid recipients
+    """streams.mail.mass.import_subjects bound to the broker: the CLI's own code path (the valid recipients
     to ``affected-subjects``, then a RecordSubjects command with the counts)."""
 
     async def __call__(self, incident_id: str, data: bytes, *, fmt: str, default_locale: str,

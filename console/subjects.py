@@ -19,8 +19,8 @@ from console.site import Site, json_object
 from incident.notices import subject_notice_id
 from incident.profiles import Profile
 from incident.recipients import RecipientList
-from streams import mass
-from streams.render import TemplateMissing
+from streams.mail import mass
+from streams.mail.render import TemplateMissing
 
 log = structlog.get_logger("breach.console")
 SHOWN_INVALID = 200  # invalid lines listed on the page (the count is always complete)
@@ -32,7 +32,7 @@ def renderer_locales(profile: Profile) -> list[str]:
 
 
 async def import_list(site: Site, request: Request, data: bytes, fmt: str) -> tuple[int, dict[str, Any]]:
-    """The CLI's import (streams.mass) for one incident: counts and line numbers back, never an address."""
+    """The CLI's import (streams.mail.mass) for one incident: counts and line numbers back, never an address."""
     if site.import_subjects is None:
         return 405, {"error": refusals.READ_ONLY}
     found = site.find(request)
@@ -65,7 +65,7 @@ async def import_list(site: Site, request: Request, data: bytes, fmt: str) -> tu
 
 def subject_preview(site: Site, request: Request, body: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
     """The notice to the people of one list as they will receive it: the approved notice from
-    its fixed context, or, before approval, from the function the approval runs (streams.mass.preview,
+    its fixed context, or, before approval, from the function the approval runs (streams.mail.mass.preview,
     which the CLI's preview and the senders' renderer share)."""
     found = site.find(request)
     if found is None:

@@ -18,7 +18,7 @@ from incident.profiles import Directory, Profile
 from incident.signals import Evidence
 from incident.tape import facts_of
 from incident.work import headline
-from streams.codec import to_jsonable
+from streams.kafka.codec import to_jsonable
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -5,7 +5,7 @@ an incident names ``GENESIS``. Editing, removing or inserting an event then show
 content does not give its hash, or whose predecessor is not there.
 
 Where it lives. The chain is a property of the *record*, not of the incident: the events keep
-their fields, and the chain travels in the wire envelope next to them (streams/audit_chain.py
+their fields, and the chain travels in the wire envelope next to them (streams/kafka/audit_chain.py
 writes and reads it; the agent keeps the head in its table value next to the state). Putting a
 ``prev_hash`` field on every event class would have changed twenty event types, every decide()
 rule and every test that builds an event, and the hash cannot be a field of what it hashes. What

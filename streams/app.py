@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import faust
 
-from streams import agent_health, faust_fetch, faust_offsets, stopping
-from streams.agents import clock, correlate, deliver, incident, ingest, notify, page
-from streams.command_signing import command_keys
+from streams import agent_health, stopping
+from streams.agents import clock, deliver, notify, page
 from streams.deps import Deps
-from streams.kafka_security import faust_credentials
+from streams.kafka import faust_fetch, faust_offsets
+from streams.kafka.command_signing import command_keys
+from streams.kafka.kafka_security import faust_credentials
+from streams.kafka.topics import Tables, Topics, declare
+from streams.pipeline import correlate, incident, ingest
 from streams.settings import Settings, input_topics
-from streams.topics import Tables, Topics, declare
 
 
 def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:

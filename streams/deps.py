@@ -13,15 +13,15 @@ from incident.decide import Rules
 from incident.pages import DEFAULT_PAGING, PagingPolicy
 from incident.profiles import Directory
 from incident.rules import RulePack
+from streams.agents.due_index import DueIndex
 from streams.calendars import HolidaysCalendar
-from streams.due_index import DueIndex
-from streams.mailer import Mailer, SmtpMailer
-from streams.page_hooks import PageHook, Pager
+from streams.mail.mailer import Mailer, SmtpMailer
+from streams.mail.render import NoticeRenderer
+from streams.oncall.page_hooks import PageHook, Pager
+from streams.oncall.webhook import HttpWebhook, Webhook
 from streams.profiles_loader import load_directory
-from streams.render import NoticeRenderer
 from streams.rules_loader import load_rules
 from streams.settings import Settings, fingerprint_fields, input_topics
-from streams.webhook import HttpWebhook, Webhook
 
 
 def utc_now() -> datetime:

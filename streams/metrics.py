@@ -21,7 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from incident.model import Incident
-from streams import codec
+from streams.kafka import codec
 
 # Ours: one registry for the process (agents of every app in it share the counters).
 REGISTRY = CollectorRegistry(auto_describe=True)

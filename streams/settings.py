@@ -93,7 +93,7 @@ class Settings:
     # addresses, empty: the address the console sees (uvicorn's default trusts 127.0.0.1 only).
     console_trusted_proxies: str = ""
     # "id:base64,...": HMAC keys of the commands carrying a person's decision; the first signs,
-    # all verify (streams/command_signing.py). Required by workers and console outside `breach up`.
+    # all verify (streams/kafka/command_signing.py). Required by workers and console outside `breach up`.
     command_keys: str = ""
     oidc_issuer: str = ""  # OpenID Connect login when set (its /.well-known/openid-configuration)
     oidc_client_id: str = ""
@@ -240,7 +240,7 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
     if settings.ingest_format not in FORMATS:
         raise SettingsError(f"BREACH_INGEST_FORMAT={settings.ingest_format!r}: expected one of {', '.join(FORMATS)}")
     if settings.command_keys.strip():
-        from streams.command_signing import Keyring  # here, not at the top: it imports this module
+        from streams.kafka.command_signing import Keyring  # here, not at the top: it imports this module
 
         Keyring.parse(settings.command_keys)
     input_topics(settings)
@@ -261,7 +261,7 @@ REQUIRED = {
 
 
 _TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
-# streams/topics.py names them; not imported here (it loads faust, and the console reads settings).
+# streams/kafka/topics.py names them; not imported here (it loads faust, and the console reads settings).
 _OWN_TOPICS = ("signals", "incident-commands", "incident-events", "affected-subjects", "notice-deliveries",
                "notice-ledger", "notice-bodies")
 

@@ -20,7 +20,7 @@ left by force: each service thread's own loop is halted and what it owed is fail
 task still pending is cancelled (again, for as long as FORCE_SECONDS, since a cancelled task may
 await again in its ``finally``), and the result names everything that had to be forced. A forced
 stop loses nothing that was acknowledged: offsets are committed only for records whose output
-was flushed (streams/faust_offsets.py), so records in flight are read again by the next owner.
+was flushed (streams/kafka/faust_offsets.py), so records in flight are read again by the next owner.
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ import structlog
 
 from streams.app import build
 from streams.deps import Deps
+from streams.kafka.topics import Tables, Topics
 from streams.metrics import WorkerMetrics
 from streams.settings import Settings
 from streams.stopping import Tasks, stop_app
-from streams.topics import Tables, Topics
 from streams.web import WebServer
 
 log = structlog.get_logger("breach.worker")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
-from streams.embedded import Broker, free_port
+from streams.embedded.services import Broker, free_port
 
 # Property tests: the same examples on every run (CI must not flake), and plenty of them;
 # `pytest --hypothesis-profile=deep` searches much further.

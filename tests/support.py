@@ -16,8 +16,8 @@ from aiokafka import AIOKafkaConsumer
 
 from console.projection import Projection, current_partitions
 from console.read_model import ReadModel
-from streams.command_signing import Keyring
-from streams.embedded import free_port
+from streams.embedded.services import free_port
+from streams.kafka.command_signing import Keyring
 from streams.settings import Settings, load_settings
 
 POLL_INTERVAL = 0.05  # seconds between two looks at the condition, not a wait for a result
@@ -52,7 +52,7 @@ async def read_signals(bootstrap: str, count: int, timeout: float = 30.0) -> lis
     """The first ``count`` signals on the ``signals`` topic (a record may hold several), one per
     security record: the copies of an unmapped signal sent to the controllers' keys are left out."""
     from incident.correlation import LINK_ONLY
-    from streams.signal_batches import decode_signals
+    from streams.pipeline.signal_batches import decode_signals
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
                                 enable_auto_commit=False)

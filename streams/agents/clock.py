@@ -7,9 +7,9 @@ import faust
 import structlog
 
 from incident.commands import Tick
-from streams import codec
 from streams.deps import Deps
-from streams.topics import Tables, Topics
+from streams.kafka import codec
+from streams.kafka.topics import Tables, Topics
 
 log = structlog.get_logger("breach.clock")
 

@@ -44,11 +44,20 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from incident.commands import RecordDeliveryProgress
 from incident.events import SubjectNoticeRequested
-from streams import codec, metrics
+from streams import metrics
 from streams.deps import Deps
-from streams.dlq import dead_letter, letter_key
-from streams.kafka_security import client_options, security_options
-from streams.mailer import (
+from streams.kafka import codec
+from streams.kafka.dlq import dead_letter, letter_key
+from streams.kafka.kafka_security import client_options, security_options
+from streams.kafka.topics import (
+    AFFECTED_SUBJECTS,
+    INCIDENT_COMMANDS,
+    NOTICE_BODIES,
+    NOTICE_DELIVERIES,
+    NOTICE_DELIVERIES_DLQ,
+    NOTICE_LEDGER,
+)
+from streams.mail.mailer import (
     Disposition,
     DkimSigner,
     MailError,
@@ -58,17 +67,9 @@ from streams.mailer import (
     message_id_for,
     prepare,
 )
-from streams.render import NoticeRenderer, RenderedNotice, TemplateMissing
+from streams.mail.render import NoticeRenderer, RenderedNotice, TemplateMissing
 from streams.settings import Settings
 from streams.stopping import client_running, finish
-from streams.topics import (
-    AFFECTED_SUBJECTS,
-    INCIDENT_COMMANDS,
-    NOTICE_BODIES,
-    NOTICE_DELIVERIES,
-    NOTICE_DELIVERIES_DLQ,
-    NOTICE_LEDGER,
-)
 
 log = structlog.get_logger("breach.deliver")
 
@@ -126,7 +127,7 @@ class Counts:
 async def read_subjects(bootstrap: str, incident_id: str, list_id: str, within: float = 120.0,
                         **security: Any) -> list[dict[str, str]]:
     """Every recipient of one imported list, from affected-subjects (all partitions, from the start).
-    ``security``: Kafka TLS/SASL options (streams.kafka_security.security_options)."""
+    ``security``: Kafka TLS/SASL options (streams.kafka.kafka_security.security_options)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                 auto_offset_reset="earliest", max_partition_fetch_bytes=8 * 1024 * 1024, **security)
     await consumer.start()
@@ -495,7 +496,7 @@ def _delivery(raw: bytes | None) -> dict[str, str]:
 
 def delivery_topics(app: faust.App, settings: Settings) -> list[Any]:
     """The mass-delivery topics with their retention (personal data) or compaction; also what
-    `breach topics create` makes (streams/topics_admin.py)."""
+    `breach topics create` makes (streams/kafka/topics_admin.py)."""
     retention = timedelta(days=settings.subjects_retention_days)
 
     def topic(name: str, **options: Any) -> Any:

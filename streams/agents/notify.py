@@ -19,12 +19,13 @@ import structlog
 from incident.commands import RecordDelivery
 from incident.events import NoticeRequested, ReminderDue, SubjectNoticeRequested
 from incident.notices import NoticeDraft, reference
-from streams import codec, metrics
+from streams import metrics
 from streams.deps import Deps
-from streams.dlq import dead_letter, letter_key
-from streams.mailer import Disposition, MailError, OutgoingMessage, message_id_for
-from streams.render import TemplateMissing
-from streams.topics import INCIDENT_EVENTS_DLQ, Tables, Topics
+from streams.kafka import codec
+from streams.kafka.dlq import dead_letter, letter_key
+from streams.kafka.topics import INCIDENT_EVENTS_DLQ, Tables, Topics
+from streams.mail.mailer import Disposition, MailError, OutgoingMessage, message_id_for
+from streams.mail.render import TemplateMissing
 
 log = structlog.get_logger("breach.notify")
 # What one event may raise that no retry can mend (an SMTP outage is retried, not listed here).

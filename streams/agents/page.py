@@ -1,4 +1,4 @@
-"""incident-events: Paged → the on-call team's e-mail and webhooks (streams/pager.py).
+"""incident-events: Paged → the on-call team's e-mail and webhooks (streams/oncall/pager.py).
 
 A reaction, not a decision, beside the notify agent on the same topic (a webhook that hangs
 does not hold up the notices). A page a channel could not take after its retries is
@@ -14,13 +14,14 @@ import faust
 import structlog
 
 from incident.events import Paged
-from streams import codec, metrics
+from streams import metrics
 from streams.agents.notify import send_once
 from streams.deps import Deps
-from streams.dlq import dead_letter, letter_key
-from streams.mailer import OutgoingMessage
-from streams.pager import send
-from streams.topics import INCIDENT_EVENTS_DLQ, Tables, Topics
+from streams.kafka import codec
+from streams.kafka.dlq import dead_letter, letter_key
+from streams.kafka.topics import INCIDENT_EVENTS_DLQ, Tables, Topics
+from streams.mail.mailer import OutgoingMessage
+from streams.oncall.pager import send
 
 log = structlog.get_logger("breach.page")
 _PAGED = b'"type":"Paged"'  # most events are not pages: skip them without decoding

@@ -16,11 +16,11 @@ import pytest_asyncio
 from incident.events import RiskAssessed
 from incident.profiles import Directory, parse_profile
 from streams.deps import Deps
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
-from streams.render import NoticeRenderer
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
 from streams.rules_loader import load_rules
-from streams.samples import publish
 from streams.settings import ROOT
 from streams.worker import running
 from tests.support import Watcher, eventually, settings_for

@@ -18,15 +18,15 @@ import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
 from incident.notices import reference
-from streams.audit import Audit, read_audit, report
+from streams.cli.audit import Audit, read_audit, report
+from streams.cli.replay import read_topic
 from streams.deps import Deps
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
-from streams.render import NoticeRenderer
-from streams.replay import read_topic
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
+from streams.kafka.topics import INCIDENT_EVENTS
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
 from streams.settings import ROOT, Settings
-from streams.topics import INCIDENT_EVENTS
 from streams.worker import running
 from tests.support import Watcher, eventually, settings_for
 from tests.unit.builders import directory

@@ -17,11 +17,11 @@ from aiokafka import AIOKafkaProducer
 from incident.commands import AttachSignal
 from incident.events import SignalAttached
 from incident.signals import Evidence
-from streams import codec
 from streams.deps import Deps
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
-from streams.render import NoticeRenderer
+from streams.embedded.services import Broker
+from streams.kafka import codec
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
 from streams.settings import ROOT
 from streams.worker import running
 from tests.support import Watcher, eventually, settings_for

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from streams.agents.due_index import DueIndex
 from streams.deps import Deps
-from streams.due_index import DueIndex
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
-from streams.render import NoticeRenderer
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
+from streams.oncall.webhook import RecordingWebhook
 from streams.settings import ROOT
-from streams.webhook import RecordingWebhook
 from streams.worker import running
 from tests.support import Watcher, eventually, settings_for
 from tests.unit.builders import directory

@@ -17,10 +17,10 @@ import pytest_asyncio
 
 from incident.signals import SecurityEvent
 from streams.deps import Deps
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
-from streams.render import NoticeRenderer
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
 from streams.settings import ROOT, SettingsError, input_topics, load_settings
 from streams.worker import running
 from tests.support import read_signals, read_topic, settings_for

@@ -24,15 +24,15 @@ from aiokafka import AIOKafkaProducer
 from incident.commands import AttachSignal
 from incident.correlation import correlation_key
 from incident.signals import Evidence
-from streams import codec
 from streams.deps import Deps
-from streams.dlq import KEEP_BYTES
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
-from streams.render import NoticeRenderer
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
+from streams.kafka import codec
+from streams.kafka.dlq import KEEP_BYTES
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
+from streams.pipeline.signal_batches import encode_signals
 from streams.settings import ROOT
-from streams.signal_batches import encode_signals
 from streams.worker import running
 from tests.support import Watcher, eventually, read_topic, settings_for
 from tests.unit.builders import directory, event

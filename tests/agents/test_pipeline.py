@@ -14,10 +14,10 @@ import pytest
 import pytest_asyncio
 
 from streams.deps import Deps
-from streams.embedded import Broker
-from streams.mailer import Disposition, MailError, RecordingMailer
-from streams.render import NoticeRenderer
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
+from streams.mail.mailer import Disposition, MailError, RecordingMailer
+from streams.mail.render import NoticeRenderer
 from streams.settings import ROOT
 from streams.worker import running
 from tests.support import Watcher, eventually, read_topic, settings_for
@@ -112,7 +112,7 @@ async def test_a_command_keyed_for_another_incident_is_refused(system: System) -
     from aiokafka import AIOKafkaProducer
 
     from incident.commands import StartTriage
-    from streams import codec
+    from streams.kafka import codec
     from tests.support import KEYS
 
     value = codec.encode(StartTriage(incident_id="incident-a", by="mallory", at=NOW))

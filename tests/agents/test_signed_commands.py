@@ -15,13 +15,14 @@ import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
 from incident.commands import RecordAwareness, StartTriage, Tick
-from streams import codec, metrics
-from streams.command_signing import HEADER, Keyring, new_key
+from streams import metrics
 from streams.deps import Deps
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
-from streams.render import NoticeRenderer
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
+from streams.kafka import codec
+from streams.kafka.command_signing import HEADER, Keyring, new_key
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
 from streams.settings import ROOT
 from streams.worker import running
 from tests.support import COMMAND_KEYS, KEYS, Watcher, eventually, read_topic, settings_for

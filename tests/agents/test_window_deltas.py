@@ -1,4 +1,4 @@
-"""The correlation window is saved as deltas over a snapshot (streams/window_store.py) and read
+"""The correlation window is saved as deltas over a snapshot (streams/pipeline/window_store.py) and read
 back whole: a worker started after another continues its windows from the changelog.
 
 Held failed logons are brought in five batches by a first worker (each batch a delta on the
@@ -19,13 +19,13 @@ from aiokafka import AIOKafkaConsumer
 from console.projection import current_partitions
 from streams import metrics
 from streams.deps import Deps
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
-from streams.render import NoticeRenderer
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
+from streams.pipeline.window_store import SEPARATOR
 from streams.rules_loader import load_rules
-from streams.samples import publish
 from streams.settings import ROOT
-from streams.window_store import SEPARATOR
 from streams.worker import running
 from tests.support import Watcher, eventually, settings_for
 from tests.unit.builders import directory

@@ -62,7 +62,8 @@ def test_lint_and_types_are_clean() -> None:
 
     root = DOMAIN.parent
     bin_dir = Path(sys.executable).parent
-    for command in ([str(bin_dir / "ruff"), "check", "incident", "streams", "console", "tests"],
+    for command in ([str(bin_dir / "ruff"), "check", "incident", "streams", "console", "benchmarks",
+                     "tests"],
                     [str(bin_dir / "mypy")]):
         result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
         assert result.returncode == 0, f"{command[0]} found problems:\n{result.stdout[-3000:]}"

@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from streams.cli import parser
+from streams.kafka.topics_admin import topic_specs
 from streams.settings import REQUIRED, load_settings, variable_names
-from streams.topics_admin import topic_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

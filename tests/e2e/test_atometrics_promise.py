@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from streams.embedded import Broker
+from streams.embedded.services import Broker
 from tests.e2e.test_scenarios import Stack, open_stack
 from tests.support import eventually
 

@@ -13,14 +13,14 @@ import pytest
 import pytest_asyncio
 
 from incident.commands import RecordAwareness
-from streams.commands_out import CommandSender
 from streams.deps import Deps
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
+from streams.kafka.commands_out import CommandSender
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
 from streams.profiles_loader import load_directory
-from streams.render import NoticeRenderer
 from streams.rules_loader import load_rules
-from streams.samples import publish
 from streams.settings import ROOT
 from streams.worker import running
 from tests.support import KEYS, Watcher, eventually, settings_for

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytest_asyncio
 
-from streams.embedded import Broker
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
 from streams.settings import ROOT
 from tests.e2e.test_scenarios import Stack, open_stack
 from tests.support import eventually

@@ -15,10 +15,10 @@ import pytest_asyncio
 
 from console.app import create_console
 from console.auth import parse_users
-from streams.commands_out import CommandSender
 from streams.deps import Deps
-from streams.embedded import Broker, MailCatcher, free_port
-from streams.samples import jsonl_lines, publish, shift_to
+from streams.embedded.samples import jsonl_lines, publish, shift_to
+from streams.embedded.services import Broker, MailCatcher, free_port
+from streams.kafka.commands_out import CommandSender
 from streams.settings import ROOT, Settings
 from streams.worker import running
 from tests.support import KEYS, Watcher, eventually, read_topic, settings_for

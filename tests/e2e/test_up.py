@@ -21,13 +21,13 @@ import httpx
 import pytest
 
 from incident.errors import InvalidEvent
-from streams.agents.ingest import normalise
 from streams.deps import Deps
-from streams.embedded import free_port, port_is_free
-from streams.mailer import RecordingMailer
+from streams.embedded.samples import jsonl_lines
+from streams.embedded.services import free_port, port_is_free
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
+from streams.pipeline.ingest import normalise
 from streams.profiles_loader import load_directory
-from streams.render import NoticeRenderer
-from streams.samples import jsonl_lines
 from streams.settings import ROOT
 from tests.support import eventually
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.embedded import free_port, port_is_free
+from streams.embedded.services import free_port, port_is_free
 from streams.settings import ROOT, variable_names
 from tests.e2e.test_up import Up
 from tests.support import eventually

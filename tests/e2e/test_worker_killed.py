@@ -19,8 +19,8 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
 
-from streams.embedded import Broker, MailCatcher, free_port
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker, MailCatcher, free_port
 from streams.settings import ROOT
 from tests.support import COMMAND_KEYS, POLL_INTERVAL, Watcher, eventually
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from streams.embedded import MailCatcher, free_port
+from streams.embedded.services import MailCatcher, free_port
 
 
 @pytest_asyncio.fixture

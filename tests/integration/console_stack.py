@@ -20,11 +20,11 @@ from console.app import create_console
 from console.auth import AuthConfig
 from console.read_model import ReadModel
 from console.users import TokenStore, UserStore
-from streams import mass
-from streams.commands_out import CommandSender
 from streams.deps import Deps
-from streams.embedded import Broker, MailCatcher, free_port
-from streams.samples import jsonl_lines, publish, shift_to
+from streams.embedded.samples import jsonl_lines, publish, shift_to
+from streams.embedded.services import Broker, MailCatcher, free_port
+from streams.kafka.commands_out import CommandSender
+from streams.mail import mass
 from streams.settings import ROOT, Settings
 from streams.worker import running
 from tests.support import KEYS, Watcher, eventually, settings_for

@@ -45,8 +45,8 @@ from incident.errors import CommandRejected
 from incident.model import Incident, PartitionProgress, SubjectNotice
 from incident.notices import reference
 from streams import cli
-from streams.cli_console import served_at, write_endpoints
-from streams.embedded import free_port
+from streams.cli.console_client import served_at, write_endpoints
+from streams.embedded.services import free_port
 from streams.settings import ROOT
 from tests.support import eventually
 from tests.unit.builders import T0, FakeCalendar, directory, event

@@ -17,7 +17,7 @@ from incident.events import ReminderDue
 from incident.model import Override
 from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, draft
 from streams.calendars import HolidaysCalendar
-from streams.render import NoticeRenderer
+from streams.mail.render import NoticeRenderer
 from tests.sample_incidents import SampleIncident, directory, sample_incidents
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -25,7 +25,7 @@ from incident.notices import (
     NoticeDraft,
 )
 from streams.calendars import HolidaysCalendar
-from streams.render import NoticeRenderer
+from streams.mail.render import NoticeRenderer
 from tests.sample_incidents import SampleIncident, directory, sample_incidents
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -28,8 +28,8 @@ from console.users import ROLES, SCOPES, TokenStore, UserStore
 from incident.commands import Command
 from incident.model import Incident, SubjectNotice
 from incident.recipients import parse
-from streams import mass
 from streams.deps import Deps
+from streams.mail import mass
 from tests.integration.console_stack import PEOPLE, ConsoleStack, console_stack
 
 in_module_loop = pytest.mark.asyncio(loop_scope="module")  # the stack lives for the whole module

@@ -24,7 +24,7 @@ from console.read_model import ReadModel
 from console.users import UserStore
 from incident.chain import GENESIS
 from incident.events import IncidentOpened, TriageStarted
-from streams import audit_chain, codec
+from streams.kafka import audit_chain, codec
 from streams.settings import ROOT
 from tests.unit.builders import directory
 

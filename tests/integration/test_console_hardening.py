@@ -34,9 +34,9 @@ from incident.correlation import correlate
 from incident.decide import Rules, decide
 from incident.model import fold
 from incident.profiles import Directory
-from streams import mass
-from streams.embedded import CaughtMail, MailCatcher, free_port
-from streams.embedded_run import console_config
+from streams.cli.stack import console_config
+from streams.embedded.services import CaughtMail, MailCatcher, free_port
+from streams.mail import mass
 from streams.settings import ROOT, Settings
 from tests.support import KEYS, eventually
 from tests.unit.builders import T0, FakeCalendar, directory, event
@@ -158,7 +158,7 @@ async def test_an_unread_body_over_a_socket_gets_413_at_once(users: UserStore) -
 
 @pytest.mark.asyncio
 async def test_a_long_list_is_read_off_the_event_loop() -> None:
-    """streams.mass.import_subjects (the console's and the CLI's import) parses in a thread: the event
+    """streams.mail.mass.import_subjects (the console's and the CLI's import) parses in a thread: the event
     loop turns while a list is read (on the loop, as before, it turned not once). The lines are all
     invalid, so nothing is published and no broker is needed."""
     data = ("email\n" + "".join(f"person{n}-at-example\n" for n in range(20_000))).encode()

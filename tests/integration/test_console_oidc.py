@@ -31,7 +31,7 @@ from console.read_model import ReadModel
 from console.sessions import Lifetimes, SessionStore
 from console.users import UserStore
 from incident.profiles import Directory
-from streams.embedded import free_port
+from streams.embedded.services import free_port
 from streams.settings import ROOT
 from tests.support import eventually
 

@@ -7,8 +7,8 @@ from structlog.testing import capture_logs
 
 from console.projection import Projection
 from console.read_model import ReadModel
-from streams.embedded import Broker
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
 from tests.support import eventually
 
 

@@ -14,7 +14,8 @@ import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
 from incident.commands import RecordAwareness
-from streams import cli, codec
+from streams import cli
+from streams.kafka import codec
 from tests.integration.console_stack import ConsoleStack, console_stack
 from tests.support import eventually
 

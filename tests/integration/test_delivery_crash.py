@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from incident.model import Incident, SubjectNotice
-from streams import mass
-from streams.embedded import Broker, free_port
-from streams.mailer import message_id_for
-from streams.render import NoticeRenderer
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker, free_port
+from streams.mail import mass
+from streams.mail.mailer import message_id_for
+from streams.mail.render import NoticeRenderer
 from streams.settings import ROOT
 from tests.integration.smtp_sink import SmtpSink
 from tests.support import COMMAND_KEYS, KEYS, Watcher, eventually

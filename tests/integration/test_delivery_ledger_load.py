@@ -19,9 +19,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from incident.model import SubjectNotice
 from streams.agents.deliver import DeliveryService, delivery_key
 from streams.deps import Deps
-from streams.embedded import Broker, free_port
-from streams.mailer import RecordingMailer
-from streams.topics import NOTICE_DELIVERIES
+from streams.embedded.services import Broker, free_port
+from streams.kafka.topics import NOTICE_DELIVERIES
+from streams.mail.mailer import RecordingMailer
 from streams.worker import running
 from tests.integration.smtp_sink import SmtpSink
 from tests.integration.test_mass_delivery import NOW, RENDERER, Stack, aware_incident, csv_list, import_and_approve

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.due_index import DueIndex
+from streams.agents.due_index import DueIndex
 
 
 def test_due_incidents_pop_once_in_time_order() -> None:

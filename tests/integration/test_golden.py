@@ -18,7 +18,7 @@ import jinja2
 import pytest
 
 from incident.regime_notices import REGIME_NOTICES
-from streams.render import NoticeRenderer
+from streams.mail.render import NoticeRenderer
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates" / "notices"
@@ -73,7 +73,7 @@ def reminder_context() -> dict[str, Any]:
             "incident": {"id": "3f2a9c1d-8b4e-4c6a-9d2f-7e1b5a0c3d48", "reference": "BR-3F2A9C1D",
                          "url": "http://127.0.0.1:8000/incidents/3f2a9c1d-8b4e-4c6a-9d2f-7e1b5a0c3d48"},
             "controller": {"name": "AMPERE SAS"},
-            # An on-call page (streams/pager.py): ids, times and levels only.
+            # An on-call page (streams/oncall/pager.py): ids, times and levels only.
             "page": {"id": "3f2a9c1d-8b4e-4c6a-9d2f-7e1b5a0c3d48/page-2", "reason": "aware",
                      "why": "a breach the controller is aware of", "trigger": "awareness", "repeat": 1,
                      "severity": 4, "level": "high", "opened_at": "2026-11-21T08:55:00+00:00",

@@ -8,7 +8,7 @@ import faust
 import pytest
 
 from streams.app import create_app
-from streams.kafka_security import client_options, faust_credentials
+from streams.kafka.kafka_security import client_options, faust_credentials
 from streams.settings import SettingsError, load_settings
 
 

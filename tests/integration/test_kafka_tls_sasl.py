@@ -24,17 +24,18 @@ from aiokafka.errors import KafkaConnectionError
 
 from console.projection import Projection, read_all
 from console.read_model import ReadModel
-from streams import mass, metrics
+from streams import metrics
 from streams.cli import main
+from streams.cli.replay import replay_projections
 from streams.deps import Deps
-from streams.embedded import Broker, free_port
-from streams.kafka_security import client_options, security_options
-from streams.mailer import RecordingMailer
-from streams.render import NoticeRenderer
-from streams.replay import replay_projections
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker, free_port
+from streams.kafka.kafka_security import client_options, security_options
+from streams.kafka.topics_admin import create_topics
+from streams.mail import mass
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
 from streams.settings import ROOT, Settings, load_settings
-from streams.topics_admin import create_topics
 from streams.worker import running
 from tests.integration.kafka_gateway import Gateway, make_certificates
 from tests.integration.smtp_sink import SmtpSink

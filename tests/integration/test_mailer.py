@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams.embedded import MailCatcher, free_port
-from streams.mailer import Disposition, MailError, OutgoingMessage, SmtpMailer, message_id_for
+from streams.embedded.services import MailCatcher, free_port
+from streams.mail.mailer import Disposition, MailError, OutgoingMessage, SmtpMailer, message_id_for
 from streams.settings import load_settings
 
 

@@ -31,13 +31,13 @@ from console.app import create_console
 from console.auth import AuthConfig
 from console.users import UserStore
 from incident.model import Incident, SubjectNotice
-from streams import mass
-from streams.commands_out import CommandSender
 from streams.deps import Deps
-from streams.embedded import Broker, free_port
-from streams.mailer import RecordingMailer, message_id_for
-from streams.render import NoticeRenderer
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker, free_port
+from streams.kafka.commands_out import CommandSender
+from streams.mail import mass
+from streams.mail.mailer import RecordingMailer, message_id_for
+from streams.mail.render import NoticeRenderer
 from streams.settings import ROOT
 from streams.worker import running
 from tests.integration.smtp_sink import Refuser, SmtpSink

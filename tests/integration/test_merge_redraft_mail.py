@@ -21,7 +21,7 @@ from incident.events import NoticeRequested
 from incident.model import Incident
 from incident.notices import reference
 from streams.agents.notify import deliver
-from streams.embedded import MailCatcher
+from streams.embedded.services import MailCatcher
 from tests.integration.test_notify_ledger import deps_for
 from tests.unit.builders import T0, FakeCalendar, directory, merge_after_awareness
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from incident.notices import draft
-from streams.render import NoticeRenderer
+from streams.mail.render import NoticeRenderer
 from tests.sample_incidents import SampleIncident, sample_incidents
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ from incident.model import fold
 from incident.notices import draft
 from incident.notification_form import FormAnswers
 from streams.calendars import HolidaysCalendar
-from streams.render import NoticeRenderer, RenderedNotice
+from streams.mail.render import NoticeRenderer, RenderedNotice
 from tests.sample_incidents import SampleIncident, directory, sample_incidents
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

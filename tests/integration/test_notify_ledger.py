@@ -12,9 +12,9 @@ import pytest
 from incident.notices import NoticeDraft
 from streams.agents.notify import IN_DOUBT, SENDING, deliver
 from streams.deps import Deps
-from streams.embedded import MailCatcher
-from streams.mailer import SmtpMailer, message_id_for
-from streams.render import NoticeRenderer
+from streams.embedded.services import MailCatcher
+from streams.mail.mailer import SmtpMailer, message_id_for
+from streams.mail.render import NoticeRenderer
 from streams.settings import ROOT, load_settings
 from tests.integration.test_render import FIXTURE
 from tests.unit.builders import directory

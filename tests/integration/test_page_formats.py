@@ -15,13 +15,13 @@ from aiohttp import web
 
 from incident.events import Paged
 from incident.pages import Page
-from streams import page_formats, pager
 from streams.deps import Deps
-from streams.mailer import OutgoingMessage, RecordingMailer
-from streams.page_hooks import PageHook, Pager
-from streams.render import NoticeRenderer
+from streams.mail.mailer import OutgoingMessage, RecordingMailer
+from streams.mail.render import NoticeRenderer
+from streams.oncall import page_formats, pager
+from streams.oncall.page_hooks import PageHook, Pager
+from streams.oncall.webhook import HttpWebhook
 from streams.settings import ROOT
-from streams.webhook import HttpWebhook
 from tests.support import loopback_http
 from tests.unit.builders import directory
 

@@ -22,15 +22,15 @@ from structlog.testing import capture_logs
 
 from incident.commands import AcknowledgePage, AddNote, Tick
 from incident.events import Paged
-from streams import codec
 from streams.deps import Deps
-from streams.embedded import Broker, free_port
-from streams.mailer import SmtpMailer
-from streams.page_hooks import PageHook, Pager
-from streams.render import NoticeRenderer
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker, free_port
+from streams.kafka import codec
+from streams.mail.mailer import SmtpMailer
+from streams.mail.render import NoticeRenderer
+from streams.oncall.page_hooks import PageHook, Pager
+from streams.oncall.webhook import HttpWebhook
 from streams.settings import ROOT, load_settings
-from streams.webhook import HttpWebhook
 from streams.worker import running
 from tests.integration.smtp_sink import SmtpSink
 from tests.support import KEYS, Watcher, eventually, loopback_http, read_topic, settings_for

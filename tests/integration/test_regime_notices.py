@@ -15,7 +15,7 @@ from incident.deadlines import Clock
 from incident.notices import draft_regime_notice
 from incident.regime_notices import REGIME_NOTICES, RegimeNotice, drafted_for, notice_for
 from incident.regimes import REGIMES
-from streams.render import PARTS, NoticeRenderer
+from streams.mail.render import PARTS, NoticeRenderer
 from streams.settings import ROOT
 from tests.sample_incidents import SampleIncident, sample_incidents
 

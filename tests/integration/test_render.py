@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 import pytest
 
-from streams.render import NoticeRenderer, RenderedNotice, TemplateMissing, one_line
+from streams.mail.render import NoticeRenderer, RenderedNotice, TemplateMissing, one_line
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates" / "notices"

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
-from streams import window_store
 from streams.deps import Deps
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
+from streams.pipeline import window_store
 from streams.profiles_loader import load_directory
-from streams.render import NoticeRenderer
 from streams.rules_loader import load_rules
-from streams.samples import publish
 from streams.settings import ROOT, Settings
 from streams.worker import running
 from tests.support import Watcher, eventually, settings_for

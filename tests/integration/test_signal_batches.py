@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams import codec
-from streams.signal_batches import decode_signals, encode_signals
+from streams.kafka import codec
+from streams.pipeline.signal_batches import decode_signals, encode_signals
 from tests.unit.builders import event
 
 

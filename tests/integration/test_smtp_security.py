@@ -22,8 +22,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from streams.embedded import free_port
-from streams.mailer import (
+from streams.embedded.services import free_port
+from streams.mail.mailer import (
     Disposition,
     DkimSigner,
     MailError,
@@ -33,7 +33,7 @@ from streams.mailer import (
     message_id_for,
     prepare,
 )
-from streams.render import RenderedNotice
+from streams.mail.render import RenderedNotice
 from streams.settings import load_settings
 
 NOTICE = RenderedNotice(subject="Information importante", text="Bonjour,\n", html="<p>Bonjour,</p>\n")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.embedded import Broker
+from streams.embedded.services import Broker
+from streams.kafka.topics_admin import TopicsError, create_topics, topic_specs
 from streams.settings import load_settings
-from streams.topics_admin import TopicsError, create_topics, topic_specs
 
 ROOT = Path(__file__).resolve().parents[2]
 

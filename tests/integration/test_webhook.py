@@ -9,8 +9,8 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from streams.embedded import free_port
-from streams.webhook import HttpWebhook
+from streams.embedded.services import free_port
+from streams.oncall.webhook import HttpWebhook
 from tests.support import loopback_http
 
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from incident.correlation import Config, Correlator, Window, correlate_batch
-from streams import codec
+from streams.kafka import codec
+from streams.pipeline.window_codec import DeltaError, WindowCodec
 from streams.rules_loader import load_rules
 from streams.settings import ROOT
-from streams.window_codec import DeltaError, WindowCodec
 from tests.unit.builders import T0, event
 
 PACK = load_rules(ROOT / "deploy" / "rules")

@@ -22,10 +22,10 @@ from structlog.testing import capture_logs
 
 from streams.app import build
 from streams.deps import Deps
-from streams.embedded import Broker, free_port
-from streams.mailer import RecordingMailer
+from streams.embedded.services import Broker, free_port
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
 from streams.metrics import WorkerMetrics
-from streams.render import NoticeRenderer
 from streams.settings import ROOT
 from streams.web import WebServer
 from streams.worker import started

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from streams.bench import as_json, chart, ratio, table
-from streams.benchmarks import Context, Figure, discover
+from benchmarks import Context, Figure, discover
+from benchmarks.report import as_json, chart, ratio, table
 
 
 def test_every_measurement_module_is_found_and_the_limits_run_first() -> None:
@@ -34,7 +34,7 @@ def _figures_in_source() -> dict[str, dict[str, str]]:
     """key -> keyword arguments (as source text) of every ``Figure(...)`` the measurement modules build."""
     import ast
 
-    from streams import benchmarks
+    import benchmarks
 
     found: dict[str, dict[str, str]] = {}
     for path in Path(benchmarks.__file__).parent.glob("*.py"):
@@ -46,7 +46,7 @@ def _figures_in_source() -> dict[str, dict[str, str]]:
 
 
 def test_the_pure_steps_are_each_measured_on_every_record() -> None:
-    from streams.benchmarks import pure_steps
+    from benchmarks import pure_steps
 
     found = pure_steps.steps(count=40)  # it refuses records that would not each become a signal and a command
     assert set(found) == {"normalise", "correlate", "incident"}
@@ -54,7 +54,7 @@ def test_the_pure_steps_are_each_measured_on_every_record() -> None:
 
 
 def test_every_figure_the_issue_asks_for_is_measured_and_throughputs_name_their_limit() -> None:
-    from streams.benchmarks import scaleout
+    from benchmarks import scaleout
 
     figures = _figures_in_source()
     assert set(figures) >= ASKED, ASKED - set(figures)

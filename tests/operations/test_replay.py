@@ -14,13 +14,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from console.projection import current_partitions
-from streams import codec
+from streams.cli.replay import ReplayError, check_namespace, parse_instant, replay_correlation, replay_projections
 from streams.deps import Deps
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
-from streams.render import NoticeRenderer
-from streams.replay import ReplayError, check_namespace, parse_instant, replay_correlation, replay_projections
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
+from streams.kafka import codec
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
 from streams.settings import ROOT
 from streams.worker import running
 from tests.support import Watcher, eventually, read_topic, settings_for

@@ -1,4 +1,4 @@
-"""streams/supervise.py with real processes: a unit that keeps dying is restarted with back-off,
+"""streams/embedded/supervise.py with real processes: a unit that keeps dying is restarted with back-off,
 then given up with a line saying so; a broker that dies stops the stack, saying the data is gone."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from streams.children import how_it_ended
-from streams.embedded import Broker
-from streams.restarts import Restarts
-from streams.supervise import supervise
+from streams.embedded.children import how_it_ended
+from streams.embedded.restarts import Restarts
+from streams.embedded.services import Broker
+from streams.embedded.supervise import supervise
 
 
 class Process:

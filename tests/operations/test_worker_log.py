@@ -1,4 +1,4 @@
-"""The worker's log of `breach up` (streams/embedded_run.py): appended to across runs, not
+"""The worker's log of `breach up` (streams/cli/stack.py): appended to across runs, not
 truncated (a crash's lines survive the next start), and readable by its owner only."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from streams import embedded_run
+from streams.cli import stack as embedded_run
 from streams.settings import Settings
 
 

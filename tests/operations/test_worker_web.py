@@ -12,10 +12,10 @@ import aiohttp
 import pytest
 
 from streams.deps import Deps
-from streams.embedded import Broker, free_port
-from streams.mailer import RecordingMailer
-from streams.render import NoticeRenderer
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker, free_port
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
 from streams.settings import ROOT
 from streams.worker import running
 from tests.support import Watcher, eventually, settings_for

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from streams.embedded import free_port
+from streams.embedded.services import free_port
 from tests.integration.smtp_sink import SmtpSink
 
 

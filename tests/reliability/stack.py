@@ -1,5 +1,5 @@
 """A cluster on this host for the reliability tests: the embedded broker, `breach worker`
-subprocesses (streams/cluster.py), a real aiosmtpd relay (tests/integration/smtp_sink.py)
+subprocesses (streams/embedded/cluster.py), a real aiosmtpd relay (tests/integration/smtp_sink.py)
 and a clock the test moves by writing an instant into a file (BREACH_CLOCK_FILE).
 
 The events each open their own incident with a confirmed breach: one Art. 33 clock each, and
@@ -23,12 +23,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from console.projection import current_partitions
 from incident.deadlines import due_reminders
 from incident.model import Incident
-from streams import codec
-from streams.cluster import WorkerProcess, all_ready, spawn_workers
-from streams.mailer import message_id_for
+from streams.embedded.cluster import WorkerProcess, all_ready, spawn_workers
+from streams.kafka import codec
+from streams.kafka.topics import INCIDENT_COMMANDS, SECURITY_EVENTS
+from streams.kafka.topics_admin import create_topics
+from streams.mail.mailer import message_id_for
 from streams.settings import ROOT, load_settings
-from streams.topics import INCIDENT_COMMANDS, SECURITY_EVENTS
-from streams.topics_admin import create_topics
 from tests.support import POLL_INTERVAL
 
 ONCALL = "oncall@reliability.example"

@@ -35,13 +35,13 @@ from hypothesis import strategies as st
 from console.projection import current_partitions
 from incident.correlation import LINK_ONLY
 from incident.errors import InvalidEvent
-from streams.agents.ingest import normalise
 from streams.deps import Deps
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
-from streams.render import NoticeRenderer
+from streams.embedded.services import Broker
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
+from streams.pipeline.ingest import normalise
+from streams.pipeline.signal_batches import decode_signals
 from streams.settings import ROOT
-from streams.signal_batches import decode_signals
 from streams.worker import running
 from tests.support import POLL_INTERVAL, Watcher, eventually, settings_for
 from tests.unit.builders import directory

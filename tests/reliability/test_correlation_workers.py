@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 
-from streams.cluster import WorkerProcess, all_ready, spawn_workers
-from streams.embedded import Broker
-from streams.samples import publish
+from streams.embedded.cluster import WorkerProcess, all_ready, spawn_workers
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
+from streams.kafka.topics_admin import create_topics
 from streams.settings import ROOT, load_settings
-from streams.topics_admin import create_topics
 from tests.support import Watcher, eventually, read_signals
 
 PARTITIONS = 2  # the default partitioner puts ama, ampere on 1 and atometrics, publisher-2018 on 0
@@ -121,7 +121,7 @@ async def test_two_workers_split_the_windows_and_the_survivor_continues_them(bro
             await read_signals(broker.bootstrap, len(first) + len(HOSTS) + len(copies) + len(rest), timeout=180)
             await publish(broker.bootstrap, lines([alert(c, 2) for c in HOSTS]))
             # Until every event is in, not just the last alert: after the rebalance, faust 0.15.3 can
-            # drop a record at hand-over (streams/faust_offsets.py); the survivor seeks back to it
+            # drop a record at hand-over (streams/kafka/faust_offsets.py); the survivor seeks back to it
             # within seconds and the incident gets it then, after later ones.
             await eventually(lambda: has_everything(watcher), timeout=180, what="every event of every attack")
             assert workers[1].alive()

@@ -15,15 +15,15 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from console.projection import current_partitions
-from streams.agents.ingest import normalise
-from streams.cluster import WorkerProcess, all_ready, spawn_workers
 from streams.deps import Deps
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
+from streams.embedded.cluster import WorkerProcess, all_ready, spawn_workers
+from streams.embedded.services import Broker
+from streams.kafka.topics_admin import create_topics
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
+from streams.pipeline.ingest import normalise
 from streams.profiles_loader import load_directory
-from streams.render import NoticeRenderer
 from streams.settings import ROOT, load_settings
-from streams.topics_admin import create_topics
 from tests.reliability.fuzz import malformed
 
 STORM = 100_000

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.embedded import Broker
-from streams.mailer import message_id_for
+from streams.embedded.services import Broker
+from streams.mail.mailer import message_id_for
 from tests.integration.smtp_sink import Refuser, SmtpSink
 from tests.reliability.stack import STEPS, Cluster, attached, breach_events, reminder_ids, stream, timed_deadlines
 from tests.support import Watcher, eventually

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.embedded import Broker
-from streams.mailer import message_id_for
+from streams.embedded.services import Broker
+from streams.mail.mailer import message_id_for
 from tests.integration.smtp_sink import SmtpSink
 from tests.reliability.stack import (
     ONCALL,

@@ -21,10 +21,10 @@ from structlog.testing import capture_logs
 
 from streams.app import build
 from streams.deps import Deps
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
-from streams.render import NoticeRenderer
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
 from streams.settings import ROOT, SettingsError, load_settings
 from streams.stopping import WorkerStopped
 from streams.worker import running, started

@@ -13,8 +13,8 @@ from incident.correlation import correlate_batch
 from incident.errors import ProfileError
 from incident.profiles import Directory, parse_profile
 from incident.signals import SecurityEvent
-from streams.agents.ingest import _located, link_only, linkable_keys
 from streams.deps import Deps
+from streams.pipeline.ingest import _located, link_only, linkable_keys
 from tests.unit.builders import PROFILE, T0, event, profile_doc
 
 SYSTEMS: list[dict[str, Any]] = [

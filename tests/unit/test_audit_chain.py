@@ -1,4 +1,4 @@
-"""The audit chain: links written by streams/audit_chain.py, judged by incident/chain.py."""
+"""The audit chain: links written by streams/kafka/audit_chain.py, judged by incident/chain.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from incident.chain import GENESIS, ChainCheck, Link, verify
 from incident.events import IncidentOpened, TriageStarted
-from streams import audit_chain, codec
+from streams.kafka import audit_chain, codec
 
 AT = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -205,7 +205,7 @@ def test_a_model_fed_without_records_says_not_checked() -> None:
 
 
 def test_the_report_is_one_line_an_incident_then_the_counts_and_its_exit_code() -> None:
-    from streams.audit import Audit, report
+    from streams.cli.audit import Audit, report
 
     audit = Audit()
     saved, head = published([event(1), event(2)])

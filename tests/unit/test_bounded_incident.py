@@ -19,7 +19,7 @@ from incident.risk import assess
 from incident.signal_summary import CHUNK, FIRST_KEPT, IDS_KEPT, LATEST_KEPT, SET_CAP, SignalSummary
 from incident.signals import Evidence
 from incident.tape import HOSTILE_CATEGORIES, facts_of
-from streams import codec
+from streams.kafka import codec
 from tests.unit.builders import T0, FakeCalendar, directory, event
 
 NOW = T0 + timedelta(hours=1)

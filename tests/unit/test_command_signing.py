@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from incident.commands import ActOnObligation, AttachSignal, RecordAwareness, Tick
-from streams import codec
-from streams.command_signing import (
+from streams.kafka import codec
+from streams.kafka.command_signing import (
     HEADER,
     HUMAN_DECISIONS,
     Keyring,

@@ -15,8 +15,8 @@ from incident.events import MeasuresRecorded
 from incident.measures import MeasureText
 from incident.model import Incident, fold
 from incident.notices import AUTHORITY_NOTIFICATION, DATA_SUBJECT_NOTICE, draft, read_in, submission
-from streams import codec
-from streams.command_signing import HUMAN_DECISIONS
+from streams.kafka import codec
+from streams.kafka.command_signing import HUMAN_DECISIONS
 from tests.unit.builders import T0, FakeCalendar, directory, high_risk_incident
 
 NOW = T0 + timedelta(hours=2)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from incident.model import Incident, PartitionProgress, SubjectNotice
-from streams.mass import progress_bar, status_lines
+from streams.mail.mass import progress_bar, status_lines
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

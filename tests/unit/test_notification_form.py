@@ -15,8 +15,8 @@ from incident.decide import Rules, decide
 from incident.errors import CommandRejected
 from incident.model import Incident, fold
 from incident.notification_form import FormAnswers, form_context
-from streams import codec
-from streams.command_signing import HUMAN_DECISIONS
+from streams.kafka import codec
+from streams.kafka.command_signing import HUMAN_DECISIONS
 from tests.unit.builders import T0, FakeCalendar, aware_incident, directory, high_risk_incident
 
 NOW = T0 + timedelta(hours=3)

@@ -237,7 +237,7 @@ def test_a_merged_incident_pages_no_more() -> None:
 
 
 def test_pages_survive_the_wire_format() -> None:
-    from streams import codec
+    from streams.kafka import codec
     state = aware()
     _, (command,) = correlate(None, event("z", confirms=True))
     assert isinstance(command, AttachSignal)

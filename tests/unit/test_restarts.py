@@ -1,8 +1,8 @@
-"""When `breach up` restarts a process that died, and when it gives up (streams/restarts.py)."""
+"""When `breach up` restarts a process that died, and when it gives up (streams/embedded/restarts.py)."""
 
 from __future__ import annotations
 
-from streams.restarts import Restarts
+from streams.embedded.restarts import Restarts
 
 
 def test_each_restart_waits_twice_as_long_and_the_sixth_death_in_a_row_gives_up() -> None:

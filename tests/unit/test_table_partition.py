@@ -7,7 +7,7 @@ from typing import Any
 
 import faust
 
-from streams import table_partition
+from streams.pipeline import table_partition
 
 
 class SpyTable:

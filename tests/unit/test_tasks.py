@@ -205,7 +205,7 @@ def test_merging_an_incident_the_controller_is_aware_of_is_the_dpos() -> None:
 
 
 def test_a_merge_carries_the_absorbed_incidents_tasks_and_who_checked_them() -> None:
-    from streams import codec
+    from streams.kafka import codec
 
     survivor = opened()
     survivor, _ = run(survivor, CheckTask(incident_id=survivor.id, task="gdpr-breach/preserve", done=True,
@@ -234,7 +234,7 @@ def test_a_merge_carries_the_absorbed_incidents_tasks_and_who_checked_them() -> 
 
 
 def test_tasks_and_tags_survive_the_wire_format() -> None:
-    from streams import codec
+    from streams.kafka import codec
 
     state = opened()
     state, _ = run(state, CheckTask(incident_id=state.id, task="gdpr-breach/contain", done=True, by="user:rita",
