@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from console import i18n, views
+from console import domain_text, i18n, views
 from console.site import Site
 from incident.notices import reference
 
@@ -70,13 +70,14 @@ def markdown(d: Mapping[str, Any], t: Mapping[str, str], lang: str, now: str) ->
     out = [f"# {w['report']} {escape(d['reference'])}", "",
            f"{w['generated']} {escape(when(now))}.", "", f"## {w['summary']}", ""]
     awareness = d.get("awareness")
+    aware_by = domain_text.actor(awareness["by"], lang) if awareness else ""
     out += _table([t["what"], t["value"]], [
         (t["title"], d.get("title") or ""),
         (t["controller"], d.get("controller_name") or t["unmapped"]),
         (t["state"], t.get("status_" + d["status"], d["status"])),
         (t["risk"], i18n.word(d["risk"], lang) if d.get("risk") else t["not_assessed"]),
         (w["opened"], when(d.get("opened_at"))),
-        (t["awareness"], f"{when(awareness['aware_at'])} ({t['by']} {awareness['by']})" if awareness
+        (t["awareness"], f"{when(awareness['aware_at'])} ({t['by']} {aware_by})" if awareness
          else t["not_recorded"]),
         (t["owner"], d.get("owner") or t["nobody"]),
         (t["tags"], ", ".join(d.get("tags", ())) or w["none"]),
@@ -87,21 +88,22 @@ def markdown(d: Mapping[str, Any], t: Mapping[str, str], lang: str, now: str) ->
     decisions: list[tuple[Any, ...]] = []
     if d.get("dismissal"):
         x = d["dismissal"]
-        decisions.append((w["dismissal"], when(x["at"]), x["by"], f"{x['outcome']}: {x['reason']}"))
+        decisions.append((w["dismissal"], when(x["at"]), domain_text.actor(x["by"], lang),
+                          f"{t.get('outcome_' + x['outcome'], x['outcome'])}: {x['reason']}"))
     if d.get("merged_into"):
         decisions.append((w["merged"], "", "", f"{d['merged_into_reference']}: {d.get('merge_reason') or ''}"))
     if d.get("override"):
         x = d["override"]
-        decisions.append((w["override"], when(x["at"]), x["by"],
+        decisions.append((w["override"], when(x["at"]), domain_text.actor(x["by"], lang),
                           f"{i18n.word(x['level'], lang)}: {x['justification']}"))
     if d.get("assessment"):
         a = d["assessment"]
-        decisions.append((w["assessment"], "", "", f"{a['level']} ({a['method_version']}, ENISA "
+        decisions.append((w["assessment"], "", "", f"{i18n.word(a['level'], lang)} ({a['method_version']}, ENISA "
                                                    f"{a['severity']['score']:g})"))
     out += _table([t["what"], t["when"], t["by"], t["reason"]], decisions) if decisions else [w["none"]]
     out += ["", f"## {t['obligations']}", ""]
     out += _table([w["obligation"], w["deadline"], w["status"]], [
-        (f"{c['legal_ref']} ({i18n.word(c['recipient'], lang)})",
+        (f"{domain_text.legal_ref(c['legal_ref'], lang)} ({i18n.word(c['recipient'], lang)})",
          when(c["deadline"]) if c["timed"] else t.get("standing_" + c["state"], c["time_left"]),
          _workflow(c.get("workflow"), t, when)) for c in d.get("deadlines", ())]) if d.get("deadlines") else [w["none"]]
     out += ["", f"## {t['notices']}", ""]
@@ -118,8 +120,9 @@ def markdown(d: Mapping[str, Any], t: Mapping[str, str], lang: str, now: str) ->
         (when(e.get("occurred_at")), f"{e.get('event_id')} ({e.get('source_format')}, {e.get('asset')})",
          e.get("title"), e.get("reason")) for e in d.get("evidence", ())]) if d.get("evidence") else [w["none"]]
     out += ["", f"## {t['timeline']}", ""]
-    out += _table([t["when"], t["what"]], [(when(e["at"]), e["summary"] if not e.get("reason") else
-                                            f"{e['command']}: {e['reason']}") for e in d.get("timeline", ())])
+    out += _table([t["when"], t["what"]], [
+        (when(e["at"]), e["summary"] if not e.get("reason") else f"{e['command']}: {i18n.refusal(e['reason'], lang)}")
+        for e in d.get("timeline", ())])
     return "\n".join(out) + "\n"
 
 

@@ -14,10 +14,11 @@ from typing import Any, Protocol
 
 import jinja2
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from console import actions, i18n, refusals
+from console import actions, domain_text, i18n, refusals
 from console.auth import AuthConfig
 from console.oidc import Oidc
 from console.read_model import ReadModel
@@ -72,7 +73,19 @@ def console_pages(templates_dir: Path) -> Environment:
     # A domain key (a level, a breach type, an anchor…) in the reader's language.
     pages.filters["words"] = jinja2.pass_context(lambda context, value: i18n.word(value, context.get("lang", "en")))
     pages.filters["left"] = jinja2.pass_context(_left)
+    # Who acted and an obligation's reference as the reader says them (console/domain_text.py); the
+    # raw actor id stays in the title.
+    pages.filters["actor"] = jinja2.pass_context(_actor)
+    pages.filters["legal_ref"] = jinja2.pass_context(
+        lambda context, ref: domain_text.legal_ref(ref, context.get("lang", "en")))
     return pages
+
+
+def _actor(context: Any, by: str | None) -> Markup:
+    said = domain_text.actor(by, context.get("lang", "en"))
+    if said == (by or ""):
+        return Markup("{}").format(said)
+    return Markup('<span class="actor" title="{}">{}</span>').format(by, said)
 
 
 def _left(context: Any, seconds: int | None) -> str:
@@ -117,6 +130,8 @@ class Site:
         html = self.pages.get_template(template).render(
             t=i18n.translator(lang), lang=lang, user=user, csrf_token=session.get("csrf", ""),
             refusal=lambda reason: i18n.refusal(reason, lang),
+            factor_rows=lambda factors: domain_text.factor_rows(self.renderer, factors, lang),
+            exception_reason=lambda e: domain_text.exception_reason(e["article"], e["reason"], lang),
             flash=session.pop("flash", None), mail=self.mailbox is not None, oidc=self.identity is not None,
             server_now=self.clock().isoformat(), clock_speed=self.clock_speed, path=request.url.path, **values)
         return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store", **(headers or {})})

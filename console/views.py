@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from console import domain_text
 from console.tasks import task_rows
 from incident import standing
 from incident.chain import Verdict
@@ -313,6 +314,12 @@ def describe(event: Any, lang: str = "en", titles: Mapping[str, str] | None = No
             data[ref] = named.get(data[ref], data[ref])
     if french and "action" in data:
         data["action"] = _word(data["action"], french)
+    if french:  # "par règle : signal confirmé", not "par rule:confirmed-signal"; the API keeps the id
+        for key in ("by", "settled_by"):
+            if isinstance(data.get(key), str):
+                data[key] = domain_text.actor(data[key], lang)
+        if isinstance(data.get("legal_ref"), str):
+            data["legal_ref"] = domain_text.legal_ref(data["legal_ref"], lang)
     match name:
         case "IncidentOpened":
             data["controller"] = data["controller"] or part["unmapped"]

@@ -13,6 +13,9 @@ from incident.model import Incident
 
 TRIAGE_RULE = "awareness:decision@1"
 TRIAGE_REF = "Awareness decision overdue (EDPB Guidelines 9/2022 ¶34-36: the investigation must be short)"
+# The same in French, for the on-call team's e-mail and the console (the event keeps the English).
+TRIAGE_REF_FR = ("Décision sur la prise de connaissance en retard (lignes directrices 9/2022 de l'EDPB, points 34 à "
+                 "36 : l'enquête doit être brève)")
 
 
 def next_tick_at(state: Incident, triage_window: timedelta) -> datetime | None:

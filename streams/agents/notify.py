@@ -19,6 +19,7 @@ import structlog
 from incident.commands import RecordDelivery
 from incident.events import NoticeRequested, ReminderDue, SubjectNoticeRequested
 from incident.notices import NoticeDraft, reference
+from incident.reminders import TRIAGE_REF, TRIAGE_REF_FR
 from streams import metrics
 from streams.deps import Deps
 from streams.kafka import codec
@@ -26,6 +27,7 @@ from streams.kafka.dlq import dead_letter, letter_key
 from streams.kafka.topics import INCIDENT_EVENTS_DLQ, Tables, Topics
 from streams.mail.mailer import Disposition, MailError, OutgoingMessage, message_id_for
 from streams.mail.render import TemplateMissing
+from streams.oncall.pager import language
 
 log = structlog.get_logger("breach.notify")
 # What one event may raise that no retry can mend (an SMTP outage is retried, not listed here).
@@ -100,15 +102,19 @@ async def remind(event: ReminderDue, deps: Deps, ledger: MutableMapping[str, Any
     if not recipients:
         log.warning("reminder.no_recipient", incident_id=event.incident_id, step=event.step)
         return
+    # The on-call team reads the controller's language, as the pages they get (streams/oncall/pager.py).
+    lang = language(profile.languages if profile else (), deps, kind="reminder")
+    french = lang == "fr"
+    legal_ref = TRIAGE_REF_FR if french and event.legal_ref == TRIAGE_REF else event.legal_ref
     context = {
         "notice": {"reader_tz": profile.timezone if profile else "UTC"},
-        "reminder": {"step": event.step, "skipped": list(event.skipped), "legal_ref": event.legal_ref,
+        "reminder": {"step": event.step, "skipped": list(event.skipped), "legal_ref": legal_ref,
                      "deadline": event.deadline.isoformat(), "overdue": event.step == "overdue"},
         "incident": {"id": event.incident_id, "reference": reference(event.incident_id),
                      "url": f"{deps.console_url}/incidents/{event.incident_id}"},
         "controller": {"name": profile.name if profile else "an unmapped asset"},
     }
-    rendered = deps.renderer.render(regime="internal", locale="en", kind="reminder", context=context)
+    rendered = deps.renderer.render(regime="internal", locale=lang, kind="reminder", context=context)
     notice_id = f"reminder-{event.incident_id}-{event.rule_ref}-{event.step}"
     for index, recipient in enumerate(recipients):
         message = OutgoingMessage(message_id=message_id_for(notice_id, recipient), recipient=recipient,

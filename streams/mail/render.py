@@ -119,6 +119,12 @@ class NoticeRenderer:
         with _reading(locale, context):
             return self.environment.get_template(name).render(dict(context))
 
+    def render_snippet(self, source: str, *, locale: str, context: Mapping[str, object]) -> str:
+        """A few lines of template (e.g. importing a locale's labels) rendered as plain text with
+        the notices' filters: the console writes the risk factors with the notices' words."""
+        with _reading(locale, context):
+            return self.environment.from_string(source).render(dict(context))
+
     def render(self, *, regime: str, locale: str, kind: str, context: Mapping[str, object]) -> RenderedNotice:
         """Subject (one line), text and HTML of a notice.
 

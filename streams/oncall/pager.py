@@ -40,11 +40,11 @@ def recipients(page: Page, deps: Deps) -> tuple[str, ...]:
     return tuple(own or deps.oncall or ((profile.dpo.email,) if profile else ()))
 
 
-def language(languages: tuple[str, ...] | list[str], deps: Deps) -> str:
-    """The page e-mail's language: the controller's first one the page templates exist in, else
+def language(languages: tuple[str, ...] | list[str], deps: Deps, kind: str = "page") -> str:
+    """An on-call e-mail's language (a page, a reminder): the controller's first one its templates exist in, else
     English (an unmapped asset's page too)."""
     internal = deps.renderer.templates_dir / "internal"
-    return next((lang for lang in languages if (internal / lang / "page.txt.j2").is_file()), "en")
+    return next((lang for lang in languages if (internal / lang / f"{kind}.txt.j2").is_file()), "en")
 
 
 async def send(event: Paged, deps: Deps, pager: Pager, ledger: MutableMapping[str, Any],

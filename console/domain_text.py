@@ -1,0 +1,88 @@
+"""The domain's English text as a French page reads it: the risk assessment's factors and Art. 34(3)
+exceptions, who acted (``rule:confirmed-signal``, ``system``, ``user:…``) and the awareness
+escalation's reference.
+
+The incident log keeps the English the domain wrote (events are immutable, and the register and
+the API quote them); the page translates at reading time. A factor is translated from its code
+and its ``params`` by the same labels the French notices use (templates/notices/gdpr/fr/
+_labels.j2), so the console and the authority notification never explain a factor in two ways;
+a factor recorded before factors carried params keeps its English (the labels fall back to it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from incident.decide import AUTOMATIC_AWARENESS
+from incident.reminders import TRIAGE_REF, TRIAGE_REF_FR
+from streams.mail.render import NoticeRenderer
+
+# One render for every factor row: name, value and reason, separated by a character no label holds.
+_SEP = "\x1f"
+_FACTORS = ('{% import "gdpr/fr/_labels.j2" as l %}{% for f in factors %}'
+            '{{ l.factor_name(f) }}' + _SEP + '{{ l.factor_value(f) }}' + _SEP + '{{ l.factor_reason(f) }}' + _SEP
+            + '{% endfor %}')
+
+_ACTORS_FR = {AUTOMATIC_AWARENESS: "règle : signal confirmé", "system": "système"}
+
+_REFS_FR = {TRIAGE_REF: TRIAGE_REF_FR}
+
+_MITIGATIONS_FR = {
+    "data_recovered_and_deleted": "données récupérées puis supprimées",
+    "credentials_reset": "identifiants réinitialisés",
+    "accounts_locked": "comptes bloqués", "key_rotated": "clé de chiffrement remplacée",
+    "recipient_confirmed_deletion": "suppression confirmée par le destinataire",
+    "device_wiped_remotely": "appareil effacé à distance",
+    "backup_restored": "données restaurées à partir d'une sauvegarde",
+}
+# incident/risk.py's three exceptions, by article; (b) names the measures, kept as codes in its text.
+_EXCEPTIONS_FR = {
+    "34(3)(a)": "Sans le chiffrement, cette violation présenterait un risque élevé ; les données sont inintelligibles "
+                "et la clé n'a pas été compromise.",
+    "34(3)(b)": "Sans les mesures prises depuis ({}), cette violation présenterait un risque élevé.",
+    "34(3)(c)": "Les personnes concernées ne peuvent pas être contactées individuellement sans efforts "
+                "disproportionnés : une communication publique la remplace.",
+}
+_MEASURES = re.compile(r"Without the measures taken since \((.*)\) this breach would be high risk\.")
+
+
+def factor_rows(renderer: NoticeRenderer, factors: Sequence[Mapping[str, Any]], lang: str) -> list[dict[str, str]]:
+    """Each factor as (name, value, reason) in the reader's language; English: the domain's own text."""
+    if lang != "fr" or not factors:
+        return [{"name": str(f["name"]).replace("_", " "), "value": str(f["value"]), "reason": str(f["reason"]),
+                 "code": str(f["name"])} for f in factors]
+    text = renderer.render_snippet(_FACTORS, locale="fr", context={"factors": [dict(f) for f in factors]})
+    cells = text.split(_SEP)
+    return [{"name": cells[3 * n], "value": cells[3 * n + 1], "reason": cells[3 * n + 2], "code": str(f["name"])}
+            for n, f in enumerate(factors)]
+
+
+def exception_reason(article: str, reason: str, lang: str) -> str:
+    if lang != "fr" or article not in _EXCEPTIONS_FR:
+        return reason
+    measures = _MEASURES.fullmatch(reason)
+    if article == "34(3)(b)":
+        if measures is None:
+            return reason
+        codes = [code.strip() for code in measures.group(1).split(",")]
+        return _EXCEPTIONS_FR[article].format(", ".join(_MITIGATIONS_FR.get(c, c) for c in codes))
+    return _EXCEPTIONS_FR[article]
+
+
+def actor(by: str | None, lang: str) -> str:
+    """Who acted, as a French reader says it: a rule or the system in words, a person by their name
+    (English pages keep the id the log holds, as they always showed it)."""
+    if not by or lang != "fr":
+        return by or ""
+    if by.startswith("user:"):
+        return by.removeprefix("user:")
+    return _ACTORS_FR.get(by, by)
+
+
+def legal_ref(ref: str | None, lang: str) -> str:
+    """An obligation's legal reference; the awareness escalation's own in French (citations stay)."""
+    if not ref:
+        return ""
+    return _REFS_FR.get(ref, ref) if lang == "fr" else ref
