@@ -34,6 +34,7 @@ class FakeClock:
 
 
 def reminders(mailer: RecordingMailer) -> list[str]:
+    """Each reminder's step, as its subject says it (in French: the test profile's first language)."""
     return [m.subject.split(" · ")[0] for m in mailer.sent if m.recipient == ONCALL]
 
 
@@ -59,7 +60,7 @@ async def test_reminders_arrive_once_per_step_across_a_restart(broker: Broker, t
             clock.now = deadline - timedelta(hours=5)
             await eventually(lambda: reminders(mailer) == ["T-48h", "T-6h"], what="T-6h (T-24h skipped)")
             clock.now = deadline + timedelta(minutes=1)
-            await eventually(lambda: reminders(mailer) == ["T-48h", "T-6h", "OVERDUE"], what="the overdue reminder")
+            await eventually(lambda: reminders(mailer) == ["T-48h", "T-6h", "DÉPASSÉ"], what="the overdue reminder")
 
             def reminder_events() -> list[object]:
                 return [e for e in watcher.model.timeline[incident.id] if type(e).__name__ == "ReminderDue"]
@@ -68,7 +69,7 @@ async def test_reminders_arrive_once_per_step_across_a_restart(broker: Broker, t
                                        what="three reminder events on the incident")
             # Nothing is left to remind: the schedule is empty, so no more Ticks are sent.
             assert watcher.model.incidents[incident.id].reminded[-1].endswith("|overdue")
-    assert reminders(mailer) == ["T-48h", "T-6h", "OVERDUE"]
+    assert reminders(mailer) == ["T-48h", "T-6h", "DÉPASSÉ"]
     assert [(p["step"], p["reference"]) for p in webhook.posted] == [
         (step, f"BR-{incident.id.replace('-', '')[:8].upper()}") for step in ("T-48h", "T-6h", "overdue")]
     assert [(e.step, e.skipped) for e in skipped] == [("T-48h", ()), ("T-6h", ("T-24h",)), ("overdue", ("T-1h",))]

@@ -26,7 +26,7 @@ from tests.support import COMMAND_KEYS, POLL_INTERVAL, Watcher, eventually
 
 ONCALL = "oncall@ampere.example"
 STEPS = (("T-48h", timedelta(hours=47)), ("T-24h", timedelta(hours=23)), ("T-6h", timedelta(hours=5)),
-         ("T-1h", timedelta(minutes=30)), ("OVERDUE", -timedelta(minutes=1)))
+         ("T-1h", timedelta(minutes=30)), ("DÉPASSÉ", -timedelta(minutes=1)))  # AMPERE reads French
 
 
 class Worker:
