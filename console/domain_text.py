@@ -86,3 +86,63 @@ def legal_ref(ref: str | None, lang: str) -> str:
     if not ref:
         return ""
     return _REFS_FR.get(ref, ref) if lang == "fr" else ref
+
+
+# incident/correlation.py's reason for attaching a signal: "what; how[; merges …]; fingerprint …",
+# each part by pattern (rule and correlation titles are the rule pack's, kept as written).
+_SIGNAL_PARTS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.DOTALL), fr) for p, fr in (
+    (r"SIEM alert \(no rule of the pack claims it\)(.*)", "alerte SIEM (aucune règle du pack ne la revendique){0}"),
+    (r"SIEM alert confirming a breach \(rule (.+) matched\)(.*)",
+     "alerte SIEM confirmant une violation (règle {0} déclenchée){1}"),
+    (r"rule (.+) matched \(held for correlation (.+), joined at once: it shares an entity with an open "
+     r"incident\)(.*)",
+     "règle {0} déclenchée (retenue pour la corrélation {1}, rattachée aussitôt : elle partage une entité avec "
+     "un incident ouvert){2}"),
+    (r"rule (.+) matched(.*)", "règle {0} déclenchée{1}"),
+    (r"correlation (.+) fired \((\S+) of (.+) by (.+) within (.+?)\)(.*)",
+     "corrélation {0} déclenchée ({1} de {2} par {3} en {4}){5}"),
+    (r"opened for its asset(.*)", "ouvert pour son actif{0}"),
+    (r"opened for (.+?)( \(no profile declares the asset\))?", "ouvert pour {0}{1}"),
+    (r"joined by shared (.+) within (.+?)( \(no profile declares the asset\))?",
+     "rattaché par {0} en commun, en {1}{2}"),
+    (r"merges incident (.+) into this one", "fusionne l'incident {0} dans celui-ci"),
+    (r"fingerprint (.+)", "empreinte {0}"),
+))
+_SIGNAL_NOTES = ((" (no profile declares the asset)", " (aucun profil ne déclare l'actif)"),
+                 ("behind the newest signal)", "derrière le signal le plus récent)"), (" (late: ", " (en retard : "))
+
+
+# The entities the correlator links on (Config.link_on), named before their keyed hash.
+_ENTITIES_FR = {"host.name": "hôte", "user.name": "utilisateur", "source.ip": "IP source",
+                "destination.ip": "IP de destination", "data_store.name": "base de données"}
+_ENTITY = re.compile(r"\b([a-z_]+\.[a-z_]+)#")
+
+
+def signal_reason(reason: str | None, lang: str) -> str:
+    """Why the correlator attached a signal, in the reader's language (unknown parts as written)."""
+    if not reason or lang != "fr":
+        return reason or ""
+    reason = _ENTITY.sub(lambda m: f"{_ENTITIES_FR.get(m.group(1), m.group(1))} #", reason)
+    said = []
+    for part in reason.split("; "):
+        for pattern, french in _SIGNAL_PARTS:
+            found = pattern.fullmatch(part)
+            if found:
+                part = french.format(*(g or "" for g in found.groups()))
+                break
+        for english, french_note in _SIGNAL_NOTES:
+            part = part.replace(english, french_note)
+        said.append(part)
+    return " ; ".join(said)
+
+
+_NOTICE_REFERENCE = re.compile(r"notice (\S+) to list (\S+)")
+
+
+def workflow_reference(ref: str | None, lang: str) -> str:
+    """A submission's reference: the portal's as given; the notice to the people's, as the domain
+    records it ("notice ID to list ID"), in the reader's language."""
+    found = _NOTICE_REFERENCE.fullmatch(ref or "")
+    if lang != "fr" or found is None:
+        return ref or ""
+    return f"notification {found.group(1)} à la liste {found.group(2)}"

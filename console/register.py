@@ -13,6 +13,25 @@ from starlette.routing import BaseRoute, Route
 from console.site import Site
 from incident.register import CSV_COLUMNS, csv_row
 
+# The page's column headings in French (the CSV and JSON keep the register's keys). The cells of
+# prose stay the register's English (incident/register_words.py: the record as exported), said so
+# to the browser with lang="en"; times, states, levels and who acted read in the reader's language.
+HEADINGS_FR = {
+    "reference": "Référence", "incident_id": "Identifiant", "controller": "Responsable de traitement",
+    "status": "État", "opened_at": "Ouvert le", "aware_at": "Connu le", "awareness_by": "Connu par",
+    "level": "Risque", "authority_notified": "Autorité notifiée", "not_notified_because": "Non notifiée car",
+    "breach_types": "Types de violation", "data_categories": "Catégories de données",
+    "subjects_estimate": "Personnes (estimation)", "effects": "Conséquences",
+    "assessment_reasoning": "Raisonnement de l'évaluation", "override": "Modification du risque",
+    "obligations": "Obligations", "audit_chain": "Chaîne d'audit", "what_happened": "Ce qui s'est passé",
+    "records_estimate": "Enregistrements (estimation)", "subjects_estimate_from": "Estimation tirée de",
+    "subject_categories": "Catégories de personnes", "effects_described": "Conséquences décrites",
+    "remedial_action": "Mesures prises", "remedial_action_proposed": "Mesures envisagées",
+    "data_subjects_communicated": "Personnes informées", "not_communicated_because": "Non informées car",
+}
+TIMES = ("opened_at", "aware_at")
+PLAIN = ("reference", "incident_id", "controller", "subjects_estimate", "records_estimate")
+
 # A cell starting so is run as a formula by spreadsheets (CSV injection): OWASP's rule prefixes a quote.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -39,7 +58,7 @@ def routes(site: Site) -> list[BaseRoute]:
 
     async def page_register(request: Request) -> Response:
         return site.page(request, "register.html", entries=[csv_row(e) for e in entries_of(request)],
-                         columns=CSV_COLUMNS)
+                         columns=CSV_COLUMNS, headings_fr=HEADINGS_FR, times=TIMES, plain=PLAIN)
 
     async def api_register(request: Request) -> Response:
         entries = entries_of(request)

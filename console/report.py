@@ -105,7 +105,8 @@ def markdown(d: Mapping[str, Any], t: Mapping[str, str], lang: str, now: str) ->
     out += _table([w["obligation"], w["deadline"], w["status"]], [
         (f"{domain_text.legal_ref(c['legal_ref'], lang)} ({i18n.word(c['recipient'], lang)})",
          when(c["deadline"]) if c["timed"] else t.get("standing_" + c["state"], c["time_left"]),
-         _workflow(c.get("workflow"), t, when)) for c in d.get("deadlines", ())]) if d.get("deadlines") else [w["none"]]
+         _workflow(c.get("workflow"), t, when, lang)) for c in d.get("deadlines", ())]) \
+        if d.get("deadlines") else [w["none"]]
     out += ["", f"## {t['notices']}", ""]
     out += _table([t["what"], t["recipients"], w["status"]], [
         (f"{i18n.word(n['kind'], lang)} ({n['locale']}, {i18n.word(n['audience'], lang)})", n["recipients"],
@@ -118,7 +119,8 @@ def markdown(d: Mapping[str, Any], t: Mapping[str, str], lang: str, now: str) ->
     out += ["", f"## {t['evidence']}", ""]
     out += _table([t["when"], t["event"], t["what"], t["reason"]], [
         (when(e.get("occurred_at")), f"{e.get('event_id')} ({e.get('source_format')}, {e.get('asset')})",
-         e.get("title"), e.get("reason")) for e in d.get("evidence", ())]) if d.get("evidence") else [w["none"]]
+         e.get("title"), domain_text.signal_reason(e.get("reason"), lang)) for e in d.get("evidence", ())]) \
+        if d.get("evidence") else [w["none"]]
     out += ["", f"## {t['timeline']}", ""]
     out += _table([t["when"], t["what"]], [
         (when(e["at"]), e["summary"] if not e.get("reason") else f"{e['command']}: {i18n.refusal(e['reason'], lang)}")
@@ -126,13 +128,14 @@ def markdown(d: Mapping[str, Any], t: Mapping[str, str], lang: str, now: str) ->
     return "\n".join(out) + "\n"
 
 
-def _workflow(workflow: Mapping[str, Any] | None, t: Mapping[str, str], when: Callable[[Any], str]) -> str:
+def _workflow(workflow: Mapping[str, Any] | None, t: Mapping[str, str], when: Callable[[Any], str],
+              lang: str = "en") -> str:
     if not workflow:
         return ""
     parts = [t.get("wf_" + workflow["status"], workflow["status"])]
     if workflow.get("submitted_at"):
         parts.append(f"{when(workflow['submitted_at'])} ({workflow.get('channel') or ''} "
-                     f"{workflow.get('reference') or ''})")
+                     f"{domain_text.workflow_reference(workflow.get('reference'), lang)})")
     if workflow.get("closing_reason"):
         parts.append(workflow["closing_reason"])
     return " — ".join(p.strip() for p in parts)

@@ -78,6 +78,10 @@ def console_pages(templates_dir: Path) -> Environment:
     pages.filters["actor"] = jinja2.pass_context(_actor)
     pages.filters["legal_ref"] = jinja2.pass_context(
         lambda context, ref: domain_text.legal_ref(ref, context.get("lang", "en")))
+    pages.filters["workflow_reference"] = jinja2.pass_context(
+        lambda context, ref: domain_text.workflow_reference(ref, context.get("lang", "en")))
+    pages.filters["signal_reason"] = jinja2.pass_context(
+        lambda context, reason: domain_text.signal_reason(reason, context.get("lang", "en")))
     return pages
 
 

@@ -320,6 +320,8 @@ def describe(event: Any, lang: str = "en", titles: Mapping[str, str] | None = No
                 data[key] = domain_text.actor(data[key], lang)
         if isinstance(data.get("legal_ref"), str):
             data["legal_ref"] = domain_text.legal_ref(data["legal_ref"], lang)
+        if isinstance(data.get("evidence"), dict):
+            data["evidence"]["reason"] = domain_text.signal_reason(data["evidence"].get("reason"), lang)
     match name:
         case "IncidentOpened":
             data["controller"] = data["controller"] or part["unmapped"]
@@ -328,7 +330,8 @@ def describe(event: Any, lang: str = "en", titles: Mapping[str, str] | None = No
         case "ObligationActed":
             data["late"] = part["late"] if data["late"] else ""
             data["text"] = f" — {data['text']}" if data["text"] else ""
-            data["reference"] = part["reference"].format(data["reference"]) if data["reference"] else ""
+            data["reference"] = (part["reference"].format(domain_text.workflow_reference(data["reference"], lang))
+                                 if data["reference"] else "")
         case "ReminderDue":
             data["skipped"] = part["skipped"].format(", ".join(data["skipped"])) if data["skipped"] else ""
         case "NoticeRequested":
@@ -337,6 +340,8 @@ def describe(event: Any, lang: str = "en", titles: Mapping[str, str] | None = No
             data["outcome"] = part.get(data["outcome"], data["outcome"])
         case "Paged":
             data["repeat"] = part["repeat"].format(data["repeat"]) if data["repeat"] else ""
+            if french and str(data["page"]["trigger"]).startswith("severity "):  # "severity 4", as pages say it
+                data["page"]["trigger"] = "sévérité " + str(data["page"]["trigger"]).removeprefix("severity ")
         case "OwnerAssigned":
             data["owner"] = part["owned"].format(data["owner"]) if data["owner"] else part["released"]
         case "TasksAdded":
