@@ -168,8 +168,8 @@ async def test_a_refusal_of_the_domain_is_shown_in_the_readers_language(stack: C
     assert "indiquez ce qui a été fait (au moins une mesure prise)" in page
     assert "say what was done" not in page
     # The rest of the incident's story reads in French too (the API keeps English for machines).
-    assert "Liste de personnes concernées importée par user:rita" in page or \
-        "Liste de personnes concernées importée par user:dora" in page
+    assert "Liste de personnes concernées importée par rita" in page or \
+        "Liste de personnes concernées importée par dora" in page
     assert "SendSubjectNotice refusé</span> — indiquez" in page and "Incident ouvert pour atometrics" in page
     for english in ("Incident opened for", "List of affected people imported", "clock started", "rejected:"):
         assert english not in page, english

@@ -121,7 +121,7 @@ async def test_a_responder_checks_playbook_tasks_and_the_list_shows_the_progress
         assert answer.status_code == 403 and answer.json()["error"] == "no task x/y on this incident"
     async with w.client(app, "rita", "fr") as rita_fr:
         page = (await rita_fr.get(f"/incidents/{w.first}")).text
-        assert "Contenir" in page and "Tâche « Contenir » décochée par user:rita" in page
+        assert "Contenir" in page and "Tâche « Contenir » décochée par rita" in page
         refused = await rita_fr.post(f"/incidents/{w.first}/act/task", data={"task": "x/y"})
         assert refused.status_code == 403 and "aucune tâche x/y sur cet incident" in refused.text
 

@@ -123,8 +123,8 @@ async def test_a_responder_dismisses_a_suspected_incident_and_it_lands_in_the_re
         assert w.model.incidents[w.suspected].dismissal is None
     async with w.client(app, "rita", "fr") as rita_fr:
         french = (await rita_fr.get(f"/incidents/{w.suspected}")).text.split('id="timeline"')[1]
-        assert "Classé (faux positif) par user:rita : the nightly export, planned" in french
-        assert "Rouvert par user:rita : the export was not planned" in french
+        assert "Classé (faux positif) par rita : the nightly export, planned" in french
+        assert "Rouvert par rita : the export was not planned" in french
 
 
 @pytest.mark.asyncio

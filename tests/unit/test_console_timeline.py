@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from console import i18n
+from console.domain_text import signal_reason
 from console.views import describe
 from incident.events import AwarenessRecorded, NoticeRequested, ObligationActed, TaskChecked
 from incident.notices import NoticeDraft
@@ -16,7 +17,7 @@ AT = datetime(2026, 11, 20, 9, 12, 30, 123456, tzinfo=UTC)
 
 def test_times_are_read_as_people_read_them_in_each_language() -> None:
     event = AwarenessRecorded(incident_id="i", version=2, at=AT, aware_at=AT, by="user:dora", evidence=())
-    assert describe(event, "fr") == "Prise de connaissance enregistrée par user:dora le 20 nov. 2026 09:12 UTC"
+    assert describe(event, "fr") == "Prise de connaissance enregistrée par dora le 20 nov. 2026 09:12 UTC"
     assert describe(event, "en") == "Awareness recorded by user:dora at 20 Nov 2026 09:12 UTC"
 
 
@@ -34,8 +35,22 @@ def test_keys_read_as_words_and_no_address_is_shown() -> None:
 def test_a_task_by_its_title_and_an_obligation_by_its_legal_reference() -> None:
     names = {"gdpr-breach/contain": "Contenir", "GDPR:art33_authority@1": "GDPR Art. 33(1)"}
     checked = TaskChecked(incident_id="i", version=4, at=AT, task="gdpr-breach/contain", done=True, by="user:rita")
-    assert describe(checked, "fr", names) == "Tâche « Contenir » faite, cochée par user:rita"
+    assert describe(checked, "fr", names) == "Tâche « Contenir » faite, cochée par rita"
     assert describe(checked, "en") == "Task gdpr-breach/contain done, checked by user:rita"  # no title known
     acted = ObligationActed(incident_id="i", version=5, at=AT, obligation="GDPR:art33_authority@1", action="approve",
                             by="user:dora", acted_at=AT, channel="", reference="", text="", late=False)
-    assert describe(acted, "fr", names) == "GDPR Art. 33(1) : approbation par user:dora"
+    assert describe(acted, "fr", names) == "GDPR Art. 33(1) : approbation par dora"
+
+
+def test_a_french_reader_sees_who_acted_and_why_a_signal_joined_in_french() -> None:
+    # The log keeps the ids and the correlator's English; the French page says them in words.
+    automatic = AwarenessRecorded(incident_id="i", version=2, at=AT, aware_at=AT, by="rule:confirmed-signal",
+                                  evidence=())
+    assert describe(automatic, "fr").startswith("Prise de connaissance enregistrée par règle : signal confirmé le")
+    assert describe(automatic, "en").startswith("Awareness recorded by rule:confirmed-signal at")
+    reason = ("SIEM alert confirming a breach (rule successful_logon matched); joined by shared host.name#ab12 "
+              "within 24 h; fingerprint f00d")
+    assert signal_reason(reason, "fr") == ("alerte SIEM confirmant une violation (règle successful_logon déclenchée) "
+                                           "; rattaché par hôte #ab12 en commun, en 24 h ; empreinte f00d")
+    assert signal_reason(reason, "en") == reason
+    assert signal_reason("something the correlator never wrote", "fr") == "something the correlator never wrote"
