@@ -100,6 +100,7 @@ class NoticeRenderer:
         }
         self.environment.filters.update(filters)
         self.inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+        self._snippets: dict[str, jinja2.Template] = {}  # compiled once: the console renders one per page
 
     def template_name(self, *, regime: str, locale: str, kind: str, part: str) -> str:
         for what, value in (("regime", regime), ("locale", locale), ("kind", kind)):
@@ -122,8 +123,11 @@ class NoticeRenderer:
     def render_snippet(self, source: str, *, locale: str, context: Mapping[str, object]) -> str:
         """A few lines of template (e.g. importing a locale's labels) rendered as plain text with
         the notices' filters: the console writes the risk factors with the notices' words."""
+        template = self._snippets.get(source)
+        if template is None:
+            template = self._snippets[source] = self.environment.from_string(source)
         with _reading(locale, context):
-            return self.environment.from_string(source).render(dict(context))
+            return template.render(dict(context))
 
     def render(self, *, regime: str, locale: str, kind: str, context: Mapping[str, object]) -> RenderedNotice:
         """Subject (one line), text and HTML of a notice.

@@ -54,3 +54,4 @@ def test_a_french_reader_sees_who_acted_and_why_a_signal_joined_in_french() -> N
                                            "; rattaché par hôte #ab12 en commun, en 24 h ; empreinte f00d")
     assert signal_reason(reason, "en") == reason
     assert signal_reason("something the correlator never wrote", "fr") == "something the correlator never wrote"
+
