@@ -106,6 +106,9 @@ _SIGNAL_PARTS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re
     (r"joined by shared (.+) within (.+?)( \(no profile declares the asset\))?",
      "rattaché par {0} en commun, en {1}{2}"),
     (r"merges incident (.+) into this one", "fusionne l'incident {0} dans celui-ci"),
+    # The correlator's reason for merging two incidents (IncidentMerged).
+    (r"signal (.+) shares (.+) with it and (.+) with incident (\S+) within (.+)",
+     "le signal {0} partage {1} avec lui et {2} avec l'incident {3}, en {4}"),
     (r"fingerprint (.+)", "empreinte {0}"),
 ))
 _SIGNAL_NOTES = ((" (no profile declares the asset)", " (aucun profil ne déclare l'actif)"),
@@ -119,7 +122,8 @@ _ENTITY = re.compile(r"\b([a-z_]+\.[a-z_]+)#")
 
 
 def signal_reason(reason: str | None, lang: str) -> str:
-    """Why the correlator attached a signal, in the reader's language (unknown parts as written)."""
+    """Why the correlator attached a signal or merged two incidents, in the reader's language
+    (unknown parts, like a person's reason for a merge, as written)."""
     if not reason or lang != "fr":
         return reason or ""
     reason = _ENTITY.sub(lambda m: f"{_ENTITIES_FR.get(m.group(1), m.group(1))} #", reason)

@@ -320,6 +320,8 @@ def describe(event: Any, lang: str = "en", titles: Mapping[str, str] | None = No
                 data[key] = domain_text.actor(data[key], lang)
         if isinstance(data.get("legal_ref"), str):
             data["legal_ref"] = domain_text.legal_ref(data["legal_ref"], lang)
+        if name == "IncidentMerged" and isinstance(data.get("reason"), str):
+            data["reason"] = domain_text.signal_reason(data["reason"], lang)
         if isinstance(data.get("evidence"), dict):
             data["evidence"]["reason"] = domain_text.signal_reason(data["evidence"].get("reason"), lang)
     match name:

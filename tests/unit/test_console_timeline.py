@@ -55,3 +55,6 @@ def test_a_french_reader_sees_who_acted_and_why_a_signal_joined_in_french() -> N
     assert signal_reason(reason, "en") == reason
     assert signal_reason("something the correlator never wrote", "fr") == "something the correlator never wrote"
 
+    merged = "signal e-1 shares host.name#ab with it and user.name#cd with incident 1234 within 24 h"
+    assert signal_reason(merged, "fr") == ("le signal e-1 partage hôte #ab avec lui et utilisateur #cd avec "
+                                           "l'incident 1234, en 24 h")
