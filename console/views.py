@@ -117,6 +117,9 @@ def detail(incident: Incident, timeline: list[Any], directory: Directory, now: d
     # A checked task is named by its title (as the checklist shows it), an obligation by its legal
     # reference: not by their keys.
     titles = {**{c.rule_ref: c.legal_ref for c in incident.clocks}, **{t.key: t.text(lang) for t in incident.tasks}}
+    profile = directory.profiles.get(incident.controller or "")
+    titles.update({f"playbook:{p.id}": p.titles[lang] for p in (profile.playbooks if profile else ())
+                   if lang in p.titles})
     out["timeline"] = [{"type": type(e).__name__, "version": getattr(e, "version", None), "at": _iso(e.at),
                         "summary": describe(e, lang, titles), "command": getattr(e, "command", None),
                         "reason": e.reason if isinstance(e, CommandRejected) else None} for e in timeline]
@@ -347,6 +350,8 @@ def describe(event: Any, lang: str = "en", titles: Mapping[str, str] | None = No
         case "OwnerAssigned":
             data["owner"] = part["owned"].format(data["owner"]) if data["owner"] else part["released"]
         case "TasksAdded":
+            if french and f"playbook:{data['playbook']}" in named:  # its title, not its id
+                data["playbook"] = f"« {named['playbook:' + data['playbook']]} »"
             texts = [t["texts"].get("fr" if french else "en") or next(iter(t["texts"].values())) for t in data["tasks"]]
             data["tasks"] = "; ".join(texts)
         case "TaskChecked":
