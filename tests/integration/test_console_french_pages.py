@@ -1,6 +1,7 @@
 """Every console page in French, in a real browser over a real broker and worker (issue 17, item 8):
-the list, each sample incident, its report, a notice's preview, the notice to the people affected,
-the register, the rejected records, the mail catcher and a caught message, the users page. What a
+the login, the list, each sample incident (for the DPO and for a responder), its report, a
+notice's preview, the notice to the people affected, the register, the rejected records, the mail
+catcher and a caught message, the users page. What a
 French reader sees holds no English word of the console's or the domain's, no raw key
 (``data_subjects``, ``dpo-review``, ``rule:confirmed-signal``) and no ISO timestamp.
 
@@ -131,6 +132,15 @@ async def test_every_page_reads_in_french(browser: Browser, stack: ConsoleStack)
     await read(page, url + "/mail", found)
     await read(page, url + "/mail/1", found)
     await page.context.close()
+
+    page = await log_in(browser, stack, "responder", locale="fr-FR")  # other forms, other refusals
+    for incident in list(stack.model.incidents.values()):
+        await read(page, f"{url}/incidents/{incident.id}", found)
+    await page.context.close()
+
+    context = await browser.new_context(locale="fr-FR")
+    await read(await context.new_page(), url + "/login", found)
+    await context.close()
 
     page = await log_in(browser, stack, "admin", locale="fr-FR")
     await read(page, url + "/admin/users", found)
