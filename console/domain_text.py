@@ -15,9 +15,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import jinja2
+import structlog
+
 from incident.decide import AUTOMATIC_AWARENESS
 from incident.reminders import TRIAGE_REF, TRIAGE_REF_FR
 from streams.mail.render import NoticeRenderer
+
+log = structlog.get_logger("breach.console")
 
 # One render for every factor row: name, value and reason, separated by a character no label holds.
 _SEP = "\x1f"
@@ -50,10 +55,18 @@ _MEASURES = re.compile(r"Without the measures taken since \((.*)\) this breach w
 
 def factor_rows(renderer: NoticeRenderer, factors: Sequence[Mapping[str, Any]], lang: str) -> list[dict[str, str]]:
     """Each factor as (name, value, reason) in the reader's language; English: the domain's own text."""
+    english = [{"name": str(f["name"]).replace("_", " "), "value": str(f["value"]), "reason": str(f["reason"]),
+                "code": str(f["name"])} for f in factors]
     if lang != "fr" or not factors:
-        return [{"name": str(f["name"]).replace("_", " "), "value": str(f["value"]), "reason": str(f["reason"]),
-                 "code": str(f["name"])} for f in factors]
-    text = renderer.render_snippet(_FACTORS, locale="fr", context={"factors": [dict(f) for f in factors]})
+        return english
+    try:
+        text = renderer.render_snippet(_FACTORS, locale="fr", context={"factors": [dict(f) for f in factors]})
+    except (jinja2.TemplateError, ValueError, TypeError) as exc:
+        # A factor the labels cannot read (params of an unforeseen shape) must not take the page
+        # down: the domain's English is still true.
+        log.warning("console.factors_untranslated", error=type(exc).__name__,
+                    factors=[str(f["name"]) for f in factors])
+        return english
     cells = text.split(_SEP)
     return [{"name": cells[3 * n], "value": cells[3 * n + 1], "reason": cells[3 * n + 2], "code": str(f["name"])}
             for n, f in enumerate(factors)]

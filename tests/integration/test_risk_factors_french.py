@@ -28,3 +28,10 @@ def test_risk_factors_read_in_french_from_their_codes_and_old_ones_keep_their_en
     assert exception_reason("34(3)(b)", "Without the measures taken since (credentials_reset) this breach would be "
                             "high risk.", "fr") == ("Sans les mesures prises depuis (identifiants réinitialisés), "
                                                     "cette violation présenterait un risque élevé.")
+
+
+def test_a_factor_the_labels_cannot_read_keeps_the_domains_english() -> None:
+    renderer = NoticeRenderer(ROOT / "templates" / "notices")
+    odd = [{"name": "severity_score", "value": "3 (high)", "reason": "ENISA SE = 2 × 1 + 1.",
+            "params": {"score": "not a number", "band": "high", "dpc": 2, "ei": 1, "cb": 1}}]
+    assert factor_rows(renderer, odd, "fr")[0]["reason"] == "ENISA SE = 2 × 1 + 1."
