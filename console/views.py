@@ -338,6 +338,8 @@ def describe(event: Any, lang: str = "en", titles: Mapping[str, str] | None = No
             data["reference"] = (part["reference"].format(domain_text.workflow_reference(data["reference"], lang))
                                  if data["reference"] else "")
         case "ReminderDue":
+            if french and data["step"] == "overdue":
+                data["step"] = "délai dépassé"
             data["skipped"] = part["skipped"].format(", ".join(data["skipped"])) if data["skipped"] else ""
         case "NoticeRequested":
             data["draft"]["recipients"] = len(data["draft"]["recipients"])

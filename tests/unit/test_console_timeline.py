@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from console import i18n
 from console.domain_text import signal_reason
 from console.views import describe
-from incident.events import AwarenessRecorded, NoticeRequested, ObligationActed, TaskChecked
+from incident.events import AwarenessRecorded, NoticeRequested, ObligationActed, ReminderDue, TaskChecked
 from incident.notices import NoticeDraft
+from incident.reminders import TRIAGE_REF, TRIAGE_REF_FR, TRIAGE_RULE
 
 AT = datetime(2026, 11, 20, 9, 12, 30, 123456, tzinfo=UTC)
 
@@ -58,3 +59,10 @@ def test_a_french_reader_sees_who_acted_and_why_a_signal_joined_in_french() -> N
     merged = "signal e-1 shares host.name#ab with it and user.name#cd with incident 1234 within 24 h"
     assert signal_reason(merged, "fr") == ("le signal e-1 partage hôte #ab avec lui et utilisateur #cd avec "
                                            "l'incident 1234, en 24 h")
+
+
+def test_the_awareness_escalation_is_named_in_french() -> None:
+    escalated = ReminderDue(incident_id="i", version=3, at=AT, controller="acme", rule_ref=TRIAGE_RULE,
+                            legal_ref=TRIAGE_REF, deadline=AT, step="overdue", skipped=())
+    assert describe(escalated, "fr") == f"Rappel délai dépassé pour {TRIAGE_REF_FR}"
+    assert describe(escalated, "en") == f"Reminder overdue for {TRIAGE_REF}"
