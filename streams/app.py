@@ -7,7 +7,7 @@ import faust
 from streams import agent_health, stopping
 from streams.agents import clock, deliver, notify, page
 from streams.deps import Deps
-from streams.kafka import faust_fetch, faust_offsets
+from streams.kafka import faust_fetch, faust_offsets, faust_revoke
 from streams.kafka.command_signing import command_keys
 from streams.kafka.kafka_security import faust_credentials
 from streams.kafka.topics import Tables, Topics, declare
@@ -19,6 +19,7 @@ def create_app(settings: Settings, *, app_id: str | None = None) -> faust.App:
     faust_offsets.install()  # commit only offsets whose records were processed (see the module)
     faust_fetch.install()  # a fetch waits 50 ms for records, not faust's fixed 1.5 s
     stopping.install()  # a service thread's stop never blocks the loop, nor waits for ever
+    faust_revoke.install()  # a rebalance never waits for records dropped from agents' buffers
     app = faust.App(
         app_id or settings.app_id,
         broker=settings.broker_url,
