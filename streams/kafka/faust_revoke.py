@@ -28,9 +28,12 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+import structlog
 from faust.transport.consumer import Consumer
 from faust.types.tuples import Message
 from mode.utils.queues import FlowControlEvent
+
+log = structlog.get_logger("breach.offsets")
 
 # record → copies of it dropped from agents' buffers (records are weakly referenced: faust's own
 # bookkeeping of unacknowledged records is a weak set too).
@@ -51,7 +54,12 @@ def install() -> None:
 
     def clean_unacked_messages(self: Any) -> None:
         original_clean(self)
-        self._unacked_messages -= {m for m in self._unacked_messages if only_dropped(m)}
+        dropped = {m for m in self._unacked_messages if only_dropped(m)}
+        if dropped:
+            self._unacked_messages -= dropped
+            # Read again by the partitions' next owner: not committed.
+            log.info("rebalance.dropped_not_waited_for", records=len(dropped),
+                     partitions=sorted({f"{m.topic}:{m.partition}" for m in dropped}))
 
     FlowControlEvent.clear = clear  # type: ignore[method-assign]
     Consumer._clean_unacked_messages = clean_unacked_messages  # type: ignore[method-assign]
