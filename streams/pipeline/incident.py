@@ -187,6 +187,14 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, *, keys
                 table_partition.put(tables.schedule, incident_id, due.timestamp(), partition)
             elif table_partition.get(tables.schedule, incident_id, partition) is not None:
                 table_partition.delete(tables.schedule, incident_id, partition)
+        elif current.state is not None and table_partition.get(tables.schedule, incident_id, partition) is None:
+            # A command seen again (a worker died before its offset was committed): the incident's
+            # record may have reached its changelog and its schedule's not (SIGKILLed between the
+            # two writes), and the incident would never tick again (its reminders lost).
+            due = next_tick_at(current.state, deps.triage_window)
+            if due is not None:
+                table_partition.put(tables.schedule, incident_id, due.timestamp(), partition)
+                log.warning("schedule.restored", incident_id=incident_id, partition=partition)
         if current.state is not None:
             # The clock agent popped this incident when it sent the Tick: give it back its time.
             deps.due_index.set(incident_id, table_partition.get(tables.schedule, incident_id, partition))
