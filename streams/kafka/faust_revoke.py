@@ -10,9 +10,10 @@ unacknowledged records is weak). But when page had taken the record already (ack
 refcount 2 → 1) while notify was still busy with earlier ones (the copy in its buffer dropped),
 page's stream keeps a reference to its latest event until it gets the next one, which it never
 gets while the flow is stopped: the record stays, the wait never ends, the worker never rejoins
-its group. The embedded broker (Tansu) keeps such a member, still heartbeating, in the group and
-holds the rebalance for it, so every worker stopped: events stayed unattached, clocks silent,
-for minutes (``wait_empty: Waiting for tasks [(1, <ConsumerMessage: … incident-events …>)]``).
+its group and the partitions it is given stay unread. The embedded broker (Tansu) also keeps
+such a member, still heartbeating, in the group and may hold the others' rebalance for it:
+events stayed unattached, clocks silent, for minutes (``wait_empty: Waiting for tasks [(1,
+<ConsumerMessage: … incident-events …>)]``, ~270 "Heartbeat failed … rebalancing").
 The faster the stages before notify, the more notices are in flight when a worker dies: the
 batch ingest stage made it frequent.
 
