@@ -19,7 +19,7 @@ batch ingest stage made it frequent.
 
 The fix: the copies faust drops from the agents' buffers are counted per record; the wait stops
 waiting for a record once every count it has left is a dropped copy, i.e. no agent holds it in
-hand. It is not acknowledged for that: its offset is not committed (streams/faust_offsets.py
+hand. It is not acknowledged for that: its offset is not committed (streams/kafka/faust_offsets.py
 commits only past acknowledged records), so the partition's owner after the rebalance reads it
 again, and the agent that dropped it acts on it then (page's repeat is a no-op: the ledger).
 """

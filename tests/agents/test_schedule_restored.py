@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.agents.due_index import DueIndex
 from streams.deps import Deps
-from streams.due_index import DueIndex
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
-from streams.render import NoticeRenderer
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
+from streams.kafka.topics import INCIDENT_COMMANDS
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
 from streams.settings import ROOT
-from streams.topics import INCIDENT_COMMANDS
 from streams.worker import running
 from tests.support import Watcher, eventually, settings_for
 from tests.unit.builders import directory
