@@ -14,8 +14,8 @@ its group and the partitions it is given stay unread. The embedded broker (Tansu
 such a member, still heartbeating, in the group and may hold the others' rebalance for it:
 events stayed unattached, clocks silent, for minutes (``wait_empty: Waiting for tasks [(1,
 <ConsumerMessage: … incident-events …>)]``, ~270 "Heartbeat failed … rebalancing").
-The faster the stages before notify, the more notices are in flight when a worker dies: the
-batch ingest stage made it frequent.
+The faster the stages before notify, the more notices are in flight when a worker dies (the
+faster incident step of issue 19 made it frequent on this machine; a batch ingest stage more so).
 
 The fix: the copies faust drops from the agents' buffers are counted per record; the wait stops
 waiting for a record once every count it has left is a dropped copy, i.e. no agent holds it in
