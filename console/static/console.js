@@ -82,20 +82,25 @@
     if (!rows && !detail) return;
     const indicator = document.getElementById("live");
     const source = new EventSource("/events");
-    source.onopen = () => { indicator && indicator.classList.add("on"); body.dataset.live = "1"; };
+    source.onopen = () => { indicator && indicator.classList.add("on"); };
     source.onerror = () => { indicator && indicator.classList.remove("on"); };
     const update = (changed) => {
       if (rows) {
         const query = new URLSearchParams(location.search); query.set("partial", "1");
-        refresh(rows, "/?" + query.toString());
+        return refresh(rows, "/?" + query.toString());
       } else if (detail && (changed === null || changed.includes(detail.dataset.incident)
                             || changed.includes("*"))) {
-        if (!touched) refresh(detail, location.pathname + "?partial=1", true);
+        if (!touched) return refresh(detail, location.pathname + "?partial=1", true);
         else if (changed !== null) document.getElementById("stale").hidden = false;  // keep their typing
       }
+      return Promise.resolve();
     };
-    // On (re)connecting, catch up with whatever changed since the page was rendered.
-    source.addEventListener("hello", () => update(null));
+    // On (re)connecting, catch up with whatever changed since the page was rendered; the page is
+    // "live" once that catch-up is in place, not before: a form filled in meanwhile could be
+    // replaced under the hand that fills it (a chosen file lost in the browser tests).
+    source.addEventListener("hello", () => {
+      update(null).catch(() => {}).finally(() => { body.dataset.live = "1"; });
+    });
     source.addEventListener("incidents", (e) => update(JSON.parse(e.data)));
   }
 
