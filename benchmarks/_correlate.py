@@ -79,8 +79,10 @@ async def _commands(consumer: AIOKafkaConsumer, seen: dict[str, float], quiet: f
         for batch in (await consumer.getmany(timeout_ms=200, max_records=10_000)).values():
             for message in batch:
                 # json, not codec.decode: the reader shares the worker's core and must stay cheap.
-                event_id = json.loads(message.value)["data"]["evidence"]["event_id"]
-                seen.setdefault(event_id, message.timestamp / 1000)
+                command = json.loads(message.value)
+                if command.get("type") != "AttachSignal":  # merges and the like carry no evidence
+                    continue
+                seen.setdefault(command["data"]["evidence"]["event_id"], message.timestamp / 1000)
                 last = time.monotonic()
 
 

@@ -49,10 +49,19 @@ class AgentHealth(Sensor):
         self.down: dict[str, str] = {}  # agent name -> type of the exception that crashed it
 
     async def agent_crashed(self, agent: Any, exc: BaseException) -> None:
-        name, error = str(agent.name), type(exc).__name__
+        self.stage_crashed(str(agent.name), exc)
+
+    def stage_crashed(self, name: str, exc: BaseException) -> None:
+        """An agent's crash, or a batch stage's (streams/batch_in.py): the same count and line."""
+        error = type(exc).__name__
         AGENT_CRASHES.labels(agent=name).inc()
         self.down[name] = error
         log.error("agent.crashed", agent=name, error=error)
+
+    def stage_running(self, name: str) -> None:
+        """A batch stage took a batch through: running again, if it had crashed."""
+        if name in self.down:
+            log.info("agent.running_again", agent=name, crashed_with=self.down.pop(name))
 
     def on_stream_event_in(self, tp: Any, offset: int, stream: Any, event: Any) -> None:
         if self.down:  # called for every record: nothing more to do while no agent is down

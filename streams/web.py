@@ -2,9 +2,10 @@
 server stays off: its defaults clash between workers on one host).
 
 - /healthz: 200 while the app runs, 503 once it crashed or is stopping (liveness: restart me);
-- /readyz: 200 only when the worker holds its partitions with their tables recovered and no
-  agent is down; 503 while the group rebalances or tables recover (readiness: a rollout waits
-  for it), and from an agent's crash until it takes a record again (streams/agent_health.py);
+- /readyz: 200 only when the worker holds its partitions with their tables recovered, each
+  batch stage (streams/batch_in.py) is in its group and no agent or stage is down; 503 while
+  a group rebalances or tables recover (readiness: a rollout waits for it), and from an
+  agent's or a stage's crash until it takes a record again (streams/agent_health.py);
 - /metrics: Prometheus text (streams/metrics.py).
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from streams import agent_health
+from streams import agent_health, batch_in
 from streams.metrics import WorkerMetrics
 
 log = structlog.get_logger("breach.web")
@@ -43,6 +44,9 @@ def ready(app: Any) -> tuple[bool, str]:
     down = health.problem() if health is not None else None
     if down:
         return False, down
+    for stage in batch_in.stages(app):  # its own consumer group, beside faust's
+        if problem := stage.problem():
+            return False, problem
     return True, "ok"
 
 

@@ -2,85 +2,116 @@
 
 One Kafka record may carry several security records (a batch, a Splunk HEC body); each
 becomes its own signal or dead letter, referenced as ``topic:partition:offset#index``.
+
+The stage is not a faust agent: it is a batch consumer of its own (streams/batch_in.py), off
+faust's per-record path, reading every input topic (BREACH_INGEST_TOPICS) in the consumer group
+``<app id>-ingest``; signals and dead letters go out through one batched producer, flushed
+before the batch's offsets are committed.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 import faust
 import structlog
+from aiokafka.structs import ConsumerRecord
 
 from incident.correlation import LINK_ONLY, correlation_key
 from incident.errors import InvalidEvent
 from incident.normalize import normalize_all
 from incident.signals import SecurityEvent
-from streams import metrics
+from streams import batch_in, codec, metrics
+from streams.batch_out import BatchOut
 from streams.deps import Deps
-from streams.kafka import codec
-from streams.kafka.batch_out import BatchOut, bootstrap_of
-from streams.kafka.dlq import dead_letter, letter_key
-from streams.kafka.topics import SIGNALS, Tables, Topics
-from streams.pipeline.signal_batches import pack_signals
+from streams.dlq import dead_letter, letter_key
+from streams.signal_batches import pack_signals
+from streams.topics import SECURITY_EVENTS_DLQ, SIGNALS, Tables, Topics
 
 log = structlog.get_logger("breach.ingest")
 SIGNALS_BYTES = 512 * 1024  # a signals record stays well below the producer's request limit
+NAME = "ingest"
 
 
-def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> None:
-    @app.agent(topics.security_events, name="ingest")
-    async def ingest(stream: Any) -> None:
-        # Batches: faust's per-message machinery and a broker round trip per record sent, not
-        # JSON, are what cost (research/runtime.md §4); here both are paid once per batch.
-        async with BatchOut(bootstrap_of(app), max_request_size=deps.max_state_bytes + 100_000) as out:
-            async for batch in stream.take_events(deps.batch_size, within=deps.batch_seconds):
-                await _normalise_batch(batch, out, topics, deps)
+def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> batch_in.BatchStage:
+    async def handle(records: list[ConsumerRecord[bytes, bytes]], out: BatchOut) -> None:
+        await normalise_batch(records, out, deps)
+
+    return batch_in.add(app, batch_in.BatchStage(
+        app, NAME, topics.security_events.topics, handle, batch_size=deps.batch_size,
+        batch_seconds=deps.batch_seconds, max_request_size=deps.max_state_bytes + 100_000,
+        declare=(topics.security_events, topics.dlq, topics.signals)))
 
 
-async def _normalise_batch(batch: Any, out: BatchOut, topics: Topics, deps: Deps) -> None:
-    # Each element is normalised and encoded on its own: whatever one raises is that element's
-    # dead letter, and the rest of the batch goes on (one poisoned element used to drop its
-    # batch, valid breaches included).
+async def normalise_batch(records: list[ConsumerRecord[bytes, bytes]], out: BatchOut, deps: Deps) -> None:
+    """Signals and dead letters of a batch of records, sent on ``out``, then flushed."""
     by_key: dict[bytes, list[bytes]] = {}
     event_ids: list[str] = []
     unmapped = 0
-    for event in batch:
-        msg = event.message
+    for msg in records:
         metrics.SECURITY_EVENTS_IN.inc()
         ref = f"{msg.topic}:{msg.partition}:{msg.offset}"
-        # The record's broker timestamp is when it reached us: replays give the same answer.
-        received = datetime.fromtimestamp(msg.timestamp, UTC) if msg.timestamp else deps.clock()
-        raw = event.value if isinstance(event.value, bytes) else bytes(event.value or b"")
-        for source, result in _normalised(raw, received, ref, deps):
-            if not isinstance(result, InvalidEvent):
-                try:
-                    by_key.setdefault(correlation_key(result).encode(), []).append(codec.encode(result))
-                    if linked := linkable_keys(result, deps):
-                        copy = codec.encode(link_only(result))
-                        for key in linked:
-                            by_key.setdefault(key, []).append(copy)
-                    event_ids.append(result.event_id)
-                    unmapped += result.unmapped
-                    continue
-                except (TypeError, ValueError, UnicodeError, OverflowError) as exc:
-                    result = InvalidEvent(f"could not be encoded: {type(exc).__name__}", record=None)
+        raw = msg.value if isinstance(msg.value, bytes) else bytes(msg.value or b"")
+        try:
+            done = _record(msg.timestamp, raw, ref, deps)
+        except Exception as exc:  # a fault of this stage's own code: this record's, never the stage's
+            done = _Record(letters=[(ref, InvalidEvent(f"could not be read: {type(exc).__name__}"))])
+        for key, value in done.signals:
+            by_key.setdefault(key, []).append(value)
+        event_ids += done.event_ids
+        unmapped += done.unmapped
+        for source, result in done.letters:
             # A lone record is kept as it came (its bytes); an element of a batch as that element.
             record = result.record if result.record is not None and "#" in source else raw
-            await topics.dlq.send(key=letter_key(msg.key),
-                                  value=dead_letter(record, result.reason, source, deps.clock()))
+            await out.send(SECURITY_EVENTS_DLQ, dead_letter(record, result.reason, source, deps.clock()),
+                           letter_key(msg.key))
             metrics.dead_letter(msg.topic + ".dlq", result.reason)
             log.warning("event.rejected", source=source, reason=result.reason)
     for key, signals in by_key.items():
         for value in pack_signals(signals, limit=SIGNALS_BYTES):
             await out.send(SIGNALS, value, key)
-    await out.flush()  # before faust acknowledges the batch
+    await out.flush()
     metrics.SIGNALS_OUT.inc(len(event_ids))
     if by_key:
         log.info("events.normalised", count=len(event_ids), keys=len(by_key),
-                 partitions=sorted({event.message.partition for event in batch}), event_ids=event_ids,
+                 partitions=sorted({msg.partition for msg in records}), event_ids=event_ids,
                  unmapped=unmapped)
+
+
+@dataclass(slots=True)
+class _Record:
+    """What one Kafka record gave: (key, encoded signal) pairs, or dead letters, or both."""
+
+    signals: list[tuple[bytes, bytes]] = field(default_factory=list)
+    event_ids: list[str] = field(default_factory=list)
+    unmapped: int = 0
+    letters: list[tuple[str, InvalidEvent]] = field(default_factory=list)
+
+
+def _record(timestamp_ms: int | None, raw: bytes, ref: str, deps: Deps) -> _Record:
+    # Each element is normalised and encoded on its own: whatever one raises is that element's
+    # dead letter, and the rest of the batch goes on (one poisoned element used to drop its
+    # batch, valid breaches included).
+    # The record's broker timestamp is when it reached us: replays give the same answer.
+    received = datetime.fromtimestamp(timestamp_ms / 1000, UTC) if timestamp_ms else deps.clock()
+    done = _Record()
+    for source, result in _normalised(raw, received, ref, deps):
+        if not isinstance(result, InvalidEvent):
+            try:
+                signals = [(correlation_key(result).encode(), codec.encode(result))]
+                if linked := linkable_keys(result, deps):
+                    copy = codec.encode(link_only(result))
+                    signals += [(key, copy) for key in linked]
+            except (TypeError, ValueError, UnicodeError, OverflowError) as exc:
+                result = InvalidEvent(f"could not be encoded: {type(exc).__name__}", record=None)
+            else:
+                done.signals += signals
+                done.event_ids.append(result.event_id)
+                done.unmapped += result.unmapped
+                continue
+        done.letters.append((source, result))
+    return done
 
 
 def linkable_keys(event: SecurityEvent, deps: Deps) -> list[bytes]:
