@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaProducer
 
 from incident.commands import AttachSignal
 from incident.correlation import correlation_key
+from incident.profiles import Directory
 from incident.signals import Evidence
 from streams.deps import Deps
 from streams.embedded.samples import publish
@@ -212,3 +213,30 @@ async def test_a_command_whose_state_would_pass_the_record_limit_is_dead_lettere
     (letter,) = await system.letters("incident-commands.dlq", 1)
     assert letter["reason"].startswith("could not be decided: the incident's state would be ")
     assert incident_id not in system.watcher.model.incidents
+
+
+class _FaultyDirectory(Directory):
+    """The real directory, but its lookup of one host raises what nobody foresaw (a bug of the
+    stage's own code, not an adapter's refusal)."""
+
+    def attribute(self, asset: str, controller: str | None = None, *, addresses: Any = ()) -> Any:
+        if asset == "cursed-host":
+            raise RuntimeError("a fault in the stage's code")
+        return super().attribute(asset, controller, addresses=addresses)
+
+
+@pytest.mark.asyncio
+async def test_a_record_that_crashes_the_ingest_code_is_a_dead_letter_and_its_batch_goes_on(
+        broker: Broker, tmp_path: Path) -> None:
+    real = directory()
+    faulty = _FaultyDirectory(**{f.name: getattr(real, f.name) for f in fields(real)})
+    deps = Deps(directory=faulty, renderer=NoticeRenderer(ROOT / "templates" / "notices"), mailer=RecordingMailer(),
+                clock=lambda: NOW, retry_delay=0.01)
+    async with running(settings_for(broker.bootstrap, tmp_path), deps), Watcher(broker.bootstrap) as watcher:
+        system = System(broker, watcher, RecordingMailer())
+        await publish(broker.bootstrap, [json.dumps(breach("cursed", host="cursed-host")).encode(),
+                                         json.dumps(breach("valid-9")).encode()])
+        await system.incident_with("valid-9")
+        (letter,) = await system.letters("security-events.dlq", 1)
+    assert letter["reason"] == "could not be read: RuntimeError" and letter["stage"] == "ingest"
+    assert json.loads(letter["record"])["id"] == "cursed"
