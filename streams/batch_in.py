@@ -68,6 +68,7 @@ class BatchStage(Service):
         self._task: asyncio.Future[None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self.group_state = "starting"  # starting | joining | rebalancing | assigned
+        self.in_group = asyncio.Event()  # set while partitions are assigned (none, possibly)
         self.next_offsets: dict[TopicPartition, int] = {}  # where reading goes on: for the lag gauge
         _stages.setdefault(app, []).append(self)
 
@@ -115,6 +116,7 @@ class BatchStage(Service):
                 return
             except Exception as exc:  # the stage's clients fail, or the handler let out a fault
                 self.group_state = "starting"
+                self.in_group.clear()
                 health = agent_health.of(self.app)
                 if health is not None:
                     health.stage_crashed(self.name, exc)
@@ -172,9 +174,11 @@ class BatchStage(Service):
     async def revoked(self) -> None:
         async with self._lock:  # the batch in hand is flushed and committed before the partitions go
             self.group_state = "rebalancing"
+            self.in_group.clear()
 
     def assigned(self, partitions: set[TopicPartition]) -> None:
         self.group_state = "assigned"
+        self.in_group.set()
         self.next_offsets = {tp: offset for tp, offset in self.next_offsets.items() if tp in partitions}
         log.info("stage.assigned", stage=self.name,
                  partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in partitions))
@@ -194,6 +198,13 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 def stages(app: Any) -> list[BatchStage]:
     """The batch stages added to ``app`` (for /readyz and the lag gauge)."""
     return list(_stages.get(app, ()))
+
+
+async def joined(app: Any) -> None:
+    """Until every batch stage of ``app`` is in its group (what a started worker waits for, as it
+    waits for faust's own group: a test or a rollout that sees it ready sees its stages read)."""
+    for stage in stages(app):
+        await stage.in_group.wait()
 
 
 def add(app: Any, stage: BatchStage) -> BatchStage:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import faust
 import structlog
 
+from streams import batch_in
 from streams.app import build
 from streams.deps import Deps
 from streams.kafka.topics import Tables, Topics
@@ -37,9 +38,10 @@ async def running(settings: Settings, deps: Deps, *, app_id: str | None = None,
 
 @contextlib.asynccontextmanager
 async def started(app: faust.App, *, stop_timeout: float, server: WebServer | None = None) -> AsyncIterator[None]:
-    """``app`` started and its tables recovered. On exit it is stopped within ``stop_timeout`` plus
-    streams.stopping.FORCE_SECONDS whatever faust does: what had to be forced is logged, and no
-    thread or task of the app is left behind to hang the loop's own close."""
+    """``app`` started, its tables recovered and its batch stages in their groups. On exit it is
+    stopped within ``stop_timeout`` plus streams.stopping.FORCE_SECONDS whatever faust does: what
+    had to be forced is logged, and no thread or task of the app is left behind to hang the
+    loop's own close."""
     tasks = Tasks(app)
     try:
         if server is not None:
@@ -47,6 +49,7 @@ async def started(app: faust.App, *, stop_timeout: float, server: WebServer | No
         with tasks.owning():
             await app.start()
         await asyncio.wait_for(app.tables.recovery.completed.wait(), timeout=120)  # type: ignore[attr-defined]
+        await asyncio.wait_for(batch_in.joined(app), timeout=120)  # ingest has a group of its own
         yield
     finally:
         try:
