@@ -31,6 +31,7 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import ConsumerRecord
 from mode import Service
@@ -38,7 +39,7 @@ from mode import Service
 from streams import agent_health
 from streams.batch_out import BatchOut, bootstrap_of, security_of
 from streams.faust_fetch import FETCH_WAIT_MS
-from streams.stopping import client_running
+from streams.stopping import client_running, finish
 
 log = structlog.get_logger("breach.stages")
 
@@ -57,12 +58,13 @@ class BatchStage(Service):
 
     def __init__(self, app: Any, name: str, topics: Sequence[str], handle: Handler, *,
                  batch_size: int, batch_seconds: float, max_request_size: int = 1_048_576,
-                 declare: Sequence[Any] = ()) -> None:
+                 declare: Sequence[Any] = (), carry_from: str | None = None) -> None:
         super().__init__(loop=None)
         self.app, self.name, self.topics, self.handle = app, name, tuple(topics), handle
         self.group_id = f"{app.conf.id}-{name}"
         self.batch_size, self.batch_seconds, self.max_request_size = batch_size, batch_seconds, max_request_size
         self._declare = tuple(declare)  # faust topics to create first (the consumer's and the outputs)
+        self.carry_from = carry_from  # the group that read these topics before (see ``carry_offsets``)
         self._lock = asyncio.Lock()  # held from a batch's read to its commit; a revoke waits for it
         self._quit = asyncio.Event()
         self._task: asyncio.Future[None] | None = None
@@ -176,6 +178,29 @@ class BatchStage(Service):
             self.group_state = "rebalancing"
             self.in_group.clear()
 
+    async def carry_offsets(self, consumer: AIOKafkaConsumer, partitions: set[TopicPartition]) -> None:
+        """Where a partition this group never committed starts: where ``carry_from`` (faust's
+        group, which read security-events before this stage existed) committed, if it did, rather
+        than the log start: an upgraded worker goes on where its agent stopped instead of reading
+        the topic's whole retention again. Asked only for partitions without a commit of ours."""
+        if self.carry_from is None or not partitions:
+            return
+        fresh = [tp for tp in sorted(partitions) if await consumer.committed(tp) is None]
+        if not fresh:
+            return
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_of(self.app), **security_of(self.app))
+        try:
+            await admin.start()
+            theirs = await admin.list_consumer_group_offsets(self.carry_from, partitions=fresh)
+        finally:
+            await finish(admin.close())
+        carried = {tp: meta.offset for tp, meta in theirs.items() if tp in partitions and meta.offset >= 0}
+        for tp, offset in carried.items():
+            consumer.seek(tp, offset)
+        if carried:
+            log.info("stage.offsets_carried", stage=self.name, group=self.carry_from,
+                     partitions=sorted(f"{tp.topic}:{tp.partition}@{offset}" for tp, offset in carried.items()))
+
     def assigned(self, partitions: set[TopicPartition]) -> None:
         self.group_state = "assigned"
         self.in_group.set()
@@ -192,6 +217,16 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         await self.stage.revoked()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        consumer = self.stage._consumer
+        if consumer is not None and assigned:
+            # Paused while asking: the stage's loop goes on meanwhile, and would read from the log start.
+            consumer.pause(*assigned)
+            try:
+                await self.stage.carry_offsets(consumer, set(assigned))
+            except Exception as exc:  # a broker that cannot say: the log start, as for a new group
+                log.warning("stage.offsets_not_carried", stage=self.stage.name, error=type(exc).__name__)
+            finally:
+                consumer.resume(*assigned)
         self.stage.assigned(set(assigned))
 
 

@@ -41,7 +41,8 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> batc
     return batch_in.add(app, batch_in.BatchStage(
         app, NAME, topics.security_events.topics, handle, batch_size=deps.batch_size,
         batch_seconds=deps.batch_seconds, max_request_size=deps.max_state_bytes + 100_000,
-        declare=(topics.security_events, topics.dlq, topics.signals)))
+        declare=(topics.security_events, topics.dlq, topics.signals),
+        carry_from=app.conf.id))  # the faust group's offsets on security-events, for an upgraded worker
 
 
 async def normalise_batch(records: list[ConsumerRecord[bytes, bytes]], out: BatchOut, deps: Deps) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 from structlog.testing import capture_logs
 
@@ -54,13 +55,14 @@ class Copier:
 
 
 @contextlib.asynccontextmanager
-async def worker(broker: Broker, tmp_path: Path, handler: Copier, *, name: str) -> AsyncIterator[Any]:
+async def worker(broker: Broker, tmp_path: Path, handler: Copier, *, name: str,
+                 carry_from: str | None = None) -> AsyncIterator[Any]:
     """The worker's app (its ingest stage included) with a copying stage added, started."""
     settings = settings_for(broker.bootstrap, tmp_path / name, partitions=PARTITIONS)
     app, _, _ = build(settings, _deps(), app_id="stage-test")
     topics = [app.topic(name, partitions=PARTITIONS) for name in (IN, OUT)]
     stage = batch_in.add(app, batch_in.BatchStage(app, "copier", [IN], handler, batch_size=50, batch_seconds=0.05,
-                                                  declare=topics))
+                                                  declare=topics, carry_from=carry_from))
     async with started(app, stop_timeout=15):
         for topic in topics:  # the stage declares them as it starts; the test writes only once they are
             await topic.maybe_declare()
@@ -121,3 +123,34 @@ async def test_two_workers_split_the_partitions_of_one_stage_group(broker: Broke
 
 def _assigned(stage: batch_in.BatchStage) -> list[tuple[int, int]]:
     return [(p, lag) for topic, p, lag in stage.lag() if topic == IN]
+
+
+@pytest.mark.asyncio
+async def test_a_new_stage_group_starts_where_the_group_before_it_committed(broker: Broker, tmp_path: Path) -> None:
+    # An upgraded worker: faust's group (the app id) had read IN up to offset 6 of partition 0.
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(IN, PARTITIONS, 1), NewTopic(OUT, PARTITIONS, 1)])
+    finally:
+        await admin.close()
+    values = [f"record-{i}".encode() for i in range(10)]
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks="all")
+    await producer.start()
+    try:
+        for value in values:
+            await producer.send_and_wait(IN, value, partition=0)
+    finally:
+        await producer.stop()
+    before = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id="stage-test", enable_auto_commit=False)
+    await before.start()
+    try:
+        before.assign([TopicPartition(IN, 0)])
+        await before.commit({TopicPartition(IN, 0): 6})
+    finally:
+        await before.stop()
+
+    handler = Copier()
+    async with worker(broker, tmp_path, handler, name="upgraded", carry_from="stage-test"):
+        await eventually(lambda: set(values[6:]) <= set(handler.seen), timeout=60, what="the records after 6")
+    assert handler.seen == values[6:]  # read in order from 6: the first six were not read again
