@@ -72,6 +72,7 @@ class BatchStage(Service):
         self.group_state = "starting"  # starting | joining | rebalancing | assigned
         self.in_group = asyncio.Event()  # set while partitions are assigned (none, possibly)
         self.next_offsets: dict[TopicPartition, int] = {}  # where reading goes on: for the lag gauge
+        self.batches = 0  # taken through since the clients last (re)started
         _stages.setdefault(app, []).append(self)
 
     @property
@@ -113,10 +114,13 @@ class BatchStage(Service):
     async def _supervise(self) -> None:
         pause = RESTART_SECONDS
         while not self._quit.is_set():
+            self.batches = 0
             try:
                 await self._run()
                 return
             except Exception as exc:  # the stage's clients fail, or the handler let out a fault
+                if self.batches:  # it had run again since its last failure: a new failure, not a loop
+                    pause = RESTART_SECONDS
                 self.group_state = "starting"
                 self.in_group.clear()
                 health = agent_health.of(self.app)
@@ -169,6 +173,7 @@ class BatchStage(Service):
                 log.warning("stage.commit_refused", stage=self.name, partitions=len(offsets),
                             error=type(exc).__name__)
             self.next_offsets.update(offsets)
+            self.batches += 1
         health = agent_health.of(self.app)
         if health is not None:
             health.stage_running(self.name)
