@@ -34,6 +34,7 @@ from tests.support import POLL_INTERVAL
 ONCALL = "oncall@reliability.example"
 PARTITIONS = 6  # two of each topic per worker when three run
 APP_ID = "breach-response"
+INGEST_GROUP = f"{APP_ID}-ingest"  # the ingest stage reads security-events in a group of its own
 STEPS = (("T-48h", timedelta(hours=47)), ("T-24h", timedelta(hours=23)), ("T-6h", timedelta(hours=5)),
          ("T-1h", timedelta(minutes=30)), ("overdue", -timedelta(minutes=1)))
 _HOSTS = ("ampere-crm-db", "ampere-web-01", "ampere-dwh-01", "ama-crm-db", "ama-web-01", "ama-app-01")
@@ -139,7 +140,8 @@ def timed_deadlines(incidents: Iterable[Incident]) -> list[datetime]:
 
 async def where_commands_are(bootstrap: str, event_ids: set[str]) -> str:
     """Diagnostics for a failure: where each lost event sits on incident-commands (its
-    AttachSignal) and on security-events, and the offsets the workers' group committed there."""
+    AttachSignal) and on security-events, and the offsets the workers' groups committed there
+    (faust's on incident-commands, the ingest stage's own on security-events: streams/batch_in.py)."""
     def command_of(value: bytes) -> str | None:
         evidence = getattr(codec.decode(value), "evidence", None)
         return evidence.event_id if evidence is not None else None
@@ -147,13 +149,13 @@ async def where_commands_are(bootstrap: str, event_ids: set[str]) -> str:
     def event_of(value: bytes) -> str | None:
         return str(json.loads(value).get("id"))
 
-    commands = await _where(bootstrap, INCIDENT_COMMANDS, command_of, event_ids)
-    events = await _where(bootstrap, SECURITY_EVENTS, event_of, event_ids)
+    commands = await _where(bootstrap, INCIDENT_COMMANDS, command_of, event_ids, APP_ID)
+    events = await _where(bootstrap, SECURITY_EVENTS, event_of, event_ids, INGEST_GROUP)
     return f"commands: {commands}; security events: {events}"
 
 
 async def _where(bootstrap: str, topic: str, id_of: Callable[[bytes], str | None], event_ids: set[str],
-                 within: float = 30.0) -> str:
+                 group_id: str, within: float = 30.0) -> str:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     await consumer.start()
@@ -173,11 +175,11 @@ async def _where(bootstrap: str, topic: str, id_of: Callable[[bytes], str | None
         ends = {tp.partition: consumer.highwater(tp) for tp in partitions}
     finally:
         await consumer.stop()
-    group = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=APP_ID, enable_auto_commit=False)
+    group = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
     await group.start()
     try:
         committed = {tp.partition: await group.committed(tp) for tp in partitions}
     finally:
         await group.stop()
-    return f"{found}, committed: {committed}, ends: {ends}"
+    return f"{found}, committed by {group_id}: {committed}, ends: {ends}"
 
