@@ -60,9 +60,10 @@ class SecurityEvent:
     raw_ref: str | None = None
     unmapped: bool = field(default=False)
 
-    def located(self, controller: str | None, system: str | None) -> SecurityEvent:
-        """The same event attributed to a controller's system (or flagged unmapped)."""
-        return evolve(self, controller=controller, system=system, unmapped=system is None)
+    def located(self, controller: str | None, system: str | None, **also: Any) -> SecurityEvent:
+        """The same event attributed to a controller's system (or flagged unmapped), with ``also``
+        changed in the same copy (ingest sets the source reference and asset: one copy, not two)."""
+        return evolve(self, controller=controller, system=system, unmapped=system is None, **also)
 
     def fields(self) -> dict[str, object]:
         """ECS-style dotted field names → values: what detection and correlation rules match on.

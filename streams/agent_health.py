@@ -52,7 +52,7 @@ class AgentHealth(Sensor):
         self.stage_crashed(str(agent.name), exc)
 
     def stage_crashed(self, name: str, exc: BaseException) -> None:
-        """An agent's crash, or a batch stage's (streams/batch_in.py): the same count and line."""
+        """An agent's crash, or a batch stage's (streams/kafka/batch_in.py): the same count and line."""
         error = type(exc).__name__
         AGENT_CRASHES.labels(agent=name).inc()
         self.down[name] = error

@@ -124,7 +124,7 @@ class StateCollector(Collector):
                 out.append((tp.topic, tp.partition, max(0, highwater - ((read + 1) if read is not None else 0))))
         # The batch stages' consumers (ingest): not faust's. Imported here: batch_in counts its
         # crashes in this module's registry.
-        from streams import batch_in
+        from streams.kafka import batch_in
 
         for stage in batch_in.stages(self.app):
             out += stage.lag()

@@ -3,7 +3,7 @@ server stays off: its defaults clash between workers on one host).
 
 - /healthz: 200 while the app runs, 503 once it crashed or is stopping (liveness: restart me);
 - /readyz: 200 only when the worker holds its partitions with their tables recovered, each
-  batch stage (streams/batch_in.py) is in its group and no agent or stage is down; 503 while
+  batch stage (streams/kafka/batch_in.py) is in its group and no agent or stage is down; 503 while
   a group rebalances or tables recover (readiness: a rollout waits for it), and from an
   agent's or a stage's crash until it takes a record again (streams/agent_health.py);
 - /metrics: Prometheus text (streams/metrics.py).
@@ -16,7 +16,8 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from streams import agent_health, batch_in
+from streams import agent_health
+from streams.kafka import batch_in
 from streams.metrics import WorkerMetrics
 
 log = structlog.get_logger("breach.web")

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import faust
 import structlog
 
-from streams import batch_in
 from streams.app import build
 from streams.deps import Deps
+from streams.kafka import batch_in
 from streams.kafka.topics import Tables, Topics
 from streams.metrics import WorkerMetrics
 from streams.settings import Settings

@@ -3,7 +3,7 @@
 One Kafka record may carry several security records (a batch, a Splunk HEC body); each
 becomes its own signal or dead letter, referenced as ``topic:partition:offset#index``.
 
-The stage is not a faust agent: it is a batch consumer of its own (streams/batch_in.py), off
+The stage is not a faust agent: it is a batch consumer of its own (streams/kafka/batch_in.py), off
 faust's per-record path, reading every input topic (BREACH_INGEST_TOPICS) in the consumer group
 ``<app id>-ingest``; signals and dead letters go out through one batched producer, flushed
 before the batch's offsets are committed.
@@ -22,12 +22,13 @@ from incident.correlation import LINK_ONLY, correlation_key
 from incident.errors import InvalidEvent
 from incident.normalize import normalize_all
 from incident.signals import SecurityEvent
-from streams import batch_in, codec, metrics
-from streams.batch_out import BatchOut
+from streams import metrics
 from streams.deps import Deps
-from streams.dlq import dead_letter, letter_key
-from streams.signal_batches import pack_signals
-from streams.topics import SECURITY_EVENTS_DLQ, SIGNALS, Tables, Topics
+from streams.kafka import batch_in, codec
+from streams.kafka.batch_out import BatchOut
+from streams.kafka.dlq import dead_letter, letter_key
+from streams.kafka.topics import SECURITY_EVENTS_DLQ, SIGNALS, Tables, Topics
+from streams.pipeline.signal_batches import pack_signals
 
 log = structlog.get_logger("breach.ingest")
 SIGNALS_BYTES = 512 * 1024  # a signals record stays well below the producer's request limit
@@ -161,5 +162,5 @@ def _located(result: SecurityEvent | InvalidEvent, ref: str, deps: Deps) -> Secu
                                                       addresses=(result.destination_ip, result.source_ip))
     if result.controller and profile is None:
         raise InvalidEvent(f"unknown controller {result.controller!r}")
-    located = result.located(profile.id if profile else None, system.id if system else None)
-    return replace(located, raw_ref=ref, asset=asset)
+    return result.located(profile.id if profile else None, system.id if system else None,
+                          raw_ref=ref, asset=asset)

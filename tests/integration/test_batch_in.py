@@ -1,4 +1,4 @@
-"""The batch stage shell (streams/batch_in.py) on a real embedded broker and the worker's real app:
+"""The batch stage shell (streams/kafka/batch_in.py) on a real embedded broker and the worker's real app:
 one commit per batch after its output is flushed, a failure before the commit re-reads the batch
 (never loses it), /readyz says so meanwhile, and two workers split one group's partitions."""
 
@@ -16,14 +16,15 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 from structlog.testing import capture_logs
 
-from streams import batch_in, web
+from streams import web
 from streams.app import build
-from streams.batch_out import BatchOut
 from streams.deps import Deps
-from streams.embedded import Broker
-from streams.mailer import RecordingMailer
-from streams.render import NoticeRenderer
-from streams.samples import publish
+from streams.embedded.samples import publish
+from streams.embedded.services import Broker
+from streams.kafka import batch_in
+from streams.kafka.batch_out import BatchOut
+from streams.mail.mailer import RecordingMailer
+from streams.mail.render import NoticeRenderer
 from streams.settings import ROOT
 from streams.worker import started
 from tests.support import eventually, read_topic, settings_for

@@ -141,7 +141,7 @@ def timed_deadlines(incidents: Iterable[Incident]) -> list[datetime]:
 async def where_commands_are(bootstrap: str, event_ids: set[str]) -> str:
     """Diagnostics for a failure: where each lost event sits on incident-commands (its
     AttachSignal) and on security-events, and the offsets the workers' groups committed there
-    (faust's on incident-commands, the ingest stage's own on security-events: streams/batch_in.py)."""
+    (faust's on incident-commands, the ingest stage's own on security-events: streams/kafka/batch_in.py)."""
     def command_of(value: bytes) -> str | None:
         evidence = getattr(codec.decode(value), "evidence", None)
         return evidence.event_id if evidence is not None else None

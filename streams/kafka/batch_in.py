@@ -1,5 +1,5 @@
 """A stage off faust's per-record path: a plain aiokafka consumer in a group of its own, batches
-in (``getmany``), output through one batched producer (streams/batch_out.py), then one offset
+in (``getmany``), output through one batched producer (streams/kafka/batch_out.py), then one offset
 commit per batch.
 
 Why: faust hands an agent one record at a time through its stream machinery, and that, not the
@@ -37,8 +37,8 @@ from aiokafka.structs import ConsumerRecord
 from mode import Service
 
 from streams import agent_health
-from streams.batch_out import BatchOut, bootstrap_of, security_of
-from streams.faust_fetch import FETCH_WAIT_MS
+from streams.kafka.batch_out import BatchOut, bootstrap_of, security_of
+from streams.kafka.faust_fetch import FETCH_WAIT_MS
 from streams.stopping import client_running, finish
 
 log = structlog.get_logger("breach.stages")
