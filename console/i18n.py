@@ -509,6 +509,12 @@ _REFUSALS: tuple[tuple[str, str], ...] = (
      "la langue {0} n'est pas une de celles des notifications ({1})"),
     (r"at most (.+) measures per language", "au plus {0} mesures par langue"),
     (r"a measure is at most (.+) characters", "une mesure compte au plus {0} caractères"),
+    (r"the measures in place before the breach: no empty language or line",
+     "les mesures en place avant la violation : ni langue ni ligne vide"),
+    (r"the measures in place before the breach: at most (\S+) lines of (\S+) characters per language",
+     "les mesures en place avant la violation : au plus {0} lignes de {1} caractères par langue"),
+    (r"the measures in place before the breach: one text per language",
+     "les mesures en place avant la violation : un texte par langue"),
     # Working an incident (incident/work.py).
     (r"incident merged into (.+): work on that one", "incident fusionné dans {0} : travaillez sur celui-là"),
     (r"a dismissal's outcome must be one of (.+)", "le motif de classement doit être l'un de : {0}"),

@@ -41,14 +41,17 @@ DPO_WORDS = {
     "en": {"new_information": ["The export held 11,842 customer records, not 12,000.",
                                "No payment data was in the exported table."],
            "measures": {"taken": ["Export account disabled and its sessions revoked"],
-                        "proposed": ["Password reset for every customer"]}},
+                        "proposed": ["Password reset for every customer"]},
+           "safeguards": ["Customer database encrypted at rest", "Administrators log in with two factors"]},
     "fr": {"new_information": ["L'export contenait 11 842 fiches clients, et non 12 000.",
                                "La table exportée ne contenait aucune donnée de paiement."],
            "measures": {"taken": ["Compte d'export désactivé et ses sessions révoquées"],
-                        "proposed": ["Réinitialisation du mot de passe de chaque client"]}},
+                        "proposed": ["Réinitialisation du mot de passe de chaque client"]},
+           "safeguards": ["Base clients chiffrée au repos", "Connexion des administrateurs à deux facteurs"]},
     "pt-BR": {"new_information": ["A exportação continha 11.842 registros de clientes, e não 12.000."],
               "measures": {"taken": ["Conta de exportação desativada e suas sessões revogadas"],
-                           "proposed": ["Redefinição da senha de cada cliente"]}},
+                           "proposed": ["Redefinição da senha de cada cliente"]},
+              "safeguards": ["Base de clientes criptografada em repouso"]},
 }
 
 
@@ -63,6 +66,9 @@ def gdpr_context(locale: str = "en") -> dict[str, Any]:
                            "not_notified_reason": None}
     context["measures"] = copy.deepcopy(words["measures"])
     context["measures_by_locale"] = {code: copy.deepcopy(w["measures"]) for code, w in DPO_WORDS.items()}
+    # The measures in place before the breach (the form's free text), in the notice's language.
+    context["form"]["safeguards"] = list(words["safeguards"])
+    context["form"]["safeguards_by_locale"] = {code: list(w["safeguards"]) for code, w in DPO_WORDS.items()}
     return context
 
 
