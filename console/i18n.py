@@ -238,6 +238,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "form_anssi": ("Reported to ANSSI", "Signalement à l'ANSSI"),
     "form_contact_name": ("Contact for this notification (name)", "Contact pour cette notification (nom)"),
     "form_contact_details": ("Their e-mail or telephone", "Son courriel ou téléphone"),
+    "form_safeguards": ("Security measures in place before the breach, one a line",
+                        "Mesures de sécurité en place avant la violation, une par ligne"),
     "form_unknown": ("not known yet", "non connu"),
     "form_yes": ("yes", "oui"),
     "form_no": ("no", "non"),

@@ -128,3 +128,24 @@ def test_the_measures_in_place_before_reach_each_draft_in_its_language() -> None
 def test_refused_safeguards(safeguards: tuple[LocalText, ...], why: str) -> None:
     with pytest.raises(CommandRejected, match=why):
         answer(drafted(), FormAnswers(safeguards=safeguards))
+
+
+def test_the_console_form_the_api_body_and_what_the_api_shows_give_the_same_safeguards() -> None:
+    from console import actions
+    from console.users import User
+
+    user = User(name="dora", role="dpo")
+    bodies: list[dict[str, Any]] = [
+        {"safeguards_fr": "Chiffrement des disques\r\n\r\n Authentification à deux facteurs ",
+         "safeguards_en": "Disk encryption\nTwo-factor authentication"},  # the console's text areas
+        {"safeguards": {"fr": ["Chiffrement des disques", "Authentification à deux facteurs"],
+                        "en": ["Disk encryption", "Two-factor authentication"]}},  # the API
+        {"safeguards": codec.to_jsonable(SAFEGUARDS)},  # as GET /api/incidents/{id} shows them
+    ]
+    for body in bodies:
+        command = actions.BUILDERS["form"](body, "i", user, lambda: LATER)
+        assert command.answers.safeguards == SAFEGUARDS  # type: ignore[union-attr]
+    for empty in ({}, {"safeguards_fr": "  \n", "safeguards_en": ""}, {"safeguards": None}):
+        assert actions.BUILDERS["form"](empty, "i", user, lambda: LATER).answers.safeguards is None  # type: ignore[union-attr]
+    with pytest.raises(actions.ActionError):
+        actions.BUILDERS["form"]({"safeguards": {"fr": [1, 2]}}, "i", user, lambda: LATER)
