@@ -113,6 +113,18 @@ def test_matches_its_golden_file(renderer: NoticeRenderer, regime: str, kind: st
     assert not stale, f"golden files rewritten (review and commit them): {stale}"
 
 
+def test_the_golden_context_is_the_current_methods() -> None:
+    """The golden files pin what the current risk method writes (issue 16: they once pinned an
+    older one, so a change of method went unnoticed): its version, and the factors it gives."""
+    from incident.risk import METHOD
+    from tests.sample_incidents import sample_incidents
+
+    risk = json.loads(FIXTURE.read_text(encoding="utf-8"))["risk"]
+    assert risk["method"] == METHOD
+    current = next(s.state.assessment for s in sample_incidents() if s.state.assessment is not None)
+    assert [f["name"] for f in risk["factors"]] == [f.name for f in current.factors]
+
+
 def test_every_template_has_golden_files() -> None:
     """A template added without its golden files (or a golden file left behind) is caught."""
     templates = {p.relative_to(TEMPLATES).as_posix().removesuffix(".j2") for p in TEMPLATES.glob("*/*/*.j2")
