@@ -28,7 +28,7 @@ def parser() -> argparse.ArgumentParser:
     records.register(sub)
     act.register(sub)
     cli_work.add_parsers(sub)  # tasks, tag, report
-    cli_form.add_parsers(sub)  # form
+    cli_form.register(sub)  # form
     accounts.register(sub)
     notices.register(sub)
     operations.register(sub)

@@ -139,7 +139,7 @@ def cmd_form(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(sub: Any) -> None:
+def register(sub: Any) -> None:
     """`breach form`, on `breach`'s parser (streams/cli/__init__.py)."""
     form = sub.add_parser(
         "form", help="the DPO's answers to the notification form and the measures: shown, or set with "
