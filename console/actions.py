@@ -29,7 +29,7 @@ from incident.commands import (
     StartTriage,
 )
 from incident.measures import MeasureText
-from incident.notification_form import FormAnswers
+from incident.notification_form import FormAnswers, LocalText
 
 RESPONDERS = frozenset({"responder", "dpo", "admin"})
 DPO = frozenset({"dpo"})
@@ -185,6 +185,24 @@ def _member_states(body: Mapping[str, Any]) -> tuple[str, ...] | None:
     return tuple(v.strip().upper() for v in value)
 
 
+def _safeguards(body: Mapping[str, Any]) -> tuple[LocalText, ...] | None:
+    """The measures in place before the breach, per language: ``safeguards`` as {locale: [lines]}
+    (or a text, one line each), or as the API shows them back ([{locale, items}]); else a form's
+    text areas ``safeguards_<locale>``. Blank lines dropped; none at all: not stated."""
+    value = body.get("safeguards")
+    if isinstance(value, list):
+        if not all(isinstance(t, dict) for t in value):
+            raise ActionError("safeguards must be an object {locale: [lines]} or a list of {locale, items}")
+        value = {text_field(t, "locale", required=True): t.get("items", []) for t in value}
+    if value is None or value == "":
+        value = {k.removeprefix("safeguards_"): v for k, v in body.items() if k.startswith("safeguards_")}
+    if not isinstance(value, dict):
+        raise ActionError("safeguards must be an object {locale: [lines]} or a list of {locale, items}")
+    texts = tuple(LocalText(locale=str(locale).strip(), items=items) for locale, lines in value.items()
+                  if (items := measures({f"safeguards ({locale})": lines or []}, f"safeguards ({locale})")))
+    return texts or None
+
+
 def form_answers(body: Mapping[str, Any], incident_id: str, user: User, clock: Clock) -> Command:
     answers = FormAnswers(started_at=_stated_time(body, "started_at"), ended_at=_stated_time(body, "ended_at"),
                           ongoing=_stated_flag(body, "ongoing"), origin=_stated_text(body, "origin"),
@@ -193,7 +211,8 @@ def form_answers(body: Mapping[str, Any], incident_id: str, user: User, clock: C
                           police_complaint=_stated_flag(body, "police_complaint"),
                           anssi_report=_stated_flag(body, "anssi_report"),
                           contact_name=_stated_text(body, "contact_name"),
-                          contact_details=_stated_text(body, "contact_details"))
+                          contact_details=_stated_text(body, "contact_details"),
+                          safeguards=_safeguards(body))
     return RecordFormAnswers(incident_id=incident_id, answers=answers, by=user.actor, role=user.role)
 
 

@@ -157,7 +157,11 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
              "contact_name": {"type": ["string", "null"], "maxLength": 200,
                               "description": "the contact for this notification (Art. 33(3)(b)); else the DPO's"},
              "contact_details": {"type": ["string", "null"], "maxLength": 200,
-                                 "description": "their e-mail or telephone, one line"}},
+                                 "description": "their e-mail or telephone, one line"},
+             "safeguards": {"type": ["object", "array", "null"],
+                            "description": "the security measures in place before the breach, per language the "
+                                           "notices are written in: {\"fr\": [\"…\"], \"en\": [\"…\"]} (or as "
+                                           "the incident shows them: [{locale, items}])"}},
             []),
         "/api/incidents/{incident_id}/obligations": _command(
             "A step of an obligation: approve and submit are the DPO's",

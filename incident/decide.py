@@ -80,18 +80,18 @@ from incident.model import Incident, evolve, fold
 from incident.notices import (
     AUTHORITY_NOTIFICATION,
     DATA_SUBJECT_NOTICE,
-    DPO_REVIEW,
     PUBLIC_COMMUNICATION,
     NoticeDraft,
     complement,
-    draft,
     submission,
 )
 from incident.notification_form import check as check_form
+from incident.notification_form import check_locales as check_form_locales
 from incident.obligations import DPO_ROLE, act
 from incident.profiles import Directory
 from incident.proposals import find as find_proposal
 from incident.reassessment import follow_level, reassess, start_counted_clocks
+from incident.regime_notices import AUTHORITY, PEOPLE
 from incident.regimes import CLASSIFICATION_TRIGGERS, SUPERSEDED
 from incident.reminders import tick
 from incident.risk import LEVELS, assess
@@ -106,6 +106,7 @@ from incident.tape import (
     facts_of,
     owed,
     profile_of,
+    redraft_unsent,
     request_due_notices,
     start_clock_for,
     zone,
@@ -550,18 +551,19 @@ def _form(cmd: RecordFormAnswers, state: Incident, now: datetime, directory: Dir
     if cmd.role != DPO_ROLE:
         raise CommandRejected("only the DPO may answer the notification form")
     check_form(cmd.answers, now=now)
+    profile = profile_of(state, directory)
+    if profile is not None:
+        check_form_locales(cmd.answers, tuple(dict.fromkeys((*profile.languages, profile.authority.language))))
     if state.form == cmd.answers:
         return []
     tape = Tape(state)
-    after = tape.emit(FormAnswered(incident_id=state.id, version=tape.version, at=now, answers=cmd.answers,
-                                   by=cmd.by))
-    # The DPO sees the notification they will approve with their answers in it (their own name and
-    # contact, Art. 33(3)(b), among them): a new version of the draft already sent for review.
-    profile = profile_of(after, directory)
-    sent = [n for n in after.notices if n.kind == AUTHORITY_NOTIFICATION and n.audience == DPO_REVIEW]
-    if sent and profile is not None:
-        tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
-                                  draft=draft(AUTHORITY_NOTIFICATION, after, profile, now, seq=len(sent) + 1)))
+    tape.emit(FormAnswered(incident_id=state.id, version=tape.version, at=now, answers=cmd.answers, by=cmd.by))
+    # The DPO sees each notice they will approve with their answers in it (their own name and
+    # contact, Art. 33(3)(b), among them): a new version of every draft already sent for review
+    # that shows them — the GDPR's authority notification, and every other regime's notices (each
+    # tells the breach's timeline and the contact) — unless it was submitted already.
+    if profile is not None:
+        redraft_unsent(tape, profile, now, gdpr_kinds=(AUTHORITY_NOTIFICATION,), regime_audiences=(AUTHORITY, PEOPLE))
     return tape.events
 
 
@@ -579,16 +581,14 @@ def _measures(cmd: RecordMeasures, state: Incident, now: datetime, directory: Di
     if current is not None and current.texts == texts:
         return []  # the same measures again (a redelivered command, or a form sent twice)
     tape = Tape(state)
-    after = tape.emit(MeasuresRecorded(incident_id=state.id, version=tape.version, at=now, audience=cmd.audience,
-                                       texts=texts, by=cmd.by))
-    # The DPO sees the draft they will approve with the measures in it: a new version of each
-    # draft of this audience already sent for review (its own id, so it is delivered).
-    for kind in {"authority": (AUTHORITY_NOTIFICATION,),
-                 "data_subjects": (DATA_SUBJECT_NOTICE, PUBLIC_COMMUNICATION)}[cmd.audience]:
-        sent = [n for n in after.notices if n.kind == kind and n.audience == DPO_REVIEW]
-        if sent:
-            tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
-                                      draft=draft(kind, after, profile, now, seq=len(sent) + 1)))
+    tape.emit(MeasuresRecorded(incident_id=state.id, version=tape.version, at=now, audience=cmd.audience,
+                               texts=texts, by=cmd.by))
+    # The DPO sees the drafts they will approve with the measures in it: a new version of each
+    # draft of this audience already sent for review (its own id, so it is delivered), the GDPR's
+    # and every other regime's, unless it was submitted already.
+    gdpr_kinds = {"authority": (AUTHORITY_NOTIFICATION,),
+                  "data_subjects": (DATA_SUBJECT_NOTICE, PUBLIC_COMMUNICATION)}[cmd.audience]
+    redraft_unsent(tape, profile, now, gdpr_kinds=gdpr_kinds, regime_audiences=(cmd.audience,))
     return tape.events
 
 

@@ -86,13 +86,14 @@ def draft(kind: str, state: Incident, profile: Profile, now: datetime, *, seq: i
 
 
 def draft_regime_notice(notice: RegimeNotice, state: Incident, profile: Profile, clock: Clock, now: datetime,
-                        ) -> NoticeDraft:
+                        *, seq: int = 1) -> NoticeDraft:
     """The draft of a non-GDPR obligation's own notice (``notice``: incident/regime_notices.py's
     drafted_for(clock)), for the DPO, in the authority's or the people's language. One per
-    obligation: its id is fixed by the template it is drafted from."""
+    obligation: its id is fixed by the template it is drafted from; ``seq`` > 1 is a later
+    version of it (the DPO's answers changed before it was sent)."""
     wanted = profile.languages[0] if notice.audience == PEOPLE else profile.authority.language
     locale = locale_for(notice, wanted)
-    nid = notice_id(state.id, notice.template, notice.kind)
+    nid = notice_id(state.id, notice.template, notice.kind, seq)
     context = _context(nid, notice.kind, state, profile, now, locale, clock=clock)
     if notice.audience == PEOPLE:  # the people's measures, not the authority's
         context["measures"], context["measures_by_locale"] = _measures(state.measures_for(PEOPLE), locale)
@@ -150,8 +151,13 @@ def subject_notice_context(state: Incident, profile: Profile, now: datetime, *, 
 def read_in(context: dict[str, Any], locale: str) -> dict[str, Any]:
     """A draft's context for a reader of another language (the console's preview): the measures
     the DPO wrote in that language, none when none were (another language's words never stand
-    in); everything else is codes and quoted text, which the templates write in any language."""
-    return {**context, "measures": context.get("measures_by_locale", {}).get(locale, {"taken": [], "proposed": []})}
+    in), and so the measures in place before the breach; everything else is codes and quoted
+    text, which the templates write in any language."""
+    read = {**context, "measures": context.get("measures_by_locale", {}).get(locale, {"taken": [], "proposed": []})}
+    form = context.get("form")
+    if isinstance(form, dict) and "safeguards_by_locale" in form:  # a draft recorded before it: as it was
+        read["form"] = {**form, "safeguards": form["safeguards_by_locale"].get(locale)}
+    return read
 
 
 def audience_of(kind: str) -> str:
@@ -209,7 +215,7 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
                   "rule_ref": clock.rule_ref, "deadline": clock.deadline.isoformat(),
                   "late": clock.timed and now > clock.deadline, "timed": clock.timed,
                   "delay_reasons": obligation.delay_reasons if obligation else ""},
-        "form": form_context(state, profile),
+        "form": form_context(state, profile, locale),
         "measures": measures,
         "measures_by_locale": measures_by_locale,
         "advice": list(assessment.advice),

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from incident.commitments import POLICY_REGIME
 from incident.deadlines import in_force
 from incident.errors import CommandRejected
+from incident.measures import MAX_CHARS, MAX_ITEMS
 
 if TYPE_CHECKING:
     from incident.model import Incident
@@ -31,6 +32,14 @@ NOTIFICATION_TYPES = ("initial", "complete")
 # EU and EEA states (ISO 3166-1 alpha-2; Greece as GR): the "other Member States concerned".
 MEMBER_STATES = ("AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
                  "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocalText:
+    """Free text of the form in one language: each item one line, as the DPO wrote it."""
+
+    locale: str
+    items: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +60,9 @@ class FormAnswers:
     # it (their own name; an e-mail or telephone line of theirs); else the profile's DPO.
     contact_name: str | None = None
     contact_details: str | None = None
+    # The security measures in place before the breach (the CNIL form's question), one text per
+    # language the notices are read in; the notices quote the text of their own language only.
+    safeguards: tuple[LocalText, ...] | None = None
 
 
 CONTACT_MAX = 200  # characters of the contact's name, and of their details: one line each
@@ -77,14 +89,38 @@ def check(answers: FormAnswers, *, now: datetime) -> None:
     for name, value in (("contact_name", answers.contact_name), ("contact_details", answers.contact_details)):
         if value is not None and (not value.strip() or len(value) > CONTACT_MAX or not value.isprintable()):
             raise CommandRejected(f"{name} is one line of at most {CONTACT_MAX} characters")
+    for text in answers.safeguards or ():
+        if not text.items or any(not item.strip() for item in text.items):
+            raise CommandRejected("the measures in place before the breach: no empty language or line")
+        if len(text.items) > MAX_ITEMS or any(len(item) > MAX_CHARS for item in text.items):
+            raise CommandRejected(f"the measures in place before the breach: at most {MAX_ITEMS} lines of "
+                                  f"{MAX_CHARS} characters per language")
+    if answers.safeguards and len({t.locale for t in answers.safeguards}) < len(answers.safeguards):
+        raise CommandRejected("the measures in place before the breach: one text per language")
+
+
+def check_locales(answers: FormAnswers, locales: tuple[str, ...]) -> None:
+    """Refuse free text in a language the controller's notices are not written in (``locales``)."""
+    for text in answers.safeguards or ():
+        if text.locale not in locales:
+            raise CommandRejected(f"language {text.locale!r} is not one the notices are written in "
+                                  f"({', '.join(locales)})")
+
+
+def safeguards_in(answers: FormAnswers | None, locale: str) -> list[str] | None:
+    """The measures in place before the breach in ``locale`` (another language's words never stand
+    in): None when the DPO wrote none in it."""
+    found = next((t for t in (answers.safeguards if answers else None) or () if t.locale == locale), None)
+    return list(found.items) if found is not None else None
 
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def form_context(state: Incident, profile: Profile) -> dict[str, Any]:
-    """The form's fields for the templates, JSON values only; ``None`` where nothing is known."""
+def form_context(state: Incident, profile: Profile, locale: str | None = None) -> dict[str, Any]:
+    """The form's fields for the templates, JSON values only; ``None`` where nothing is known.
+    ``locale``: the notice's language, which its free-text answers are quoted in."""
     answers = state.form or FormAnswers()
     aware = state.awareness
     assert aware is not None, "a notification needs awareness"
@@ -119,6 +155,8 @@ def form_context(state: Incident, profile: Profile) -> dict[str, Any]:
         "police_complaint": answers.police_complaint,
         "anssi_report": answers.anssi_report,
         "contact": {"name": answers.contact_name, "details": answers.contact_details},
+        "safeguards": safeguards_in(answers, locale or profile.authority.language),
+        "safeguards_by_locale": {t.locale: list(t.items) for t in answers.safeguards or ()},
     }
 
 

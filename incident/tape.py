@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from incident.commitments import policy_obligations
-from incident.deadlines import DEFAULT_REMINDERS, Calendar, Context, in_force, start_clock
+from incident.deadlines import DEFAULT_REMINDERS, Calendar, Clock, Context, in_force, start_clock
 from incident.events import AwarenessRecorded, ClockStarted, Event, NoticeRequested, RiskAssessed
 from incident.facts import Facts
 from incident.model import Incident, evolve
 from incident.notices import (
     AUTHORITY_NOTIFICATION,
     DATA_SUBJECT_NOTICE,
+    DPO_REVIEW,
     PUBLIC_COMMUNICATION,
     draft,
     draft_regime_notice,
@@ -165,6 +166,45 @@ def request_regime_notices(tape: Tape, profile: Profile | None, now: datetime) -
             continue
         state = tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
                                           draft=draft_regime_notice(template, state, profile, clock, now)))
+
+
+def redraft_unsent(tape: Tape, profile: Profile, now: datetime, *, gdpr_kinds: tuple[str, ...],
+                   regime_audiences: tuple[str, ...]) -> None:
+    """A new version, for the DPO's review, of each draft already sent to them that shows what the
+    DPO just changed (``gdpr_kinds``: the GDPR's notices of those kinds; ``regime_audiences``: every
+    other regime's notices to those audiences) and whose obligation is still to be met. A notice
+    submitted (or an obligation closed or withdrawn) is never redrafted: what the authority already
+    has is completed by a complement or a follow-up report, as the law asks, not rewritten."""
+    state = tape.state
+    assert state is not None
+    for kind in gdpr_kinds:
+        recipient = "authority" if kind == AUTHORITY_NOTIFICATION else "data_subjects"
+        owed = next((c for c in state.clocks if c.regime == GDPR_ART33.regime and c.recipient == recipient), None)
+        if owed is not None and _met(state, owed):
+            continue
+        drafted = [n for n in state.notices if n.kind == kind and n.audience == DPO_REVIEW]
+        if drafted:
+            state = tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now,
+                                              draft=draft(kind, state, profile, now, seq=len(drafted) + 1)))
+    redrafted: set[tuple[str, str]] = set()
+    for clock in state.clocks:
+        template = drafted_for(clock)
+        if (template is None or template.audience not in regime_audiences or _met(state, clock)
+                or not in_force(clock, state.level) or (template.template, template.kind) in redrafted):
+            continue
+        versions = 0
+        while state.notice(notice_id(state.id, template.template, template.kind, versions + 1)) is not None:
+            versions += 1
+        if versions:
+            redrafted.add((template.template, template.kind))
+            state = tape.emit(NoticeRequested(incident_id=state.id, version=tape.version, at=now, draft=(
+                draft_regime_notice(template, state, profile, clock, now, seq=versions + 1))))
+
+
+def _met(state: Incident, clock: Clock) -> bool:
+    """Whether the clock's obligation was submitted, closed or withdrawn."""
+    obligation = state.obligation(clock.rule_ref)
+    return obligation is not None and obligation.settled
 
 
 def context_for(obligation: Obligation, state: Incident, profile: Profile | None) -> Context:

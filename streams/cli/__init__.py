@@ -11,6 +11,7 @@ from aiokafka.errors import KafkaError
 
 from incident.errors import ProfileError
 from streams.cli import accounts, act, assess, events, notices, operations, records, run, views
+from streams.cli import form as cli_form
 from streams.cli import work as cli_work
 from streams.cli.common import _settings
 from streams.cli.console_client import LOGIN_HINT, CliError
@@ -27,6 +28,7 @@ def parser() -> argparse.ArgumentParser:
     records.register(sub)
     act.register(sub)
     cli_work.add_parsers(sub)  # tasks, tag, report
+    cli_form.register(sub)  # form
     accounts.register(sub)
     notices.register(sub)
     operations.register(sub)

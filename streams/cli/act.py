@@ -9,64 +9,23 @@ import json
 import os
 import sys
 import urllib.parse
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from console.actions import OBLIGATION_STEPS
+from streams.cli.common import accepted, act_on, credentials_path, logged_in, person
 from streams.cli.console_client import (
-    CREDENTIALS_FILE,
     LOGIN_HINT,
     CliError,
     Console,
     Credentials,
     client_settings,
-    config_dir,
     console_url,
     incident_id,
-    load_credentials,
     quoted,
     save_credentials,
 )
-from streams.settings import EMBEDDED_USERS
-
-
-def _credentials_path() -> Path:
-    return config_dir(os.environ) / CREDENTIALS_FILE
-
-
-def _logged_in() -> Credentials | None:
-    found = load_credentials(_credentials_path())
-    if found is not None and found.expired(datetime.now(UTC)):
-        raise CliError(f"your login to {found.url} expired at {found.expires_at}: {LOGIN_HINT} again")
-    return found
-
-
-def _person() -> Console:
-    """The console, as the person logged in: what every command that changes an incident uses."""
-    found = _logged_in()
-    if found is None:
-        raise CliError(f"not logged in: {LOGIN_HINT}")
-    return Console(found.url, f"Bearer {found.token}")
-
-
-def reader() -> Console:
-    """Reading: as the person logged in, else the embedded stack's first demo login (loopback only)."""
-    found = _logged_in()
-    if found is not None:
-        return Console(found.url, f"Bearer {found.token}")
-    settings = client_settings(os.environ)
-    users = settings.console_users or EMBEDDED_USERS
-    name, password, _ = users.split(",")[0].split(":")
-    return Console.basic(console_url(os.environ, settings.data_dir, settings.console_host, settings.console_port),
-                         name, password, via="demo")
-
-
-def _act(incident: str, action: str, body: dict[str, Any]) -> tuple[str, Any]:
-    """One command through the console's API, in the logged-in person's name (their role checked there)."""
-    console = _person()
-    found = incident_id(console, incident)
-    return found, console.post_json(f"/api/incidents/{quoted(found)}/{action}", body)
 
 
 def cmd_login(args: argparse.Namespace) -> int:
@@ -92,7 +51,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     answer = Console.basic(url, name, password).post_json("/api/me/token", body)
     credentials = Credentials(url=url, token=answer["token"], name=answer["name"], role=answer["role"],
                               expires_at=answer["expires_at"])
-    path = _credentials_path()
+    path = credentials_path()
     save_credentials(path, credentials)
     print(f"logged in to {url} as {credentials.name} ({credentials.role}) until {credentials.expires_at[:16]} UTC; "
           f"token kept in {path}")
@@ -101,10 +60,10 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 def cmd_whoami(args: argparse.Namespace) -> int:
     """Who the console says the kept login is (and so whether it still works)."""
-    found = _logged_in()
+    found = logged_in()
     if found is None:
         raise CliError(f"not logged in: {LOGIN_HINT}")
-    me = _person().get("/api/me")
+    me = person().get("/api/me")
     grant = me.get("controllers")  # None: every controller
     controllers = "" if grant is None else "; controllers " + ", ".join(grant)
     print(f"{me['name']} ({me['role']}{controllers}) at {found.url}, until {found.expires_at[:16]} UTC")
@@ -112,7 +71,7 @@ def cmd_whoami(args: argparse.Namespace) -> int:
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
-    path = _credentials_path()
+    path = credentials_path()
     if not path.exists():
         print("not logged in")
         return 0
@@ -131,37 +90,32 @@ def cmd_aware(args: argparse.Namespace) -> int:
         if aware_at.tzinfo is None:
             raise CliError("--at needs a UTC offset, e.g. 2026-11-22T09:30:00+01:00")
         body["aware_at"] = aware_at.isoformat()
-    found, _ = _act(args.incident_id, "awareness", body)
+    found, _ = act_on(args.incident_id, "awareness", body)
     print(f"awareness sent for {found} at {body.get('aware_at', 'now')} (the worker records it)")
     return 0
 
 
-def _accepted(found: str, what: str) -> int:
-    print(f"{what} sent for {found} (the worker records it; a refusal shows on its timeline)")
-    return 0
-
-
 def cmd_triage(args: argparse.Namespace) -> int:
-    return _accepted(_act(args.incident, "triage", {})[0], "triage")
+    return accepted(act_on(args.incident, "triage", {})[0], "triage")
 
 
 def cmd_ack(args: argparse.Namespace) -> int:
-    return _accepted(_act(args.incident, "acknowledge", {})[0], "acknowledgement")
+    return accepted(act_on(args.incident, "acknowledge", {})[0], "acknowledgement")
 
 
 def cmd_settle(args: argparse.Namespace) -> int:
     body = {"proposal": args.proposal, "confirm": not args.decline, "reason": args.reason}
-    return _accepted(_act(args.incident, "settle", body)[0], "decline" if args.decline else "confirmation")
+    return accepted(act_on(args.incident, "settle", body)[0], "decline" if args.decline else "confirmation")
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
     body = {"classification": args.classification, **({"at": args.at} if args.at else {})}
-    return _accepted(_act(args.incident, "classification", body)[0], "classification")
+    return accepted(act_on(args.incident, "classification", body)[0], "classification")
 
 
 def cmd_override(args: argparse.Namespace) -> int:
     body = {"level": args.level, "justification": args.justification}
-    return _accepted(_act(args.incident, "override", body)[0], "risk override")
+    return accepted(act_on(args.incident, "override", body)[0], "risk override")
 
 
 def cmd_facts(args: argparse.Namespace) -> int:
@@ -170,13 +124,13 @@ def cmd_facts(args: argparse.Namespace) -> int:
         changes = json.loads(raw)
     except ValueError as exc:
         raise CliError(f"{args.file}: not JSON: {exc}") from None
-    return _accepted(_act(args.incident, "facts", {"changes": changes, "reason": args.reason})[0], "facts")
+    return accepted(act_on(args.incident, "facts", {"changes": changes, "reason": args.reason})[0], "facts")
 
 
 def cmd_obligation(args: argparse.Namespace) -> int:
     body = {"obligation": args.obligation, "action": args.action, "channel": args.channel,
             "reference": args.reference, "text": args.text, **({"at": args.at} if args.at else {})}
-    return _accepted(_act(args.incident, "obligations", body)[0], f"obligation step {args.action}")
+    return accepted(act_on(args.incident, "obligations", body)[0], f"obligation step {args.action}")
 
 
 def cmd_subjects_import(args: argparse.Namespace) -> int:
@@ -186,7 +140,7 @@ def cmd_subjects_import(args: argparse.Namespace) -> int:
 
     data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     fmt = args.format or mass.format_of(args.file)
-    console = _person()
+    console = person()
     found = incident_id(console, args.incident)
     answer = console.call("POST", f"/api/incidents/{quoted(found)}/subjects", data,
                           "text/csv" if fmt == "csv" else "application/x-ndjson")
@@ -201,7 +155,7 @@ def cmd_subjects_import(args: argparse.Namespace) -> int:
 
 def cmd_notices_send(args: argparse.Namespace) -> int:
     """The DPO logged in approves the notice to the people of one list; the workers send it."""
-    console = _person()
+    console = person()
     found = incident_id(console, args.incident)
     list_id = args.list
     if not list_id:
@@ -218,7 +172,7 @@ def cmd_notices_send(args: argparse.Namespace) -> int:
 
 def cmd_notices_resend(args: argparse.Namespace) -> int:
     """Send again to the recipients left in doubt by a worker crash (the DPO's decision)."""
-    answer = _act(args.incident, "resend_in_doubt", {})[1]
+    answer = act_on(args.incident, "resend_in_doubt", {})[1]
     if not answer["resent"]:
         print("no recipient is in doubt")
     for notice in answer["resent"]:

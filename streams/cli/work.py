@@ -1,5 +1,5 @@
 """`breach tasks`, `breach tag` and `breach report`: working an incident from the terminal, through
-the console's API as the person logged in (streams/cli/act.py), so the console checks their role
+the console's API as the person logged in (streams/cli/common.py), so the console checks their role
 and the timeline names who checked a task or tagged the incident."""
 
 from __future__ import annotations
@@ -8,13 +8,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from streams.cli.act import _act, _person
+from streams.cli.common import act_on, person
 from streams.cli.console_client import CliError, incident_id, quoted
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     """The incident's checklist; ``--check KEY`` (or ``--uncheck KEY``) first."""
-    console = _person()
+    console = person()
     found = incident_id(console, args.incident)
     if args.check or args.uncheck:
         key = args.check or args.uncheck
@@ -22,7 +22,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         if key not in {t["key"] for t in tasks}:  # said now, with the keys there are, not after a round trip
             raise CliError(f"no task {key} on this incident (its tasks: "
                            f"{', '.join(t['key'] for t in tasks) or 'none'})")
-        _act(found, "task", {"task": key, "done": bool(args.check)})
+        act_on(found, "task", {"task": key, "done": bool(args.check)})
         print(f"task {key} {'checked' if args.check else 'unchecked'} for {found} (the worker records it)")
         return 0
     tasks = console.get(f"/api/incidents/{quoted(found)}")["task_list"]
@@ -35,7 +35,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
-    found, _ = _act(args.incident, "untag" if args.remove else "tag", {"tag": args.tag})
+    found, _ = act_on(args.incident, "untag" if args.remove else "tag", {"tag": args.tag})
     print(f"tag {args.tag} {'removed from' if args.remove else 'added to'} {found} (the worker records it)")
     return 0
 
@@ -43,7 +43,7 @@ def cmd_tag(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """The incident's report as the console writes it: the page (HTML, to print or save as PDF) or,
     with ``--md``, Markdown; on standard output, or in ``--output``."""
-    console = _person()
+    console = person()
     found = incident_id(console, args.incident)
     path = f"/incidents/{quoted(found)}/report" + (".md" if args.md else "")
     text = console.text(path, "text/markdown" if args.md else "text/html")

@@ -169,3 +169,33 @@ async def test_the_login_users_refusal_and_viewer_pages_pass_axe(browser: Browse
     await page.goto(f"{stack.url}/incidents/{incident.id}")
     await check(page, "an incident, for a viewer, in French")
     await page.context.close()
+
+
+async def test_the_dpo_answers_the_notification_form_and_every_draft_comes_again(
+        browser: Browser, stack: ConsoleStack) -> None:
+    """Issue 16: the CNIL form on the incident page, the measures in place before the breach in a text
+    area per language; recorded by the worker, and a new version of each draft that shows them."""
+    await stack.send_sample("01-ampere-crm-export.jsonl")
+    incident = await stack.incident_where(lambda i: i.controller == "ampere" and i.notices, "the AMPERE incident")
+    drafted = len(incident.notices)
+    page = await log_in(browser, stack, "dpo")
+    await page.goto(f"{stack.url}/incidents/{incident.id}")
+    await expect(page.locator("body")).to_have_attribute("data-live", "1")  # its first refresh is done
+    form = page.locator("#form-answers")
+    await form.locator("input[name=contact_name]").fill("Claire Martin")
+    await form.locator("textarea[name=safeguards_fr]").fill("Base clients chiffrée au repos\nDouble authentification")
+    await form.locator("textarea[name=safeguards_en]").fill("Customer database encrypted at rest")
+    await form.locator("button[type=submit]").click()
+    answered = await stack.incident_where(lambda i: i.id == incident.id and i.form is not None, "the answers recorded")
+    assert answered.form.contact_name == "Claire Martin"
+    assert [(t.locale, t.items) for t in answered.form.safeguards] == [
+        ("fr", ("Base clients chiffrée au repos", "Double authentification")),
+        ("en", ("Customer database encrypted at rest",))]
+    again = await stack.incident_where(lambda i: i.id == incident.id and len(i.notices) > drafted,
+                                       "a new version of the drafts")
+    assert {n.kind for n in again.notices[drafted:]} >= {"authority_notification"}
+    await page.goto(f"{stack.url}/incidents/{incident.id}")
+    await expect(page.locator("#form-answers textarea[name=safeguards_fr]")).to_have_value(
+        "Base clients chiffrée au repos\nDouble authentification")
+    await check(page, "the notification form answered")
+    await page.context.close()

@@ -41,14 +41,17 @@ DPO_WORDS = {
     "en": {"new_information": ["The export held 11,842 customer records, not 12,000.",
                                "No payment data was in the exported table."],
            "measures": {"taken": ["Export account disabled and its sessions revoked"],
-                        "proposed": ["Password reset for every customer"]}},
+                        "proposed": ["Password reset for every customer"]},
+           "safeguards": ["Customer database encrypted at rest", "Administrators log in with two factors"]},
     "fr": {"new_information": ["L'export contenait 11 842 fiches clients, et non 12 000.",
                                "La table exportée ne contenait aucune donnée de paiement."],
            "measures": {"taken": ["Compte d'export désactivé et ses sessions révoquées"],
-                        "proposed": ["Réinitialisation du mot de passe de chaque client"]}},
+                        "proposed": ["Réinitialisation du mot de passe de chaque client"]},
+           "safeguards": ["Base clients chiffrée au repos", "Connexion des administrateurs à deux facteurs"]},
     "pt-BR": {"new_information": ["A exportação continha 11.842 registros de clientes, e não 12.000."],
               "measures": {"taken": ["Conta de exportação desativada e suas sessões revogadas"],
-                           "proposed": ["Redefinição da senha de cada cliente"]}},
+                           "proposed": ["Redefinição da senha de cada cliente"]},
+              "safeguards": ["Base de clientes criptografada em repouso"]},
 }
 
 
@@ -63,6 +66,9 @@ def gdpr_context(locale: str = "en") -> dict[str, Any]:
                            "not_notified_reason": None}
     context["measures"] = copy.deepcopy(words["measures"])
     context["measures_by_locale"] = {code: copy.deepcopy(w["measures"]) for code, w in DPO_WORDS.items()}
+    # The measures in place before the breach (the form's free text), in the notice's language.
+    context["form"]["safeguards"] = list(words["safeguards"])
+    context["form"]["safeguards_by_locale"] = {code: list(w["safeguards"]) for code, w in DPO_WORDS.items()}
     return context
 
 
@@ -105,6 +111,18 @@ def test_matches_its_golden_file(renderer: NoticeRenderer, regime: str, kind: st
         assert path.is_file(), f"no golden file {path.relative_to(ROOT)}: run with BREACH_UPDATE_GOLDEN=1"
         assert actual == path.read_text(encoding="utf-8"), f"{path.relative_to(ROOT)} differs from the rendering"
     assert not stale, f"golden files rewritten (review and commit them): {stale}"
+
+
+def test_the_golden_context_is_the_current_methods() -> None:
+    """The golden files pin what the current risk method writes (issue 16: they once pinned an
+    older one, so a change of method went unnoticed): its version, and the factors it gives."""
+    from incident.risk import METHOD
+    from tests.sample_incidents import sample_incidents
+
+    risk = json.loads(FIXTURE.read_text(encoding="utf-8"))["risk"]
+    assert risk["method"] == METHOD
+    current = next(s.state.assessment for s in sample_incidents() if s.state.assessment is not None)
+    assert [f["name"] for f in risk["factors"]] == [f.name for f in current.factors]
 
 
 def test_every_template_has_golden_files() -> None:

@@ -16,8 +16,8 @@ from babel.dates import format_datetime
 from incident.commands import RecordFormAnswers
 from incident.decide import Rules, decide
 from incident.model import fold
-from incident.notices import draft
-from incident.notification_form import FormAnswers
+from incident.notices import draft, read_in
+from incident.notification_form import FormAnswers, LocalText
 from streams.calendars import HolidaysCalendar
 from streams.mail.render import NoticeRenderer, RenderedNotice
 from tests.sample_incidents import SampleIncident, directory, sample_incidents
@@ -36,14 +36,16 @@ FIELDS = {
            ("Information des personnes concernées (art. 34) :", "Information des personnes concernées (art. 34)"),
            ("Plainte déposée auprès des services de police ou de gendarmerie :",
             "Plainte déposée auprès des services de police ou de gendarmerie"),
-           ("Signalement à l'ANSSI :", "Signalement à l'ANSSI")],
+           ("Signalement à l'ANSSI :", "Signalement à l'ANSSI"),
+           ("Mesures de sécurité en place avant la violation :", "Mesures de sécurité en place avant la violation")],
     "en": [("Notification:", "Notification"), ("Start of the breach:", "Start of the breach"),
            ("End of the breach:", "End of the breach"), ("Discovered (first signal):", "Discovered (first signal)"),
            ("Controller became aware:", "Controller became aware"), ("origin:", "Cause"), ("nature:", "Cause"),
            ("Other Member States concerned:", "Other Member States concerned"),
            ("People informed (Art. 34):", "People informed (Art. 34)"),
            ("Complaint filed with the police:", "Complaint filed with the police"),
-           ("Incident reported to ANSSI:", "Incident reported to ANSSI")],
+           ("Incident reported to ANSSI:", "Incident reported to ANSSI"),
+           ("Security measures in place before the breach:", "Security measures in place before the breach")],
 }
 EMPTY = ("", "none", "null", "-", "—", "todo", "à compléter", "to be completed")
 
@@ -72,7 +74,7 @@ def text_value(text: str, label: str) -> str:
     at = next((i for i, line in enumerate(lines) if line.strip().removeprefix("- ").startswith(label)), None)
     assert at is not None, f"no field {label!r}"
     value = lines[at].strip().removeprefix("- ")[len(label):].strip()
-    return value or lines[at + 1].strip()  # a long value starts on the next line
+    return value or lines[at + 1].strip().removeprefix("- ")  # a long value (or a list) starts on the next line
 
 
 def html_value(page: str, label: str) -> str:
@@ -103,7 +105,7 @@ def test_what_nobody_knows_yet_is_said_so(renderer: NoticeRenderer, locale: str)
     unknown = {"fr": "non connu à ce jour", "en": "not known yet"}[locale]
     for text_label, _ in FIELDS[locale]:
         if any(word in text_label for word in ("Fin", "End", "origin", "États", "States", "Plainte", "Complaint",
-                                                "ANSSI")):
+                                                "ANSSI", "sécurité", "Security")):
             assert text_value(notice.text, text_label).startswith(unknown), text_label
 
 
@@ -163,3 +165,17 @@ def test_the_contact_the_dpo_names_is_the_notifications_contact(renderer: Notice
     assert "Claire &lt;Martin&gt;" in notice.html and "Claire <Martin>" not in notice.html
     plain = render(renderer, SAMPLES[0], locale)  # nothing stated: the profile's DPO
     assert SAMPLES[0].profile.dpo.name in plain.text.split("4. ", 1)[1].split("5. ", 1)[0]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_measures_in_place_before_are_the_dpos_words_escaped(renderer: NoticeRenderer, locale: str) -> None:
+    sample = answered(SAMPLES[0], FormAnswers(safeguards=(
+        LocalText(locale="fr", items=("Chiffrement <AES-256> des sauvegardes",)),
+        LocalText(locale="en", items=("Backups encrypted with <AES-256>",)))))
+    # Drafted in the CNIL's language, read in each (the console's preview): each language's own words.
+    context = read_in(draft("authority_notification", sample.state, sample.profile, sample.now).context, locale)
+    notice = renderer.render(regime="gdpr", locale=locale, kind="authority_notification", context=context)
+    line = {"fr": "Chiffrement <AES-256> des sauvegardes", "en": "Backups encrypted with <AES-256>"}[locale]
+    label = FIELDS[locale][-1][0]
+    assert text_value(notice.text, label) == line
+    assert html_lib.escape(line, quote=False) in notice.html and line not in notice.html

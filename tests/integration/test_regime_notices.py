@@ -160,3 +160,18 @@ def test_quoted_text_is_escaped_in_html(renderer: NoticeRenderer, key: str) -> N
     rendered = renderer.render(regime=notice.template, locale="en", kind=notice.kind, context=context)
     assert "<script" not in rendered.html and "&lt;script&gt;" in rendered.html
     assert "Claire &lt;b&gt;" in rendered.html and "Claire <b>" in rendered.text
+
+
+@pytest.mark.parametrize("key", sorted(k for k, n in REGIME_NOTICES.items() if n.locales != ("en",)))
+def test_the_categories_of_people_are_in_the_readers_words(renderer: NoticeRenderer, key: str) -> None:
+    """The profile's kinds of people (``customers``, ``prospects``…) are codes: a French or Brazilian
+    notice names them in its language, never in the profile's English (issue 16)."""
+    notice = REGIME_NOTICES[key]
+    sample = next(s for s in SAMPLES if "customers" in context_of(key, notice, s)["data"]["subject_kinds"])
+    words = {"fr": "clients", "pt-BR": "clientes", "en": "customers"}
+    for locale in notice.locales:
+        text = renderer.render(regime=notice.template, locale=locale, kind=notice.kind,
+                               context=context_of(key, notice, sample)).text
+        if "customers" in text or words[locale] in text:  # a notice that lists the categories of people
+            assert re.search(r"(?<!\w)" + words[locale] + r"(?!\w)", text), (key, locale)
+            assert locale == "en" or "customers" not in text, (key, locale)
