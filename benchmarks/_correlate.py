@@ -25,10 +25,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from console.projection import current_partitions
 from streams import metrics
 from streams.app import create_app
 from streams.deps import Deps
+from streams.kafka.partitions import current_partitions
 from streams.kafka.topics import INCIDENT_COMMANDS, SECURITY_EVENTS, declare
 from streams.mail.mailer import RecordingMailer
 from streams.mail.render import NoticeRenderer

@@ -12,9 +12,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from console.projection import current_partitions
 from streams.embedded.cluster import WorkerProcess
 from streams.kafka import codec
+from streams.kafka.partitions import current_partitions
 from streams.metrics import REGISTRY
 
 

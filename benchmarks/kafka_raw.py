@@ -8,7 +8,7 @@ import time
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from benchmarks import Context, Figure, measurement
-from console.projection import current_partitions
+from streams.kafka.partitions import current_partitions
 
 RAW_N = 20_000
 

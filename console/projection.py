@@ -14,20 +14,12 @@ from aiokafka.errors import KafkaError
 
 from console.read_model import ReadModel
 from streams.kafka import audit_chain
+from streams.kafka.partitions import current_partitions
 from streams.kafka.topics import DEAD_LETTER_TOPICS, INCIDENT_EVENTS
 from streams.stopping import finish
 
 log = structlog.get_logger("breach.console.projection")
 RESCAN_SECONDS = 1.0
-
-
-async def current_partitions(consumer: AIOKafkaConsumer, topics: tuple[str, ...]) -> set[TopicPartition]:
-    """The partitions the broker has now for these topics (None-safe for topics not created yet).
-
-    ``partitions_for_topic`` only knows the metadata the client already holds, and aiokafka
-    offers no public call to refresh it for an unassigned consumer, hence the client call."""
-    cluster = await consumer._client.fetch_all_metadata()
-    return {TopicPartition(t, p) for t in topics for p in (cluster.partitions_for_topic(t) or ())}
 
 
 def where(tp: TopicPartition, offset: int) -> str:

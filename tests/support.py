@@ -14,10 +14,11 @@ from typing import Any
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer
 
-from console.projection import Projection, current_partitions
+from console.projection import Projection
 from console.read_model import ReadModel
 from streams.embedded.services import free_port
 from streams.kafka.command_signing import Keyring
+from streams.kafka.partitions import current_partitions
 from streams.settings import Settings, load_settings
 
 POLL_INTERVAL = 0.05  # seconds between two looks at the condition, not a wait for a result

@@ -21,7 +21,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from console.projection import current_partitions
 from console.read_model import ReadModel
 from incident.correlation import Window, correlate, correlation_key
 from incident.errors import InvalidEvent
@@ -30,6 +29,7 @@ from streams.deps import Deps
 from streams.kafka import audit_chain, codec
 from streams.kafka.dlq import dead_letter
 from streams.kafka.kafka_security import client_options
+from streams.kafka.partitions import current_partitions
 from streams.kafka.topics import INCIDENT_COMMANDS, INCIDENT_EVENTS, SECURITY_EVENTS, SECURITY_EVENTS_DLQ, SIGNALS
 from streams.kafka.topics_admin import TopicSpec, ensure_topics
 from streams.mail.mailer import RecordingMailer

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from console.projection import current_partitions
 from streams import metrics
 from streams.deps import Deps
 from streams.embedded.samples import publish
 from streams.embedded.services import Broker
+from streams.kafka.partitions import current_partitions
 from streams.mail.mailer import RecordingMailer
 from streams.mail.render import NoticeRenderer
 from streams.pipeline.window_store import SEPARATOR

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from console.projection import current_partitions
 from streams.cli.replay import ReplayError, check_namespace, parse_instant, replay_correlation, replay_projections
 from streams.deps import Deps
 from streams.embedded.samples import publish
 from streams.embedded.services import Broker
 from streams.kafka import codec
+from streams.kafka.partitions import current_partitions
 from streams.mail.mailer import RecordingMailer
 from streams.mail.render import NoticeRenderer
 from streams.settings import ROOT

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from console.projection import current_partitions
 from incident.deadlines import due_reminders
 from incident.model import Incident
 from streams.embedded.cluster import WorkerProcess, all_ready, spawn_workers
 from streams.kafka import codec
+from streams.kafka.partitions import current_partitions
 from streams.kafka.topics import INCIDENT_COMMANDS, SECURITY_EVENTS
 from streams.kafka.topics_admin import create_topics
 from streams.mail.mailer import message_id_for

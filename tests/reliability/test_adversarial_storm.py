@@ -32,11 +32,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from console.projection import current_partitions
 from incident.correlation import LINK_ONLY
 from incident.errors import InvalidEvent
 from streams.deps import Deps
 from streams.embedded.services import Broker
+from streams.kafka.partitions import current_partitions
 from streams.mail.mailer import RecordingMailer
 from streams.mail.render import NoticeRenderer
 from streams.pipeline.ingest import normalise

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from console.projection import current_partitions
 from streams.deps import Deps
 from streams.embedded.cluster import WorkerProcess, all_ready, spawn_workers
 from streams.embedded.services import Broker
+from streams.kafka.partitions import current_partitions
 from streams.kafka.topics_admin import create_topics
 from streams.mail.mailer import RecordingMailer
 from streams.mail.render import NoticeRenderer
