@@ -12,7 +12,7 @@ import structlog
 
 from streams.app import build
 from streams.deps import Deps
-from streams.kafka import batch_in
+from streams.kafka import batch_in, faust_recovery
 from streams.kafka.topics import Tables, Topics
 from streams.metrics import WorkerMetrics
 from streams.settings import Settings
@@ -22,6 +22,10 @@ from streams.web import WebServer
 log = structlog.get_logger("breach.worker")
 
 READY = "worker.ready"
+
+
+class WorkerCrashed(RuntimeError):
+    """The app stopped on a crash, not on a signal: the process must exit with a failure."""
 
 
 @contextlib.asynccontextmanager
@@ -43,21 +47,45 @@ async def started(app: faust.App, *, stop_timeout: float, server: WebServer | No
     had to be forced is logged, and no thread or task of the app is left behind to hang the
     loop's own close."""
     tasks = Tasks(app)
+    watch: asyncio.Future[None] | None = None
     try:
         if server is not None:
             await server.start()  # /healthz and /readyz answer (503) while the group forms
         with tasks.owning():
+            # A table recovery that receives nothing: nudged, then the app crashed (see the module).
+            watch = asyncio.ensure_future(faust_recovery.watching(app))
             await app.start()
-        await asyncio.wait_for(app.tables.recovery.completed.wait(), timeout=120)  # type: ignore[attr-defined]
+        await _recovered(app)
         await asyncio.wait_for(batch_in.joined(app), timeout=120)  # ingest has a group of its own
         yield
     finally:
+        if watch is not None:
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
         try:
             if server is not None:
                 await server.stop()
             await stop_app(app, tasks, grace=stop_timeout)
         finally:
             tasks.release()
+
+
+async def _recovered(app: faust.App) -> None:
+    """The tables recovered, within 120 s; a recovery given up (streams/kafka/faust_recovery.py)
+    crashes the app: then at once, not at the timeout."""
+    recovered = asyncio.ensure_future(app.tables.recovery.completed.wait())  # type: ignore[attr-defined]
+    # mode's Event, not wait_until_stopped(): that one leaves a task of its own pending when cancelled.
+    crashed = asyncio.ensure_future(app._crashed.wait())
+    try:
+        await asyncio.wait([recovered, crashed], timeout=120, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (recovered, crashed):
+            task.cancel()
+        await asyncio.gather(recovered, crashed, return_exceptions=True)  # none left pending
+    if app.crashed:
+        raise WorkerCrashed(type(app.crash_reason).__name__)
+    if not recovered.done() or recovered.cancelled():
+        raise TimeoutError("the tables did not recover within 120 s")
 
 
 async def run_worker(settings: Settings, deps: Deps) -> None:
@@ -85,6 +113,12 @@ async def run_worker(settings: Settings, deps: Deps) -> None:
             for task in (stopped, waiting):
                 task.cancel()
             log.info("worker.stopping", reason="signal" if stop.is_set() else "app stopped")
+            crash = app.crash_reason if app.crashed else None
+        if crash is not None and not stop.is_set():
+            # The app crashed (a table recovery that never received anything, say): exit with a
+            # failure so the supervisor or the orchestrator starts the worker again.
+            log.error("worker.crashed", error=type(crash).__name__)
+            raise WorkerCrashed(type(crash).__name__)
     except asyncio.CancelledError:
         if ready or not stop.is_set():
             raise

@@ -19,12 +19,15 @@ def _server_settings() -> Settings:
 def cmd_worker(args: argparse.Namespace) -> int:
     from streams.deps import Deps
     from streams.logging import configure_logging
-    from streams.worker import run_worker
+    from streams.worker import WorkerCrashed, run_worker
 
     settings = _server_settings()
     configure_logging(settings)
     deps = Deps.production(settings)  # an invalid profile stops here, naming file and key
-    asyncio.run(run_worker(settings, deps))
+    try:
+        asyncio.run(run_worker(settings, deps))
+    except WorkerCrashed:
+        return 1  # logged as worker.crashed: restart me
     return 0
 
 
