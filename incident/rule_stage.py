@@ -1,0 +1,170 @@
+"""The rule stage: one correlation rule counted for one group, the stage keyed by (controller,
+correlation, group) (docs/rules.md, "One controller over N workers").
+
+Hits come from the host stages of every host of the group (several partitions, interleaved in
+any order). The counting is the current rules' (``incident.rules.fires_ordered``, the same
+function the one-worker correlator calls): the condition over the sliding timespan that ends at
+a hit. One worker, reading in event-time order, evaluates the window ending at each hit once;
+here a hit may arrive after later ones, so the windows it falls in (those ending at it and up to
+a timespan after it) are evaluated again. What a window sends only grows with what it holds, so
+a window read twice, or again with a late hit, sends only what is new.
+
+* A firing of an **outermost** correlation releases its held contributors (``Release`` to each
+  one's host stage, at the event time of the hit that made it fire) and is remembered, so a held
+  signal of the group arriving later within the timespan of the firing joins it (``FiredAsk``).
+* A firing of an **inner** correlation (chaining) is a hit of each correlation it feeds, keyed
+  by the window it ended, so a window that grows replaces its hit instead of counting twice.
+* **Time.** Each upstream partition's watermark rides on its hits; the stage's watermark is the
+  least of them, so a partition that is behind is not judged late by one that is ahead, as one
+  worker reading all of them in order would not judge it. Hits behind that watermark − lateness
+  − timespan are dropped (``expire``).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from datetime import datetime, timedelta
+
+from incident.correlation import _human
+from incident.rules import CorrelationRule, Hit, RulePack, fires_ordered, hit_order
+from incident.stage_messages import Contributor, FiredAsk, Release, RuleHit
+
+
+class Watermarks:
+    """The least of the upstream partitions' watermarks (each the newest event time it read)."""
+
+    def __init__(self) -> None:
+        self.by_partition: dict[int, datetime] = {}
+
+    def see(self, partition: int, watermark: datetime | None) -> None:
+        if watermark is not None:
+            old = self.by_partition.get(partition)
+            self.by_partition[partition] = watermark if old is None else max(old, watermark)
+
+    @property
+    def combined(self) -> datetime | None:
+        return min(self.by_partition.values(), default=None)
+
+
+class RuleStage:
+    """The state of one (controller, correlation, group) key; each method returns what it sends."""
+
+    def __init__(self, controller: str, rule: CorrelationRule, group: str, *, pack: RulePack,
+                 lateness: timedelta = timedelta(hours=1)) -> None:
+        self.controller, self.rule, self.group, self.pack, self.lateness = controller, rule, group, pack, lateness
+        self.outers = tuple(c.id for c in pack.correlations if rule.id in c.rules)
+        self.hits: list[Hit] = []  # in hit_order, as fires_ordered reads them
+        self.by_key: dict[str, tuple[Hit, RuleHit]] = {}  # a hit's key -> it, and the record it came in
+        self.sent: dict[str, frozenset[str]] = {}  # a window's end (its hit's key) -> the sources it sent
+        self.released: dict[str, datetime] = {}  # held contributor -> the earliest firing that released it
+        self.firings: list[tuple[datetime, datetime, datetime]] = []  # (fired at, first, last held signal)
+        self.asks: dict[str, FiredAsk] = {}
+        self.watermarks = Watermarks()
+
+    def hit(self, record: RuleHit) -> list[RuleHit | Release]:
+        self.watermarks.see(record.partition, record.watermark)
+        key = record.key
+        old = self.by_key.get(key)
+        ids = tuple(sorted(s.event_id for s in record.sources))
+        if old is not None:
+            if set(ids) <= set(old[0].sources):
+                return []  # read twice, or an inner window that did not grow
+            self.hits.remove(old[0])
+        hit = Hit(at=record.at, correlation=self.rule.id, rule=record.rule, group=self.group,
+                  value=record.value, sources=ids)
+        self.by_key[key] = (hit, record)
+        insort(self.hits, hit, key=hit_order)
+        return self._evaluate(record.at)
+
+    def ask(self, record: FiredAsk) -> list[Release]:
+        if record.event_id in self.asks or record.event_id in self.released:
+            return []
+        self.asks[record.event_id] = record
+        return self._answer()
+
+    def expire(self) -> None:
+        watermark = self.watermarks.combined
+        if watermark is None:
+            return
+        horizon = watermark - self.lateness - self.rule.timespan
+        gone = {k for k, (h, _) in self.by_key.items() if h.at < horizon}
+        for k in gone:
+            del self.by_key[k]
+            self.sent.pop(k, None)
+        self.hits = [h for h in self.hits if h.at >= horizon]
+        self.firings = [f for f in self.firings if f[2] >= horizon]
+        self.asks = {i: a for i, a in self.asks.items() if a.at >= horizon}
+        self.released = {i: at for i, at in self.released.items() if at >= horizon}
+
+    # -- inside ----------------------------------------------------------------------------------
+
+    def _evaluate(self, at: datetime) -> list[RuleHit | Release]:
+        """The windows that hold a hit at ``at``: those ending at it and a timespan after it."""
+        out: list[RuleHit | Release] = []
+        start = bisect_left(self.hits, at, key=lambda h: h.at)
+        end = bisect_right(self.hits, at + self.rule.timespan, key=lambda h: h.at)
+        keys = {id(h): k for k, (h, _) in self.by_key.items()}
+        for i in range(start, end):
+            last = self.hits[i]
+            window = fires_ordered(self.rule, self.hits if i == len(self.hits) - 1 else self.hits[:i + 1])
+            if not window:
+                continue
+            end_key = keys[id(last)]
+            sources = frozenset(s for h in window for s in h.sources)
+            if sources <= self.sent.get(end_key, frozenset()):
+                continue
+            self.sent[end_key] = sources | self.sent.get(end_key, frozenset())
+            contributors = {c.event_id: c for h in window for c in self.by_key[keys[id(h)]][1].sources}
+            if self.outers:
+                out.extend(self._feed(end_key, self.by_key[end_key][1], tuple(contributors.values())))
+            else:
+                out.extend(self._release(last.at, tuple(contributors.values())))
+        return out
+
+    def _feed(self, end_key: str, trigger: RuleHit, contributors: tuple[Contributor, ...]) -> list[RuleHit | Release]:
+        groups = dict(trigger.outer)
+        return [RuleHit(controller=self.controller, correlation=outer, group=groups[outer], rule=self.rule.id,
+                        key=f"{self.rule.id}/{self.group}/{end_key}", at=trigger.at, value=None,
+                        sources=contributors, outer=trigger.outer,
+                        partition=trigger.partition, watermark=trigger.watermark)
+                for outer in self.outers if outer in groups]
+
+    def _release(self, at: datetime, contributors: tuple[Contributor, ...]) -> list[RuleHit | Release]:
+        held = [c for c in contributors if c.held]
+        if not held:
+            return []
+        self.firings.append((at, min(c.at for c in held), max(c.at for c in held)))
+        out: list[RuleHit | Release] = []
+        for c in held:
+            if c.event_id in self.released and self.released[c.event_id] <= at:
+                continue
+            self.released[c.event_id] = at
+            out.append(Release(controller=self.controller, host=c.host, event_id=c.event_id, at=at, why=self.what))
+        out.extend(self._answer())
+        return out
+
+    def _answer(self) -> list[Release]:
+        """Held signals asked about that fall within the timespan of the firings before them."""
+        out: list[Release] = []
+        span = self.rule.timespan
+        for event_id, ask in list(self.asks.items()):
+            before = [f for f in self.firings if f[0] < ask.at]
+            if before and min(f[1] for f in before) - span <= ask.at <= max(f[2] for f in before) + span:
+                del self.asks[event_id]
+                if event_id in self.released and self.released[event_id] <= ask.at:
+                    continue
+                self.released[event_id] = ask.at
+                out.append(Release(controller=self.controller, host=ask.host, event_id=event_id, at=ask.at,
+                                   why=self.what))
+        return out
+
+    @property
+    def what(self) -> str:
+        r = self.rule
+        return (f"correlation {r.name or r.title} fired ({r.type} of "
+                f"{', '.join(self.pack.title_of(x) for x in r.rules)} by {', '.join(r.group_by)} within "
+                f"{_human(r.timespan)})")
+
+    @property
+    def size(self) -> int:
+        return len(self.hits) + len(self.asks) + len(self.firings) + len(self.released)
