@@ -21,6 +21,7 @@ later held signal finds an incident open (``EntitySeen.attached_at``).
 from __future__ import annotations
 
 import uuid
+from bisect import insort
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -65,7 +66,8 @@ class HostStage:
         self.host_entity = f"{HOST}#{entity_hash(host, config.salt)}"
         self.incidents: list[_Incident] = []
         self.signals: dict[str, _Signal] = {}
-        self.held: set[str] = set()
+        self.waiting: set[str] = set()  # held, or released later than their own time
+        self.joined: list[tuple[datetime, datetime]] = []  # (attached at, event time) of attached signals, sorted
         self.prints: set[str] = set()
         self.watermark: datetime | None = None
         self.feeding: dict[str, list[CorrelationRule]] = {}
@@ -106,7 +108,7 @@ class HostStage:
                          matched=matched, feeds=feeds)
         self.signals[event.event_id] = signal
         if held:
-            self.held.add(event.event_id)
+            self.waiting.add(event.event_id)
         out: list[HostOutput] = list(self._hits(event, fields, matched, held))
         if not held:
             what = (f"rule {', '.join(self.pack.title_of(r) for r in standalone)} matched" if standalone
@@ -136,10 +138,7 @@ class HostStage:
         if signal.incident_id is None:
             why = record.why if record.joined_by is None else self._joined_at_once(signal, record.joined_by)
             return self._attach(record.event_id, record.at, why)
-        if signal.attached_at is not None and record.at < signal.attached_at:
-            signal.attached_at = record.at
-            return [*self._seen(record.event_id, signal), *self._wake(record.at)]
-        return []
+        return self._earlier(record.event_id, record.at)
 
     # -- inside ----------------------------------------------------------------------------------
 
@@ -171,8 +170,12 @@ class HostStage:
     def _open_before(self, at: datetime) -> bool:
         """Whether a signal of this host joined an incident before ``at``, within the window of it."""
         span = self.config.span
-        return any(s.attached_at is not None and s.attached_at < at and abs(s.evidence.occurred_at - at) <= span
-                   for s in self.signals.values())
+        for attached_at, occurred_at in self.joined:  # earliest joined first: usually the first one answers
+            if attached_at >= at:
+                return False
+            if abs(occurred_at - at) <= span:
+                return True
+        return False
 
     def _joined_at_once(self, signal: _Signal, entity: str) -> str:
         rules = ", ".join(self.pack.title_of(r) for r in signal.matched)
@@ -203,7 +206,9 @@ class HostStage:
         unmapped = " (no profile declares the asset)" if signal.evidence.system is None else ""
         signal.evidence = replace(signal.evidence, reason=f"{what}; {how}{unmapped}; fingerprint {signal.fingerprint}")
         signal.incident_id, signal.attached_at = current.incident_id, attached_at
-        self.held.discard(event_id)
+        insort(self.joined, (attached_at, at))
+        if attached_at <= at:
+            self.waiting.discard(event_id)
         out.append(AttachSignal(incident_id=current.incident_id, controller=self.controller,
                                 correlation_key=self.controller, evidence=signal.evidence))
         out.extend(self._seen(event_id, signal))
@@ -230,13 +235,31 @@ class HostStage:
                            at=signal.evidence.occurred_at, attached_at=signal.attached_at, event_id=event_id)
                 for entity in signal.entities]
 
+    def _earlier(self, event_id: str, attached_at: datetime) -> list[HostOutput]:
+        """A released signal found to be attached earlier (in event time) than it was: the
+        incident stays, but later held signals must see it open from then."""
+        signal = self.signals[event_id]
+        if signal.attached_at is None or attached_at >= signal.attached_at:
+            return []
+        self.joined.remove((signal.attached_at, signal.evidence.occurred_at))
+        signal.attached_at = attached_at
+        insort(self.joined, (attached_at, signal.evidence.occurred_at))
+        if attached_at <= signal.evidence.occurred_at:
+            self.waiting.discard(event_id)
+        return [*self._seen(event_id, signal), *self._wake(attached_at)]
+
     def _wake(self, attached_at: datetime) -> list[HostOutput]:
-        """Held signals of this host after ``attached_at`` join at once: the host's incident was open."""
+        """Signals of this host after ``attached_at`` that wait (held, or released later than their
+        own time) join at once from their own time: the host's incident was open."""
         out: list[HostOutput] = []
-        for event_id in sorted(self.held, key=lambda i: self.signals[i].evidence.occurred_at):
-            at = self.signals[event_id].evidence.occurred_at
-            if event_id in self.held and attached_at < at and self._open_before(at):
-                out.extend(self._attach(event_id, at, self._joined_at_once(self.signals[event_id], self.host_entity)))
+        for event_id in sorted(self.waiting, key=lambda i: self.signals[i].evidence.occurred_at):
+            signal = self.signals[event_id]
+            at = signal.evidence.occurred_at
+            if event_id in self.waiting and attached_at < at and self._open_before(at):
+                if signal.incident_id is None:
+                    out.extend(self._attach(event_id, at, self._joined_at_once(signal, self.host_entity)))
+                else:
+                    out.extend(self._earlier(event_id, at))
         return out
 
     def expire(self) -> None:
@@ -247,4 +270,5 @@ class HostStage:
                                                               timedelta(0))
         self.incidents = [o for o in self.incidents if o.last_at >= horizon]
         self.signals = {i: s for i, s in self.signals.items() if s.evidence.occurred_at >= horizon}
-        self.held &= set(self.signals)
+        self.waiting &= set(self.signals)
+        self.joined = [j for j in self.joined if j[1] >= horizon]

@@ -4,7 +4,6 @@ today's one-worker correlator reading them in event-time order."""
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
