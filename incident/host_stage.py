@@ -55,6 +55,7 @@ class _Signal:
     matched: tuple[str, ...]  # the detection rules it matched
     feeds: tuple[str, ...]  # the outermost correlations it feeds (held for them)
     incident_id: str | None = None  # None while held
+    link: str | None = None  # the firing that attached it, once settled (``RuleStage.settle``)
     attached_at: datetime | None = None
 
 
@@ -135,6 +136,11 @@ class HostStage:
         signal = self.signals.get(record.event_id)
         if signal is None:
             return []
+        if record.link is not None:  # a settled firing: link to its other signals if it attached this one
+            if signal.attached_at != record.at or signal.link is not None:
+                return []
+            signal.link = record.link
+            return [seen for seen in self._seen(record.event_id, signal) if seen.entity == record.link]
         if signal.incident_id is None:
             why = record.why if record.joined_by is None else self._joined_at_once(signal, record.joined_by)
             return self._attach(record.event_id, record.at, why)
@@ -228,12 +234,12 @@ class HostStage:
         self.incidents.append(opened)
         return opened
 
-    def _seen(self, event_id: str, signal: _Signal) -> list[HostOutput]:
+    def _seen(self, event_id: str, signal: _Signal) -> list[EntitySeen]:
         assert signal.incident_id is not None and signal.attached_at is not None
         rank = next(o.rank for o in self.incidents if o.incident_id == signal.incident_id)
         return [EntitySeen(controller=self.controller, entity=entity, incident_id=signal.incident_id, rank=rank,
                            at=signal.evidence.occurred_at, attached_at=signal.attached_at, event_id=event_id)
-                for entity in signal.entities]
+                for entity in (*signal.entities, *([signal.link] if signal.link else []))]
 
     def _earlier(self, event_id: str, attached_at: datetime) -> list[HostOutput]:
         """A released signal found to be attached earlier (in event time) than it was: the

@@ -25,7 +25,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from datetime import datetime, timedelta
 
-from incident.correlation import _human
+from incident.correlation import _human, entity_hash
 from incident.rules import CorrelationRule, Hit, RulePack, fires_ordered, hit_order
 from incident.stage_messages import Contributor, FiredAsk, Release, RuleHit
 
@@ -56,7 +56,10 @@ class RuleStage:
         self.hits: list[Hit] = []  # in hit_order, as fires_ordered reads them
         self.by_key: dict[str, tuple[Hit, RuleHit]] = {}  # a hit's key -> it, and the record it came in
         self.sent: dict[str, frozenset[str]] = {}  # a window's end (its hit's key) -> the sources it sent
-        self.released: dict[str, datetime] = {}  # held contributor -> the earliest firing that released it
+        # held contributor -> the earliest that released it: (event time, the firing's link or None
+        # when it joined a firing alone, its host); and those whose firing link was sent
+        self.released: dict[str, tuple[datetime, str | None, str]] = {}
+        self.settled: set[str] = set()
         self.firings: list[tuple[datetime, datetime, datetime]] = []  # (fired at, first, last held signal)
         self.asks: dict[str, FiredAsk] = {}
         self.watermarks = Watermarks()
@@ -82,6 +85,23 @@ class RuleStage:
         self.asks[record.event_id] = record
         return self._answer()
 
+    def settle(self, *, final: bool = False) -> list[Release]:
+        """The firing links of the signals whose earliest release is a firing at least the lateness
+        bound behind the watermark (``final``: the stream ended): no hit within the bound can
+        still show an earlier firing of theirs. Released at once, they join their firing's other
+        signals only now, by the firing as a pseudo-entity (their host stage adds it only if that
+        firing is what attached them: one worker attaches a firing's held signals together)."""
+        watermark = self.watermarks.combined
+        out: list[Release] = []
+        for event_id, (at, link, host) in self.released.items():
+            if link is None or event_id in self.settled:
+                continue
+            if final or (watermark is not None and at <= watermark - self.lateness):
+                self.settled.add(event_id)
+                out.append(Release(controller=self.controller, host=host, event_id=event_id, at=at, why=self.what,
+                                   link=link))
+        return out
+
     def expire(self) -> None:
         watermark = self.watermarks.combined
         if watermark is None:
@@ -94,7 +114,8 @@ class RuleStage:
         self.hits = [h for h in self.hits if h.at >= horizon]
         self.firings = [f for f in self.firings if f[2] >= horizon]
         self.asks = {i: a for i, a in self.asks.items() if a.at >= horizon}
-        self.released = {i: at for i, at in self.released.items() if at >= horizon}
+        self.released = {i: r for i, r in self.released.items() if r[0] >= horizon}
+        self.settled &= set(self.released)
 
     # -- inside ----------------------------------------------------------------------------------
 
@@ -118,7 +139,7 @@ class RuleStage:
             if self.outers:
                 out.extend(self._feed(end_key, self.by_key[end_key][1], tuple(contributors.values())))
             else:
-                out.extend(self._release(last.at, tuple(contributors.values())))
+                out.extend(self._release(last.at, end_key, tuple(contributors.values())))
         return out
 
     def _feed(self, end_key: str, trigger: RuleHit, contributors: tuple[Contributor, ...]) -> list[RuleHit | Release]:
@@ -129,16 +150,17 @@ class RuleStage:
                         partition=trigger.partition, watermark=trigger.watermark)
                 for outer in self.outers if outer in groups]
 
-    def _release(self, at: datetime, contributors: tuple[Contributor, ...]) -> list[RuleHit | Release]:
+    def _release(self, at: datetime, end_key: str, contributors: tuple[Contributor, ...]) -> list[RuleHit | Release]:
         held = [c for c in contributors if c.held]
         if not held:
             return []
         self.firings.append((at, min(c.at for c in held), max(c.at for c in held)))
         out: list[RuleHit | Release] = []
+        link = f"firing#{entity_hash(f'{self.rule.id}|{self.group}|{end_key}', self.group)}"
         for c in held:
-            if c.event_id in self.released and self.released[c.event_id] <= at:
+            if c.event_id in self.released and self.released[c.event_id][0] <= at:
                 continue
-            self.released[c.event_id] = at
+            self.released[c.event_id] = (at, link, c.host)
             out.append(Release(controller=self.controller, host=c.host, event_id=c.event_id, at=at, why=self.what))
         out.extend(self._answer())
         return out
@@ -151,9 +173,9 @@ class RuleStage:
             before = [f for f in self.firings if f[0] < ask.at]
             if before and min(f[1] for f in before) - span <= ask.at <= max(f[2] for f in before) + span:
                 del self.asks[event_id]
-                if event_id in self.released and self.released[event_id] <= ask.at:
+                if event_id in self.released and self.released[event_id][0] <= ask.at:
                     continue
-                self.released[event_id] = ask.at
+                self.released[event_id] = (ask.at, None, ask.host)
                 out.append(Release(controller=self.controller, host=ask.host, event_id=event_id, at=ask.at,
                                    why=self.what))
         return out

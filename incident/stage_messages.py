@@ -103,6 +103,9 @@ class Release:
     at: datetime
     why: str = ""
     joined_by: str | None = None  # the shared entity, when it joins an open incident at once
+    # A firing's signals are one incident, whatever their hosts: they link by this pseudo-entity
+    # (the firing), which its linker merges like any other.
+    link: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,7 @@ import zlib
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from incident.commands import AttachSignal, MergeIncident
 from incident.correlation import Config, correlate_batch
@@ -39,27 +40,66 @@ class Outcome:
 def spread(events: Sequence[SecurityEvent], *, pack: RulePack, config: Config, k: int, rnd: random.Random,
            reread: float = 0.0) -> Outcome:
     """``events`` in arrival order; the host stage of each reads them in that order."""
-    salt = rnd.randrange(1 << 16)
-    queues: list[deque[tuple[tuple[str, ...], Record]]] = [deque() for _ in range(4 * k)]
-    topics = {"host": 0, "entity": 1, "rule": 2}
+    return _Workers(pack, config, k, rnd, reread).run(events)
 
-    def send(key: tuple[str, ...], record: Record) -> None:
-        partition = zlib.crc32(f"{salt}|{'|'.join(key)}".encode()) % k
-        queues[topics[key[0]] * k + partition].append((key, record))
 
-    hosts: dict[tuple[str, ...], HostStage] = {}
-    linkers: dict[tuple[str, ...], Linker] = {}
-    rules: dict[tuple[str, ...], RuleStage] = {}
-    by_id = {c.id: c for c in pack.correlations}
-    out = Outcome()
+class _Workers:
+    TOPICS: ClassVar[dict[str, int]] = {"host": 0, "entity": 1, "rule": 2}
 
-    def merge(record: Merge) -> None:
-        out.merges.append(record)
-        out.ranks[record.absorbed], out.ranks[record.into] = record.absorbed_rank, record.into_rank
-        for follow in out.survivors.merge(record):
-            merge(follow)
+    def __init__(self, pack: RulePack, config: Config, k: int, rnd: random.Random, reread: float) -> None:
+        self.pack, self.config, self.k, self.rnd, self.reread = pack, config, k, rnd, reread
+        self.salt = rnd.randrange(1 << 16)  # which keys share a partition varies from run to run
+        self.queues: list[deque[tuple[tuple[str, ...], Record]]] = [deque() for _ in range(len(self.TOPICS) * k)]
+        self.hosts: dict[tuple[str, ...], HostStage] = {}
+        self.linkers: dict[tuple[str, ...], Linker] = {}
+        self.rules: dict[tuple[str, ...], RuleStage] = {}
+        self.by_id = {c.id: c for c in pack.correlations}
+        self.out = Outcome()
 
-    def route(records: Sequence[object]) -> None:
+    def run(self, events: Sequence[SecurityEvent]) -> Outcome:
+        for e in events:
+            self.send(("host", e.controller or "", e.asset), e)
+        self.drain()
+        for stage in list(self.rules.values()):  # the stream ended: every firing is settled
+            self.route(stage.settle(final=True))
+        self.drain()
+        return self.out
+
+    def send(self, key: tuple[str, ...], record: Record) -> None:
+        partition = zlib.crc32(f"{self.salt}|{'|'.join(key)}".encode()) % self.k
+        self.queues[self.TOPICS[key[0]] * self.k + partition].append((key, record))
+
+    def drain(self) -> None:
+        """Any interleaving of the partitions, each in its order; a record now and then read twice."""
+        while any(self.queues):
+            queue = self.rnd.choice([q for q in self.queues if q])
+            key, record = queue[0] if self.rnd.random() < self.reread else queue.popleft()
+            self.deliver(key, record)
+
+    def deliver(self, key: tuple[str, ...], record: Record) -> None:
+        c = self.config
+        match record:
+            case SecurityEvent() | Release():
+                host = self.hosts.get(key) or self.hosts.setdefault(
+                    key, HostStage(key[1], key[2], pack=self.pack, config=c))
+                self.route(host.add(record) if isinstance(record, SecurityEvent) else host.release(record))
+                for o in host.incidents:
+                    self.out.ranks.setdefault(o.incident_id, o.rank)
+            case EntitySeen() | HeldAsk():
+                linker = self.linkers.get(key) or self.linkers.setdefault(key, Linker(key[1], key[2], span=c.span))
+                self.route(linker.seen(record) if isinstance(record, EntitySeen) else linker.ask(record))
+            case RuleHit() | FiredAsk():
+                stage = self.rules.get(key) or self.rules.setdefault(
+                    key, RuleStage(key[1], self.by_id[key[2]], key[3], pack=self.pack, lateness=c.lateness))
+                self.route(stage.hit(record) if isinstance(record, RuleHit) else stage.ask(record))
+
+    def merge(self, record: Merge) -> None:
+        self.out.merges.append(record)
+        for follow in self.out.survivors.merge(record):
+            self.merge(follow)
+
+    def route(self, records: Sequence[object]) -> None:
+        out = self.out
         for r in records:
             match r:
                 case AttachSignal():
@@ -67,39 +107,15 @@ def spread(events: Sequence[SecurityEvent], *, pack: RulePack, config: Config, k
                     out.attached[r.evidence.event_id] = r.incident_id
                     out.reasons[r.evidence.event_id] = r.evidence.reason
                 case Merge():
-                    merge(r)
+                    self.merge(r)
                 case EntitySeen() | HeldAsk():
-                    send(("entity", r.controller, r.entity), r)
+                    self.send(("entity", r.controller, r.entity), r)
                 case RuleHit() | FiredAsk():
-                    send(("rule", r.controller, r.correlation, r.group), r)
+                    self.send(("rule", r.controller, r.correlation, r.group), r)
                 case Release():
-                    send(("host", r.controller, r.host), r)
+                    self.send(("host", r.controller, r.host), r)
                 case _:
                     raise AssertionError(r)
-
-    for e in events:
-        send(("host", e.controller or "", e.asset), e)
-    while any(queues):
-        queue = rnd.choice([q for q in queues if q])
-        key, record = queue[0] if rnd.random() < reread else queue.popleft()
-        match record:
-            case SecurityEvent() | Release():
-                host = hosts.get(key) or hosts.setdefault(key, HostStage(key[1], key[2], pack=pack, config=config))
-                route(host.add(record) if isinstance(record, SecurityEvent) else host.release(record))
-                for r in route_ranks(host):
-                    out.ranks.setdefault(*r)
-            case EntitySeen() | HeldAsk():
-                linker = linkers.get(key) or linkers.setdefault(key, Linker(key[1], key[2], span=config.span))
-                route(linker.seen(record) if isinstance(record, EntitySeen) else linker.ask(record))
-            case RuleHit() | FiredAsk():
-                stage = rules.get(key) or rules.setdefault(
-                    key, RuleStage(key[1], by_id[key[2]], key[3], pack=pack, lateness=config.lateness))
-                route(stage.hit(record) if isinstance(record, RuleHit) else stage.ask(record))
-    return out
-
-
-def route_ranks(host: HostStage) -> list[tuple[str, Rank]]:
-    return [(o.incident_id, o.rank) for o in host.incidents]
 
 
 @dataclass

@@ -21,8 +21,9 @@ def detection(rule_id: str, action: str) -> DetectionRule:
                          condition=AllOf((FieldIs("event.action", Equals(action)),)), source="t")
 
 
-FAIL, SUCCESS, READ, EXPORT = (detection("fail", "logon-failed"), detection("success", "logon"),
-                               detection("read", "download"), detection("export", "export"))
+FAIL, SUCCESS, READ, EXPORT, COPY = (detection("fail", "logon-failed"), detection("success", "logon"),
+                                     detection("read", "download"), detection("export", "export"),
+                                     detection("copy", "copy"))
 MANY_FAILS = CorrelationRule(id="many_fails", name="many_fails", title="Many", level="medium", type="event_count",
                              rules=("fail",), group_by=("user.name",), timespan=timedelta(minutes=10),
                              condition=(("gte", 3),))
@@ -32,10 +33,15 @@ BRUTE_FORCE = CorrelationRule(id="brute", name="brute_force_then_success", title
 MASS_READ = CorrelationRule(id="mass_read", name="mass_read", title="Mass", level="high", type="value_count",
                             rules=("read",), group_by=("source.ip",), field="data_store.name",
                             timespan=timedelta(minutes=15), condition=(("gte", 2),))
-PACK = RulePack.of([FAIL, SUCCESS, READ, EXPORT], [MANY_FAILS, BRUTE_FORCE, MASS_READ])
+# Grouped by a field that is no entity: only the firing links its signals on different hosts.
+MANY_COPIES = CorrelationRule(id="many_copies", name="many_copies", title="Copies", level="high", type="event_count",
+                              rules=("copy",), group_by=("destination.ip",), timespan=timedelta(minutes=10),
+                              condition=(("gte", 2),))
+PACK = RulePack.of([FAIL, SUCCESS, READ, EXPORT, COPY], [MANY_FAILS, BRUTE_FORCE, MASS_READ, MANY_COPIES])
 CONFIG = Config(lateness=timedelta(hours=1))
 HOSTS = ("acme-crm-db", "acme-auth", *(f"acme-{n}" for n in range(6)))
-ACTIONS = ("logon-failed", "logon-failed", "logon-failed", "logon", "download", "download", "export", "other")
+ACTIONS = ("logon-failed", "logon-failed", "logon-failed", "logon", "download", "download", "export", "copy", "copy",
+           "other")
 USERS = ("alice", "bob", "eve", "mallory", "trent", None, None)
 ADDRESSES = ("10.0.0.1", "10.0.0.2", "10.0.0.3", None, None, None)
 STORES = ("crm.customers", "crm.orders", None, None, None)
@@ -51,7 +57,8 @@ def build(items: list[tuple[int, str, str, str | None, str | None, str | None, b
     out = []
     for i, (minute, host, action, user, ip, store, confirms) in enumerate(items):
         e = event(f"e{i}", asset=host, at=T0 + timedelta(minutes=minute, seconds=i), action=action, user=user,
-                  source_ip=ip, data_store=store, confirms=confirms and action == "other", located=False)
+                  source_ip=ip, data_store=store, confirms=confirms and action == "other", located=False,
+                  destination_ip=("192.0.2.1", "192.0.2.2")[i % 2] if action == "copy" else None)
         out.append(e.located("acme", "crm"))
     return out
 
@@ -85,8 +92,7 @@ def test_k_workers_group_signals_as_one_worker_does(items, k, arrival, scheduler
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.large_base_example])
 @given(signals(60 * 72), st.integers(1, 3), st.randoms(use_true_random=False), st.randoms(use_true_random=False))
-def test_over_days_k_workers_refine_one_worker_by_the_per_occurrence_window(items, k, arrival, scheduler,
-                                                                            ) -> None:  # type: ignore[no-untyped-def]
+def test_over_days_k_workers_refine_one_workers_incidents(items, k, arrival, scheduler) -> None:  # type: ignore[no-untyped-def]
     # The documented difference (docs/rules.md): split, the window is measured between two
     # occurrences of the shared entity; one worker measures it from the incident's first and last
     # signal, so it may join more. Every split incident's signals are within one of one worker's.
