@@ -277,4 +277,5 @@ class HostStage:
         self.incidents = [o for o in self.incidents if o.last_at >= horizon]
         self.signals = {i: s for i, s in self.signals.items() if s.evidence.occurred_at >= horizon}
         self.waiting &= set(self.signals)
+        self.prints = {s.fingerprint for s in self.signals.values()}
         self.joined = [j for j in self.joined if j[1] >= horizon]

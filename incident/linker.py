@@ -49,7 +49,7 @@ class Linker:
         self.holders: dict[str, _Holder] = {}
         self.into: dict[str, str] = {}  # absorbed -> survivor, as merged from here
         self.asks: dict[str, HeldAsk] = {}  # held signals waiting for an incident
-        self.answered: set[str] = set()
+        self.answered: dict[str, datetime] = {}  # held signals released from here, by their time
 
     def seen(self, record: EntitySeen) -> list[Merge | Release]:
         holder = self.holders.get(record.incident_id)
@@ -92,6 +92,7 @@ class Linker:
         # A merge whose survivor is forgotten is forgotten too: the absorbed one is its own root here.
         self.into = {a: b for a, b in self.into.items() if a in self.holders and b in self.holders}
         self.asks = {i: a for i, a in self.asks.items() if a.at >= horizon}
+        self.answered = {i: at for i, at in self.answered.items() if at >= horizon}
 
     @property
     def size(self) -> int:
@@ -126,7 +127,7 @@ class Linker:
         for event_id, ask in list(self.asks.items()):
             if holder.attached_at is not None and holder.attached_at < ask.at and holder.near(ask.at, self.span):
                 del self.asks[event_id]
-                self.answered.add(event_id)
+                self.answered[event_id] = ask.at
                 out.append(Release(controller=self.controller, host=ask.host, event_id=event_id, at=ask.at,
                                    joined_by=self.entity))
         return out

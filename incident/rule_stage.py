@@ -55,6 +55,7 @@ class RuleStage:
         self.outers = tuple(c.id for c in pack.correlations if rule.id in c.rules)
         self.hits: list[Hit] = []  # in hit_order, as fires_ordered reads them
         self.by_key: dict[str, tuple[Hit, RuleHit]] = {}  # a hit's key -> it, and the record it came in
+        self.key_of: dict[int, str] = {}  # id() of a hit in ``hits`` -> its key
         self.sent: dict[str, frozenset[str]] = {}  # a window's end (its hit's key) -> the sources it sent
         # held contributor -> the earliest that released it: (event time, the firing's link or None
         # when it joined a firing alone, its host); and those whose firing link was sent
@@ -73,9 +74,11 @@ class RuleStage:
             if set(ids) <= set(old[0].sources):
                 return []  # read twice, or an inner window that did not grow
             self.hits.remove(old[0])
+            del self.key_of[id(old[0])]
         hit = Hit(at=record.at, correlation=self.rule.id, rule=record.rule, group=self.group,
                   value=record.value, sources=ids)
         self.by_key[key] = (hit, record)
+        self.key_of[id(hit)] = key
         insort(self.hits, hit, key=hit_order)
         return self._evaluate(record.at)
 
@@ -109,7 +112,7 @@ class RuleStage:
         horizon = watermark - self.lateness - self.rule.timespan
         gone = {k for k, (h, _) in self.by_key.items() if h.at < horizon}
         for k in gone:
-            del self.by_key[k]
+            del self.key_of[id(self.by_key.pop(k)[0])]
             self.sent.pop(k, None)
         self.hits = [h for h in self.hits if h.at >= horizon]
         self.firings = [f for f in self.firings if f[2] >= horizon]
@@ -124,7 +127,7 @@ class RuleStage:
         out: list[RuleHit | Release] = []
         start = bisect_left(self.hits, at, key=lambda h: h.at)
         end = bisect_right(self.hits, at + self.rule.timespan, key=lambda h: h.at)
-        keys = {id(h): k for k, (h, _) in self.by_key.items()}
+        keys = self.key_of
         for i in range(start, end):
             last = self.hits[i]
             window = fires_ordered(self.rule, self.hits if i == len(self.hits) - 1 else self.hits[:i + 1])

@@ -70,3 +70,14 @@ def test_a_release_read_twice_changes_nothing_and_an_earlier_one_is_passed_on() 
                                     at=T0 + timedelta(minutes=15), joined_by="user.name#x"))
     assert attaches(earlier) == {} and {r.attached_at for r in earlier if isinstance(r, EntitySeen)} == {
         T0 + timedelta(minutes=15)}
+
+
+def test_state_stays_bounded_on_an_endless_stream() -> None:
+    stage, sizes = host(), []
+    for n in range(1_500):
+        stage.add(event(f"e{n}", at=T0 + timedelta(minutes=10 * n), user=f"u{n % 7}",
+                        action=("dump", "download")[n % 2], data_store="crm.customers"))
+        stage.expire()
+        sizes.append(len(stage.signals) + len(stage.prints) + len(stage.joined) + len(stage.incidents))
+    # span 24 h + lateness 1 h of signals every 10 min: 150 of each, at most.
+    assert max(sizes) <= 4 * 160 and len(stage.incidents) <= 2

@@ -132,3 +132,14 @@ def test_a_second_merge_elsewhere_merges_the_two_survivors() -> None:
     (follow,) = survivors.merge(merge("b", "a"))
     assert (follow.absorbed, follow.into) == ("c", "a") and "both took incident b" in follow.reason
     assert survivors.merge(merge("b", "c")) == []  # read twice
+
+
+def test_state_stays_bounded_on_an_endless_stream() -> None:
+    linker, sizes = Linker("acme", ENTITY), []
+    for n in range(2_000):
+        minutes = n * 10  # two weeks: a new incident every 30 h, each seen a few times
+        linker.seen(seen(f"i{n // 180}", minutes, rank=(DAY + timedelta(days=n // 180), f"i{n // 180}")))
+        linker.ask(ask(f"h{n}", minutes + 1))
+        linker.expire(T0 + timedelta(minutes=minutes) - timedelta(hours=25))
+        sizes.append(linker.size)
+    assert max(sizes[500:]) <= 3 * 25 * 6 and len(linker.holders) <= 2
