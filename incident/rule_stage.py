@@ -83,7 +83,9 @@ class RuleStage:
         return self._evaluate(record.at)
 
     def ask(self, record: FiredAsk) -> list[Release]:
-        if record.event_id in self.asks or record.event_id in self.released:
+        """A held signal released by a later firing may still join an earlier one from its own
+        time: it asks as well (read twice, it finds its answer given and sends nothing)."""
+        if record.event_id in self.asks:
             return []
         self.asks[record.event_id] = record
         return self._answer()

@@ -145,3 +145,20 @@ def test_the_watermark_is_the_least_of_the_partitions() -> None:
     s.hit(hit(4, 300, partition=1))
     s.expire()  # both partitions past 3 h 20: the hits of the first minutes are gone
     assert {h.sources for h in s.hits} == {("e2",), ("e4",)}
+
+
+def test_a_signal_released_by_a_later_firing_joins_an_earlier_one_from_its_own_time() -> None:
+    # Three failures fire at 2 min; one at 11.5 min does not fire (two in its 10 minutes) but is
+    # within the first firing's timespan: one worker reading in order attaches it at 11.5 min.
+    # Two more fire at 14 min with it; its question, read after that, still moves it to 11.5 min.
+    count = CorrelationRule(id="count", name="count", title="Count", level="high", type="event_count",
+                            rules=("fail",), group_by=("user.name",), timespan=timedelta(minutes=10),
+                            condition=(("gte", 3),))
+    s = RuleStage("acme", count, "g", pack=RulePack.of([FAIL], [count]))
+    for n, minutes in enumerate((0, 1, 2, 11.5, 13, 14)):
+        s.hit(hit(n, minutes, correlation="count"))
+    assert s.released["e3"][0] == T0 + timedelta(minutes=14)
+    ask = FiredAsk(controller="acme", correlation="count", group="g", host="host1", event_id="e3",
+                   at=T0 + timedelta(minutes=11.5))
+    assert released(s.ask(ask)) == {"e3": T0 + timedelta(minutes=11.5)}
+    assert s.ask(ask) == []
