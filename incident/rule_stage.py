@@ -23,11 +23,37 @@ a window read twice, or again with a late hit, sends only what is new.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import overload
 
 from incident.correlation import _human, entity_hash
 from incident.rules import CorrelationRule, Hit, RulePack, fires_ordered, hit_order
 from incident.stage_messages import Contributor, FiredAsk, Release, RuleHit
+
+
+class _Prefix(Sequence[Hit]):
+    """The first ``n`` hits, without copying them: a late hit re-evaluates the windows after it."""
+
+    def __init__(self, hits: list[Hit], n: int) -> None:
+        self.hits, self.n = hits, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    @overload
+    def __getitem__(self, i: int) -> Hit: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Hit]: ...
+
+    def __getitem__(self, i: int | slice) -> Hit | Sequence[Hit]:
+        if isinstance(i, slice):
+            return self.hits[slice(*i.indices(self.n))]
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        return self.hits[i]
 
 
 class Watermarks:
@@ -56,6 +82,7 @@ class RuleStage:
         self.hits: list[Hit] = []  # in hit_order, as fires_ordered reads them
         self.by_key: dict[str, tuple[Hit, RuleHit]] = {}  # a hit's key -> it, and the record it came in
         self.key_of: dict[int, str] = {}  # id() of a hit in ``hits`` -> its key
+        self.contributor: dict[str, Contributor] = {}  # the signals behind the hits, by event id
         self.sent: dict[str, frozenset[str]] = {}  # a window's end (its hit's key) -> the sources it sent
         # held contributor -> the earliest that released it: (event time, the firing's link or None
         # when it joined a firing alone, its host); and those whose firing link was sent
@@ -79,6 +106,8 @@ class RuleStage:
                   value=record.value, sources=ids)
         self.by_key[key] = (hit, record)
         self.key_of[id(hit)] = key
+        for source in record.sources:
+            self.contributor.setdefault(source.event_id, source)
         insort(self.hits, hit, key=hit_order)
         return self._evaluate(record.at)
 
@@ -117,6 +146,7 @@ class RuleStage:
             del self.key_of[id(self.by_key.pop(k)[0])]
             self.sent.pop(k, None)
         self.hits = [h for h in self.hits if h.at >= horizon]
+        self.contributor = {c.event_id: c for _, record in self.by_key.values() for c in record.sources}
         self.firings = [f for f in self.firings if f[2] >= horizon]
         self.asks = {i: a for i, a in self.asks.items() if a.at >= horizon}
         self.released = {i: r for i, r in self.released.items() if r[0] >= horizon}
@@ -132,7 +162,7 @@ class RuleStage:
         keys = self.key_of
         for i in range(start, end):
             last = self.hits[i]
-            window = fires_ordered(self.rule, self.hits if i == len(self.hits) - 1 else self.hits[:i + 1])
+            window = fires_ordered(self.rule, self.hits if i == len(self.hits) - 1 else _Prefix(self.hits, i + 1))
             if not window:
                 continue
             end_key = keys[id(last)]
@@ -140,11 +170,11 @@ class RuleStage:
             if sources <= self.sent.get(end_key, frozenset()):
                 continue
             self.sent[end_key] = sources | self.sent.get(end_key, frozenset())
-            contributors = {c.event_id: c for h in window for c in self.by_key[keys[id(h)]][1].sources}
+            contributors = tuple(self.contributor[s] for s in sorted(sources))
             if self.outers:
-                out.extend(self._feed(end_key, self.by_key[end_key][1], tuple(contributors.values())))
+                out.extend(self._feed(end_key, self.by_key[end_key][1], contributors))
             else:
-                out.extend(self._release(last.at, end_key, tuple(contributors.values())))
+                out.extend(self._release(last.at, end_key, contributors))
         return out
 
     def _feed(self, end_key: str, trigger: RuleHit, contributors: tuple[Contributor, ...]) -> list[RuleHit | Release]:
