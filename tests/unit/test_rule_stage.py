@@ -162,3 +162,17 @@ def test_a_signal_released_by_a_later_firing_joins_an_earlier_one_from_its_own_t
                    at=T0 + timedelta(minutes=11.5))
     assert released(s.ask(ask)) == {"e3": T0 + timedelta(minutes=11.5)}
     assert s.ask(ask) == []
+
+
+def test_expiry_keeps_the_signals_behind_the_hits_it_keeps() -> None:
+    # An outer hit at 100 min stands for a failure at 0 min: kept while the hit is, even once
+    # the watermark puts that failure behind the horizon.
+    s = stage(CHAIN)
+    old = Contributor(event_id="e1", host="h", at=T0, held=True)
+    s.hit(RuleHit(controller="acme", correlation="chain", group="g", rule="many", key="k",
+                  at=T0 + timedelta(minutes=100), value=None, sources=(old,), watermark=T0 + timedelta(minutes=100)))
+    s.hit(hit(2, 135, rule="other", correlation="chain"))  # watermark 135 min: horizon 135 − 60 − 60 = 15 min
+    s.expire()
+    assert len(s.hits) == 2 and s.contributor["e1"] == old
+    out = s.hit(hit(3, 136, rule="success", correlation="chain"))
+    assert set(released(out)) == {"e1", "e2", "e3"}
