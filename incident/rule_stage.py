@@ -57,9 +57,12 @@ class _Prefix(Sequence[Hit]):
 
 
 class Watermarks:
-    """The least of the upstream partitions' watermarks (each the newest event time it read)."""
+    """The least of the upstream partitions' watermarks (each the newest event time it read).
+    With ``partitions`` given, none until each of them has reported: a partition not heard from
+    may still hold the oldest signals."""
 
-    def __init__(self) -> None:
+    def __init__(self, partitions: int | None = None) -> None:
+        self.partitions = partitions
         self.by_partition: dict[int, datetime] = {}
 
     def see(self, partition: int, watermark: datetime | None) -> None:
@@ -69,6 +72,8 @@ class Watermarks:
 
     @property
     def combined(self) -> datetime | None:
+        if self.partitions is not None and len(self.by_partition) < self.partitions:
+            return None
         return min(self.by_partition.values(), default=None)
 
 
@@ -76,7 +81,7 @@ class RuleStage:
     """The state of one (controller, correlation, group) key; each method returns what it sends."""
 
     def __init__(self, controller: str, rule: CorrelationRule, group: str, *, pack: RulePack,
-                 lateness: timedelta = timedelta(hours=1)) -> None:
+                 lateness: timedelta = timedelta(hours=1), partitions: int | None = None) -> None:
         self.controller, self.rule, self.group, self.pack, self.lateness = controller, rule, group, pack, lateness
         self.outers = tuple(c.id for c in pack.correlations if rule.id in c.rules)
         self.hits: list[Hit] = []  # in hit_order, as fires_ordered reads them
@@ -90,7 +95,7 @@ class RuleStage:
         self.settled: set[str] = set()
         self.firings: list[tuple[datetime, datetime, datetime]] = []  # (fired at, first, last held signal)
         self.asks: dict[str, FiredAsk] = {}
-        self.watermarks = Watermarks()
+        self.watermarks = Watermarks(partitions)
 
     def hit(self, record: RuleHit) -> list[RuleHit | Release]:
         self.watermarks.see(record.partition, record.watermark)

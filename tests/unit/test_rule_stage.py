@@ -136,6 +136,11 @@ def test_the_watermark_is_the_least_of_the_partitions() -> None:
     marks.see(1, T0)
     marks.see(1, T0 - timedelta(hours=1))  # a partition's watermark never goes back
     assert marks.combined == T0
+    two = Watermarks(partitions=2)
+    two.see(0, T0)
+    assert two.combined is None  # partition 1 may still hold older signals
+    two.see(1, T0 + timedelta(hours=1))
+    assert two.combined == T0
     s = stage()
     s.hit(hit(1, 0, partition=0))
     s.hit(hit(2, 200, partition=0))
