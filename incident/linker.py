@@ -34,11 +34,21 @@ class _Holder:
 
     rank: Rank
     times: list[datetime] = field(default_factory=list)
-    attached_at: datetime | None = None  # the earliest, in event time, one of them joined
+    attached: dict[datetime, datetime] = field(default_factory=dict)  # event time -> when it joined (earliest)
 
     def near(self, at: datetime, span: timedelta) -> bool:
         i = bisect_left(self.times, at - span)
         return i < len(self.times) and self.times[i] <= at + span
+
+    def open_before(self, at: datetime, span: timedelta) -> bool:
+        """Whether a signal of this incident carried the entity within ``span`` of ``at`` and had
+        joined it before ``at``."""
+        for t in self.times[bisect_left(self.times, at - span):]:
+            if t > at + span:
+                return False
+            if self.attached[t] < at:
+                return True
+        return False
 
 
 class Linker:
@@ -55,16 +65,12 @@ class Linker:
         holder = self.holders.get(record.incident_id)
         if holder is None:
             holder = self.holders[record.incident_id] = _Holder(rank=record.rank)
-        changed = False
-        i = bisect_left(holder.times, record.at)
-        if i == len(holder.times) or holder.times[i] != record.at:
-            insort(holder.times, record.at)
-            changed = True
-        if holder.attached_at is None or record.attached_at < holder.attached_at:
-            holder.attached_at = record.attached_at
-            changed = True
-        if not changed:
+        known = holder.attached.get(record.at)
+        if known is not None and known <= record.attached_at:
             return []  # read twice
+        if known is None:
+            insort(holder.times, record.at)
+        holder.attached[record.at] = record.attached_at
         out: list[Merge | Release] = []
         out.extend(self._link(record))
         out.extend(self._answer(record.incident_id))
@@ -86,7 +92,10 @@ class Linker:
         """Forget occurrences and questions older than ``horizon`` (the shell's watermark − lateness
         − span): no signal within the lateness bound can be within the window of them."""
         for incident_id, holder in list(self.holders.items()):
-            holder.times = holder.times[bisect_left(holder.times, horizon):]
+            cut = bisect_left(holder.times, horizon)
+            for t in holder.times[:cut]:
+                del holder.attached[t]
+            holder.times = holder.times[cut:]
             if not holder.times:
                 del self.holders[incident_id]
         # A merge whose survivor is forgotten is forgotten too: the absorbed one is its own root here.
@@ -125,7 +134,7 @@ class Linker:
         holder = self.holders[incident_id]
         out: list[Release] = []
         for event_id, ask in list(self.asks.items()):
-            if holder.attached_at is not None and holder.attached_at < ask.at and holder.near(ask.at, self.span):
+            if holder.open_before(ask.at, self.span):
                 del self.asks[event_id]
                 self.answered[event_id] = ask.at
                 out.append(Release(controller=self.controller, host=ask.host, event_id=event_id, at=ask.at,

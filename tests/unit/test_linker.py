@@ -143,3 +143,14 @@ def test_state_stays_bounded_on_an_endless_stream() -> None:
         linker.expire(T0 + timedelta(minutes=minutes) - timedelta(hours=25))
         sizes.append(linker.size)
     assert max(sizes[500:]) <= 3 * 25 * 6 and len(linker.holders) <= 2
+
+
+def test_a_held_signal_needs_an_occurrence_near_it_that_had_joined_before_it() -> None:
+    # "a" carried the entity at 0 min (joined then) and at 30 min (released only at 50 min). A
+    # held signal at 35 min: the occurrence within 10 min of it had not joined yet, the one that
+    # had is too far.
+    linker = Linker("acme", ENTITY, span=timedelta(minutes=10))
+    linker.seen(seen("a", 0))
+    linker.seen(seen("a", 30, attached=50))
+    assert linker.ask(ask("held", 35)) == []
+    assert [r.event_id for r in linker.seen(seen("a", 30, attached=32)) if isinstance(r, Release)] == ["held"]
