@@ -4,6 +4,7 @@ today's one-worker correlator reading them in event-time order."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -75,6 +76,9 @@ def test_k_workers_group_signals_as_one_worker_does(items, k, arrival, scheduler
     assert set(split.attached) == set(one.attached)  # the same signals attached, the same ones dropped
     assert all(n == 1 for n in split.attach_count.values())  # each once, records read twice or not
     assert groups(split.final()) == groups(one.final())
+    # Each merge says which entity (kind and hash) linked the two, or that both took a third.
+    assert all(re.search(r" shares (host\.name|user\.name|source\.ip|data_store\.name|firing)#[0-9a-f]{12} with it",
+                         m.reason) or m.reason.startswith("both took incident ") for m in split.merges)
     for members in groups(split.final()):
         incidents = {split.attached[e] for e in members}
         (survivor,) = {split.final()[e] for e in members}
