@@ -15,7 +15,11 @@ window. What it cannot decide alone it sends on:
 A held signal is *attached at* the event time of what released it: the signal that fired the
 correlation, or its own time when it joined an incident that held one of its entities before it.
 That is when one worker reading in event-time order attaches it, and it is what decides whether a
-later held signal finds an incident open (``EntitySeen.attached_at``).
+later held signal finds an incident open (``EntitySeen.attached_at``). A settled firing sends a
+second ``Release`` with its link (a pseudo-entity): the signals that firing attached link by it.
+
+The hits carry this stage's watermark; the shell sets ``RuleHit.partition`` (the ``signals``
+partition it read), which the rule stage combines watermarks by.
 """
 
 from __future__ import annotations
