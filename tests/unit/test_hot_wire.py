@@ -1,7 +1,8 @@
-"""The strict (msgspec) reader of signals and the workers' commands against the lenient converter
-it sits in front of: for anything the encoder writes, the same values of the same types; for what
-it refuses, the lenient path's answer, errors included; the few records they read differently are
-pinned at the end (CHANGELOG, issue 19)."""
+"""msgspec's writer and strict reader of signals and the workers' commands against codec's writer and
+the lenient converter they sit in front of: the same bytes but for UTC spelt "Z"; for anything
+written, the same values of the same types read either way; for what the strict reader refuses, the
+lenient path's answer, errors included; the few records they read differently are pinned at the
+end (CHANGELOG, issue 19)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from incident.commands import COMMANDS, AttachSignal, Tick
 from incident.signals import Evidence, SecurityEvent
-from streams.kafka import codec, typed_decode
+from streams.kafka import codec, hot_wire
 from streams.kafka.command_signing import HUMAN_DECISIONS
 from streams.pipeline.signal_batches import decode_signals, encode_signals
 from tests.unit.builders import event
@@ -30,8 +31,8 @@ INTS = st.integers(-(2**63), 2**64 - 1)  # what orjson writes; beyond, see the p
 # Offsets in whole minutes, naive times too. (orjson writes an offset with seconds, +00:09:21, as
 # +00:09, so no reader gets it back: it is not a value the wire carries. The strict reader refuses
 # the full text, which the lenient path reads, below.)
-ZONES = st.sampled_from([UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-9, minutes=-30)),
-                         timezone(timedelta(hours=14)), None])
+ZONES = st.sampled_from([UTC, timezone(timedelta(0), "GMT"), timezone(timedelta(hours=1)),
+                         timezone(timedelta(hours=-9, minutes=-30)), timezone(timedelta(hours=14)), None])
 JSON: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | INTS | st.floats(allow_nan=False, allow_infinity=False) | TEXT,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3), max_leaves=8)
@@ -72,6 +73,30 @@ def same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def plain(value: Any) -> bytes:
+    """What codec wrote before msgspec: orjson, else json (an int beyond 64 bits). For a hot
+    record (no float, no free JSON in it) its own definition, to_jsonable + json.dumps, with the one
+    difference: a time at offset zero ends in "Z", not "+00:00"."""
+    if type(value) not in hot_wire.HOT:
+        try:
+            return orjson.dumps({"type": type(value).__name__, "v": 1, "data": value}, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:
+            return json.dumps(codec.envelope(value), ensure_ascii=False, separators=(",", ":")).encode()
+
+    def z(node: Any) -> Any:
+        if isinstance(node, datetime):
+            zero = node.utcoffset() == timedelta(0)
+            return node.replace(tzinfo=None).isoformat() + "Z" if zero else node.isoformat()
+        if dataclasses.is_dataclass(node) and not isinstance(node, type):
+            return {f.name: z(getattr(node, f.name)) for f in dataclasses.fields(node)}
+        if isinstance(node, (list, tuple)):
+            return [z(v) for v in node]
+        return {k: z(v) for k, v in node.items()} if isinstance(node, dict) else node
+
+    return json.dumps({"type": type(value).__name__, "v": 1, "data": z(value)}, ensure_ascii=False,
+                      separators=(",", ":")).encode()
+
+
 def lenient(raw: bytes) -> Any:
     """What codec.decode gave before the strict reader: the converter compiled per type."""
     envelope = orjson.loads(raw)
@@ -91,10 +116,7 @@ def test_a_signals_record_reads_back_the_signals_as_the_lenient_path_reads_them(
     decoded = decode_signals(record)
     assert decoded == signals
     assert same(decoded, [lenient(item) for item in map(codec.encode, signals)])
-    # What the encoder writes is what the plain json writer of the same envelope writes: the bytes
-    # (signed, hashed, compared) did not change with the reader.
-    assert all(codec.encode(s) == json.dumps(codec.envelope(s), ensure_ascii=False, separators=(",", ":")).encode()
-               for s in signals)
+    assert all(codec.encode(s) == plain(s) for s in signals)
 
 
 @settings(max_examples=25, deadline=None)
@@ -103,7 +125,7 @@ def test_a_signals_record_reads_back_the_signals_as_the_lenient_path_reads_them(
 def test_every_command_reads_back_as_the_lenient_path_reads_it(cls: type, data: st.DataObject) -> None:
     command = data.draw(strategy(cls))
     raw = codec.encode(command)
-    assert raw == json.dumps(codec.envelope(command), ensure_ascii=False, separators=(",", ":")).encode()
+    assert raw == plain(command)  # a person's command (signed as its bytes): byte for byte what codec wrote
     decoded = codec.decode(raw)
     assert decoded == command and same(decoded, lenient(raw))
 
@@ -111,20 +133,21 @@ def test_every_command_reads_back_as_the_lenient_path_reads_it(cls: type, data: 
 def test_the_hot_path_is_read_strictly_and_a_persons_command_is_not() -> None:
     signals = [event("a", confirms=True), replace(event("b"), tags=("x",), records=12, source_port=443)]
     (record,) = encode_signals(signals, limit=1_000_000)
-    assert typed_decode.signals(record) == signals
+    assert hot_wire.signals(record) == signals
     attach = AttachSignal(incident_id="i-1", controller="acme", correlation_key="acme",
                           evidence=Evidence.of(signals[0], reason="test"))
     for command in (attach, Tick(incident_id="i-1", at=datetime(2026, 11, 22, 10, tzinfo=UTC))):
-        assert typed_decode.command(codec.encode(command)) == command
-    assert not set(typed_decode.MACHINE_COMMANDS) & set(HUMAN_DECISIONS)
-    assert set(typed_decode.MACHINE_COMMANDS) | set(HUMAN_DECISIONS) == set(COMMANDS)  # a new one: decide which
+        assert hot_wire.command(codec.encode(command)) == command
+    assert not set(hot_wire.MACHINE_COMMANDS) & set(HUMAN_DECISIONS)
+    assert set(hot_wire.MACHINE_COMMANDS) | set(HUMAN_DECISIONS) == set(COMMANDS)  # a new one: decide which
     human = next(c for c in HUMAN_DECISIONS if c.__name__ == "StartTriage")(
         incident_id="i-1", by="dpo", at=datetime(2026, 11, 22, 10, tzinfo=UTC))
-    assert typed_decode.command(codec.encode(human)) is None and codec.decode(codec.encode(human)) == human
+    assert hot_wire.command(codec.encode(human)) is None and codec.decode(codec.encode(human)) == human
 
 
 def test_what_the_strict_reader_refuses_reads_as_before_and_fails_with_the_same_reasons() -> None:
-    good = codec.encode(Tick(incident_id="i-1", at=datetime(2026, 11, 22, 10, tzinfo=UTC)))
+    good = b'{"type":"Tick","v":1,"data":{"incident_id":"i-1","at":"2026-11-22T10:00:00+00:00"}}'  # codec's, before
+    assert hot_wire.command(good) == Tick(incident_id="i-1", at=datetime(2026, 11, 22, 10, tzinfo=UTC))
     odd = [
         good.replace(b'"i-1"', b"7"),  # a number for a text: the lenient path keeps it as it is
         good.replace(b"+00:00", b"+00:00:30"),  # an offset with seconds: fromisoformat reads it
@@ -132,7 +155,7 @@ def test_what_the_strict_reader_refuses_reads_as_before_and_fails_with_the_same_
         good[:-1] + b',"type":"StartTriage"}',  # a second type: the last one wins, as in every reader
     ]
     for raw in odd:
-        assert typed_decode.command(raw) is None
+        assert hot_wire.command(raw) is None
         try:
             expected: Any = lenient(raw)
         except (KeyError, TypeError, ValueError):
@@ -144,7 +167,7 @@ def test_what_the_strict_reader_refuses_reads_as_before_and_fails_with_the_same_
     signal = codec.encode(event("a"))
     for bad in (b"{nope", b"\xff", b"[" + signal + b',{"type":"Tick","v":1,"data":{}}]',
                 signal.replace(b'"severity":0', b'"severity":"high"'), b'{"type":"AttachSignal","data":{}}'):
-        assert typed_decode.signals(bad) is None and typed_decode.command(bad) is None
+        assert hot_wire.signals(bad) is None and hot_wire.command(bad) is None
     assert reason(lambda: decode_signals(b'[{"type": "Tick", "v": 1, "data": {}}]')).startswith("not a valid envelope")
     assert reason(lambda: codec.decode(b'{"type":"AttachSignal","v":1,"data":{}}')) == (
         "not a valid envelope: TypeError: AttachSignal.__init__() missing 4 required keyword-only arguments: "
@@ -155,7 +178,7 @@ def test_what_the_strict_reader_refuses_reads_as_before_and_fails_with_the_same_
 
 def test_records_the_two_readers_read_differently() -> None:
     """No writer of ours makes these; each is read the strict reader's way now (CHANGELOG)."""
-    signal = codec.encode(replace(event("a"), records=7))
+    signal = orjson.dumps({"type": "SecurityEvent", "v": 1, "data": replace(event("a"), records=7)})  # codec's, before
     # An integer beyond 64 bits (ingest refuses one; json, not orjson, writes it): exact, no longer a float.
     big = signal.replace(b'"records":7', b'"records":123456789012345678901234')
     assert lenient(big).records == 1.2345678901234568e23 and decode_signals(big)[0].records == 123456789012345678901234
