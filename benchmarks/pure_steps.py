@@ -3,8 +3,10 @@ what normalising, correlating and the incident's decide + fold + saved state cos
 own records (canonical events on five assets of the sample profiles, the sample rule pack),
 each the minimum of a few runs (this machine's load moves single runs by tens of per cent).
 
-The shell around them (faust, the codecs, the broker) is measured by the end-to-end rows; these
-say how much of an event's budget the domain itself takes.
+The shell around them (faust, the broker) is measured by the end-to-end rows; these say how much
+of an event's budget the domain itself takes, and the wire codecs beside it: a signal written by
+ingest and read by the correlator (packed per key, as ingest packs them), a command written by the
+correlator and read by the incident agent.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from streams.deps import Deps
 from streams.kafka import codec
 from streams.mail.mailer import RecordingMailer
 from streams.mail.render import NoticeRenderer
-from streams.pipeline.ingest import normalise
+from streams.pipeline.ingest import SIGNALS_BYTES, normalise
+from streams.pipeline.signal_batches import decode_signals, encode_signals
 from streams.profiles_loader import load_directory
 from streams.rules_loader import load_rules
 from streams.settings import ROOT
@@ -89,17 +92,27 @@ def steps(count: int = N) -> dict[str, float]:
             if n % SAVE_EVERY == SAVE_EVERY - 1:
                 orjson.dumps(codec.as_table_value(state))
 
+    def signals_wire() -> None:
+        for batch in by_key.values():
+            for record in encode_signals(batch, limit=SIGNALS_BYTES):
+                decode_signals(record)
+
+    def commands_wire() -> None:
+        for command in commands:
+            codec.decode(codec.encode(command))
+
     if len(signals) != count or len(commands) != count:
         raise RuntimeError(f"the bench's records gave {len(signals)} signals and {len(commands)} commands, "
                            f"not {count}: the sample profiles or rules changed")
     return {"normalise": _cpu_us(normalised, count), "correlate": _cpu_us(correlated, count),
-            "incident": _cpu_us(incidents, count)}
+            "incident": _cpu_us(incidents, count), "signals_codec": _cpu_us(signals_wire, count),
+            "commands_codec": _cpu_us(commands_wire, count)}
 
 
 @measurement(order=26)  # in process: no limit to wait for, beside the corpus row
 async def pure_steps(ctx: Context) -> list[Figure]:
     found = steps()
-    total = sum(found.values())
+    total = found["normalise"] + found["correlate"] + found["incident"]
     ctx.extra["pure_steps"] = {"events": N, "runs": RUNS, "cpu_us": found}
     note = f"min of {RUNS} runs of {N:,} canonical events, one core"
     return [Figure("pure_normalise_cpu_us", "CPU per event: normalise (adapters, envelope, attribution)",
@@ -109,4 +122,8 @@ async def pure_steps(ctx: Context) -> list[Figure]:
             Figure("pure_incident_cpu_us", "CPU per event: decide + fold + saved state (every 50)",
                    found["incident"], "µs", note=note),
             Figure("pure_total_cpu_us", "CPU per event: the three pure steps", total, "µs",
-                   note="no codec, no broker, no faust")]
+                   note="no codec, no broker, no faust"),
+            Figure("wire_signals_cpu_us", "CPU per event: signals encode + decode (packed per key)",
+                   found["signals_codec"], "µs", note=note),
+            Figure("wire_commands_cpu_us", "CPU per event: commands encode + decode", found["commands_codec"], "µs",
+                   note=note)]

@@ -7,7 +7,10 @@ old records readable.
 
 Every signal and command crosses this module twice, so it is built for speed: orjson writes
 dataclasses and datetimes itself (the same text as ``to_jsonable`` + ``json.dumps``: fields in
-order, ISO-8601 with the offset), and decoding runs a converter compiled once per type.
+order, ISO-8601 with the offset), and decoding runs a converter compiled once per type. The
+records of the hot path (signals, the workers' commands) are written by msgspec and first read by
+it straight into the dataclasses (hot_wire.py: UTC written "Z"); the converter takes whatever
+that strict reader refuses.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from incident.correlation import Window
 from incident.events import EVENTS
 from incident.model import Incident
 from incident.signals import SecurityEvent
+from streams.kafka import hot_wire
 
 VERSION = 1
 REGISTRY: dict[str, type] = {cls.__name__: cls for cls in (*COMMANDS, *EVENTS, SecurityEvent, Window, Incident)}
@@ -102,6 +106,8 @@ def envelope(obj: Any) -> dict[str, Any]:
 
 
 def encode(obj: Any) -> bytes:
+    if (hot := hot_wire.encode(obj)) is not None:
+        return hot  # a signal or a worker's command: msgspec, UTC as "Z"
     try:
         return orjson.dumps({"type": type(obj).__name__, "v": VERSION, "data": obj}, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:  # something orjson does not write (an int beyond 64 bits, say): the plain way
@@ -109,6 +115,8 @@ def encode(obj: Any) -> bytes:
 
 
 def decode(raw: bytes | str | dict[str, Any]) -> Any:
+    if isinstance(raw, bytes) and (command := hot_wire.command(raw)) is not None:
+        return command  # the hot path's own commands, read strictly in one call
     try:
         envelope = raw if isinstance(raw, dict) else orjson.loads(raw)
         cls = REGISTRY[envelope["type"]]

@@ -49,7 +49,7 @@ def test_the_pure_steps_are_each_measured_on_every_record() -> None:
     from benchmarks import pure_steps
 
     found = pure_steps.steps(count=40)  # it refuses records that would not each become a signal and a command
-    assert set(found) == {"normalise", "correlate", "incident"}
+    assert set(found) == {"normalise", "correlate", "incident", "signals_codec", "commands_codec"}
     assert all(value > 0 for value in found.values())
 
 
