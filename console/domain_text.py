@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 import structlog
 
-from incident.decide import AUTOMATIC_AWARENESS
+from incident import register_words
 from incident.reminders import TRIAGE_REF, TRIAGE_REF_FR
 from streams.mail.render import NoticeRenderer
 
@@ -30,27 +30,7 @@ _FACTORS = ('{% import "gdpr/fr/_labels.j2" as l %}{% for f in factors %}'
             '{{ l.factor_name(f) }}' + _SEP + '{{ l.factor_value(f) }}' + _SEP + '{{ l.factor_reason(f) }}' + _SEP
             + '{% endfor %}')
 
-_ACTORS_FR = {AUTOMATIC_AWARENESS: "règle : signal confirmé", "system": "système"}
-
 _REFS_FR = {TRIAGE_REF: TRIAGE_REF_FR}
-
-_MITIGATIONS_FR = {
-    "data_recovered_and_deleted": "données récupérées puis supprimées",
-    "credentials_reset": "identifiants réinitialisés",
-    "accounts_locked": "comptes bloqués", "key_rotated": "clé de chiffrement remplacée",
-    "recipient_confirmed_deletion": "suppression confirmée par le destinataire",
-    "device_wiped_remotely": "appareil effacé à distance",
-    "backup_restored": "données restaurées à partir d'une sauvegarde",
-}
-# incident/risk.py's three exceptions, by article; (b) names the measures, kept as codes in its text.
-_EXCEPTIONS_FR = {
-    "34(3)(a)": "Sans le chiffrement, cette violation présenterait un risque élevé ; les données sont inintelligibles "
-                "et la clé n'a pas été compromise.",
-    "34(3)(b)": "Sans les mesures prises depuis ({}), cette violation présenterait un risque élevé.",
-    "34(3)(c)": "Les personnes concernées ne peuvent pas être contactées individuellement sans efforts "
-                "disproportionnés : une communication publique la remplace.",
-}
-_MEASURES = re.compile(r"Without the measures taken since \((.*)\) this breach would be high risk\.")
 
 
 def factor_rows(renderer: NoticeRenderer, factors: Sequence[Mapping[str, Any]], lang: str) -> list[dict[str, str]]:
@@ -73,25 +53,14 @@ def factor_rows(renderer: NoticeRenderer, factors: Sequence[Mapping[str, Any]], 
 
 
 def exception_reason(article: str, reason: str, lang: str) -> str:
-    if lang != "fr" or article not in _EXCEPTIONS_FR:
-        return reason
-    measures = _MEASURES.fullmatch(reason)
-    if article == "34(3)(b)":
-        if measures is None:
-            return reason
-        codes = [code.strip() for code in measures.group(1).split(",")]
-        return _EXCEPTIONS_FR[article].format(", ".join(_MITIGATIONS_FR.get(c, c) for c in codes))
-    return _EXCEPTIONS_FR[article]
+    """An Art. 34(3) exception's reason (incident/register_words.py: the register says it the same way)."""
+    return register_words.exception_reason(article, reason, lang)
 
 
 def actor(by: str | None, lang: str) -> str:
     """Who acted, as a French reader says it: a rule or the system in words, a person by their name
     (English pages keep the id the log holds, as they always showed it)."""
-    if not by or lang != "fr":
-        return by or ""
-    if by.startswith("user:"):
-        return by.removeprefix("user:")
-    return _ACTORS_FR.get(by, by)
+    return register_words.actor(by, lang)
 
 
 def legal_ref(ref: str | None, lang: str) -> str:

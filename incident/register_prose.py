@@ -55,7 +55,8 @@ def what_happened(p: Mapping[str, Any], lang: str) -> str:
         if french:
             span = (f" du {when(first, lang)} au {when(last, lang)}" if first and last and first != last
                     else f" le {when(first, lang)}" if first else "")
-            parts.append(f"{count} signal(aux) de sécurité{span}" + (f", le plus marquant : {told}" if told else ""))
+            signals = "1 signal de sécurité" if count == 1 else f"{count} signaux de sécurité"
+            parts.append(signals + span + (f", le plus marquant : {told}" if told else ""))
         else:
             span = (f" from {first} to {last}" if first and last and first != last else f" at {first}" if first else "")
             parts.append(f"{count} security signal(s){span}" + (f", the strongest: {told}" if told else ""))
