@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from incident import paging
+from incident import paging, reasons
 from incident.commands import (
     AbsorbIncident,
     AcknowledgePage,
@@ -256,8 +256,8 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
     if cmd.evidence.confirms_breach and current.dismissal is not None:
         # Examined as no breach, and now a signal confirms one: it is worked again, at once.
         current = tape.emit(IncidentReopened(incident_id=cmd.incident_id, version=tape.version, at=now,
-                                             reason=f"signal {cmd.evidence.event_id} confirms a breach",
-                                             by=AUTOMATIC_AWARENESS))
+                                             reason=reasons.say(why := (("confirms_breach", cmd.evidence.event_id),)),
+                                             by=AUTOMATIC_AWARENESS, why=why))
     if cmd.evidence.confirms_breach and current.awareness is None:
         # The machine learnt of a confirmed breach when the signal reached us, not when it happened.
         become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
@@ -288,7 +288,8 @@ def _merge(cmd: MergeIncident, state: Incident | None, now: datetime) -> list[Ev
         raise CommandRejected("an incident cannot merge into itself")
     if state.merged_into is not None:
         return []  # redelivered, or merged already (into the first survivor: it keeps the evidence)
-    return [IncidentMerged(incident_id=state.id, version=state.version + 1, at=now, into=cmd.into, reason=cmd.reason)]
+    return [IncidentMerged(incident_id=state.id, version=state.version + 1, at=now, into=cmd.into, reason=cmd.reason,
+                           why=cmd.why)]
 
 
 def reactions(command: Command, state: Incident | None, events: list[Event]) -> list[Command]:
@@ -304,12 +305,14 @@ def reactions(command: Command, state: Incident | None, events: list[Event]) -> 
     if isinstance(command, AttachSignal) and not events and not state.has_signal(command.evidence.event_id):
         return [AbsorbIncident(incident_id=state.merged_into, absorbed=state.id, controller=state.controller,
                                correlation_key=state.correlation_key, reason=state.merge_reason,
+                               why=state.merge_why,
                                evidence=(command.evidence,))]
     if not any(isinstance(e, IncidentMerged) for e in events):
         return []
     aware = state.awareness
     return [AbsorbIncident(incident_id=state.merged_into, absorbed=state.id, controller=state.controller,
-                           correlation_key=state.correlation_key, reason=state.merge_reason, evidence=state.evidence,
+                           correlation_key=state.correlation_key, reason=state.merge_reason, why=state.merge_why,
+                           evidence=state.evidence,
                            signals=state.signals, tasks=carry(state),
                            aware_at=aware.aware_at if aware else None, aware_by=aware.by if aware else "",
                            aware_evidence=aware.evidence if aware else ())]
@@ -330,9 +333,9 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
         current = tape.state
         if current is not None and current.has_signal(evidence.event_id):
             continue
-        why = f"merged from incident {cmd.absorbed}: {cmd.reason}; attached there because: {evidence.reason}"
+        why = reasons.absorbed(cmd.absorbed, cmd.why, cmd.reason, evidence.why, evidence.reason)
         tape.emit(SignalAttached(incident_id=cmd.incident_id, version=tape.version, at=now,
-                                 evidence=with_store_system(replace(evidence, reason=why),
+                                 evidence=with_store_system(replace(evidence, reason=reasons.say(why), why=why),
                                                             current_controller(tape, cmd), rules)))
     if tape.state is not None:  # its checklist: what was done there counts here
         for event in carried(tape.state, cmd.tasks, now):
@@ -346,8 +349,8 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
     if current is not None and current.dismissal is not None and (cmd.aware_at is not None or confirming):
         # Dismissed here, but the incident merging in knew it as a breach: it is worked again.
         current = tape.emit(IncidentReopened(incident_id=cmd.incident_id, version=tape.version, at=now,
-                                             reason=f"incident {cmd.absorbed}, merged into this one, "
-                                                    "was a breach", by=AUTOMATIC_AWARENESS))
+                                             reason=reasons.say(why := (("merged_was_breach", cmd.absorbed),)),
+                                             by=AUTOMATIC_AWARENESS, why=why))
     by = f"{cmd.aware_by} (on incident {cmd.absorbed}, merged into this one)"
     if current is not None and current.awareness is not None and cmd.aware_at is not None:
         # Aware of the same breach earlier over there: the clocks run from then (Art. 33(1)).

@@ -50,6 +50,7 @@ class IncidentMerged:
     at: datetime
     into: str
     reason: str
+    why: tuple[tuple[str, ...], ...] = ()  # ``reason`` as codes (incident/reasons.py); none in older events
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -339,6 +340,7 @@ class IncidentReopened:
     at: datetime
     reason: str
     by: str
+    why: tuple[tuple[str, ...], ...] = ()  # a reopening the domain made, as codes (incident/reasons.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
