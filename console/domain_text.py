@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 import structlog
 
-from incident import register_words
+from incident import reasons, register_words
 from incident.reminders import TRIAGE_REF, TRIAGE_REF_FR
 from streams.mail.render import NoticeRenderer
 
@@ -70,8 +70,9 @@ def legal_ref(ref: str | None, lang: str) -> str:
     return _REFS_FR.get(ref, ref) if lang == "fr" else ref
 
 
-# incident/correlation.py's reason for attaching a signal: "what; how[; merges …]; fingerprint …",
-# each part by pattern (rule and correlation titles are the rule pack's, kept as written).
+# Events recorded before reasons carried codes: incident/correlation.py's reason for attaching a
+# signal, "what; how[; merges …]; fingerprint …", each part by pattern (rule and correlation titles
+# are the rule pack's, kept as written).
 _SIGNAL_PARTS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.DOTALL), fr) for p, fr in (
     (r"SIEM alert \(no rule of the pack claims it\)(.*)", "alerte SIEM (aucune règle du pack ne la revendique){0}"),
     (r"SIEM alert confirming a breach \(rule (.+) matched\)(.*)",
@@ -92,23 +93,32 @@ _SIGNAL_PARTS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re
     (r"signal (.+) shares (.+) with it and (.+) with incident (\S+) within (.+)",
      "le signal {0} partage {1} avec lui et {2} avec l'incident {3}, en {4}"),
     (r"fingerprint (.+)", "empreinte {0}"),
+    # Why the domain reopened a dismissed incident (IncidentReopened by the rule).
+    (r"signal (\S+) confirms a breach", "le signal {0} confirme une violation"),
+    (r"incident (\S+), merged into this one, was a breach",
+     "l'incident {0}, fusionné dans celui-ci, était une violation"),
 ))
 _SIGNAL_NOTES = ((" (no profile declares the asset)", " (aucun profil ne déclare l'actif)"),
                  ("behind the newest signal)", "derrière le signal le plus récent)"), (" (late: ", " (en retard : "))
 
 
-# The entities the correlator links on (Config.link_on), named before their keyed hash.
-_ENTITIES_FR = {"host.name": "hôte", "user.name": "utilisateur", "source.ip": "IP source",
-                "destination.ip": "IP de destination", "data_store.name": "base de données"}
 _ENTITY = re.compile(r"\b([a-z_]+\.[a-z_]+)#")
 
 
-def signal_reason(reason: str | None, lang: str) -> str:
-    """Why the correlator attached a signal or merged two incidents, in the reader's language
-    (unknown parts, like a person's reason for a merge, as written)."""
+def signal_reason(reason: str | None, lang: str, why: Sequence[Sequence[str]] = ()) -> str:
+    """Why the correlator attached a signal or merged two incidents, or why the domain reopened an
+    incident, in the reader's language: from its codes (incident/reasons.py) when the event carries
+    them; an event recorded before them, by the patterns of its English (unknown parts, like a
+    person's reason for a merge, as written)."""
     if not reason or lang != "fr":
         return reason or ""
-    reason = _ENTITY.sub(lambda m: f"{_ENTITIES_FR.get(m.group(1), m.group(1))} #", reason)
+    if why:
+        return reasons.say(tuple(tuple(part) for part in why), lang, recorded=lambda text: _recorded(text, lang))
+    return _recorded(reason, lang)
+
+
+def _recorded(reason: str, lang: str) -> str:
+    reason = _ENTITY.sub(lambda m: f"{reasons.ENTITIES_FR.get(m.group(1), m.group(1))} #", reason)
     said = []
     for part in reason.split("; "):
         for pattern, french in _SIGNAL_PARTS:

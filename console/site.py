@@ -81,7 +81,7 @@ def console_pages(templates_dir: Path) -> Environment:
     pages.filters["workflow_reference"] = jinja2.pass_context(
         lambda context, ref: domain_text.workflow_reference(ref, context.get("lang", "en")))
     pages.filters["signal_reason"] = jinja2.pass_context(
-        lambda context, reason: domain_text.signal_reason(reason, context.get("lang", "en")))
+        lambda context, reason, why=(): domain_text.signal_reason(reason, context.get("lang", "en"), why or ()))
     return pages
 
 

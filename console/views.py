@@ -12,6 +12,7 @@ from console import domain_text
 from console.tasks import task_rows
 from incident import standing
 from incident.chain import Verdict
+from incident.decide import AUTOMATIC_AWARENESS
 from incident.events import CommandRejected
 from incident.model import Incident, SubjectNotice
 from incident.notices import reference, subject_notice_id
@@ -48,7 +49,7 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
         "status": incident.status,
         "merged_into": incident.merged_into,
         "merged_into_reference": reference(incident.merged_into) if incident.merged_into else None,
-        "merge_reason": incident.merge_reason or None,
+        "merge_reason": incident.merge_reason or None, "merge_why": incident.merge_why,
         "title": headline(incident),
         "title_given": bool(incident.title),
         "owner": incident.owner or None,
@@ -323,10 +324,15 @@ def describe(event: Any, lang: str = "en", titles: Mapping[str, str] | None = No
                 data[key] = domain_text.actor(data[key], lang)
         if isinstance(data.get("legal_ref"), str):
             data["legal_ref"] = domain_text.legal_ref(data["legal_ref"], lang)
-        if name == "IncidentMerged" and isinstance(data.get("reason"), str):
-            data["reason"] = domain_text.signal_reason(data["reason"], lang)
+        # A person's reopening keeps their words; the domain's is worded (by its codes, or an older
+        # event's by the patterns of its English).
+        domain_reopening = name == "IncidentReopened" and (data.get("why") or getattr(event, "by", None)
+                                                           == AUTOMATIC_AWARENESS)
+        if isinstance(data.get("reason"), str) and (name == "IncidentMerged" or domain_reopening):
+            data["reason"] = domain_text.signal_reason(data["reason"], lang, data.get("why") or ())
         if isinstance(data.get("evidence"), dict):
-            data["evidence"]["reason"] = domain_text.signal_reason(data["evidence"].get("reason"), lang)
+            data["evidence"]["reason"] = domain_text.signal_reason(data["evidence"].get("reason"), lang,
+                                                                   data["evidence"].get("why") or ())
     match name:
         case "IncidentOpened":
             data["controller"] = data["controller"] or part["unmapped"]
