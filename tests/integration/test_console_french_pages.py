@@ -21,12 +21,14 @@ import json
 import re
 import tomllib
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page
 
+from streams.embedded.samples import publish
 from streams.settings import ROOT
 from tests.integration.console_stack import SAMPLES, ConsoleStack, console_stack
 from tests.integration.test_console_browser import browser, log_in
@@ -41,7 +43,8 @@ ENGLISH = ("risk", "reason", "reasons", "likely", "unlikely", "confirmed", "sign
            "awareness", "deadline", "breach", "notice", "affected", "severity", "exposure", "recipients", "people",
            "unknown", "assessed", "pending", "approved", "submitted", "dismissed", "owner", "rule", "the", "and",
            "with", "without", "data", "from", "rejected", "record", "records", "stage", "sent",
-           "received", "users", "password", "tokens", "expires", "never", "mail", "draft", "subject")
+           "received", "users", "password", "tokens", "expires", "never", "mail", "draft", "subject", "linked",
+           "attached", "because", "merged")
 # A word, not part of a name or path ("breach-response", "docs/risk.md", "personal-data-breach").
 WORD = re.compile(r"(?<![\w/-])(" + "|".join(ENGLISH) + r")(?![\w-])", re.IGNORECASE)
 RAW = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b|\bdpo-review\b|\b(?:rule|user):[\w-]+")
@@ -119,6 +122,18 @@ async def test_every_page_reads_in_french(browser: Browser, stack: ConsoleStack)
             "list_id": listed.subject_lists[0].list_id, "measures_taken": ["Mots de passe réinitialisés."]})
         assert approved.status_code == 202, approved.text
     sent = await stack.incident_where(lambda i: i.id == drafted.id and i.subject_notices, "the notice approved")
+    # A second AMA incident, linked by hand into the first: the merge's and the moved signal's
+    # reasons (codes the old patterns never knew) on both incidents' pages.
+    ama = await stack.incident_where(lambda i: i.controller == "ama", "the AMA incident")
+    await publish(stack.settings.bootstrap_servers, [json.dumps({
+        "id": "ama-soc-78", "time": datetime.now(UTC).isoformat(), "title": "Unusual number of directory queries "
+        "on the LDAP server", "host": "ama-web-02", "severity": "low", "category": "discovery"}).encode()])
+    second = await stack.incident_where(lambda i: i.controller == "ama" and i.id != ama.id, "a second AMA incident")
+    async with stack.client("dpo") as api:
+        linked = await api.post(f"/api/incidents/{second.id}/link",
+                                json={"into": ama.id, "reason": "Même requête, rejouée depuis le web."})
+        assert linked.status_code == 202, linked.text
+    await stack.incident_where(lambda i: i.id == ama.id and len(i.evidence) == 2, "the signal moved by the link")
 
     found: dict[str, list[str]] = {}
     page = await log_in(browser, stack, "dpo", locale="fr-FR")
