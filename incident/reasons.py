@@ -67,22 +67,45 @@ _ENTITY = re.compile(r"\b([a-z_]+\.[a-z_]+)#")
 _ENTITY_PARAMS = {"opened_for": (0,), "joined_by": (0,), "merge_shares": (2, 3)}
 
 
+# The English of these is the template filled in as is (the rest need _params, or are quoted).
+_PLAIN = frozenset(WORDS) - {"held_joined", "merge_shares", "recorded", "as_written"}
+_ENGLISH = {code: english for code, (english, _) in WORDS.items()}
+
+
 def say(why: Sequence[Part], lang: str = "en", recorded: Callable[[str], str] | None = None) -> str:
     """The reason in ``lang`` ("en" or "fr"); ``recorded``: how this reader words English written
     before the codes (the console's old patterns); without it, as written."""
-    french = lang == "fr"
+    if lang != "fr":
+        return _english(why)
     out: list[str] = []
     previous = ""
     for code, *params in why:
-        english, fr = WORDS.get(code, ("{0}", "{0}"))
         if code in ("recorded", "as_written") or code not in WORDS:
             text = params[0] if params else code
-            text = recorded(text) if french and recorded is not None and code != "as_written" else text
+            text = recorded(text) if recorded is not None and code == "recorded" else text
         else:
-            text = (fr if french else english).format(*_params(code, params, french))
+            text = WORDS[code][1].format(*_params(code, params, True))
         if out:
-            out.append("" if code in GLUED else (" : " if french else ": ") if previous in OPENS
-                       else " ; " if french else "; ")
+            out.append("" if code in GLUED else " : " if previous in OPENS else " ; ")
+        out.append(text)
+        previous = code
+    return "".join(out)
+
+
+def _english(why: Sequence[Part]) -> str:
+    """The English, as the events keep it: written once per attached signal, so kept cheap."""
+    out: list[str] = []
+    previous = ""
+    for part in why:
+        code = part[0]
+        if code in _PLAIN:
+            text = _ENGLISH[code].format(*part[1:]) if len(part) > 1 else _ENGLISH[code]
+        elif code in ("recorded", "as_written") or code not in WORDS:
+            text = part[1] if len(part) > 1 else code
+        else:
+            text = _ENGLISH[code].format(*_params(code, list(part[1:]), False))
+        if out:
+            out.append("" if code in GLUED else ": " if previous in OPENS else "; ")
         out.append(text)
         previous = code
     return "".join(out)
