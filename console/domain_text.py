@@ -117,6 +117,12 @@ def signal_reason(reason: str | None, lang: str, why: Sequence[Sequence[str]] = 
     return _recorded(reason, lang)
 
 
+def said(text: str, why: Sequence[Sequence[str]] | None, lang: str) -> str:
+    """A text the domain wrote with its codes (a level's withdrawal of an obligation, a confirmed
+    proposal), in the reader's language; a person's text, or one recorded before the codes, as is."""
+    return reasons.say(tuple(tuple(part) for part in why), lang) if why and lang == "fr" else text
+
+
 def _recorded(reason: str, lang: str) -> str:
     reason = _ENTITY.sub(lambda m: f"{reasons.ENTITIES_FR.get(m.group(1), m.group(1))} #", reason)
     said = []

@@ -139,7 +139,7 @@ def _workflow(workflow: Mapping[str, Any] | None, t: Mapping[str, str], when: Ca
         parts.append(f"{when(workflow['submitted_at'])} ({workflow.get('channel') or ''} "
                      f"{domain_text.workflow_reference(workflow.get('reference'), lang)})")
     if workflow.get("closing_reason"):
-        parts.append(workflow["closing_reason"])
+        parts.append(domain_text.said(workflow["closing_reason"], workflow.get("closing_why"), lang))
     return " — ".join(p.strip() for p in parts)
 
 

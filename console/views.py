@@ -100,7 +100,8 @@ def _workflow(incident: Incident, rule_ref: str) -> dict[str, Any] | None:
     return None if o is None else {
         "status": o.status, "approved_by": o.approved_by, "submitted_at": _iso(o.submitted_at),
         "channel": o.channel, "reference": o.reference, "late": o.late, "delay_reasons": o.delay_reasons,
-        "complements": o.complements, "corrections": o.corrections, "closing_reason": o.closing_reason}
+        "complements": o.complements, "corrections": o.corrections, "closing_reason": o.closing_reason,
+        "closing_why": o.closing_why}
 
 
 def detail(incident: Incident, timeline: list[Any], directory: Directory, now: datetime, lang: str = "en",
@@ -333,6 +334,9 @@ def describe(event: Any, lang: str = "en", titles: Mapping[str, str] | None = No
         if isinstance(data.get("evidence"), dict):
             data["evidence"]["reason"] = domain_text.signal_reason(data["evidence"].get("reason"), lang,
                                                                    data["evidence"].get("why") or ())
+        if name in ("ObligationActed", "FactsCorrected"):  # the domain's words, from their codes
+            key = "text" if name == "ObligationActed" else "reason"
+            data[key] = domain_text.said(data[key], data.get("why"), lang)
     match name:
         case "IncidentOpened":
             data["controller"] = data["controller"] or part["unmapped"]

@@ -470,7 +470,9 @@ def _aware(state: Incident | None, incident_id: str) -> Incident:
     return state
 
 
-def _correct(cmd: CorrectFacts, state: Incident, now: datetime, rules: Rules) -> list[Event]:
+def _correct(cmd: CorrectFacts, state: Incident, now: datetime, rules: Rules, why: reasons.Part | None = None,
+             ) -> list[Event]:
+    """``why``: the correction's reason as codes, when the domain wrote it (a confirmed proposal)."""
     profile = profile_of(state, rules.directory)
     try:
         facts = facts_of(state, profile).corrected(cmd.changes)
@@ -487,10 +489,11 @@ def _correct(cmd: CorrectFacts, state: Incident, now: datetime, rules: Rules) ->
                                 by=cmd.by, reason=cmd.reason.strip(), level=assessment.level))
         return tape.events
     tape.emit(FactsCorrected(incident_id=state.id, version=tape.version, at=now, changes=dict(cmd.changes),
-                             by=cmd.by, reason=cmd.reason))
+                             by=cmd.by, reason=cmd.reason, why=(why,) if why else ()))
     tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
                            assessment=assessment))
-    follow_level(tape, state.level, now, now, rules, by=cmd.by, why=f"facts corrected: {cmd.reason.strip()}")
+    follow_level(tape, state.level, now, now, rules, by=cmd.by,
+                 why=("facts_corrected_proposal", *why[1:]) if why else ("facts_corrected", cmd.reason.strip()))
     start_counted_clocks(tape, now, now, rules)  # a number of people now known above a threshold
     request_due_notices(tape, profile, now)
     return tape.events
@@ -510,11 +513,11 @@ def _settle(cmd: SettleProposal, state: Incident, now: datetime, rules: Rules) -
                               confirmed=cmd.confirm, by=cmd.by, reason=cmd.reason.strip())
     if not cmd.confirm:
         return [settled]
-    why = f"{proposal.by}'s proposal confirmed by the DPO: {proposal.reason}"
+    why = ("proposal_confirmed", proposal.by, proposal.reason, cmd.reason.strip())
     correction = CorrectFacts(incident_id=state.id, changes=proposal.changes, by=cmd.by, role=DPO_ROLE,
-                              reason=f"{why} ({cmd.reason.strip()})" if cmd.reason.strip() else why)
+                              reason=reasons.say((why,)))
     after = evolve(settled, state)
-    return [settled, *_correct(correction, after, now, rules)]
+    return [settled, *_correct(correction, after, now, rules, why)]
 
 
 def lowers_risk(state: Incident, level: str) -> bool:
@@ -544,7 +547,7 @@ def _override(cmd: OverrideRisk, state: Incident, now: datetime, rules: Rules) -
     tape = Tape(state)
     tape.emit(RiskOverridden(incident_id=state.id, version=tape.version, at=now, level=cmd.level,
                              justification=cmd.justification.strip(), by=cmd.by))
-    follow_level(tape, state.level, now, now, rules, by=cmd.by, why=f"DPO override: {cmd.justification.strip()}")
+    follow_level(tape, state.level, now, now, rules, by=cmd.by, why=("dpo_override", cmd.justification.strip()))
     request_due_notices(tape, profile_of(state, rules.directory), now)
     return tape.events
 

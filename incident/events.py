@@ -147,6 +147,7 @@ class FactsCorrected:
     changes: dict[str, Any]
     by: str
     reason: str
+    why: tuple[tuple[str, ...], ...] = ()  # ``reason`` as codes when the domain wrote it (a confirmed proposal)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -276,6 +277,7 @@ class ObligationActed:
     reference: str
     text: str
     late: bool
+    why: tuple[tuple[str, ...], ...] = ()  # ``text`` as codes when the domain wrote it (incident/reasons.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

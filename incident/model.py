@@ -121,6 +121,7 @@ class ObligationState:
     complements: int = 0
     corrections: int = 0  # submitted information found wrong and corrected, each with its reason
     closing_reason: str = ""
+    closing_why: tuple[tuple[str, ...], ...] = ()  # closing_reason as codes, when the domain wrote it
 
     @property
     def settled(self) -> bool:
@@ -497,9 +498,10 @@ def _acted(event: ObligationActed, state: Incident | None) -> Incident:
                 return replace(o, corrections=o.corrections + 1)
             case "close" | "withdraw":
                 return replace(o, status="closed" if event.action == "close" else "withdrawn",
-                               closing_reason=event.text)
+                               closing_reason=event.text, closing_why=event.why)
             case "reinstate":  # withdrawn when the level no longer called for it; the level calls again
-                return replace(o, status="approved" if o.approved_by else "running", closing_reason="")
+                return replace(o, status="approved" if o.approved_by else "running", closing_reason="",
+                               closing_why=())
         raise OutOfSequence(f"unknown obligation action {event.action!r}")
 
     return replace(s, obligations=tuple(step(o) if o.rule_ref == event.obligation else o for o in s.obligations))

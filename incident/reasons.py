@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from incident.register_words import actor
+from incident.register_words import LEVELS_SHORT_FR, actor
 
 Part = tuple[str, ...]
 Why = tuple[Part, ...]
@@ -54,12 +54,26 @@ WORDS: dict[str, tuple[str, str]] = {
     "confirms_breach": ("signal {0} confirms a breach", "le signal {0} confirme une violation"),
     "merged_was_breach": ("incident {0}, merged into this one, was a breach",
                           "l'incident {0}, fusionné dans celui-ci, était une violation"),
+    # Why an obligation was withdrawn or reinstated when the level of risk changed, and what changed it.
+    "level_withdrawal": ("not required at the level now in force ({0})",
+                         "non requise au niveau désormais en vigueur ({0})"),
+    "level_reinstated": ("the level now in force ({0}) calls for it again",
+                         "le niveau désormais en vigueur ({0}) l'exige de nouveau"),
+    "dpo_override": ("DPO override: {0}", "décision du DPO : {0}"),
+    "facts_corrected": ("facts corrected: {0}", "faits corrigés : {0}"),
+    # A responder's facts that would lower the risk, confirmed by the DPO (incident/proposals.py).
+    "proposal_confirmed": ("{0}'s proposal confirmed by the DPO: {1}{2}",
+                           "proposition de {0} confirmée par le DPO : {1}{2}"),
+    "facts_corrected_proposal": ("facts corrected: {0}'s proposal confirmed by the DPO: {1}{2}",
+                                 "faits corrigés : proposition de {0} confirmée par le DPO : {1}{2}"),
+    "new_evidence": ("new evidence raised the assessed level", "de nouveaux éléments ont relevé le niveau évalué"),
     # Words written before the codes (the English of an older event), or a person's: as they are.
     "recorded": ("{0}", "{0}"),
     "as_written": ("{0}", "{0}"),
 }
 GLUED = frozenset({"late", "unmapped"})  # said right after the part before, without a separator
-OPENS = frozenset({"merged_from", "attached_there"})  # what follows is said after a colon
+# What follows these is said after a colon.
+OPENS = frozenset({"merged_from", "attached_there", "level_withdrawal", "level_reinstated"})
 # The entities the correlator links on (Config.link_on), before their keyed hash, in French.
 ENTITIES_FR = {"host.name": "hôte", "user.name": "utilisateur", "source.ip": "IP source",
                "destination.ip": "IP de destination", "data_store.name": "base de données"}
@@ -68,7 +82,8 @@ _ENTITY_PARAMS = {"opened_for": (0,), "joined_by": (0,), "merge_shares": (2, 3)}
 
 
 # The English of these is the template filled in as is (the rest need _params, or are quoted).
-_PLAIN = frozenset(WORDS) - {"held_joined", "merge_shares", "recorded", "as_written"}
+_PLAIN = frozenset(WORDS) - {"held_joined", "merge_shares", "recorded", "as_written", "proposal_confirmed",
+                              "facts_corrected_proposal"}
 _ENGLISH = {code: english for code, (english, _) in WORDS.items()}
 
 
@@ -119,6 +134,11 @@ def _params(code: str, params: list[str], french: bool) -> list[str]:
         params = [params[0], (f" et {more} autres" if french else f" and {more} more") if more else "", *params[2:]]
     elif code == "linked_by_hand" and french:
         params = [actor(params[0], "fr"), *params[1:]]
+    elif code in ("proposal_confirmed", "facts_corrected_proposal"):  # the DPO's own reason, if any, after
+        params = [actor(params[0], "fr") if french else params[0], params[1],
+                  f" ({params[2]})" if len(params) > 2 and params[2] else ""]
+    elif code in ("level_withdrawal", "level_reinstated") and french:
+        params = [LEVELS_SHORT_FR.get(params[0], params[0])]
     if french:
         for n in _ENTITY_PARAMS.get(code, ()):
             params[n] = _ENTITY.sub(lambda m: f"{ENTITIES_FR.get(m.group(1), m.group(1))} #", params[n])

@@ -59,6 +59,8 @@ def entry(incident: Incident, audit_chain: str = "not checked", profile: Profile
             "late": o.late if o else False, "delay_reasons": o.delay_reasons if o else "",
             "complements": o.complements if o else 0, "corrections": o.corrections if o else 0,
             "closing_reason": o.closing_reason if o else "",
+            # The closing reason as codes when the domain wrote it (a level's withdrawal): incident/reasons.py.
+            "closing_why": [list(part) for part in o.closing_why] if o else [],
         })
     authority = [o for o in obligations if o["recipient"] == "authority"]
     return {
@@ -175,6 +177,11 @@ def _communicated(incident: Incident, obligations: list[dict[str, Any]]) -> bool
         o["recipient"] == "data_subjects" and o["status"] in SETTLED for o in obligations)
 
 
+def _closing(o: dict[str, Any]) -> dict[str, Any]:
+    """An obligation's closing reason: its English, and its codes when the domain wrote it."""
+    return {"text": o["closing_reason"], "why": o["closing_why"]}
+
+
 def _stopped(incident: Incident) -> dict[str, Any] | None:
     """Merged or dismissed: neither the authority nor the people are told, and the register says why."""
     if incident.merged_into is not None:
@@ -187,7 +194,7 @@ def _stopped(incident: Incident) -> dict[str, Any] | None:
 def _why_not_notified(incident: Incident, authority: list[dict[str, Any]]) -> dict[str, Any] | None:
     if any(o["status"] in SETTLED for o in authority):
         return None
-    withdrawn = [o["closing_reason"] for o in authority if o["status"] == "withdrawn"]
+    withdrawn = [_closing(o) for o in authority if o["status"] == "withdrawn"]
     return (_stopped(incident) or ({"code": "unlikely"} if incident.level == "unlikely" else None)
             or ({"code": "withdrawn", "reasons": withdrawn} if withdrawn else None)
             or {"code": "not_submitted" if authority else "not_aware"})
@@ -212,11 +219,11 @@ def _why_not_told(incident: Incident, obligations: list[dict[str, Any]]) -> dict
         return {"code": "exceptions", "exceptions": [{"article": e.article, "reason": e.reason} for e in a.exceptions],
                 "promised": promise}
     if level == "high" and withdrawn:
-        return {"code": "withdrawn", "reasons": [o["closing_reason"] for o in withdrawn]}
+        return {"code": "withdrawn", "reasons": [_closing(o) for o in withdrawn]}
     if level == "high":
         return {"code": "high"}
     return {"code": "below_high", "level": level, "override": incident.override is not None, "promised": promise,
-            "policy_withdrawn": [o["closing_reason"] for o in withdrawn]
+            "policy_withdrawn": [_closing(o) for o in withdrawn]
             if any(o["obligation"].startswith(POLICY_REGIME + ":") for o in withdrawn) else []}
 
 

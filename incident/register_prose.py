@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from incident import reasons
 from incident.register_words import (
     BREACH_TYPES,
     BREACH_TYPES_FR,
@@ -84,9 +85,12 @@ def people_from(code: str | None, lang: str) -> str:
 _LEVEL_WITHDRAWN = re.compile(r"not required at the level now in force \((\w+)\): (.*)", re.DOTALL)
 
 
-def closing_reason(text: str, lang: str) -> str:
+def closing_reason(text: str, lang: str, why: Sequence[Sequence[str]] = ()) -> str:
     """An obligation's closing reason: a person's words, or the withdrawal a lowered level made
-    (incident/reassessment.py), whose own words are translated around the person's reason."""
+    (incident/reassessment.py) from its codes; recorded before the codes, its own words are
+    translated around the person's reason."""
+    if why and lang == "fr":
+        return reasons.say(tuple(tuple(part) for part in why), lang)
     found = _LEVEL_WITHDRAWN.fullmatch(text)
     if lang != "fr" or found is None:
         return text
@@ -101,8 +105,12 @@ def _dismissed(p: Mapping[str, Any], lang: str) -> str:
     return f"examined, dismissed as {p['outcome'].replace('_', ' ')} by {p['by']}: {p['reason']}"
 
 
-def _withdrawn(reasons: Sequence[str], lang: str) -> str:
-    said = "; ".join(closing_reason(r, lang) for r in reasons)
+def _closed(items: Sequence[Mapping[str, Any]], lang: str) -> str:
+    return "; ".join(closing_reason(r["text"], lang, r["why"]) for r in items)
+
+
+def _withdrawn(items: Sequence[Mapping[str, Any]], lang: str) -> str:
+    said = _closed(items, lang)
     return f"retirée : {said}" if lang == "fr" else f"withdrawn: {said}"
 
 
@@ -158,15 +166,14 @@ def not_communicated(why: Mapping[str, Any] | None, lang: str) -> str | None:
             return (f"pas encore informées, bien que la politique du responsable du traitement le promette "
                     f"({promised}) ; {said}")
         if why.get("policy_withdrawn"):
-            said += " ; la promesse de la politique retirée : " + "; ".join(
-                closing_reason(r, lang) for r in why["policy_withdrawn"])
+            said += " ; la promesse de la politique retirée : " + _closed(why["policy_withdrawn"], lang)
         return said
     assessed = "the DPO assessed" if why["override"] else "assessed"
     said = f"{assessed} {LEVELS.get(level, level)}: GDPR Art. 34(1) requires telling the people of a high risk only"
     if promised:
         return f"not yet communicated, though promised by the controller's policy ({promised}); {said}"
     if why.get("policy_withdrawn"):
-        said += "; the policy's promise withdrawn: " + "; ".join(why["policy_withdrawn"])
+        said += "; the policy's promise withdrawn: " + _closed(why["policy_withdrawn"], lang)
     return said
 
 

@@ -135,10 +135,17 @@ def exception_reason(article: str, reason: str, lang: str) -> str:
     return EXCEPTIONS_FR[article]
 
 
+# Awareness a merge carried over: who knew it, on the incident merged in (incident/decide.py _absorb).
+_ON_MERGED = re.compile(r"(.+) \(on incident (\S+), merged into this one\)")
+
+
 def actor(by: str | None, lang: str) -> str:
     """Who acted, as a French reader says it: a rule or the system in words, a person by name."""
     if not by or lang != "fr":
         return by or ""
+    merged = _ON_MERGED.fullmatch(by)
+    if merged:
+        return f"{actor(merged.group(1), lang)} (sur l'incident {merged.group(2)}, fusionné dans celui-ci)"
     if by.startswith("user:"):
         return by.removeprefix("user:")
     return ACTORS_FR.get(by, by)

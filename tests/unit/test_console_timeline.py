@@ -92,6 +92,12 @@ def test_reasons_with_codes_are_worded_from_them_and_older_ones_by_their_english
         reopened = IncidentReopened(incident_id="i", version=4, at=AT, reason="signal e-9 confirms a breach",
                                     by="rule:confirmed-signal", why=why)
         assert describe(reopened, "fr") == "Rouvert par règle : signal confirmé : le signal e-9 confirme une violation"
+    withdrawal = (("level_withdrawal", "unlikely"), ("dpo_override", "Appareil retrouvé scellé."))
+    acted = ObligationActed(incident_id="i", version=5, at=AT, obligation="o", action="withdraw", by="user:dora",
+                            acted_at=AT, channel="", reference="", text=reasons.say(withdrawal), late=False,
+                            why=withdrawal)
+    assert describe(acted, "fr") == ("o : retrait par dora — non requise au niveau désormais en vigueur (risque "
+                                     "improbable) : décision du DPO : Appareil retrouvé scellé.")
     by_hand = IncidentReopened(incident_id="i", version=4, at=AT, reason="signal e-9 confirms a breach", by="user:rita")
     assert describe(by_hand, "fr").endswith(": signal e-9 confirms a breach")  # a person's words, as written
 

@@ -12,13 +12,16 @@ from incident import reasons
 from incident.commands import AttachSignal, DismissIncident, LinkIncidents, MergeIncident
 from incident.correlation import correlate_batch
 from incident.decide import decide
-from incident.events import IncidentMerged, IncidentReopened
+from incident.events import FactsCorrected, IncidentMerged, IncidentReopened, ObligationActed
 from incident.model import fold
+from incident.register_prose import closing_reason
 from incident.signals import Evidence
 from tests.unit.builders import T0, event
 from tests.unit.test_attribution import link_only
 from tests.unit.test_correlation_held import PACK, read
+from tests.unit.test_dpo_decisions import LOWERING, correct, settle
 from tests.unit.test_merge import RULES, two_then_linked
+from tests.unit.test_register import aware_incident
 
 # English words of the reasons that French never says (rule and entity names aside).
 ENGLISH = re.compile(r"\b(matched|held|joined|opened|shares|within|merges|merged from|attached there|late|behind|"
@@ -109,3 +112,26 @@ def test_every_code_is_worded_in_both_languages() -> None:
         assert english and french
         if code not in ("recorded", "as_written"):
             assert english != french, code
+
+
+def test_a_level_s_withdrawal_and_a_confirmed_proposal_carry_their_codes() -> None:
+    proposed = correct(aware_incident(), LOWERING, "responder")
+    events = settle(proposed, proposed.proposals[0].number, True, reason="vu le rapport")
+    corrected = next(e for e in events if isinstance(e, FactsCorrected))
+    assert corrected.reason == "user:responder's proposal confirmed by the DPO: " + \
+        f"{proposed.proposals[0].reason} (vu le rapport)"  # the English, as before the codes
+    assert reasons.say(corrected.why) == corrected.reason
+    assert reasons.say(corrected.why, "fr").startswith("proposition de responder confirmée par le DPO : ")
+    (withdrawn,) = [e for e in events if isinstance(e, ObligationActed) and e.action == "withdraw"]
+    assert reasons.say(withdrawn.why) == withdrawn.text and withdrawn.text.startswith(
+        "not required at the level now in force (unlikely): facts corrected: user:responder's proposal")
+    french = reasons.say(withdrawn.why, "fr")
+    assert french.startswith("non requise au niveau désormais en vigueur (risque improbable) : faits corrigés : "
+                             "proposition de responder confirmée par le DPO : ") and not ENGLISH.search(
+        french.replace(proposed.proposals[0].reason, ""))
+    after = fold(proposed, events)
+    assert after is not None
+    (obligation,) = [o for o in after.obligations if o.status == "withdrawn"]
+    assert obligation.closing_why == withdrawn.why  # the register words it from there
+    assert closing_reason(obligation.closing_reason, "fr", obligation.closing_why) == french
+    assert closing_reason(obligation.closing_reason, "en", obligation.closing_why) == withdrawn.text

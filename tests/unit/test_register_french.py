@@ -14,7 +14,7 @@ from incident.correlation import correlate
 from incident.decide import AUTOMATIC_AWARENESS, decide
 from incident.model import Incident, fold
 from incident.register import csv_row, entry
-from incident.register_words import ACTORS_FR, exception_reason
+from incident.register_words import ACTORS_FR, actor, exception_reason
 from tests.unit.builders import T0, event, high_risk_incident
 from tests.unit.test_obligations import ART33
 from tests.unit.test_register import RULES, apply, aware_incident
@@ -113,6 +113,8 @@ def test_the_audit_chain_label_in_french(label: str, french: str) -> None:
 
 def test_who_acted_and_the_exceptions_in_french() -> None:
     assert AUTOMATIC_AWARENESS in ACTORS_FR
+    assert actor("user:dora (on incident i-2, merged into this one)", "fr") == (
+        "dora (sur l'incident i-2, fusionné dans celui-ci)")  # awareness a merge carried over
     measures = "Without the measures taken since (credentials_reset, accounts_locked) this breach would be high risk."
     assert exception_reason("34(3)(b)", measures, "fr") == (
         "Sans les mesures prises depuis (identifiants réinitialisés, comptes bloqués), cette violation présenterait "
