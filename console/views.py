@@ -13,7 +13,7 @@ from console.tasks import task_rows
 from incident import standing
 from incident.chain import Verdict
 from incident.decide import AUTOMATIC_AWARENESS
-from incident.events import CommandRejected
+from incident.events import CommandRejected, NoteAdded
 from incident.model import Incident, SubjectNotice
 from incident.notices import reference, subject_notice_id
 from incident.profiles import Directory, Profile
@@ -124,6 +124,8 @@ def detail(incident: Incident, timeline: list[Any], directory: Directory, now: d
                    if lang in p.titles})
     out["timeline"] = [{"type": type(e).__name__, "version": getattr(e, "version", None), "at": _iso(e.at),
                         "summary": describe(e, lang, titles), "command": getattr(e, "command", None),
+                        # A note's text, for the page to render its Markdown (console/notes.py).
+                        "note": e.text if isinstance(e, NoteAdded) else None,
                         "reason": e.reason if isinstance(e, CommandRejected) else None} for e in timeline]
     # The refusals since the incident last changed: what the reader just asked and was not allowed.
     last = max((i for i, e in enumerate(timeline) if type(e).__name__ != "CommandRejected"), default=-1)
