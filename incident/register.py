@@ -63,6 +63,14 @@ def entry(incident: Incident, audit_chain: str = "not checked", profile: Profile
             "closing_why": [list(part) for part in o.closing_why] if o else [],
         })
     authority = [o for o in obligations if o["recipient"] == "authority"]
+    # Each sentence's codes and parameters, kept in the entry beside the English written from them.
+    happened, people_from = _happened(incident, profile), _people_from(incident)
+    unnotified = _why_not_notified(incident, authority)
+    untold = None if _communicated(incident, obligations) else _why_not_told(incident, obligations)
+    mitigations = list((incident.corrections or {}).get("mitigations", []))
+    taken = _measures(incident, profile, "taken")
+    closed = [o["closing_reason"] for o in obligations
+              if o["closing_reason"] and not o["closing_reason"].startswith(LEVEL_WITHDRAWAL)]
     return {
         "reference": reference(incident.id),
         "incident_id": incident.id,
@@ -74,13 +82,13 @@ def entry(incident: Incident, audit_chain: str = "not checked", profile: Profile
         "awareness_by": aware.by if aware else None,
         "awareness_evidence": list(aware.evidence) if aware else [],
         "facts": {
-            "what_happened": prose.what_happened(happened := _happened(incident, profile), "en"),
+            "what_happened": prose.what_happened(happened, "en"),
             "what_happened_from": happened,
             "breach_types": list(a.breach_types) if a else [],
             "data_categories": list(a.data_categories) if a else [],
             "data_categories_described": words(DATA_CATEGORIES, a.data_categories) if a else [],
             "subjects_estimate": a.subjects_estimate if a else None,
-            "subjects_estimate_from": prose.people_from(people_from := _people_from(incident), "en") or None,
+            "subjects_estimate_from": prose.people_from(people_from, "en") or None,
             "subjects_estimate_from_code": people_from,
             "records_estimate": incident.records_estimate,
             "subject_categories": _subject_categories(incident, profile),
@@ -93,11 +101,7 @@ def entry(incident: Incident, audit_chain: str = "not checked", profile: Profile
         # Measures a responder recorded (facts mitigations), the measures taken the DPO wrote
         # for the authority (Art. 33(3)(d)), then what closed each obligation (not an obligation
         # the level stopped calling for: "not_notified_because" says that).
-        "remedial_action": [*words(MITIGATIONS, mitigations := list((incident.corrections or {}).get("mitigations",
-                                                                                                     []))),
-                            *(taken := _measures(incident, profile, "taken")),
-                            *(closed := [o["closing_reason"] for o in obligations if o["closing_reason"]
-                                         and not o["closing_reason"].startswith(LEVEL_WITHDRAWAL)])],
+        "remedial_action": [*words(MITIGATIONS, mitigations), *taken, *closed],
         # The same, as it was put together: the mitigations' codes, then people's words.
         "remedial_action_from": {"mitigations": mitigations, "measures_taken": taken, "closing_reasons": closed},
         "remedial_action_proposed": _measures(incident, profile, "proposed"),
@@ -115,12 +119,11 @@ def entry(incident: Incident, audit_chain: str = "not checked", profile: Profile
         "level": incident.level,
         "authority_notified": any(o["status"] in ("submitted", "closed") for o in authority),
         # Why it was not notified, when it was not: the register must say (EDPB 9/2022 ¶121-125).
-        "not_notified_because": prose.not_notified(unnotified := _why_not_notified(incident, authority), "en"),
+        "not_notified_because": prose.not_notified(unnotified, "en"),
         "not_notified": unnotified,
         # Art. 34: whether the people were told, and for every breach where they were not, why.
         "data_subjects_communicated": _communicated(incident, obligations),
-        "not_communicated_because": prose.not_communicated(untold := None if _communicated(incident, obligations)
-                                                           else _why_not_told(incident, obligations), "en"),
+        "not_communicated_because": prose.not_communicated(untold, "en"),
         "not_communicated": untold,
         "dismissal": None if incident.dismissal is None else {
             "outcome": incident.dismissal.outcome, "reason": incident.dismissal.reason,
@@ -131,12 +134,9 @@ def entry(incident: Incident, audit_chain: str = "not checked", profile: Profile
     }
 
 
-def what_happened(incident: Incident, profile: Profile | None, lang: str = "en") -> str:
-    """The facts in a sentence: the kind of breach, where, what the detection tools saw and when."""
-    return prose.what_happened(_happened(incident, profile), lang)
-
-
 def _happened(incident: Incident, profile: Profile | None) -> dict[str, Any]:
+    """What happened, as codes and parameters: the kind of breach, where, what the detection tools
+    saw and when (incident/register_prose.py what_happened says it)."""
     a = incident.assessment
     systems = [s.name for s in profile.systems if s.id in incident.systems] if profile else []
     return {"breach_types": list(a.breach_types) if a else [],
