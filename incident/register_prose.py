@@ -106,7 +106,7 @@ def _dismissed(p: Mapping[str, Any], lang: str) -> str:
 
 
 def _closed(items: Sequence[Mapping[str, Any]], lang: str) -> str:
-    return "; ".join(closing_reason(r["text"], lang, r["why"]) for r in items)
+    return (" ; " if lang == "fr" else "; ").join(closing_reason(r["text"], lang, r["why"]) for r in items)
 
 
 def _withdrawn(items: Sequence[Mapping[str, Any]], lang: str) -> str:
@@ -145,8 +145,8 @@ def not_communicated(why: Mapping[str, Any] | None, lang: str) -> str | None:
     promised = why.get("promised")
     if code == "exceptions":
         if french:
-            said = "; ".join(f"RGPD, art. {e['article']} : {exception_reason(e['article'], e['reason'], lang)}"
-                             for e in why["exceptions"])
+            said = " ; ".join(f"RGPD, art. {e['article']} : {exception_reason(e['article'], e['reason'], lang)}"
+                              for e in why["exceptions"])
             return said + (f" (la politique du responsable du traitement le promet toutefois : {promised})"
                            if promised else "")
         said = "; ".join(f"GDPR Art. {e['article']}: {e['reason']}" for e in why["exceptions"])
