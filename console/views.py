@@ -364,8 +364,11 @@ def describe(event: Any, lang: str = "en", titles: Mapping[str, str] | None = No
         case "OwnerAssigned":
             data["owner"] = part["owned"].format(data["owner"]) if data["owner"] else part["released"]
         case "TasksAdded":
-            if french and f"playbook:{data['playbook']}" in named:  # its title, not its id
-                data["playbook"] = f"« {named['playbook:' + data['playbook']]} »"
+            # Its title, not its id: the profile's as it is now, else the one the event kept (a
+            # rule pack's playbook is in no profile).
+            title = named.get(f"playbook:{data['playbook']}") or (data.get("titles") or {}).get(lang)
+            if french and title:
+                data["playbook"] = f"« {title} »"
             texts = [t["texts"].get("fr" if french else "en") or next(iter(t["texts"].values())) for t in data["tasks"]]
             data["tasks"] = "; ".join(texts)
         case "TaskChecked":

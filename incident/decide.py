@@ -134,11 +134,11 @@ def _tasks_due(command: Command, state: Incident | None, events: list[Event], no
         return []  # nothing changed, or only time passed: no playbook task newly due
     controller = state.controller if state is not None else getattr(command, "controller", None)
     profile = rules.directory.profiles.get(controller) if controller else None
-    if profile is None or not profile.playbooks:
+    if profile is None or not (profile.playbooks or rules.playbooks):
         return []  # no checklist to follow: spare the signals' hot path a second fold
     if state is not None and _only_signals_of_known_types(state, events):
         return []  # what tasks wait for (a point reached, a breach type) did not move
-    return due(fold(state, events), profile, now)
+    return due(fold(state, events), profile, now, rules.playbooks)
 
 
 def _only_signals_of_known_types(state: Incident, events: list[Event]) -> bool:

@@ -6,7 +6,7 @@ Each carries ``version == previous version + 1``; ``model.evolve`` refuses anyth
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -410,6 +410,8 @@ class TasksAdded:
     playbook: str
     profile_ref: str | None
     tasks: tuple[Task, ...]
+    # The playbook's title by language, as it was (a rule pack's playbook is in no profile).
+    titles: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
