@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 import structlog
 
-from incident.decide import AUTOMATIC_AWARENESS
+from incident import reasons, register_words
 from incident.reminders import TRIAGE_REF, TRIAGE_REF_FR
 from streams.mail.render import NoticeRenderer
 
@@ -30,27 +30,7 @@ _FACTORS = ('{% import "gdpr/fr/_labels.j2" as l %}{% for f in factors %}'
             '{{ l.factor_name(f) }}' + _SEP + '{{ l.factor_value(f) }}' + _SEP + '{{ l.factor_reason(f) }}' + _SEP
             + '{% endfor %}')
 
-_ACTORS_FR = {AUTOMATIC_AWARENESS: "règle : signal confirmé", "system": "système"}
-
 _REFS_FR = {TRIAGE_REF: TRIAGE_REF_FR}
-
-_MITIGATIONS_FR = {
-    "data_recovered_and_deleted": "données récupérées puis supprimées",
-    "credentials_reset": "identifiants réinitialisés",
-    "accounts_locked": "comptes bloqués", "key_rotated": "clé de chiffrement remplacée",
-    "recipient_confirmed_deletion": "suppression confirmée par le destinataire",
-    "device_wiped_remotely": "appareil effacé à distance",
-    "backup_restored": "données restaurées à partir d'une sauvegarde",
-}
-# incident/risk.py's three exceptions, by article; (b) names the measures, kept as codes in its text.
-_EXCEPTIONS_FR = {
-    "34(3)(a)": "Sans le chiffrement, cette violation présenterait un risque élevé ; les données sont inintelligibles "
-                "et la clé n'a pas été compromise.",
-    "34(3)(b)": "Sans les mesures prises depuis ({}), cette violation présenterait un risque élevé.",
-    "34(3)(c)": "Les personnes concernées ne peuvent pas être contactées individuellement sans efforts "
-                "disproportionnés : une communication publique la remplace.",
-}
-_MEASURES = re.compile(r"Without the measures taken since \((.*)\) this breach would be high risk\.")
 
 
 def factor_rows(renderer: NoticeRenderer, factors: Sequence[Mapping[str, Any]], lang: str) -> list[dict[str, str]]:
@@ -73,25 +53,14 @@ def factor_rows(renderer: NoticeRenderer, factors: Sequence[Mapping[str, Any]], 
 
 
 def exception_reason(article: str, reason: str, lang: str) -> str:
-    if lang != "fr" or article not in _EXCEPTIONS_FR:
-        return reason
-    measures = _MEASURES.fullmatch(reason)
-    if article == "34(3)(b)":
-        if measures is None:
-            return reason
-        codes = [code.strip() for code in measures.group(1).split(",")]
-        return _EXCEPTIONS_FR[article].format(", ".join(_MITIGATIONS_FR.get(c, c) for c in codes))
-    return _EXCEPTIONS_FR[article]
+    """An Art. 34(3) exception's reason (incident/register_words.py: the register says it the same way)."""
+    return register_words.exception_reason(article, reason, lang)
 
 
 def actor(by: str | None, lang: str) -> str:
     """Who acted, as a French reader says it: a rule or the system in words, a person by their name
     (English pages keep the id the log holds, as they always showed it)."""
-    if not by or lang != "fr":
-        return by or ""
-    if by.startswith("user:"):
-        return by.removeprefix("user:")
-    return _ACTORS_FR.get(by, by)
+    return register_words.actor(by, lang)
 
 
 def legal_ref(ref: str | None, lang: str) -> str:
@@ -101,8 +70,9 @@ def legal_ref(ref: str | None, lang: str) -> str:
     return _REFS_FR.get(ref, ref) if lang == "fr" else ref
 
 
-# incident/correlation.py's reason for attaching a signal: "what; how[; merges …]; fingerprint …",
-# each part by pattern (rule and correlation titles are the rule pack's, kept as written).
+# Events recorded before reasons carried codes: incident/correlation.py's reason for attaching a
+# signal, "what; how[; merges …]; fingerprint …", each part by pattern (rule and correlation titles
+# are the rule pack's, kept as written).
 _SIGNAL_PARTS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.DOTALL), fr) for p, fr in (
     (r"SIEM alert \(no rule of the pack claims it\)(.*)", "alerte SIEM (aucune règle du pack ne la revendique){0}"),
     (r"SIEM alert confirming a breach \(rule (.+) matched\)(.*)",
@@ -123,23 +93,38 @@ _SIGNAL_PARTS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re
     (r"signal (.+) shares (.+) with it and (.+) with incident (\S+) within (.+)",
      "le signal {0} partage {1} avec lui et {2} avec l'incident {3}, en {4}"),
     (r"fingerprint (.+)", "empreinte {0}"),
+    # Why the domain reopened a dismissed incident (IncidentReopened by the rule).
+    (r"signal (\S+) confirms a breach", "le signal {0} confirme une violation"),
+    (r"incident (\S+), merged into this one, was a breach",
+     "l'incident {0}, fusionné dans celui-ci, était une violation"),
 ))
 _SIGNAL_NOTES = ((" (no profile declares the asset)", " (aucun profil ne déclare l'actif)"),
                  ("behind the newest signal)", "derrière le signal le plus récent)"), (" (late: ", " (en retard : "))
 
 
-# The entities the correlator links on (Config.link_on), named before their keyed hash.
-_ENTITIES_FR = {"host.name": "hôte", "user.name": "utilisateur", "source.ip": "IP source",
-                "destination.ip": "IP de destination", "data_store.name": "base de données"}
 _ENTITY = re.compile(r"\b([a-z_]+\.[a-z_]+)#")
 
 
-def signal_reason(reason: str | None, lang: str) -> str:
-    """Why the correlator attached a signal or merged two incidents, in the reader's language
-    (unknown parts, like a person's reason for a merge, as written)."""
+def signal_reason(reason: str | None, lang: str, why: Sequence[Sequence[str]] = ()) -> str:
+    """Why the correlator attached a signal or merged two incidents, or why the domain reopened an
+    incident, in the reader's language: from its codes (incident/reasons.py) when the event carries
+    them; an event recorded before them, by the patterns of its English (unknown parts, like a
+    person's reason for a merge, as written)."""
     if not reason or lang != "fr":
         return reason or ""
-    reason = _ENTITY.sub(lambda m: f"{_ENTITIES_FR.get(m.group(1), m.group(1))} #", reason)
+    if why:
+        return reasons.say(tuple(tuple(part) for part in why), lang, recorded=lambda text: _recorded(text, lang))
+    return _recorded(reason, lang)
+
+
+def said(text: str, why: Sequence[Sequence[str]] | None, lang: str) -> str:
+    """A text the domain wrote with its codes (a level's withdrawal of an obligation, a confirmed
+    proposal), in the reader's language; a person's text, or one recorded before the codes, as is."""
+    return reasons.say(tuple(tuple(part) for part in why), lang) if why and lang == "fr" else text
+
+
+def _recorded(reason: str, lang: str) -> str:
+    reason = _ENTITY.sub(lambda m: f"{reasons.ENTITIES_FR.get(m.group(1), m.group(1))} #", reason)
     said = []
     for part in reason.split("; "):
         for pattern, french in _SIGNAL_PARTS:

@@ -99,6 +99,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "Chaque violation, notifiée ou non, avec ses faits, ses effets, les mesures prises et le "
                       "raisonnement."),
     "download_csv": ("Download CSV", "Télécharger en CSV"),
+    # The other language's CSV, named in its own language (a French DPO exporting for an English reader).
+    "download_csv_other": ("CSV en français", "CSV in English"),
     "download_json": ("Download JSON", "Télécharger en JSON"),
     "mail": ("Mail catcher", "Messages interceptés"),
     "mail_help": ("Embedded mode: every e-mail the service sent is held here, nothing left the machine.",

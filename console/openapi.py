@@ -180,7 +180,8 @@ def document(*, states: tuple[str, ...], levels: tuple[str, ...], roles: tuple[s
             "Assign the incident to a console user who may act (empty: nobody)",
             {"owner": {"type": "string"}}, ["owner"]),
         "/api/incidents/{incident_id}/note": _command(
-            "Add a note to the timeline (plain text)", {"text": {**text, "maxLength": MAX_NOTE}}, ["text"]),
+            "Add a note to the timeline (Markdown: the page renders it without raw HTML or images)",
+            {"text": {**text, "maxLength": MAX_NOTE}}, ["text"]),
         "/api/incidents/{incident_id}/title": _command(
             "Name the incident (empty: derived from its strongest signal again)",
             {"title": {"type": "string", "maxLength": MAX_TITLE}}, ["title"]),

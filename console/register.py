@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from console import domain_text
 from console.site import Site
 from incident.register import CSV_COLUMNS, csv_row
+from streams.mail.render import NoticeRenderer
 
-# The page's column headings in French (the CSV and JSON keep the register's keys). The cells of
-# prose stay the register's English (incident/register_words.py: the record as exported), said so
-# to the browser with lang="en"; times, states, levels and who acted read in the reader's language.
+# The page's column headings in French (the CSV and JSON keep the register's keys: a program reads
+# both languages' CSV by the same names). Every cell is worded in the reader's language by
+# incident/register.py csv_row; what people and tools wrote stays as written.
 HEADINGS_FR = {
     "reference": "Référence", "incident_id": "Identifiant", "controller": "Responsable de traitement",
     "status": "État", "opened_at": "Ouvert le", "aware_at": "Connu le", "awareness_by": "Connu par",
@@ -30,7 +33,6 @@ HEADINGS_FR = {
     "data_subjects_communicated": "Personnes informées", "not_communicated_because": "Non informées car",
 }
 TIMES = ("opened_at", "aware_at")
-PLAIN = ("reference", "incident_id", "controller", "subjects_estimate", "records_estimate")
 
 # A cell starting so is run as a formula by spreadsheets (CSV injection): OWASP's rule prefixes a quote.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -40,13 +42,20 @@ def spreadsheet_safe(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def register_csv(entries: list[dict[str, Any]]) -> str:
-    """The register as CSV (the console's export and `breach register --format csv`); SIEM fields
-    and people's words reach its cells, so none is left for a spreadsheet to run."""
+LANGUAGES = ("en", "fr")
+
+
+def register_csv(entries: list[dict[str, Any]], lang: str = "en", renderer: NoticeRenderer | None = None) -> str:
+    """The register as CSV (the console's export and `breach register export --format csv`), worded in
+    ``lang``; SIEM fields and people's words reach its cells, so none is left for a spreadsheet to
+    run. ``renderer``: the notices' (the French assessment reasoning is written with their labels)."""
+    def reasoning(decision: Mapping[str, Any]) -> str:
+        return domain_text.factor_rows(renderer, [decision], lang)[0]["reason"] if renderer else str(decision["reason"])
+
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
     writer.writeheader()
-    writer.writerows({k: spreadsheet_safe(v) for k, v in csv_row(e).items()} for e in entries)
+    writer.writerows({k: spreadsheet_safe(v) for k, v in csv_row(e, lang, reasoning).items()} for e in entries)
     return out.getvalue()
 
 
@@ -56,15 +65,26 @@ def routes(site: Site) -> list[BaseRoute]:
         me = site.user_of(request)
         return [e for e in site.model.register(site.directory) if me.sees(e["controller"])]
 
+    def reasoning(lang: str) -> Callable[[Mapping[str, Any]], str]:
+        return lambda decision: domain_text.factor_rows(site.renderer, [decision], lang)[0]["reason"]
+
     async def page_register(request: Request) -> Response:
-        return site.page(request, "register.html", entries=[csv_row(e) for e in entries_of(request)],
-                         columns=CSV_COLUMNS, headings_fr=HEADINGS_FR, times=TIMES, plain=PLAIN)
+        # Each row twice: worded for the reader, and in the register's codes for the cells the page
+        # writes itself (times in the reader's zone, who acted with their id in the tooltip).
+        lang = site.lang_of(request)
+        entries = [(csv_row(e), csv_row(e, lang, reasoning(lang))) for e in entries_of(request)]
+        return site.page(request, "register.html", entries=entries, columns=CSV_COLUMNS, headings_fr=HEADINGS_FR,
+                         times=TIMES, csv_languages=LANGUAGES)
 
     async def api_register(request: Request) -> Response:
         entries = entries_of(request)
         if request.query_params.get("format") == "csv":
-            return PlainTextResponse(register_csv(entries), media_type="text/csv; charset=utf-8",
-                                     headers={"content-disposition": 'attachment; filename="breach-register.csv"'})
+            # The reader's language unless asked (lang=en: the English CSV, for an English controller).
+            asked = request.query_params.get("lang")
+            lang = asked if asked in LANGUAGES else site.lang_of(request)
+            return PlainTextResponse(register_csv(entries, lang, site.renderer), media_type="text/csv; charset=utf-8",
+                                     headers={"content-disposition":
+                                              f'attachment; filename="breach-register-{lang}.csv"'})
         return JSONResponse({"register": entries})
 
     return [Route("/register", page_register), Route("/api/register", api_register)]

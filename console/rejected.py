@@ -29,4 +29,5 @@ def routes(site: Site) -> list[BaseRoute]:
         return JSONResponse({"by_topic": dict(site.model.letters_by_topic), "by_reason": dict(site.model.dead_letters),
                              "latest": [asdict(d) for d in reversed(site.model.letters)]})
 
-    return [Route("/rejected", page_rejected), Route("/api/rejected", api_rejected)]
+    # /dlq: the same page under the name `breach dlq` and the topics give it (issue 17 asks for it so).
+    return [Route("/rejected", page_rejected), Route("/dlq", page_rejected), Route("/api/rejected", api_rejected)]

@@ -91,7 +91,8 @@ def markdown(d: Mapping[str, Any], t: Mapping[str, str], lang: str, now: str) ->
         decisions.append((w["dismissal"], when(x["at"]), domain_text.actor(x["by"], lang),
                           f"{t.get('outcome_' + x['outcome'], x['outcome'])}: {x['reason']}"))
     if d.get("merged_into"):
-        decisions.append((w["merged"], "", "", f"{d['merged_into_reference']}: {d.get('merge_reason') or ''}"))
+        decisions.append((w["merged"], "", "", f"{d['merged_into_reference']}: "
+                          f"{domain_text.signal_reason(d.get('merge_reason'), lang, d.get('merge_why') or ())}"))
     if d.get("override"):
         x = d["override"]
         decisions.append((w["override"], when(x["at"]), domain_text.actor(x["by"], lang),
@@ -119,7 +120,8 @@ def markdown(d: Mapping[str, Any], t: Mapping[str, str], lang: str, now: str) ->
     out += ["", f"## {t['evidence']}", ""]
     out += _table([t["when"], t["event"], t["what"], t["reason"]], [
         (when(e.get("occurred_at")), f"{e.get('event_id')} ({e.get('source_format')}, {e.get('asset')})",
-         e.get("title"), domain_text.signal_reason(e.get("reason"), lang)) for e in d.get("evidence", ())]) \
+         e.get("title"), domain_text.signal_reason(e.get("reason"), lang, e.get("why") or ()))
+        for e in d.get("evidence", ())]) \
         if d.get("evidence") else [w["none"]]
     out += ["", f"## {t['timeline']}", ""]
     out += _table([t["when"], t["what"]], [
@@ -137,7 +139,7 @@ def _workflow(workflow: Mapping[str, Any] | None, t: Mapping[str, str], when: Ca
         parts.append(f"{when(workflow['submitted_at'])} ({workflow.get('channel') or ''} "
                      f"{domain_text.workflow_reference(workflow.get('reference'), lang)})")
     if workflow.get("closing_reason"):
-        parts.append(workflow["closing_reason"])
+        parts.append(domain_text.said(workflow["closing_reason"], workflow.get("closing_why"), lang))
     return " — ".join(p.strip() for p in parts)
 
 

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from console import actions, domain_text, i18n, refusals
+from console import actions, domain_text, i18n, notes, refusals
 from console.auth import AuthConfig
 from console.oidc import Oidc
 from console.read_model import ReadModel
@@ -73,6 +73,7 @@ def console_pages(templates_dir: Path) -> Environment:
     # A domain key (a level, a breach type, an anchor…) in the reader's language.
     pages.filters["words"] = jinja2.pass_context(lambda context, value: i18n.word(value, context.get("lang", "en")))
     pages.filters["left"] = jinja2.pass_context(_left)
+    pages.filters["markdown"] = notes.render  # a note's Markdown, safely (console/notes.py)
     # Who acted and an obligation's reference as the reader says them (console/domain_text.py); the
     # raw actor id stays in the title.
     pages.filters["actor"] = jinja2.pass_context(_actor)
@@ -81,7 +82,7 @@ def console_pages(templates_dir: Path) -> Environment:
     pages.filters["workflow_reference"] = jinja2.pass_context(
         lambda context, ref: domain_text.workflow_reference(ref, context.get("lang", "en")))
     pages.filters["signal_reason"] = jinja2.pass_context(
-        lambda context, reason: domain_text.signal_reason(reason, context.get("lang", "en")))
+        lambda context, reason, why=(): domain_text.signal_reason(reason, context.get("lang", "en"), why or ()))
     return pages
 
 

@@ -12,7 +12,8 @@ from console import domain_text
 from console.tasks import task_rows
 from incident import standing
 from incident.chain import Verdict
-from incident.events import CommandRejected
+from incident.decide import AUTOMATIC_AWARENESS
+from incident.events import CommandRejected, NoteAdded
 from incident.model import Incident, SubjectNotice
 from incident.notices import reference, subject_notice_id
 from incident.profiles import Directory, Profile
@@ -48,7 +49,7 @@ def summary(incident: Incident, directory: Directory, now: datetime) -> dict[str
         "status": incident.status,
         "merged_into": incident.merged_into,
         "merged_into_reference": reference(incident.merged_into) if incident.merged_into else None,
-        "merge_reason": incident.merge_reason or None,
+        "merge_reason": incident.merge_reason or None, "merge_why": incident.merge_why,
         "title": headline(incident),
         "title_given": bool(incident.title),
         "owner": incident.owner or None,
@@ -99,7 +100,8 @@ def _workflow(incident: Incident, rule_ref: str) -> dict[str, Any] | None:
     return None if o is None else {
         "status": o.status, "approved_by": o.approved_by, "submitted_at": _iso(o.submitted_at),
         "channel": o.channel, "reference": o.reference, "late": o.late, "delay_reasons": o.delay_reasons,
-        "complements": o.complements, "corrections": o.corrections, "closing_reason": o.closing_reason}
+        "complements": o.complements, "corrections": o.corrections, "closing_reason": o.closing_reason,
+        "closing_why": o.closing_why}
 
 
 def detail(incident: Incident, timeline: list[Any], directory: Directory, now: datetime, lang: str = "en",
@@ -122,6 +124,8 @@ def detail(incident: Incident, timeline: list[Any], directory: Directory, now: d
                    if lang in p.titles})
     out["timeline"] = [{"type": type(e).__name__, "version": getattr(e, "version", None), "at": _iso(e.at),
                         "summary": describe(e, lang, titles), "command": getattr(e, "command", None),
+                        # A note's text, for the page to render its Markdown (console/notes.py).
+                        "note": e.text if isinstance(e, NoteAdded) else None,
                         "reason": e.reason if isinstance(e, CommandRejected) else None} for e in timeline]
     # The refusals since the incident last changed: what the reader just asked and was not allowed.
     last = max((i for i, e in enumerate(timeline) if type(e).__name__ != "CommandRejected"), default=-1)
@@ -323,10 +327,18 @@ def describe(event: Any, lang: str = "en", titles: Mapping[str, str] | None = No
                 data[key] = domain_text.actor(data[key], lang)
         if isinstance(data.get("legal_ref"), str):
             data["legal_ref"] = domain_text.legal_ref(data["legal_ref"], lang)
-        if name == "IncidentMerged" and isinstance(data.get("reason"), str):
-            data["reason"] = domain_text.signal_reason(data["reason"], lang)
+        # A person's reopening keeps their words; the domain's is worded (by its codes, or an older
+        # event's by the patterns of its English).
+        domain_reopening = name == "IncidentReopened" and (data.get("why") or getattr(event, "by", None)
+                                                           == AUTOMATIC_AWARENESS)
+        if isinstance(data.get("reason"), str) and (name == "IncidentMerged" or domain_reopening):
+            data["reason"] = domain_text.signal_reason(data["reason"], lang, data.get("why") or ())
         if isinstance(data.get("evidence"), dict):
-            data["evidence"]["reason"] = domain_text.signal_reason(data["evidence"].get("reason"), lang)
+            data["evidence"]["reason"] = domain_text.signal_reason(data["evidence"].get("reason"), lang,
+                                                                   data["evidence"].get("why") or ())
+        if name in ("ObligationActed", "FactsCorrected"):  # the domain's words, from their codes
+            key = "text" if name == "ObligationActed" else "reason"
+            data[key] = domain_text.said(data[key], data.get("why"), lang)
     match name:
         case "IncidentOpened":
             data["controller"] = data["controller"] or part["unmapped"]
@@ -352,8 +364,11 @@ def describe(event: Any, lang: str = "en", titles: Mapping[str, str] | None = No
         case "OwnerAssigned":
             data["owner"] = part["owned"].format(data["owner"]) if data["owner"] else part["released"]
         case "TasksAdded":
-            if french and f"playbook:{data['playbook']}" in named:  # its title, not its id
-                data["playbook"] = f"« {named['playbook:' + data['playbook']]} »"
+            # Its title, not its id: the profile's as it is now, else the one the event kept (a
+            # rule pack's playbook is in no profile).
+            title = named.get(f"playbook:{data['playbook']}") or (data.get("titles") or {}).get(lang)
+            if french and title:
+                data["playbook"] = f"« {title} »"
             texts = [t["texts"].get("fr" if french else "en") or next(iter(t["texts"].values())) for t in data["tasks"]]
             data["tasks"] = "; ".join(texts)
         case "TaskChecked":

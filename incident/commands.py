@@ -34,6 +34,7 @@ class MergeIncident:
     incident_id: str
     into: str
     reason: str  # which entity kinds (hashed) linked them, within which window; never the values
+    why: tuple[tuple[str, ...], ...] = ()  # the reason's codes and parameters (incident/reasons.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +61,7 @@ class AbsorbIncident:
     correlation_key: str
     reason: str
     evidence: tuple[Evidence, ...]  # the items it kept (its first and latest), each re-attached
+    why: tuple[tuple[str, ...], ...] = ()  # ``reason`` as codes (incident/reasons.py); none from older senders
     aware_at: datetime | None = None
     aware_by: str = ""
     aware_evidence: tuple[str, ...] = ()

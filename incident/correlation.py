@@ -49,6 +49,7 @@ from typing import Any
 
 from incident.commands import AttachSignal, MergeIncident
 from incident.copying import evolve
+from incident.reasons import Part, Why, say
 from incident.rules import CorrelationRule, Hit, RulePack, fires_ordered, hit_order
 from incident.signals import Evidence, SecurityEvent
 
@@ -284,15 +285,14 @@ class _Work:
                          if fields.get(name) not in (None, "", []))
         fired = self._correlate(event, fields, matched)
         standalone = [r for r in matched if r not in self.pack.held]
-        note = f" (late: {_human(self.watermark - at)} behind the newest signal)" if late else ""
+        note: Why = (("late", _human(self.watermark - at)),) if late else ()
         # A signal that confirms a breach is never held: the SIEM already concluded (a Wazuh level
         # 12 "failures followed by a success" is also one successful logon for the pack).
         if standalone or not matched or event.confirms_breach:
-            what = (f"rule {', '.join(self.pack.title_of(r) for r in standalone)} matched" if standalone
-                    else f"SIEM alert confirming a breach (rule {', '.join(self.pack.title_of(r) for r in matched)} "
-                         "matched)" if matched
-                    else "SIEM alert (no rule of the pack claims it)")
-            self._attach([(event, entities, fingerprint)], what + note)
+            what: Part = (("rule_matched", ", ".join(self.pack.title_of(r) for r in standalone)) if standalone
+                          else ("siem_confirming", ", ".join(self.pack.title_of(r) for r in matched)) if matched
+                          else ("siem_alert",))
+            self._attach([(event, entities, fingerprint)], (what, *note))
         else:
             self.held[event.event_id] = Held(evidence=Evidence.of(event, ""), entities=entities, rules=matched,
                                              fingerprint=fingerprint)
@@ -306,10 +306,9 @@ class _Work:
             # stay counted, so the correlation still fires for the signals still held.
             held = self.held.pop(event.event_id)
             feeds = sorted({c for r in matched for c in self.outer_of.get(r, ())})
-            what = (f"rule {', '.join(self.pack.title_of(r) for r in matched)} matched (held for correlation "
-                    f"{', '.join(self.pack.title_of(c) for c in feeds) or 'none'}, joined at once: it shares an "
-                    f"entity with an open incident)")
-            self._attach([(held.evidence, held.entities, held.fingerprint)], what + note)
+            what = ("held_joined", ", ".join(self.pack.title_of(r) for r in matched),
+                    ", ".join(self.pack.title_of(c) for c in feeds))
+            self._attach([(held.evidence, held.entities, held.fingerprint)], (what, *note))
 
     def _link_unmapped(self, event: SecurityEvent) -> None:
         """A signal no profile declares, which ingest also copies to each controller's key (its
@@ -325,8 +324,7 @@ class _Work:
         if not self._sharing(set(entities), event.occurred_at, event.occurred_at):
             return
         fingerprint = self._fingerprint(fields)
-        self._attach([(event, entities, fingerprint)],
-                     "a signal on an asset no profile declares, linked to this controller's open incident")
+        self._attach([(event, entities, fingerprint)], (("unmapped_link",),))
 
     def _correlate(self, event: SecurityEvent, fields: dict[str, object], matched: tuple[str, ...],
                    ) -> list[tuple[CorrelationRule, set[str], str]]:
@@ -357,7 +355,7 @@ class _Work:
         return out
 
     def _join_fired(self, event: SecurityEvent, fields: dict[str, object], matched: tuple[str, ...],
-                    note: str) -> None:
+                    note: Why) -> None:
         """A held signal of a group whose correlation already fired, within its timespan of the
         signals that made it fire, joins them (a late failure of a brute force, say)."""
         for correlation_id in sorted({c for r in matched for c in self.outer_of.get(r, ())}):
@@ -373,7 +371,7 @@ class _Work:
             return None  # Sigma counts per group; a signal without the group's fields has none
         return self._hash("|".join(str(fields[g]) for g in rule.group_by))
 
-    def _release(self, rule: CorrelationRule, contributing: set[str], note: str, group: str | None = None) -> None:
+    def _release(self, rule: CorrelationRule, contributing: set[str], note: Why, group: str | None = None) -> None:
         held = sorted((self.held.pop(i) for i in contributing if i in self.held),
                       key=lambda h: (h.evidence.occurred_at, h.evidence.event_id))
         if not held:
@@ -385,13 +383,13 @@ class _Work:
                 first, last = min(first, record.first_at), max(last, record.last_at)
             self.fired[(rule.id, group)] = Fired(correlation=rule.id, group=group, first_at=first, last_at=last)
         groups = ", ".join(rule.group_by)
-        what = (f"correlation {rule.name or rule.title} fired ({rule.type} of "
-                f"{', '.join(self.pack.title_of(r) for r in rule.rules)} by {groups} within {_human(rule.timespan)})")
-        self._attach([(h.evidence, h.entities, h.fingerprint) for h in held], what + note)
+        what = ("correlation_fired", rule.name or rule.title, rule.type,
+                ", ".join(self.pack.title_of(r) for r in rule.rules), groups, _human(rule.timespan))
+        self._attach([(h.evidence, h.entities, h.fingerprint) for h in held], (what, *note))
 
     # -- incidents -----------------------------------------------------------------------------
 
-    def _attach(self, items: list[Attaching], what: str) -> None:
+    def _attach(self, items: list[Attaching], what: Why) -> None:
         """Attach signals that belong together (one, or all of a fired correlation) to one incident.
         A signal attached as it arrives comes as itself: its Evidence is made once, with its reason."""
         if len(items) == 1:  # the common case, without the generators
@@ -410,9 +408,9 @@ class _Work:
                 survivor = min(candidates, key=lambda o: (o.first_at, o.incident_id))
                 others = [o for o in candidates if o is not survivor]
                 shared = sorted(e for e in entities if any(e in self._entities(o) for o in candidates))
-            how = f"joined by shared {', '.join(shared)} within {self.span_text}"
+            how: Why = (("joined_by", ", ".join(shared), self.span_text),)
             if others:
-                how += f"; merges incident {', '.join(o.incident_id for o in others)} into this one"
+                how += (("merges", ", ".join(o.incident_id for o in others)),)
                 self._merge(others, survivor, entities, [ev.event_id for ev, _, _ in items])
             known = self._entities(survivor)
             # Only what is new is collected: an incident holds up to max_entities, a signal a few.
@@ -448,12 +446,12 @@ class _Work:
             self.incidents.append(current)
             for entity in current.entities:
                 self.holding.setdefault(entity, []).append(current.incident_id)
-            how = f"opened for {', '.join(sorted(entities)) or 'its asset'}"
+            how = (("opened_for", ", ".join(sorted(entities))) if entities else ("opened_for_asset",),)
         for signal, _, fingerprint in items:
-            unmapped = " (no profile declares the asset)" if signal.system is None else ""
-            reason = f"{what}; {how}{unmapped}; fingerprint {fingerprint}"
-            evidence = (Evidence.of(signal, reason) if isinstance(signal, SecurityEvent)
-                        else evolve(signal, reason=reason))
+            why = (*what, *how, *((("unmapped",),) if signal.system is None else ()), ("fingerprint", fingerprint))
+            reason = say(why)
+            evidence = (Evidence.of(signal, reason, why) if isinstance(signal, SecurityEvent)
+                        else evolve(signal, reason=reason, why=why))
             self.commands.append(AttachSignal(incident_id=current.incident_id, controller=self._controller,
                                               correlation_key=self.key, evidence=evidence))
         self.last_incident = current.incident_id
@@ -476,13 +474,13 @@ class _Work:
     def _merge(self, others: list[OpenIncident], survivor: OpenIncident, entities: set[str],
                event_ids: list[str]) -> None:
         """Each absorbed incident is told where its evidence goes, and why (kinds and hashes only)."""
-        ids = ", ".join(event_ids[:3]) + (f" and {len(event_ids) - 3} more" if len(event_ids) > 3 else "")
+        ids, more = ", ".join(event_ids[:3]), str(len(event_ids) - 3) if len(event_ids) > 3 else ""
         with_survivor = ", ".join(sorted(entities & self._entities(survivor)))
         for other in others:
-            reason = (f"signal {ids} shares {', '.join(sorted(entities & self._entities(other)))} with it and "
-                      f"{with_survivor} with incident {survivor.incident_id} within {self.span_text}")
+            why = (("merge_shares", ids, more, ", ".join(sorted(entities & self._entities(other))), with_survivor,
+                    survivor.incident_id, self.span_text),)
             self.commands.append(MergeIncident(incident_id=other.incident_id, into=survivor.incident_id,
-                                               reason=reason))
+                                               reason=say(why), why=why))
 
     def _entities(self, incident: OpenIncident) -> set[str]:
         found = self.entity_sets.get(incident.incident_id)

@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from incident import paging
+from incident import paging, reasons
 from incident.commands import (
     AbsorbIncident,
     AcknowledgePage,
@@ -135,11 +135,11 @@ def _tasks_due(command: Command, state: Incident | None, events: list[Event], no
         return []  # nothing changed, or only time passed: no playbook task newly due
     controller = state.controller if state is not None else getattr(command, "controller", None)
     profile = rules.directory.profiles.get(controller) if controller else None
-    if profile is None or not profile.playbooks:
+    if profile is None or not (profile.playbooks or rules.playbooks):
         return []  # no checklist to follow: spare the signals' hot path a second fold
     if state is not None and _only_signals_of_known_types(state, events):
         return []  # what tasks wait for (a point reached, a breach type) did not move
-    return due(fold(state, events), profile, now)
+    return due(fold(state, events), profile, now, rules.playbooks)
 
 
 def _only_signals_of_known_types(state: Incident, events: list[Event]) -> bool:
@@ -257,8 +257,8 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
     if cmd.evidence.confirms_breach and current.dismissal is not None:
         # Examined as no breach, and now a signal confirms one: it is worked again, at once.
         current = tape.emit(IncidentReopened(incident_id=cmd.incident_id, version=tape.version, at=now,
-                                             reason=f"signal {cmd.evidence.event_id} confirms a breach",
-                                             by=AUTOMATIC_AWARENESS))
+                                             reason=reasons.say(why := (("confirms_breach", cmd.evidence.event_id),)),
+                                             by=AUTOMATIC_AWARENESS, why=why))
     if cmd.evidence.confirms_breach and current.awareness is None:
         # The machine learnt of a confirmed breach when the signal reached us, not when it happened.
         become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
@@ -289,7 +289,8 @@ def _merge(cmd: MergeIncident, state: Incident | None, now: datetime) -> list[Ev
         raise CommandRejected("an incident cannot merge into itself")
     if state.merged_into is not None:
         return []  # redelivered, or merged already (into the first survivor: it keeps the evidence)
-    return [IncidentMerged(incident_id=state.id, version=state.version + 1, at=now, into=cmd.into, reason=cmd.reason)]
+    return [IncidentMerged(incident_id=state.id, version=state.version + 1, at=now, into=cmd.into, reason=cmd.reason,
+                           why=cmd.why)]
 
 
 def reactions(command: Command, state: Incident | None, events: list[Event]) -> list[Command]:
@@ -305,12 +306,14 @@ def reactions(command: Command, state: Incident | None, events: list[Event]) -> 
     if isinstance(command, AttachSignal) and not events and not state.has_signal(command.evidence.event_id):
         return [AbsorbIncident(incident_id=state.merged_into, absorbed=state.id, controller=state.controller,
                                correlation_key=state.correlation_key, reason=state.merge_reason,
+                               why=state.merge_why,
                                evidence=(command.evidence,))]
     if not any(isinstance(e, IncidentMerged) for e in events):
         return []
     aware = state.awareness
     return [AbsorbIncident(incident_id=state.merged_into, absorbed=state.id, controller=state.controller,
-                           correlation_key=state.correlation_key, reason=state.merge_reason, evidence=state.evidence,
+                           correlation_key=state.correlation_key, reason=state.merge_reason, why=state.merge_why,
+                           evidence=state.evidence,
                            signals=state.signals, tasks=carry(state),
                            aware_at=aware.aware_at if aware else None, aware_by=aware.by if aware else "",
                            aware_evidence=aware.evidence if aware else ())]
@@ -331,9 +334,9 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
         current = tape.state
         if current is not None and current.has_signal(evidence.event_id):
             continue
-        why = f"merged from incident {cmd.absorbed}: {cmd.reason}; attached there because: {evidence.reason}"
+        why = reasons.absorbed(cmd.absorbed, cmd.why, cmd.reason, evidence.why, evidence.reason)
         tape.emit(SignalAttached(incident_id=cmd.incident_id, version=tape.version, at=now,
-                                 evidence=with_store_system(replace(evidence, reason=why),
+                                 evidence=with_store_system(replace(evidence, reason=reasons.say(why), why=why),
                                                             current_controller(tape, cmd), rules)))
     if tape.state is not None:  # its checklist: what was done there counts here
         for event in carried(tape.state, cmd.tasks, now):
@@ -347,8 +350,8 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
     if current is not None and current.dismissal is not None and (cmd.aware_at is not None or confirming):
         # Dismissed here, but the incident merging in knew it as a breach: it is worked again.
         current = tape.emit(IncidentReopened(incident_id=cmd.incident_id, version=tape.version, at=now,
-                                             reason=f"incident {cmd.absorbed}, merged into this one, "
-                                                    "was a breach", by=AUTOMATIC_AWARENESS))
+                                             reason=reasons.say(why := (("merged_was_breach", cmd.absorbed),)),
+                                             by=AUTOMATIC_AWARENESS, why=why))
     by = f"{cmd.aware_by} (on incident {cmd.absorbed}, merged into this one)"
     if current is not None and current.awareness is not None and cmd.aware_at is not None:
         # Aware of the same breach earlier over there: the clocks run from then (Art. 33(1)).
@@ -468,7 +471,9 @@ def _aware(state: Incident | None, incident_id: str) -> Incident:
     return state
 
 
-def _correct(cmd: CorrectFacts, state: Incident, now: datetime, rules: Rules) -> list[Event]:
+def _correct(cmd: CorrectFacts, state: Incident, now: datetime, rules: Rules, why: reasons.Part | None = None,
+             ) -> list[Event]:
+    """``why``: the correction's reason as codes, when the domain wrote it (a confirmed proposal)."""
     profile = profile_of(state, rules.directory)
     try:
         facts = facts_of(state, profile).corrected(cmd.changes)
@@ -485,10 +490,11 @@ def _correct(cmd: CorrectFacts, state: Incident, now: datetime, rules: Rules) ->
                                 by=cmd.by, reason=cmd.reason.strip(), level=assessment.level))
         return tape.events
     tape.emit(FactsCorrected(incident_id=state.id, version=tape.version, at=now, changes=dict(cmd.changes),
-                             by=cmd.by, reason=cmd.reason))
+                             by=cmd.by, reason=cmd.reason, why=(why,) if why else ()))
     tape.emit(RiskAssessed(incident_id=state.id, version=tape.version, at=now, facts=facts,
                            assessment=assessment))
-    follow_level(tape, state.level, now, now, rules, by=cmd.by, why=f"facts corrected: {cmd.reason.strip()}")
+    follow_level(tape, state.level, now, now, rules, by=cmd.by,
+                 why=("facts_corrected_proposal", *why[1:]) if why else ("facts_corrected", cmd.reason.strip()))
     start_counted_clocks(tape, now, now, rules)  # a number of people now known above a threshold
     request_due_notices(tape, profile, now)
     return tape.events
@@ -508,11 +514,11 @@ def _settle(cmd: SettleProposal, state: Incident, now: datetime, rules: Rules) -
                               confirmed=cmd.confirm, by=cmd.by, reason=cmd.reason.strip())
     if not cmd.confirm:
         return [settled]
-    why = f"{proposal.by}'s proposal confirmed by the DPO: {proposal.reason}"
+    why = ("proposal_confirmed", proposal.by, proposal.reason, cmd.reason.strip())
     correction = CorrectFacts(incident_id=state.id, changes=proposal.changes, by=cmd.by, role=DPO_ROLE,
-                              reason=f"{why} ({cmd.reason.strip()})" if cmd.reason.strip() else why)
+                              reason=reasons.say((why,)))
     after = evolve(settled, state)
-    return [settled, *_correct(correction, after, now, rules)]
+    return [settled, *_correct(correction, after, now, rules, why)]
 
 
 def lowers_risk(state: Incident, level: str) -> bool:
@@ -542,7 +548,7 @@ def _override(cmd: OverrideRisk, state: Incident, now: datetime, rules: Rules) -
     tape = Tape(state)
     tape.emit(RiskOverridden(incident_id=state.id, version=tape.version, at=now, level=cmd.level,
                              justification=cmd.justification.strip(), by=cmd.by))
-    follow_level(tape, state.level, now, now, rules, by=cmd.by, why=f"DPO override: {cmd.justification.strip()}")
+    follow_level(tape, state.level, now, now, rules, by=cmd.by, why=("dpo_override", cmd.justification.strip()))
     request_due_notices(tape, profile_of(state, rules.directory), now)
     return tape.events
 

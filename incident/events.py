@@ -6,7 +6,7 @@ Each carries ``version == previous version + 1``; ``model.evolve`` refuses anyth
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +50,7 @@ class IncidentMerged:
     at: datetime
     into: str
     reason: str
+    why: tuple[tuple[str, ...], ...] = ()  # ``reason`` as codes (incident/reasons.py); none in older events
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -146,6 +147,7 @@ class FactsCorrected:
     changes: dict[str, Any]
     by: str
     reason: str
+    why: tuple[tuple[str, ...], ...] = ()  # ``reason`` as codes when the domain wrote it (a confirmed proposal)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -275,6 +277,7 @@ class ObligationActed:
     reference: str
     text: str
     late: bool
+    why: tuple[tuple[str, ...], ...] = ()  # ``text`` as codes when the domain wrote it (incident/reasons.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -339,6 +342,7 @@ class IncidentReopened:
     at: datetime
     reason: str
     by: str
+    why: tuple[tuple[str, ...], ...] = ()  # a reopening the domain made, as codes (incident/reasons.py)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -406,6 +410,8 @@ class TasksAdded:
     playbook: str
     profile_ref: str | None
     tasks: tuple[Task, ...]
+    # The playbook's title by language, as it was (a rule pack's playbook is in no profile).
+    titles: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

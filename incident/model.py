@@ -121,6 +121,7 @@ class ObligationState:
     complements: int = 0
     corrections: int = 0  # submitted information found wrong and corrected, each with its reason
     closing_reason: str = ""
+    closing_why: tuple[tuple[str, ...], ...] = ()  # closing_reason as codes, when the domain wrote it
 
     @property
     def settled(self) -> bool:
@@ -239,6 +240,7 @@ class Incident:
     subject_notices: tuple[SubjectNotice, ...] = ()
     merged_into: str | None = None  # the incident that took this one's evidence (IncidentMerged)
     merge_reason: str = ""
+    merge_why: tuple[tuple[str, ...], ...] = ()  # merge_reason as codes (incident/reasons.py)
     # Incidents whose signal summaries this one joined (SignalsAbsorbed): a redelivered
     # AbsorbIncident must not count their signals twice.
     absorbed_from: tuple[str, ...] = ()
@@ -388,7 +390,8 @@ def _absorbed(event: SignalsAbsorbed, state: Incident | None) -> Incident:
 
 @evolve.register
 def _merged(event: IncidentMerged, state: Incident | None) -> Incident:
-    return replace(_next(event, state), merged_into=event.into, merge_reason=event.reason)
+    return replace(_next(event, state), merged_into=event.into, merge_reason=event.reason,
+                   merge_why=event.why)
 
 
 @evolve.register
@@ -495,9 +498,10 @@ def _acted(event: ObligationActed, state: Incident | None) -> Incident:
                 return replace(o, corrections=o.corrections + 1)
             case "close" | "withdraw":
                 return replace(o, status="closed" if event.action == "close" else "withdrawn",
-                               closing_reason=event.text)
+                               closing_reason=event.text, closing_why=event.why)
             case "reinstate":  # withdrawn when the level no longer called for it; the level calls again
-                return replace(o, status="approved" if o.approved_by else "running", closing_reason="")
+                return replace(o, status="approved" if o.approved_by else "running", closing_reason="",
+                               closing_why=())
         raise OutOfSequence(f"unknown obligation action {event.action!r}")
 
     return replace(s, obligations=tuple(step(o) if o.rule_ref == event.obligation else o for o in s.obligations))

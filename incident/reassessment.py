@@ -24,6 +24,7 @@ from incident.deadlines import in_force
 from incident.events import ObligationActed, RiskAssessed
 from incident.facts import Facts
 from incident.model import Incident
+from incident.reasons import Part, say
 from incident.regimes import CLASSIFICATION_TRIGGERS, SUPERSEDED, Obligation
 from incident.risk import LEVELS, assess
 from incident.tape import Rules, Tape, anchors_at, facts_of, owed, profile_of, request_due_notices, start_clock_for
@@ -44,7 +45,7 @@ def reassess(tape: Tape, before: Incident, at: datetime, now: datetime, rules: R
                                    assessment=assess(new, profile)))
     # Only a rise follows by itself: lowering what is owed is the DPO's decision (override).
     if state.level is not None and (level is None or LEVELS.index(state.level) > LEVELS.index(level)):
-        follow_level(tape, level, at, now, rules, by="system", why="new evidence raised the assessed level")
+        follow_level(tape, level, at, now, rules, by="system", why=("new_evidence",))
     start_counted_clocks(tape, at, now, rules)
     request_due_notices(tape, profile, now)
 
@@ -55,7 +56,7 @@ LEVEL_WITHDRAWAL = "not required at the level now in force"
 
 
 def follow_level(tape: Tape, before: str | None, at: datetime, now: datetime, rules: Rules, *, by: str,
-                 why: str) -> None:
+                 why: Part) -> None:
     """Settle or create the obligations a change of level implies (issue 16), each recorded.
 
     Lowered (the DPO's override or corrected facts): each running obligation the new level does
@@ -75,14 +76,14 @@ def follow_level(tape: Tape, before: str | None, at: datetime, now: datetime, ru
             continue
         needed = in_force(clock, level)
         if not needed and obligation.status in ("running", "approved"):
-            action, text = "withdraw", f"{LEVEL_WITHDRAWAL} ({level}): {why}"
+            action, said = "withdraw", (("level_withdrawal", level), why)
         elif needed and obligation.status == "withdrawn" and obligation.closing_reason.startswith(LEVEL_WITHDRAWAL):
-            action, text = "reinstate", f"the level now in force ({level}) calls for it again: {why}"
+            action, said = "reinstate", (("level_reinstated", level), why)
         else:
             continue
         tape.emit(ObligationActed(incident_id=state.id, version=tape.version, at=now, obligation=clock.rule_ref,
-                                  action=action, by=by, acted_at=now, channel="", reference="", text=text,
-                                  late=False))
+                                  action=action, by=by, acted_at=now, channel="", reference="", text=say(said),
+                                  late=False, why=said))
     if before is None or LEVELS.index(level) > LEVELS.index(before):
         _start_raised_clocks(tape, at, now, rules)
 

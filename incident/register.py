@@ -1,14 +1,18 @@
 """The Art. 33(5) register: one entry per breach, notified or not, with the facts, effects,
 remedial action, the assessment and its reasoning, and every obligation with its times.
 
-An entry is plain data built from the incident's state; the shell writes it as JSON or CSV.
+An entry is plain data built from the incident's state; the shell writes it as JSON or CSV. Its prose
+is English, and each sentence also comes as the codes and parameters it was written from
+(``facts.what_happened_from``, ``not_notified``, ``not_communicated``…): ``csv_row`` words an entry
+in English or French (incident/register_prose.py), for the console's page and the CSV export.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from incident import register_prose as prose
 from incident import standing
 from incident.commitments import POLICY_REGIME
 from incident.deadlines import in_force
@@ -16,7 +20,20 @@ from incident.model import Incident
 from incident.notices import reference
 from incident.profiles import Profile
 from incident.reassessment import LEVEL_WITHDRAWAL
-from incident.register_words import BREACH_TYPES, CONSEQUENCES, DATA_CATEGORIES, LEVELS, MITIGATIONS, words
+from incident.register_words import (
+    CONSEQUENCES,
+    CONSEQUENCES_FR,
+    DATA_CATEGORIES,
+    LEVELS_SHORT_FR,
+    MITIGATIONS,
+    MITIGATIONS_FR,
+    SHORT_FR,
+    STATUSES_FR,
+    SUBJECT_KINDS_FR,
+    YES_NO,
+    actor,
+    words,
+)
 from incident.work import headline
 
 SETTLED = ("submitted", "closed")
@@ -42,8 +59,18 @@ def entry(incident: Incident, audit_chain: str = "not checked", profile: Profile
             "late": o.late if o else False, "delay_reasons": o.delay_reasons if o else "",
             "complements": o.complements if o else 0, "corrections": o.corrections if o else 0,
             "closing_reason": o.closing_reason if o else "",
+            # The closing reason as codes when the domain wrote it (a level's withdrawal): incident/reasons.py.
+            "closing_why": [list(part) for part in o.closing_why] if o else [],
         })
     authority = [o for o in obligations if o["recipient"] == "authority"]
+    # Each sentence's codes and parameters, kept in the entry beside the English written from them.
+    happened, people_from = _happened(incident, profile), _people_from(incident)
+    unnotified = _why_not_notified(incident, authority)
+    untold = None if _communicated(incident, obligations) else _why_not_told(incident, obligations)
+    mitigations = list((incident.corrections or {}).get("mitigations", []))
+    taken = _measures(incident, profile, "taken")
+    closed = [o["closing_reason"] for o in obligations
+              if o["closing_reason"] and not o["closing_reason"].startswith(LEVEL_WITHDRAWAL)]
     return {
         "reference": reference(incident.id),
         "incident_id": incident.id,
@@ -55,12 +82,14 @@ def entry(incident: Incident, audit_chain: str = "not checked", profile: Profile
         "awareness_by": aware.by if aware else None,
         "awareness_evidence": list(aware.evidence) if aware else [],
         "facts": {
-            "what_happened": what_happened(incident, profile),
+            "what_happened": prose.what_happened(happened, "en"),
+            "what_happened_from": happened,
             "breach_types": list(a.breach_types) if a else [],
             "data_categories": list(a.data_categories) if a else [],
             "data_categories_described": words(DATA_CATEGORIES, a.data_categories) if a else [],
             "subjects_estimate": a.subjects_estimate if a else None,
-            "subjects_estimate_from": _people_from(incident),
+            "subjects_estimate_from": prose.people_from(people_from, "en") or None,
+            "subjects_estimate_from_code": people_from,
             "records_estimate": incident.records_estimate,
             "subject_categories": _subject_categories(incident, profile),
             "assets": list(incident.assets),
@@ -72,14 +101,16 @@ def entry(incident: Incident, audit_chain: str = "not checked", profile: Profile
         # Measures a responder recorded (facts mitigations), the measures taken the DPO wrote
         # for the authority (Art. 33(3)(d)), then what closed each obligation (not an obligation
         # the level stopped calling for: "not_notified_because" says that).
-        "remedial_action": [*words(MITIGATIONS, (incident.corrections or {}).get("mitigations", [])),
-                            *_measures(incident, profile, "taken"),
-                            *(o["closing_reason"] for o in obligations if o["closing_reason"]
-                              and not o["closing_reason"].startswith(LEVEL_WITHDRAWAL))],
+        "remedial_action": [*words(MITIGATIONS, mitigations), *taken, *closed],
+        # The same, as it was put together: the mitigations' codes, then people's words.
+        "remedial_action_from": {"mitigations": mitigations, "measures_taken": taken, "closing_reasons": closed},
         "remedial_action_proposed": _measures(incident, profile, "proposed"),
         "assessment": None if a is None else {
             "level": a.level, "method": a.method_version, "severity": a.severity.score,
             "reasoning": next((f.reason for f in a.factors if f.name == "decision"), ""),
+            # The decision as a factor (name, value, reason, params): what a reader words it from.
+            "decision": next(({"name": f.name, "value": f.value, "reason": f.reason, "params": dict(f.params or {})}
+                              for f in a.factors if f.name == "decision"), None),
             "exceptions": [e.article for e in a.exceptions],
         },
         "override": None if incident.override is None else {
@@ -88,20 +119,12 @@ def entry(incident: Incident, audit_chain: str = "not checked", profile: Profile
         "level": incident.level,
         "authority_notified": any(o["status"] in ("submitted", "closed") for o in authority),
         # Why it was not notified, when it was not: the register must say (EDPB 9/2022 ¶121-125).
-        "not_notified_because": None if any(o["status"] in ("submitted", "closed") for o in authority) else (
-            f"merged into incident {incident.merged_into}: the same breach, registered there"
-            if incident.merged_into is not None
-            # Examined and found not to be a breach: the CNIL expects these traceable too.
-            else f"examined, dismissed as {incident.dismissal.outcome.replace('_', ' ')} by {incident.dismissal.by}: "
-                 f"{incident.dismissal.reason}" if incident.dismissal is not None
-            else "assessed unlikely to result in a risk" if incident.level == "unlikely"
-            else "withdrawn: " + "; ".join(o["closing_reason"] for o in authority if o["status"] == "withdrawn")
-            if any(o["status"] == "withdrawn" for o in authority)
-            else "not yet submitted" if authority else "no awareness recorded yet"),
+        "not_notified_because": prose.not_notified(unnotified, "en"),
+        "not_notified": unnotified,
         # Art. 34: whether the people were told, and for every breach where they were not, why.
         "data_subjects_communicated": _communicated(incident, obligations),
-        "not_communicated_because": None if _communicated(incident, obligations) else _why_not_told(
-            incident, obligations),
+        "not_communicated_because": prose.not_communicated(untold, "en"),
+        "not_communicated": untold,
         "dismissal": None if incident.dismissal is None else {
             "outcome": incident.dismissal.outcome, "reason": incident.dismissal.reason,
             "by": incident.dismissal.by, "at": _iso(incident.dismissal.at)},
@@ -111,23 +134,15 @@ def entry(incident: Incident, audit_chain: str = "not checked", profile: Profile
     }
 
 
-def what_happened(incident: Incident, profile: Profile | None) -> str:
-    """The facts in a sentence: the kind of breach, where, what the detection tools saw and when."""
+def _happened(incident: Incident, profile: Profile | None) -> dict[str, Any]:
+    """What happened, as codes and parameters: the kind of breach, where, what the detection tools
+    saw and when (incident/register_prose.py what_happened says it)."""
     a = incident.assessment
-    kinds = "; ".join(words(BREACH_TYPES, a.breach_types)) if a else ""
     systems = [s.name for s in profile.systems if s.id in incident.systems] if profile else []
-    where = ", ".join(systems) or ", ".join(incident.assets[:10])
-    told = headline(incident)
-    parts = [(kinds[:1].upper() + kinds[1:]) if kinds else "Suspected breach, not yet assessed"]
-    parts[0] += f" in {where}" if where else ""
-    if incident.signal_count:
-        first, last = incident.first_event_at, incident.last_event_at
-        span = (f" from {_iso(first)} to {_iso(last)}" if first and last and first != last
-                else f" at {_iso(first)}" if first else "")
-        parts.append(f"{incident.signal_count} security signal(s){span}" + (f", the strongest: {told}" if told else ""))
-    elif told:
-        parts.append(told)
-    return ". ".join(parts) + "."
+    return {"breach_types": list(a.breach_types) if a else [],
+            "where": ", ".join(systems) or ", ".join(incident.assets[:10]),
+            "signals": incident.signal_count, "first": _iso(incident.first_event_at),
+            "last": _iso(incident.last_event_at), "strongest": headline(incident)}
 
 
 def _people_from(incident: Incident) -> str | None:
@@ -136,10 +151,10 @@ def _people_from(incident: Incident) -> str | None:
     if a is None or a.subjects_estimate is None:
         return None
     if "subjects_count" in (incident.corrections or {}):
-        return "stated by a responder"
+        return "responder"
     if incident.records_estimate is not None:
-        return "the number of records the signals report (one person per record assumed)"
-    return "the population the controller declares for the systems concerned"
+        return "records"
+    return "population"
 
 
 def _subject_categories(incident: Incident, profile: Profile | None) -> list[str]:
@@ -162,36 +177,54 @@ def _communicated(incident: Incident, obligations: list[dict[str, Any]]) -> bool
         o["recipient"] == "data_subjects" and o["status"] in SETTLED for o in obligations)
 
 
-def _why_not_told(incident: Incident, obligations: list[dict[str, Any]]) -> str:
+def _closing(o: dict[str, Any]) -> dict[str, Any]:
+    """An obligation's closing reason: its English, and its codes when the domain wrote it."""
+    return {"text": o["closing_reason"], "why": o["closing_why"]}
+
+
+def _stopped(incident: Incident) -> dict[str, Any] | None:
+    """Merged or dismissed: neither the authority nor the people are told, and the register says why."""
+    if incident.merged_into is not None:
+        return {"code": "merged", "into": incident.merged_into}
+    d = incident.dismissal
+    # Examined and found not to be a breach: the CNIL expects these traceable too.
+    return None if d is None else {"code": "dismissed", "outcome": d.outcome, "by": d.by, "reason": d.reason}
+
+
+def _why_not_notified(incident: Incident, authority: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if any(o["status"] in SETTLED for o in authority):
+        return None
+    withdrawn = [_closing(o) for o in authority if o["status"] == "withdrawn"]
+    return (_stopped(incident) or ({"code": "unlikely"} if incident.level == "unlikely" else None)
+            or ({"code": "withdrawn", "reasons": withdrawn} if withdrawn else None)
+            or {"code": "not_submitted" if authority else "not_aware"})
+
+
+def _why_not_told(incident: Incident, obligations: list[dict[str, Any]]) -> dict[str, Any]:
     """Why the people were not told: the Art. 34(3) exception, or the level assessed (Art. 34(1)
     asks it only of a high risk), or what is still owed to them (the law's, or a promise)."""
     a, level = incident.assessment, incident.level
-    if incident.merged_into is not None:
-        return f"merged into incident {incident.merged_into}: the same breach, registered there"
-    if incident.dismissal is not None:
-        return (f"examined, dismissed as {incident.dismissal.outcome.replace('_', ' ')} by {incident.dismissal.by}: "
-                f"{incident.dismissal.reason}")
+    stopped = _stopped(incident)
+    if stopped is not None:
+        return stopped
     if a is None or level is None:
-        return "no awareness recorded yet"
+        return {"code": "not_aware"}
     owed = [o for o in obligations if o["recipient"] == "data_subjects"]
     withdrawn = [o for o in owed if o["status"] == "withdrawn"]
     done = {o["obligation"] for o in owed if o["status"] in (*SETTLED, "withdrawn")}
     promised = [c for c in incident.clocks if c.recipient == "data_subjects" and c.regime == POLICY_REGIME
                 and in_force(c, level) and c.rule_ref not in done]
+    promise = promised[0].legal_ref if promised else None
     if a.exceptions:  # (a) and (b) lower the level too; (c) keeps it high, told publicly instead
-        why = "; ".join(f"GDPR Art. {e.article}: {e.reason}" for e in a.exceptions)
-        return why + (f" (the controller's policy still promises it: {promised[0].legal_ref})" if promised else "")
+        return {"code": "exceptions", "exceptions": [{"article": e.article, "reason": e.reason} for e in a.exceptions],
+                "promised": promise}
     if level == "high" and withdrawn:
-        return "withdrawn: " + "; ".join(o["closing_reason"] for o in withdrawn)
+        return {"code": "withdrawn", "reasons": [_closing(o) for o in withdrawn]}
     if level == "high":
-        return "not yet communicated: a high risk, owed without undue delay (GDPR Art. 34(1))"
-    assessed = "the DPO assessed" if incident.override is not None else "assessed"
-    why = f"{assessed} {LEVELS.get(level, level)}: GDPR Art. 34(1) requires telling the people of a high risk only"
-    if promised:
-        return f"not yet communicated, though promised by the controller's policy ({promised[0].legal_ref}); {why}"
-    if any(o["obligation"].startswith(POLICY_REGIME + ":") for o in withdrawn):
-        why += "; the policy's promise withdrawn: " + "; ".join(o["closing_reason"] for o in withdrawn)
-    return why
+        return {"code": "high"}
+    return {"code": "below_high", "level": level, "override": incident.override is not None, "promised": promise,
+            "policy_withdrawn": [_closing(o) for o in withdrawn]
+            if any(o["obligation"].startswith(POLICY_REGIME + ":") for o in withdrawn) else []}
 
 
 CSV_COLUMNS = ("reference", "incident_id", "controller", "status", "opened_at", "aware_at", "awareness_by", "level",
@@ -203,36 +236,57 @@ CSV_COLUMNS = ("reference", "incident_id", "controller", "status", "opened_at", 
                "not_communicated_because")
 
 
-def csv_row(e: dict[str, Any]) -> dict[str, str]:
-    """One flat row per breach; lists joined with "; ", obligations summarised."""
+def csv_row(e: dict[str, Any], lang: str = "en",
+            reasoning: Callable[[Mapping[str, Any]], str] | None = None) -> dict[str, str]:
+    """One flat row per breach; lists joined with "; ", obligations summarised. ``lang``: "en" (the
+    codes and the register's English, as the CSV always was) or "fr" (codes and prose in French;
+    times stay ISO-8601, people's and tools' words as written). ``reasoning``: words the
+    assessment's decision factor in ``lang`` (the notices' labels; without it, its English)."""
     def join(values: Iterable[Any]) -> str:
         return "; ".join(str(v) for v in values)
 
+    french = lang == "fr"
+    facts, a = e["facts"], e["assessment"]
+
+    def codes(table: Mapping[str, str], values: Iterable[str]) -> str:
+        return join(words(table, values) if french else values)
+
+    decision = a.get("decision") if a else None
+    remedial = e["remedial_action_from"]
     return {
         "reference": e["reference"], "incident_id": e["incident_id"], "controller": e["controller"] or "",
-        "status": e["status"], "opened_at": e["opened_at"] or "", "aware_at": e["aware_at"] or "",
-        "awareness_by": e["awareness_by"] or "", "level": e["level"] or "",
-        "authority_notified": "yes" if e["authority_notified"] else "no",
-        "not_notified_because": e["not_notified_because"] or "",
-        "breach_types": join(e["facts"]["breach_types"]), "data_categories": join(e["facts"]["data_categories"]),
-        "subjects_estimate": "" if e["facts"]["subjects_estimate"] is None else str(e["facts"]["subjects_estimate"]),
-        "effects": join(e["effects"]),
-        "assessment_reasoning": e["assessment"]["reasoning"] if e["assessment"] else "",
-        "override": f"{e['override']['level']} by {e['override']['by']}: {e['override']['justification']}"
-        if e["override"] else "",
-        "obligations": join(f"{o['legal_ref']} due {o['deadline']} {o['status']}"
-                            + (" LATE" if o["late"] else "") for o in e["obligations"]),
-        "audit_chain": e["audit_chain"],
+        "status": STATUSES_FR.get(e["status"], e["status"]) if french else e["status"],
+        "opened_at": e["opened_at"] or "", "aware_at": e["aware_at"] or "",
+        "awareness_by": actor(e["awareness_by"], lang), "level": LEVELS_SHORT_FR.get(e["level"], e["level"])
+        if french and e["level"] else e["level"] or "",
+        "authority_notified": YES_NO[lang if french else "en"][bool(e["authority_notified"])],
+        "not_notified_because": prose.not_notified(e["not_notified"], lang) or ""
+        if french else e["not_notified_because"] or "",
+        "breach_types": codes(SHORT_FR, facts["breach_types"]),
+        "data_categories": codes(SHORT_FR, facts["data_categories"]),
+        "subjects_estimate": "" if facts["subjects_estimate"] is None else str(facts["subjects_estimate"]),
+        "effects": codes(CONSEQUENCES_FR, e["effects"]),
+        "assessment_reasoning": (reasoning(decision) if reasoning and decision and french else a["reasoning"])
+        if a else "",
+        "override": prose.override(e["override"], lang),
+        "obligations": join(prose.obligation(o, lang) for o in e["obligations"]),
+        "audit_chain": prose.audit_chain(e["audit_chain"], lang),
         # One line per breach: measures and titles are people's and SIEMs' words, which may break lines.
-        "what_happened": _one_line(e["facts"]["what_happened"]),
-        "records_estimate": "" if e["facts"]["records_estimate"] is None else str(e["facts"]["records_estimate"]),
-        "subjects_estimate_from": e["facts"]["subjects_estimate_from"] or "",
-        "subject_categories": join(e["facts"]["subject_categories"]),
-        "effects_described": join(e["effects_described"]),
-        "remedial_action": _one_line(join(e["remedial_action"])),
+        "what_happened": _one_line(prose.what_happened(facts["what_happened_from"], lang) if french
+                                   else facts["what_happened"]),
+        "records_estimate": "" if facts["records_estimate"] is None else str(facts["records_estimate"]),
+        "subjects_estimate_from": prose.people_from(facts.get("subjects_estimate_from_code"), lang)
+        if french else facts["subjects_estimate_from"] or "",
+        "subject_categories": codes(SUBJECT_KINDS_FR, facts["subject_categories"]),
+        "effects_described": join(words(CONSEQUENCES_FR, e["effects"]) if french else e["effects_described"]),
+        "remedial_action": _one_line(join(
+            [*words(MITIGATIONS_FR, remedial["mitigations"]), *remedial["measures_taken"],
+             *(prose.closing_reason(r, lang) for r in remedial["closing_reasons"])]
+            if french else e["remedial_action"])),
         "remedial_action_proposed": _one_line(join(e["remedial_action_proposed"])),
-        "data_subjects_communicated": "yes" if e["data_subjects_communicated"] else "no",
-        "not_communicated_because": _one_line(e["not_communicated_because"] or ""),
+        "data_subjects_communicated": YES_NO[lang if french else "en"][bool(e["data_subjects_communicated"])],
+        "not_communicated_because": _one_line(prose.not_communicated(e["not_communicated"], lang) or ""
+                                              if french else e["not_communicated_because"] or ""),
     }
 
 

@@ -191,13 +191,16 @@ class Evidence:
     # The controller's system declaring that store (resolved when attached, so the record says
     # which system was involved even if the profile changes later); None: no store, or nobody's.
     store_system: str | None = None
+    # ``reason`` as codes and parameters (incident/reasons.py), for readers in other languages;
+    # empty in evidence recorded before them.
+    why: tuple[tuple[str, ...], ...] = ()
 
     @classmethod
-    def of(cls, event: SecurityEvent, reason: str) -> Evidence:
+    def of(cls, event: SecurityEvent, reason: str, why: tuple[tuple[str, ...], ...] = ()) -> Evidence:
         return cls(
             event_id=event.event_id, title=event.title, occurred_at=event.occurred_at,
             ingested_at=event.ingested_at, asset=event.asset, system=event.system, severity=event.severity,
             category=event.category, source_format=event.source_format, breach_types=event.breach_types,
             data_categories=event.data_categories, records=event.records, confirms_breach=event.confirms_breach,
-            raw_ref=event.raw_ref, reason=reason, bytes_out=event.bytes_out, data_store=event.data_store,
+            raw_ref=event.raw_ref, reason=reason, bytes_out=event.bytes_out, data_store=event.data_store, why=why,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from incident import reasons
 from incident.commands import LinkIncidents, TagIncident
 from incident.errors import CommandRejected
 from incident.events import Event, IncidentMerged, IncidentTagged
@@ -51,5 +52,6 @@ def link(cmd: LinkIncidents, state: Incident | None, now: datetime) -> list[Even
         raise CommandRejected(f"a reason is at most {MAX_NOTE} characters")
     if s.awareness is not None and cmd.role != DPO_ROLE:
         raise CommandRejected("only the DPO may merge an incident the controller is aware of (its clocks move)")
-    return [IncidentMerged(incident_id=s.id, version=s.version + 1, at=now, into=cmd.into,
-                           reason=f"linked by hand by {cmd.by}: {reason}")]
+    why = (("linked_by_hand", cmd.by, reason),)
+    return [IncidentMerged(incident_id=s.id, version=s.version + 1, at=now, into=cmd.into, reason=reasons.say(why),
+                           why=why)]

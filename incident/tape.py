@@ -27,6 +27,7 @@ from incident.notices import (
     notice_id,
 )
 from incident.pages import DEFAULT_PAGING, PagingPolicy
+from incident.playbooks import Playbook
 from incident.profiles import Directory, Profile
 from incident.regime_notices import drafted_for
 from incident.regimes import CLASSIFICATION_TRIGGERS, GDPR_ART33, REGIMES, Obligation
@@ -72,6 +73,8 @@ class Rules:
     triage_window: timedelta = timedelta(hours=24)
     # The deployment's paging policy; a profile's [paging] overrides it (incident/paging.py).
     paging: PagingPolicy = DEFAULT_PAGING
+    # The rule pack's playbooks (deploy/rules/playbooks.toml), for every controller besides its own.
+    playbooks: tuple[Playbook, ...] = ()
 
 
 def profile_of(state: Incident, directory: Directory) -> Profile | None:

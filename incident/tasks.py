@@ -12,6 +12,7 @@ history and an unchecked one to be checked or left.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from incident.commands import CarriedTask, CheckTask
@@ -64,20 +65,24 @@ def applies(playbook: Playbook, incident: Incident, profile: Profile) -> bool:
             and (not playbook.breach_types or any(t in breach_types(incident) for t in playbook.breach_types)))
 
 
-def due(state: Incident | None, profile: Profile | None, now: datetime) -> list[Event]:
+def due(state: Incident | None, profile: Profile | None, now: datetime, pack: Sequence[Playbook] = (),
+        ) -> list[Event]:
     """The tasks ``state`` has newly reached, one TasksAdded per playbook (none once merged or
-    dismissed: work goes on elsewhere, or stops)."""
+    dismissed: work goes on elsewhere, or stops). ``pack``: the rule pack's playbooks, for every
+    controller after its profile's (a profile's playbook of the same id replaces the pack's)."""
     if state is None or profile is None or state.merged_into is not None or state.dismissal is not None:
         return []
     points, have = reached(state), {t.key for t in state.tasks}
+    own = {p.id for p in profile.playbooks}
     events: list[Event] = []
-    for playbook in profile.playbooks:
+    for playbook in (*profile.playbooks, *(p for p in pack if p.id not in own)):
         if not applies(playbook, state, profile):
             continue
         new = tuple(t for t in playbook.tasks if t.when in points and f"{playbook.id}/{t.id}" not in have)
         if new:
             events.append(TasksAdded(incident_id=state.id, version=state.version + len(events) + 1, at=now,
-                                     playbook=playbook.id, profile_ref=profile.ref, tasks=new))
+                                     playbook=playbook.id, profile_ref=profile.ref, tasks=new,
+                                     titles=dict(playbook.titles)))
     return events
 
 

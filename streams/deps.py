@@ -11,6 +11,7 @@ from incident.correlation import EMPTY_PACK, Config
 from incident.deadlines import DEFAULT_REMINDERS, Calendar
 from incident.decide import Rules
 from incident.pages import DEFAULT_PAGING, PagingPolicy
+from incident.playbooks import Playbook
 from incident.profiles import Directory
 from incident.rules import RulePack
 from streams.agents.due_index import DueIndex
@@ -19,6 +20,7 @@ from streams.mail.mailer import Mailer, SmtpMailer
 from streams.mail.render import NoticeRenderer
 from streams.oncall.page_hooks import PageHook, Pager
 from streams.oncall.webhook import HttpWebhook, Webhook
+from streams.playbooks_loader import load_playbooks
 from streams.profiles_loader import load_directory
 from streams.rules_loader import load_rules
 from streams.settings import Settings, fingerprint_fields, input_topics
@@ -85,6 +87,7 @@ class Deps:
     ingest_format: str = "auto"  # or one format forced for the security-events topic
     topic_formats: dict[str, str] = field(default_factory=dict)  # other input topics -> their format
     rule_pack: RulePack = EMPTY_PACK  # correlation rules (deploy/rules); empty = group by entities only
+    playbooks: tuple[Playbook, ...] = ()  # the rule pack's checklists (deploy/rules/playbooks.toml)
     correlation_lateness: timedelta = timedelta(hours=1)
     correlation_salt: str = ""
     correlation_fingerprint: tuple[str, ...] = ()  # empty: Config's default fields
@@ -106,7 +109,7 @@ class Deps:
     @property
     def rules(self) -> Rules:
         return Rules(directory=self.directory, calendar=self.calendar, reminders=self.reminders,
-                     triage_window=self.triage_window, paging=self.paging)
+                     triage_window=self.triage_window, paging=self.paging, playbooks=self.playbooks)
 
     @classmethod
     def production(cls, settings: Settings) -> Deps:
@@ -126,6 +129,7 @@ class Deps:
             ingest_format=settings.ingest_format,
             topic_formats=input_topics(settings),
             rule_pack=load_rules(settings.rules_dir),  # a bad rule stops the worker here, naming file and line
+            playbooks=load_playbooks(settings.rules_dir),  # a bad playbook too, naming file and key
             correlation_lateness=timedelta(minutes=settings.correlation_lateness_minutes),
             correlation_salt=settings.correlation_salt,
             correlation_fingerprint=fingerprint_fields(settings),

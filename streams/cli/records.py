@@ -16,13 +16,15 @@ def cmd_register(args: argparse.Namespace) -> int:
     """The Art. 33(5) register, rebuilt from incident-events (no console needed)."""
     from console.app import register_csv
     from console.projection import read_all
+    from streams.mail.render import NoticeRenderer
     from streams.profiles_loader import load_directory
 
     settings = _settings()
     model = asyncio.run(read_all(**client_options(settings)))
     entries = model.register(load_directory(settings.profiles_dir))
-    text = register_csv(entries) if args.format == "csv" else json.dumps({"register": entries}, indent=2,
-                                                                         ensure_ascii=False) + "\n"
+    # The JSON is data (codes, and the register's English); the CSV is read by people, in --lang.
+    text = (register_csv(entries, args.lang, NoticeRenderer(settings.templates_dir / "notices"))
+            if args.format == "csv" else json.dumps({"register": entries}, indent=2, ensure_ascii=False) + "\n")
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(f"{len(entries)} breach(es) written to {args.output}", file=sys.stderr)
@@ -46,6 +48,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reg_sub = reg.add_subparsers(dest="register_command", required=True)
     export = reg_sub.add_parser("export", help="export it, rebuilt from incident-events")
     export.add_argument("--format", choices=("csv", "json"), default="json")
+    export.add_argument("--lang", choices=("en", "fr"), default="en",
+                        help="the CSV's language (default en: codes and English, as before; fr for a French "
+                             "controller's register)")
     export.add_argument("--output", "-o", help="a file (default: standard output)")
     export.set_defaults(func=cmd_register)
     audit = sub.add_parser("audit", help="the tamper-evident record of each incident (its events' hash chain)")

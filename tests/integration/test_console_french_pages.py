@@ -6,23 +6,29 @@ French reader sees holds no English word of the console's or the domain's, no ra
 (``data_subjects``, ``dpo-review``, ``rule:confirmed-signal``) and no ISO timestamp.
 
 What tools and people wrote stays as written and is left out of the reading: the samples' alert
-titles (the SIEM's), the profiles' names of systems and processors (the controller's), a mail's
-body (the notice as sent, tested by its golden files), and what a page declares English with
-``lang="en"`` (the register's prose cells: the record as exported). Everything else is the
-console's or the domain's words, and must be French."""
+titles (the SIEM's), the profiles' names of systems and processors and of the people those systems
+hold (the controller's) and a mail's
+body (the notice as sent, tested by its golden files). Everything else is the console's or the
+domain's words, and must be French: nothing hides from this reading by declaring itself
+``lang="en"`` (the register's prose cells did, until the register was worded per language). The
+register's French CSV is read the same way, cell by cell."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import tomllib
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page
 
+from streams.embedded.samples import publish
 from streams.settings import ROOT
 from tests.integration.console_stack import SAMPLES, ConsoleStack, console_stack
 from tests.integration.test_console_browser import browser, log_in
@@ -37,7 +43,8 @@ ENGLISH = ("risk", "reason", "reasons", "likely", "unlikely", "confirmed", "sign
            "awareness", "deadline", "breach", "notice", "affected", "severity", "exposure", "recipients", "people",
            "unknown", "assessed", "pending", "approved", "submitted", "dismissed", "owner", "rule", "the", "and",
            "with", "without", "data", "from", "rejected", "record", "records", "stage", "sent",
-           "received", "users", "password", "tokens", "expires", "never", "mail", "draft", "subject")
+           "received", "users", "password", "tokens", "expires", "never", "mail", "draft", "subject", "linked",
+           "attached", "because", "merged")
 # A word, not part of a name or path ("breach-response", "docs/risk.md", "personal-data-breach").
 WORD = re.compile(r"(?<![\w/-])(" + "|".join(ENGLISH) + r")(?![\w-])", re.IGNORECASE)
 RAW = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b|\bdpo-review\b|\b(?:rule|user):[\w-]+")
@@ -45,7 +52,7 @@ ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
 
 SEEN = """() => {
     const copy = document.body.cloneNode(true);
-    copy.querySelectorAll("[lang=en], #message-body, script, style, template, [hidden]").forEach(e => e.remove());
+    copy.querySelectorAll("#message-body, script, style, template, [hidden]").forEach(e => e.remove());
     copy.querySelectorAll("input, textarea, select").forEach(e => e.remove());
     return copy.innerText || copy.textContent;
 }"""
@@ -58,11 +65,14 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Conso
 
 
 def names(value: Any) -> Iterator[str]:
-    """Every name a profile gives (its systems', processors', DPO's…): the controller's own words."""
+    """Every name a profile gives (its systems', processors', DPO's…, the people its systems hold):
+    the controller's own words."""
     if isinstance(value, dict):
         for key, inner in value.items():
             if key in ("name", "purpose", "description") and isinstance(inner, str):
                 yield inner
+            if key == "data_subjects" and isinstance(inner, list):
+                yield from (kind for kind in inner if isinstance(kind, str))
             yield from names(inner)
     elif isinstance(value, list):
         for inner in value:
@@ -112,6 +122,18 @@ async def test_every_page_reads_in_french(browser: Browser, stack: ConsoleStack)
             "list_id": listed.subject_lists[0].list_id, "measures_taken": ["Mots de passe réinitialisés."]})
         assert approved.status_code == 202, approved.text
     sent = await stack.incident_where(lambda i: i.id == drafted.id and i.subject_notices, "the notice approved")
+    # A second AMA incident, linked by hand into the first: the merge's and the moved signal's
+    # reasons (codes the old patterns never knew) on both incidents' pages.
+    ama = await stack.incident_where(lambda i: i.controller == "ama", "the AMA incident")
+    await publish(stack.settings.bootstrap_servers, [json.dumps({
+        "id": "ama-soc-78", "time": datetime.now(UTC).isoformat(), "title": "Unusual number of directory queries "
+        "on the LDAP server", "host": "ama-web-02", "severity": "low", "category": "discovery"}).encode()])
+    second = await stack.incident_where(lambda i: i.controller == "ama" and i.id != ama.id, "a second AMA incident")
+    async with stack.client("dpo") as api:
+        linked = await api.post(f"/api/incidents/{second.id}/link",
+                                json={"into": ama.id, "reason": "Même requête, rejouée depuis le web."})
+        assert linked.status_code == 202, linked.text
+    await stack.incident_where(lambda i: i.id == ama.id and len(i.evidence) == 2, "the signal moved by the link")
 
     found: dict[str, list[str]] = {}
     page = await log_in(browser, stack, "dpo", locale="fr-FR")
@@ -128,6 +150,19 @@ async def test_every_page_reads_in_french(browser: Browser, stack: ConsoleStack)
     await read(page, f"{url}/incidents/{drafted.id}/notices/{drafted.notices[0].notice_id}", found)
     await read(page, f"{url}/incidents/{drafted.id}/subject-notices/{sent.subject_notices[0].notice_id}", found)
     await read(page, url + "/register", found)
+    assert await page.locator("#register [lang=en]").count() == 0  # nothing left out of the reading
+    # The CSV a French reader downloads: every cell but the times (ISO-8601, for programs) in French.
+    link = await page.get_by_role("link", name="Télécharger en CSV").get_attribute("href")
+    exported = await page.request.get(url + str(link))
+    rows = list(csv.DictReader(io.StringIO(await exported.text())))
+    assert rows and exported.headers["content-disposition"].endswith('-fr.csv"')
+    for row in rows:
+        prose = " | ".join(v for k, v in row.items() if k not in ("opened_at", "aware_at"))
+        if english_in(prose):
+            found[f"/api/register?format=csv ({row['reference']})"] = english_in(prose)
+    english = await page.request.get(url + "/api/register?format=csv&lang=en")  # an English controller's
+    assert {r["reference"]: r["authority_notified"] for r in csv.DictReader(io.StringIO(await english.text()))} == {
+        r["reference"]: {"oui": "yes", "non": "no"}[r["authority_notified"]] for r in rows}
     await read(page, url + "/rejected", found)
     await read(page, url + "/mail", found)
     await read(page, url + "/mail/1", found)

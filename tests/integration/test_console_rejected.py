@@ -66,6 +66,8 @@ async def test_a_forged_command_changes_nothing_and_is_shown_as_refused(
 
         rejected = (await client.get("/rejected")).text
         assert "signature refused: unsigned" in rejected and f"/incidents/{incident.id}" in rejected
+        dlq = (await client.get("/dlq")).text  # the page under the name the CLI uses
+        assert "signature refused: unsigned" in dlq and f"/incidents/{incident.id}" in dlq
         assert 'href="/rejected"' in (await client.get("/")).text
 
     # `breach dlq` lists the same, from the console's API: where from, when, why; not the record.

@@ -359,7 +359,7 @@ async def test_another_controllers_incident_is_missing_on_every_route_that_names
 async def test_every_other_route_is_a_list_filtered_by_grant_or_holds_no_incident(stack: ConsoleStack) -> None:
     """The routes that name no incident, each placed: a new one fails here until its reads are
     filtered by the grant (and tested below) or it is shown to hold nothing of an incident."""
-    filtered = {"/", "/register", "/rejected", "/mail", "/mail/{message_id}", "/events", "/api/incidents",
+    filtered = {"/", "/register", "/rejected", "/dlq", "/mail", "/mail/{message_id}", "/events", "/api/incidents",
                 "/api/register", "/api/rejected", "/api/mail", "/api/mail/{message_id}"}
     no_incident = {"/login", "/logout", "/settings/language", "/login/oidc", "/auth/callback", "/healthz",
                    "/api/openapi.json", "/api/me", "/api/me/token", "/admin/users", "/api/users",
@@ -404,6 +404,7 @@ async def test_the_lists_register_search_mail_and_dead_letters_hold_only_the_gra
         # Dead letters name no controller: only a user of every controller reads them.
         assert (await client.get("/api/rejected", auth=ama_viewer)).status_code == 403
         assert (await client.get("/rejected", auth=ama_viewer)).status_code == 403
+        assert (await client.get("/dlq", auth=ama_viewer)).status_code == 403  # the same page, the same check
         # The one granted Atometrics reads its mails; the viewer of every controller reads everything.
         atometrics_viewer = granted(stack, "atom", "viewer", ["atometrics"])
         theirs_shown = {m["id"] for m in (await client.get("/api/mail", auth=atometrics_viewer)).json()["messages"]}

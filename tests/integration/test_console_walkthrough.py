@@ -52,9 +52,10 @@ async def test_a_responder_and_the_dpo_work_a_breach_from_search_to_submission(
 
     await page.locator("#claim-form button").click()
     await expect(page.locator("#owner")).to_have_text("rita", timeout=30_000)
-    await page.fill("#note-form textarea", "Sign-ins from an unknown country; the account is locked.")
+    await page.fill("#note-form textarea", "Sign-ins from an unknown country; the account is **locked**.")
     await page.locator("#note-form button").click()
     await expect(page.locator("#timeline tr[data-note]")).to_contain_text("the account is locked", timeout=30_000)
+    await expect(page.locator("#timeline tr[data-note] strong")).to_have_text("locked")  # its Markdown
     await page.fill("#tag-form input[name=tag]", "account-takeover")
     await page.locator("#tag-form button").click()
     await expect(page.locator("#tags [data-tag='account-takeover']")).to_be_visible(timeout=30_000)

@@ -184,16 +184,21 @@ async def test_claiming_assigning_and_the_mine_filter(world: tuple[World, object
 
 
 @pytest.mark.asyncio
-async def test_a_note_is_shown_escaped_with_its_line_breaks_and_never_logged(
+async def test_a_note_is_shown_in_markdown_with_its_line_breaks_escaped_and_never_logged(
         world: tuple[World, object], capsys: pytest.CaptureFixture[str]) -> None:
     w, app = world
-    text = "Called the CRM owner.\n<script>alert(1)</script> export was planned"
+    text = "Called the **CRM owner**.\n<script>alert(1)</script> export was planned\n\n- [x](javascript:alert(2))"
     async with w.client(app, "rita") as rita:
         assert (await rita.post(f"/incidents/{w.suspected}/act/note", data={"text": text})).status_code == 303
         page = (await rita.get(f"/incidents/{w.suspected}")).text
+        api = (await rita.get(f"/api/incidents/{w.suspected}")).json()["timeline"]
     row = page.split("data-note>")[1].split("</tr>")[0]
-    assert "Note by user:rita:\nCalled the CRM owner.\n&lt;script&gt;alert(1)&lt;/script&gt; export" in row
+    assert "Note by user:rita:<div class=\"note\"><p>Called the <strong>CRM owner</strong>.<br>" in row
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; export was planned</p>" in row
+    assert "<li>[x](javascript:alert(2))</li>" in row  # no link that runs code
     assert "<script>alert(1)" not in page
+    # The API gives the note as written (its Markdown), for whoever renders it.
+    assert [e["note"] for e in api if e["type"] == "NoteAdded"] == [text]
     logged = capsys.readouterr()
     assert "Called the CRM owner" not in logged.out + logged.err
 

@@ -3,6 +3,8 @@ correlation re-run over a time range into a namespace, live topics untouched."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -64,6 +66,22 @@ async def test_projections_rebuilt_from_incident_events_match_the_live_read_mode
     assert json.loads(result.stdout)["incidents"] == 2
     written = json.loads((tmp_path / "out" / "register.json").read_text())["register"]
     assert len(written) == 2 and {entry["audit_chain"] for entry in written} == {"verified"}
+
+    # The register's CSV from the log: English by default (codes and the register's English), French asked.
+    def exported(*lang: str) -> list[dict[str, str]]:
+        done = subprocess.run([sys.executable, "-m", "streams.cli", "register", "export", "--format", "csv", *lang],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        return list(csv.DictReader(io.StringIO(done.stdout)))
+
+    english, french = exported(), exported("--lang", "fr")
+    assert {r["audit_chain"] for r in english} == {"verified"} and {r["audit_chain"] for r in french} == {"vérifiée"}
+    assert [r["reference"] for r in english] == [r["reference"] for r in french]
+    assert all(r["what_happened"].split(".")[0] in ("Suspected breach, not yet assessed in acme-crm-db",
+                                                    "Unauthorised or accidental disclosure of, or access to, "
+                                                    "personal data in acme-auth") for r in english)
+    assert {r["not_notified_because"] for r in french} == {"pas encore transmise",
+                                                          "prise de connaissance pas encore enregistrée"}
 
 
 async def _produce_at(bootstrap: str, records: list[tuple[datetime, bytes]]) -> None:

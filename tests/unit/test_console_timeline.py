@@ -9,7 +9,16 @@ from datetime import UTC, datetime
 from console import i18n
 from console.domain_text import signal_reason
 from console.views import describe
-from incident.events import AwarenessRecorded, NoticeRequested, ObligationActed, ReminderDue, TaskChecked
+from incident import reasons
+from incident.events import (
+    AwarenessRecorded,
+    IncidentMerged,
+    IncidentReopened,
+    NoticeRequested,
+    ObligationActed,
+    ReminderDue,
+    TaskChecked,
+)
 from incident.notices import NoticeDraft
 from incident.reminders import TRIAGE_REF, TRIAGE_REF_FR, TRIAGE_RULE
 
@@ -59,6 +68,38 @@ def test_a_french_reader_sees_who_acted_and_why_a_signal_joined_in_french() -> N
     merged = "signal e-1 shares host.name#ab with it and user.name#cd with incident 1234 within 24 h"
     assert signal_reason(merged, "fr") == ("le signal e-1 partage hôte #ab avec lui et utilisateur #cd avec "
                                            "l'incident 1234, en 24 h")
+
+
+def test_reasons_with_codes_are_worded_from_them_and_older_ones_by_their_english() -> None:
+    # A shape the old patterns never knew (an unmapped signal linked by a shared address): its codes.
+    why = (("unmapped_link",), ("joined_by", "source.ip#ab", "24 h"), ("unmapped",), ("fingerprint", "fp:1"))
+    english = reasons.say(why)
+    assert signal_reason(english, "fr").startswith("a signal on an asset")  # without its codes: partly English
+    assert signal_reason(english, "fr", why) == (
+        "un signal sur un actif qu'aucun profil ne déclare, rattaché à l'incident ouvert de ce responsable de "
+        "traitement ; rattaché par IP source #ab en commun, en 24 h (aucun profil ne déclare l'actif) ; empreinte fp:1")
+    assert signal_reason(english, "en", why) == english
+    # The timeline: a hand link by the person's name, a merge of old, a reopening the domain made.
+    link = (("linked_by_hand", "user:rita", "le même portable"),)
+    merged = IncidentMerged(incident_id="i", version=3, at=AT, into="j", reason=reasons.say(link), why=link)
+    assert describe(merged, "fr") == "Fusionné dans l'incident j : rattaché à la main par rita : le même portable"
+    assert describe(merged, "en") == "Merged into incident j: linked by hand by user:rita: le même portable"
+    old = IncidentMerged(incident_id="i", version=3, at=AT, into="j", reason="signal e-1 shares host.name#ab with it "
+                         "and user.name#cd with incident j within 24 h")
+    assert describe(old, "fr") == ("Fusionné dans l'incident j : le signal e-1 partage hôte #ab avec lui et "
+                                   "utilisateur #cd avec l'incident j, en 24 h")
+    for why in ((("confirms_breach", "e-9"),), ()):  # with its codes, and an event recorded before them
+        reopened = IncidentReopened(incident_id="i", version=4, at=AT, reason="signal e-9 confirms a breach",
+                                    by="rule:confirmed-signal", why=why)
+        assert describe(reopened, "fr") == "Rouvert par règle : signal confirmé : le signal e-9 confirme une violation"
+    withdrawal = (("level_withdrawal", "unlikely"), ("dpo_override", "Appareil retrouvé scellé."))
+    acted = ObligationActed(incident_id="i", version=5, at=AT, obligation="o", action="withdraw", by="user:dora",
+                            acted_at=AT, channel="", reference="", text=reasons.say(withdrawal), late=False,
+                            why=withdrawal)
+    assert describe(acted, "fr") == ("o : retrait par dora — non requise au niveau désormais en vigueur (risque "
+                                     "improbable) : décision du DPO : Appareil retrouvé scellé.")
+    by_hand = IncidentReopened(incident_id="i", version=4, at=AT, reason="signal e-9 confirms a breach", by="user:rita")
+    assert describe(by_hand, "fr").endswith(": signal e-9 confirms a breach")  # a person's words, as written
 
 
 def test_the_awareness_escalation_is_named_in_french() -> None:
