@@ -97,6 +97,7 @@ from incident.reminders import tick
 from incident.risk import LEVELS, assess
 from incident.signal_summary import SignalSummary
 from incident.signals import Evidence
+from incident.survivors import join
 from incident.tags import link, tag
 from incident.tape import Rules as Rules  # in decide()'s signature: its callers import it from here
 from incident.tape import (
@@ -288,8 +289,11 @@ def _merge(cmd: MergeIncident, state: Incident | None, now: datetime) -> list[Ev
     if cmd.into == state.id:
         raise CommandRejected("an incident cannot merge into itself")
     if state.merged_into is not None:
-        return []  # redelivered, or merged already (into the first survivor: it keeps the evidence)
-    return [IncidentMerged(incident_id=state.id, version=state.version + 1, at=now, into=cmd.into, reason=cmd.reason)]
+        # Redelivered, or merged already: it stays with its first survivor (which has its evidence),
+        # and reactions() merge that survivor and this one's new one (incident/survivors.py).
+        return []
+    return [IncidentMerged(incident_id=state.id, version=state.version + 1, at=now, into=cmd.into, reason=cmd.reason,
+                           into_bucket=cmd.into_bucket)]
 
 
 def reactions(command: Command, state: Incident | None, events: list[Event]) -> list[Command]:
@@ -302,6 +306,8 @@ def reactions(command: Command, state: Incident | None, events: list[Event]) -> 
         return []
     if isinstance(command, AbsorbIncident):
         return [replace(command, incident_id=state.merged_into)]
+    if isinstance(command, MergeIncident) and not events:
+        return _join_survivors(command, state)
     if isinstance(command, AttachSignal) and not events and not state.has_signal(command.evidence.event_id):
         return [AbsorbIncident(incident_id=state.merged_into, absorbed=state.id, controller=state.controller,
                                correlation_key=state.correlation_key, reason=state.merge_reason,
@@ -314,6 +320,18 @@ def reactions(command: Command, state: Incident | None, events: list[Event]) -> 
                            signals=state.signals, tasks=carry(state),
                            aware_at=aware.aware_at if aware else None, aware_by=aware.by if aware else "",
                            aware_evidence=aware.evidence if aware else ())]
+
+
+def _join_survivors(cmd: MergeIncident, state: Incident) -> list[Command]:
+    """A merged incident told to merge into another: its two survivors are one breach, the
+    greater by rank merges into the lesser, so merges chain to the component's least incident in
+    any order (incident/survivors.py). Without both ranks (the one-worker correlator, a person's
+    link, a record written before ranks) it is ignored, as before: the direction is not known."""
+    told = cmd.into_rank
+    if state.merged_into is None or state.merged_into_bucket is None or told is None:
+        return []
+    follow = join(state.id, (state.merged_into_bucket, state.merged_into), told, cmd.reason)
+    return [] if follow is None else [follow.command()]
 
 
 def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: Rules) -> list[Event]:

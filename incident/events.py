@@ -50,6 +50,9 @@ class IncidentMerged:
     at: datetime
     into: str
     reason: str
+    # ``into``'s bucket start (its rank with its id) when the merge carried it: a later merge of
+    # this incident elsewhere then joins the two survivors (incident/survivors.py).
+    into_bucket: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

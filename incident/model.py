@@ -239,6 +239,7 @@ class Incident:
     subject_notices: tuple[SubjectNotice, ...] = ()
     merged_into: str | None = None  # the incident that took this one's evidence (IncidentMerged)
     merge_reason: str = ""
+    merged_into_bucket: datetime | None = None  # the survivor's bucket start, if the merge carried it
     # Incidents whose signal summaries this one joined (SignalsAbsorbed): a redelivered
     # AbsorbIncident must not count their signals twice.
     absorbed_from: tuple[str, ...] = ()
@@ -388,7 +389,8 @@ def _absorbed(event: SignalsAbsorbed, state: Incident | None) -> Incident:
 
 @evolve.register
 def _merged(event: IncidentMerged, state: Incident | None) -> Incident:
-    return replace(_next(event, state), merged_into=event.into, merge_reason=event.reason)
+    return replace(_next(event, state), merged_into=event.into, merge_reason=event.reason,
+                   merged_into_bucket=event.into_bucket)
 
 
 @evolve.register
