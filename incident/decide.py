@@ -95,6 +95,7 @@ from incident.regime_notices import AUTHORITY, PEOPLE
 from incident.regimes import CLASSIFICATION_TRIGGERS, SUPERSEDED
 from incident.reminders import tick
 from incident.risk import LEVELS, assess
+from incident.settling import held_awareness, settling
 from incident.signal_summary import SignalSummary
 from incident.signals import Evidence
 from incident.survivors import join
@@ -202,7 +203,10 @@ def _decide(command: Command, state: Incident | None, *, now: datetime, rules: R
             # dismissed one's are stopped until it is reopened.
             if state is None or state.merged_into or state.dismissal is not None:
                 return []
-            return tick(state, now, rules.triage_window)
+            tape = Tape(state)
+            for event in tick(_release(tape, now, rules), now, rules.triage_window):
+                tape.emit(event)
+            return tape.events
         case StartTriage():
             if state is None:
                 raise CommandRejected(f"no incident {command.incident_id}")
@@ -262,10 +266,26 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
                                              by=AUTOMATIC_AWARENESS))
     if cmd.evidence.confirms_breach and current.awareness is None:
         # The machine learnt of a confirmed breach when the signal reached us, not when it happened.
-        become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
+        # Within the settle delay it waits: the incident may still merge (its Tick does it then).
+        if not settling(current, now, rules):
+            become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
     elif state is not None:
         reassess(tape, state, cmd.evidence.ingested_at, now, rules)
     return tape.events
+
+
+def _release(tape: Tape, now: datetime, rules: Rules) -> Incident:
+    """The settle delay is over (incident/settling.py): the awareness its first confirming signal
+    would have recorded, at the time that signal reached us (Art. 33's anchor does not move).
+    Returns the state after it."""
+    state = tape.state
+    assert state is not None
+    first = state.signals.first_confirmed
+    if settling(state, now, rules) or not held_awareness(state, rules) or first is None:
+        return state
+    become_aware(tape, first.ingested_at, AUTOMATIC_AWARENESS, (first.event_id,), now, rules)
+    assert tape.state is not None
+    return tape.state
 
 
 def current_controller(tape: Tape, cmd: AttachSignal | AbsorbIncident) -> str | None:
@@ -380,7 +400,7 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
     if current is not None and current.awareness is None:
         if cmd.aware_at is not None:
             become_aware(tape, cmd.aware_at, by, cmd.aware_evidence, now, rules)
-        elif confirming:
+        elif confirming and not settling(current, now, rules):  # else its settle Tick does it
             first = min(confirming, key=lambda e: e.ingested_at)
             become_aware(tape, first.ingested_at, AUTOMATIC_AWARENESS, (first.event_id,), now, rules)
     return tape.events

@@ -72,6 +72,10 @@ class Rules:
     triage_window: timedelta = timedelta(hours=24)
     # The deployment's paging policy; a profile's [paging] overrides it (incident/paging.py).
     paging: PagingPolicy = DEFAULT_PAGING
+    # How long a new incident holds its automatic steps (awareness from a confirming signal, and
+    # with it the clocks and drafts; pages) in case it merges meanwhile (incident/settling.py).
+    # Zero: nothing is held.
+    settle: timedelta = timedelta(0)
 
 
 def profile_of(state: Incident, directory: Directory) -> Profile | None:
