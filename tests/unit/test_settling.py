@@ -9,6 +9,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from incident.commands import AttachSignal, Command, RecordAwareness, Tick
 from incident.correlation import correlate
 from incident.decide import AUTOMATIC_AWARENESS, Rules, decide, reactions
@@ -18,6 +20,7 @@ from incident.pages import AWARE, SEVERITY
 from incident.reminders import next_tick_at
 from incident.settling import release_at
 from incident.stage_messages import Merge
+from streams.settings import load_settings
 from tests.unit.builders import T0, FakeCalendar, directory, event
 
 SETTLE = timedelta(seconds=60)
@@ -160,3 +163,10 @@ def test_merged_into_an_incident_already_settled_it_is_done_at_once_there() -> N
     for second in range(0, 120, 5):
         stage.tick(T0 + SETTLE * 2 + timedelta(seconds=second))
     assert sum(isinstance(e, AwarenessRecorded) for e in stage.events) == 1
+
+
+def test_the_setting_is_read_and_checked() -> None:
+    assert load_settings({}).settle_seconds == 0  # the default holds nothing
+    assert load_settings({"BREACH_SETTLE_SECONDS": "1.5"}).settle_seconds == 1.5
+    with pytest.raises(ValueError, match="BREACH_SETTLE_SECONDS"):
+        load_settings({"BREACH_SETTLE_SECONDS": "-1"})
