@@ -144,7 +144,9 @@ def test_without_ranks_a_second_merge_is_ignored_as_before() -> None:
 
 
 def test_an_old_merge_record_without_ranks_still_decodes() -> None:
-    from streams.kafka import codec
+    import orjson
+
+    from streams.kafka import codec, hot_wire
 
     old = b'{"type":"MergeIncident","v":1,"data":{"incident_id":"b","into":"a","reason":"r"}}'
     assert codec.decode(old) == MergeIncident(incident_id="b", into="a", reason="r")
@@ -154,6 +156,10 @@ def test_an_old_merge_record_without_ranks_still_decodes() -> None:
     assert isinstance(decoded, IncidentMerged) and decoded.into_bucket is None
     ranked = merge("b", "a")
     assert codec.decode(codec.encode(ranked)) == ranked
+    # The strict reader of the workers' commands reads both too (not the lenient path's fallback).
+    assert hot_wire.command(old) == MergeIncident(incident_id="b", into="a", reason="r")
+    assert hot_wire.command(codec.encode(ranked)) == ranked
+    assert codec.from_jsonable(MergeIncident, orjson.loads(codec.encode(ranked))["data"]) == ranked
 
 
 def test_an_attach_to_an_absorbed_incident_is_forwarded_along_the_chain() -> None:
