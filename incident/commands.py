@@ -35,6 +35,20 @@ class MergeIncident:
     into: str
     reason: str  # which entity kinds (hashed) linked them, within which window; never the values
     why: tuple[tuple[str, ...], ...] = ()  # the reason's codes and parameters (incident/reasons.py)
+    # The two incidents' ranks, (bucket start, id), when the sender knows them (the split stages,
+    # incident/stage_messages.py): the ids are the fields above, so only the bucket starts travel.
+    # None from the one-worker correlator and from records written before them: a second merge of
+    # this incident is then ignored, as it always was (incident/survivors.py).
+    bucket: datetime | None = None
+    into_bucket: datetime | None = None
+
+    @property
+    def rank(self) -> tuple[datetime, str] | None:
+        return None if self.bucket is None else (self.bucket, self.incident_id)
+
+    @property
+    def into_rank(self) -> tuple[datetime, str] | None:
+        return None if self.into_bucket is None else (self.into_bucket, self.into)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -95,8 +95,10 @@ from incident.regime_notices import AUTHORITY, PEOPLE
 from incident.regimes import CLASSIFICATION_TRIGGERS, SUPERSEDED
 from incident.reminders import tick
 from incident.risk import LEVELS, assess
+from incident.settling import held_awareness, settling
 from incident.signal_summary import SignalSummary
 from incident.signals import Evidence
+from incident.survivors import join
 from incident.tags import link, tag
 from incident.tape import Rules as Rules  # in decide()'s signature: its callers import it from here
 from incident.tape import (
@@ -201,7 +203,10 @@ def _decide(command: Command, state: Incident | None, *, now: datetime, rules: R
             # dismissed one's are stopped until it is reopened.
             if state is None or state.merged_into or state.dismissal is not None:
                 return []
-            return tick(state, now, rules.triage_window)
+            tape = Tape(state)
+            for event in tick(_release(tape, now, rules), now, rules.triage_window):
+                tape.emit(event)
+            return tape.events
         case StartTriage():
             if state is None:
                 raise CommandRejected(f"no incident {command.incident_id}")
@@ -261,10 +266,26 @@ def _attach(cmd: AttachSignal, state: Incident | None, now: datetime, rules: Rul
                                              by=AUTOMATIC_AWARENESS, why=why))
     if cmd.evidence.confirms_breach and current.awareness is None:
         # The machine learnt of a confirmed breach when the signal reached us, not when it happened.
-        become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
+        # Within the settle delay it waits: the incident may still merge (its Tick does it then).
+        if not settling(current, now, rules):
+            become_aware(tape, cmd.evidence.ingested_at, AUTOMATIC_AWARENESS, (cmd.evidence.event_id,), now, rules)
     elif state is not None:
         reassess(tape, state, cmd.evidence.ingested_at, now, rules)
     return tape.events
+
+
+def _release(tape: Tape, now: datetime, rules: Rules) -> Incident:
+    """The settle delay is over (incident/settling.py): the awareness its first confirming signal
+    would have recorded, at the time that signal reached us (Art. 33's anchor does not move).
+    Returns the state after it."""
+    state = tape.state
+    assert state is not None
+    first = state.signals.first_confirmed
+    if settling(state, now, rules) or not held_awareness(state, rules) or first is None:
+        return state
+    become_aware(tape, first.ingested_at, AUTOMATIC_AWARENESS, (first.event_id,), now, rules)
+    assert tape.state is not None
+    return tape.state
 
 
 def current_controller(tape: Tape, cmd: AttachSignal | AbsorbIncident) -> str | None:
@@ -288,9 +309,11 @@ def _merge(cmd: MergeIncident, state: Incident | None, now: datetime) -> list[Ev
     if cmd.into == state.id:
         raise CommandRejected("an incident cannot merge into itself")
     if state.merged_into is not None:
-        return []  # redelivered, or merged already (into the first survivor: it keeps the evidence)
+        # Redelivered, or merged already: it stays with its first survivor (which has its evidence),
+        # and reactions() merge that survivor and this one's new one (incident/survivors.py).
+        return []
     return [IncidentMerged(incident_id=state.id, version=state.version + 1, at=now, into=cmd.into, reason=cmd.reason,
-                           why=cmd.why)]
+                           why=cmd.why, into_bucket=cmd.into_bucket)]
 
 
 def reactions(command: Command, state: Incident | None, events: list[Event]) -> list[Command]:
@@ -303,6 +326,8 @@ def reactions(command: Command, state: Incident | None, events: list[Event]) -> 
         return []
     if isinstance(command, AbsorbIncident):
         return [replace(command, incident_id=state.merged_into)]
+    if isinstance(command, MergeIncident) and not events:
+        return _join_survivors(command, state)
     if isinstance(command, AttachSignal) and not events and not state.has_signal(command.evidence.event_id):
         return [AbsorbIncident(incident_id=state.merged_into, absorbed=state.id, controller=state.controller,
                                correlation_key=state.correlation_key, reason=state.merge_reason,
@@ -317,6 +342,18 @@ def reactions(command: Command, state: Incident | None, events: list[Event]) -> 
                            signals=state.signals, tasks=carry(state),
                            aware_at=aware.aware_at if aware else None, aware_by=aware.by if aware else "",
                            aware_evidence=aware.evidence if aware else ())]
+
+
+def _join_survivors(cmd: MergeIncident, state: Incident) -> list[Command]:
+    """A merged incident told to merge into another: its two survivors are one breach, the
+    greater by rank merges into the lesser, so merges chain to the component's least incident in
+    any order (incident/survivors.py). Without both ranks (the one-worker correlator, a person's
+    link, a record written before ranks) it is ignored, as before: the direction is not known."""
+    told = cmd.into_rank
+    if state.merged_into is None or state.merged_into_bucket is None or told is None:
+        return []
+    follow = join(state.id, (state.merged_into_bucket, state.merged_into), told, cmd.reason)
+    return [] if follow is None else [follow.command()]
 
 
 def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: Rules) -> list[Event]:
@@ -365,7 +402,7 @@ def _absorb(cmd: AbsorbIncident, state: Incident | None, now: datetime, rules: R
     if current is not None and current.awareness is None:
         if cmd.aware_at is not None:
             become_aware(tape, cmd.aware_at, by, cmd.aware_evidence, now, rules)
-        elif confirming:
+        elif confirming and not settling(current, now, rules):  # else its settle Tick does it
             first = min(confirming, key=lambda e: e.ingested_at)
             become_aware(tape, first.ingested_at, AUTOMATIC_AWARENESS, (first.event_id,), now, rules)
     return tape.events

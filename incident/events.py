@@ -51,6 +51,9 @@ class IncidentMerged:
     into: str
     reason: str
     why: tuple[tuple[str, ...], ...] = ()  # ``reason`` as codes (incident/reasons.py); none in older events
+    # ``into``'s bucket start (its rank with its id) when the merge carried it: a later merge of
+    # this incident elsewhere then joins the two survivors (incident/survivors.py).
+    into_bucket: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

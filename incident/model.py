@@ -241,6 +241,7 @@ class Incident:
     merged_into: str | None = None  # the incident that took this one's evidence (IncidentMerged)
     merge_reason: str = ""
     merge_why: tuple[tuple[str, ...], ...] = ()  # merge_reason as codes (incident/reasons.py)
+    merged_into_bucket: datetime | None = None  # the survivor's bucket start, if the merge carried it
     # Incidents whose signal summaries this one joined (SignalsAbsorbed): a redelivered
     # AbsorbIncident must not count their signals twice.
     absorbed_from: tuple[str, ...] = ()
@@ -391,7 +392,7 @@ def _absorbed(event: SignalsAbsorbed, state: Incident | None) -> Incident:
 @evolve.register
 def _merged(event: IncidentMerged, state: Incident | None) -> Incident:
     return replace(_next(event, state), merged_into=event.into, merge_reason=event.reason,
-                   merge_why=event.why)
+                   merge_why=event.why, merged_into_bucket=event.into_bucket)
 
 
 @evolve.register

@@ -10,8 +10,10 @@ worker publishes that decision (not at the first reminder, T-48 h):
 When one decision brings several, one page goes out, for the strongest reason. Until a person
 acknowledges it, the latest page is sent again every ``repeat_minutes`` (at the clock agent's
 Ticks), at most ``max_repeats`` times; a later page takes over the repeats. A dismissed or merged
-incident pages no more. The policy is the deployment's (Rules.paging), overridden key by key
-by the controller's profile (its ``[paging]`` table), and snapshot in each page.
+incident pages no more. Within the settle delay (``Rules.settle``, incident/settling.py) a new
+incident's severity page waits for the first Tick after it. The policy is the deployment's
+(Rules.paging), overridden key by key by the controller's profile (its ``[paging]`` table), and
+snapshot in each page.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from incident.events import (
 )
 from incident.model import Incident, fold
 from incident.pages import AWARE, ESCALATED, SEVERITY, STRENGTH, Page, PagingPolicy
+from incident.settling import held_severity, settling
 from incident.tape import Rules, profile_of
 
 ACKNOWLEDGING_ROLES = ("responder", "dpo", "admin")
@@ -53,7 +56,10 @@ def follow(state: Incident | None, events: Sequence[Event], now: datetime, rules
     if after is None or after.merged_into is not None or after.dismissal is not None:
         return []
     policy = policy_for(after, rules)
-    triggers = _triggers(after, events, policy)
+    holding = settling(after, now, rules)  # it may still merge: its severity page waits (incident/settling.py)
+    triggers = _triggers(after, events, policy, holding=holding)
+    if ticked and not holding and (severity := held_severity(after, rules)) is not None:
+        triggers.append((SEVERITY, f"severity {severity}"))  # the page the settle delay held back
     if triggers:
         reason, trigger = max(triggers, key=lambda t: STRENGTH[t[0]])
         return [Paged(incident_id=after.id, version=after.version + 1, at=now, repeat=0,
@@ -69,6 +75,8 @@ def _may_page(state: Incident | None, events: Sequence[Event], rules: Rules, *, 
     """A cheap first look: could these events raise a page, or this Tick repeat one?"""
     if ticked and state is not None and state.pages and state.pages[-1].next_at is not None:
         return True
+    if ticked and rules.settle and state is not None and state.awareness is None:
+        return True  # a page the settle delay held may be owed now
     controller = state.controller if state is not None else next(
         (e.controller for e in events if isinstance(e, IncidentOpened)), None)
     profile = rules.directory.profiles.get(controller) if controller else None
@@ -79,7 +87,8 @@ def _may_page(state: Incident | None, events: Sequence[Event], rules: Rules, *, 
                for e in events)
 
 
-def _triggers(after: Incident, events: Sequence[Event], policy: PagingPolicy) -> list[tuple[str, str]]:
+def _triggers(after: Incident, events: Sequence[Event], policy: PagingPolicy, *,
+              holding: bool) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for event in events:
         match event:
@@ -88,7 +97,7 @@ def _triggers(after: Incident, events: Sequence[Event], policy: PagingPolicy) ->
             case ReminderDue(step="overdue") if policy.on_escalation:
                 found.append((ESCALATED, event.rule_ref))
             case SignalAttached() if (policy.severity is not None and event.evidence.severity >= policy.severity
-                                      and after.awareness is None
+                                      and after.awareness is None and not holding
                                       and not any(p.page.reason == SEVERITY for p in after.pages)):
                 found.append((SEVERITY, f"severity {event.evidence.severity}"))
     return found

@@ -18,12 +18,15 @@ TRIAGE_REF_FR = ("Décision sur la prise de connaissance en retard (lignes direc
                  "36 : l'enquête doit être brève)")
 
 
-def next_tick_at(state: Incident, triage_window: timedelta) -> datetime | None:
-    """When this incident next needs a Tick: its next reminder, its awareness escalation, or
-    its page's repeat (never, once merged: the incident it merged into carries the clocks; nor while dismissed)."""
+def next_tick_at(state: Incident, triage_window: timedelta, *, held_until: datetime | None = None) -> datetime | None:
+    """When this incident next needs a Tick: its next reminder, its awareness escalation, its
+    page's repeat, or the end of its settle delay when that holds something (``held_until``,
+    incident/settling.py ``release_at``). Never, once merged: the incident it merged into carries
+    the clocks; nor while dismissed."""
     if state.merged_into is not None or state.dismissal is not None:
         return None
-    times = [t for t in (next_due(state.clocks, state.reminded, state.level, state.settled_obligations),) if t]
+    times = [t for t in (next_due(state.clocks, state.reminded, state.level, state.settled_obligations),
+                         held_until) if t]
     if state.awareness is None and f"{TRIAGE_RULE}|overdue" not in state.reminded:
         times.append(state.opened_at + triage_window)
     if state.pages and state.pages[-1].next_at is not None:  # the unacknowledged page's repeat (incident/paging.py)

@@ -59,6 +59,9 @@ class SignalSummary:
     data_stores: tuple[str, ...] = ()  # the tables and buckets its signals read or exported
     capped: bool = False  # some set above reached SET_CAP: it lists the first ones only
     first_confirmed: Evidence | None = None  # the earliest-ingested signal that confirmed the breach
+    # The highest OCSF severity of its signals: the page a settle delay held back reads it
+    # (incident/settling.py). 0 in a summary saved before it was kept.
+    severity_max: int = 0
     # The last IDS_KEPT event ids (up to CHUNK more), oldest first: full chunks, then the open one.
     recent_ids: tuple[tuple[str, ...], ...] = ()
     open_ids: tuple[str, ...] = ()
@@ -96,7 +99,8 @@ class SignalSummary:
             exfiltration_confirmed=self.exfiltration_confirmed or (e.confirms_breach and e.category == "exfiltration"),
             capped=self.capped or c1 or c2 or c3 or c4 or c5 or c6 or c7 or c8,
             first_confirmed=first, recent_ids=full, open_ids=open_ids,
-            bytes_out=self.bytes_out + max(e.bytes_out or 0, 0), data_stores=stores)
+            bytes_out=self.bytes_out + max(e.bytes_out or 0, 0), data_stores=stores,
+            severity_max=max(self.severity_max, e.severity))
 
     def merged(self, other: SignalSummary) -> SignalSummary:
         """Both summaries' knowledge: counts added, sets joined, times widened; the remembered ids
@@ -123,6 +127,7 @@ class SignalSummary:
             first_confirmed=min(confirmed, key=lambda c: c.ingested_at) if confirmed else None,
             recent_ids=self.recent_ids, open_ids=self.open_ids,
             bytes_out=self.bytes_out + other.bytes_out, data_stores=stores,
+            severity_max=max(self.severity_max, other.severity_max),
         )
 
     @classmethod

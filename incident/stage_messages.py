@@ -119,4 +119,5 @@ class Merge:
     reason: str
 
     def command(self) -> MergeIncident:
-        return MergeIncident(incident_id=self.absorbed, into=self.into, reason=self.reason)
+        return MergeIncident(incident_id=self.absorbed, into=self.into, reason=self.reason,
+                             bucket=self.absorbed_rank[0], into_bucket=self.into_rank[0])

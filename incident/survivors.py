@@ -7,12 +7,25 @@ apart although they are one breach. So a second merge of B into another survivor
 survivors, the greater by ``Rank`` into the lesser. Every merge goes from a greater incident to a
 lesser one, so the chains end, and they end at the least incident of the component whatever
 order the merges arrive in. Attaches to an absorbed incident are forwarded along the chain (the
-incident stage already does so, one hop per merge).
+incident stage does so, one hop per merge). The incident stage keeps no such map: each merged
+incident remembers its survivor's rank (``Incident.merged_into_bucket``) and applies ``join``.
 """
 
 from __future__ import annotations
 
 from incident.stage_messages import Merge, Rank
+
+
+def join(absorbed: str, current: Rank, told: Rank, reason: str) -> Merge | None:
+    """``absorbed`` merged into ``current`` already and is told to merge into ``told``: the merge
+    of the two survivors that follows, the greater by rank into the lesser (None when they are
+    one: a merge read twice). The incident stage (``decide.reactions``) and ``Survivors`` both
+    follow this rule."""
+    if current[1] == told[1]:
+        return None
+    lesser, greater = sorted((current, told))
+    return Merge(absorbed=greater[1], into=lesser[1], into_rank=lesser, absorbed_rank=greater,
+                 reason=f"both took incident {absorbed}: {reason}")
 
 
 class Survivors:
@@ -30,11 +43,8 @@ class Survivors:
         if current is None:
             self.into[record.absorbed] = record.into
             return []
-        if current == record.into:
-            return []  # read twice
-        lesser, greater = sorted((current, record.into), key=lambda i: self.ranks[i])
-        return [Merge(absorbed=greater, into=lesser, into_rank=self.ranks[lesser], absorbed_rank=self.ranks[greater],
-                      reason=f"both took incident {record.absorbed}: {record.reason}")]
+        follow = join(record.absorbed, self.ranks[current], record.into_rank, record.reason)
+        return [] if follow is None else [follow]
 
     def resolve(self, incident_id: str) -> str:
         """The incident an attach to ``incident_id`` ends up in (forwarded once per merge)."""

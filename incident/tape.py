@@ -75,6 +75,10 @@ class Rules:
     paging: PagingPolicy = DEFAULT_PAGING
     # The rule pack's playbooks (deploy/rules/playbooks.toml), for every controller besides its own.
     playbooks: tuple[Playbook, ...] = ()
+    # How long a new incident holds its automatic steps (awareness from a confirming signal, and
+    # with it the clocks and drafts; pages) in case it merges meanwhile (incident/settling.py).
+    # Zero: nothing is held.
+    settle: timedelta = timedelta(0)
 
 
 def profile_of(state: Incident, directory: Directory) -> Profile | None:

@@ -75,6 +75,7 @@ class Deps:
     correlation_span: timedelta = timedelta(hours=24)
     reminders: tuple[timedelta, ...] = DEFAULT_REMINDERS
     triage_window: timedelta = timedelta(hours=24)
+    settle: timedelta = timedelta(0)  # BREACH_SETTLE_SECONDS (incident/settling.py)
     oncall: tuple[str, ...] = ()  # reminder recipients; empty = the controller's DPO
     console_url: str = "http://127.0.0.1:8000"
     webhook: Webhook | None = None
@@ -109,7 +110,8 @@ class Deps:
     @property
     def rules(self) -> Rules:
         return Rules(directory=self.directory, calendar=self.calendar, reminders=self.reminders,
-                     triage_window=self.triage_window, paging=self.paging, playbooks=self.playbooks)
+                     triage_window=self.triage_window, paging=self.paging, playbooks=self.playbooks,
+                     settle=self.settle)
 
     @classmethod
     def production(cls, settings: Settings) -> Deps:
@@ -121,6 +123,7 @@ class Deps:
             correlation_span=timedelta(hours=settings.correlation_window_hours),
             reminders=settings.reminder_steps,
             triage_window=timedelta(hours=settings.triage_window_hours),
+            settle=timedelta(seconds=settings.settle_seconds),
             oncall=tuple(a.strip() for a in settings.oncall_emails.split(",") if a.strip()),
             console_url=settings.console_url,
             webhook=HttpWebhook(settings.webhook_url) if settings.webhook_url else None,

@@ -43,6 +43,9 @@ class Settings:
     # more (streams/stopping.py): keep the orchestrator's grace period above the sum.
     stop_timeout: float = 15.0
     triage_window_hours: float = 24.0  # a suspected incident undecided this long is escalated
+    # A new incident holds its automatic awareness, clocks, drafts and pages this long, in case it
+    # merges meanwhile (incident/settling.py); 0 = nothing held.
+    settle_seconds: float = 0.0
     clock_speed: float = 1.0  # demos and tests: fake time runs this many times faster than real time
     clock_epoch: str = ""  # ISO instant the fast clock starts from (shared by every process of a run)
     clock_offset_hours: float = 0.0  # demos and tests: fake time starts this far ahead
@@ -233,6 +236,8 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
         raise SettingsError("BREACH_DKIM_DOMAIN needs BREACH_DKIM_SELECTOR and BREACH_DKIM_KEY_FILE")
     if settings.batch_size < 1 or settings.batch_seconds <= 0:
         raise SettingsError("BREACH_BATCH_SIZE must be at least 1 and BREACH_BATCH_SECONDS positive")
+    if not 0 <= settings.settle_seconds <= 3600:
+        raise SettingsError("BREACH_SETTLE_SECONDS must be between 0 and 3600")
     if settings.partitions < 1:
         raise SettingsError("BREACH_PARTITIONS must be at least 1")
     if settings.stop_timeout <= 0:

@@ -28,6 +28,7 @@ from incident.errors import CommandRejected as Rejected
 from incident.events import CommandRejected, Event
 from incident.model import Incident, fold
 from incident.reminders import next_tick_at
+from incident.settling import release_at
 from streams import metrics
 from streams.deps import Deps
 from streams.kafka import audit_chain, codec
@@ -182,7 +183,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, *, keys
             if len(decoded) > CACHED_STATES:
                 del decoded[next(iter(decoded))]
             # Same key, same partition: whoever owns an incident owns its clocks.
-            due = next_tick_at(current.state, deps.triage_window)
+            due = next_tick_at(current.state, deps.triage_window, held_until=release_at(current.state, deps.rules))
             if due is not None:
                 table_partition.put(tables.schedule, incident_id, due.timestamp(), partition)
             elif table_partition.get(tables.schedule, incident_id, partition) is not None:
@@ -191,7 +192,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps, *, keys
             # A command seen again (a worker died before its offset was committed): the incident's
             # record may have reached its changelog and its schedule's not (SIGKILLed between the
             # two writes), and the incident would never tick again (its reminders lost).
-            due = next_tick_at(current.state, deps.triage_window)
+            due = next_tick_at(current.state, deps.triage_window, held_until=release_at(current.state, deps.rules))
             if due is not None:
                 table_partition.put(tables.schedule, incident_id, due.timestamp(), partition)
                 log.warning("schedule.restored", incident_id=incident_id, partition=partition)
