@@ -88,6 +88,21 @@ class System:
     # reads or exports one involves this system's data even from a host the profile does not list.
     # A name ending in "." "/" ":" or "*" is a prefix ("crm." holds "crm.customers").
     data_stores: tuple[str, ...] = ()
+    # The free text above in other languages (issue 16): a French notice never quotes the
+    # English name. ``name`` and ``data_subjects`` hold the text as given (the English one when
+    # a table gives it, else its first); these map a language to its text, entry by entry.
+    names: Mapping[str, str] = field(default_factory=dict)
+    subject_names: tuple[Mapping[str, str], ...] = ()
+
+    def name_in(self, lang: str, own: str) -> str:
+        """The system's name for a reader of ``lang``; else in the profile's language ``own``."""
+        return in_language(self.names, lang, own) or self.name
+
+    def subjects_in(self, lang: str, own: str) -> tuple[str, ...]:
+        """The kinds of people it holds, each in ``lang``, else ``own``, else as given."""
+        return tuple(in_language(texts, lang, own) or given
+                     for texts, given in zip(self.subject_names or [{}] * len(self.data_subjects),
+                                             self.data_subjects, strict=True))
 
     def holds(self, store: str) -> bool:
         """Whether the data store a signal names (a table, bucket…) is one of this system's."""
@@ -154,6 +169,12 @@ class Profile:
         return next((s for s in self.systems if asset in s.assets), None)
 
 
+def in_language(texts: Mapping[str, str], lang: str, own: str) -> str | None:
+    """A profile's free text for a reader of ``lang``: theirs, else the profile's own language's
+    (its first), else None (the caller keeps the text as given)."""
+    return texts.get(lang) or texts.get(own)
+
+
 class _Reader:
     """Typed access to one table of the document; every error carries the dotted key."""
 
@@ -184,6 +205,32 @@ class _Reader:
         value = self.text(key, pattern=pattern)
         assert value is not None
         return value
+
+    def texts(self, key: str) -> tuple[str, dict[str, str]]:
+        """Free text a notice quotes: a string, or a table of it by language (``{en = "…", fr =
+        "…"}``). Returns the text as given (the table's English, else its first) and the table."""
+        return self._texts(self.data.get(key), key)
+
+    def texts_list(self, key: str) -> tuple[tuple[str, ...], tuple[dict[str, str], ...]]:
+        """A non-empty list of such texts, each a string or a table by language."""
+        value = self.data.get(key)
+        if not isinstance(value, list) or not value:
+            raise self.fail(key, "must be a non-empty list of strings or {en = \"…\", fr = \"…\"} tables")
+        pairs = [self._texts(item, f"{key}[{index}]") for index, item in enumerate(value)]
+        return tuple(given for given, _ in pairs), tuple(table for _, table in pairs)
+
+    def _texts(self, value: Any, key: str) -> tuple[str, dict[str, str]]:
+        if isinstance(value, str) and value.strip():
+            return value, {}
+        if not isinstance(value, Mapping) or not value:
+            raise self.fail(key, "must be a non-empty string, or a table of it by language: {en = \"…\", fr = \"…\"}")
+        for lang, text in value.items():
+            if lang not in LANGUAGES:
+                raise self.fail(f"{key}.{lang}", f"{lang!r} is not one of {', '.join(LANGUAGES)}")
+            if not isinstance(text, str) or not text.strip():
+                raise self.fail(f"{key}.{lang}", "must be a non-empty string")
+        table = dict(value)
+        return table.get("en") or next(iter(table.values())), table
 
     def flag(self, key: str) -> bool:
         value = self.data.get(key)
@@ -269,13 +316,16 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
         if not any(names.values()):
             raise s.fail("assets", "is required: a system needs host names (or addresses, cloud_accounts, "
                                    "resources or tenants) for events to reach it")
-        systems.append(System(s.req("id", _SLUG), s.req("name"), names["assets"],
-                              s.strings("data_categories", allowed=DATA_CATEGORIES), s.strings("data_subjects"),
+        name, name_by_lang = s.texts("name")
+        subjects, subjects_by_lang = s.texts_list("data_subjects")
+        systems.append(System(s.req("id", _SLUG), name, names["assets"],
+                              s.strings("data_categories", allowed=DATA_CATEGORIES), subjects,
                               s.count("approx_subjects"),
                               _one_of(s, "role", SYSTEM_ROLES) if "role" in s.data else "controller",
                               s.text("on_behalf_of", required=False), addresses=_addresses(s, names["addresses"]),
                               cloud_accounts=names["cloud_accounts"], resources=names["resources"],
-                              tenants=names["tenants"], data_stores=s.strings("data_stores", required=False)))
+                              tenants=names["tenants"], data_stores=s.strings("data_stores", required=False),
+                              names=name_by_lang, subject_names=subjects_by_lang))
     _unique(doc, "systems", [s.id for s in systems])
 
     processors = []

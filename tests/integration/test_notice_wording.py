@@ -183,6 +183,7 @@ def test_free_text_through_the_label_macros_is_escaped_in_html(renderer: NoticeR
     sample = next(s for s in SAMPLES if s.profile.id == "ampere")
     context = context_for("authority_notification", sample)
     context["incident"]["systems"] = ["CRM <script>x</script>"]
+    context["incident"]["systems_by_locale"] = {locale: ["CRM <script>x</script>"]}
     context["incident"]["awareness_by"] = "eve <img>"
     for factor in context["risk"]["factors"]:
         if factor["name"] == "special_characteristics_of_individuals":
