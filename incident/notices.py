@@ -18,6 +18,7 @@ from incident.measures import Measures
 from incident.notification_form import form_context
 from incident.profiles import LANGUAGES, Profile
 from incident.regime_notices import PEOPLE, RegimeNotice, locale_for
+from incident.register_words import SUBJECT_KINDS_FR
 
 if TYPE_CHECKING:
     from incident.deadlines import Clock
@@ -167,7 +168,8 @@ def profile_words(state: Incident, profile: Profile, locales: Iterable[str]) -> 
     own = profile.languages[0]
     systems = [s for s in profile.systems if s.id in state.systems]
     return {lang: {"systems": [s.name_in(lang, own) for s in systems],
-                   "subject_kinds": list(dict.fromkeys(k for s in systems for k in s.subjects_in(lang, own)))}
+                   "subject_kinds": list(dict.fromkeys(k for s in systems
+                                                       for k in s.subjects_in(lang, own, SUBJECT_KINDS_FR)))}
             for lang in dict.fromkeys(locales)}
 
 

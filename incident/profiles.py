@@ -11,7 +11,7 @@ import hashlib
 import ipaddress
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -98,9 +98,12 @@ class System:
         """The system's name for a reader of ``lang``; else in the profile's language ``own``."""
         return in_language(self.names, lang, own) or self.name
 
-    def subjects_in(self, lang: str, own: str) -> tuple[str, ...]:
-        """The kinds of people it holds, each in ``lang``, else ``own``, else as given."""
-        return tuple(in_language(texts, lang, own) or given
+    def subjects_in(self, lang: str, own: str, codes: Container[str] = ()) -> tuple[str, ...]:
+        """The kinds of people it holds, each in ``lang``, else ``own``, else as given. An entry
+        given as one of ``codes`` (``customers``…), which the notices word in every language,
+        stays that code for a reader of a language the profile does not give (a Brazilian
+        notice says "clientes", not the French)."""
+        return tuple(texts.get(lang) or (given if given in codes else in_language(texts, lang, own)) or given
                      for texts, given in zip(self.subject_names or [{}] * len(self.data_subjects),
                                              self.data_subjects, strict=True))
 

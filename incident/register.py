@@ -172,7 +172,7 @@ def _subject_categories(incident: Incident, profile: Profile | None, lang: str |
     systems = [s for s in profile.systems if s.id in incident.systems]
     if lang is None:
         return list(dict.fromkeys(k for s in systems for k in s.data_subjects))
-    return list(dict.fromkeys(k for s in systems for k in s.subjects_in(lang, profile.languages[0])))
+    return list(dict.fromkeys(k for s in systems for k in s.subjects_in(lang, profile.languages[0], SUBJECT_KINDS_FR)))
 
 
 def _measures(incident: Incident, profile: Profile | None, which: str) -> list[str]:

@@ -167,7 +167,8 @@ def test_the_categories_of_people_are_in_the_readers_words(renderer: NoticeRende
     """The profile's kinds of people (``customers``, ``prospects``…) are codes: a French or Brazilian
     notice names them in its language, never in the profile's English (issue 16)."""
     notice = REGIME_NOTICES[key]
-    sample = next(s for s in SAMPLES if "customers" in context_of(key, notice, s)["data"]["subject_kinds"])
+    sample = next(s for s in SAMPLES
+                  if "customers" in context_of(key, notice, s)["data"]["subject_kinds_by_locale"]["en"])
     words = {"fr": "clients", "pt-BR": "clientes", "en": "customers"}
     for locale in notice.locales:
         text = renderer.render(regime=notice.template, locale=locale, kind=notice.kind,
