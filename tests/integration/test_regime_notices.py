@@ -176,3 +176,19 @@ def test_the_categories_of_people_are_in_the_readers_words(renderer: NoticeRende
         if "customers" in text or words[locale] in text:  # a notice that lists the categories of people
             assert re.search(r"(?<!\w)" + words[locale] + r"(?!\w)", text), (key, locale)
             assert locale == "en" or "customers" not in text, (key, locale)
+
+
+@pytest.mark.parametrize("key", sorted(k for k, n in REGIME_NOTICES.items() if "fr" in n.locales))
+def test_a_french_notice_quotes_none_of_the_profiles_english_names(renderer: NoticeRenderer, key: str) -> None:
+    """Issue 16: the systems and kinds of people the profile also names in French are never quoted
+    in English in a French notice, for every sample incident."""
+    notice = REGIME_NOTICES[key]
+    for sample in SAMPLES:
+        english = [t["en"] for s in sample.profile.systems for t in (s.names, *s.subject_names)
+                   if "en" in t and t["en"] != t.get("fr")]
+        assert english, sample.sample
+        rendered = renderer.render(regime=notice.template, locale="fr", kind=notice.kind,
+                                   context=context_of(key, notice, sample))
+        for body in (rendered.subject, rendered.text, rendered.html):
+            flat = " ".join(body.split())
+            assert not [t for t in english if re.search(r"(?<!\w)" + re.escape(t) + r"(?!\w)", flat)], (key, sample)
