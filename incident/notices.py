@@ -177,8 +177,16 @@ def in_language(context: Mapping[str, Any], locale: str) -> dict[str, Any]:
     """A notice's context for a reader of ``locale``: the profile's names in their language when
     the draft holds them (drafts recorded before it hold one language: they stay as they were).
     Every render goes through it, so a notice read in several languages quotes each one's."""
-    incident, data = context.get("incident"), context.get("data")
+    incident, data, controller = context.get("incident"), context.get("data"), context.get("controller")
     out = dict(context)
+    if isinstance(controller, Mapping):
+        out["controller"] = controller = dict(controller)
+        for key in ("name", "address"):
+            if locale in (controller.get(f"{key}_by_locale") or {}):
+                controller[key] = controller[f"{key}_by_locale"][locale]
+        dpo = controller.get("dpo")
+        if isinstance(dpo, Mapping) and locale in (dpo.get("name_by_locale") or {}):
+            controller["dpo"] = {**dpo, "name": dpo["name_by_locale"][locale]}
     if isinstance(incident, Mapping) and locale in (incident.get("systems_by_locale") or {}):
         out["incident"] = {**incident, "systems": incident["systems_by_locale"][locale]}
     if isinstance(data, Mapping) and locale in (data.get("subject_kinds_by_locale") or {}):
@@ -214,8 +222,13 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
     return {
         "notice": {"id": nid, "kind": kind, "draft": True, "generated_at": now.isoformat(),
                    "reader_tz": profile.timezone},
-        "controller": {"id": profile.id, "name": profile.name, "address": profile.address,
-                       "dpo": {"name": profile.dpo.name, "email": profile.dpo.email, "postal": profile.dpo.postal,
+        "controller": {"id": profile.id, "name": profile.name_in(locale), "address": profile.address_in(locale),
+                       "name_by_locale": {lang: profile.name_in(lang) for lang in words},
+                       "address_by_locale": {lang: profile.address_in(lang) for lang in words},
+                       "dpo": {"name": profile.dpo.name_in(locale, profile.languages[0]),
+                               "name_by_locale": {lang: profile.dpo.name_in(lang, profile.languages[0])
+                                                  for lang in words},
+                               "email": profile.dpo.email, "postal": profile.dpo.postal,
                                "phone": profile.dpo.phone, "is_dpo": profile.dpo.is_dpo}},
         "authority": {"name": profile.authority.name, "address": profile.authority.address},
         "incident": {

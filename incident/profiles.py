@@ -55,6 +55,10 @@ class Contact:
     postal: str | None
     phone: str | None
     is_dpo: bool
+    names: Mapping[str, str] = field(default_factory=dict)  # ``name`` per language, when given so
+
+    def name_in(self, lang: str, own: str) -> str:
+        return in_language(self.names, lang, own) or self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +171,15 @@ class Profile:
     paging: tuple[tuple[str, Any], ...] = ()  # [paging]: overrides of the deployment's PagingPolicy
     playbooks: tuple[Playbook, ...] = ()  # the checklists its incidents get (incident/playbooks.py)
     dora_weekend_relief: str = "final_report_only"  # one of DORA_WEEKEND_RELIEF
+    names: Mapping[str, str] = field(default_factory=dict)  # ``name`` per language, when given so
+    addresses: Mapping[str, str] = field(default_factory=dict)  # ``address``, its street per language
+
+    def name_in(self, lang: str) -> str:
+        """Its name for a reader of ``lang``; else in its own language (its first); else as given."""
+        return in_language(self.names, lang, self.languages[0]) or self.name
+
+    def address_in(self, lang: str) -> str:
+        return in_language(self.addresses, lang, self.languages[0]) or self.address
 
     def system_for(self, asset: str) -> System | None:
         return next((s for s in self.systems if asset in s.assets), None)
@@ -296,18 +309,19 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
 
     addr = doc.table("address")
     addr.allow("street", "postcode", "city", "country")
-    address = ", ".join(
-        part for part in (addr.text("street", required=False), addr.text("postcode", required=False),
-                          addr.text("city", required=False), addr.req("country", _COUNTRY)) if part
-    )
+    street, streets = addr.texts("street") if "street" in addr.data else (None, {})
+    rest = (addr.text("postcode", required=False), addr.text("city", required=False), addr.req("country", _COUNTRY))
+    address = ", ".join(part for part in (street, *rest) if part)
+    addresses = {lang: ", ".join(part for part in (text, *rest) if part) for lang, text in streets.items()}
 
     d = doc.table("dpo")
     d.allow("name", "email", "postal", "phone", "is_dpo")
     email = d.req("email")
     if "@" not in email or any(c in email for c in " \r\n,;<>"):
         raise d.fail("email", f"{email!r} is not a single e-mail address")
-    dpo = Contact(d.req("name"), email, d.text("postal", required=False), d.text("phone", required=False),
-                  d.flag("is_dpo"))
+    dpo_name, dpo_names = d.texts("name")
+    dpo = Contact(dpo_name, email, d.text("postal", required=False), d.text("phone", required=False),
+                  d.flag("is_dpo"), names=dpo_names)
 
     authority = _authority(doc.table("authority"))
 
@@ -348,9 +362,10 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
     if "nis2" in regimes and csirt is None:
         raise doc.fail("csirt", "a NIS2 entity needs a [csirt] table: the CSIRT or competent authority it "
                                 "reports significant incidents to (ANSSI/CERT-FR in France)")
+    own_name, own_names = doc.texts("name")
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
     return Profile(
-        id=profile_id, name=doc.req("name"), address=address, timezone=tz,
+        id=profile_id, name=own_name, names=own_names, address=address, addresses=addresses, timezone=tz,
         languages=doc.strings("languages", allowed=LANGUAGES), established_in=established_in, regimes=regimes,
         dpo=dpo, authority=authority, systems=tuple(systems), processors=tuple(processors),
         commitments=tuple(commitments), gaps=doc.strings("gaps", required=False), ref=f"{profile_id}@{digest}",

@@ -269,7 +269,9 @@ def profile_texts(sample: SampleIncident, locale: str) -> list[str]:
     """The profile's free text in ``locale`` where another language's differs (a name the same in
     both, "prospects", is no sign of either)."""
     other = "en" if locale == "fr" else "fr"
-    pairs = [t for s in sample.profile.systems for t in (s.names, *s.subject_names)]
+    profile = sample.profile
+    pairs = [profile.names, profile.addresses, profile.dpo.names,
+             *(t for s in profile.systems for t in (s.names, *s.subject_names))]
     return [t[locale] for t in pairs if locale in t and t[locale] != t.get(other)]
 
 
@@ -278,7 +280,8 @@ def profile_texts(sample: SampleIncident, locale: str) -> list[str]:
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.sample)
 def test_the_profiles_names_are_quoted_in_the_notices_language(renderer: NoticeRenderer, sample: SampleIncident,
                                                                kind: str, locale: str) -> None:
-    """Issue 16: the systems and the kinds of people, as the profile names them in each language: a
+    """Issue 16: the systems and the kinds of people (and the Publisher's placeholders for its name,
+    address and contact), as the profile names them in each language: a
     notice in one never quotes the other's (one draft context serves both, as the console's preview
     and the notice to people of several languages read it)."""
     context = context_for(kind, sample)

@@ -156,6 +156,7 @@ def test_quoted_text_is_escaped_in_html(renderer: NoticeRenderer, key: str) -> N
     notice = REGIME_NOTICES[key]
     context = context_of(key, notice, SAMPLES[0])
     context["controller"]["name"] = "<script>alert('x')</script>"
+    context["controller"]["name_by_locale"] = {"en": "<script>alert('x')</script>"}
     context["form"]["contact"] = {"name": "Claire <b>", "details": None}
     rendered = renderer.render(regime=notice.template, locale="en", kind=notice.kind, context=context)
     assert "<script" not in rendered.html and "&lt;script&gt;" in rendered.html
@@ -184,7 +185,9 @@ def test_a_french_notice_quotes_none_of_the_profiles_english_names(renderer: Not
     in English in a French notice, for every sample incident."""
     notice = REGIME_NOTICES[key]
     for sample in SAMPLES:
-        english = [t["en"] for s in sample.profile.systems for t in (s.names, *s.subject_names)
+        profile = sample.profile
+        english = [t["en"] for t in (profile.names, profile.addresses, profile.dpo.names,
+                                     *(t for s in profile.systems for t in (s.names, *s.subject_names)))
                    if "en" in t and t["en"] != t.get("fr")]
         assert english, sample.sample
         rendered = renderer.render(regime=notice.template, locale="fr", kind=notice.kind,

@@ -91,3 +91,24 @@ def test_a_text_per_language_is_checked_key_by_key(system: dict[str, object], ke
         parse_profile(profile_doc(systems=[system]), source="deploy/profiles/acme.toml")
     assert (caught.value.source, caught.value.key) == ("deploy/profiles/acme.toml", key)
     assert message in caught.value.message
+
+
+def test_the_controller_its_street_and_its_contact_may_be_named_per_language() -> None:
+    """The Publisher's policy names none of them: its placeholders say so in each language."""
+    doc = profile_doc(name={"en": "Publisher (unnamed)", "fr": "Éditeur (non nommé)"},
+                      address={"street": {"en": "Not stated", "fr": "Non indiqué"}, "country": "FR"},
+                      dpo={"name": {"en": "Not stated", "fr": "Non indiqué"}, "email": "x@example.invalid",
+                           "is_dpo": False})
+    p = parse_profile(doc, source="acme.toml")
+    assert (p.name, p.name_in("fr"), p.name_in("en"), p.name_in("pt-BR")) == (
+        "Publisher (unnamed)", "Éditeur (non nommé)", "Publisher (unnamed)", "Éditeur (non nommé)")
+    assert (p.address, p.address_in("fr")) == ("Not stated, FR", "Non indiqué, FR")
+    assert (p.dpo.name, p.dpo.name_in("fr", "fr")) == ("Not stated", "Non indiqué")
+    plain = parse_profile(PROFILE, source="acme.toml")
+    assert (plain.name_in("fr"), plain.address_in("en")) == (plain.name, plain.address)
+    with pytest.raises(ProfileError) as caught:
+        parse_profile(profile_doc(address={"street": {"it": "Via"}, "country": "FR"}), source="acme.toml")
+    assert caught.value.key == "address.street.it"
+    with pytest.raises(ProfileError) as caught:
+        parse_profile(profile_doc(name={"fr": ""}), source="acme.toml")
+    assert caught.value.key == "name.fr"
