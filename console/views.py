@@ -138,17 +138,19 @@ def detail(incident: Incident, timeline: list[Any], directory: Directory, now: d
     out["measures"] = {m.audience: to_jsonable(m) for m in incident.measures}
     out["form"] = to_jsonable(incident.form) if incident.form is not None else {}
     profile = directory.profiles.get(incident.controller or "")
-    out["data_stores"] = data_stores(incident, profile)
+    out["data_stores"] = data_stores(incident, profile, lang)
     # The languages the DPO writes the measures in: those the controller's notices are written in.
     out["measure_locales"] = list(dict.fromkeys((*profile.languages, profile.authority.language))) if profile else []
     return out
 
 
-def data_stores(incident: Incident, profile: Profile | None) -> list[dict[str, str | None]]:
+def data_stores(incident: Incident, profile: Profile | None, lang: str = "en") -> list[dict[str, str | None]]:
     """The tables and buckets the facts say its signals read or exported, each with the name of
-    the controller's system declaring it (None: no system does; the profile may be missing it)."""
+    the controller's system declaring it (None: no system does; the profile may be missing it),
+    in the reader's language where the profile gives it."""
     systems = profile.systems if profile else ()
-    return [{"name": store, "system": next((s.name for s in systems if s.holds(store)), None)}
+    own = profile.languages[0] if profile else lang
+    return [{"name": store, "system": next((s.name_in(lang, own) for s in systems if s.holds(store)), None)}
             for store in facts_of(incident, profile).data_stores]
 
 

@@ -9,14 +9,16 @@ this service never writes to an authority or to the people affected on its own a
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from incident.measures import Measures
 from incident.notification_form import form_context
-from incident.profiles import Profile
+from incident.profiles import LANGUAGES, Profile
 from incident.regime_notices import PEOPLE, RegimeNotice, locale_for
+from incident.register_words import SUBJECT_KINDS_FR
 
 if TYPE_CHECKING:
     from incident.deadlines import Clock
@@ -160,6 +162,38 @@ def read_in(context: dict[str, Any], locale: str) -> dict[str, Any]:
     return read
 
 
+def profile_words(state: Incident, profile: Profile, locales: Iterable[str]) -> dict[str, dict[str, list[str]]]:
+    """The incident's systems and kinds of people as the profile names them, for each reader's
+    language: theirs where the profile gives it, else the profile's own, else as given (issue 16)."""
+    own = profile.languages[0]
+    systems = [s for s in profile.systems if s.id in state.systems]
+    return {lang: {"systems": [s.name_in(lang, own) for s in systems],
+                   "subject_kinds": list(dict.fromkeys(k for s in systems
+                                                       for k in s.subjects_in(lang, own, SUBJECT_KINDS_FR)))}
+            for lang in dict.fromkeys(locales)}
+
+
+def in_language(context: Mapping[str, Any], locale: str) -> dict[str, Any]:
+    """A notice's context for a reader of ``locale``: the profile's names in their language when
+    the draft holds them (drafts recorded before it hold one language: they stay as they were).
+    Every render goes through it, so a notice read in several languages quotes each one's."""
+    incident, data, controller = context.get("incident"), context.get("data"), context.get("controller")
+    out = dict(context)
+    if isinstance(controller, Mapping):
+        out["controller"] = controller = dict(controller)
+        for key in ("name", "address"):
+            if locale in (controller.get(f"{key}_by_locale") or {}):
+                controller[key] = controller[f"{key}_by_locale"][locale]
+        dpo = controller.get("dpo")
+        if isinstance(dpo, Mapping) and locale in (dpo.get("name_by_locale") or {}):
+            controller["dpo"] = {**dpo, "name": dpo["name_by_locale"][locale]}
+    if isinstance(incident, Mapping) and locale in (incident.get("systems_by_locale") or {}):
+        out["incident"] = {**incident, "systems": incident["systems_by_locale"][locale]}
+    if isinstance(data, Mapping) and locale in (data.get("subject_kinds_by_locale") or {}):
+        out["data"] = {**data, "subject_kinds": data["subject_kinds_by_locale"][locale]}
+    return out
+
+
 def audience_of(kind: str) -> str:
     """Whose measures a notice of this kind tells (incident/measures.py)."""
     return "data_subjects" if kind in (DATA_SUBJECT_NOTICE, PUBLIC_COMMUNICATION) else "authority"
@@ -183,20 +217,28 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
     assert assessment is not None and awareness is not None, "a notice needs awareness and an assessment"
     clock = clock or draft_clock(state)
     obligation = state.obligation(clock.rule_ref)
-    systems = [s.name for s in profile.systems if s.id in state.systems]
+    words = profile_words(state, profile, (locale, *LANGUAGES))
     measures, measures_by_locale = _measures(state.measures_for(audience_of(kind)), locale)
     return {
         "notice": {"id": nid, "kind": kind, "draft": True, "generated_at": now.isoformat(),
                    "reader_tz": profile.timezone},
-        "controller": {"id": profile.id, "name": profile.name, "address": profile.address,
-                       "dpo": {"name": profile.dpo.name, "email": profile.dpo.email, "postal": profile.dpo.postal,
+        "controller": {"id": profile.id, "name": profile.name_in(locale), "address": profile.address_in(locale),
+                       "name_by_locale": {lang: profile.name_in(lang) for lang in words},
+                       "address_by_locale": {lang: profile.address_in(lang) for lang in words},
+                       "dpo": {"name": profile.dpo.name_in(locale, profile.languages[0]),
+                               "name_by_locale": {lang: profile.dpo.name_in(lang, profile.languages[0])
+                                                  for lang in words},
+                               "email": profile.dpo.email, "postal": profile.dpo.postal,
                                "phone": profile.dpo.phone, "is_dpo": profile.dpo.is_dpo}},
         "authority": {"name": profile.authority.name, "address": profile.authority.address},
         "incident": {
             "id": state.id, "reference": reference(state.id), "opened_at": state.opened_at.isoformat(),
             "first_event_at": _iso(state.first_event_at), "last_event_at": _iso(state.last_event_at),
             "awareness_at": awareness.aware_at.isoformat(), "awareness_by": awareness.by,
-            "assets": list(state.assets), "systems": systems, "signal_count": state.signal_count,
+            "assets": list(state.assets), "systems": words[locale]["systems"],
+            # The profile's names in each language, for a reader of another one (in_language).
+            "systems_by_locale": {lang: w["systems"] for lang, w in words.items()},
+            "signal_count": state.signal_count,
             "breach_types": list(assessment.breach_types),
             "summary": list(state.signals.titles),
             # The titles above are the detection tools' own, in their language: a notice in
@@ -205,8 +247,8 @@ def _context(nid: str, kind: str, state: Incident, profile: Profile, now: dateti
         },
         "data": {"categories": list(assessment.data_categories), "subjects_estimate": assessment.subjects_estimate,
                  "records_estimate": state.records_estimate,
-                 "subject_kinds": list(dict.fromkeys(k for s in profile.systems if s.id in state.systems
-                                                     for k in s.data_subjects))},
+                 "subject_kinds": words[locale]["subject_kinds"],
+                 "subject_kinds_by_locale": {lang: w["subject_kinds"] for lang, w in words.items()}},
         "risk": {"level": state.level, "method": assessment.method_version,
                  "factors": [{"name": f.name, "value": f.value, "reason": f.reason, "params": f.params}
                              for f in assessment.factors],

@@ -11,7 +11,7 @@ import hashlib
 import ipaddress
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -55,6 +55,10 @@ class Contact:
     postal: str | None
     phone: str | None
     is_dpo: bool
+    names: Mapping[str, str] = field(default_factory=dict)  # ``name`` per language, when given so
+
+    def name_in(self, lang: str, own: str) -> str:
+        return in_language(self.names, lang, own) or self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,24 @@ class System:
     # reads or exports one involves this system's data even from a host the profile does not list.
     # A name ending in "." "/" ":" or "*" is a prefix ("crm." holds "crm.customers").
     data_stores: tuple[str, ...] = ()
+    # The free text above in other languages (issue 16): a French notice never quotes the
+    # English name. ``name`` and ``data_subjects`` hold the text as given (the English one when
+    # a table gives it, else its first); these map a language to its text, entry by entry.
+    names: Mapping[str, str] = field(default_factory=dict)
+    subject_names: tuple[Mapping[str, str], ...] = ()
+
+    def name_in(self, lang: str, own: str) -> str:
+        """The system's name for a reader of ``lang``; else in the profile's language ``own``."""
+        return in_language(self.names, lang, own) or self.name
+
+    def subjects_in(self, lang: str, own: str, codes: Container[str] = ()) -> tuple[str, ...]:
+        """The kinds of people it holds, each in ``lang``, else ``own``, else as given. An entry
+        given as one of ``codes`` (``customers``…), which the notices word in every language,
+        stays that code for a reader of a language the profile does not give (a Brazilian
+        notice says "clientes", not the French)."""
+        return tuple(texts.get(lang) or (given if given in codes else in_language(texts, lang, own)) or given
+                     for texts, given in zip(self.subject_names or [{}] * len(self.data_subjects),
+                                             self.data_subjects, strict=True))
 
     def holds(self, store: str) -> bool:
         """Whether the data store a signal names (a table, bucket…) is one of this system's."""
@@ -149,9 +171,24 @@ class Profile:
     paging: tuple[tuple[str, Any], ...] = ()  # [paging]: overrides of the deployment's PagingPolicy
     playbooks: tuple[Playbook, ...] = ()  # the checklists its incidents get (incident/playbooks.py)
     dora_weekend_relief: str = "final_report_only"  # one of DORA_WEEKEND_RELIEF
+    names: Mapping[str, str] = field(default_factory=dict)  # ``name`` per language, when given so
+    addresses: Mapping[str, str] = field(default_factory=dict)  # ``address``, its street per language
+
+    def name_in(self, lang: str) -> str:
+        """Its name for a reader of ``lang``; else in its own language (its first); else as given."""
+        return in_language(self.names, lang, self.languages[0]) or self.name
+
+    def address_in(self, lang: str) -> str:
+        return in_language(self.addresses, lang, self.languages[0]) or self.address
 
     def system_for(self, asset: str) -> System | None:
         return next((s for s in self.systems if asset in s.assets), None)
+
+
+def in_language(texts: Mapping[str, str], lang: str, own: str) -> str | None:
+    """A profile's free text for a reader of ``lang``: theirs, else the profile's own language's
+    (its first), else None (the caller keeps the text as given)."""
+    return texts.get(lang) or texts.get(own)
 
 
 class _Reader:
@@ -184,6 +221,32 @@ class _Reader:
         value = self.text(key, pattern=pattern)
         assert value is not None
         return value
+
+    def texts(self, key: str) -> tuple[str, dict[str, str]]:
+        """Free text a notice quotes: a string, or a table of it by language (``{en = "…", fr =
+        "…"}``). Returns the text as given (the table's English, else its first) and the table."""
+        return self._texts(self.data.get(key), key)
+
+    def texts_list(self, key: str) -> tuple[tuple[str, ...], tuple[dict[str, str], ...]]:
+        """A non-empty list of such texts, each a string or a table by language."""
+        value = self.data.get(key)
+        if not isinstance(value, list) or not value:
+            raise self.fail(key, "must be a non-empty list of strings or {en = \"…\", fr = \"…\"} tables")
+        pairs = [self._texts(item, f"{key}[{index}]") for index, item in enumerate(value)]
+        return tuple(given for given, _ in pairs), tuple(table for _, table in pairs)
+
+    def _texts(self, value: Any, key: str) -> tuple[str, dict[str, str]]:
+        if isinstance(value, str) and value.strip():
+            return value, {}
+        if not isinstance(value, Mapping) or not value:
+            raise self.fail(key, "must be a non-empty string, or a table of it by language: {en = \"…\", fr = \"…\"}")
+        for lang, text in value.items():
+            if lang not in LANGUAGES:
+                raise self.fail(f"{key}.{lang}", f"{lang!r} is not one of {', '.join(LANGUAGES)}")
+            if not isinstance(text, str) or not text.strip():
+                raise self.fail(f"{key}.{lang}", "must be a non-empty string")
+        table = dict(value)
+        return table.get("en") or next(iter(table.values())), table
 
     def flag(self, key: str) -> bool:
         value = self.data.get(key)
@@ -246,18 +309,19 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
 
     addr = doc.table("address")
     addr.allow("street", "postcode", "city", "country")
-    address = ", ".join(
-        part for part in (addr.text("street", required=False), addr.text("postcode", required=False),
-                          addr.text("city", required=False), addr.req("country", _COUNTRY)) if part
-    )
+    street, streets = addr.texts("street") if "street" in addr.data else (None, {})
+    rest = (addr.text("postcode", required=False), addr.text("city", required=False), addr.req("country", _COUNTRY))
+    address = ", ".join(part for part in (street, *rest) if part)
+    addresses = {lang: ", ".join(part for part in (text, *rest) if part) for lang, text in streets.items()}
 
     d = doc.table("dpo")
     d.allow("name", "email", "postal", "phone", "is_dpo")
     email = d.req("email")
     if "@" not in email or any(c in email for c in " \r\n,;<>"):
         raise d.fail("email", f"{email!r} is not a single e-mail address")
-    dpo = Contact(d.req("name"), email, d.text("postal", required=False), d.text("phone", required=False),
-                  d.flag("is_dpo"))
+    dpo_name, dpo_names = d.texts("name")
+    dpo = Contact(dpo_name, email, d.text("postal", required=False), d.text("phone", required=False),
+                  d.flag("is_dpo"), names=dpo_names)
 
     authority = _authority(doc.table("authority"))
 
@@ -269,13 +333,16 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
         if not any(names.values()):
             raise s.fail("assets", "is required: a system needs host names (or addresses, cloud_accounts, "
                                    "resources or tenants) for events to reach it")
-        systems.append(System(s.req("id", _SLUG), s.req("name"), names["assets"],
-                              s.strings("data_categories", allowed=DATA_CATEGORIES), s.strings("data_subjects"),
+        name, name_by_lang = s.texts("name")
+        subjects, subjects_by_lang = s.texts_list("data_subjects")
+        systems.append(System(s.req("id", _SLUG), name, names["assets"],
+                              s.strings("data_categories", allowed=DATA_CATEGORIES), subjects,
                               s.count("approx_subjects"),
                               _one_of(s, "role", SYSTEM_ROLES) if "role" in s.data else "controller",
                               s.text("on_behalf_of", required=False), addresses=_addresses(s, names["addresses"]),
                               cloud_accounts=names["cloud_accounts"], resources=names["resources"],
-                              tenants=names["tenants"], data_stores=s.strings("data_stores", required=False)))
+                              tenants=names["tenants"], data_stores=s.strings("data_stores", required=False),
+                              names=name_by_lang, subject_names=subjects_by_lang))
     _unique(doc, "systems", [s.id for s in systems])
 
     processors = []
@@ -295,9 +362,10 @@ def parse_profile(data: Mapping[str, Any], *, source: str, expected_id: str | No
     if "nis2" in regimes and csirt is None:
         raise doc.fail("csirt", "a NIS2 entity needs a [csirt] table: the CSIRT or competent authority it "
                                 "reports significant incidents to (ANSSI/CERT-FR in France)")
+    own_name, own_names = doc.texts("name")
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:12]
     return Profile(
-        id=profile_id, name=doc.req("name"), address=address, timezone=tz,
+        id=profile_id, name=own_name, names=own_names, address=address, addresses=addresses, timezone=tz,
         languages=doc.strings("languages", allowed=LANGUAGES), established_in=established_in, regimes=regimes,
         dpo=dpo, authority=authority, systems=tuple(systems), processors=tuple(processors),
         commitments=tuple(commitments), gaps=doc.strings("gaps", required=False), ref=f"{profile_id}@{digest}",

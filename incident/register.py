@@ -18,7 +18,7 @@ from incident.commitments import POLICY_REGIME
 from incident.deadlines import in_force
 from incident.model import Incident
 from incident.notices import reference
-from incident.profiles import Profile
+from incident.profiles import LANGUAGES, Profile
 from incident.reassessment import LEVEL_WITHDRAWAL
 from incident.register_words import (
     CONSEQUENCES,
@@ -92,6 +92,7 @@ def entry(incident: Incident, audit_chain: str = "not checked", profile: Profile
             "subjects_estimate_from_code": people_from,
             "records_estimate": incident.records_estimate,
             "subject_categories": _subject_categories(incident, profile),
+            "subject_categories_by_locale": {lang: _subject_categories(incident, profile, lang) for lang in LANGUAGES},
             "assets": list(incident.assets),
             "signals": incident.signal_count,
             "corrections": incident.corrections or {},
@@ -138,9 +139,15 @@ def _happened(incident: Incident, profile: Profile | None) -> dict[str, Any]:
     """What happened, as codes and parameters: the kind of breach, where, what the detection tools
     saw and when (incident/register_prose.py what_happened says it)."""
     a = incident.assessment
-    systems = [s.name for s in profile.systems if s.id in incident.systems] if profile else []
+    systems = [s for s in profile.systems if s.id in incident.systems] if profile else []
+    own = profile.languages[0] if profile else "en"
+    assets = ", ".join(incident.assets[:10])
     return {"breach_types": list(a.breach_types) if a else [],
-            "where": ", ".join(systems) or ", ".join(incident.assets[:10]),
+            "where": ", ".join(s.name for s in systems) or assets,
+            # The systems as the profile names them in each language (issue 16): the French
+            # register never quotes the English name the profile also gives.
+            "where_by_locale": {lang: ", ".join(s.name_in(lang, own) for s in systems) or assets
+                                for lang in LANGUAGES},
             "signals": incident.signal_count, "first": _iso(incident.first_event_at),
             "last": _iso(incident.last_event_at), "strongest": headline(incident)}
 
@@ -157,10 +164,15 @@ def _people_from(incident: Incident) -> str | None:
     return "population"
 
 
-def _subject_categories(incident: Incident, profile: Profile | None) -> list[str]:
+def _subject_categories(incident: Incident, profile: Profile | None, lang: str | None = None) -> list[str]:
+    """The kinds of people, as given (``lang`` None: the codes the French table words), or as the
+    profile words them for a reader of ``lang`` (else in its own language, else as given)."""
     if profile is None:
         return []
-    return list(dict.fromkeys(k for s in profile.systems if s.id in incident.systems for k in s.data_subjects))
+    systems = [s for s in profile.systems if s.id in incident.systems]
+    if lang is None:
+        return list(dict.fromkeys(k for s in systems for k in s.data_subjects))
+    return list(dict.fromkeys(k for s in systems for k in s.subjects_in(lang, profile.languages[0], SUBJECT_KINDS_FR)))
 
 
 def _measures(incident: Incident, profile: Profile | None, which: str) -> list[str]:
@@ -272,12 +284,13 @@ def csv_row(e: dict[str, Any], lang: str = "en",
         "obligations": join(prose.obligation(o, lang) for o in e["obligations"]),
         "audit_chain": prose.audit_chain(e["audit_chain"], lang),
         # One line per breach: measures and titles are people's and SIEMs' words, which may break lines.
-        "what_happened": _one_line(prose.what_happened(facts["what_happened_from"], lang) if french
+        "what_happened": _one_line(prose.what_happened(_where_in(facts["what_happened_from"], lang), lang) if french
                                    else facts["what_happened"]),
         "records_estimate": "" if facts["records_estimate"] is None else str(facts["records_estimate"]),
         "subjects_estimate_from": prose.people_from(facts.get("subjects_estimate_from_code"), lang)
         if french else facts["subjects_estimate_from"] or "",
-        "subject_categories": codes(SUBJECT_KINDS_FR, facts["subject_categories"]),
+        "subject_categories": join(words(SUBJECT_KINDS_FR, facts["subject_categories_by_locale"]["fr"]))
+        if french and "subject_categories_by_locale" in facts else codes(SUBJECT_KINDS_FR, facts["subject_categories"]),
         "effects_described": join(words(CONSEQUENCES_FR, e["effects"]) if french else e["effects_described"]),
         "remedial_action": _one_line(join(
             [*words(MITIGATIONS_FR, remedial["mitigations"]), *remedial["measures_taken"],
@@ -288,6 +301,12 @@ def csv_row(e: dict[str, Any], lang: str = "en",
         "not_communicated_because": _one_line(prose.not_communicated(e["not_communicated"], lang) or ""
                                               if french else e["not_communicated_because"] or ""),
     }
+
+
+def _where_in(happened: Mapping[str, Any], lang: str) -> Mapping[str, Any]:
+    """What happened, its systems named in ``lang`` when the entry holds them (older ones do not)."""
+    where = (happened.get("where_by_locale") or {}).get(lang)
+    return {**happened, "where": where} if where else happened
 
 
 def _one_line(text: str) -> str:

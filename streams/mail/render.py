@@ -42,6 +42,8 @@ from babel.dates import format_datetime, get_timezone_location
 from babel.numbers import format_decimal
 from jinja2.sandbox import SandboxedEnvironment
 
+from incident.notices import in_language
+
 PARTS = ("subject", "txt", "html")
 _SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 _HOURS = {"en": ("hour", "hours"), "fr": ("heure", "heures")}
@@ -118,7 +120,7 @@ class NoticeRenderer:
         """One part ("subject", "txt" or "html") as the template writes it; the subject not yet collapsed."""
         name = self.template_name(regime=regime, locale=locale, kind=kind, part=part)
         with _reading(locale, context):
-            return self.environment.get_template(name).render(dict(context))
+            return self.environment.get_template(name).render(in_language(context, locale))
 
     def render_snippet(self, source: str, *, locale: str, context: Mapping[str, object]) -> str:
         """A few lines of template (e.g. importing a locale's labels) rendered as plain text with
@@ -136,7 +138,7 @@ class NoticeRenderer:
         jinja2.UndefinedError (a fact the template needs is absent from ``context``).
         """
         names = {part: self.template_name(regime=regime, locale=locale, kind=kind, part=part) for part in PARTS}
-        data = dict(context)
+        data = in_language(context, locale)  # the profile's names in the reader's language
         with _reading(locale, context):
             out = {part: self.environment.get_template(name).render(data) for part, name in names.items()}
         return RenderedNotice(subject=one_line(out["subject"]), text=out["txt"], html=self.inline_css(out["html"]))

@@ -31,7 +31,9 @@ NOW = T0 + timedelta(hours=1)
 
 def stores_directory() -> Directory:
     doc = profile_doc()
-    doc["systems"][1] = {**doc["systems"][1], "data_stores": ["auth.users"]}
+    # Named in both languages (issue 16): each reader gets the system's name in theirs.
+    doc["systems"][1] = {**doc["systems"][1], "data_stores": ["auth.users"],
+                         "name": {"en": "Customer accounts", "fr": "Comptes clients"}}
     return Directory.of([parse_profile(doc, source="acme.toml")])
 
 
@@ -85,3 +87,5 @@ async def test_the_incident_page_lists_the_data_stores_read_and_the_system_holdi
     async with client(app, "fr") as rita_fr:
         page = (await rita_fr.get(f"/incidents/{incident_id}")).text
         assert "bases et stockages lus ou exportés" in page and "(aucun système ne la déclare)" in page
+        row = page.split('id="data-stores">', 1)[1].split("</dd>", 1)[0]
+        assert "<code>auth.users</code> (Comptes clients)" in row and "Customer accounts" not in page

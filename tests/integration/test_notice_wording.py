@@ -183,6 +183,7 @@ def test_free_text_through_the_label_macros_is_escaped_in_html(renderer: NoticeR
     sample = next(s for s in SAMPLES if s.profile.id == "ampere")
     context = context_for("authority_notification", sample)
     context["incident"]["systems"] = ["CRM <script>x</script>"]
+    context["incident"]["systems_by_locale"] = {locale: ["CRM <script>x</script>"]}
     context["incident"]["awareness_by"] = "eve <img>"
     for factor in context["risk"]["factors"]:
         if factor["name"] == "special_characteristics_of_individuals":
@@ -262,3 +263,35 @@ def test_the_people_read_what_was_done_and_what_will_be_in_their_language(render
     assert other not in text and "Compromised account" not in text and "Compte compromis" not in text
     page = " ".join(visible(notice.html).split())
     assert page.index(done.capitalize()) < page.index(taken) < page.index(will.capitalize()) < page.index(proposed)
+
+
+def profile_texts(sample: SampleIncident, locale: str) -> list[str]:
+    """The profile's free text in ``locale`` where another language's differs (a name the same in
+    both, "prospects", is no sign of either)."""
+    other = "en" if locale == "fr" else "fr"
+    profile = sample.profile
+    pairs = [profile.names, profile.addresses, profile.dpo.names,
+             *(t for s in profile.systems for t in (s.names, *s.subject_names))]
+    return [t[locale] for t in pairs if locale in t and t[locale] != t.get(other)]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: s.sample)
+def test_the_profiles_names_are_quoted_in_the_notices_language(renderer: NoticeRenderer, sample: SampleIncident,
+                                                               kind: str, locale: str) -> None:
+    """Issue 16: the systems and the kinds of people (and the Publisher's placeholders for its name,
+    address and contact), as the profile names them in each language: a
+    notice in one never quotes the other's (one draft context serves both, as the console's preview
+    and the notice to people of several languages read it)."""
+    context = context_for(kind, sample)
+    foreign = profile_texts(sample, "en" if locale == "fr" else "fr")
+    own = [t for s in sample.profile.systems if s.id in sample.state.systems for t in (s.names[locale],)]
+    assert foreign and own
+    notice = renderer.render(regime="gdpr", locale=locale, kind=kind, context=context)
+    for body in (notice.subject, notice.text, visible(notice.html)):
+        flat = " ".join(body.split())
+        assert not [t for t in foreign if re.search(r"(?<!\w)" + re.escape(t) + r"(?!\w)", flat)]
+    if kind == "authority_notification":  # the one that lists the systems
+        flat = " ".join(notice.text.split())
+        assert all(name in flat for name in own), (own, flat)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from streams.profiles_loader import load_directory
 from streams.settings import ROOT
 
@@ -69,3 +71,29 @@ def test_the_commented_example_profile_is_valid() -> None:
 
     profile = load_profile(ROOT / "docs" / "example.toml")
     assert profile.id == "example" and profile.commitments[0].trigger == "any_breach"
+
+
+def test_every_shipped_system_names_itself_and_its_people_in_french_and_english() -> None:
+    """Issue 16: the seeds are French companies' policies; a French notice quotes French names."""
+    for profile in load_directory(PROFILES).profiles.values():
+        for system in profile.systems:
+            assert set(system.names) == {"en", "fr"}, (profile.id, system.id)
+            assert [set(t) for t in system.subject_names] == [{"en", "fr"}] * len(system.data_subjects), (
+                profile.id, system.id)
+
+
+def test_a_name_per_language_is_read_from_the_file_and_its_errors_name_file_and_key(tmp_path: Path) -> None:
+    from incident.errors import ProfileError
+    from streams.profiles_loader import load_profile
+
+    ampere = (PROFILES / "ampere.toml").read_text(encoding="utf-8")
+    marketing = load_profile(PROFILES / "ampere.toml").systems[1]
+    assert marketing.name_in("fr", "fr") == "Newsletter, publicité et profilage des clients (CRM et e-mailing)"
+    assert marketing.subjects_in("fr", "fr") == ("abonnés à la newsletter", "prospects", "clients")
+    broken = tmp_path / "ampere.toml"
+    broken.write_text(ampere.replace('fr = "Site et formulaires de contact"', 'de = "Website"'), encoding="utf-8")
+    with pytest.raises(ProfileError) as caught:
+        load_profile(broken)
+    assert (caught.value.source, caught.value.key) == (str(broken), "systems[0].name.de")
+    result = _worker(tmp_path)
+    assert result.returncode == 2 and f"{broken}: systems[0].name.de:" in result.stderr

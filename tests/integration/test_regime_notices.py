@@ -156,6 +156,7 @@ def test_quoted_text_is_escaped_in_html(renderer: NoticeRenderer, key: str) -> N
     notice = REGIME_NOTICES[key]
     context = context_of(key, notice, SAMPLES[0])
     context["controller"]["name"] = "<script>alert('x')</script>"
+    context["controller"]["name_by_locale"] = {"en": "<script>alert('x')</script>"}
     context["form"]["contact"] = {"name": "Claire <b>", "details": None}
     rendered = renderer.render(regime=notice.template, locale="en", kind=notice.kind, context=context)
     assert "<script" not in rendered.html and "&lt;script&gt;" in rendered.html
@@ -167,7 +168,8 @@ def test_the_categories_of_people_are_in_the_readers_words(renderer: NoticeRende
     """The profile's kinds of people (``customers``, ``prospects``…) are codes: a French or Brazilian
     notice names them in its language, never in the profile's English (issue 16)."""
     notice = REGIME_NOTICES[key]
-    sample = next(s for s in SAMPLES if "customers" in context_of(key, notice, s)["data"]["subject_kinds"])
+    sample = next(s for s in SAMPLES
+                  if "customers" in context_of(key, notice, s)["data"]["subject_kinds_by_locale"]["en"])
     words = {"fr": "clients", "pt-BR": "clientes", "en": "customers"}
     for locale in notice.locales:
         text = renderer.render(regime=notice.template, locale=locale, kind=notice.kind,
@@ -175,3 +177,21 @@ def test_the_categories_of_people_are_in_the_readers_words(renderer: NoticeRende
         if "customers" in text or words[locale] in text:  # a notice that lists the categories of people
             assert re.search(r"(?<!\w)" + words[locale] + r"(?!\w)", text), (key, locale)
             assert locale == "en" or "customers" not in text, (key, locale)
+
+
+@pytest.mark.parametrize("key", sorted(k for k, n in REGIME_NOTICES.items() if "fr" in n.locales))
+def test_a_french_notice_quotes_none_of_the_profiles_english_names(renderer: NoticeRenderer, key: str) -> None:
+    """Issue 16: the systems and kinds of people the profile also names in French are never quoted
+    in English in a French notice, for every sample incident."""
+    notice = REGIME_NOTICES[key]
+    for sample in SAMPLES:
+        profile = sample.profile
+        english = [t["en"] for t in (profile.names, profile.addresses, profile.dpo.names,
+                                     *(t for s in profile.systems for t in (s.names, *s.subject_names)))
+                   if "en" in t and t["en"] != t.get("fr")]
+        assert english, sample.sample
+        rendered = renderer.render(regime=notice.template, locale="fr", kind=notice.kind,
+                                   context=context_of(key, notice, sample))
+        for body in (rendered.subject, rendered.text, rendered.html):
+            flat = " ".join(body.split())
+            assert not [t for t in english if re.search(r"(?<!\w)" + re.escape(t) + r"(?!\w)", flat)], (key, sample)

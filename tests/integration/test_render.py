@@ -114,7 +114,9 @@ def test_authority_notification_facts(renderer: NoticeRenderer, context: dict[st
             assert "connexions ou tentatives de connexion suspectes à des comptes" in body
             assert "accès ou export inhabituel d'une base de données" in body
         assert "ampere-crm-db" in body
-        assert "Customer relationship management" in body
+        # The system as the profile names it in the notice's language (issue 16).
+        named = {"en": "Customer relationship management", "fr": "Gestion de la relation client"}
+        assert named[locale] in body and named["fr" if locale == "en" else "en"] not in body
         assert "edpb-enisa-2" in body
         # codes are translated, not shown raw
         assert "account_takeover" not in body

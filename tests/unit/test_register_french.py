@@ -128,3 +128,20 @@ def test_every_code_has_both_languages() -> None:
         assert english and french and english != french
     for code in prose.PEOPLE_FROM:
         assert prose.people_from(code, "en") != prose.people_from(code, "fr")
+
+
+def test_the_french_register_names_the_systems_and_people_as_the_profile_does_in_french() -> None:
+    """Issue 16: a profile naming its systems and kinds of people in French too: the French row
+    quotes those, the English row the English (and the entry keeps both)."""
+    from incident.profiles import parse_profile
+    from tests.unit.builders import PROFILE, profile_doc
+
+    crm = {**PROFILE["systems"][0], "name": {"en": "Customer database", "fr": "Base clients"},
+           "data_subjects": [{"en": "newsletter subscribers", "fr": "abonnés à la newsletter"}, "customers"]}
+    profile = parse_profile(profile_doc(systems=[crm, PROFILE["systems"][1]]), source="acme.toml")
+    e = entry(aware_incident(), profile=profile)
+    french, english = csv_row(e, "fr"), csv_row(e, "en")
+    assert "Base clients" in french["what_happened"] and "Customer database" not in french["what_happened"]
+    assert french["subject_categories"] == "abonnés à la newsletter; clients"
+    assert "Customer database" in english["what_happened"] and "Base clients" not in english["what_happened"]
+    assert english["subject_categories"] == "newsletter subscribers; customers"
