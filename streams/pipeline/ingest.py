@@ -48,7 +48,7 @@ def register(app: faust.App, topics: Topics, tables: Tables, deps: Deps) -> batc
 
 async def normalise_batch(records: list[ConsumerRecord[bytes, bytes]], out: BatchOut, deps: Deps) -> None:
     """Signals and dead letters of a batch of records, sent on ``out``, then flushed."""
-    by_key: dict[bytes, list[tuple[tuple[datetime, str], bytes]]] = {}
+    by_key: dict[bytes, list[tuple[tuple[float, str], bytes]]] = {}
     event_ids: list[str] = []
     unmapped = 0
     for msg in records:
@@ -90,7 +90,7 @@ async def normalise_batch(records: list[ConsumerRecord[bytes, bytes]], out: Batc
 class _Record:
     """What one Kafka record gave: (key, encoded signal) pairs, or dead letters, or both."""
 
-    signals: list[tuple[bytes, tuple[datetime, str], bytes]] = field(default_factory=list)  # key, order, value
+    signals: list[tuple[bytes, tuple[float, str], bytes]] = field(default_factory=list)  # key, order, value
     event_ids: list[str] = field(default_factory=list)
     unmapped: int = 0
     letters: list[tuple[str, InvalidEvent]] = field(default_factory=list)
@@ -106,7 +106,10 @@ def _record(timestamp_ms: int | None, raw: bytes, ref: str, deps: Deps) -> _Reco
     for source, result in _normalised(raw, received, ref, deps):
         if not isinstance(result, InvalidEvent):
             try:
-                order = (result.occurred_at, str(result.event_id))
+                # A number, made here: whatever a time could raise is this element's dead letter,
+                # and the batch's sort below compares floats and strings only (never a naive
+                # datetime against an aware one, which would fail the whole batch).
+                order = (result.occurred_at.timestamp(), str(result.event_id))
                 signals = [(correlation_key(result).encode(), order, codec.encode(result))]
                 if linked := linkable_keys(result, deps):
                     copy = codec.encode(link_only(result))
